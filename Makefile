@@ -1,0 +1,21 @@
+# The two set-up commands (README): `make demo` and `make test`. Both create .venv on first use.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: demo test venv
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/offhost-audit evaluate --facts examples/facts/csv-cluster-healthy.json
+
+test: $(VENV)/.installed
+	$(BIN)/offhost-audit policy test --coverage --threshold 90 > /dev/null
+	$(PY) -m pytest

@@ -1,0 +1,3 @@
+from offhost_audit.cli import main
+
+raise SystemExit(main())

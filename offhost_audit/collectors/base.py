@@ -1,0 +1,113 @@
+"""What a collector is, what it gets, and how its output becomes one facts document.
+
+A collector is a small typed unit: an ``id`` (``winrm.system``, ``ldap.directory``, ``smb.acl``...),
+a ``source`` (``winrm`` | ``ldap`` | ``smb``), the target ``kinds`` it applies to, and
+``collect(target, ctx) -> Fragment``. It never judges: it returns facts. A collector that fails
+raises :class:`~offhost_audit.errors.CollectorError` (or any exception); the runner records it in
+the collection manifest and goes on.
+
+A :class:`Fragment` is a partial facts document (same keys and shapes as
+``schema/facts.schema.json``). :func:`merge` combines fragments: hosts, clusters, VMs, shares,
+domains and computer accounts are merged by their key, dicts deep-merged, later non-null values
+winning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Fragment = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Resolved credentials. ``repr`` never shows the password."""
+
+    username: str
+    password: str = field(repr=False)
+
+    def __str__(self) -> str:  # pragma: no cover - defensive
+        return f"Credentials({self.username!r}, ***)"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing to collect from: a Windows host (WinRM), a domain controller (LDAP), a file server (SMB).
+
+    ``name`` is the inventory name (NetBIOS-style); ``address`` what to connect to.
+    ``kind`` is one of: ``proxy``, ``hyperv_host``, ``file_server``, ``backup_server``,
+    ``domain_controller``. ``options`` carries per-kind settings (auth, TLS, shares, ...).
+    """
+
+    name: str
+    kind: str
+    address: str
+    port: int | None = None
+    credentials: Credentials | None = None
+    tls: bool = True
+    verify_tls: bool = True
+    ca_file: str | None = None
+    timeout_s: float = 60.0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """What a collector may know about the rest of the estate (read-only for collectors)."""
+
+    proxies: list[str] = field(default_factory=list)  # proxy names (NetBIOS)
+    domain_hint: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Collector(Protocol):
+    id: str
+    source: str
+    kinds: frozenset[str]
+
+    def collect(self, target: Target, ctx: Context) -> Fragment: ...
+
+
+_KEYED = {
+    "hosts": "name",
+    "clusters": "name",
+    "vms": "name",
+    "shares": "unc",
+    "domains": "dns_name",
+    "computer_accounts": "name",
+}
+
+
+def _key(value: Any) -> str:
+    return str(value).split(".")[0].upper() if not str(value).startswith("\\\\") else str(value).upper()
+
+
+def _deep_merge(a: Any, b: Any) -> Any:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = _deep_merge(out[k], v) if k in out else v
+        return out
+    return a if b is None else b
+
+
+def merge(fragments: list[Fragment]) -> Fragment:
+    """Merge partial facts documents into one (no ``schema_version``/``collection`` handling)."""
+    out: dict[str, Any] = {}
+    index: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in _KEYED}
+    for frag in fragments:
+        for key, value in frag.items():
+            if key in _KEYED and isinstance(value, list):
+                bucket = index[key]
+                for item in value:
+                    k = _key(item[_KEYED[key]]) if key != "vms" else f"{_key(item.get('host', ''))}/{item['name']}"
+                    bucket[k] = _deep_merge(bucket[k], item) if k in bucket else item
+            elif isinstance(value, list):
+                out.setdefault(key, []).extend(value)
+            else:
+                out[key] = _deep_merge(out[key], value) if key in out else value
+    for key, bucket in index.items():
+        if bucket:
+            out[key] = list(bucket.values())
+    return out

@@ -1,0 +1,76 @@
+"""Typed errors raised by the core. The CLI catches :class:`AuditError` once and maps it to an exit code.
+
+Exit codes (documented in the README):
+  0  nothing at or above --fail-on severity
+  1  findings at or above --fail-on severity
+  2  usage or input error (bad facts file, bad inventory, policy syntax/evaluation error)
+  3  the audit could not complete (e.g. nothing reachable, OPA server unreachable)
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_INPUT = 2
+EXIT_INCOMPLETE = 3
+
+
+class AuditError(Exception):
+    """Base of every error the CLI reports as one clear message."""
+
+    exit_code = EXIT_INPUT
+    title = "error"
+
+    def __init__(self, message: str, *, title: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if title:
+            self.title = title
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(AuditError):
+    """A file the user gave us is unreadable or invalid (facts, inventory, waivers, scenario)."""
+
+    title = "invalid input"
+
+
+class FactsError(InputError):
+    title = "invalid facts file"
+
+
+class InventoryError(InputError):
+    title = "invalid inventory"
+
+
+class PolicyError(AuditError):
+    """A Rego syntax or evaluation error; the message names file:line."""
+
+    title = "policy error"
+
+
+class EngineUnavailableError(AuditError):
+    """The policy engine cannot be reached (e.g. an OPA server that does not answer)."""
+
+    title = "policy engine unavailable"
+    exit_code = EXIT_INCOMPLETE
+
+
+class CollectorError(AuditError):
+    """One collector failed for one target; recorded in the collection manifest, never fatal."""
+
+    title = "collection failed"
+    exit_code = EXIT_INCOMPLETE
+
+
+class TargetUnreachableError(CollectorError):
+    title = "target unreachable"
+
+
+class AuditIncompleteError(AuditError):
+    """The audit as a whole could not complete (nothing reachable)."""
+
+    title = "audit incomplete"
+    exit_code = EXIT_INCOMPLETE

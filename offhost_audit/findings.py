@@ -1,0 +1,42 @@
+"""Findings: the evaluated result per rule and subject (``schema/findings.schema.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Finding = dict[str, Any]
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+STATUSES = ("fail", "unknown", "pass", "not_applicable", "waived")
+_SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+_STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
+
+
+def severity_rank(severity: str) -> int:
+    """0 is the most severe."""
+    return _SEV_RANK[severity]
+
+
+def at_or_above(severity: str, threshold: str) -> bool:
+    return _SEV_RANK[severity] <= _SEV_RANK[threshold]
+
+
+def sort_key(f: Finding) -> tuple:
+    """Failures first, then unknowns; within a status the most severe first; then rule and subject."""
+    return (_STATUS_RANK.get(f["status"], 9), _SEV_RANK.get(f["severity"], 9), f["rule_id"], f["subject"]["name"])
+
+
+def sorted_findings(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=sort_key)
+
+
+def breaches(findings: list[Finding], fail_on: str) -> list[Finding]:
+    """Findings that make the exit code 1: status fail at or above the --fail-on severity."""
+    return [f for f in findings if f["status"] == "fail" and at_or_above(f["severity"], fail_on)]
+
+
+def counts(findings: list[Finding]) -> dict[str, int]:
+    out = {s: 0 for s in STATUSES}
+    for f in findings:
+        out[f["status"]] = out.get(f["status"], 0) + 1
+    return out

@@ -1,0 +1,31 @@
+# METADATA
+# title: Guidance profile
+# description: |
+#   Picks the active profile: data.offhost.options.profile (the CLI's --profile) wins, then the
+#   facts' vbr.profile, then the default. Severities and clauses come from data.offhost.data.profiles.
+package offhost.lib.profile
+
+import rego.v1
+
+import data.offhost.data.profiles
+
+default_name := "veeam-2025-08"
+
+name := data.offhost.options.profile if {
+	data.offhost.options.profile
+} else := input.vbr.profile if {
+	input.vbr.profile
+} else := default_name
+
+settings := profiles.profiles[name]
+
+# severity(key): a rule id ("OHP-003") or a variant ("OHP-003.no_hyperv"); a variant without an
+# entry falls back to its rule's severity.
+severity(key) := settings.severity[key]
+
+severity(key) := settings.severity[split(key, ".")[0]] if {
+	not settings.severity[key]
+}
+
+# clause(name): a profile switch such as "dedup_version_parity".
+clause(clause_name) if settings.clauses[clause_name] == true

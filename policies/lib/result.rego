@@ -1,0 +1,66 @@
+# METADATA
+# title: Finding builders
+# description: |
+#   The one way every rule builds a finding. Title, remediation and doc link are joined on the
+#   Python side from the rule's METADATA block (regorus has no rego.metadata.*), so a finding only
+#   carries what the evaluation decided: rule id, status, severity, subject, message, evidence.
+package offhost.lib.result
+
+import rego.v1
+
+import data.offhost.lib.profile
+
+# fail(rule_id, subject, message, evidence): severity from the active profile.
+fail(rule_id, subject, message, evidence) := _finding(rule_id, "fail", profile.severity(rule_id), subject, message, evidence, [])
+
+# fail_as(rule_id, variant, ...): severity of a named variant, e.g. "OHP-003.no_hyperv".
+fail_as(rule_id, variant, subject, message, evidence) := _finding(
+	rule_id, "fail", profile.severity(sprintf("%s.%s", [rule_id, variant])), subject, message, evidence, [],
+)
+
+pass(rule_id, subject, message, evidence) := _finding(rule_id, "pass", profile.severity(rule_id), subject, message, evidence, [])
+
+# unknown(rule_id, subject, missing): `missing` lists the fact paths that could not be read.
+unknown(rule_id, subject, missing) := _finding(
+	rule_id, "unknown", profile.severity(rule_id), subject,
+	sprintf("cannot decide: fact(s) not collected: %s", [concat(", ", missing)]),
+	[{"path": p, "value": null} | some p in missing], missing,
+)
+
+not_applicable(rule_id, subject, reason) := _finding(rule_id, "not_applicable", profile.severity(rule_id), subject, reason, [], [])
+
+_finding(rule_id, status, severity, subject, message, evidence, missing) := {
+	"rule_id": rule_id,
+	"status": status,
+	"severity": severity,
+	"subject": subject,
+	"message": message,
+	"evidence": evidence,
+	"missing": missing,
+}
+
+# Subjects. `name` is what a user reads in a table; the other keys relate the objects.
+proxy_subject(proxy) := {"kind": "proxy", "name": proxy, "proxy": proxy}
+
+proxy_host_subject(proxy, host) := {"kind": "proxy_host", "name": sprintf("%s -> %s", [proxy, host]), "proxy": proxy, "host": host}
+
+proxy_cluster_subject(proxy, cluster) := {
+	"kind": "proxy_cluster", "name": sprintf("%s -> %s", [proxy, cluster]),
+	"proxy": proxy, "cluster": cluster,
+}
+
+proxy_csv_subject(proxy, cluster, csv) := {
+	"kind": "proxy_csv", "name": sprintf("%s -> %s/%s", [proxy, cluster, csv]),
+	"proxy": proxy, "cluster": cluster, "csv": csv,
+}
+
+proxy_share_subject(proxy, share) := {"kind": "proxy_share", "name": sprintf("%s -> %s", [proxy, share]), "proxy": proxy, "share": share}
+
+proxy_server_subject(proxy, server) := {
+	"kind": "proxy_server", "name": sprintf("%s -> %s", [proxy, server]),
+	"proxy": proxy, "server": server,
+}
+
+host_share_subject(host, share) := {"kind": "host_share", "name": sprintf("%s -> %s", [host, share]), "host": host, "share": share}
+
+vm_subject(vm, host) := {"kind": "vm", "name": vm, "vm": vm, "host": host}
