@@ -17,5 +17,6 @@ demo: $(VENV)/.installed
 	$(BIN)/offhost-audit evaluate --facts examples/facts/csv-cluster-healthy.json
 
 test: $(VENV)/.installed
-	$(BIN)/offhost-audit policy test --coverage --threshold 90 > /dev/null
+	scripts/test-deps
+	$(BIN)/offhost-audit policy test --coverage --threshold 90 > $(VENV)/policy-coverage.json
 	$(PY) -m pytest

@@ -92,27 +92,166 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from offhost_audit import audit, facts
+    from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK
+    from offhost_audit.findings import breaches
+    from offhost_audit.reports import console
+
+    found, warnings = audit.evaluate_file(args.facts, profile=args.profile, opa_url=args.opa_url)
+    if args.format == "json":
+        out = console.to_json(found)
+        for w in warnings:
+            print(f"offhost-audit: warning: {w}", file=sys.stderr)
+        if args.output:
+            facts.write_atomic(args.output, out)
+        else:
+            sys.stdout.write(out)
+    elif args.output:
+        facts.write_atomic(args.output, console.table_text(found, warnings=warnings, fail_on=args.fail_on))
+    else:
+        console.render_table(found, warnings=warnings, fail_on=args.fail_on)
+    return EXIT_FINDINGS if breaches(found, args.fail_on) else EXIT_OK
 
 
 def _cmd_policy_test(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from offhost_audit.engine import testrunner
+
+    return testrunner.run(args.paths, verbose=args.verbose, run=args.run, coverage=args.coverage, threshold=args.threshold)
 
 
 def _cmd_collect(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from offhost_audit import collect, facts, inventory
+
+    inv = inventory.load(args.inventory)
+    doc = collect.collect_facts(inv, concurrency=args.concurrency, call_timeout=args.timeout,
+                                target_timeout=args.target_timeout, insecure=args.insecure, progress=not args.quiet)
+    facts.save(args.output, doc)
+    entries = doc.get("collection") or []
+    for w in doc.get("warnings") or []:
+        print(f"offhost-audit: warning: {w}", file=sys.stderr)
+    bad = [e for e in entries if e["status"] != "ok"]
+    print(f"offhost-audit: {len(entries) - len(bad)}/{len(entries)} collector run(s) ok; facts written to {args.output}",
+          file=sys.stderr)
+    for e in bad[:20]:
+        print(f"  {e['target']} {e['collector']}: {e['status']}: {e.get('error') or ''}", file=sys.stderr)
+    collect.require_some_success(doc)
+    return 0
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from offhost_audit import audit, collect, facts, inventory
+    from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK
+    from offhost_audit.findings import breaches
+    from offhost_audit.reports import console
+
+    inv = inventory.load(args.inventory)
+    doc = collect.collect_facts(inv, concurrency=args.concurrency, call_timeout=args.timeout,
+                                target_timeout=args.target_timeout, insecure=args.insecure, progress=not args.quiet)
+    facts.validate(doc, source="collected facts")
+    if args.save_facts:
+        facts.save(args.save_facts, doc)
+    collect.require_some_success(doc)
+    found = audit.evaluate_facts(doc, profile=args.profile, opa_url=args.opa_url)
+    warnings = audit.run_warnings(doc)
+    failed = [e for e in doc.get("collection") or [] if e["status"] != "ok"]
+    if failed:
+        warnings.append(f"{len(failed)} collector run(s) failed or were skipped: their rules say unknown "
+                        "(see the facts' collection manifest, --save-facts)")
+    if args.format == "json":
+        out = console.to_json(found)
+        for w in warnings:
+            print(f"offhost-audit: warning: {w}", file=sys.stderr)
+        if args.output:
+            facts.write_atomic(args.output, out)
+        else:
+            sys.stdout.write(out)
+    elif args.output:
+        facts.write_atomic(args.output, console.table_text(found, warnings=warnings, fail_on=args.fail_on))
+    else:
+        console.render_table(found, warnings=warnings, fail_on=args.fail_on)
+    return EXIT_FINDINGS if breaches(found, args.fail_on) else EXIT_OK
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from rich.console import Console
+    from rich.markup import escape
+
+    from offhost_audit.lab import demo, scenario
+    from offhost_audit.reports import console as report
+
+    names = args.scenario or scenario.shipped()
+    out = Console()
+    results = []
+    for i, name in enumerate(names):
+        if args.format == "table":
+            out.print(f"[bold]== {escape(name)}[/] [dim](the built-in lab: loopback WS-Management, not real Windows)[/]")
+        r = demo.run_scenario(name, profile=args.profile, auth="ntlm" if i % 2 == 0 else "basic")
+        results.append(r)
+        if args.format != "table":
+            continue
+        sc, found = r["scenario"], r["findings"]
+        out.print(escape(sc["title"]))
+        for w in r["facts"].get("warnings") or []:
+            out.print(f"  [yellow]warning:[/] {escape(w)}")
+        m = demo.manifest_summary(r["facts"])
+        out.print(f"  collected {m['ok']}/{m['calls']} collector runs in {r['seconds']}s")
+        for p in m["problems"][:8]:
+            out.print(f"    [yellow]{escape(p['target'])} {escape(p['collector'])}[/]: {escape(p['status'])}: {escape(str(p['error'] or ''))[:160]}")
+        out.print("  " + escape(report.summary_line(found)))
+        for f in found:
+            if f["status"] == "fail":
+                subject = (f.get("subject") or {}).get("name", "")
+                out.print(f"    [red]fail[/] {escape(f['rule_id'])} {escape(f['severity'])} {escape(str(subject))}: "
+                          f"{escape(str(f.get('message', '')))[:150]}")
+        for c in r["check"]:
+            mark = "[green]as built[/]" if c["ok"] else "[bold red]NOT as built[/]"
+            out.print(f"  expected {escape(c['rule'])} {c['want']}: got {', '.join(c['got']) or 'no finding'} {mark}")
+        out.print()
+    if args.format == "json":
+        sys.stdout.write(demo.as_json(results))
+    ok = all(c["ok"] for r in results for c in r["check"])
+    if args.format == "table":
+        out.print("every scenario showed what it was built to show" if ok else "[bold red]some scenarios did not show what they were built to show[/]")
+    return 0 if ok else 1
 
 
 def _cmd_lab_serve(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from offhost_audit.facts import write_atomic
+    from offhost_audit.lab import responder, scenario
+    from offhost_audit.lab.wsman import LabServer
+
+    import signal
+
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops the lab like Ctrl-C
+
+    sc = scenario.load(args.scenario)
+    lab = LabServer(responder.lab_hosts(sc), bind=args.host, port=args.port, https=args.https,
+                    route_by_host=args.route_by_host)
+    signal.signal(signal.SIGTERM, _stop)
+    lab.start()
+    try:
+        print(f"offhost-audit lab: scenario {sc['name']!r} ({sc['title']}): {len(sc['hosts'])} simulated Windows host(s)")
+        print("This is the built-in lab (loopback WS-Management answering the collector scripts), not real Windows.")
+        for h in sc["hosts"]:
+            print(f"  {h['name']:<12} {lab.endpoint(h['name'])}  roles={','.join(h['roles'])}")
+        print(f"credentials: {sc['lab']['username']} / {sc['lab']['password']} (lab only); auth basic or ntlm")
+        if args.route_by_host:
+            print("one port for every host, routed by the Host header: the host names must resolve to "
+                  f"{args.host} (e.g. /etc/hosts) for a client to reach them")
+        if args.https:
+            print(f"CA certificate: {lab.ca_file}")
+        if args.inventory_out:
+            write_atomic(args.inventory_out, responder.inventory_yaml(sc, lab))
+            env = responder.lab_env(sc)
+            print(f"inventory written to {args.inventory_out}; use it with:")
+            print("  " + " ".join(f"{k}='{v}'" for k, v in env.items()) +
+                  f" offhost-audit audit --inventory {args.inventory_out}")
+        print("Ctrl-C stops the lab.", flush=True)
+        lab.serve_forever()
+    finally:
+        lab.stop()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,10 +11,11 @@ import data.offhost.data.profiles
 
 default_name := "veeam-2025-08"
 
+# is_string: a null fact ("not collected") is truthy in Rego, so test the type.
 name := data.offhost.options.profile if {
-	data.offhost.options.profile
+	is_string(data.offhost.options.profile)
 } else := input.vbr.profile if {
-	input.vbr.profile
+	is_string(input.vbr.profile)
 } else := default_name
 
 settings := profiles.profiles[name]
@@ -23,8 +24,9 @@ settings := profiles.profiles[name]
 # entry falls back to its rule's severity.
 severity(key) := settings.severity[key]
 
-severity(key) := settings.severity[split(key, ".")[0]] if {
+severity(key) := settings.severity[parts[0]] if {
 	not settings.severity[key]
+	parts := split(key, ".")
 }
 
 # clause(name): a profile switch such as "dedup_version_parity".

@@ -27,6 +27,14 @@ unknown(rule_id, subject, missing) := _finding(
 	[{"path": p, "value": null} | some p in missing], missing,
 )
 
+# unknown_because(rule_id, subject, missing, why): like unknown, with a sentence saying why the
+# facts are missing (e.g. "the backup server was not queried").
+unknown_because(rule_id, subject, missing, why) := _finding(
+	rule_id, "unknown", profile.severity(rule_id), subject,
+	sprintf("cannot decide: fact(s) not collected: %s (%s)", [concat(", ", missing), why]),
+	[{"path": p, "value": null} | some p in missing], missing,
+)
+
 not_applicable(rule_id, subject, reason) := _finding(rule_id, "not_applicable", profile.severity(rule_id), subject, reason, [], [])
 
 _finding(rule_id, status, severity, subject, message, evidence, missing) := {

@@ -1,0 +1,242 @@
+"""The collection runner: every target, every collector that applies, in parallel, never stopping on failure.
+
+``collect_facts(inventory, ...)`` returns one facts document (``schema/facts.schema.json``):
+
+* a bounded thread pool over targets (``concurrency``); per target the collectors run in turn over one
+  WinRM shell; each call has ``call_timeout`` and each target ``target_timeout``;
+* every (target, collector) lands in the ``collection`` manifest with status, error text (no secrets)
+  and duration; a failed collector leaves its facts null so the rules say unknown;
+* after a connection or authentication failure the target's other collectors are ``skipped``;
+* two phases: Windows hosts and domain controllers first, then file servers, whose share list is the
+  inventory's plus the shares found in VM disk paths on that server (``ctx.extra["shares"]``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+from offhost_audit import __version__
+from offhost_audit.collectors import LAZY_KINDS, missing, registry
+from offhost_audit.collectors.base import Collector, Context, Target, merge
+from offhost_audit.collectors.parsers_estate import resolve_csv_names
+from offhost_audit.collectors.psjson import netbios
+from offhost_audit.collectors.winrm import WinRMSession
+from offhost_audit.credentials import Resolver
+from offhost_audit.errors import AuditIncompleteError, TargetUnreachableError
+from offhost_audit.facts import SCHEMA_VERSION
+from offhost_audit.inventory import Inventory
+
+Progress = Callable[[str, str, str], None]  # (target, collector, status)
+
+
+def _applies(c: Collector, t: Target) -> bool:
+    roles = set(t.options.get("roles") or [t.kind])
+    return bool(set(c.kinds) & roles)
+
+
+def _run_target(target: Target, collectors: list[Collector], base_ctx: Context, *, call_timeout: float,
+                target_timeout: float, secrets: list[str], tick: Progress) -> tuple[list[dict], list[dict]]:
+    ctx = Context(proxies=base_ctx.proxies, domain_hint=base_ctx.domain_hint, extra=dict(base_ctx.extra))
+    deadline = time.monotonic() + target_timeout
+    ctx.extra.update(call_timeout=call_timeout, deadline=deadline)
+    if target.kind not in ("domain_controller", "file_server"):
+        ctx.extra["winrm"] = WinRMSession(target, call_timeout=call_timeout)
+    fragments, entries, blocked = [], [], None
+    try:
+        for c in collectors:
+            start = time.monotonic()
+            status, error = "ok", None
+            if blocked:
+                status, error = "skipped", f"not attempted: {blocked}"
+            elif start >= deadline:
+                status, error = "error", f"not attempted: target timeout of {target_timeout:g}s reached"
+            else:
+                try:
+                    frag = c.collect(target, ctx) or {}
+                    fragments.append(frag)
+                    if frag.get("_errors"):  # partial success: what could not be read, per item
+                        error = _clean("partial: " + "; ".join(map(str, frag["_errors"])), secrets)
+                except Exception as e:  # noqa: BLE001 - one failure never stops the run
+                    status, error = "error", _clean(f"{type(e).__name__}: {e}" if not str(e) else str(e), secrets)
+                    if isinstance(e, TargetUnreachableError):
+                        blocked = error
+            entries.append({"target": target.name, "collector": c.id, "status": status, "error": error,
+                            "duration_ms": round((time.monotonic() - start) * 1000, 1)})
+            tick(target.name, c.id, status)
+    finally:
+        s = ctx.extra.get("winrm")
+        if isinstance(s, WinRMSession):
+            s.close()
+    return fragments, entries
+
+
+def _clean(text: str, secrets: list[str]) -> str:
+    for s in secrets:
+        if s:
+            text = text.replace(s, "***")
+    return text[:500]
+
+
+def _phase(targets: list[Target], collectors: tuple[Collector, ...], ctx: Context, pool: ThreadPoolExecutor,
+           ctx_for: Callable[[Target], Context], **kw: Any) -> tuple[list[dict], list[dict]]:
+    jobs = []
+    for t in targets:
+        cs = [c for c in collectors if _applies(c, t)]
+        if cs:
+            jobs.append(pool.submit(_run_target, t, cs, ctx_for(t), **kw))
+    fragments, entries = [], []
+    for j in jobs:
+        f, e = j.result()
+        fragments += f
+        entries += e
+    return fragments, entries
+
+
+def plan_size(targets: list[Target], collectors: tuple[Collector, ...]) -> int:
+    return sum(1 for t in targets for c in collectors if _applies(c, t))
+
+
+def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: float = 60.0,
+                  target_timeout: float = 300.0, insecure: bool = False, progress: bool | Progress = False,
+                  resolver: Resolver | None = None, collectors: tuple[Collector, ...] | None = None) -> dict[str, Any]:
+    """Collect the estate in ``inventory`` into one facts document (not yet saved)."""
+    collectors = registry() if collectors is None else collectors
+    targets = inventory.targets(resolver=resolver, call_timeout=call_timeout, insecure=insecure)
+    secrets = [t.credentials.password for t in targets if t.credentials]
+    dcs = [t for t in targets if t.kind == "domain_controller"]
+    base = Context(proxies=inventory.proxies, domain_hint=dcs[0].options.get("domain") if dcs else None)
+    warnings: list[str] = []
+    if insecure:
+        warnings.append("TLS certificate validation was turned off (--insecure): the hosts' identity was not verified")
+    entries: list[dict] = []
+    for cid in missing():
+        kinds = LAZY_KINDS.get(cid, frozenset())
+        for t in targets:
+            if t.kind in kinds:
+                entries.append({"target": t.name, "collector": cid, "status": "skipped",
+                                "error": f"collector {cid} is not installed in this build", "duration_ms": 0.0})
+    phase2 = [t for t in targets if t.kind == "file_server"]
+    phase1 = [t for t in targets if t.kind != "file_server"]
+    tick, finish = _progress(progress, plan_size(targets, collectors))
+    kw = dict(call_timeout=call_timeout, target_timeout=target_timeout, secrets=secrets, tick=tick)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="collect") as pool:
+            frags, e1 = _phase(phase1, collectors, base, pool, lambda t: base, **kw)
+            partial = merge(_premerge(frags))
+            vm_shares = _shares_from_vms(partial.get("vms") or [])
+
+            def shares_of(t: Target) -> list[str]:
+                names = {s.lower(): s for s in vm_shares.get(t.name, set())}
+                names.update({s.lower(): s for s in t.options.get("shares") or []})
+                return sorted(names.values(), key=str.lower)
+
+            def fs_ctx(t: Target) -> Context:  # ctx.extra["shares"]: {file server name: [share, ...]}
+                return Context(proxies=base.proxies, domain_hint=base.domain_hint, extra={"shares": {t.name: shares_of(t)}})
+
+            phase2 = [replace(t, options={**t.options, "shares": shares_of(t)}) for t in phase2]
+            frags2, e2 = _phase(phase2, collectors, base, pool, fs_ctx, **kw)
+    finally:
+        finish()
+    entries += e1 + e2
+    fs_names = {t.name for t in phase2}
+    for server in sorted(set(vm_shares) - fs_names):
+        warnings.append(f"VM disks live on \\\\{server} shares but {server} is not in the inventory's file_servers: "
+                        "its share ACLs were not collected (those rules say unknown)")
+    return _assemble(inventory, targets, frags + frags2, entries, warnings)
+
+
+def _premerge(fragments: list[dict]) -> list[dict]:
+    """Merge the CSV lists the cluster collector returns from each node (by CSV name, non-null wins)."""
+    csvs: dict[str, dict[str, dict]] = {}
+    out = []
+    for f in fragments:
+        f = {k: v for k, v in f.items() if not k.startswith("_")}
+        for c in f.get("clusters") or []:
+            bucket = csvs.setdefault(c["name"], {})
+            for csv in c.get("csvs") or []:
+                old = bucket.get(csv["name"], {})
+                bucket[csv["name"]] = {**old, **{k: v for k, v in csv.items() if v is not None or k not in old}}
+        out.append(f)
+    for f in out:
+        for c in f.get("clusters") or []:
+            c["csvs"] = list(csvs.get(c["name"], {}).values())
+    return out
+
+
+def _shares_from_vms(vms: list[dict]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for vm in vms:
+        for d in vm.get("disks") or []:
+            if d.get("storage") == "smb" and d.get("share"):
+                server, share = d["share"].lstrip("\\").split("\\", 1)
+                out.setdefault(server.upper(), set()).add(share)
+    return out
+
+
+def _assemble(inv: Inventory, targets: list[Target], fragments: list[dict], entries: list[dict],
+              warnings: list[str]) -> dict[str, Any]:
+    for f in fragments:
+        warnings += f.get("_notes") or []
+    hosts = [{"name": t.name, "fqdn": t.options.get("fqdn"), "roles": list(t.options.get("roles") or [t.kind])}
+             for t in targets if t.kind not in ("domain_controller", "file_server")]
+    clusters = [{"name": name, "nodes": nodes} for name, nodes in inv.clusters.items()]
+    doc = merge([{"hosts": hosts, "clusters": clusters}, *_premerge(fragments)])
+    resolve_csv_names(doc.get("vms") or [], doc.get("clusters") or [])
+    vbr = {"version": inv.vbr_version, "profile": inv.vbr_profile}
+    collected = doc.pop("vbr", None) or {}
+    if collected.get("version") and inv.vbr_version and collected["version"] != inv.vbr_version:
+        warnings.append(f"the inventory says VBR {inv.vbr_version}, the backup server reports {collected['version']}: "
+                        "using the backup server's")
+    vbr.update({k: v for k, v in collected.items() if v is not None})
+    vbr.setdefault("managed_servers", None)
+    vbr.setdefault("proxies", None)
+    assignments = [dict(a, sources=list(a["sources"])) for a in inv.assignments]
+    for a in assignments:
+        registered = next((p for p in vbr.get("proxies") or [] if p["name"] == netbios(a["proxy"])), None)
+        if registered and registered.get("max_tasks") is not None:
+            a["max_tasks"] = registered["max_tasks"]
+    facts: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "generator": f"offhost-audit {__version__} collect",
+        "warnings": warnings,
+        "vbr": vbr,
+        "assignments": assignments,
+        **{k: doc.get(k) for k in ("hosts", "clusters", "vms", "shares", "domains", "computer_accounts") if k in doc},
+        "collection": entries,
+    }
+    facts.setdefault("hosts", [])
+    return facts
+
+
+def require_some_success(facts: dict[str, Any]) -> None:
+    """Raise AuditIncompleteError (exit 3) when no collector succeeded anywhere."""
+    entries = facts.get("collection") or []
+    if entries and not any(e["status"] == "ok" for e in entries):
+        first = next((e["error"] for e in entries if e.get("error")), "no details")
+        raise AuditIncompleteError(f"nothing could be collected from any target (first error: {first})")
+
+
+def _progress(progress: bool | Progress, total: int) -> tuple[Progress, Callable[[], None]]:
+    if callable(progress):
+        return progress, lambda: None
+    if not progress or not sys.stderr.isatty():
+        return (lambda *_: None), lambda: None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
+
+    bar = RichProgress(TextColumn("collecting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                       TextColumn("{task.fields[last]}"), console=Console(stderr=True), transient=True)
+    task = bar.add_task("collect", total=total, last="")
+    bar.start()
+
+    def tick(target: str, collector: str, status: str) -> None:
+        bar.update(task, advance=1, last=f"{target} {collector} {status}")
+
+    return tick, bar.stop

@@ -1,0 +1,193 @@
+"""Windows PowerShell 5.1 output, made regular.
+
+PS 5.1 ``ConvertTo-Json`` quirks handled here, once: one result is an object, several an array,
+none empty output; enums are integers; dates are ``\\/Date(ms)\\/`` (or ``{"value": ..., "DateTime"}``
+when wrapped) and WMI gives DMTF strings; objects deeper than ``-Depth`` become their type name as a
+string; raw CIM objects carry ``CimClass``/``CimInstanceProperties``/``PSComputerName``. Errors
+come on stderr as CLIXML (``#< CLIXML``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from offhost_audit.errors import CollectorError
+
+CIM_NOISE = frozenset(
+    {"CimClass", "CimInstanceProperties", "CimSystemProperties", "PSComputerName", "PSShowComputerName",
+     "RunspaceId", "PSSourceJobInstanceId"}
+)
+_TYPE_NAME = re.compile(r"^[A-Za-z_][\w`]*(\.[A-Za-z_][\w`+]*)+(\[[^\]]*\])?$")
+_MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+_DMTF = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\.(\d{6})([+-])(\d{3})$")
+
+
+def loads(text: str, *, what: str = "output") -> Any:
+    """Parse one ConvertTo-Json document; empty output is ``None`` (PowerShell printed nothing)."""
+    text = text.lstrip("\ufeff").strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        snippet = text[:120].replace("\n", " ")
+        raise CollectorError(f"{what} is not valid JSON ({e.msg} at char {e.pos}): {snippet!r}") from None
+
+
+def as_list(value: Any) -> list[Any]:
+    """Object, array or nothing, as a list (null items dropped)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [v for v in value if v is not None]
+    if isinstance(value, dict) and set(value) == {"value", "Count"} and isinstance(value["value"], list):
+        return [v for v in value["value"] if v is not None]  # PS 5.1 array wrapped by ETS
+    return [value]
+
+
+def strip_noise(value: Any) -> Any:
+    """Remove CIM bookkeeping properties, recursively."""
+    if isinstance(value, dict):
+        return {k: strip_noise(v) for k, v in value.items() if k not in CIM_NOISE}
+    if isinstance(value, list):
+        return [strip_noise(v) for v in value]
+    return value
+
+
+def is_truncated(value: Any) -> bool:
+    """True for a depth-truncated object: a .NET type name where an object was expected."""
+    return isinstance(value, str) and bool(_TYPE_NAME.match(value.strip())) and " " not in value.strip()
+
+
+def obj(value: Any) -> dict[str, Any] | None:
+    """An object, or None for null, a depth-truncated string or anything else."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return strip_noise(value) if isinstance(value, dict) else None
+
+
+def text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    s = str(value).strip()
+    return s or None
+
+
+def integer(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    return None
+
+
+def boolean(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def enum(value: Any, mapping: dict[int, str], names: dict[str, str] | None = None, default: str | None = None) -> str | None:
+    """Map an integer enum (PS 5.1) or its name (PS 7 ``-EnumsAsStrings``) to our value."""
+    n = integer(value)
+    if n is not None:
+        return mapping.get(n, default)
+    s = text(value)
+    if s is None:
+        return None
+    key = re.sub(r"[\s_-]", "", s).lower()
+    by_name = {re.sub(r"[\s_-]", "", v).lower(): v for v in mapping.values()}
+    by_name.update({k.lower(): v for k, v in (names or {}).items()})
+    return by_name.get(key, default)
+
+
+def date(value: Any) -> datetime | None:
+    """``\\/Date(ms)\\/``, the wrapped ``{"value": ...}`` form, DMTF ``yyyymmddHHMMSS.ffffff+UUU`` or ISO."""
+    if isinstance(value, dict):
+        value = value.get("value", value.get("DateTime"))
+    s = text(value)
+    if s is None:
+        return None
+    s = s.replace("\\/", "/")
+    m = _MS_DATE.match(s)
+    if m:
+        try:
+            return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=int(m.group(1)))
+        except OverflowError:
+            return None
+    m = _DMTF.match(s)
+    if m:
+        y, mo, d, h, mi, sec, us, sign, off = m.groups()
+        try:
+            tz = timezone(timedelta(minutes=int(off) * (1 if sign == "+" else -1)))
+            return datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec), int(us), tzinfo=tz)
+        except ValueError:
+            return None
+    try:
+        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def netbios(name: Any) -> str | None:
+    """Computer/cluster name normalised once: first DNS label, upper-case; ``DOMAIN\\NAME$`` -> NAME."""
+    s = text(name)
+    if s is None:
+        return None
+    s = s.split("\\")[-1].rstrip("$").strip()
+    if s.startswith("[") or re.fullmatch(r"[\d.]+", s):
+        return s.upper()  # an address, not a name
+    return s.split(".")[0].upper() or None
+
+
+def guid(value: Any) -> str | None:
+    """A GUID lower-case without braces, or None."""
+    s = text(value)
+    if s is None:
+        return None
+    m = re.search(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", s)
+    return m.group(0).lower() if m else None
+
+
+# --- CLIXML (stderr of powershell.exe under WinRM) ---------------------------------------------
+
+_CLIXML_S = re.compile(r'<S S="(?P<stream>\w+)">(?P<text>.*?)</S>', re.S)
+_CLIXML_ESC = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def decode_clixml(stderr: str) -> str:
+    """Readable text from ``#< CLIXML`` stderr (error/warning streams); other text passes through."""
+    s = stderr.lstrip("\ufeff")
+    if not s.lstrip().startswith("#< CLIXML"):
+        return s.strip()
+    lines = []
+    for m in _CLIXML_S.finditer(s):
+        if m.group("stream").lower() not in ("error", "warning"):
+            continue
+        t = html.unescape(m.group("text"))
+        t = _CLIXML_ESC.sub(lambda e: chr(int(e.group(1), 16)), t)
+        lines.append(t)
+    return "".join(lines).strip()
+
+
+def encode_clixml(message: str) -> str:
+    """The CLIXML stderr document PowerShell writes for an error message (used by the lab and tests)."""
+    def esc(line: str) -> str:
+        t = html.escape(line, quote=False).replace("_x", "_x005F_x")
+        return t.replace("\r", "_x000D_").replace("\n", "_x000A_")
+    body = "".join(f'<S S="Error">{esc(line)}_x000D__x000A_</S>' for line in message.splitlines() or [""])
+    return ('#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+            f"{body}</Objs>")

@@ -1,0 +1,189 @@
+"""Run a shipped PowerShell script on a Windows host through pywinrm, one shell per target.
+
+``WinRMSession(target).run("system.ps1", {...})`` sends the script with
+:func:`offhost_audit.collectors.pscommand.command_line`, waits at most the per-call timeout, retries
+once on a WS-Man timeout fault (code 2150858793), decodes CLIXML stderr into a readable error and
+returns the parsed JSON (``None`` for empty output). Every failure is a
+:class:`~offhost_audit.errors.CollectorError` whose text names the host and never a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any
+
+import requests
+from winrm.exceptions import InvalidCredentialsError, WinRMError, WinRMOperationTimeoutError, WinRMTransportError, WSManFaultError
+from winrm.protocol import Protocol
+
+from offhost_audit.collectors import psjson, pscommand
+from offhost_audit.collectors.base import Context, Target
+from offhost_audit.errors import CollectorError, TargetUnreachableError
+
+log = logging.getLogger(__name__)
+WSMAN_TIMEOUT = 2150858793
+
+
+class AuthenticationError(TargetUnreachableError):
+    title = "authentication failed"
+
+
+def _is_timeout_fault(e: Exception) -> bool:
+    return isinstance(e, WinRMOperationTimeoutError) or (
+        isinstance(e, WSManFaultError) and e.wsman_fault_code == WSMAN_TIMEOUT)
+
+
+class WinRMSession:
+    """One WinRM connection and shell to one target, reused by every script for that target."""
+
+    def __init__(self, target: Target, *, call_timeout: float | None = None) -> None:
+        self.target = target
+        self.call_timeout = float(call_timeout or target.timeout_s)
+        opts = target.options
+        scheme = opts.get("scheme") or ("https" if target.tls else "http")
+        port = target.port or (5986 if scheme == "https" else 5985)
+        self.endpoint = f"{scheme}://{target.address}:{port}{opts.get('path') or '/wsman'}"
+        self._protocol: Protocol | None = None
+        self._shell: str | None = None
+
+    def _connect(self) -> Protocol:
+        if self._protocol is None:
+            t = self.target
+            if t.credentials is None:
+                raise CollectorError(f"{t.name}: no credentials configured")
+            op = max(1, min(20, int(self.call_timeout // 2)))
+            read = max(op + 1, math.ceil(self.call_timeout))
+            # the CA bundle is explicit: the target's ca_file, else the certifi bundle requests ships
+            kwargs: dict[str, Any] = {"ca_trust_path": t.ca_file if (t.ca_file and t.verify_tls) else None}
+            self._protocol = Protocol(
+                endpoint=self.endpoint, transport=t.options.get("auth", "ntlm"),
+                username=t.credentials.username, password=t.credentials.password,
+                server_cert_validation="validate" if t.verify_tls else "ignore",
+                message_encryption=t.options.get("message_encryption", "auto"),
+                operation_timeout_sec=op, read_timeout_sec=read, proxy=None, **kwargs)
+            # no proxy/netrc/CA lookups in the environment on every request: settings are explicit
+            self._protocol.transport.build_session().trust_env = False
+        if self._shell is None:
+            self._shell = self._protocol.open_shell(codepage=65001)
+        return self._protocol
+
+    def close(self, *, graceful: bool = True) -> None:
+        """Delete the shell (``graceful``) or just forget the connection (after a timeout or transport error)."""
+        if graceful and self._protocol is not None and self._shell is not None:
+            try:
+                self._protocol.close_shell(self._shell)
+            except Exception:  # noqa: BLE001 - best effort on the way out
+                log.debug("%s: close_shell failed", self.target.name, exc_info=True)
+        if self._protocol is not None:
+            self._protocol.transport.close_session()  # local only: release the sockets
+        self._shell = None
+        self._protocol = None
+
+    def run(self, script: str, arguments: dict[str, Any] | None = None, *, deadline: float | None = None) -> Any:
+        """Run a shipped script; its one JSON document parsed (None when it printed nothing)."""
+        try:
+            return self._run_once(script, arguments, deadline)
+        except CollectorError as e:
+            if not getattr(e, "retryable", False):
+                raise
+            log.info("%s: WS-Man timeout fault on %s, retrying once", self.target.name, script)
+            self.close(graceful=False)
+            return self._run_once(script, arguments, deadline)
+
+    def _run_once(self, script: str, arguments: dict[str, Any] | None, deadline: float | None) -> Any:
+        name = self.target.name
+        end = time.monotonic() + self.call_timeout
+        if deadline is not None:
+            end = min(end, deadline)
+        command, args = pscommand.command_line(script, arguments)
+        try:
+            proto = self._connect()
+            assert self._shell is not None
+            cid = proto.run_command(self._shell, command, args)
+            out, err, code, done = [], [], -1, False
+            while not done:
+                if time.monotonic() > end:
+                    self.close(graceful=False)
+                    raise CollectorError(f"{name}: {script} did not finish within {self.call_timeout:g}s")
+                try:
+                    o, e, code, done = proto.get_command_output_raw(self._shell, cid)
+                except WinRMOperationTimeoutError:
+                    continue  # normal long-poll: no output yet
+                out.append(o)
+                err.append(e)
+            try:
+                proto.cleanup_command(self._shell, cid)
+            except WinRMError:
+                pass
+        except CollectorError:
+            raise
+        except Exception as e:  # noqa: BLE001 - mapped to one readable error
+            self.close(graceful=False)
+            raise self._error(script, e) from None
+        stdout = b"".join(out).decode("utf-8", errors="replace")
+        stderr = psjson.decode_clixml(b"".join(err).decode("utf-8", errors="replace"))
+        if code != 0:
+            msg = stderr or stdout.strip()[:300] or "no error text"
+            raise CollectorError(f"{name}: {script} failed (exit {code}): {msg}")
+        return psjson.loads(stdout, what=f"{name}: {script} output")
+
+    def _error(self, script: str, e: Exception) -> CollectorError:
+        name, url = self.target.name, self.endpoint
+        if _is_timeout_fault(e):
+            err = CollectorError(f"{name}: WS-Man operation timeout on {script}")
+            err.retryable = True  # type: ignore[attr-defined]
+            return err
+        if isinstance(e, InvalidCredentialsError):
+            user = self.target.credentials.username if self.target.credentials else "?"
+            return AuthenticationError(f"{name}: authentication failed (HTTP 401) at {url} as {user!r}")
+        if isinstance(e, requests.exceptions.SSLError):
+            return TargetUnreachableError(f"{name}: TLS certificate verification failed for {url} "
+                                          "(set winrm.ca_file, or --insecure to skip validation)")
+        if isinstance(e, (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout)):
+            return TargetUnreachableError(f"{name}: no answer from {url} within {self.call_timeout:g}s")
+        if isinstance(e, requests.exceptions.ConnectionError):
+            return TargetUnreachableError(f"{name}: cannot connect to {url} ({_short(e)})")
+        if isinstance(e, WSManFaultError):
+            return CollectorError(f"{name}: WS-Man fault on {script}: {e.reason} (code {e.wsman_fault_code})")
+        if isinstance(e, WinRMTransportError):
+            return CollectorError(f"{name}: WinRM server error on {script}: HTTP {e.code}")
+        return CollectorError(f"{name}: {script}: {type(e).__name__}: {_short(e)}")
+
+
+def _short(e: Exception) -> str:
+    s = str(e)
+    for marker in ("Caused by ", "Failed to establish a new connection: "):
+        if marker in s:
+            s = s.split(marker, 1)[1]
+    return s.strip("()'\" ")[:200]
+
+
+def session_for(target: Target, ctx: Context) -> WinRMSession:
+    """The target's shared session (the runner puts it in ``ctx.extra["winrm"]``), or a new one."""
+    s = ctx.extra.get("winrm")
+    if isinstance(s, WinRMSession) and s.target.name == target.name:
+        return s
+    s = WinRMSession(target, call_timeout=ctx.extra.get("call_timeout"))
+    ctx.extra["winrm"] = s
+    return s
+
+
+class PsCollector:
+    """Base for the WinRM collectors: one shipped script, one parser, the host fragment it yields."""
+
+    id = "winrm.base"
+    source = "winrm"
+    kinds: frozenset[str] = frozenset({"proxy", "hyperv_host"})
+    script = ""
+
+    def arguments(self, target: Target, ctx: Context) -> dict[str, Any]:
+        return {}
+
+    def parse(self, doc: Any, target: Target, ctx: Context) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def collect(self, target: Target, ctx: Context) -> dict[str, Any]:
+        doc = session_for(target, ctx).run(self.script, self.arguments(target, ctx), deadline=ctx.extra.get("deadline"))
+        return self.parse(doc, target, ctx)

@@ -1,0 +1,156 @@
+"""The embedded Rego engine (regorus): every policy compiled once per thread, one pass per evaluation.
+
+A regorus ``Engine`` is unsendable (using it from another thread panics), so compiled engines live
+in a ``threading.local`` cache keyed by policy folder; each evaluation works on a ``clone()``
+(about free) so that input and options never leak between runs. The cache notices edited policy
+files (mtime/size) and recompiles.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import regorus
+
+from offhost_audit.engine.metadata import RuleMeta, read_metadata
+from offhost_audit.engine.sources import PolicySource, format_rego_error, read_sources, signature
+from offhost_audit.errors import InputError, PolicyError
+from offhost_audit.resources import policies_dir
+
+FINDINGS_RULE = "data.offhost.main.findings"
+PROFILES_RULE = "data.offhost.data.profiles.profiles"
+DEFAULT_PROFILE_RULE = "data.offhost.lib.profile.default_name"
+FALLBACK_DEFAULT_PROFILE = "veeam-2025-08"
+_UNDEFINED = '"<undefined>"'
+
+_local = threading.local()
+
+
+@dataclass
+class CompiledPolicies:
+    """One thread's compiled policy set and what was read from it."""
+
+    root: Path
+    engine: Any  # regorus.Engine, only ever touched from the thread that built it
+    sources: list[PolicySource]
+    metadata: dict[str, RuleMeta]
+    profiles: dict[str, Any]
+    default_profile: str
+    sig: tuple
+
+    def evaluate_json(self, facts_json: str, profile: str) -> list[dict[str, Any]]:
+        """All findings for the facts (JSON text) under the profile, in one pass."""
+        eng = self.engine.clone()
+        try:
+            eng.add_data_json(json.dumps({"offhost": {"options": {"profile": profile}}}))
+            eng.set_input_json(facts_json)
+            out = eng.eval_rule_as_json(FINDINGS_RULE)
+        except Exception as e:  # regorus raises RuntimeError/ValueError with a caret diagram
+            raise PolicyError(format_rego_error(e)) from None
+        if out == _UNDEFINED:
+            return []
+        result = json.loads(out)
+        if not isinstance(result, list):
+            raise PolicyError(f"{FINDINGS_RULE} must be a set of findings, got {type(result).__name__}")
+        return result
+
+
+    def evaluate_text(self, facts_json: str, profile: str | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Findings straight from JSON text, without a Python-side parse of the whole document.
+
+        Returns the findings and a small view of the facts read through the engine (vbr.profile,
+        collection, warnings): what the profile choice and the METADATA join need.
+        """
+        eng = self.engine.clone()
+        try:
+            eng.set_input_json(facts_json)
+            view = {
+                "vbr": {"profile": _input_value(eng, "vbr.profile")},
+                "collection": _input_value(eng, "collection"),
+                "warnings": _input_value(eng, "warnings"),
+            }
+        except Exception as e:
+            raise PolicyError(f"the engine could not read the facts: {format_rego_error(e)}") from None
+        name = resolve_profile(self, view, profile)
+        try:
+            eng.add_data_json(json.dumps({"offhost": {"options": {"profile": name}}}))
+            out = eng.eval_rule_as_json(FINDINGS_RULE)
+        except Exception as e:
+            raise PolicyError(format_rego_error(e)) from None
+        return ([] if out == _UNDEFINED else json.loads(out)), view
+
+
+def _input_value(eng: Any, key: str) -> Any:
+    res = json.loads(eng.eval_query_as_json(f"input.{key}")).get("result") or []
+    return res[0]["expressions"][0]["value"] if res else None
+
+
+def compile_policies(root: Path | None = None) -> CompiledPolicies:
+    """Load every non-test .rego file below root (default: the shipped policies) into a new engine."""
+    root = Path(root) if root else policies_dir()
+    sig = signature(root)
+    sources = read_sources(root, include_tests=False)
+    if not sources:
+        raise PolicyError(f"{root}: no .rego policy files found")
+    eng = regorus.Engine()
+    for src in sources:
+        try:
+            eng.add_policy(src.name, src.text)
+        except Exception as e:
+            raise PolicyError(format_rego_error(e)) from None
+    metadata = read_metadata(sources)
+    probe = eng.clone()
+    try:
+        probe.set_input_json("{}")
+        raw = probe.eval_rule_as_json(PROFILES_RULE)
+        profiles = {} if raw == _UNDEFINED else json.loads(raw)
+        raw = probe.eval_rule_as_json(DEFAULT_PROFILE_RULE)
+        default = FALLBACK_DEFAULT_PROFILE if raw == _UNDEFINED else json.loads(raw)
+    except Exception as e:
+        raise PolicyError(format_rego_error(e)) from None
+    if not isinstance(profiles, dict) or not profiles:
+        raise PolicyError(f"{root}: {PROFILES_RULE} defines no guidance profiles")
+    return CompiledPolicies(root, eng, sources, metadata, profiles, default, sig)
+
+
+def compiled(root: Path | None = None) -> CompiledPolicies:
+    """This thread's compiled policies for root, compiled on first use and after edits."""
+    root = Path(root) if root else policies_dir()
+    cache: dict[str, CompiledPolicies] = getattr(_local, "cache", None) or {}
+    _local.cache = cache
+    key = str(root.resolve())
+    hit = cache.get(key)
+    if hit is None or hit.sig != signature(root):
+        hit = cache[key] = compile_policies(root)
+    return hit
+
+
+def resolve_profile(policies: CompiledPolicies, facts: dict[str, Any], profile: str | None) -> str:
+    """--profile, else the facts' vbr.profile, else the policies' default; unknown names are an InputError."""
+    valid = ", ".join(sorted(policies.profiles))
+    if profile:
+        if profile not in policies.profiles:
+            raise InputError(f"unknown profile {profile!r} (--profile); valid profiles: {valid}")
+        return profile
+    from_facts = (facts.get("vbr") or {}).get("profile")
+    if from_facts:
+        if from_facts not in policies.profiles:
+            raise InputError(
+                f"facts $.vbr.profile: unknown profile {from_facts!r}; valid profiles: {valid} "
+                "(or pass --profile to override)"
+            )
+        return from_facts
+    return policies.default_profile
+
+
+def evaluate(facts: dict[str, Any], *, profile: str | None = None, facts_json: str | None = None,
+             root: Path | None = None) -> tuple[list[dict[str, Any]], CompiledPolicies]:
+    """Raw findings from the policies (no metadata yet) and the compiled set used."""
+    policies = compiled(root)
+    name = resolve_profile(policies, facts, profile)
+    text = facts_json if facts_json is not None else json.dumps(facts)
+    return policies.evaluate_json(text, name), policies

@@ -1,0 +1,138 @@
+"""The `# METADATA` blocks of the policies, read from source text, joined to findings.
+
+regorus does not implement ``rego.metadata.rule()``/``chain()``, so the policies stay portable:
+each finding carries only its ``rule_id``, and this module reads the YAML comment blocks (OPA's
+annotation format) and adds title, remediation and doc link. The severity stays the finding's own
+(it comes from the active profile); METADATA's ``custom.severity`` is only a fallback.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import yaml
+
+from offhost_audit.engine.sources import PolicySource
+from offhost_audit.errors import PolicyError
+from offhost_audit.findings import Finding
+
+_COMMENT = re.compile(r"^\s*#( ?)(.*)$")
+_PACKAGE = re.compile(r"^\s*package\s+(\S+)")
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    rule_id: str
+    title: str
+    description: str
+    severity: str | None
+    remediation: str
+    doc_url: str
+    related: list[dict[str, Any]] = field(default_factory=list)
+    package: str | None = None
+    file: str = ""
+    line: int = 0
+
+
+def parse_blocks(text: str, *, file: str = "<policy>") -> list[tuple[int, dict[str, Any], str | None]]:
+    """Every METADATA block as (line, mapping, package it sits above or None)."""
+    lines = text.splitlines()
+    blocks = []
+    i = 0
+    while i < len(lines):
+        if lines[i].strip() != "# METADATA":
+            i += 1
+            continue
+        start = i + 1
+        body = []
+        i += 1
+        while i < len(lines):
+            m = _COMMENT.match(lines[i])
+            if not m:
+                break
+            body.append(m.group(2))
+            i += 1
+        try:
+            doc = yaml.safe_load("\n".join(body)) or {}
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            line = start + 1 + (mark.line if mark else 0)
+            raise PolicyError(f"{file}:{line}: METADATA block is not valid YAML: {getattr(e, 'problem', e)}") from None
+        if not isinstance(doc, dict):
+            raise PolicyError(f"{file}:{start}: METADATA block must be a YAML mapping")
+        pkg = None
+        j = i
+        while j < len(lines) and not lines[j].strip():
+            j += 1
+        if j < len(lines) and (m := _PACKAGE.match(lines[j])):
+            pkg = m.group(1)
+        blocks.append((start, doc, pkg))
+    return blocks
+
+
+def read_metadata(sources: Iterable[PolicySource]) -> dict[str, RuleMeta]:
+    """METADATA blocks keyed by ``custom.id``; blocks without an id (libraries) are ignored."""
+    out: dict[str, RuleMeta] = {}
+    for src in sources:
+        for line, doc, pkg in parse_blocks(src.text, file=src.name):
+            custom = doc.get("custom") or {}
+            rid = custom.get("id") if isinstance(custom, dict) else None
+            if not rid:
+                continue
+            related = [r for r in (doc.get("related_resources") or []) if isinstance(r, dict)]
+            doc_url = next((str(r["ref"]) for r in related if r.get("ref")), "")
+            out[str(rid)] = RuleMeta(
+                rule_id=str(rid),
+                title=str(doc.get("title") or rid),
+                description=str(doc.get("description") or "").strip(),
+                severity=custom.get("severity"),
+                remediation=str(custom.get("remediation") or "").strip(),
+                doc_url=doc_url,
+                related=related,
+                package=pkg,
+                file=src.name,
+                line=line,
+            )
+    return out
+
+
+def _norm(name: Any) -> str:
+    return str(name).strip().split(".")[0].upper() if name else ""
+
+
+def _collection_errors(facts: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    by_target: dict[str, list[dict[str, Any]]] = {}
+    for e in facts.get("collection") or []:
+        if e.get("status") != "ok" and e.get("error"):
+            by_target.setdefault(_norm(e.get("target")), []).append(e)
+    return by_target
+
+
+def _subject_targets(subject: dict[str, Any]) -> list[str]:
+    names = [subject.get(k) for k in ("proxy", "host", "server", "cluster")]
+    return list(dict.fromkeys(_norm(n) for n in names if n))
+
+
+def enrich(findings: list[Finding], meta: dict[str, RuleMeta], facts: dict[str, Any]) -> list[Finding]:
+    """Add title/remediation/doc_url (in place) and, for unknowns, the collection errors that explain them."""
+    errors = _collection_errors(facts)
+    for f in findings:
+        m = meta.get(f.get("rule_id", ""))
+        if m is not None:
+            f.setdefault("title", m.title)
+            f.setdefault("remediation", m.remediation)
+            f.setdefault("doc_url", m.doc_url)
+            if not f.get("severity") and m.severity:
+                f["severity"] = m.severity
+        else:
+            f.setdefault("title", f.get("rule_id", ""))
+            f.setdefault("remediation", "")
+            f.setdefault("doc_url", "")
+        if f.get("status") == "unknown" and errors:
+            ev = f.setdefault("evidence", [])
+            for target in _subject_targets(f.get("subject") or {}):
+                for e in errors.get(target, []):
+                    ev.append({"path": f"collection[{e['target']}/{e['collector']}]", "value": e["error"]})
+    return findings

@@ -1,0 +1,76 @@
+"""Findings on a terminal (a Rich table) or as JSON (``schema/findings.schema.json``).
+
+Everything that came from a host (names, messages, share names) is untrusted: it is escaped
+before Rich sees it, so a share called ``[red]x[/]`` prints as written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Iterable
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from offhost_audit.findings import STATUSES, Finding, breaches, counts
+
+_FIELDS = ("rule_id", "title", "severity", "status", "subject", "message", "evidence", "missing",
+           "remediation", "doc_url", "waiver")
+_STATUS_STYLE = {"fail": "bold red", "unknown": "yellow", "pass": "green", "not_applicable": "dim", "waived": "cyan"}
+_SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+def to_json(findings: Iterable[Finding]) -> str:
+    """The findings as a JSON list: only the schema's fields, in the schema's order."""
+    out = [{k: f[k] for k in _FIELDS if k in f} for f in findings]
+    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+
+
+def summary_line(findings: list[Finding], fail_on: str | None = None) -> str:
+    c = counts(findings)
+    parts = [f"{c[s]} {s.replace('_', ' ')}" for s in STATUSES if c.get(s)]
+    text = f"{len(findings)} finding(s): " + (", ".join(parts) if parts else "none")
+    if fail_on:
+        n = len(breaches(findings, fail_on))
+        text += f"; {n} failure(s) at or above {fail_on}"
+    return text
+
+
+def build_table(findings: list[Finding]) -> Table:
+    table = Table(show_lines=False, header_style="bold", expand=False)
+    table.add_column("status", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("rule", no_wrap=True)
+    table.add_column("subject", overflow="fold")
+    table.add_column("message", overflow="fold", ratio=1)
+    for f in findings:
+        st, sev = f.get("status", ""), f.get("severity", "")
+        table.add_row(
+            f"[{_STATUS_STYLE.get(st, '')}]{escape(st)}[/]" if st in _STATUS_STYLE else escape(st),
+            f"[{_SEV_STYLE.get(sev, '')}]{escape(sev)}[/]" if sev in _SEV_STYLE else escape(sev),
+            escape(str(f.get("rule_id", ""))),
+            escape(str((f.get("subject") or {}).get("name", ""))),
+            escape(str(f.get("message", ""))),
+        )
+    return table
+
+
+def render_table(findings: list[Finding], *, warnings: list[str] | None = None, fail_on: str | None = None,
+                 console: Console | None = None) -> None:
+    console = console or Console()
+    for w in warnings or []:
+        console.print(f"[bold yellow]warning:[/] {escape(w)}")
+    if findings:
+        console.print(build_table(findings))
+    console.print(escape(summary_line(findings, fail_on)))
+
+
+def table_text(findings: list[Finding], *, warnings: list[str] | None = None, fail_on: str | None = None,
+               width: int = 160) -> str:
+    """The table as plain text (no colour), e.g. for ``-o FILE``."""
+    buf = io.StringIO()
+    render_table(findings, warnings=warnings, fail_on=fail_on,
+                 console=Console(file=buf, width=width, no_color=True, color_system=None, highlight=False))
+    return buf.getvalue()

@@ -1,0 +1,325 @@
+"""Windows security structures: SIDs, ACEs, ACLs, security descriptors, access masks, trust fields.
+
+A small parser of our own (MS-DTYP 2.4.2 SID, 2.4.4 ACE, 2.4.5 ACL, 2.4.6 SECURITY_DESCRIPTOR,
+self-relative form) so that any byte string either decodes or raises :class:`WinsecError`, never
+another exception; the tests cross-check it against impacket's ``SR_SECURITY_DESCRIPTOR`` and
+against what Samba's ``sharesec`` / ``samba-tool ntacl`` wrote.
+
+Trust fields follow MS-ADTS 6.1.6.7 (trustDirection, trustType, trustAttributes). Note the
+published S.DS.P PowerShell module maps USES_RC4_ENCRYPTION to 0x40 (that bit is
+TREAT_AS_EXTERNAL); here it is 0x80 as in MS-ADTS and the Windows SDK constants.
+https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-dtyp/
+https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-adts/
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+
+
+class WinsecError(ValueError):
+    """Bytes or text that are not a valid SID / ACL / security descriptor."""
+
+
+# --- SIDs --------------------------------------------------------------------------------------
+
+_SID_RE = re.compile(r"^S-1-(0x[0-9A-Fa-f]{1,12}|[0-9]{1,15})((?:-[0-9]{1,10}){0,15})$")
+
+
+def sid_from_bytes(data: bytes, offset: int = 0) -> tuple[str, int]:
+    """Decode the binary SID at ``offset``; return (string form, length in bytes)."""
+    if len(data) - offset < 8:
+        raise WinsecError(f"SID at offset {offset} is truncated")
+    revision, count = data[offset], data[offset + 1]
+    if revision != 1:
+        raise WinsecError(f"SID revision {revision} is not 1")
+    if count > 15:
+        raise WinsecError(f"SID has {count} sub-authorities (at most 15)")
+    size = 8 + 4 * count
+    if len(data) - offset < size:
+        raise WinsecError(f"SID at offset {offset} is truncated")
+    authority = int.from_bytes(data[offset + 2 : offset + 8], "big")
+    subs = struct.unpack_from(f"<{count}I", data, offset + 8)
+    auth_text = str(authority) if authority < 2**32 else f"0x{authority:012X}"
+    return "S-1-" + auth_text + "".join(f"-{s}" for s in subs), size
+
+
+def sid_to_str(data: bytes) -> str:
+    """Binary SID (exactly one, nothing after it) to ``S-1-...``."""
+    text, size = sid_from_bytes(bytes(data))
+    if size != len(data):
+        raise WinsecError(f"{len(data) - size} trailing bytes after the SID")
+    return text
+
+
+def sid_to_bytes(text: str) -> bytes:
+    """``S-1-...`` to its binary form."""
+    m = _SID_RE.match(text.strip()) if isinstance(text, str) else None
+    if not m:
+        raise WinsecError(f"not a SID string: {text!r}")
+    auth = int(m.group(1), 16) if m.group(1).lower().startswith("0x") else int(m.group(1))
+    subs = [int(x) for x in m.group(2).split("-")[1:]]
+    if auth >= 2**48 or any(s >= 2**32 for s in subs):
+        raise WinsecError(f"SID component out of range: {text!r}")
+    return bytes([1, len(subs)]) + auth.to_bytes(6, "big") + struct.pack(f"<{len(subs)}I", *subs)
+
+
+def is_sid(text: object) -> bool:
+    try:
+        sid_to_bytes(text)  # type: ignore[arg-type]
+    except WinsecError:
+        return False
+    return True
+
+
+WELL_KNOWN_SIDS = {
+    "S-1-1-0": "Everyone",
+    "S-1-3-0": "CREATOR OWNER",
+    "S-1-3-4": "OWNER RIGHTS",
+    "S-1-5-2": "NETWORK",
+    "S-1-5-4": "INTERACTIVE",
+    "S-1-5-11": "Authenticated Users",
+    "S-1-5-15": "This Organization",
+    "S-1-5-18": "SYSTEM",
+    "S-1-5-32-544": "BUILTIN\\Administrators",
+    "S-1-5-32-545": "BUILTIN\\Users",
+    "S-1-5-1000": "Other Organization",
+}
+
+# --- ACEs / ACLs / security descriptors ---------------------------------------------------------
+
+ACE_TYPES = {
+    0x00: "allow", 0x01: "deny", 0x02: "audit", 0x03: "alarm",
+    0x05: "allow_object", 0x06: "deny_object", 0x07: "audit_object", 0x08: "alarm_object",
+    0x09: "allow_callback", 0x0A: "deny_callback", 0x0B: "allow_callback_object",
+    0x0C: "deny_callback_object", 0x0D: "audit_callback", 0x0E: "alarm_callback",
+    0x0F: "audit_callback_object", 0x10: "alarm_callback_object", 0x11: "mandatory_label",
+    0x12: "resource_attribute", 0x13: "scoped_policy_id",
+}
+_OBJECT_TYPES = {0x05, 0x06, 0x07, 0x08, 0x0B, 0x0C, 0x0F, 0x10}
+
+ACE_FLAG_NAMES = {
+    0x01: "OBJECT_INHERIT", 0x02: "CONTAINER_INHERIT", 0x04: "NO_PROPAGATE_INHERIT",
+    0x08: "INHERIT_ONLY", 0x10: "INHERITED", 0x40: "SUCCESSFUL_ACCESS", 0x80: "FAILED_ACCESS",
+}
+
+
+@dataclass(frozen=True)
+class Ace:
+    type_code: int
+    flags: int
+    mask: int
+    sid: str
+
+    @property
+    def kind(self) -> str:
+        return ACE_TYPES.get(self.type_code, f"type_{self.type_code:#x}")
+
+    def fact(self) -> dict:
+        """The facts-schema form ``{sid, type, mask, flags}`` (allow/deny ACEs only)."""
+        if self.type_code not in (0x00, 0x01):
+            raise WinsecError(f"ACE type {self.kind} has no allow/deny fact form")
+        return {"sid": self.sid, "type": "allow" if self.type_code == 0 else "deny", "mask": self.mask, "flags": self.flags}
+
+
+@dataclass(frozen=True)
+class SecurityDescriptor:
+    control: int
+    owner: str | None
+    group: str | None
+    dacl: list[Ace] | None  # None: no DACL present (everyone has full access)
+    sacl: list[Ace] | None
+
+
+SE_DACL_PRESENT = 0x0004
+SE_SACL_PRESENT = 0x0010
+SE_SELF_RELATIVE = 0x8000
+
+
+def parse_acl(data: bytes, offset: int = 0) -> list[Ace]:
+    """Decode the ACL at ``offset`` into its ACEs, in order."""
+    if len(data) - offset < 8:
+        raise WinsecError(f"ACL at offset {offset} is truncated")
+    revision, _sbz1, size, count, _sbz2 = struct.unpack_from("<BBHHH", data, offset)
+    if revision not in (2, 3, 4):  # winnt.h ACL_REVISION2..4; smbcacls writes 3
+        raise WinsecError(f"ACL revision {revision} is not 2, 3 or 4")
+    if size < 8 or offset + size > len(data):
+        raise WinsecError(f"ACL size {size} runs past the data")
+    end = offset + size
+    pos = offset + 8
+    aces: list[Ace] = []
+    for i in range(count):
+        if end - pos < 4:
+            raise WinsecError(f"ACE {i} header runs past the ACL")
+        type_code, flags, ace_size = struct.unpack_from("<BBH", data, pos)
+        if ace_size < 8 or pos + ace_size > end:
+            raise WinsecError(f"ACE {i} size {ace_size} is invalid")
+        body = data[pos : pos + ace_size]
+        if type_code in (0x12,):  # resource attribute: SID then attribute blob, no access mask meaning
+            mask = struct.unpack_from("<I", body, 4)[0]
+            sid_off = 8
+        elif type_code in ACE_TYPES:
+            mask = struct.unpack_from("<I", body, 4)[0]
+            sid_off = 8
+            if type_code in _OBJECT_TYPES:
+                if ace_size < 12:
+                    raise WinsecError(f"object ACE {i} is truncated")
+                obj_flags = struct.unpack_from("<I", body, 8)[0]
+                sid_off = 12 + (16 if obj_flags & 1 else 0) + (16 if obj_flags & 2 else 0)
+        else:
+            raise WinsecError(f"ACE {i} has unknown type {type_code:#x}")
+        sid, _n = sid_from_bytes(body, sid_off)
+        aces.append(Ace(type_code, flags, mask, sid))
+        pos += ace_size
+    return aces
+
+
+def parse_security_descriptor(data: bytes) -> SecurityDescriptor:
+    """Decode a self-relative SECURITY_DESCRIPTOR."""
+    data = bytes(data)
+    if len(data) < 20:
+        raise WinsecError(f"security descriptor is {len(data)} bytes (at least 20)")
+    revision, _sbz1, control, o_owner, o_group, o_sacl, o_dacl = struct.unpack_from("<BBHIIII", data, 0)
+    if revision != 1:
+        raise WinsecError(f"security descriptor revision {revision} is not 1")
+    if not control & SE_SELF_RELATIVE:
+        raise WinsecError("security descriptor is not self-relative")
+
+    def _sid(off: int) -> str | None:
+        if off == 0:
+            return None
+        if off < 20:
+            raise WinsecError(f"SID offset {off} overlaps the header")
+        return sid_from_bytes(data, off)[0]
+
+    def _acl(off: int, present: bool) -> list[Ace] | None:
+        if not present:
+            return None
+        if off == 0:
+            return None  # present flag with a NULL ACL: no DACL, same as absent
+        if off < 20:
+            raise WinsecError(f"ACL offset {off} overlaps the header")
+        return parse_acl(data, off)
+
+    return SecurityDescriptor(
+        control=control,
+        owner=_sid(o_owner),
+        group=_sid(o_group),
+        dacl=_acl(o_dacl, bool(control & SE_DACL_PRESENT)),
+        sacl=_acl(o_sacl, bool(control & SE_SACL_PRESENT)),
+    )
+
+
+def build_acl(aces: list[Ace], revision: int = 2) -> bytes:
+    body = b""
+    for ace in aces:
+        if ace.type_code not in (0x00, 0x01, 0x02, 0x03, 0x09, 0x0A, 0x11):
+            raise WinsecError(f"cannot build ACE type {ace.type_code:#x}")
+        sid = sid_to_bytes(ace.sid)
+        body += struct.pack("<BBHI", ace.type_code, ace.flags, 8 + len(sid), ace.mask) + sid
+    return struct.pack("<BBHHH", revision, 0, 8 + len(body), len(aces), 0) + body
+
+
+def build_security_descriptor(owner: str | None, group: str | None, dacl: list[Ace] | None) -> bytes:
+    """Encode a self-relative security descriptor (owner, group, DACL; no SACL)."""
+    parts = b""
+    offsets = []
+    for blob in (sid_to_bytes(owner) if owner else None, sid_to_bytes(group) if group else None,
+                 build_acl(dacl) if dacl is not None else None):
+        offsets.append(20 + len(parts) if blob is not None else 0)
+        parts += blob or b""
+    control = SE_SELF_RELATIVE | (SE_DACL_PRESENT if dacl is not None else 0)
+    return struct.pack("<BBHIIII", 1, 0, control, offsets[0], offsets[1], 0, offsets[2]) + parts
+
+
+def dacl_facts(sd_bytes: bytes) -> tuple[list[dict] | None, list[str]]:
+    """The DACL as fact ACEs, plus notes for ACEs that cannot be represented.
+
+    Returns ``(None, notes)`` for a NULL DACL (no access restriction at all).
+    Conditional (callback) deny ACEs are kept as deny: an audit must not assume the condition is
+    false. Conditional allow ACEs and object ACEs are left out with a note.
+    """
+    sd = parse_security_descriptor(sd_bytes)
+    notes: list[str] = []
+    if sd.dacl is None:
+        return None, ["the security descriptor has no DACL (NULL DACL grants everyone full access)"]
+    out = []
+    for ace in sd.dacl:
+        if ace.type_code in (0x00, 0x01):
+            out.append(ace.fact())
+        elif ace.type_code == 0x0A:
+            out.append({"sid": ace.sid, "type": "deny", "mask": ace.mask, "flags": ace.flags})
+            notes.append(f"conditional deny ACE for {ace.sid} recorded as an unconditional deny")
+        else:
+            notes.append(f"{ace.kind} ACE for {ace.sid} (mask {ace.mask:#x}) left out: not an allow/deny ACE")
+    return out, notes
+
+
+# --- access masks ------------------------------------------------------------------------------
+
+ACCESS_MASK_NAMES = {
+    0x00000001: "FILE_READ_DATA", 0x00000002: "FILE_WRITE_DATA", 0x00000004: "FILE_APPEND_DATA",
+    0x00000008: "FILE_READ_EA", 0x00000010: "FILE_WRITE_EA", 0x00000020: "FILE_EXECUTE",
+    0x00000040: "FILE_DELETE_CHILD", 0x00000080: "FILE_READ_ATTRIBUTES", 0x00000100: "FILE_WRITE_ATTRIBUTES",
+    0x00010000: "DELETE", 0x00020000: "READ_CONTROL", 0x00040000: "WRITE_DAC", 0x00080000: "WRITE_OWNER",
+    0x00100000: "SYNCHRONIZE", 0x01000000: "ACCESS_SYSTEM_SECURITY", 0x02000000: "MAXIMUM_ALLOWED",
+    0x10000000: "GENERIC_ALL", 0x20000000: "GENERIC_EXECUTE", 0x40000000: "GENERIC_WRITE",
+    0x80000000: "GENERIC_READ",
+}
+# Share-permission presets as Windows and sharesec write them.
+FULL, CHANGE, READ = 0x001F01FF, 0x001301BF, 0x001200A9
+PRESETS = {FULL: "FULL", CHANGE: "CHANGE", READ: "READ"}
+
+
+def mask_names(mask: int) -> list[str]:
+    """Names of the bits set in an access mask; unknown bits as hex."""
+    names = [name for bit, name in ACCESS_MASK_NAMES.items() if mask & bit]
+    rest = mask & ~sum(ACCESS_MASK_NAMES)
+    if rest:
+        names.append(f"{rest:#x}")
+    return names
+
+
+# --- trusts (MS-ADTS 6.1.6.7.12 / .15 / .9) ------------------------------------------------------
+
+TRUST_DIRECTIONS = {0: "disabled", 1: "inbound", 2: "outbound", 3: "bidirectional"}
+TRUST_TYPES = {1: "downlevel", 2: "uplevel", 3: "mit", 4: "dce", 5: "aad"}
+TRUST_ATTRIBUTES = {
+    0x00000001: "NON_TRANSITIVE",
+    0x00000002: "UPLEVEL_ONLY",
+    0x00000004: "QUARANTINED_DOMAIN",  # SID filtering
+    0x00000008: "FOREST_TRANSITIVE",
+    0x00000010: "CROSS_ORGANIZATION",  # selective authentication
+    0x00000020: "WITHIN_FOREST",
+    0x00000040: "TREAT_AS_EXTERNAL",
+    0x00000080: "USES_RC4_ENCRYPTION",
+    0x00000200: "CROSS_ORGANIZATION_NO_TGT_DELEGATION",
+    0x00000400: "PIM_TRUST",  # only seen in S.DS.P: unverified
+    0x00000800: "CROSS_ORGANIZATION_ENABLE_TGT_DELEGATION",
+    0x00001000: "DISABLE_AUTH_TARGET_VALIDATION",  # defined in MS-ADTS; name unverified
+}
+
+
+def trust_direction(value: int | None) -> str:
+    if value is None or value not in TRUST_DIRECTIONS:
+        raise WinsecError(f"unknown trustDirection {value!r}")
+    return TRUST_DIRECTIONS[value]
+
+
+def trust_type(value: int | None) -> str | None:
+    if value is None:
+        return None
+    return TRUST_TYPES.get(value, "unknown")
+
+
+def trust_attribute_flags(value: int | None) -> list[str] | None:
+    """Named flags (the TRUST_ATTRIBUTE_* names without the prefix, as the OHP-022 rule and
+    Microsoft write them), in bit order; unnamed bits as ``BIT_0x...``."""
+    if value is None:
+        return None
+    value &= 0xFFFFFFFF
+    names = [name for bit, name in TRUST_ATTRIBUTES.items() if value & bit]
+    names += [f"BIT_{1 << i:#x}" for i in range(32) if value & (1 << i) and (1 << i) not in TRUST_ATTRIBUTES]
+    return names

@@ -1,0 +1,94 @@
+# METADATA
+# title: Veeam services installed and running on the proxy
+# description: |
+#   For every off-host proxy whose role is assigned (listed in vbr.proxies or in the assignments):
+#   the Veeam Installer (VeeamDeploySvc, or its older name VeeamDeploymentService), Data Mover
+#   (VeeamTransportSvc) and Hyper-V Integration (VeeamHvIntegrationSvc) services are installed and
+#   running. Services are matched by service name, case-insensitively, never by display name
+#   (display names differ by version and language). Not applicable before the role is assigned;
+#   unknown when the service list was not collected.
+# related_resources:
+#   - ref: https://helpcenter.veeam.com/docs/vbr/userguide/offhost_backup_proxy.html
+#     description: Off-Host Backup Proxy
+#   - ref: https://helpcenter.veeam.com/docs/vbr/userguide/services_and_components.html
+#     description: Services and Components
+# custom:
+#   id: OHP-007
+#   severity: medium
+#   remediation: |
+#     On the proxy, start the stopped services (`Start-Service VeeamDeploySvc,VeeamTransportSvc,VeeamHvIntegrationSvc`)
+#     and set them to start automatically. If a service is missing, rescan or re-add the proxy in
+#     the Veeam console (Backup Infrastructure > Managed Servers > the server > Rescan) so that the
+#     Installer Service pushes the components again; check that TCP 6160, 6162 and 6163 are open.
+package offhost.general.veeam_services
+
+import rego.v1
+
+import data.offhost.lib.facts
+import data.offhost.lib.result
+
+_rule := "OHP-007"
+
+# Required services: the name reported, and every accepted service name in upper case.
+required := [
+	{"name": "VeeamDeploySvc", "accepted": {"VEEAMDEPLOYSVC", "VEEAMDEPLOYMENTSERVICE"}},
+	{"name": "VeeamTransportSvc", "accepted": {"VEEAMTRANSPORTSVC"}},
+	{"name": "VeeamHvIntegrationSvc", "accepted": {"VEEAMHVINTEGRATIONSVC"}},
+]
+
+findings contains _decide(p, facts.hosts_by_name[p]) if some p in facts.proxies
+
+_list(x) := x if {
+	is_array(x)
+} else := []
+
+_assigned contains facts.norm(x.name) if some x in _list(object.get(input, ["vbr", "proxies"], null))
+
+_assigned contains facts.norm(a.proxy) if some a in _list(object.get(input, "assignments", null))
+
+_path(p) := facts.host_path(p, "veeam_services")
+
+_found(h, r) := [s | some s in h.veeam_services; upper(s.name) in r.accepted]
+
+_missing_services(h) := [r.name | some r in required; count(_found(h, r)) == 0]
+
+_stopped(h) := [sprintf("%s (%s)", [r.name, concat(", ", sort({s.status | some s in _found(h, r)}))]) |
+	some r in required
+	count(_found(h, r)) > 0
+	not _running(h, r)
+]
+
+_running(h, r) if {
+	some s in _found(h, r)
+	s.status == "running"
+}
+
+_evidence(p, h) := [{"path": _path(p), "value": [{"name": s.name, "status": s.status} |
+	some s in h.veeam_services
+	some r in required
+	upper(s.name) in r.accepted
+]}]
+
+_problems(h) := array.concat(
+	[sprintf("not installed: %s", [concat(", ", _missing_services(h))]) | count(_missing_services(h)) > 0],
+	[sprintf("installed but not running: %s", [concat(", ", _stopped(h))]) | count(_stopped(h)) > 0],
+)
+
+_decide(p, h) := result.not_applicable(
+	_rule, result.proxy_subject(p),
+	sprintf("the off-host proxy role is not assigned to %s yet (not in vbr.proxies nor in the assignments)", [p]),
+) if {
+	not p in _assigned
+} else := result.unknown(_rule, result.proxy_subject(p), [_path(p)]) if {
+	not is_array(facts.value(h, ["veeam_services"]))
+} else := result.fail(
+	_rule, result.proxy_subject(p),
+	sprintf("Veeam services on %s: %s", [p, concat("; ", _problems(h))]),
+	_evidence(p, h),
+) if {
+	count(_problems(h)) > 0
+} else := result.pass(
+	_rule, result.proxy_subject(p),
+	sprintf("VeeamDeploySvc, VeeamTransportSvc and VeeamHvIntegrationSvc are installed and running on %s", [p]),
+	_evidence(p, h),
+)

@@ -1,0 +1,111 @@
+# METADATA
+# title: Proxy computer account has effective read on the SMB share
+# description: |
+#   The proxy's Veeam services run as LocalSystem, which reaches the file server as the computer
+#   account DOMAIN\NAME$. For every SMB share the proxy needs, its effective access (share ACL
+#   intersected with the NTFS ACL of the share root, deny wins on each level, inherit-only ACEs
+#   skipped, generic rights mapped) over the account's SID, primary group, tokenGroups and logon
+#   SIDs must include read. Subject: proxy x share. unknown when the share, either ACL, the
+#   account or its tokenGroups / logon SIDs were not collected. Limitation: tokenGroups read in
+#   the proxy's domain does not list domain-local groups of the file server's domain, so an ACE
+#   granting such a group is not counted.
+# related_resources:
+#   - ref: https://helpcenter.veeam.com/docs/vbr/userguide/offhost_backup_proxy.html
+#     description: Off-Host Backup Proxy (LocalSystem read access on the SMB3 share)
+#   - ref: https://helpcenter.veeam.com/docs/backup/hyperv/smb_off-host_backup.html?ver=95
+#     description: Off-host backup from SMB3 (v9.5, asked for full access)
+# custom:
+#   id: OHP-021
+#   severity: high
+#   remediation: |
+#     On the file server, give the proxy's computer account (DOMAIN\PROXY$) or a group it is in
+#     read on both levels: the share permission (`Grant-SmbShareAccess -Name VMS -AccountName
+#     'CORP\PROXY01$' -AccessRight Read`) and the NTFS permission of the share's folder
+#     (`icacls D:\Shares\VMS /grant 'CORP\PROXY01$:(OI)(CI)RX'`). Remove Deny entries that cover
+#     the account or its groups. Group changes reach the account's token after the proxy reboots.
+package offhost.smb.computer_account_access
+
+import rego.v1
+
+import data.offhost.lib.result
+import data.offhost.smb.lib
+
+_rule := "OHP-021"
+
+_full_note := "older Veeam guidance (v9.5) asked for full access on the share; current guidance asks for read"
+
+# The lib's rules are referenced by full path: through the import alias (lib.needed_shares)
+# regorus would evaluate every rule of the lib (see policies/smb/lib/smb_lib.rego).
+_missing(p, k) := [lib.share_ref(k)] if {
+	not lib.share(k)
+} else := array.concat(
+	[lib.share_path(k, field) |
+		some field in ["share_acl", "ntfs_acl"]
+		object.get(lib.share(k), field, null) == null
+	],
+	lib.account_missing(p),
+)
+
+findings contains f if {
+	some p, ks in data.offhost.smb.lib.needed_shares
+	some k in ks
+	missing := _missing(p, k)
+	count(missing) > 0
+	f := result.unknown(_rule, result.proxy_share_subject(p, k), missing)
+}
+
+# share_acl_levels[p][k] / ntfs_acl_levels[p][k] are evaluate(ACL of k, SID set of p), present
+# for the pairs whose SID set and ACL are known.
+findings contains f if {
+	some p, levels in data.offhost.smb.lib.share_acl_levels
+	some k, share_level in levels
+	count(_missing(p, k)) == 0
+	ntfs_level := data.offhost.smb.lib.ntfs_acl_levels[p][k]
+	f := _judge(p, k, share_level, ntfs_level)
+}
+
+_effective(share_level, ntfs_level) := bits.and(share_level.granted, ntfs_level.granted)
+
+_judge(p, k, share_level, ntfs_level) := result.pass(
+	_rule, result.proxy_share_subject(p, k),
+	sprintf("%s$ (LocalSystem on the network) has effective %s on %s: %s; %s", [
+		p, lib.rights_words(_effective(share_level, ntfs_level)), k,
+		_levels_text(share_level, ntfs_level), _full_note,
+	]),
+	_evidence(p, k, share_level, ntfs_level),
+) if {
+	lib.has_read(_effective(share_level, ntfs_level))
+}
+
+_judge(p, k, share_level, ntfs_level) := result.fail(
+	_rule, result.proxy_share_subject(p, k),
+	sprintf("%s$ (LocalSystem on the network) cannot read %s: effective rights %s (%s); %s", [
+		p, k, lib.rights_words(_effective(share_level, ntfs_level)),
+		_levels_text(share_level, ntfs_level), _full_note,
+	]),
+	_evidence(p, k, share_level, ntfs_level),
+) if {
+	not lib.has_read(_effective(share_level, ntfs_level))
+}
+
+_levels_text(share_level, ntfs_level) := sprintf("share level: %s; NTFS level: %s", [_level_text(share_level), _level_text(ntfs_level)])
+
+_level_text(level) := sprintf("%s via %s", [lib.rights_words(level.granted), lib.deciding_text(level.deciding)]) if {
+	level.read
+} else := sprintf("%s, read removed by %s", [lib.rights_words(level.granted), lib.deciding_text(level.deciding)]) if {
+	some x in level.deciding
+	x.ace.type == "deny"
+} else := sprintf("%s, no ACE gives the account or its groups read (matching: %s)", [
+	lib.rights_words(level.granted), lib.deciding_text(level.deciding),
+])
+
+_evidence(p, k, share_level, ntfs_level) := array.concat(
+	[
+		{"path": sprintf("%s.sid", [lib.account_ref(p)]), "value": lib.account(p).sid},
+		{"path": sprintf("%s.token_groups", [lib.account_ref(p)]), "value": lib.account(p).token_groups},
+	],
+	array.concat(
+		lib.ace_evidence(k, "share_acl", share_level.deciding),
+		lib.ace_evidence(k, "ntfs_acl", ntfs_level.deciding),
+	),
+)

@@ -1,0 +1,124 @@
+package offhost.smb.computer_account_access_test
+
+import rego.v1
+
+import data.offhost.smb.computer_account_access as rule
+import data.offhost.smb.lib_test.corp
+import data.offhost.smb.lib_test.estate
+import data.offhost.smb.lib_test.patched
+
+_vms := "PROXY01 -> \\\\FS01\\VMS"
+
+_vms2 := "PROXY01 -> \\\\FS01\\VMS2"
+
+_statuses(fs) := {[f.subject.name, f.status] | some f in fs}
+
+_finding(fs, name) := [f | some f in fs; f.subject.name == name][0]
+
+_paths(f) := {e.path | some e in f.evidence}
+
+test_group_read_passes_and_ntfs_deny_fails if {
+	fs := rule.findings with input as estate
+	_statuses(fs) == {[_vms, "pass"], [_vms2, "fail"]}
+}
+
+test_read_through_group_on_both_levels if {
+	f := _finding(rule.findings, _vms) with input as estate
+	contains(f.message, "has effective read on \\\\FS01\\VMS")
+	contains(f.message, "v9.5")
+	"shares[\\\\FS01\\VMS].share_acl[2]" in _paths(f)
+	"shares[\\\\FS01\\VMS].ntfs_acl[4]" in _paths(f)
+}
+
+test_share_allows_but_ntfs_denies if {
+	f := _finding(rule.findings, _vms2) with input as estate
+	f.status == "fail"
+	f.severity == "high"
+	contains(f.message, "share level: full control via allow S-1-1-0 (Everyone)")
+	contains(f.message, "NTFS level: no read (mask 32), read removed by deny")
+	{"path": "shares[\\\\FS01\\VMS2].ntfs_acl[0]", "value": estate.shares[1].ntfs_acl[0]} in f.evidence
+}
+
+test_ntfs_allows_but_share_denies if {
+	deny := {"sid": sprintf("%s-1121", [corp]), "type": "deny", "mask": 2032127}
+	fs := rule.findings with input as patched([
+		{"op": "remove", "path": "/shares/1/ntfs_acl/0"},
+		{"op": "add", "path": "/shares/1/share_acl/0", "value": deny},
+	])
+	f := _finding(fs, _vms2)
+	f.status == "fail"
+	contains(f.message, "share level: none, read removed by deny")
+	contains(f.message, "NTFS level: read via allow S-1-5-11")
+	"shares[\\\\FS01\\VMS2].share_acl[0]" in _paths(f)
+}
+
+test_read_through_authenticated_users_in_logon_sids if {
+	facts := patched([{"op": "remove", "path": "/shares/1/ntfs_acl/0"}])
+	f := _finding(rule.findings, _vms2) with input as facts
+	f.status == "pass"
+	contains(f.message, "allow S-1-5-11 (NT AUTHORITY\\Authenticated Users)")
+	g := _finding(rule.findings, _vms2) with input as json.patch(facts, [
+		{"op": "replace", "path": "/computer_accounts/0/logon_sids", "value": ["S-1-1-0"]},
+	])
+	g.status == "fail"
+	contains(g.message, "no ACE gives the account or its groups read")
+}
+
+test_full_control_in_words if {
+	full := {"sid": sprintf("%s-1105", [corp]), "type": "allow", "mask": 268435456, "flags": 3}
+	f := _finding(rule.findings, _vms) with input as patched([
+		{"op": "add", "path": "/shares/0/share_acl/-", "value": full},
+		{"op": "add", "path": "/shares/0/ntfs_acl/-", "value": full},
+	])
+	f.status == "pass"
+	contains(f.message, "has effective full control")
+}
+
+test_inherit_only_ace_does_not_grant_on_the_root if {
+	f := _finding(rule.findings, _vms) with input as patched([
+		{"op": "replace", "path": "/shares/0/ntfs_acl/4/flags", "value": 11},
+	])
+	f.status == "fail"
+	contains(f.message, "NTFS level: none")
+}
+
+test_generic_read_ace_grants_read if {
+	f := _finding(rule.findings, _vms) with input as patched([
+		{"op": "replace", "path": "/shares/0/ntfs_acl/4/mask", "value": 2147483648},
+	])
+	f.status == "pass"
+}
+
+test_unknown_when_ntfs_acl_missing if {
+	fs := rule.findings with input as patched([{"op": "replace", "path": "/shares/1/ntfs_acl", "value": null}])
+	_statuses(fs) == {[_vms, "pass"], [_vms2, "unknown"]}
+	_finding(fs, _vms2).missing == ["shares[\\\\FS01\\VMS2].ntfs_acl"]
+}
+
+test_unknown_when_token_groups_or_logon_sids_missing if {
+	fs := rule.findings with input as patched([
+		{"op": "replace", "path": "/computer_accounts/0/token_groups", "value": null},
+		{"op": "remove", "path": "/computer_accounts/0/logon_sids"},
+	])
+	_statuses(fs) == {[_vms, "unknown"], [_vms2, "unknown"]}
+	_finding(fs, _vms).missing == [
+		"computer_accounts[PROXY01].token_groups",
+		"computer_accounts[PROXY01].logon_sids",
+	]
+}
+
+test_unknown_when_account_or_share_missing if {
+	fs := rule.findings with input as patched([
+		{"op": "replace", "path": "/computer_accounts/0/name", "value": "OTHER01"},
+		{"op": "remove", "path": "/shares/1"},
+	])
+	_finding(fs, _vms).missing == ["computer_accounts[PROXY01]"]
+	_finding(fs, _vms2).missing == ["shares[\\\\FS01\\VMS2]"]
+}
+
+test_account_name_with_dollar_and_lower_case if {
+	fs := rule.findings with input as patched([
+		{"op": "replace", "path": "/computer_accounts/0/name", "value": "proxy01$"},
+	])
+	_statuses(fs) == {[_vms, "pass"], [_vms2, "fail"]}
+}

@@ -1,0 +1,337 @@
+# Shared test data for the smb rules: a trimmed copy of examples/facts/smb-estate.json (only the
+# facts these rules read). The helper tests are in smb_lib_test.rego.
+# Indexes used by the rule tests: hosts 0 PROXY01, 1 HV01, 2 HV02, 3 FS01; shares 0 \\FS01\VMS,
+# 1 \\FS01\VMS2; domains 0 corp.example, 1 res.example; vms 0 VM01, 1 VM02, 2 VM03.
+package offhost.smb.lib_test
+
+import rego.v1
+
+corp := "S-1-5-21-1004336348-1177238915-682003330"
+
+# patched(ops): the estate with JSON-patch operations applied.
+patched(ops) := json.patch(estate, ops)
+
+estate := {
+	"schema_version": 1,
+	"assignments": [
+		{
+			"proxy": "PROXY01",
+			"max_tasks": 4,
+			"sources": [
+				{
+					"kind": "host",
+					"name": "HV01"
+				},
+				{
+					"kind": "host",
+					"name": "HV02"
+				}
+			]
+		}
+	],
+	"vms": [
+		{
+			"name": "VM01",
+			"id": "0d6c3f4e-1b8a-4c2e-9f70-5a1e2b3c4d01",
+			"host": "HV01",
+			"cluster": null,
+			"disks": [
+				{
+					"path": "\\\\fs01.res.example\\vms\\VM01\\VM01.vhdx",
+					"storage": "smb",
+					"format": "vhdx",
+					"csv": null,
+					"share": "\\\\fs01.res.example\\vms"
+				}
+			]
+		},
+		{
+			"name": "VM02",
+			"id": "0d6c3f4e-1b8a-4c2e-9f70-5a1e2b3c4d02",
+			"host": "HV02",
+			"cluster": null,
+			"disks": [
+				{
+					"path": "\\\\FS01\\VMS2\\VM02\\VM02.vhdx",
+					"storage": "smb",
+					"format": "vhdx",
+					"csv": null,
+					"share": "\\\\FS01\\VMS2"
+				}
+			]
+		},
+		{
+			"name": "VM03",
+			"id": "0d6c3f4e-1b8a-4c2e-9f70-5a1e2b3c4d03",
+			"host": "HV02",
+			"cluster": null,
+			"disks": [
+				{
+					"path": "\\\\FS01\\VMS\\VM03\\VM03.vhdx",
+					"storage": "smb",
+					"format": "vhdx",
+					"csv": null,
+					"share": "\\\\FS01\\VMS"
+				},
+				{
+					"path": "\\\\FS01\\VMS\\Shared\\Data.VHDS",
+					"storage": "smb",
+					"format": "vhds",
+					"csv": null,
+					"share": "\\\\FS01\\VMS"
+				}
+			]
+		}
+	],
+	"shares": [
+		{
+			"unc": "\\\\FS01\\VMS",
+			"server": "FS01",
+			"name": "VMS",
+			"path": "D:\\Shares\\VMS",
+			"dialect": "3.1.1",
+			"share_acl": [
+				{
+					"sid": "S-1-5-21-1004336348-1177238915-682003330-1101",
+					"name": "CORP\\HV01$",
+					"type": "allow",
+					"mask": 2032127,
+					"flags": 0
+				},
+				{
+					"sid": "S-1-5-21-1004336348-1177238915-682003330-1102",
+					"name": "CORP\\HV02$",
+					"type": "allow",
+					"mask": 2032127,
+					"flags": 0
+				},
+				{
+					"sid": "S-1-5-21-1004336348-1177238915-682003330-1120",
+					"name": "CORP\\HV-Backup-Readers",
+					"type": "allow",
+					"mask": 1179817,
+					"flags": 0
+				}
+			],
+			"ntfs_acl": [
+				{
+					"sid": "S-1-5-18",
+					"name": "NT AUTHORITY\\SYSTEM",
+					"type": "allow",
+					"mask": 2032127,
+					"flags": 3
+				},
+				{
+					"sid": "S-1-5-32-544",
+					"name": "BUILTIN\\Administrators",
+					"type": "allow",
+					"mask": 2032127,
+					"flags": 3
+				},
+				{
+					"sid": "S-1-5-21-1004336348-1177238915-682003330-1101",
+					"name": "CORP\\HV01$",
+					"type": "allow",
+					"mask": 2032127,
+					"flags": 3
+				},
+				{
+					"sid": "S-1-5-21-1004336348-1177238915-682003330-1102",
+					"name": "CORP\\HV02$",
+					"type": "allow",
+					"mask": 2032127,
+					"flags": 3
+				},
+				{
+					"sid": "S-1-5-21-1004336348-1177238915-682003330-1120",
+					"name": "CORP\\HV-Backup-Readers",
+					"type": "allow",
+					"mask": 1179817,
+					"flags": 3
+				}
+			]
+		},
+		{
+			"unc": "\\\\FS01\\VMS2",
+			"server": "FS01",
+			"name": "VMS2",
+			"path": "D:\\Shares\\VMS2",
+			"dialect": "3.1.1",
+			"share_acl": [
+				{
+					"sid": "S-1-1-0",
+					"name": "Everyone",
+					"type": "allow",
+					"mask": 2032127,
+					"flags": 0
+				}
+			],
+			"ntfs_acl": [
+				{
+					"sid": "S-1-5-21-1004336348-1177238915-682003330-1121",
+					"name": "CORP\\No-VM-Storage",
+					"type": "deny",
+					"mask": 1179785,
+					"flags": 3
+				},
+				{
+					"sid": "S-1-5-18",
+					"name": "NT AUTHORITY\\SYSTEM",
+					"type": "allow",
+					"mask": 2032127,
+					"flags": 3
+				},
+				{
+					"sid": "S-1-5-21-1004336348-1177238915-682003330-1101",
+					"name": "CORP\\HV01$",
+					"type": "allow",
+					"mask": 2032127,
+					"flags": 3
+				},
+				{
+					"sid": "S-1-5-21-1004336348-1177238915-682003330-1102",
+					"name": "CORP\\HV02$",
+					"type": "allow",
+					"mask": 2032127,
+					"flags": 3
+				},
+				{
+					"sid": "S-1-5-11",
+					"name": "NT AUTHORITY\\Authenticated Users",
+					"type": "allow",
+					"mask": 1179817,
+					"flags": 3
+				}
+			]
+		}
+	],
+	"domains": [
+		{
+			"dns_name": "corp.example",
+			"netbios_name": "CORP",
+			"sid": "S-1-5-21-1004336348-1177238915-682003330",
+			"forest": "corp.example",
+			"functional_level": 7,
+			"trusts": [
+				{
+					"partner": "res.example",
+					"flat_name": "RES",
+					"sid": "S-1-5-21-2718281828-3141592653-1414213562",
+					"direction": "bidirectional",
+					"type": "uplevel",
+					"attributes": 8,
+					"attribute_flags": [
+						"FOREST_TRANSITIVE"
+					]
+				}
+			]
+		},
+		{
+			"dns_name": "res.example",
+			"netbios_name": "RES",
+			"sid": "S-1-5-21-2718281828-3141592653-1414213562",
+			"forest": "res.example",
+			"functional_level": 7,
+			"trusts": [
+				{
+					"partner": "corp.example",
+					"flat_name": "CORP",
+					"sid": "S-1-5-21-1004336348-1177238915-682003330",
+					"direction": "bidirectional",
+					"type": "uplevel",
+					"attributes": 8,
+					"attribute_flags": [
+						"FOREST_TRANSITIVE"
+					]
+				}
+			]
+		}
+	],
+	"computer_accounts": [
+		{
+			"name": "PROXY01",
+			"sam_account_name": "PROXY01$",
+			"domain": "corp.example",
+			"sid": "S-1-5-21-1004336348-1177238915-682003330-1105",
+			"primary_group_sid": "S-1-5-21-1004336348-1177238915-682003330-515",
+			"token_groups": [
+				"S-1-5-21-1004336348-1177238915-682003330-515",
+				"S-1-5-21-1004336348-1177238915-682003330-1120",
+				"S-1-5-21-1004336348-1177238915-682003330-1121"
+			],
+			"logon_sids": [
+				"S-1-1-0",
+				"S-1-5-11",
+				"S-1-5-2",
+				"S-1-5-15"
+			]
+		}
+	],
+	"hosts": [
+		{
+			"name": "PROXY01",
+			"roles": [
+				"proxy"
+			],
+			"domain": {
+				"name": "corp.example",
+				"netbios": "CORP",
+				"part_of_domain": true
+			},
+			"smb_connections": []
+		},
+		{
+			"name": "HV01",
+			"roles": [
+				"hyperv_host"
+			],
+			"domain": {
+				"name": "corp.example",
+				"netbios": "CORP",
+				"part_of_domain": true
+			},
+			"smb_connections": [
+				{
+					"server": "FS01",
+					"share": "VMS",
+					"dialect": "3.1.1"
+				}
+			]
+		},
+		{
+			"name": "HV02",
+			"roles": [
+				"hyperv_host"
+			],
+			"domain": {
+				"name": "corp.example",
+				"netbios": "CORP",
+				"part_of_domain": true
+			},
+			"smb_connections": [
+				{
+					"server": "fs01.res.example",
+					"share": "vms",
+					"dialect": "3.1.1"
+				},
+				{
+					"server": "FS01",
+					"share": "VMS2",
+					"dialect": "3.1.1"
+				}
+			]
+		},
+		{
+			"name": "FS01",
+			"roles": [
+				"file_server"
+			],
+			"domain": {
+				"name": "res.example",
+				"netbios": "RES",
+				"part_of_domain": true
+			},
+			"smb_connections": []
+		}
+	]
+}

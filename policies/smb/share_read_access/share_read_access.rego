@@ -1,0 +1,75 @@
+# METADATA
+# title: Proxy can read the SMB share (share permissions)
+# description: |
+#   For every SMB share that holds disks of VMs on hosts the proxy serves (every share in the
+#   document when the VM inventory is absent), the share-level permissions must grant read to the
+#   proxy's computer account: its SID, primary group, tokenGroups and logon-time well-known SIDs
+#   (Everyone, Authenticated Users, ...). Deny ACEs win over allow ACEs. Subject: proxy x share.
+#   unknown when the share, its share ACL or the account's SID set was not collected; no finding
+#   when the proxy needs no SMB share.
+# related_resources:
+#   - ref: https://helpcenter.veeam.com/docs/vbr/userguide/offhost_backup_proxy.html
+#     description: Off-Host Backup Proxy (requirements for SMB shared storage)
+# custom:
+#   id: OHP-020
+#   severity: high
+#   remediation: |
+#     On the file server, grant the proxy's computer account (DOMAIN\PROXY$) or a group it belongs
+#     to at least Read on the share, and remove any Deny entry that covers it, e.g.
+#     `Grant-SmbShareAccess -Name VMS -AccountName 'CORP\PROXY01$' -AccessRight Read -Force` and
+#     `Unblock-SmbShareAccess -Name VMS -AccountName ...`; check with `Get-SmbShareAccess -Name VMS`.
+package offhost.smb.share_read_access
+
+import rego.v1
+
+import data.offhost.lib.result
+import data.offhost.smb.lib
+
+_rule := "OHP-020"
+
+# The lib's rules are referenced by full path: through the import alias (lib.needed_shares)
+# regorus would evaluate every rule of the lib (see policies/smb/lib/smb_lib.rego).
+_missing(p, k) := [lib.share_ref(k)] if {
+	not lib.share(k)
+} else := array.concat(
+	[lib.share_path(k, "share_acl") | object.get(lib.share(k), "share_acl", null) == null],
+	lib.account_missing(p),
+)
+
+findings contains f if {
+	some p, ks in data.offhost.smb.lib.needed_shares
+	some k in ks
+	missing := _missing(p, k)
+	count(missing) > 0
+	f := result.unknown(_rule, result.proxy_share_subject(p, k), missing)
+}
+
+# share_acl_levels[p][k] is evaluate(share ACL of k, SID set of p), present exactly for the pairs
+# whose facts are complete.
+findings contains f if {
+	some p, levels in data.offhost.smb.lib.share_acl_levels
+	some k, level in levels
+	count(_missing(p, k)) == 0
+	f := _judge(p, k, level)
+}
+
+_judge(p, k, level) := result.pass(
+	_rule, result.proxy_share_subject(p, k),
+	sprintf("share permissions of %s grant %s$ %s (granted mask %d; %s)", [k, p, lib.rights_words(level.granted), level.granted, lib.deciding_text(level.deciding)]),
+	_evidence(p, k, level),
+) if {
+	level.read
+}
+
+_judge(p, k, level) := result.fail(
+	_rule, result.proxy_share_subject(p, k),
+	sprintf("share permissions of %s do not grant %s$ read: effective share-level rights %s (granted mask %d; %s)", [k, p, lib.rights_words(level.granted), level.granted, lib.deciding_text(level.deciding)]),
+	_evidence(p, k, level),
+) if {
+	not level.read
+}
+
+_evidence(p, k, level) := array.concat(
+	[{"path": sprintf("%s.sid", [lib.account_ref(p)]), "value": lib.account(p).sid}],
+	lib.ace_evidence(k, "share_acl", level.deciding),
+)

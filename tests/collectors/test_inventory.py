@@ -1,0 +1,123 @@
+"""Inventory loading: good files load, bad ones name the file, the line and the field (exit 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from offhost_audit import inventory
+from offhost_audit.cli import main
+from offhost_audit.credentials import CredentialError, Resolver
+from offhost_audit.errors import InventoryError
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = """\
+vbr: {version: "13.0.1.1071", profile: veeam-2025-08}
+defaults:
+  winrm: {scheme: https, auth: ntlm}
+proxies:
+  - name: proxy01.corp.example
+    max_tasks: 4
+    serves: [{cluster: HVCL01}]
+clusters:
+  - name: HVCL01
+    nodes:
+      - {name: HV01, address: hv01.corp.example}
+      - {name: HV02, address: hv02.corp.example, winrm: {scheme: http}}
+"""
+ENV = {"OFFHOST_WINRM_USER": "CORP\\auditor", "OFFHOST_WINRM_PASSWORD": "s3cret-value"}
+
+
+def test_shipped_example_loads_with_every_section():
+    inv = inventory.load(ROOT / "examples" / "inventory.yaml")
+    assert inv.proxies == ["PROXY01"] and inv.clusters == {"HVCL01": ["HV01", "HV02"]}
+    assert inv.vbr_version == "13.0.1.1071" and inv.vbr_profile == "veeam-2025-08"
+    assert {d["target"].options["tls_mode"] for d in inv.domain_controllers} == {"ldaps"}
+    assert inv.file_servers[0]["target"].options["shares"] == ["VMS"]
+
+
+def test_defaults_names_ports_and_targets():
+    inv = inventory.loads(GOOD, source="inv.yaml")
+    targets = {t.name: t for t in inv.targets(resolver=Resolver(env=ENV))}
+    assert set(targets) == {"PROXY01", "HV01", "HV02"}  # FQDN name normalised to NetBIOS once
+    assert targets["HV01"].port == 5986 and targets["HV01"].tls and targets["HV01"].verify_tls
+    assert targets["HV02"].port == 5985 and not targets["HV02"].tls
+    assert targets["HV01"].options["cluster"] == "HVCL01" and targets["HV01"].options["auth"] == "ntlm"
+    assert targets["PROXY01"].credentials.username == "CORP\\auditor"
+    assert "s3cret" not in repr(targets["PROXY01"])
+    assert inv.assignments == [{"proxy": "PROXY01", "max_tasks": 4, "sources": [{"kind": "cluster", "name": "HVCL01"}]}]
+    assert all(not t.verify_tls for t in inv.targets(resolver=Resolver(env=ENV), insecure=True))
+
+
+def test_a_host_in_two_roles_is_one_target_with_both():
+    text = GOOD.replace("name: proxy01.corp.example", "name: HV02")
+    inv = inventory.loads(text)
+    (hv02,) = [h for h in inv.hosts if h.name == "HV02"]
+    assert sorted(hv02.roles) == ["hyperv_host", "proxy"] and hv02.cluster == "HVCL01"
+
+
+@pytest.mark.parametrize(("edit", "where", "words"), [
+    (("max_tasks: 4", "max_tasks: four"), "inv.yaml:6: proxies[0].max_tasks", "non-negative integer"),
+    (("{scheme: https, auth: ntlm}", "{scheme: https, auth: digest}"), "inv.yaml:3: defaults.winrm.auth", "ntlm"),
+    (("{scheme: http}", "{scheme: http, port: 70000}"), "inv.yaml:12: clusters[0].nodes[1].winrm.port", "1-65535"),
+    (("    max_tasks: 4\n", "    max_tasks: 4\n    password: hunter2\n"), "inv.yaml:7: proxies[0].password", "secrets"),
+    (("    max_tasks: 4\n", "    maxtasks: 4\n"), "inv.yaml:6: proxies[0].maxtasks", "unknown field"),
+    (("{cluster: HVCL01}", "{cluster: HVCL09}"), "inv.yaml:7: proxies[0].serves", "HVCL09"),
+    (("- {name: HV01, address: hv01.corp.example}", "- {address: hv01.corp.example}"), "inv.yaml:11: clusters[0].nodes[0]", "'name'"),
+    (('version: "13.0.1.1071"', "version: thirteen"), "inv.yaml:1: vbr.version", "13.0.1.1071"),
+])
+def test_errors_name_file_line_and_field(edit, where, words):
+    with pytest.raises(InventoryError) as e:
+        inventory.loads(GOOD.replace(*edit), source="inv.yaml")
+    assert str(e.value).startswith(where) and words in str(e.value)
+
+
+def test_yaml_syntax_error_and_duplicate_key_have_lines():
+    with pytest.raises(InventoryError, match=r"^inv.yaml:3: not valid YAML"):
+        inventory.loads("proxies:\n  - name: A\n  bad: [\n", source="inv.yaml")
+    with pytest.raises(InventoryError, match=r"^inv.yaml:2: proxies: duplicate key 'proxies'"):
+        inventory.loads("proxies: []\nproxies: []\n", source="inv.yaml")
+
+
+def test_credentials_env_missing_and_prompt_not_interactive():
+    inv = inventory.loads(GOOD)
+    with pytest.raises(CredentialError, match="OFFHOST_WINRM_PASSWORD is not set"):
+        inv.targets(resolver=Resolver(env={"OFFHOST_WINRM_USER": "u"}))
+    inv = inventory.loads(GOOD.replace("  winrm: {scheme: https, auth: ntlm}\n",
+                                       "  winrm: {scheme: https, auth: ntlm}\n  credentials: {prompt: true, username: CORP\\\\a}\n"))
+    with pytest.raises(CredentialError, match="not interactive"):
+        inv.targets(resolver=Resolver(env={}, interactive=False))
+
+
+def test_keyring_without_the_extra_says_how_to_install(monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_keyring(name, *a, **k):
+        if name == "keyring":
+            raise ImportError("no keyring")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_keyring)
+    inv = inventory.loads(GOOD.replace("  winrm: {scheme: https, auth: ntlm}\n",
+                                       "  winrm: {scheme: https, auth: ntlm}\n  credentials: {keyring: svc, username: u}\n"))
+    with pytest.raises(CredentialError, match=r"offhost-audit\[keyring\]"):
+        inv.targets(resolver=Resolver(env={}))
+
+
+def test_cli_exit_2_with_location(tmp_path, capsys):
+    bad = tmp_path / "inv.yaml"
+    bad.write_text(GOOD.replace("max_tasks: 4", "max_tasks: -2"))
+    assert main(["collect", "-i", str(bad), "-o", str(tmp_path / "f.json"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:6: proxies[0].max_tasks" in err and not (tmp_path / "f.json").exists()
+    assert main(["collect", "-i", str(tmp_path / "missing.yaml"), "-o", str(tmp_path / "f.json")]) == 2
+
+
+def test_a_proxy_without_serves_serves_everything():
+    text = GOOD.replace("    serves: [{cluster: HVCL01}]\n", "") + "hyperv_hosts: [{name: HV09}]\n"
+    inv = inventory.loads(text)
+    assert inv.assignments == [{"proxy": "PROXY01", "max_tasks": 4, "sources": [
+        {"kind": "cluster", "name": "HVCL01"}, {"kind": "host", "name": "HV09"}]}]

@@ -1,0 +1,153 @@
+"""A STAND-IN for an OPA server, for tests only: no OPA binary can be installed on this machine.
+
+It speaks the part of OPA's REST API that ``offhost_audit.engine.opa_server`` (through
+opa-python-client) uses, and evaluates with regorus:
+
+- ``GET /health`` -> 200 ``{}``
+- ``GET /v1/policies`` -> ``{"result": [{"id", "raw"}]}``
+- ``PUT /v1/policies/{id}`` (Rego text) -> 200 ``{}``; a parse error -> 400 with OPA's error shape
+- ``PUT /v1/data/{path}`` (JSON) -> 204
+- ``POST /v1/data/{path}`` ``{"input": ...}`` -> ``{"result": value}``, or ``{}`` when undefined;
+  an evaluation error -> 500 ``{"code": "internal_error", "message": ...}``
+
+It is single-threaded (``HTTPServer``): regorus engines must stay on the thread that made them,
+and every request builds its engine from the stored policies (about a millisecond).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import regorus
+
+_LOC = re.compile(r"-->\s*(.+?):(\d+):(\d+)")
+
+
+class FakeOpa:
+    def __init__(self) -> None:
+        self.policies: dict[str, str] = {}
+        self.data: dict[str, Any] = {}
+        self.requests: list[tuple[str, str]] = []
+        self._server = HTTPServer(("127.0.0.1", 0), _handler(self))
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-opa", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "FakeOpa":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> "FakeOpa":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- evaluation ---------------------------------------------------------------------------
+
+    def check_policy(self, pid: str, text: str) -> dict[str, Any] | None:
+        eng = regorus.Engine()
+        try:
+            eng.add_policy(pid, text)
+        except Exception as e:  # noqa: BLE001 - turned into OPA's error document
+            msg = str(e).split("Stack backtrace:")[0]
+            m = _LOC.search(msg)
+            err = {"code": "rego_parse_error", "message": msg.strip().splitlines()[-1].removeprefix("error: ")}
+            if m:
+                err["location"] = {"file": m.group(1), "row": int(m.group(2)), "col": int(m.group(3))}
+            return {"code": "invalid_parameter", "message": "error(s) occurred while parsing module(s)", "errors": [err]}
+        return None
+
+    def evaluate(self, path: str, input_doc: Any) -> tuple[bool, Any]:
+        eng = regorus.Engine()
+        for pid, text in sorted(self.policies.items()):
+            eng.add_policy(pid, text)
+        eng.add_data_json(json.dumps(self.data))
+        eng.set_input_json(json.dumps(input_doc))
+        ref = "data." + ".".join(p for p in path.split("/") if p)
+        out = eng.eval_rule_as_json(ref)
+        if out == '"<undefined>"':
+            return False, None
+        return True, json.loads(out)
+
+    def put_data(self, path: str, value: Any) -> None:
+        parts = [p for p in path.split("/") if p]
+        if not parts:
+            self.data = value
+            return
+        node = self.data
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+
+
+def _handler(opa: FakeOpa) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:  # quiet
+            pass
+
+        def _send(self, code: int, body: Any = None) -> None:
+            raw = b"" if body is None else json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def _body(self) -> bytes:
+            n = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(n)
+
+        def do_GET(self) -> None:  # noqa: N802
+            opa.requests.append(("GET", self.path))
+            if self.path.startswith("/health"):
+                self._send(200, {})
+            elif self.path.rstrip("/") == "/v1/policies":
+                self._send(200, {"result": [{"id": k, "raw": v} for k, v in opa.policies.items()]})
+            else:
+                self._send(404, {"code": "resource_not_found", "message": self.path})
+
+        def do_PUT(self) -> None:  # noqa: N802
+            opa.requests.append(("PUT", self.path))
+            body = self._body()
+            if self.path.startswith("/v1/policies/"):
+                pid = self.path[len("/v1/policies/"):]
+                text = body.decode("utf-8")
+                err = opa.check_policy(pid, text)
+                if err:
+                    self._send(400, err)
+                    return
+                opa.policies[pid] = text
+                self._send(200, {})
+            elif self.path.startswith("/v1/data"):
+                opa.put_data(self.path[len("/v1/data"):], json.loads(body or b"null"))
+                self._send(204)
+            else:
+                self._send(404, {"code": "resource_not_found", "message": self.path})
+
+        def do_POST(self) -> None:  # noqa: N802
+            opa.requests.append(("POST", self.path))
+            if not self.path.startswith("/v1/data"):
+                self._send(404, {"code": "resource_not_found", "message": self.path})
+                return
+            doc = json.loads(self._body() or b"{}")
+            try:
+                defined, value = opa.evaluate(self.path[len("/v1/data"):].split("?")[0], doc.get("input"))
+            except Exception as e:  # noqa: BLE001 - OPA answers 500 with the message
+                self._send(500, {"code": "internal_error", "message": str(e).split("Stack backtrace:")[0].strip()})
+                return
+            self._send(200, {"result": value} if defined else {})
+
+    return Handler

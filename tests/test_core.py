@@ -1,0 +1,117 @@
+"""The core documents: facts loading/validation, atomic writes, fragment merging, findings order."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from offhost_audit import facts as facts_mod
+from offhost_audit.collectors.base import merge
+from offhost_audit.errors import FactsError
+from offhost_audit.findings import at_or_above, breaches, sorted_findings
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "facts" / "csv-cluster-healthy.json"
+
+
+def _example() -> dict:
+    return json.loads(EXAMPLE.read_text())
+
+
+def test_shipped_example_is_valid():
+    doc = facts_mod.load(EXAMPLE)
+    assert doc["schema_version"] == 1
+    assert {h["name"] for h in doc["hosts"]} == {"PROXY01", "HV01", "HV02"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "the file is empty"),
+        ("   \n", "the file is empty"),
+        ("{not json", "not valid JSON"),
+        ("[]", "expected a JSON object"),
+        ('{"schema_version": 2, "hosts": []}', "schema version 1"),
+    ],
+)
+def test_bad_facts_text_gives_one_clear_message(tmp_path, text, expected):
+    f = tmp_path / "facts.json"
+    f.write_text(text)
+    with pytest.raises(FactsError) as e:
+        facts_mod.load(f)
+    assert expected in str(e.value)
+    assert str(f) in str(e.value)
+
+
+def test_schema_problems_name_the_json_path():
+    doc = _example()
+    doc["hosts"][1]["os"]["build"] = "20348"  # a string where an integer belongs
+    doc["hosts"][0]["roles"] = ["proxy", "toaster"]
+    with pytest.raises(FactsError) as e:
+        facts_mod.validate(doc, source="x.json")
+    msg = str(e.value)
+    assert "$.hosts[1].os.build" in msg
+    assert "$.hosts[0].roles[1]" in msg
+    assert "2 schema problem(s)" in msg
+
+
+def test_missing_facts_are_representable():
+    """null or absent facts are valid documents (the rules then say unknown)."""
+    doc = _example()
+    doc["hosts"][0]["os"] = None
+    del doc["hosts"][0]["hardware"]
+    doc["hosts"][1]["vss_providers"] = None
+    doc["vbr"]["managed_servers"] = None
+    facts_mod.validate(doc)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FactsError, match="no such file"):
+        facts_mod.load(tmp_path / "nope.json")
+
+
+def test_save_is_atomic_and_keeps_old_file_on_invalid_doc(tmp_path):
+    out = tmp_path / "facts.json"
+    facts_mod.save(out, _example())
+    before = out.read_text()
+    bad = _example()
+    bad["hosts"] = "nope"
+    with pytest.raises(FactsError):
+        facts_mod.save(out, bad)
+    assert out.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["facts.json"]  # no temp files left behind
+
+
+def test_merge_joins_fragments_by_key_case_insensitively():
+    a = {"hosts": [{"name": "hv01", "roles": ["hyperv_host"], "os": {"build": 20348}}]}
+    b = {"hosts": [{"name": "HV01.corp.example", "roles": ["hyperv_host"], "features": {"hyperv": True}, "os": {"ubr": 5}}]}
+    c = {"shares": [{"unc": "\\\\fs01\\VMS", "server": "FS01", "name": "VMS"}],
+         "collection": [{"target": "HV01", "collector": "x", "status": "ok"}]}
+    d = {"shares": [{"unc": "\\\\FS01\\vms", "server": "FS01", "name": "VMS", "dialect": "3.1.1"}],
+         "collection": [{"target": "FS01", "collector": "y", "status": "ok"}]}
+    out = merge([a, b, c, d])
+    assert len(out["hosts"]) == 1
+    assert out["hosts"][0]["os"] == {"build": 20348, "ubr": 5}
+    assert out["hosts"][0]["features"] == {"hyperv": True}
+    assert len(out["shares"]) == 1 and out["shares"][0]["dialect"] == "3.1.1"
+    assert len(out["collection"]) == 2
+
+
+def test_merge_does_not_let_null_erase_a_collected_fact():
+    a = {"hosts": [{"name": "P", "roles": ["proxy"], "os": {"build": 17763}}]}
+    b = {"hosts": [{"name": "P", "roles": ["proxy"], "os": None}]}
+    assert merge([a, copy.deepcopy(b)])["hosts"][0]["os"] == {"build": 17763}
+
+
+def test_findings_order_and_threshold():
+    def f(status, sev, rule="OHP-001", name="P"):
+        return {"status": status, "severity": sev, "rule_id": rule, "subject": {"name": name}}
+
+    fs = [f("pass", "critical"), f("fail", "low"), f("unknown", "high"), f("fail", "critical", "OHP-010")]
+    assert [(x["status"], x["severity"]) for x in sorted_findings(fs)] == [
+        ("fail", "critical"), ("fail", "low"), ("unknown", "high"), ("pass", "critical")]
+    assert at_or_above("critical", "high") and not at_or_above("medium", "high")
+    assert [x["rule_id"] for x in breaches(fs, "high")] == ["OHP-010"]
+    assert len(breaches(fs, "low")) == 2
