@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/offhost-audit evaluate --facts examples/facts/csv-cluster-healthy.json
+	$(BIN)/offhost-audit demo
 
 test: $(VENV)/.installed
 	scripts/test-deps

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
 from offhost_audit import facts as facts_doc
 from offhost_audit.engine import embedded
 from offhost_audit.engine.metadata import enrich
-from offhost_audit.errors import AuditError, FactsError
+from offhost_audit.engine.sources import paused_gc
 from offhost_audit.findings import Finding, sorted_findings
 
 
@@ -39,7 +38,8 @@ def evaluate_facts(
         raw = opa_server.evaluate(opa_url, compiled.sources, facts, name)
     else:
         raw = compiled.evaluate_json(facts_json if facts_json is not None else _dumps(facts), name)
-    return sorted_findings(enrich(raw, compiled.metadata, facts))
+    with paused_gc():
+        return sorted_findings(enrich(raw, compiled.metadata, facts))
 
 
 def _dumps(facts: dict[str, Any]) -> str:
@@ -57,67 +57,11 @@ def evaluate_file(path: str | os.PathLike[str], *, profile: str | None = None, o
                   policies: Path | None = None) -> tuple[list[Finding], list[str]]:
     """Read, validate and evaluate a facts file: (sorted findings, run warnings).
 
-    Validation (Python JSON parse + schema) runs in a forked child while the engine parses the same
-    text and evaluates, so on two cores the check costs almost nothing on top of the engine. The
-    findings are returned only once the child says the facts are valid; when they are not, the
-    FactsError wins over anything the engine said. Without fork (or with other threads running,
-    e.g. in the TUI) it validates first, then evaluates.
+    The file's text goes to the engine as is (no re-serialising of a large document). Validation
+    runs first, in this process: running it in a forked child beside the engine was measured
+    slower here (copy-on-write faults and a busy second core), see benchmarks/bench_evaluate.py.
     """
     text = facts_doc.read_text(path)
-    source = str(path)
-    if opa_url or not hasattr(os, "fork") or threading.active_count() > 1:
-        doc = facts_doc.loads(text, source=source)
-        return evaluate_facts(doc, profile=profile, opa_url=opa_url, facts_json=text, policies=policies), run_warnings(doc)
-    check = _BackgroundCheck(text, source)
-    try:
-        compiled = embedded.compiled(policies)
-        raw, view = compiled.evaluate_text(text, profile)
-    except AuditError:
-        check.result()  # a bad facts file is the root cause: report that instead
-        raise
-    finally:
-        check.result()
-    return sorted_findings(enrich(raw, compiled.metadata, view)), run_warnings(view)
-
-
-class _BackgroundCheck:
-    """facts.loads(text) in a forked child; result() raises its FactsError, or returns."""
-
-    def __init__(self, text: str, source: str) -> None:
-        self.text, self.source = text, source
-        self.done: str | None = None
-        r, w = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:  # child: validate, report the message (empty when valid), exit
-            code = 0
-            try:
-                os.close(r)
-                try:
-                    facts_doc.loads(text, source=source)
-                    msg = b""
-                except FactsError as e:
-                    msg = str(e).encode("utf-8", "replace")
-                with os.fdopen(w, "wb") as out:
-                    out.write(b"ok\n" + msg)
-            except BaseException:  # noqa: BLE001 - the parent re-validates itself
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(w)
-        self.read_fd = r
-
-    def result(self) -> None:
-        if self.done is None:
-            with os.fdopen(self.read_fd, "rb") as f:
-                data = f.read()
-            _, status = os.waitpid(self.pid, 0)
-            if status == 0 and data.startswith(b"ok\n"):
-                self.done = data[3:].decode("utf-8", "replace")
-            else:  # the child died: check here instead
-                try:
-                    facts_doc.loads(self.text, source=self.source)
-                    self.done = ""
-                except FactsError as e:
-                    self.done = str(e)
-        if self.done:
-            raise FactsError(self.done)
+    doc = facts_doc.loads(text, source=str(path))
+    found = evaluate_facts(doc, profile=profile, opa_url=opa_url, facts_json=text, policies=policies)
+    return found, run_warnings(doc)

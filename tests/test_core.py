@@ -115,3 +115,13 @@ def test_findings_order_and_threshold():
     assert at_or_above("critical", "high") and not at_or_above("medium", "high")
     assert [x["rule_id"] for x in breaches(fs, "high")] == ["OHP-010"]
     assert len(breaches(fs, "low")) == 2
+
+
+def test_duplicate_host_names_are_rejected_with_both_paths():
+    doc = _example()
+    dup = copy.deepcopy(doc["hosts"][1])
+    dup["name"] = "hv01.corp.example"
+    doc["hosts"].append(dup)
+    with pytest.raises(FactsError) as e:
+        facts_mod.validate(doc)
+    assert "$.hosts[3].name: 'hv01.corp.example' is the same host as $.hosts[1].name" in str(e.value)

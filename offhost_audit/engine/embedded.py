@@ -17,7 +17,7 @@ from typing import Any
 import regorus
 
 from offhost_audit.engine.metadata import RuleMeta, read_metadata
-from offhost_audit.engine.sources import PolicySource, format_rego_error, read_sources, signature
+from offhost_audit.engine.sources import PolicySource, format_rego_error, parse_json, read_sources, signature
 from offhost_audit.errors import InputError, PolicyError
 from offhost_audit.resources import policies_dir
 
@@ -46,47 +46,25 @@ class CompiledPolicies:
         """All findings for the facts (JSON text) under the profile, in one pass."""
         eng = self.engine.clone()
         try:
-            eng.add_data_json(json.dumps({"offhost": {"options": {"profile": profile}}}))
             eng.set_input_json(facts_json)
-            out = eng.eval_rule_as_json(FINDINGS_RULE)
         except Exception as e:  # regorus raises RuntimeError/ValueError with a caret diagram
-            raise PolicyError(format_rego_error(e)) from None
-        if out == _UNDEFINED:
-            return []
-        result = json.loads(out)
-        if not isinstance(result, list):
-            raise PolicyError(f"{FINDINGS_RULE} must be a set of findings, got {type(result).__name__}")
-        return result
-
-
-    def evaluate_text(self, facts_json: str, profile: str | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """Findings straight from JSON text, without a Python-side parse of the whole document.
-
-        Returns the findings and a small view of the facts read through the engine (vbr.profile,
-        collection, warnings): what the profile choice and the METADATA join need.
-        """
-        eng = self.engine.clone()
-        try:
-            eng.set_input_json(facts_json)
-            view = {
-                "vbr": {"profile": _input_value(eng, "vbr.profile")},
-                "collection": _input_value(eng, "collection"),
-                "warnings": _input_value(eng, "warnings"),
-            }
-        except Exception as e:
             raise PolicyError(f"the engine could not read the facts: {format_rego_error(e)}") from None
-        name = resolve_profile(self, view, profile)
-        try:
-            eng.add_data_json(json.dumps({"offhost": {"options": {"profile": name}}}))
-            out = eng.eval_rule_as_json(FINDINGS_RULE)
-        except Exception as e:
-            raise PolicyError(format_rego_error(e)) from None
-        return ([] if out == _UNDEFINED else json.loads(out)), view
+        return _findings(eng, profile)
 
 
-def _input_value(eng: Any, key: str) -> Any:
-    res = json.loads(eng.eval_query_as_json(f"input.{key}")).get("result") or []
-    return res[0]["expressions"][0]["value"] if res else None
+def _findings(eng: Any, profile: str) -> list[dict[str, Any]]:
+    """Set the profile option and run the one findings query on an engine that has its input."""
+    try:
+        eng.add_data_json(json.dumps({"offhost": {"options": {"profile": profile}}}))
+        out = eng.eval_rule_as_json(FINDINGS_RULE)
+    except Exception as e:  # regorus raises RuntimeError/ValueError with a caret diagram
+        raise PolicyError(format_rego_error(e)) from None
+    if out == _UNDEFINED:
+        return []
+    result = parse_json(out)
+    if not isinstance(result, list):
+        raise PolicyError(f"{FINDINGS_RULE} must be a set of findings, got {type(result).__name__}")
+    return result
 
 
 def compile_policies(root: Path | None = None) -> CompiledPolicies:
@@ -146,11 +124,3 @@ def resolve_profile(policies: CompiledPolicies, facts: dict[str, Any], profile: 
         return from_facts
     return policies.default_profile
 
-
-def evaluate(facts: dict[str, Any], *, profile: str | None = None, facts_json: str | None = None,
-             root: Path | None = None) -> tuple[list[dict[str, Any]], CompiledPolicies]:
-    """Raw findings from the policies (no metadata yet) and the compiled set used."""
-    policies = compiled(root)
-    name = resolve_profile(policies, facts, profile)
-    text = facts_json if facts_json is not None else json.dumps(facts)
-    return policies.evaluate_json(text, name), policies

@@ -18,6 +18,7 @@ from offhost_audit.engine.sources import PolicySource
 from offhost_audit.errors import PolicyError
 from offhost_audit.findings import Finding
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~5x faster
 _COMMENT = re.compile(r"^\s*#( ?)(.*)$")
 _PACKAGE = re.compile(r"^\s*package\s+(\S+)")
 
@@ -55,7 +56,7 @@ def parse_blocks(text: str, *, file: str = "<policy>") -> list[tuple[int, dict[s
             body.append(m.group(2))
             i += 1
         try:
-            doc = yaml.safe_load("\n".join(body)) or {}
+            doc = yaml.load("\n".join(body), Loader=_LOADER) or {}
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             line = start + 1 + (mark.line if mark else 0)

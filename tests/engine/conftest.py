@@ -66,9 +66,9 @@ def mini_policies(tmp_path: Path) -> Path:
     root = tmp_path / "policies"
     for part in ("lib", "data", "main"):
         shutil.copytree(ROOT / "policies" / part, root / part, ignore=shutil.ignore_patterns("*_test.rego"))
-    rule = root / "general" / "demo" / "demo.rego"
-    rule.parent.mkdir(parents=True)
-    rule.write_text(DEMO_RULE, encoding="utf-8")
+    # main.rego lists its rules explicitly: this mini set starts with the one demo rule.
+    (root / "main" / "main.rego").write_text("package offhost.main\n\nimport rego.v1\n", encoding="utf-8")
+    _add_rule(root, "general", "demo", DEMO_RULE)
     return root
 
 
@@ -86,6 +86,17 @@ def example_facts() -> dict:
     return json.loads(EXAMPLE.read_text(encoding="utf-8"))
 
 
-def write_json(path: Path, doc: object) -> Path:
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    return path
+def _add_rule(root: Path, area: str, name: str, source: str) -> Path:
+    """Write policies/<area>/<name>/<name>.rego and list it in main.rego, as a real rule is."""
+    rule = root / area / name / f"{name}.rego"
+    rule.parent.mkdir(parents=True)
+    rule.write_text(source, encoding="utf-8")
+    with (root / "main" / "main.rego").open("a", encoding="utf-8") as f:
+        f.write(f"\nfindings contains f if some f in data.offhost.{area}.{name}.findings\n")
+    return rule
+
+
+@pytest.fixture
+def add_rule():
+    """add_rule(root, area, name, source): write a rule into a policy folder and list it in main.rego."""
+    return _add_rule

@@ -74,10 +74,9 @@ def test_policy_syntax_error_names_file_line_col(mini_policies, example_facts):
     assert "Stack backtrace" not in msg
 
 
-def test_policy_evaluation_error_is_a_policy_error(mini_policies, example_facts):
-    bad = mini_policies / "general" / "boom" / "boom.rego"
-    bad.parent.mkdir()
-    bad.write_text('package offhost.general.boom\n\nimport rego.v1\n\nfindings contains x if {\n\tx := to_number("seven")\n}\n')
+def test_policy_evaluation_error_is_a_policy_error(mini_policies, add_rule, example_facts):
+    add_rule(mini_policies, "general", "boom",
+             'package offhost.general.boom\n\nimport rego.v1\n\nfindings contains x if {\n\tx := to_number("seven")\n}\n')
     with pytest.raises(PolicyError, match=r"boom\.rego:6:\d+: could not parse string as number") as e:
         audit.evaluate_facts(example_facts, policies=mini_policies)
     assert "Stack backtrace" not in str(e.value)
@@ -171,21 +170,7 @@ def test_cli_schema_violation_in_a_subprocess_has_no_traceback(tmp_path):
     assert "$.hosts[0].roles[0]: 'router' is not one of" in proc.stderr
 
 
-# --- evaluate_file: validation in a forked child, in parallel with the engine ---------------------
-
-
-def _with_thread(fn):
-    """Run fn while another thread is alive (evaluate_file then validates first, without fork)."""
-    import threading
-
-    stop = threading.Event()
-    t = threading.Thread(target=stop.wait, daemon=True)
-    t.start()
-    try:
-        return fn()
-    finally:
-        stop.set()
-        t.join()
+# --- evaluate_file: what the CLI runs --------------------------------------------------------------
 
 
 def test_evaluate_file_gives_what_evaluate_facts_gives(mini_policies, tmp_path, example_facts):
@@ -197,21 +182,17 @@ def test_evaluate_file_gives_what_evaluate_facts_gives(mini_policies, tmp_path, 
     expected = audit.evaluate_facts(doc, policies=mini_policies)
     assert expected[0]["status"] == "unknown" and len(expected[0]["evidence"]) == 2
     assert audit.evaluate_file(path, policies=mini_policies) == (expected, ["TLS off"])
-    assert _with_thread(lambda: audit.evaluate_file(path, policies=mini_policies)) == (expected, ["TLS off"])
 
 
-@pytest.mark.parametrize("threaded", [False, True], ids=["forked-check", "sequential"])
-def test_evaluate_file_rejects_bad_facts_even_when_the_engine_fails_too(mini_policies, tmp_path, threaded):
+def test_evaluate_file_rejects_bad_facts_before_the_engine_runs(mini_policies, tmp_path):
     boom = mini_policies / "general" / "boom" / "boom.rego"
     boom.parent.mkdir()
     boom.write_text('package offhost.general.boom\n\nimport rego.v1\n\nfindings contains x if {\n\tx := to_number(input.hosts[0].os.build)\n}\n')
     doc = json.loads(EXAMPLE.read_text())
     doc["hosts"][0]["os"]["build"] = "twenty"
     path = _write(tmp_path / "f.json", doc)
-    run = (lambda: _with_thread(lambda: audit.evaluate_file(path, policies=mini_policies))) if threaded else \
-        (lambda: audit.evaluate_file(path, policies=mini_policies))
     with pytest.raises(InputError, match=r"\$\.hosts\[0\]\.os\.build: 'twenty' is not of type 'integer', 'null'"):
-        run()
+        audit.evaluate_file(path, policies=mini_policies)
 
 
 def test_evaluate_file_profile_from_facts_and_unknown_profile(mini_policies, tmp_path, example_facts):
@@ -222,3 +203,40 @@ def test_evaluate_file_profile_from_facts_and_unknown_profile(mini_policies, tmp
     doc["vbr"]["profile"] = "veeam-1999"
     with pytest.raises(InputError, match=r"\$\.vbr\.profile: unknown profile 'veeam-1999'"):
         audit.evaluate_file(_write(tmp_path / "g.json", doc), policies=mini_policies)
+
+
+def test_broken_metadata_yaml_is_a_policy_error_naming_the_file(mini_policies, example_facts):
+    rule = mini_policies / "general" / "demo" / "demo.rego"
+    rule.write_text(rule.read_text().replace("# title: Demo - proxy OS build", "# title: [unclosed"))
+    with pytest.raises(PolicyError, match=r"demo\.rego:\d+: METADATA block is not valid YAML"):
+        audit.evaluate_facts(example_facts, policies=mini_policies)
+
+
+def test_large_tables_list_only_what_needs_attention():
+    from offhost_audit.reports import console
+
+    subject = {"kind": "proxy", "name": "P"}
+    many = [{"rule_id": "OHP-001", "status": "pass", "severity": "high", "subject": subject, "message": f"ok {i}"}
+            for i in range(console.ALL_ROWS_UP_TO)]
+    many.append({"rule_id": "OHP-004", "status": "fail", "severity": "high", "subject": subject, "message": "no [b]Hyper-V[/b]"})
+    text = console.table_text(many, fail_on="high")
+    assert "no [b]Hyper-V[/b]" in text and "ok 1" not in text
+    assert f"{console.ALL_ROWS_UP_TO} pass / not applicable row(s) not listed" in text
+    assert f"{console.ALL_ROWS_UP_TO + 1} finding(s): 1 fail, {console.ALL_ROWS_UP_TO} pass; 1 failure(s) at or above high" in text
+
+
+def test_engines_are_per_thread_so_worker_threads_can_evaluate(mini_policies, example_facts):
+    """regorus engines panic when used from another thread; each thread compiles its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = audit.evaluate_facts(example_facts, policies=mini_policies)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(lambda _: audit.evaluate_facts(example_facts, policies=mini_policies), range(6)))
+    assert all(r == expected for r in results)
+
+
+def test_an_edited_policy_is_recompiled(mini_policies, example_facts):
+    assert audit.evaluate_facts(example_facts, policies=mini_policies)[0]["status"] == "pass"
+    rule = mini_policies / "general" / "demo" / "demo.rego"
+    rule.write_text(rule.read_text().replace("< 14393", "< 99999").replace(">= 14393", ">= 99999") + "\n")
+    assert audit.evaluate_facts(example_facts, policies=mini_policies)[0]["status"] == "fail"

@@ -69,10 +69,9 @@ def test_unreachable_server_exits_3_with_a_clear_message(mini_policies, use_poli
     assert "policy engine unavailable: no OPA server answers at" in err and "Traceback" not in err
 
 
-def test_server_side_evaluation_error_is_a_policy_error(opa, mini_policies, example_facts):
-    boom = mini_policies / "general" / "boom" / "boom.rego"
-    boom.parent.mkdir()
-    boom.write_text('package offhost.general.boom\n\nimport rego.v1\n\nfindings contains x if {\n\tx := to_number("seven")\n}\n')
+def test_server_side_evaluation_error_is_a_policy_error(opa, mini_policies, add_rule, example_facts):
+    add_rule(mini_policies, "general", "boom",
+             'package offhost.general.boom\n\nimport rego.v1\n\nfindings contains x if {\n\tx := to_number("seven")\n}\n')
     with pytest.raises(PolicyError, match="(?s)the OPA server failed to evaluate the findings: .*could not parse string as number"):
         audit.evaluate_facts(example_facts, policies=mini_policies, opa_url=opa.url)
 
@@ -86,3 +85,12 @@ def _old_proxy(facts: dict) -> dict:
     doc = copy.deepcopy(facts)
     doc["hosts"][0]["os"]["build"] = 9600
     return doc
+
+
+def test_cli_with_opa_url_prints_the_same_json_as_the_embedded_engine(opa, mini_policies, use_policies, capsys):
+    use_policies(mini_policies)
+    assert cli.main(["evaluate", "--facts", str(EXAMPLE), "--format", "json"]) == 0
+    local = capsys.readouterr().out
+    assert cli.main(["evaluate", "--facts", str(EXAMPLE), "--format", "json", "--opa-url", opa.url]) == 0
+    assert capsys.readouterr().out == local
+    assert ("POST", "/v1/data/offhost/main/findings") in opa.requests

@@ -124,6 +124,11 @@ def test_syntax_error_exits_1_and_names_file_line(suite, capsys):
     assert "Stack backtrace" not in err
 
 
+def test_overlapping_paths_load_each_file_once(suite, capsys):
+    rc, out, _ = _run(capsys, str(suite), str(suite / "demo_test.rego"), "--run", "admin", "-v")
+    assert rc == 0 and out.rstrip().endswith("PASS: 1/1")
+
+
 def test_missing_path_exits_1(tmp_path, capsys):
     rc, _, err = _run(capsys, str(tmp_path / "nope"))
     assert rc == 1 and "no such file or directory" in err

@@ -55,28 +55,30 @@ findings contains f if {
 	f := _finding(p, c, csv, _proxy_facts[p])
 }
 
-# pf: _proxy_facts[p]; ids: the CSV's LUN ids; lost: those the proxy does not see.
-_finding(p, c, csv, pf) := _decide(p, c, csv, pf, ids, lost) if {
+# pf: _proxy_facts[p]; ids: the CSV's LUN ids; matches: [id, the proxy's disks with it] for
+# each; lost: the ids the proxy does not see.
+_finding(p, c, csv, pf) := _decide(p, c, csv, pf, ids, matches, lost) if {
 	ids := facts.seq(_ids(csv))
-	lost := [id | some id in ids; count(_proxy_disks_with(p, pf, id)) == 0]
+	matches := [[id, _proxy_disks_with(p, pf, id)] | some id in ids]
+	lost := [id | some [id, ds] in matches; count(ds) == 0]
 }
 
-_decide(p, c, csv, pf, ids, lost) := result.unknown(_rule, _subject(p, c, csv), missing) if {
+_decide(p, c, csv, pf, ids, matches, lost) := result.unknown(_rule, _subject(p, c, csv), missing) if {
 	missing := array.concat(
 		[_csv_path(c, csv, "disk_unique_ids") | count(ids) == 0],
 		[facts.host_path(p, "storage.disks") | pf.disks == null],
 	)
 	count(missing) > 0
-} else := result.fail_as(_rule, "on_the_fly", _subject(p, c, csv), _on_the_fly_message(p, c, csv, pf, lost), _evidence(p, c, csv, pf, ids, lost)) if {
+} else := result.fail_as(_rule, "on_the_fly", _subject(p, c, csv), _on_the_fly_message(p, c, csv, pf, lost), _evidence(c, csv, pf, lost)) if {
 	count(lost) > 0
 	_on_the_fly(p, c, lost)
-} else := result.fail(_rule, _subject(p, c, csv), _lost_message(p, c, csv, pf, lost), _evidence(p, c, csv, pf, ids, lost)) if {
+} else := result.fail(_rule, _subject(p, c, csv), _lost_message(p, c, csv, pf, lost), _evidence(c, csv, pf, lost)) if {
 	count(lost) > 0
-} else := result.pass(_rule, _subject(p, c, csv), _pass_message(p, c, csv, pf, ids), _evidence(p, c, csv, pf, ids, lost)) if {
+} else := result.pass(_rule, _subject(p, c, csv), _pass_message(p, c, csv, pf, matches), _evidence(c, csv, pf, lost)) if {
 	pf.san
 } else := result.unknown(_rule, _subject(p, c, csv), [facts.host_path(p, "storage.initiator_ports")]) if {
 	pf.ports == null
-} else := result.fail(_rule, _subject(p, c, csv), _no_san_message(p, c, csv, pf, ids), _evidence(p, c, csv, pf, ids, lost))
+} else := result.fail(_rule, _subject(p, c, csv), _no_san_message(p, c, csv, pf, matches), _evidence(c, csv, pf, lost))
 
 _subject(p, c, csv) := result.proxy_csv_subject(p, c, csv.name)
 
@@ -91,22 +93,33 @@ _disks(host) := _storage(host, "disks")
 _ports(p) := _storage(p, "initiator_ports")
 
 # The proxy's storage facts and what follows from them, once per proxy.
-_proxy_facts := {p: {
-	"disks": _disks(p),
-	"ports": _ports(p),
-	"iscsi_sessions": _storage(p, "iscsi_sessions"),
-	"san_policy": _storage(p, "san_policy"),
-	"san": _flag_san_connected(p),
-	"ports_text": _ports_text(p),
+_proxy_facts := {p: _proxy_facts_of(p, object.get(facts.hosts_by_name, [p, "storage"], null)) | some p in facts.proxies}
+
+# st: the proxy's storage facts; each field is read once. (Paths as by facts.host_path: proxy
+# names are already normalised.)
+_proxy_facts_of(p, st) := {
+	"disks": disks,
+	"ports": ports,
+	"iscsi_sessions": sessions,
+	"san_policy": policy,
+	"san": _flag_san_connected(ports, disks),
+	"ports_text": _ports_text_of(ports),
 	"evidence": [
-		{"path": facts.host_path(p, "storage.disks[].unique_id"), "value": [d.unique_id | some d in facts.seq(_disks(p))]},
-		{"path": facts.host_path(p, "storage.initiator_ports"), "value": _ports(p)},
-		{"path": facts.host_path(p, "storage.iscsi_sessions"), "value": _storage(p, "iscsi_sessions")},
-		{"path": facts.host_path(p, "storage.san_policy"), "value": _storage(p, "san_policy")},
+		{"path": sprintf("hosts[%s].storage.disks[].unique_id", [p]), "value": [d.unique_id | some d in facts.seq(disks)]},
+		{"path": sprintf("hosts[%s].storage.initiator_ports", [p]), "value": ports},
+		{"path": sprintf("hosts[%s].storage.iscsi_sessions", [p]), "value": sessions},
+		{"path": sprintf("hosts[%s].storage.san_policy", [p]), "value": policy},
 	],
-} |
-	some p in facts.proxies
+} if {
+	disks := _field(st, "disks")
+	ports := _field(st, "initiator_ports")
+	sessions := _field(st, "iscsi_sessions")
+	policy := _field(st, "san_policy")
 }
+
+_field(st, name) := object.get(st, name, null) if {
+	is_object(st)
+} else := null
 
 _key(id) := upper(trim_space(id))
 
@@ -133,18 +146,18 @@ _proxy_disks_with(p, pf, id) := [disks[i] |
 	some i in _proxy_disk_refs[_ref(p, _key(id))]
 ]
 
-_san_connected(p) if {
-	some port in facts.seq(_ports(p))
+_san_connected(ports, _) if {
+	some port in facts.seq(ports)
 	port.type in _san_buses
 }
 
-_san_connected(p) if {
-	some d in facts.seq(_disks(p))
+_san_connected(_, disks) if {
+	some d in facts.seq(disks)
 	object.get(d, "bus_type", null) in _san_buses
 }
 
-_flag_san_connected(p) := true if {
-	_san_connected(p)
+_flag_san_connected(ports, disks) := true if {
+	_san_connected(ports, disks)
 } else := false
 
 _iscsi_connected(p) if {
@@ -180,9 +193,8 @@ _bus_text(c, id) := "not collected on the nodes" if {
 
 _lost_text(c, lost) := concat(", ", [sprintf("%s (bus on the cluster nodes: %s)", [id, _bus_text(c, id)]) | some id in lost])
 
-_lun_text(p, pf, ids) := concat(", ", [sprintf("%s as disk %v (%v%s)", [id, object.get(d, "number", null), object.get(d, "bus_type", null), _offline_text(d)]) |
-	some id in ids
-	ds := _proxy_disks_with(p, pf, id)
+_lun_text(matches) := concat(", ", [sprintf("%s as disk %v (%v%s)", [id, object.get(d, "number", null), object.get(d, "bus_type", null), _offline_text(d)]) |
+	some [id, ds] in matches
 	d := ds[0]
 ])
 
@@ -190,24 +202,24 @@ _offline_text(d) := ", offline" if {
 	object.get(d, "is_offline", null) == true
 } else := ""
 
-_ports_text(p) := "not collected" if {
-	_ports(p) == null
+_ports_text_of(ports) := "not collected" if {
+	ports == null
 } else := "none" if {
-	count(_ports(p)) == 0
-} else := concat(", ", [sprintf("%v", [port.type]) | some port in _ports(p)])
+	count(ports) == 0
+} else := concat(", ", [sprintf("%v", [port.type]) | some port in ports])
 
-_offline_note(p, pf, ids) := sprintf(
+_offline_note(pf, matches) := sprintf(
 	" Offline is expected here: SAN policy %v keeps shared LUNs offline on a server outside the cluster, and the snapshot is mounted only during the backup.",
 	[pf.san_policy],
 ) if {
-	some id in ids
-	some d in _proxy_disks_with(p, pf, id)
+	some [_, ds] in matches
+	some d in ds
 	d.is_offline == true
 } else := ""
 
-_pass_message(p, c, csv, pf, ids) := sprintf(
+_pass_message(p, c, csv, pf, matches) := sprintf(
 	"%s sees every LUN behind CSV %s of cluster %s: %s; initiator ports: %s.%s",
-	[p, csv.name, c, _lun_text(p, pf, ids), pf.ports_text, _offline_note(p, pf, ids)],
+	[p, csv.name, c, _lun_text(matches), pf.ports_text, _offline_note(pf, matches)],
 )
 
 _lost_message(p, c, csv, pf, lost) := sprintf(
@@ -220,12 +232,12 @@ _on_the_fly_message(p, c, csv, pf, lost) := sprintf(
 	[p, _lost_text(c, lost), csv.name, c, pf.ports_text, count(facts.seq(pf.iscsi_sessions))],
 )
 
-_no_san_message(p, c, csv, pf, ids) := sprintf(
+_no_san_message(p, c, csv, pf, matches) := sprintf(
 	"%s lists the LUN(s) behind CSV %s of cluster %s (%s) but has no SAN path: no FC, iSCSI or SAS initiator port (initiator ports: %s) and no disk on such a bus. Off-host backup imports the snapshot over the SAN.",
-	[p, csv.name, c, _lun_text(p, pf, ids), pf.ports_text],
+	[p, csv.name, c, _lun_text(matches), pf.ports_text],
 )
 
-_evidence(p, c, csv, pf, _, lost) := array.concat(
+_evidence(c, csv, pf, lost) := array.concat(
 	array.concat([{"path": _csv_path(c, csv, "disk_unique_ids"), "value": _ids(csv)}], pf.evidence),
 	[{"path": facts.host_path(n, sprintf("storage.disks[%s].bus_type", [id])), "value": object.get(d, "bus_type", null)} |
 		some id in lost

@@ -36,7 +36,7 @@ import data.offhost.lib.result
 _rule := "OHP-013"
 
 # Performance: everything that depends on the whole estate is indexed once, in rules
-# (_host_clusters, _csv_vms, _infos); the per-pair functions only look up and bind each value
+# (_host_clusters, _csv_vms, _csv_evidence, _classified, _infos); the per-pair functions only look up and bind each value
 # once, then pass it on (functions are re-evaluated on every call, rules are not). The lists
 # that only failure messages need are computed in those messages.
 
@@ -56,21 +56,24 @@ _finding(p, h) := result.not_applicable(
 # u: the host's CSV use as seen through the proxy p.
 _decide(p, h, u) := _check(p, h, u, _host_info(p), _host_info(h)) if {
 	count(u.clusters) + count(u.vms) > 0
-} else := result.unknown(_rule, _subject(p, h), [facts.cluster_path(c, "csvs") | some c in u.unknown]) if {
-	count(u.unknown) > 0
+} else := result.unknown(_rule, _subject(p, h), [facts.cluster_path(c, "csvs") | some c in unknown]) if {
+	unknown := {c | some c in u.member; _csvs(c) == null}
+	count(unknown) > 0
 } else := result.not_applicable(
 	_rule, _subject(p, h),
 	sprintf("%s has no CSV storage: it is not a node of a served cluster with CSVs and runs no VM with a disk on a CSV", [h]),
 )
 
-# pi, hi: the provider facts of the proxy and of the host (see _info).
-_check(p, h, u, pi, hi) := result.fail(_rule, _subject(p, h), _fail_message(h, u, problems), _evidence(u, pi, hi)) if {
+# pi, hi: the provider facts of the proxy and of the host (see _info). A shared provider means
+# both lists were collected and have hardware providers: no problem and nothing missing, so the
+# pass is decided first; without one there is a problem or a missing list.
+_check(p, h, u, pi, hi) := result.pass(_rule, _subject(p, h), _pass_message(p, h, u, pi, shared), _evidence(u, pi, hi)) if {
+	shared := pi.ids & hi.ids
+	count(shared) > 0
+} else := result.fail(_rule, _subject(p, h), _fail_message(h, u, problems), _evidence(u, pi, hi)) if {
 	problems := _problems(p, h, pi, hi)
 	count(problems) > 0
-} else := result.unknown(_rule, _subject(p, h), missing) if {
-	missing := [i.path | some i in [pi, hi]; i.providers == null]
-	count(missing) > 0
-} else := result.pass(_rule, _subject(p, h), _pass_message(p, h, u, pi, hi), _evidence(u, pi, hi))
+} else := result.unknown(_rule, _subject(p, h), [i.path | some i in [pi, hi]; i.providers == null])
 
 _subject(p, h) := result.proxy_host_subject(p, h)
 
@@ -101,11 +104,18 @@ _csv_vms[h] contains vm.name if {
 	object.get(d, "storage", null) == "csv"
 }
 
-# clusters: served clusters with CSVs that h is a node of; unknown: served clusters that h is a
-# node of whose CSV list was not collected; vms: h's VMs with a disk on a CSV.
+# Per cluster with CSVs: the evidence entry that lists them.
+_csv_evidence := {c: {"path": facts.cluster_path(c, "csvs[].name"), "value": [v.name | some v in csvs]} |
+	some c, cl in facts.clusters_by_name
+	csvs := object.get(cl, "csvs", null)
+	count(facts.seq(csvs)) > 0
+}
+
+# member: the served clusters that h is a node of; clusters: those with CSVs; vms: h's VMs with a
+# disk on a CSV. (Members whose CSV list was not collected only matter without CSV use: _decide.)
 _csv_use(p, h) := {
-	"clusters": {c | some c in member; count(facts.seq(_csvs(c))) > 0},
-	"unknown": {c | some c in member; _csvs(c) == null},
+	"clusters": {c | some c in member; _csv_evidence[c]},
+	"member": member,
 	"vms": _vms_on(h),
 } if {
 	served := facts.served_clusters[p]
@@ -134,17 +144,37 @@ _veeam(pr) if {
 # _info(host): the host's provider list (null when not collected) and, from it, the hardware
 # providers that count (type hardware, not Veeam's own) with their ids.
 _info(host) := {
-	"path": facts.host_path(host, "vss_providers"),
+	"path": path,
+	"evidence": {"path": path, "value": prs},
 	"providers": prs,
-	"hardware": hardware,
-	"ids": {_id(pr) | some pr in hardware},
+	"hardware": c.hardware,
+	"ids": c.ids,
 } if {
 	prs := object.get(facts.hosts_by_name, [host, "vss_providers"], null)
+	path := sprintf("hosts[%s].vss_providers", [host]) # facts.host_path: host is normalised
+	c := _classification(prs)
+}
+
+_classify(prs) := {"hardware": hardware, "ids": {_id(pr) | some pr in hardware}} if {
 	hardware := [pr | some pr in facts.seq(prs); pr.type == "hardware"; not _veeam(pr)]
 }
 
-# Computed once per proxy and Hyper-V host; other names (hosts missing from the facts) on demand.
-_infos := {n: _info(n) | some n in facts.proxies | facts.hyperv_hosts}
+# Provider lists repeat from host to host (one storage vendor per cluster): each distinct list is
+# classified once.
+_lists := {prs |
+	some n in facts.proxies | facts.hyperv_hosts
+	prs := object.get(facts.hosts_by_name, [n, "vss_providers"], null)
+	prs != null
+}
+
+_classified := {prs: _classify(prs) | some prs in _lists}
+
+_classification(prs) := c if {
+	c := _classified[prs]
+} else := _classify(prs)
+
+# Once per proxy (a proxy serves many hosts); hosts on demand.
+_infos := {p: _info(p) | some p in facts.proxies}
 
 _host_info(n) := i if {
 	i := _infos[n]
@@ -197,15 +227,23 @@ _fail_message(h, u, problems) := sprintf(
 	[h, _csv_reason(u), concat("; ", problems)],
 )
 
-_pass_message(p, h, u, pi, hi) := sprintf(
+_pass_message(p, h, u, pi, shared) := sprintf(
 	"%s and %s (CSV storage: %s) share the VSS hardware provider %s. Whether it supports transportable shadow copies is the storage vendor's claim and is not verified by this audit.",
-	[p, h, _csv_reason(u), _names([pr | some pr in pi.hardware; _id(pr) in hi.ids])],
+	[p, h, _csv_reason(u), _shared_names(p, pi, shared)],
 )
 
+# The names of the proxy's providers that are shared; when all of them are (the usual case),
+# the text computed once per proxy.
+_shared_names(p, pi, shared) := _proxy_names[p] if {
+	count(pi.ids - shared) == 0
+} else := _names([pr | some pr in pi.hardware; _id(pr) in shared])
+
+_proxy_names := {p: _names(_host_info(p).hardware) | some p in facts.proxies}
+
 _evidence(u, pi, hi) := array.concat(
-	[{"path": pi.path, "value": pi.providers}, {"path": hi.path, "value": hi.providers}],
+	[pi.evidence, hi.evidence],
 	array.concat(
-		[{"path": facts.cluster_path(c, "csvs[].name"), "value": [v.name | some v in _csvs(c)]} | some c in u.clusters],
+		[_csv_evidence[c] | some c in u.clusters],
 		[{"path": sprintf("vms[%s].disks[].storage", [v]), "value": "csv"} | some v in u.vms],
 	),
 )

@@ -71,12 +71,19 @@ _host_missing(_, ho) := [] if {
 	ho[0] != null
 }
 
-_evidence(p, hn, po, ho) := [
+# Per proxy, once (a proxy serves many hosts): its _os and its evidence entries.
+_proxy_os := {p: {"os": po, "evidence": [
 	{"path": _path(p, "os.build"), "value": po[0]},
 	{"path": _path(p, "os.ubr"), "value": po[1]},
+]} |
+	some p in facts.proxies
+	po := _os(p)
+}
+
+_evidence(p, hn, ho) := array.concat(_proxy_os[p].evidence, [
 	{"path": _path(hn, "os.build"), "value": ho[0]},
 	{"path": _path(hn, "os.ubr"), "value": ho[1]},
-]
+])
 
 _ubr_note(po, ho) := sprintf("; update revisions differ (proxy UBR %d, host UBR %d), which parity allows", [po[1], ho[1]]) if {
 	po[1] != null
@@ -89,7 +96,7 @@ _decide(p, hn) := result.not_applicable(
 	sprintf("%s is both the proxy and the served Hyper-V host", [p]),
 ) if {
 	p == hn
-} else := _compare(p, hn, _os(p), _os(hn))
+} else := _compare(p, hn, _proxy_os[p].os, _os(hn))
 
 _complete(po, ho) if {
 	po[0] != null
@@ -105,7 +112,7 @@ _compare(p, hn, po, ho) := result.unknown(_rule, result.proxy_host_subject(p, hn
 } else := result.pass(
 	_rule, result.proxy_host_subject(p, hn),
 	sprintf("proxy %s and host %s both run %s%s", [p, hn, _description(po[0]), _ubr_note(po, ho)]),
-	_evidence(p, hn, po, ho),
+	_evidence(p, hn, ho),
 ) if {
 	po[0] == ho[0]
 } else := result.fail(
@@ -113,5 +120,5 @@ _compare(p, hn, po, ho) := result.unknown(_rule, result.proxy_host_subject(p, hn
 	sprintf("proxy %s runs %s but host %s runs %s: the Windows Server releases must coincide", [
 		p, _description(po[0]), hn, _description(ho[0]),
 	]),
-	_evidence(p, hn, po, ho),
+	_evidence(p, hn, ho),
 )

@@ -71,14 +71,17 @@ _dc_note(h) := "; it is a domain controller: supported, but Veeam advises agains
 	h.os.product_type == "domain_controller"
 } else := ""
 
-_decide(p, h) := result.unknown(_rule, result.proxy_subject(p), _missing(p, h)) if {
-	count(_missing(p, h)) > 0
+# (missing and problems are bound once: functions are re-evaluated on every call.)
+_decide(p, h) := result.unknown(_rule, result.proxy_subject(p), missing) if {
+	missing := _missing(p, h)
+	count(missing) > 0
 } else := result.fail(
 	_rule, result.proxy_subject(p),
-	sprintf("%s: %s", [_describe(h), concat("; ", sort(_problems(h)))]),
+	sprintf("%s: %s", [_describe(h), concat("; ", sort(problems))]),
 	_evidence(p, h),
 ) if {
-	count(_problems(h)) > 0
+	problems := _problems(h)
+	count(problems) > 0
 } else := result.pass(
 	_rule, result.proxy_subject(p),
 	sprintf("%s: supported for an off-host proxy by %s%s", [_describe(h), _vbr, _dc_note(h)]),

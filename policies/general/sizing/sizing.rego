@@ -66,6 +66,9 @@ _tasks(p) := [max(ts), sprintf("vbr.proxies[%s].max_tasks", [p])] if {
 
 _hw(h, k) := facts.value(h, ["hardware", k])
 
+# facts.host_path(p, "hardware.<k>") in one call: proxy names are already normalised.
+_hw_path(p, k) := sprintf("hosts[%s].hardware.%s", [p, k])
+
 # Adapters whose state or speed is missing could be the fast one.
 _nic_gaps(p, nics) := [sprintf("%s[%s].%s", [facts.host_path(p, "hardware.nics"), _nic_label(i, n), k]) |
 	some i, n in nics
@@ -111,7 +114,7 @@ _decide(p, h, t) := _report(p, t, hw, checks, gaps, missing) if {
 	missing := array.concat(
 		array.concat(
 			[sprintf("vbr.proxies[%s].max_tasks", [p]) | t == null],
-			[facts.host_path(p, sprintf("hardware.%s", [k])) | some k in _hw_keys; hw[k] == null],
+			[_hw_path(p, k) | some k in _hw_keys; hw[k] == null],
 		),
 		[g | fastest < _nic_floor; some g in gaps],
 	)
@@ -146,7 +149,7 @@ _nic_undecided("nic", gaps) if count(gaps) > 0
 
 _evidence(p, t, hw) := array.concat(
 	[{"path": t[1], "value": t[0]} | t != null],
-	[{"path": facts.host_path(p, sprintf("hardware.%s", [k])), "value": hw[k]} | some k in _hw_keys],
+	[{"path": _hw_path(p, k), "value": hw[k]} | some k in _hw_keys],
 )
 
 _missing_note(missing) := sprintf("; also not collected: %s", [concat(", ", missing)]) if {

@@ -62,9 +62,33 @@ _managed_list := _list(object.get(input, ["vbr", "managed_servers"], null))
 
 _managed := {facts.norm(m.name) | some m in _managed_list}
 
-_managed_names := concat(", ", sort([sprintf("%s (%s)", [m.name, m.type]) | some m in _managed_list]))
+# Messages and evidence quote at most _shown_max registered servers (a backup server can manage
+# thousands): enough to see what is there, not a copy of the list in every finding.
+_shown_max := 10
 
-_managed_evidence := {"path": "vbr.managed_servers", "value": sort([facts.norm(m.name) | some m in _managed_list])}
+_managed_labels := sort([sprintf("%s (%s)", [m.name, m.type]) | some m in _managed_list])
+
+_managed_names := concat(", ", _managed_labels) if {
+	count(_managed_labels) <= _shown_max
+} else := sprintf("%s, ... (%d in all)", [concat(", ", array.slice(_managed_labels, 0, _shown_max)), count(_managed_labels)])
+
+_managed_sorted := sort([facts.norm(m.name) | some m in _managed_list])
+
+# Fail evidence: the registered names (the first _shown_max of them, then the count).
+_managed_evidence := {"path": "vbr.managed_servers", "value": _managed_sorted} if {
+	count(_managed_sorted) <= _shown_max
+} else := {
+	"path": "vbr.managed_servers",
+	"value": array.concat(array.slice(_managed_sorted, 0, _shown_max), [sprintf("... (%d in all)", [count(_managed_sorted)])]),
+}
+
+# Pass evidence: the managed-server entry that matched.
+_managed_entries[n] contains m if {
+	some m in _managed_list
+	n := facts.norm(m.name)
+}
+
+_match_evidence(n) := {"path": sprintf("vbr.managed_servers[%s]", [n]), "value": sort([m | some m in _managed_entries[n]])}
 
 _scvmm := [m.name | some m in _managed_list; m.type == "scvmm"]
 
@@ -117,7 +141,7 @@ _decide(p, kind, n) := result.unknown_because(
 } else := result.pass(
 	_rule, _subject(p, kind, n),
 	sprintf("%s %s is registered on the backup server", [kind, n]),
-	[_managed_evidence],
+	[_match_evidence(n)],
 ) if {
 	n in _managed
 } else := _host_via_cluster(p, n, _host_clusters(n)) if {
@@ -134,7 +158,7 @@ _cluster_evidence(hc) := sort([e | some e in hc])
 _host_via_cluster(p, hn, hc) := result.pass(
 	_rule, _subject(p, "host", hn),
 	sprintf("host %s is registered through its cluster %s", [hn, concat(", ", sort(registered))]),
-	array.concat([_managed_evidence], _cluster_evidence(hc)),
+	array.concat([_match_evidence(c) | some c in sort(registered)], _cluster_evidence(hc)),
 ) if {
 	registered := {e.value | some e in hc; e.value in _managed}
 	count(registered) > 0

@@ -44,7 +44,18 @@ test_cluster_source_uses_cluster_subject if {
 	f.subject == {"kind": "proxy_cluster", "name": "PROXY01 -> HVCL01", "proxy": "PROXY01", "cluster": "HVCL01"}
 	f.rule_id == "OHP-005"
 	f.message == "cluster HVCL01 is registered on the backup server"
-	f.evidence == [{"path": "vbr.managed_servers", "value": ["HV03", "HVCL01"]}]
+	f.evidence == [{"path": "vbr.managed_servers[HVCL01]", "value": [{"name": "hvcl01.corp.example", "type": "cluster"}]}]
+}
+
+test_large_backup_server_is_quoted_not_copied if {
+	many := [{"name": sprintf("HVX%02d", [i]), "type": "host"} | some i in numbers.range(1, 25)]
+	inp := json.patch(_input, [{"op": "replace", "path": "/vbr/managed_servers", "value": many}])
+	f := _by_name(inp)["PROXY01 -> HVCL01"]
+	f.status == "fail"
+	contains(f.message, "... (25 in all)")
+	ev := [e | some e in f.evidence; e.path == "vbr.managed_servers"][0]
+	count(ev.value) == 11
+	ev.value[10] == "... (25 in all)"
 }
 
 test_host_source_registered_by_name if {

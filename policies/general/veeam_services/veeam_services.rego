@@ -48,18 +48,20 @@ _assigned contains facts.norm(a.proxy) if some a in _list(object.get(input, "ass
 
 _path(p) := facts.host_path(p, "veeam_services")
 
-_found(h, r) := [s | some s in h.veeam_services; upper(s.name) in r.accepted]
+# found: for each required service name, the proxy's services that count as it, computed once per
+# proxy and passed on (functions are re-evaluated on every call).
+_found(h) := {r.name: [s | some s in h.veeam_services; upper(s.name) in r.accepted] | some r in required}
 
-_missing_services(h) := [r.name | some r in required; count(_found(h, r)) == 0]
+_missing_services(found) := [r.name | some r in required; count(found[r.name]) == 0]
 
-_stopped(h) := [sprintf("%s (%s)", [r.name, concat(", ", sort({s.status | some s in _found(h, r)}))]) |
+_stopped(found) := [sprintf("%s (%s)", [r.name, concat(", ", sort({s.status | some s in found[r.name]}))]) |
 	some r in required
-	count(_found(h, r)) > 0
-	not _running(h, r)
+	count(found[r.name]) > 0
+	not _running(found[r.name])
 ]
 
-_running(h, r) if {
-	some s in _found(h, r)
+_running(services) if {
+	some s in services
 	s.status == "running"
 }
 
@@ -69,9 +71,9 @@ _evidence(p, h) := [{"path": _path(p), "value": [{"name": s.name, "status": s.st
 	upper(s.name) in r.accepted
 ]}]
 
-_problems(h) := array.concat(
-	[sprintf("not installed: %s", [concat(", ", _missing_services(h))]) | count(_missing_services(h)) > 0],
-	[sprintf("installed but not running: %s", [concat(", ", _stopped(h))]) | count(_stopped(h)) > 0],
+_problems(found) := array.concat(
+	[sprintf("not installed: %s", [concat(", ", missing)]) | missing := _missing_services(found); count(missing) > 0],
+	[sprintf("installed but not running: %s", [concat(", ", stopped)]) | stopped := _stopped(found); count(stopped) > 0],
 )
 
 _decide(p, h) := result.not_applicable(
@@ -81,12 +83,14 @@ _decide(p, h) := result.not_applicable(
 	not p in _assigned
 } else := result.unknown(_rule, result.proxy_subject(p), [_path(p)]) if {
 	not is_array(facts.value(h, ["veeam_services"]))
-} else := result.fail(
+} else := _report(p, h, _problems(_found(h)))
+
+_report(p, h, problems) := result.fail(
 	_rule, result.proxy_subject(p),
-	sprintf("Veeam services on %s: %s", [p, concat("; ", _problems(h))]),
+	sprintf("Veeam services on %s: %s", [p, concat("; ", problems)]),
 	_evidence(p, h),
 ) if {
-	count(_problems(h)) > 0
+	count(problems) > 0
 } else := result.pass(
 	_rule, result.proxy_subject(p),
 	sprintf("VeeamDeploySvc, VeeamTransportSvc and VeeamHvIntegrationSvc are installed and running on %s", [p]),

@@ -46,23 +46,20 @@ _missing(p, k) := [lib.share_ref(k)] if {
 	lib.account_missing(p),
 )
 
+# One finding per proxy x needed share: unknown when facts are missing, else pass or fail.
+# share_acl_levels[p][k] / ntfs_acl_levels[p][k] are evaluate(ACL of k, SID set of p), computed
+# once in the lib.
 findings contains f if {
 	some p, ks in data.offhost.smb.lib.needed_shares
 	some k in ks
-	missing := _missing(p, k)
-	count(missing) > 0
-	f := result.unknown(_rule, result.proxy_share_subject(p, k), missing)
+	f := _finding(p, k, _missing(p, k))
 }
 
-# share_acl_levels[p][k] / ntfs_acl_levels[p][k] are evaluate(ACL of k, SID set of p), present
-# for the pairs whose SID set and ACL are known.
-findings contains f if {
-	some p, levels in data.offhost.smb.lib.share_acl_levels
-	some k, share_level in levels
-	count(_missing(p, k)) == 0
-	ntfs_level := data.offhost.smb.lib.ntfs_acl_levels[p][k]
-	f := _judge(p, k, share_level, ntfs_level)
+_finding(p, k, missing) := result.unknown(_rule, result.proxy_share_subject(p, k), missing) if {
+	count(missing) > 0
 }
+
+_finding(p, k, []) := _judge(p, k, data.offhost.smb.lib.share_acl_levels[p][k], data.offhost.smb.lib.ntfs_acl_levels[p][k])
 
 _effective(share_level, ntfs_level) := bits.and(share_level.granted, ntfs_level.granted)
 

@@ -36,18 +36,34 @@ _forest_transitive := 8
 
 _selective_auth := 16
 
+# Rules of the libs are referenced by full path: through an import alias (lib.needed_shares)
+# regorus would evaluate every rule of that package (see policies/smb/lib/smb_lib.rego).
 _pairs contains [p, lib.unc_server(k)] if {
-	some p, ks in lib.needed_shares
+	some p, ks in data.offhost.smb.lib.needed_shares
 	some k in ks
 }
 
-_domain_of(h) := lower(facts.hosts_by_name[h].domain.name) if is_string(facts.hosts_by_name[h].domain.name)
+_domain_of(h) := lower(name) if {
+	name := data.offhost.lib.facts.hosts_by_name[h].domain.name
+	is_string(name)
+}
 
-_entries(d) := [x | some x in lib.arr(object.get(input, "domains", null)); lower(x.dns_name) == d]
+_domains := lib.arr(object.get(input, "domains", null))
 
-_forest(d) := lower(_entries(d)[0].forest) if is_string(_entries(d)[0].forest)
+# _domain_by_name[d]: the first entry of domains (in document order) whose DNS name is d.
+_domain_indexes[d] contains i if {
+	some i, x in _domains
+	d := lower(x.dns_name)
+}
 
-_trusts_known(d) if is_array(_entries(d)[0].trusts)
+_domain_by_name := {d: _domains[min(idx)] | some d, idx in _domain_indexes}
+
+_forest(d) := lower(forest) if {
+	forest := _domain_by_name[d].forest
+	is_string(forest)
+}
+
+_trusts_known(d) if is_array(_domain_by_name[d].trusts)
 
 _domain_ref(d) := sprintf("domains[%s]", [d])
 
@@ -68,7 +84,7 @@ _is_forest_trust(t) if "FOREST_TRANSITIVE" in lib.arr(object.get(t, "attribute_f
 # _tdos(side, owner, other): trust objects held on one side that concern the other domain.
 _tdos(side, owner, other) := [{"side": side, "owner": o, "index": i, "trust": t} |
 	some o in _holders(owner)
-	some i, t in lib.arr(object.get(_entries(o)[0], "trusts", null))
+	some i, t in lib.arr(object.get(_domain_by_name[o], "trusts", null))
 	_covers(t, other)
 ]
 
@@ -124,39 +140,77 @@ _evidence(p, s, pd, sd, found) := array.concat(
 
 _forest_evidence(pd, sd) := [{"path": sprintf("%s.forest", [_domain_ref(d)]), "value": _forest(d)} | some d in [pd, sd]]
 
+# One finding per pair. The verdict depends only on the two domains, so it is decided once per
+# pair of domains (_verdicts) and each pair only builds its message.
 findings contains f if {
 	some pair in _pairs
 	p := pair[0]
 	s := pair[1]
-	missing := [facts.host_path(h, "domain.name") | some h in [p, s]; not _domain_of(h)]
+	f := _finding(p, s, _domain_or_null(p), _domain_or_null(s))
+}
+
+_domain_or_null(h) := d if {
+	d := _domain_of(h)
+} else := null
+
+_finding(p, s, pd, sd) := result.unknown(_rule, result.proxy_server_subject(p, s), missing) if {
+	missing := [facts.host_path(x[0], "domain.name") | some x in [[p, pd], [s, sd]]; x[1] == null]
 	count(missing) > 0
-	f := result.unknown(_rule, result.proxy_server_subject(p, s), missing)
 }
 
-findings contains f if {
+_finding(p, s, pd, sd) := _judge(p, s, pd, sd, _verdicts[pd][sd]) if {
+	pd != null
+	sd != null
+}
+
+# _domain_pairs[proxy domain]: the server domains it is paired with.
+_domain_pairs[pd] contains sd if {
 	some pair in _pairs
-	p := pair[0]
-	s := pair[1]
-	pd := _domain_of(p)
-	sd := _domain_of(s)
-	f := _judge(p, s, pd, sd, _found(pd, sd))
+	pd := _domain_of(pair[0])
+	sd := _domain_of(pair[1])
 }
 
-_judge(p, s, pd, sd, _) := result.pass(
-	_rule, result.proxy_server_subject(p, s),
-	sprintf("%s and %s are both in domain %s", [p, s, pd]),
-	_evidence(p, s, pd, sd, []),
-) if {
-	pd == sd
-}
+_verdicts := {pd: {sd: _verdict(pd, sd) | some sd in sds} | some pd, sds in _domain_pairs}
 
-_judge(p, s, pd, sd, _) := result.pass(
-	_rule, result.proxy_server_subject(p, s),
-	sprintf("%s (%s) and %s (%s) are in the same forest %s: domains of one forest trust each other both ways", [p, pd, s, sd, _forest(pd)]),
-	array.concat(_evidence(p, s, pd, sd, []), _forest_evidence(pd, sd)),
-) if {
+# _verdict(pd, sd): {"case", "found"}: which message applies, and the trust objects found.
+_verdict(pd, sd) := {"case": "same_domain", "found": []} if pd == sd
+
+_verdict(pd, sd) := {"case": "same_forest", "found": []} if {
 	pd != sd
 	_same_forest(pd, sd)
+}
+
+_verdict(pd, sd) := {"case": _trust_verdict(pd, sd, found), "found": found} if {
+	_trust_case(pd, sd)
+	found := _found(pd, sd)
+}
+
+_trust_verdict(_, _, found) := "two_way" if {
+	_has_dir(found, _auth_dirs)
+	_has_dir(found, _veeam_dirs)
+}
+
+_trust_verdict(_, _, found) := "one_way" if {
+	_has_dir(found, _auth_dirs)
+	not _has_dir(found, _veeam_dirs)
+}
+
+_trust_verdict(_, _, found) := "wrong_way" if {
+	not _has_dir(found, _auth_dirs)
+	_has_dir(found, _veeam_dirs)
+}
+
+_trust_verdict(pd, sd, found) := "none" if {
+	not _has_dir(found, _auth_dirs)
+	not _has_dir(found, _veeam_dirs)
+	_can_say_none(pd, sd)
+}
+
+# Not enough facts: no trust direction found, and the forests or the trust objects are unknown.
+_trust_verdict(pd, sd, found) := "unknown" if {
+	not _has_dir(found, _auth_dirs)
+	not _has_dir(found, _veeam_dirs)
+	not _can_say_none(pd, sd)
 }
 
 _same_forest(pd, sd) if _forest(pd) == _forest(sd)
@@ -174,69 +228,72 @@ _can_say_none(pd, sd) if {
 	_some_trusts_known(pd, sd)
 }
 
-_judge(p, s, pd, sd, found) := result.pass(
+_some_trusts_known(pd, _) if _trusts_known(pd)
+
+_some_trusts_known(_, sd) if _trusts_known(sd)
+
+_judge(p, s, pd, sd, v) := result.pass(
 	_rule, result.proxy_server_subject(p, s),
-	sprintf("%s (%s) and %s (%s) trust each other both ways: %s.%s", [p, pd, s, sd, _trusts_text(found), _selective_note(found)]),
-	_evidence(p, s, pd, sd, found),
+	sprintf("%s and %s are both in domain %s", [p, s, pd]),
+	_evidence(p, s, pd, sd, []),
 ) if {
-	_trust_case(pd, sd)
-	_has_dir(found, _auth_dirs)
-	_has_dir(found, _veeam_dirs)
+	v.case == "same_domain"
 }
 
-_judge(p, s, pd, sd, found) := result.fail_as(
+_judge(p, s, pd, sd, v) := result.pass(
+	_rule, result.proxy_server_subject(p, s),
+	sprintf("%s (%s) and %s (%s) are in the same forest %s: domains of one forest trust each other both ways", [p, pd, s, sd, _forest(pd)]),
+	array.concat(_evidence(p, s, pd, sd, []), _forest_evidence(pd, sd)),
+) if {
+	v.case == "same_forest"
+}
+
+_judge(p, s, pd, sd, v) := result.pass(
+	_rule, result.proxy_server_subject(p, s),
+	sprintf("%s (%s) and %s (%s) trust each other both ways: %s.%s", [p, pd, s, sd, _trusts_text(v.found), _selective_note(v.found)]),
+	_evidence(p, s, pd, sd, v.found),
+) if {
+	v.case == "two_way"
+}
+
+_judge(p, s, pd, sd, v) := result.fail_as(
 	_rule, "one_way", result.proxy_server_subject(p, s),
 	sprintf(
 		"one-way trust: %s. %s trusts %s, the direction authentication of %s$ at %s needs, so access should work; Veeam's page words it the other way round (%s trusted by %s) and that direction does not exist. A two-way trust satisfies both readings.%s",
-		[_trusts_text(found), sd, pd, p, s, sd, pd, _selective_note(found)],
+		[_trusts_text(v.found), sd, pd, p, s, sd, pd, _selective_note(v.found)],
 	),
-	_evidence(p, s, pd, sd, found),
+	_evidence(p, s, pd, sd, v.found),
 ) if {
-	_trust_case(pd, sd)
-	_has_dir(found, _auth_dirs)
-	not _has_dir(found, _veeam_dirs)
+	v.case == "one_way"
 }
 
-_judge(p, s, pd, sd, found) := result.fail(
+_judge(p, s, pd, sd, v) := result.fail(
 	_rule, result.proxy_server_subject(p, s),
 	sprintf(
 		"one-way trust in the wrong direction for authentication: %s. Only %s trusts %s (the direction Veeam's page words); %s does not trust %s, so %s cannot authenticate %s$ and share access will fail. Make the trust two-way or add the direction %s trusts %s.",
-		[_trusts_text(found), pd, sd, sd, pd, s, p, sd, pd],
+		[_trusts_text(v.found), pd, sd, sd, pd, s, p, sd, pd],
 	),
-	_evidence(p, s, pd, sd, found),
+	_evidence(p, s, pd, sd, v.found),
 ) if {
-	_trust_case(pd, sd)
-	not _has_dir(found, _auth_dirs)
-	_has_dir(found, _veeam_dirs)
+	v.case == "wrong_way"
 }
 
-_judge(p, s, pd, sd, found) := result.fail(
+_judge(p, s, pd, sd, v) := result.fail(
 	_rule, result.proxy_server_subject(p, s),
 	sprintf("no usable trust between %s (domain %s, forest %s) and %s (domain %s, forest %s): %s; %s cannot authenticate %s$", [
-		p, pd, _forest(pd), s, sd, _forest(sd), _none_text(found), s, p,
+		p, pd, _forest(pd), s, sd, _forest(sd), _none_text(v.found), s, p,
 	]),
-	array.concat(_evidence(p, s, pd, sd, found), _forest_evidence(pd, sd)),
+	array.concat(_evidence(p, s, pd, sd, v.found), _forest_evidence(pd, sd)),
 ) if {
-	_trust_case(pd, sd)
-	not _has_dir(found, _auth_dirs)
-	not _has_dir(found, _veeam_dirs)
-	_can_say_none(pd, sd)
+	v.case == "none"
 }
 
 _none_text(found) := sprintf("trust found but disabled: %s", [_trusts_text(found)]) if {
 	count(found) > 0
 } else := "no trust object for the other domain on either side"
 
-_some_trusts_known(pd, _) if _trusts_known(pd)
-
-_some_trusts_known(_, sd) if _trusts_known(sd)
-
-# Not enough facts: no trust direction found, and the forests or the trust objects are unknown.
-_judge(p, s, pd, sd, found) := result.unknown(_rule, result.proxy_server_subject(p, s), _missing(pd, sd)) if {
-	_trust_case(pd, sd)
-	not _has_dir(found, _auth_dirs)
-	not _has_dir(found, _veeam_dirs)
-	not _can_say_none(pd, sd)
+_judge(p, s, pd, sd, v) := result.unknown(_rule, result.proxy_server_subject(p, s), _missing(pd, sd)) if {
+	v.case == "unknown"
 }
 
 _missing(pd, sd) := [path |
@@ -245,8 +302,8 @@ _missing(pd, sd) := [path |
 ]
 
 _missing_of(d) := [_domain_ref(d)] if {
-	count(_entries(d)) == 0
+	not _domain_by_name[d]
 } else := [sprintf("%s.%s", [_domain_ref(d), field]) |
 	some field in ["forest", "trusts"]
-	object.get(_entries(d)[0], field, null) == null
+	object.get(_domain_by_name[d], field, null) == null
 ]

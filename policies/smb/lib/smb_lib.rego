@@ -80,7 +80,9 @@ _share_key(s) := k if {
 } else := ""
 
 # _share_indexes[key]: the positions of the shares whose UNC normalises to key (normally one).
-_share_indexes[key] contains i if some i, key in _share_keys
+_share_indexes[key] contains i if {
+	some i, key in _share_keys
+}
 
 # shares_by_key[key]: the first share (in document order) whose UNC normalises to key.
 shares_by_key := {key: _shares[min(idx)] | some key, idx in _share_indexes}
@@ -102,13 +104,14 @@ _is_smb(d) if {
 	startswith(d.path, "\\\\")
 }
 
-vm_disks(vm) := arr(object.get(vm, "disks", null))
-
 # host_shares[host]: share keys used by VMs on that host (needs the VM inventory; one pass over
-# the VMs).
+# the VMs). (regorus leaves a multi-value rule without values undefined where OPA yields {}: the
+# grouping rules are copied into plain objects, which are {} when empty.)
+host_shares := {h: ks | some h, ks in _host_shares}
+
 # (Disks whose storage says csv or local are skipped before the smb_disk_key call, and the host
 # name is normalised only for VMs with an SMB disk: most VMs of an estate are on CSVs.)
-host_shares[h] contains k if {
+_host_shares[h] contains k if {
 	vms_known
 	some vm in input.vms
 	disks := object.get(vm, "disks", null)
@@ -121,7 +124,9 @@ host_shares[h] contains k if {
 
 # _shares_of_served[proxy]: share keys used by VMs on the hosts the proxy serves (a join of
 # host_shares with data.offhost.lib.facts.serving_proxies).
-_shares_of_served[p] contains k if {
+_shares_of_served := {p: ks | some p, ks in _served_share_sets}
+
+_served_share_sets[p] contains k if {
 	some h, ks in host_shares
 	some p in data.offhost.lib.facts.serving_proxies[h]
 	some k in ks
@@ -146,9 +151,6 @@ _needed_keys contains k if {
 	some k in ks
 }
 
-# served_by_any: the Hyper-V hosts some proxy serves.
-served_by_any contains h if some h, _ in data.offhost.lib.facts.serving_proxies
-
 # --- Computer accounts -------------------------------------------------------------------
 
 account_ref(p) := sprintf("computer_accounts[%s]", [p])
@@ -165,8 +167,6 @@ _account_indexes[n] contains i if {
 
 # _named_by_key[name]: those accounts, in document order.
 _named_by_key := {n: [_accounts[i] | some i in sort(idx)] | some n, idx in _account_indexes}
-
-_named(p) := object.get(_named_by_key, p, [])
 
 _proxy_domains(p) := {lower(d) |
 	some d in [
@@ -200,17 +200,17 @@ _sid_fields := ["sid", "token_groups", "logon_sids"]
 account_missing(p) := [account_ref(p)] if {
 	not account(p)
 } else := [sprintf("%s.%s", [account_ref(p), f]) |
+	a := account(p)
 	some f in _sid_fields
-	object.get(account(p), f, null) == null
+	object.get(a, f, null) == null
 ]
 
-# proxy_account_missing[p]: account_missing(p) for every proxy, computed once.
-proxy_account_missing := {p: account_missing(p) | some p in data.offhost.lib.facts.proxies}
-
-# proxy_sids[p]: the SID set of each proxy whose account facts are complete.
+# proxy_sids[p]: the SID set of each proxy that needs an SMB share and whose account facts are
+# complete.
 proxy_sids[p] := sids(_account_by_key[p]) if {
-	some p, missing in proxy_account_missing
-	missing == []
+	some p, ks in needed_shares
+	count(ks) > 0
+	account_missing(p) == []
 }
 
 # sids(a): the SIDs a network logon of the account carries: its own SID, primary group,

@@ -110,3 +110,17 @@ test_all_shares_when_vm_inventory_missing if {
 	fs := rule.findings with input as patched([{"op": "remove", "path": "/vms"}])
 	_statuses(fs) == {[_vms, "pass"], [_vms2, "pass"]}
 }
+
+# Two accounts named PROXY01: the one in the proxy's domain (corp.example) decides, as in
+# lib.account. (Before the lib's rules were referenced by full path, regorus's whole-package
+# evaluation of the lib made this pair unknown.)
+test_account_matched_by_domain_when_names_collide if {
+	other := {
+		"name": "PROXY01", "domain": "res.example", "sid": "S-1-5-21-9-9-9-1105",
+		"token_groups": [], "logon_sids": [],
+	}
+	fs := rule.findings with input as patched([{"op": "add", "path": "/computer_accounts/0", "value": other}])
+	_statuses(fs) == {[_vms, "pass"], [_vms2, "pass"]}
+	f := _finding(fs, _vms)
+	{"path": "computer_accounts[PROXY01].sid", "value": "S-1-5-21-1004336348-1177238915-682003330-1105"} in f.evidence
+}

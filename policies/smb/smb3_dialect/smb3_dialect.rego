@@ -29,72 +29,76 @@ import data.offhost.smb.lib
 
 _rule := "OHP-023"
 
-_pairs contains [h, k] if {
-	some h, ks in lib.host_shares
-	some k in ks
+# Rules of the libs are referenced by full path: through an import alias (lib.host_shares)
+# regorus would evaluate every rule of that package (see policies/smb/lib/smb_lib.rego).
+_served(h) := true if data.offhost.lib.facts.serving_proxies[h] else := false
+
+_smb_connections(h) := object.get(data.offhost.lib.facts.hosts_by_name, [h, "smb_connections"], null)
+
+# _host_connections[h]: the host's SMB connections with a dialect, each with the key of the share
+# it reaches (server and share case-insensitive), computed once per host.
+_host_connections[h] := [{"index": i, "dialect": c.dialect, "key": key} |
+	some i, c in lib.arr(_smb_connections(h))
+	key := lib.unc_key(sprintf("\\\\%s\\%s", [c.server, c.share]))
+	is_string(object.get(c, "dialect", null))
+] if {
+	some h, _ in data.offhost.smb.lib.host_shares
 }
 
-# Connections of host h to the server and share of key k (server and share case-insensitive).
-_connections(h, k) := [{"index": i, "dialect": c.dialect} |
-	some i, c in lib.arr(object.get(facts.hosts_by_name, [h, "smb_connections"], null))
-	lib.unc_key(sprintf("\\\\%s\\%s", [c.server, c.share])) == k
-	is_string(object.get(c, "dialect", null))
-]
+# Connections of host h to the server and share of key k.
+_connections(h, k) := [{"index": c.index, "dialect": c.dialect} | some c in _host_connections[h]; c.key == k]
 
 _share_dialect(k) := lib.share(k).dialect if is_string(object.get(lib.share(k), "dialect", null))
 
-# _observed(h, k): the dialects that decide, with their source.
-_observed(h, k) := {
+# _observed(h, k): the dialects that decide, with their source; null when none is known.
+_observed(h, k) := _observed_from(h, k, _connections(h, k))
+
+_observed_from(h, k, conns) := {
 	"source": sprintf("%s's SMB connection", [h]),
 	"rows": [{"path": sprintf("%s[%d].dialect", [facts.host_path(h, "smb_connections"), c.index]), "value": c.dialect} |
-		some c in _connections(h, k)
+		some c in conns
 	],
 } if {
-	count(_connections(h, k)) > 0
+	count(conns) > 0
 } else := {
 	"source": sprintf("the dialect the collector negotiated with the share (%s has no SMB connection to it)", [h]),
 	"rows": [{"path": lib.share_path(k, "dialect"), "value": _share_dialect(k)}],
 } if {
 	_share_dialect(k)
-}
+} else := null
 
 _is_smb3(d) if {
 	v := trim_prefix(lower(trim_space(d)), "smb")
 	regex.match(`^3(\.[0-9x]+)*$`, trim_space(v))
 }
 
+# One finding per host x share: not_applicable when no proxy serves the host, unknown when no
+# dialect is observed, else pass or fail.
 findings contains f if {
-	some pair in _pairs
-	h := pair[0]
-	k := pair[1]
-	not h in lib.served_by_any
-	f := result.not_applicable(_rule, result.host_share_subject(h, k), sprintf("no off-host proxy serves %s", [h]))
+	some h, ks in data.offhost.smb.lib.host_shares
+	served := _served(h)
+	some k in ks
+	f := _finding(h, k, served)
 }
 
-findings contains f if {
-	some pair in _pairs
-	h := pair[0]
-	k := pair[1]
-	h in lib.served_by_any
-	not _observed(h, k)
-	f := result.unknown(_rule, result.host_share_subject(h, k), [_connection_path(h, k), _share_dialect_path(k)])
+_finding(h, k, false) := result.not_applicable(_rule, result.host_share_subject(h, k), sprintf("no off-host proxy serves %s", [h]))
+
+_finding(h, k, true) := _finding_observed(h, k, _observed(h, k))
+
+_finding_observed(h, k, obs) := result.unknown(_rule, result.host_share_subject(h, k), [_connection_path(h, k), _share_dialect_path(k)]) if {
+	obs == null
+}
+
+_finding_observed(h, k, obs) := _judge(h, k, obs, dialects, [d | some d in dialects; not _is_smb3(d)]) if {
+	obs != null
+	dialects := [r.value | some r in obs.rows]
 }
 
 _connection_path(h, k) := facts.host_path(h, "smb_connections") if {
-	not is_array(object.get(facts.hosts_by_name, [h, "smb_connections"], null))
+	not is_array(_smb_connections(h))
 } else := sprintf("%s[%s].dialect", [facts.host_path(h, "smb_connections"), k])
 
 _share_dialect_path(k) := lib.share_path(k, "dialect") if lib.share(k) else := lib.share_ref(k)
-
-findings contains f if {
-	some pair in _pairs
-	h := pair[0]
-	k := pair[1]
-	h in lib.served_by_any
-	obs := _observed(h, k)
-	dialects := [r.value | some r in obs.rows]
-	f := _judge(h, k, obs, dialects, [d | some d in dialects; not _is_smb3(d)])
-}
 
 _judge(h, k, obs, dialects, []) := result.pass(
 	_rule, result.host_share_subject(h, k),

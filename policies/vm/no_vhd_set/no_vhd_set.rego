@@ -32,51 +32,48 @@ _arr(v) := v if {
 
 _vm_path(vm, field) := sprintf("vms[%s].%s", [vm.name, field])
 
-_subject(vm) := result.vm_subject(vm.name, facts.norm(vm.host))
-
-_served(vm) if {
-	some p in facts.proxies
-	facts.norm(vm.host) in object.get(facts.served_hosts, p, set())
+# One pass over the VMs, one finding each: the host name is normalised once per VM, and whether
+# a proxy serves the host is a lookup in facts.serving_proxies (referenced by full path: through
+# the import alias regorus would evaluate every rule of the facts package).
+findings contains f if {
+	some vm in _vms
+	h := facts.norm(vm.host)
+	f := _finding(vm, h, _served(h), object.get(vm, "disks", null))
 }
+
+# (facts.serving_proxies is undefined, not {}, in regorus when no proxy serves any host.)
+_served(h) := true if data.offhost.lib.facts.serving_proxies[h] else := false
 
 _is_vhds(d) if object.get(d, "format", null) == "vhds"
 
 _is_vhds(d) if endswith(lower(trim_space(d.path)), ".vhds")
 
-findings contains f if {
-	some vm in _vms
-	not _served(vm)
-	f := result.not_applicable(_rule, _subject(vm), sprintf(
-		"no off-host proxy serves host %s, so %s is not backed up off-host",
-		[facts.norm(vm.host), vm.name],
-	))
+# _finding(vm, h, served, disks)
+_finding(vm, h, false, _) := result.not_applicable(_rule, result.vm_subject(vm.name, h), sprintf(
+	"no off-host proxy serves host %s, so %s is not backed up off-host",
+	[h, vm.name],
+))
+
+_finding(vm, h, true, disks) := result.unknown(_rule, result.vm_subject(vm.name, h), [_vm_path(vm, "disks")]) if {
+	not is_array(disks)
 }
 
-findings contains f if {
-	some vm in _vms
-	_served(vm)
-	not is_array(object.get(vm, "disks", null))
-	f := result.unknown(_rule, _subject(vm), [_vm_path(vm, "disks")])
+_finding(vm, h, true, disks) := _judge(vm, h, disks, sets) if {
+	is_array(disks)
+	path := _vm_path(vm, "disks")
+	sets := [{"path": sprintf("%s[%d]", [path, i]), "value": d} | some i, d in disks; _is_vhds(d)]
 }
 
-findings contains f if {
-	some vm in _vms
-	_served(vm)
-	is_array(object.get(vm, "disks", null))
-	sets := [{"path": sprintf("%s[%d]", [_vm_path(vm, "disks"), i]), "value": d} | some i, d in vm.disks; _is_vhds(d)]
-	f := _judge(vm, sets)
-}
-
-_judge(vm, []) := result.pass(
-	_rule, _subject(vm),
-	sprintf("%s has no VHD Set disk (%d disk(s): %s)", [vm.name, count(vm.disks), concat(", ", [d.path | some d in vm.disks])]),
-	[{"path": _vm_path(vm, "disks"), "value": vm.disks}],
+_judge(vm, h, disks, []) := result.pass(
+	_rule, result.vm_subject(vm.name, h),
+	sprintf("%s has no VHD Set disk (%d disk(s): %s)", [vm.name, count(disks), concat(", ", [d.path | some d in disks])]),
+	[{"path": _vm_path(vm, "disks"), "value": disks}],
 )
 
-_judge(vm, sets) := result.fail(
-	_rule, _subject(vm),
+_judge(vm, h, _, sets) := result.fail(
+	_rule, result.vm_subject(vm.name, h),
 	sprintf("%s on %s has VHD Set disk(s) %s: an off-host backup of this VM fails; process it on-host", [
-		vm.name, facts.norm(vm.host), concat(", ", [r.value.path | some r in sets]),
+		vm.name, h, concat(", ", [r.value.path | some r in sets]),
 	]),
 	sets,
 ) if {
