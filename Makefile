@@ -18,5 +18,7 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	scripts/test-deps
+	$(BIN)/offhost-audit policy test
 	$(BIN)/offhost-audit policy test --coverage --threshold 90 > $(VENV)/policy-coverage.json
+	@$(PY) -c 'import json; print("policy line coverage: %.2f%% (threshold 90%%)" % json.load(open("$(VENV)/policy-coverage.json"))["coverage"])'
 	$(PY) -m pytest

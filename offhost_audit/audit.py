@@ -65,3 +65,38 @@ def evaluate_file(path: str | os.PathLike[str], *, profile: str | None = None, o
     doc = facts_doc.loads(text, source=str(path))
     found = evaluate_facts(doc, profile=profile, opa_url=opa_url, facts_json=text, policies=policies)
     return found, run_warnings(doc)
+
+
+def run_audit(
+    inventory: Any,
+    *,
+    concurrency: int = 16,
+    call_timeout: float = 60.0,
+    target_timeout: float = 300.0,
+    insecure: bool = False,
+    progress: Any = False,
+    profile: str | None = None,
+    opa_url: str | None = None,
+    save_facts: str | os.PathLike[str] | None = None,
+) -> tuple[dict[str, Any], list[Finding], list[str]]:
+    """Collect, then evaluate: the one audit that the CLI and the TUI both run.
+
+    Returns the facts, the findings and the run warnings. Raises AuditIncompleteError (exit 3)
+    when no collector succeeded anywhere; the facts are saved first when asked, so nothing is lost.
+    """
+    from offhost_audit import collect  # collectors pull in pywinrm/ldap3/impacket: not needed by evaluate
+
+    doc = collect.collect_facts(inventory, concurrency=concurrency, call_timeout=call_timeout,
+                                target_timeout=target_timeout, insecure=insecure, progress=progress)
+    if save_facts:
+        facts_doc.save(save_facts, doc)
+    else:
+        facts_doc.validate(doc, source="collected facts")
+    collect.require_some_success(doc)
+    found = evaluate_facts(doc, profile=profile, opa_url=opa_url)
+    warnings = run_warnings(doc)
+    failed = [e for e in doc.get("collection") or [] if e["status"] != "ok"]
+    if failed:
+        warnings.append(f"{len(failed)} collector run(s) failed or were skipped: their rules say unknown "
+                        "(see the facts' collection manifest, --save-facts)")
+    return doc, found, warnings

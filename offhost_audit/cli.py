@@ -92,12 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from offhost_audit import audit, facts
+    from offhost_audit import audit
+
+    found, warnings = audit.evaluate_file(args.facts, profile=args.profile, opa_url=args.opa_url)
+    return _emit(found, warnings, args)
+
+
+def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
+    """Print or write the findings as --format asks; the exit code follows --fail-on."""
+    from offhost_audit import facts
     from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK
     from offhost_audit.findings import breaches
     from offhost_audit.reports import console
 
-    found, warnings = audit.evaluate_file(args.facts, profile=args.profile, opa_url=args.opa_url)
     if args.format == "json":
         out = console.to_json(found)
         for w in warnings:
@@ -139,37 +146,15 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from offhost_audit import audit, collect, facts, inventory
-    from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK
-    from offhost_audit.findings import breaches
-    from offhost_audit.reports import console
+    from offhost_audit import audit, inventory
 
     inv = inventory.load(args.inventory)
-    doc = collect.collect_facts(inv, concurrency=args.concurrency, call_timeout=args.timeout,
-                                target_timeout=args.target_timeout, insecure=args.insecure, progress=not args.quiet)
-    facts.validate(doc, source="collected facts")
-    if args.save_facts:
-        facts.save(args.save_facts, doc)
-    collect.require_some_success(doc)
-    found = audit.evaluate_facts(doc, profile=args.profile, opa_url=args.opa_url)
-    warnings = audit.run_warnings(doc)
-    failed = [e for e in doc.get("collection") or [] if e["status"] != "ok"]
-    if failed:
-        warnings.append(f"{len(failed)} collector run(s) failed or were skipped: their rules say unknown "
-                        "(see the facts' collection manifest, --save-facts)")
-    if args.format == "json":
-        out = console.to_json(found)
-        for w in warnings:
-            print(f"offhost-audit: warning: {w}", file=sys.stderr)
-        if args.output:
-            facts.write_atomic(args.output, out)
-        else:
-            sys.stdout.write(out)
-    elif args.output:
-        facts.write_atomic(args.output, console.table_text(found, warnings=warnings, fail_on=args.fail_on))
-    else:
-        console.render_table(found, warnings=warnings, fail_on=args.fail_on)
-    return EXIT_FINDINGS if breaches(found, args.fail_on) else EXIT_OK
+    _, found, warnings = audit.run_audit(
+        inv, concurrency=args.concurrency, call_timeout=args.timeout, target_timeout=args.target_timeout,
+        insecure=args.insecure, progress=not args.quiet, profile=args.profile, opa_url=args.opa_url,
+        save_facts=args.save_facts,
+    )
+    return _emit(found, warnings, args)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

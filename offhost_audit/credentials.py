@@ -15,14 +15,24 @@ import getpass
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from offhost_audit.collectors.base import Credentials
 from offhost_audit.errors import InputError
 
 CredentialSpec = dict[str, Any]
 KNOWN_KEYS = {"username_env", "password_env", "keyring", "username", "prompt"}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Resolved credentials. ``repr`` never shows the password."""
+
+    username: str
+    password: str = field(repr=False)
+
+    def __str__(self) -> str:  # pragma: no cover - defensive
+        return f"Credentials({self.username!r}, ***)"
 
 
 class CredentialError(InputError):

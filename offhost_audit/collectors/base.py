@@ -17,18 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from offhost_audit.credentials import Credentials  # noqa: F401  (re-exported: part of the collector contract)
+
 Fragment = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """Resolved credentials. ``repr`` never shows the password."""
-
-    username: str
-    password: str = field(repr=False)
-
-    def __str__(self) -> str:  # pragma: no cover - defensive
-        return f"Credentials({self.username!r}, ***)"
 
 
 @dataclass(frozen=True)
