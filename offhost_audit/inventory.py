@@ -315,7 +315,7 @@ class _Parser:
         for i, d in enumerate(self.seq(top.get("domain_controllers"), ("domain_controllers",))):
             at = ("domain_controllers", i)
             d = self.mapping(d, at, {"name", "address", "domain", "ldap", "credentials"}, ("name", "domain"))
-            ldap = self.mapping(d.get("ldap") or {}, at + ("ldap",), {"tls", "port", "verify_tls", "ca_file"})
+            ldap = self.mapping(d.get("ldap") or {}, at + ("ldap",), {"tls", "port", "verify_tls", "ca_file", "tls_server_name"})
             mode = ldap.get("tls", "ldaps")
             if mode not in ("ldaps", "starttls", "plain"):
                 doc.fail(at + ("ldap", "tls"), f"expected ldaps, starttls or plain, got {mode!r}")
@@ -324,7 +324,9 @@ class _Parser:
                        address=self.string(d.get("address") or d["name"], at + ("address",)), port=port,
                        tls=mode != "plain", verify_tls=self.boolean(ldap.get("verify_tls", True), at + ("ldap", "verify_tls")),
                        ca_file=ldap.get("ca_file"),
-                       options={"domain": self.string(d["domain"], at + ("domain",)).lower(), "tls_mode": mode})
+                       options={"domain": self.string(d["domain"], at + ("domain",)).lower(), "tls_mode": mode,
+                                **({"tls_server_name": self.string(ldap["tls_server_name"], at + ("ldap", "tls_server_name"))}
+                                   if ldap.get("tls_server_name") else {})})
             inv.domain_controllers.append({"target": t, "where": doc.where(at),
                                            "credentials": self.credentials(d.get("credentials"), at + ("credentials",), self.default_creds)})
         inv.hosts = list(self.hosts.values())

@@ -125,3 +125,10 @@ def test_duplicate_host_names_are_rejected_with_both_paths():
     with pytest.raises(FactsError) as e:
         facts_mod.validate(doc)
     assert "$.hosts[3].name: 'hv01.corp.example' is the same host as $.hosts[1].name" in str(e.value)
+
+
+def test_whole_sections_may_be_null():
+    doc = _example()
+    for key in ("vbr", "assignments", "clusters", "vms", "shares", "domains", "computer_accounts", "collection", "warnings"):
+        doc[key] = None
+    facts_mod.validate(doc)

@@ -121,3 +121,14 @@ def test_a_proxy_without_serves_serves_everything():
     inv = inventory.loads(text)
     assert inv.assignments == [{"proxy": "PROXY01", "max_tasks": 4, "sources": [
         {"kind": "cluster", "name": "HVCL01"}, {"kind": "host", "name": "HV09"}]}]
+
+
+def test_ldap_tls_server_name_reaches_the_directory_target():
+    inv = inventory.loads(
+        "domain_controllers:\n"
+        "  - {name: DC01, address: 127.0.0.1, domain: FEAS.test, ldap: {tls: starttls, tls_server_name: dc1.feas.test}}\n",
+        source="inv.yaml",
+    )
+    t = inv.domain_controllers[0]["target"]
+    assert (t.port, t.tls, t.verify_tls) == (389, True, True)
+    assert t.options == {"domain": "feas.test", "tls_mode": "starttls", "tls_server_name": "dc1.feas.test"}

@@ -7,6 +7,9 @@
 #   the build of every node of that cluster. A CSV without deduplication is not_applicable;
 #   unknown when the CSV list, the CSV's dedup state, the proxy's feature or (with the parity
 #   clause) a build or the node list was not collected.
+#   A proxy that serves no cluster gets one proxy-level finding: not_applicable when its
+#   assignment names no cluster or the cluster list was collected, unknown (clusters) when it has
+#   no assignment and the cluster list was not collected.
 # related_resources:
 #   - ref: https://helpcenter.veeam.com/docs/vbr/userguide/offhost_backup_proxy.html
 #     description: Off-Host Backup Proxy (CSV with Data Deduplication)
@@ -46,6 +49,33 @@ findings contains f if {
 	some csv in facts.seq(object.get(facts.clusters_by_name, [c, "csvs"], null))
 	f := _finding(p, c, csv)
 }
+
+# A proxy that serves no cluster has no CSV to back up from: one finding for the proxy itself.
+# Not applicable when its assignment decides (it names no cluster) or when the cluster list was
+# collected (possibly empty); unknown when it serves every cluster and that list was not collected.
+findings contains f if {
+	some p in facts.proxies
+	count(facts.served_clusters[p]) == 0
+	f := _no_cluster_finding(p)
+}
+
+_no_cluster_finding(p) := result.unknown_because(
+	_rule, result.proxy_subject(p), ["clusters"],
+	sprintf("%s has no assignment, so it serves every Hyper-V cluster, and the cluster list is missing", [p]),
+) if {
+	not p in _assigned_proxies
+	object.get(input, "clusters", null) == null
+} else := result.not_applicable(
+	_rule, result.proxy_subject(p),
+	sprintf("%s serves no Hyper-V cluster (%s), so no CSV: this rule concerns off-host backup from CSV storage only", [p, _no_cluster_reason(p)]),
+)
+
+_no_cluster_reason(p) := "its assignment names no cluster" if {
+	p in _assigned_proxies
+} else := "the facts list no cluster"
+
+# Proxies with an assignment (normalised names).
+_assigned_proxies := {facts.norm(a.proxy) | some a in facts.seq(object.get(input, "assignments", null)); a != null}
 
 _finding(p, c, csv) := result.unknown(_rule, _subject(p, c, csv), [_csv_path(c, csv)]) if {
 	object.get(csv, "dedup_enabled", null) == null

@@ -8,6 +8,9 @@
 #   the cluster nodes and invisible on an iSCSI-connected proxy is reported with the medium
 #   on_the_fly variant (arrays whose VSS hardware provider presents snapshot LUNs on demand).
 #   Unknown when the CSV list, the CSV's LUN ids or the proxy's disk list was not collected.
+#   A proxy that serves no cluster gets one proxy-level finding: not_applicable when its
+#   assignment names no cluster or the cluster list was collected, unknown (clusters) when it has
+#   no assignment and the cluster list was not collected.
 # related_resources:
 #   - ref: https://helpcenter.veeam.com/docs/vbr/userguide/offhost_backup_proxy.html
 #     description: Off-Host Backup Proxy (SAN connection and read access to the LUNs)
@@ -54,6 +57,33 @@ findings contains f if {
 	some csv in facts.seq(object.get(facts.clusters_by_name, [c, "csvs"], null))
 	f := _finding(p, c, csv, _proxy_facts[p])
 }
+
+# A proxy that serves no cluster has no CSV to back up from: one finding for the proxy itself.
+# Not applicable when its assignment decides (it names no cluster) or when the cluster list was
+# collected (possibly empty); unknown when it serves every cluster and that list was not collected.
+findings contains f if {
+	some p in facts.proxies
+	count(facts.served_clusters[p]) == 0
+	f := _no_cluster_finding(p)
+}
+
+_no_cluster_finding(p) := result.unknown_because(
+	_rule, result.proxy_subject(p), ["clusters"],
+	sprintf("%s has no assignment, so it serves every Hyper-V cluster, and the cluster list is missing", [p]),
+) if {
+	not p in _assigned_proxies
+	object.get(input, "clusters", null) == null
+} else := result.not_applicable(
+	_rule, result.proxy_subject(p),
+	sprintf("%s serves no Hyper-V cluster (%s), so no CSV: this rule concerns off-host backup from CSV storage only", [p, _no_cluster_reason(p)]),
+)
+
+_no_cluster_reason(p) := "its assignment names no cluster" if {
+	p in _assigned_proxies
+} else := "the facts list no cluster"
+
+# Proxies with an assignment (normalised names).
+_assigned_proxies := {facts.norm(a.proxy) | some a in facts.seq(object.get(input, "assignments", null)); a != null}
 
 # pf: _proxy_facts[p]; ids: the CSV's LUN ids; matches: [id, the proxy's disks with it] for
 # each; lost: the ids the proxy does not see.

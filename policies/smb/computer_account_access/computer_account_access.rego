@@ -6,7 +6,9 @@
 #   intersected with the NTFS ACL of the share root, deny wins on each level, inherit-only ACEs
 #   skipped, generic rights mapped) over the account's SID, primary group, tokenGroups and logon
 #   SIDs must include read. Subject: proxy x share. unknown when the share, either ACL, the
-#   account or its tokenGroups / logon SIDs were not collected. Limitation: tokenGroups read in
+#   account or its tokenGroups / logon SIDs were not collected. A proxy that needs no SMB share
+#   gets one finding with the proxy as subject: not_applicable, or unknown when neither the VMs
+#   nor the shares were collected. Limitation: tokenGroups read in
 #   the proxy's domain does not list domain-local groups of the file server's domain, so an ACE
 #   granting such a group is not counted.
 # related_resources:
@@ -53,6 +55,13 @@ findings contains f if {
 	some p, ks in data.offhost.smb.lib.needed_shares
 	some k in ks
 	f := _finding(p, k, _missing(p, k))
+}
+
+# A proxy that needs no SMB share: one proxy-level finding, not_applicable, or unknown when
+# neither the VMs nor the shares were collected (built in the lib, shared by the smb rules).
+findings contains f if {
+	some p in data.offhost.smb.lib.proxies_without_shares
+	f := lib.no_share_finding(_rule, p)
 }
 
 _finding(p, k, missing) := result.unknown(_rule, result.proxy_share_subject(p, k), missing) if {

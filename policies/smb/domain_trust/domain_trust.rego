@@ -7,7 +7,9 @@
 #   authentication needs (the SMB server's domain trusts the proxy's domain) is a medium warning,
 #   because Veeam's page words the direction the other way round; a one-way trust only in Veeam's
 #   wording, a disabled trust or no trust fails. Subject: proxy x SMB server. unknown when either
-#   machine's domain, or the forest / trust facts needed to decide, were not collected.
+#   machine's domain, or the forest / trust facts needed to decide, were not collected. A proxy
+#   that needs no SMB share gets one finding with the proxy as subject: not_applicable, or
+#   unknown when neither the VMs nor the shares were collected.
 # related_resources:
 #   - ref: https://helpcenter.veeam.com/docs/vbr/userguide/offhost_backup_proxy.html
 #     description: Off-Host Backup Proxy (same domain or trusted domain for SMB3)
@@ -147,6 +149,13 @@ findings contains f if {
 	p := pair[0]
 	s := pair[1]
 	f := _finding(p, s, _domain_or_null(p), _domain_or_null(s))
+}
+
+# A proxy that needs no SMB share: one proxy-level finding, not_applicable, or unknown when
+# neither the VMs nor the shares were collected (built in the lib, shared by the smb rules).
+findings contains f if {
+	some p in data.offhost.smb.lib.proxies_without_shares
+	f := lib.no_share_finding(_rule, p)
 }
 
 _domain_or_null(h) := d if {

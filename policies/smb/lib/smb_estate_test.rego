@@ -335,3 +335,38 @@ estate := {
 		}
 	]
 }
+
+# Patches for the proxy-level finding of a proxy that needs no SMB share (each rule's tests):
+# with_proxy02: a second proxy, assigned to a host with no VM, next to PROXY01 (which keeps its
+# shares); no_smb_vms: every disk local (the VM inventory is known, PROXY01 needs no share);
+# shares_only_empty: no VM inventory and an empty share list; neither_collected: no VMs, no shares.
+with_proxy02 := patched([
+	{"op": "add", "path": "/hosts/4", "value": {
+		"name": "proxy02.corp.example", "roles": ["proxy"],
+		"domain": {"name": "corp.example", "netbios": "CORP", "part_of_domain": true},
+		"smb_connections": [],
+	}},
+	{"op": "add", "path": "/assignments/1", "value": {"proxy": "PROXY02", "max_tasks": 2, "sources": [{"kind": "host", "name": "HV03"}]}},
+])
+
+_local := [{"path": "D:\\VMs\\VM01.vhdx", "storage": "local", "format": "vhdx"}]
+
+no_smb_vms := patched([
+	{"op": "replace", "path": "/vms/0/disks", "value": _local},
+	{"op": "replace", "path": "/vms/1/disks", "value": _local},
+	{"op": "replace", "path": "/vms/2/disks", "value": _local},
+])
+
+vms_empty := patched([{"op": "replace", "path": "/vms", "value": []}])
+
+shares_only_empty := patched([
+	{"op": "replace", "path": "/vms", "value": null},
+	{"op": "replace", "path": "/shares", "value": []},
+])
+
+neither_collected := patched([
+	{"op": "remove", "path": "/vms"},
+	{"op": "replace", "path": "/shares", "value": null},
+])
+
+no_share_message := "none of the VMs on hosts served by PROXY01 keeps files on an SMB share: this rule concerns off-host backup from SMB3 storage only"

@@ -4,7 +4,9 @@
 #   Which SMB shares each proxy needs (shares holding disks of VMs on the hosts it serves; every
 #   share in the document when the VM inventory was not collected), UNC normalisation, the SID set
 #   of a proxy's computer account, and access-mask evaluation of share and NTFS ACLs (generic
-#   rights mapped, inherit-only ACEs skipped, deny wins). This package emits no findings.
+#   rights mapped, inherit-only ACEs skipped, deny wins). This package emits no findings; it
+#   builds (no_share_finding) the one proxy-level finding each smb rule gives a proxy that needs
+#   no share: not_applicable, or unknown when neither VMs nor shares were collected.
 #   Indexes (shares by UNC, shares per host and per proxy, accounts by name, SID sets and ACL
 #   evaluations per proxy) are rules built in linear time: joins by key, never nested loops that
 #   filter by comparing keys (see policies/lib/facts.rego).
@@ -18,6 +20,7 @@ package offhost.smb.lib
 import rego.v1
 
 import data.offhost.lib.facts
+import data.offhost.lib.result
 
 # Access-mask constants (decimal: Rego has no hex literals).
 generic_all := 268435456 # 0x10000000
@@ -144,6 +147,32 @@ needed_shares[p] := _all_share_keys if {
 	some p in data.offhost.lib.facts.proxies
 	not vms_known
 }
+
+# proxies_without_shares: the proxies that need no SMB share. Each smb rule gives such a proxy one
+# proxy-level finding (no_share_finding) instead of none, so that the rule does not look
+# unevaluated.
+proxies_without_shares contains p if {
+	some p, ks in needed_shares
+	count(ks) == 0
+}
+
+# share_needs_known: whether an empty needed_shares[p] means "needs no share": the VM inventory
+# was collected, or (without it) the share list was, so every share is counted and there is none.
+share_needs_known if vms_known
+
+share_needs_known if is_array(object.get(input, "shares", null))
+
+# no_share_finding(rule_id, p): the finding of rule_id for a proxy that needs no SMB share:
+# not_applicable, or unknown (missing ["vms"]) when neither the VMs nor the shares were collected.
+no_share_finding(rule_id, p) := result.not_applicable(rule_id, result.proxy_subject(p), _no_share_reason(p)) if {
+	data.offhost.smb.lib.share_needs_known
+} else := result.unknown(rule_id, result.proxy_subject(p), ["vms"])
+
+_smb_only := "this rule concerns off-host backup from SMB3 storage only"
+
+_no_share_reason(p) := sprintf("none of the VMs on hosts served by %s keeps files on an SMB share: %s", [p, _smb_only]) if {
+	vms_known
+} else := sprintf("the VM inventory was not collected and the facts list no SMB share, so %s reads none: %s", [p, _smb_only])
 
 # _needed_keys: every share key some proxy needs.
 _needed_keys contains k if {

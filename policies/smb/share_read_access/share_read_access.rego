@@ -5,8 +5,9 @@
 #   document when the VM inventory is absent), the share-level permissions must grant read to the
 #   proxy's computer account: its SID, primary group, tokenGroups and logon-time well-known SIDs
 #   (Everyone, Authenticated Users, ...). Deny ACEs win over allow ACEs. Subject: proxy x share.
-#   unknown when the share, its share ACL or the account's SID set was not collected; no finding
-#   when the proxy needs no SMB share.
+#   unknown when the share, its share ACL or the account's SID set was not collected. A proxy that
+#   needs no SMB share gets one finding with the proxy as subject: not_applicable, or unknown
+#   when neither the VMs nor the shares were collected.
 # related_resources:
 #   - ref: https://helpcenter.veeam.com/docs/vbr/userguide/offhost_backup_proxy.html
 #     description: Off-Host Backup Proxy (requirements for SMB shared storage)
@@ -42,6 +43,13 @@ findings contains f if {
 	some p, ks in data.offhost.smb.lib.needed_shares
 	some k in ks
 	f := _finding(p, k, _missing(p, k))
+}
+
+# A proxy that needs no SMB share: one proxy-level finding, not_applicable, or unknown when
+# neither the VMs nor the shares were collected (built in the lib, shared by the smb rules).
+findings contains f if {
+	some p in data.offhost.smb.lib.proxies_without_shares
+	f := lib.no_share_finding(_rule, p)
 }
 
 _finding(p, k, missing) := result.unknown(_rule, result.proxy_share_subject(p, k), missing) if {

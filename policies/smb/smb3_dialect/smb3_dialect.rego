@@ -5,7 +5,9 @@
 #   3.x (3.0, 3.0.2, 3.1.1). The host's own SMB connection to that server and share decides; when
 #   the host has none, the dialect the collector negotiated with the share is used (the message
 #   says which). Subject: Hyper-V host x share. not_applicable for hosts no off-host proxy
-#   serves; unknown when no dialect is known; no finding without the VM inventory.
+#   serves; unknown when no dialect is known; no host x share finding without the VM inventory.
+#   A proxy that needs no SMB share gets one finding with the proxy as subject: not_applicable,
+#   or unknown when neither the VMs nor the shares were collected.
 # related_resources:
 #   - ref: https://helpcenter.veeam.com/docs/vbr/userguide/offhost_backup_proxy.html
 #     description: Off-Host Backup Proxy (Microsoft SMB3 shared storage)
@@ -79,6 +81,13 @@ findings contains f if {
 	served := _served(h)
 	some k in ks
 	f := _finding(h, k, served)
+}
+
+# A proxy that needs no SMB share: one proxy-level finding, not_applicable, or unknown when
+# neither the VMs nor the shares were collected (built in the lib, shared by the smb rules).
+findings contains f if {
+	some p in data.offhost.smb.lib.proxies_without_shares
+	f := lib.no_share_finding(_rule, p)
 }
 
 _finding(h, k, false) := result.not_applicable(_rule, result.host_share_subject(h, k), sprintf("no off-host proxy serves %s", [h]))
