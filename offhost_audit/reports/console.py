@@ -77,7 +77,24 @@ def render_table(findings: list[Finding], *, warnings: list[str] | None = None, 
         hidden = len(findings) - len(rows)
         console.print(Text(f"{hidden} pass / not applicable row(s) not listed (more than {ALL_ROWS_UP_TO} "
                            "findings); --format json lists every finding"))
+    _print_fixes(findings, console)
     console.print(Text(summary_line(findings, fail_on)))
+
+
+def _print_fixes(findings: list[Finding], console: Console) -> None:
+    """How to fix: each failing rule once, with its remediation and the page it comes from."""
+    failing: dict[str, Finding] = {}
+    for f in findings:
+        if f.get("status") == "fail":
+            failing.setdefault(f["rule_id"], f)
+    if not failing:
+        return
+    console.print(Text("How to fix", style="bold"))
+    for rule_id, f in failing.items():
+        console.print(Text.assemble((f"{rule_id} ", "bold"), str(f.get("title", ""))))
+        console.print(Text(str(f.get("remediation", "")).strip()))
+        if f.get("doc_url"):
+            console.print(Text(f"  see {f['doc_url']}"))
 
 
 def table_text(findings: list[Finding], *, warnings: list[str] | None = None, fail_on: str | None = None,

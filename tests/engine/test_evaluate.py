@@ -240,3 +240,18 @@ def test_an_edited_policy_is_recompiled(mini_policies, example_facts):
     rule = mini_policies / "general" / "demo" / "demo.rego"
     rule.write_text(rule.read_text().replace("< 14393", "< 99999").replace(">= 14393", ">= 99999") + "\n")
     assert audit.evaluate_facts(example_facts, policies=mini_policies)[0]["status"] == "fail"
+
+
+def test_table_says_how_to_fix_each_failing_rule_once():
+    from offhost_audit.reports import console
+
+    problems = Path(__file__).resolve().parents[2] / "examples" / "facts" / "csv-cluster-problems.json"
+    found, warnings = audit.evaluate_file(problems)
+    text = console.table_text(found, warnings=warnings, fail_on="high")
+    fixes = text.split("How to fix", 1)[1]
+    failing = {f["rule_id"] for f in found if f["status"] == "fail"}
+    assert failing == {"OHP-010", "OHP-011", "OHP-012", "OHP-013"}
+    for rule_id in failing:
+        assert fixes.count(f"{rule_id} ") == 1
+    assert "Remove-ClusterNode" in fixes  # OHP-010's remediation, from its METADATA
+    assert "see https://helpcenter.veeam.com/" in fixes
