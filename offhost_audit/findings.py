@@ -12,11 +12,6 @@ _SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 _STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
 
 
-def severity_rank(severity: str) -> int:
-    """0 is the most severe."""
-    return _SEV_RANK[severity]
-
-
 def at_or_above(severity: str, threshold: str) -> bool:
     return _SEV_RANK[severity] <= _SEV_RANK[threshold]
 

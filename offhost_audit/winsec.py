@@ -66,28 +66,6 @@ def sid_to_bytes(text: str) -> bytes:
     return bytes([1, len(subs)]) + auth.to_bytes(6, "big") + struct.pack(f"<{len(subs)}I", *subs)
 
 
-def is_sid(text: object) -> bool:
-    try:
-        sid_to_bytes(text)  # type: ignore[arg-type]
-    except WinsecError:
-        return False
-    return True
-
-
-WELL_KNOWN_SIDS = {
-    "S-1-1-0": "Everyone",
-    "S-1-3-0": "CREATOR OWNER",
-    "S-1-3-4": "OWNER RIGHTS",
-    "S-1-5-2": "NETWORK",
-    "S-1-5-4": "INTERACTIVE",
-    "S-1-5-11": "Authenticated Users",
-    "S-1-5-15": "This Organization",
-    "S-1-5-18": "SYSTEM",
-    "S-1-5-32-544": "BUILTIN\\Administrators",
-    "S-1-5-32-545": "BUILTIN\\Users",
-    "S-1-5-1000": "Other Organization",
-}
-
 # --- ACEs / ACLs / security descriptors ---------------------------------------------------------
 
 ACE_TYPES = {
@@ -99,12 +77,6 @@ ACE_TYPES = {
     0x12: "resource_attribute", 0x13: "scoped_policy_id",
 }
 _OBJECT_TYPES = {0x05, 0x06, 0x07, 0x08, 0x0B, 0x0C, 0x0F, 0x10}
-
-ACE_FLAG_NAMES = {
-    0x01: "OBJECT_INHERIT", 0x02: "CONTAINER_INHERIT", 0x04: "NO_PROPAGATE_INHERIT",
-    0x08: "INHERIT_ONLY", 0x10: "INHERITED", 0x40: "SUCCESSFUL_ACCESS", 0x80: "FAILED_ACCESS",
-}
-
 
 @dataclass(frozen=True)
 class Ace:
@@ -268,9 +240,6 @@ ACCESS_MASK_NAMES = {
     0x10000000: "GENERIC_ALL", 0x20000000: "GENERIC_EXECUTE", 0x40000000: "GENERIC_WRITE",
     0x80000000: "GENERIC_READ",
 }
-# Share-permission presets as Windows and sharesec write them.
-FULL, CHANGE, READ = 0x001F01FF, 0x001301BF, 0x001200A9
-PRESETS = {FULL: "FULL", CHANGE: "CHANGE", READ: "READ"}
 
 
 def mask_names(mask: int) -> list[str]:

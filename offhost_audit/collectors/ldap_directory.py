@@ -32,7 +32,6 @@ source = "ldap"
 kinds = frozenset({"domain_controller"})
 
 LOGON_SIDS = ["S-1-1-0", "S-1-5-11", "S-1-5-2", "S-1-5-15"]
-OTHER_ORGANIZATION = "S-1-5-1000"
 PAGE_SIZE = 500
 TLS_MODES = ("ldaps", "starttls", "plain")
 

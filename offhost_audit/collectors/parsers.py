@@ -31,8 +31,7 @@ PORT_NAMES = {"fibrechannel": "fc", "fibre channel": "fc"}
 SAN_POLICY = {1: "online_all", 2: "offline_shared", 3: "offline_all", 4: "offline_internal"}
 # Win32_ShadowProvider.Type / VSS_PROVIDER_TYPE (4 = file share: no value in the schema)
 VSS_TYPE = {0: "unknown", 1: "system", 2: "software", 3: "hardware", 4: "unknown"}
-# ClusterNodeState and CLUSTER_RESOURCE_STATE (CSV)
-NODE_STATE = {0: "up", 1: "down", 2: "paused", 3: "joining"}
+# CLUSTER_RESOURCE_STATE (CSV)
 CSV_STATE = {-1: "unknown", 0: "inherited", 1: "initializing", 2: "online", 3: "offline", 4: "failed",
              128: "pending", 129: "online_pending", 130: "offline_pending"}
 FEATURES = {"hyper-v": "hyperv", "fs-data-deduplication": "dedup", "failover-clustering": "failover_clustering"}
