@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,6 @@ def evaluate_facts(
 
 
 def _dumps(facts: dict[str, Any]) -> str:
-    import json
-
     return json.dumps(facts, separators=(",", ":"))
 
 
@@ -78,16 +77,19 @@ def run_audit(
     profile: str | None = None,
     opa_url: str | None = None,
     save_facts: str | os.PathLike[str] | None = None,
+    resolver: Any = None,
 ) -> tuple[dict[str, Any], list[Finding], list[str]]:
     """Collect, then evaluate: the one audit that the CLI and the TUI both run.
 
     Returns the facts, the findings and the run warnings. Raises AuditIncompleteError (exit 3)
     when no collector succeeded anywhere; the facts are saved first when asked, so nothing is lost.
+    ``resolver``: a credentials.Resolver other than the default (environment, keyring, prompt).
     """
     from offhost_audit import collect  # collectors pull in pywinrm/ldap3/impacket: not needed by evaluate
 
     doc = collect.collect_facts(inventory, concurrency=concurrency, call_timeout=call_timeout,
-                                target_timeout=target_timeout, insecure=insecure, progress=progress)
+                                target_timeout=target_timeout, insecure=insecure, progress=progress,
+                                resolver=resolver)
     if save_facts:
         facts_doc.save(save_facts, doc)
     else:

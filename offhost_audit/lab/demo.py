@@ -14,9 +14,8 @@ from typing import Any
 
 import yaml
 
-from offhost_audit import audit, collect, inventory
+from offhost_audit import audit, inventory
 from offhost_audit.credentials import Resolver
-from offhost_audit.facts import validate
 from offhost_audit.lab import scenario as scenarios
 from offhost_audit.lab.responder import inventory_doc, lab_env, lab_hosts
 from offhost_audit.lab.wsman import LabServer
@@ -31,10 +30,9 @@ def run_scenario(name: str, *, profile: str | None = None, auth: str = "ntlm", c
     with LabServer(lab_hosts(sc), auth=("basic", "ntlm")) as lab:
         doc = inventory_doc(sc, lab, auth=auth)
         inv = inventory.loads(yaml.safe_dump(doc, sort_keys=False), source=f"<lab inventory for {sc['name']}>")
-        facts = collect.collect_facts(inv, concurrency=concurrency, call_timeout=call_timeout,
-                                      target_timeout=target_timeout, resolver=Resolver(env=lab_env(sc), interactive=False))
-    validate(facts, source=f"facts collected from the lab scenario {sc['name']}")
-    found = audit.evaluate_facts(facts, profile=profile)
+        facts, found, _ = audit.run_audit(inv, concurrency=concurrency, call_timeout=call_timeout,
+                                          target_timeout=target_timeout, profile=profile,
+                                          resolver=Resolver(env=lab_env(sc), interactive=False))
     return {"scenario": sc, "facts": facts, "findings": found, "check": check(sc, found),
             "seconds": round(time.monotonic() - started, 2)}
 
