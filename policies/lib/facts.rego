@@ -26,7 +26,8 @@ hyperv_hosts := {norm(h.name) | some h in input.hosts; "hyperv_host" in h.roles}
 
 _assignments := [a | some a in seq(object.get(input, "assignments", null)); a != null]
 
-_assigned_proxies := {norm(a.proxy) | some a in _assignments}
+# assigned_proxies: proxies that have an assignment (their sources decide what they serve).
+assigned_proxies := {norm(a.proxy) | some a in _assignments}
 
 # _sources[proxy]: the proxy's assignment sources, as {"kind", "name"} with the name normalised.
 _sources[p] contains {"kind": s.kind, "name": norm(s.name)} if {
@@ -47,12 +48,12 @@ _cluster_nodes[c] contains n if {
 # every cluster in the document when the proxy has no assignment.
 served_clusters[p] := {s.name | some s in object.get(_sources, p, set()); s.kind == "cluster"} if {
 	some p in proxies
-	p in _assigned_proxies
+	p in assigned_proxies
 }
 
 served_clusters[p] := _all_clusters if {
 	some p in proxies
-	not p in _assigned_proxies
+	not p in assigned_proxies
 }
 
 # served_hosts[proxy] is the set of Hyper-V host names the proxy serves: assigned hosts plus the
@@ -62,12 +63,12 @@ served_hosts[p] := {s.name | some s in object.get(_sources, p, set()); s.kind ==
 	some n in object.get(_cluster_nodes, c, set())
 } if {
 	some p in proxies
-	p in _assigned_proxies
+	p in assigned_proxies
 }
 
 served_hosts[p] := hyperv_hosts if {
 	some p in proxies
-	not p in _assigned_proxies
+	not p in assigned_proxies
 }
 
 # serving_proxies[host] is the set of proxies that serve the host (the inverse of served_hosts).
@@ -78,9 +79,9 @@ serving_proxies[h] contains p if {
 
 # seq(v): v itself, or [] when v is null. Facts lists may be null ("not collected"), and regorus
 # raises an error on `some x in null` where OPA just yields nothing; iterate over seq(...) instead.
-seq(v) := [] if v == null
-
-seq(v) := v if v != null
+seq(v) := v if {
+	is_array(v)
+} else := []
 
 # value(obj, path): the fact at path, or null when it is absent. Rules use `has(...)` to decide
 # `unknown`, and this to quote evidence.

@@ -63,7 +63,7 @@ _no_cluster_finding(p) := result.unknown_because(
 	_rule, result.proxy_subject(p), ["clusters"],
 	sprintf("%s has no assignment, so it serves every Hyper-V cluster, and the cluster list is missing", [p]),
 ) if {
-	not p in _assigned_proxies
+	not p in data.offhost.lib.facts.assigned_proxies
 	object.get(input, "clusters", null) == null
 } else := result.not_applicable(
 	_rule, result.proxy_subject(p),
@@ -71,11 +71,10 @@ _no_cluster_finding(p) := result.unknown_because(
 )
 
 _no_cluster_reason(p) := "its assignment names no cluster" if {
-	p in _assigned_proxies
+	p in data.offhost.lib.facts.assigned_proxies
 } else := "the facts list no cluster"
 
 # Proxies with an assignment (normalised names).
-_assigned_proxies := {facts.norm(a.proxy) | some a in facts.seq(object.get(input, "assignments", null)); a != null}
 
 _finding(p, c, csv) := result.unknown(_rule, _subject(p, c, csv), [_csv_path(c, csv)]) if {
 	object.get(csv, "dedup_enabled", null) == null

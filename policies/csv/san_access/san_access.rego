@@ -71,7 +71,7 @@ _no_cluster_finding(p) := result.unknown_because(
 	_rule, result.proxy_subject(p), ["clusters"],
 	sprintf("%s has no assignment, so it serves every Hyper-V cluster, and the cluster list is missing", [p]),
 ) if {
-	not p in _assigned_proxies
+	not p in data.offhost.lib.facts.assigned_proxies
 	object.get(input, "clusters", null) == null
 } else := result.not_applicable(
 	_rule, result.proxy_subject(p),
@@ -79,11 +79,10 @@ _no_cluster_finding(p) := result.unknown_because(
 )
 
 _no_cluster_reason(p) := "its assignment names no cluster" if {
-	p in _assigned_proxies
+	p in data.offhost.lib.facts.assigned_proxies
 } else := "the facts list no cluster"
 
 # Proxies with an assignment (normalised names).
-_assigned_proxies := {facts.norm(a.proxy) | some a in facts.seq(object.get(input, "assignments", null)); a != null}
 
 # pf: _proxy_facts[p]; ids: the CSV's LUN ids; matches: [id, the proxy's disks with it] for
 # each; lost: the ids the proxy does not see.

@@ -41,18 +41,14 @@ _nic_floor := 1000000000
 # and every derived value is bound once and passed on (functions are re-evaluated on each call).
 findings contains _decide(p, facts.hosts_by_name[p], _tasks(p)) if some p in facts.proxies
 
-_list(x) := x if {
-	is_array(x)
-} else := []
-
 _vbr_tasks[p] contains x.max_tasks if {
-	some x in _list(object.get(input, ["vbr", "proxies"], null))
+	some x in facts.seq(object.get(input, ["vbr", "proxies"], null))
 	p := facts.norm(x.name)
 	is_number(x.max_tasks)
 }
 
 _assigned_tasks[p] contains a.max_tasks if {
-	some a in _list(object.get(input, "assignments", null))
+	some a in facts.seq(object.get(input, "assignments", null))
 	p := facts.norm(a.proxy)
 	is_number(a.max_tasks)
 }
@@ -106,7 +102,7 @@ _hw_keys := ["cpu_cores", "memory_bytes", "system_drive_free_bytes", "nics"]
 # speeds: the speeds of the adapters that are up; gaps: adapter states or speeds not collected.
 _decide(p, h, t) := _report(p, t, hw, checks, gaps, missing) if {
 	hw := {k: _hw(h, k) | some k in _hw_keys}
-	nics := _list(hw.nics)
+	nics := facts.seq(hw.nics)
 	speeds := [n.speed_bps | some n in nics; n.up == true; is_number(n.speed_bps)]
 	fastest := _fastest(speeds)
 	gaps := _nic_gaps(p, nics)

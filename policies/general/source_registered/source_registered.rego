@@ -28,13 +28,7 @@ import data.offhost.lib.result
 
 _rule := "OHP-005"
 
-_list(x) := x if {
-	is_array(x)
-} else := []
-
-_assignments := [a | some a in _list(object.get(input, "assignments", null)); is_object(a)]
-
-_assigned := {facts.norm(a.proxy) | some a in _assignments}
+_assignments := [a | some a in facts.seq(object.get(input, "assignments", null)); is_object(a)]
 
 # _sources: [proxy, kind, name] for every source a proxy serves.
 _sources contains [p, s.kind, facts.norm(s.name)] if {
@@ -46,7 +40,7 @@ _sources contains [p, s.kind, facts.norm(s.name)] if {
 
 _sources contains [p, "host", hn] if {
 	some p in facts.proxies
-	not p in _assigned
+	not p in data.offhost.lib.facts.assigned_proxies
 	some hn in facts.served_hosts[p]
 }
 
@@ -58,7 +52,7 @@ _subject(p, "cluster", n) := result.proxy_cluster_subject(p, n)
 
 _queried if is_array(object.get(input, ["vbr", "managed_servers"], null))
 
-_managed_list := _list(object.get(input, ["vbr", "managed_servers"], null))
+_managed_list := facts.seq(object.get(input, ["vbr", "managed_servers"], null))
 
 _managed := {facts.norm(m.name) | some m in _managed_list}
 
@@ -96,8 +90,8 @@ _scvmm := [m.name | some m in _managed_list; m.type == "scvmm"]
 # _node_of[hn]: the clusters that list hn as a node, indexed once (a scan of every cluster per
 # host is quadratic).
 _node_of[hn] contains {"value": facts.norm(c.name), "path": facts.cluster_path(c.name, "nodes")} if {
-	some c in _list(object.get(input, "clusters", null))
-	some node in _list(object.get(c, "nodes", null))
+	some c in facts.seq(object.get(input, "clusters", null))
+	some node in facts.seq(object.get(c, "nodes", null))
 	hn := facts.norm(node)
 }
 

@@ -38,13 +38,9 @@ required := [
 
 findings contains _decide(p, facts.hosts_by_name[p]) if some p in facts.proxies
 
-_list(x) := x if {
-	is_array(x)
-} else := []
+_assigned contains facts.norm(x.name) if some x in facts.seq(object.get(input, ["vbr", "proxies"], null))
 
-_assigned contains facts.norm(x.name) if some x in _list(object.get(input, ["vbr", "proxies"], null))
-
-_assigned contains facts.norm(a.proxy) if some a in _list(object.get(input, "assignments", null))
+_assigned contains p if some p in data.offhost.lib.facts.assigned_proxies
 
 _path(p) := facts.host_path(p, "veeam_services")
 
