@@ -100,7 +100,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
     """Print or write the findings as --format asks; the exit code follows --fail-on."""
-    from offhost_audit import facts
+    from offhost_audit.atomic import write_atomic
     from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK
     from offhost_audit.findings import breaches
     from offhost_audit.reports import console
@@ -110,11 +110,11 @@ def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
         for w in warnings:
             print(f"offhost-audit: warning: {w}", file=sys.stderr)
         if args.output:
-            facts.write_atomic(args.output, out)
+            write_atomic(args.output, out)
         else:
             sys.stdout.write(out)
     elif args.output:
-        facts.write_atomic(args.output, console.table_text(found, warnings=warnings, fail_on=args.fail_on))
+        write_atomic(args.output, console.table_text(found, warnings=warnings, fail_on=args.fail_on))
     else:
         console.render_table(found, warnings=warnings, fail_on=args.fail_on)
     return EXIT_FINDINGS if breaches(found, args.fail_on) else EXIT_OK
@@ -201,7 +201,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_lab_serve(args: argparse.Namespace) -> int:
-    from offhost_audit.facts import write_atomic
+    from offhost_audit.atomic import write_atomic
     from offhost_audit.lab import responder, scenario
     from offhost_audit.lab.wsman import LabServer
 

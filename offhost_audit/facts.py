@@ -6,13 +6,13 @@ import gc
 import json
 import os
 import re
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any, Callable
 
 import jsonschema
 
+from offhost_audit.atomic import write_atomic
 from offhost_audit.errors import FactsError
 from offhost_audit.resources import schema_dir
 
@@ -352,22 +352,6 @@ def load_with_text(path: str | os.PathLike[str]) -> tuple[Facts, str]:
 
 def load(path: str | os.PathLike[str]) -> Facts:
     return load_with_text(path)[0]
-
-
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write text to path via a temp file in the same folder and an atomic rename."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save(path: str | os.PathLike[str], doc: Facts) -> None:

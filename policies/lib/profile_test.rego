@@ -30,7 +30,7 @@ test_clauses_per_profile if {
 
 test_every_rule_has_a_severity_in_every_profile if {
 	ids := {sprintf("OHP-%03d", [n]) | some n in [1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 20, 21, 22, 23, 30, 31]}
-	every name, p in data.offhost.data.profiles.profiles {
+	every _, p in data.offhost.data.profiles.profiles {
 		every id in ids {
 			p.severity[id] in {"critical", "high", "medium", "low", "info"}
 		}

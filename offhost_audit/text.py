@@ -1,0 +1,27 @@
+"""Untrusted text from hosts, made safe for human-readable output.
+
+Names, captions, messages and errors come from the estate: a VM called ``\\x1b]0;pwned\\x07`` must
+not retitle the admin's terminal, and ``\\x1b[2J`` must not clear it. Every human-readable face
+(the table, text and Markdown reports, the TUI) passes host text through :func:`clean`; JSON keeps
+the exact value. Markup escaping (HTML, Rich/Textual) is the renderer's job on top of this.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls except TAB and LF, DEL, C1 controls, and the Unicode line/paragraph separators and
+# bidi overrides that reorder what a reader sees.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(value: object, *, keep_newlines: bool = True) -> str:
+    """``str(value)`` with terminal control characters replaced by U+FFFD (visible, never executed).
+
+    ``keep_newlines=False`` also turns TAB and LF into spaces, for one-line cells.
+    """
+    text = value if isinstance(value, str) else str(value)
+    text = _CONTROL.sub("\ufffd", text)
+    if not keep_newlines:
+        text = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    return text
