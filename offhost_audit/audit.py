@@ -10,7 +10,7 @@ from typing import Any
 from offhost_audit import facts as facts_doc
 from offhost_audit.engine import embedded
 from offhost_audit.engine.metadata import enrich
-from offhost_audit.engine.sources import paused_gc
+from offhost_audit.perf import paused_gc
 from offhost_audit.findings import Finding, sorted_findings
 
 

@@ -23,19 +23,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from offhost_audit.perf import paused_gc
+
 CATEGORIES = ("new", "regressed", "waiver_expired", "to_unknown", "fixed", "still_failing", "not_evaluated")
 LABELS = {"new": "new failures", "regressed": "regressed", "waiver_expired": "failing again: waiver expired",
           "to_unknown": "changed to unknown", "fixed": "fixed", "still_failing": "still failing",
           "not_evaluated": "no longer evaluated (not fixed)"}
 _TARGET_FIELDS = ("proxy", "host", "cluster", "server")  # subject fields that name an audited target
 
-Key = tuple[str, tuple[tuple[str, str], ...]]
+Key = tuple[str, str, str]
 
 
 def finding_key(f: dict[str, Any]) -> Key:
-    """(rule_id, the subject's non-null fields) — the identity of a finding across runs."""
+    """(rule_id, subject kind, subject name): the identity of a finding across runs. A subject's name
+    spells out its relation (``PROXY01 -> HVCL01/Cluster Disk 1``), so it is unique within a rule."""
     subject = f.get("subject") or {}
-    return (str(f.get("rule_id")), tuple(sorted((k, str(v)) for k, v in subject.items() if v is not None)))
+    return (str(f.get("rule_id")), str(subject.get("kind", "")), str(subject.get("name", "")))
 
 
 def _status(f: dict[str, Any] | None) -> str | None:
@@ -99,6 +102,11 @@ def _out_of_scope(f: dict[str, Any], rules: set[str] | None, targets: set[str] |
 
 
 def diff_runs(old: Any, new: Any) -> RunDiff:
+    with paused_gc():
+        return _diff(old, new)
+
+
+def _diff(old: Any, new: Any) -> RunDiff:
     old_by = {finding_key(f): f for f in old.findings}
     new_by = {finding_key(f): f for f in new.findings}
     n_rules, n_targets = _scope(new.meta or {})

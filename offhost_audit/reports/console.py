@@ -23,9 +23,11 @@ _SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": 
 
 
 def to_json(findings: Iterable[Finding]) -> str:
-    """The findings as a JSON list: only the schema's fields, in the schema's order."""
-    out = [{k: f[k] for k in _FIELDS if k in f} for f in findings]
-    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+    """The findings as a JSON list, one finding per line: only the schema's fields, in the schema's order.
+
+    One line each keeps json's C encoder (``indent=2`` falls back to the Python one: 5 s at 50,000)."""
+    rows = [json.dumps({k: f[k] for k in _FIELDS if k in f}, ensure_ascii=False) for f in findings]
+    return "[\n" + ",\n".join(rows) + "\n]\n" if rows else "[]\n"
 
 
 def summary_line(findings: list[Finding], fail_on: str | None = None) -> str:

@@ -54,13 +54,16 @@ def markdown_extra(ctx: dict[str, Any], env: jinja2.Environment, limit: int | No
     return {"listed": shown, "omitted": len(listed) - len(shown), "cap": MARKDOWN_CAP}
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell: cleaned, and never a formula when opened in a spreadsheet."""
-    text = oneline(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+def _cell(value: Any) -> Any:
+    """A CSV cell that is never a formula when opened in a spreadsheet."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return "" if value is None else value
 
 
 def csv_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
+    """One row per finding. Control characters are replaced in one pass over the whole text (a cell
+    with a line break is quoted, as CSV allows)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_FIELDS)
@@ -68,10 +71,10 @@ def csv_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
         s = f.get("subject") or {}
         wv = f.get("waiver") or {}
         w.writerow([_cell(v) for v in (
-            f.get("rule_id"), f.get("title"), f.get("severity"), f.get("status"), real_status(f), s.get("kind"),
-            s.get("name"), *(s.get(k) for k in _SUBJECT_FIELDS), f.get("message"), wv.get("id"), wv.get("state"),
-            f.get("doc_url"))])
-    return {"csv_text": buf.getvalue(), "csv_fields": CSV_FIELDS}
+            f.get("rule_id"), f.get("title"), f.get("severity"), f.get("status"), wv.get("status") or f.get("status"),
+            s.get("kind"), s.get("name"), *(s.get(k) for k in _SUBJECT_FIELDS), f.get("message"), wv.get("id"),
+            wv.get("state"), f.get("doc_url"))])
+    return {"csv_text": clean(buf.getvalue()), "csv_fields": CSV_FIELDS}
 
 
 def json_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:

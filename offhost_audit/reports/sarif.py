@@ -107,4 +107,4 @@ def build(ctx: dict[str, Any]) -> dict[str, Any]:
 
 
 def extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
-    return {"sarif_json": json.dumps(build(ctx), indent=1, ensure_ascii=False)}
+    return {"sarif_json": json.dumps(build(ctx), ensure_ascii=False)}  # no indent: json's C encoder
