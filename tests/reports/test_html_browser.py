@@ -16,14 +16,6 @@ from offhost_audit.history import History  # noqa: E402
 from offhost_audit.reports.render import render  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def chrome():
-    browser.require()
-    drv = browser.driver()
-    yield drv
-    drv.quit()
-
-
 def _open(drv, path: Path):
     drv.get_log("performance")  # drop what earlier pages logged
     drv.get_log("browser")

@@ -22,14 +22,6 @@ from offhost_audit.reports.render import FORMATS, render  # noqa: E402
 SCHEMAS = Path(__file__).parent / "schemas"
 
 
-@pytest.fixture(scope="module")
-def chrome():
-    browser.require()
-    drv = browser.driver()
-    yield drv
-    drv.quit()
-
-
 @pytest.mark.parametrize("name", scenario.shipped())
 def test_scenario_reports(name, tmp_path, chrome):
     from selenium.webdriver.support.ui import WebDriverWait
