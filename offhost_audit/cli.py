@@ -31,7 +31,7 @@ def _add_collect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=60.0, help="per-call timeout in seconds (default: 60)")
     p.add_argument("--target-timeout", type=float, default=300.0, help="per-target timeout in seconds (default: 300)")
     p.add_argument("--insecure", action="store_true", help="do not validate TLS certificates (reported in the output and the facts)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar; with audit, print nothing but errors (for cron)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar; with audit, no table either (for cron: errors only; --format json still prints)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,8 +110,8 @@ def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
     from offhost_audit.findings import breaches
     from offhost_audit.reports import console
 
-    if getattr(args, "quiet", False) and not args.output:  # cron: the exit code (and any report files) tell
-        pass
+    if getattr(args, "quiet", False) and args.format == "table" and not args.output:
+        pass  # cron: the exit code (and any report files) tell; --format json still prints JSON
     elif args.format == "json":
         out = console.to_json(found)
         for w in warnings:

@@ -26,7 +26,7 @@ def add_run_options(p: argparse.ArgumentParser, *, quiet: bool = False) -> None:
                    help="with --report: comma-separated formats (html,md,junit,sarif,csv,json or all; default: all)")
     _add_render_options(g)
     if quiet:
-        g.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors (for cron); the exit code tells")
+        g.add_argument("--quiet", "-q", action="store_true", help="no table (for cron: errors only; --format json still prints); the exit code tells")
 
 
 def _add_db_option(p: Any) -> None:

@@ -5,7 +5,7 @@ API::
 
     d = diff_runs(old, new)        # two history.Run (or anything with .id, .meta, .findings)
     d.changes[category] -> list[Change]   # categories: CATEGORIES below
-    d.counts() -> {category: n};  d.key_status(key) ...
+    d.counts() -> {category: n};  d.by_key() -> {finding_key: category};  d.as_dict() (JSON)
 
 Categories:
   new              fail now, no such finding before
@@ -62,6 +62,11 @@ class Change:
     new_status: str | None
     title: str = ""
     reason: str = ""
+    kind: str = ""
+
+    @property
+    def key(self) -> Key:
+        return (self.rule_id, self.kind, self.subject)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -75,6 +80,10 @@ class RunDiff:
 
     def counts(self) -> dict[str, int]:
         return {c: len(v) for c, v in self.changes.items()}
+
+    def by_key(self) -> dict[Key, str]:
+        """finding_key -> category, for the findings of the newer run that changed (or still fail)."""
+        return {c.key: c.category for v in self.changes.values() for c in v}
 
     def as_dict(self) -> dict[str, Any]:
         return {"old_run": self.old_id, "new_run": self.new_id, "counts": self.counts(),
@@ -114,8 +123,8 @@ def _diff(old: Any, new: Any) -> RunDiff:
 
     def add(cat: str, key: Key, o: dict[str, Any] | None, n: dict[str, Any] | None, reason: str = "") -> None:
         f = n or o or {}
-        out.changes[cat].append(Change(cat, key[0], str((f.get("subject") or {}).get("name", "")),
-                                       str(f.get("severity", "")), _status(o), _status(n), str(f.get("title", "")), reason))
+        out.changes[cat].append(Change(cat, key[0], key[2], str(f.get("severity", "")), _status(o), _status(n),
+                                       str(f.get("title", "")), reason, key[1]))
 
     for key, n in new_by.items():
         o = old_by.get(key)

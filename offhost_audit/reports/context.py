@@ -4,7 +4,7 @@
   run (id, started_at, meta), findings (the run's, sorted), counts {status: n},
   severity_counts {severity: {status: n}}, proxies [{name, verdict, blocking: [rule ids], counts}],
   rules [{rule_id, title, severity, remediation, doc_url, counts, findings_failing}],
-  diff (offhost_audit.diff.RunDiff or None) and diff_labels, trend [{id, started_at, fail, unknown,
+  diff (offhost_audit.diff.RunDiff or None), change_of {finding_key: category}, diff_labels, trend [{id, started_at, fail, unknown,
   pass, waived}], manifest [collection entries], manifest_failed, waivers (the run's waivers
   summary), warnings, fail_on, breaches (count), generated_at, tool_version.
 Values are the run's own: escaping (HTML/XML autoescape) and control-character cleaning
@@ -90,6 +90,7 @@ def build(run: Any, *, previous: Any = None, trend: list[Any] | None = None, fai
         "proxies": _proxies(findings),
         "rules": _rules(findings),
         "diff": diff,
+        "change_of": diff.by_key() if diff else {},
         "diff_categories": CATEGORIES,
         "diff_labels": LABELS,
         "trend": _trend(trend, run),

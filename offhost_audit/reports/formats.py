@@ -14,12 +14,14 @@ from typing import Any
 
 import jinja2
 
+from offhost_audit.diff import finding_key
 from offhost_audit.text import clean
 
 MARKDOWN_CAP = 1024 * 1024 - 4096  # GitHub job summaries take 1 MiB: keep a margin
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|!~])")
 CSV_FIELDS = ("rule_id", "title", "severity", "status", "real_status", "subject_kind", "subject", "proxy", "host",
-              "cluster", "csv", "share", "server", "vm", "message", "waiver_id", "waiver_state", "doc_url")
+              "cluster", "csv", "share", "server", "vm", "message", "waiver_id", "waiver_state", "doc_url",
+              "change")
 _SUBJECT_FIELDS = ("proxy", "host", "cluster", "csv", "share", "server", "vm")
 
 
@@ -67,13 +69,14 @@ def csv_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_FIELDS)
+    change = ctx["change_of"]
     for f in ctx["findings"]:
         s = f.get("subject") or {}
         wv = f.get("waiver") or {}
         w.writerow([_cell(v) for v in (
             f.get("rule_id"), f.get("title"), f.get("severity"), f.get("status"), wv.get("status") or f.get("status"),
             s.get("kind"), s.get("name"), *(s.get(k) for k in _SUBJECT_FIELDS), f.get("message"), wv.get("id"),
-            wv.get("state"), f.get("doc_url"))])
+            wv.get("state"), f.get("doc_url"), change.get(finding_key(f), "") if change else "")])
     return {"csv_text": clean(buf.getvalue()), "csv_fields": CSV_FIELDS}
 
 

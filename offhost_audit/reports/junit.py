@@ -3,7 +3,7 @@
 fail = ``<failure>``, unknown = ``<error>``, not_applicable and waived = ``<skipped>`` with the reason
 (a waived case names the waiver, its justification, its expiry and the real status). Cases are
 added to each suite in bulk: adding them one by one (``add_testcase``) was measured quadratic
-(35 s at 50,000). Host text is cleaned of control characters (XML 1.0 cannot carry them); the XML
+(35 s at 50,000). With a previous run, each suite's ``<properties>`` count what changed for its rule. Host text is cleaned of control characters (XML 1.0 cannot carry them); the XML
 library escapes markup. The template ``junit.xml.j2`` receives ``junit_xml`` (the document) and may
 wrap or replace it.
 """
@@ -64,6 +64,12 @@ def build(ctx: dict[str, Any]) -> str:
         key = _COUNTED.get(f["status"])
         if key:
             c[key] += 1
+    diff = ctx["diff"]
+    changes: dict[str, dict[str, int]] = {}
+    for cat, items in (diff.changes.items() if diff else ()):
+        for c in items:
+            per = changes.setdefault(c.rule_id, {})
+            per[cat] = per.get(cat, 0) + 1
     xml = JUnitXml(f"offhost-audit run {ctx['run']['id']}")
     total = {"tests": 0, "failures": 0, "errors": 0}
     for rule_id in sorted(suites):
@@ -72,6 +78,8 @@ def build(ctx: dict[str, Any]) -> str:
         cases, c = suites[rule_id], counts[rule_id]
         # The bulk add of add_testcases(), with the counts we already have: its update_statistics()
         # re-reads every case through junitparser's wrappers (2 s of 5 at 50,000, twice via the root).
+        for cat, n in sorted(changes.get(rule_id, {}).items()):
+            s.add_property(f"change_since_run_{diff.old_id}.{cat}", str(n))
         s.extend(cases)
         s.tests, s.failures, s.errors, s.skipped, s.time = len(cases), c["fail"], c["unknown"], c["skipped"], 0.0
         xml.append(s)
