@@ -119,3 +119,18 @@ def test_headless_report_paths_never_import_textual(tmp_path, db):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_two_audits_writing_one_database_at_once_keep_every_run(tmp_path, db):
+    """Two processes running `evaluate` at the same time (3 runs each) into one --db."""
+    code = ("import sys\nfrom offhost_audit.cli import main\n"
+            f"codes = [main(['evaluate', '-f', {PROBLEMS!r}, '--db', {db!r}, '-q']) for _ in range(3)]\n"
+            "sys.exit(0 if codes == [1, 1, 1] else 9)\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(2)]
+    assert [p.wait(timeout=180) for p in procs] == [0, 0]
+    from offhost_audit.history import History
+
+    with History(db) as h:
+        runs = h.runs()
+        assert len(runs) == 6 and len({r.id for r in runs}) == 6
+        assert all(len(h.load(r.id).findings) == 33 for r in runs)
