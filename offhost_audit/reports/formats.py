@@ -51,8 +51,17 @@ def install(env: jinja2.Environment) -> None:
 
 
 def markdown_extra(ctx: dict[str, Any], env: jinja2.Environment, limit: int | None = None) -> dict[str, Any]:
+    """The rows the Markdown lists: failures, unknowns, waived; as many as fit under the cap by an
+    estimate of each row's size (render_text trims further if the estimate was short)."""
     listed = [f for f in ctx["findings"] if f["status"] in ("fail", "unknown", "waived")]
-    shown = listed if limit is None else listed[:limit]
+    if limit is None:
+        budget, limit = MARKDOWN_CAP * 0.9 - 16_000, 0  # what is not the list: summary, proxies, diff, fixes
+        for f in listed:
+            budget -= 48 + len(f.get("message") or "") * 1.1 + len((f.get("subject") or {}).get("name") or "") * 1.1
+            if budget < 0:
+                break
+            limit += 1
+    shown = listed[:limit]
     return {"listed": shown, "omitted": len(listed) - len(shown), "cap": MARKDOWN_CAP}
 
 
