@@ -10,8 +10,9 @@ from typing import Any
 from offhost_audit import facts as facts_doc
 from offhost_audit.engine import embedded
 from offhost_audit.engine.metadata import enrich
-from offhost_audit.perf import paused_gc
+from offhost_audit.errors import InputError
 from offhost_audit.findings import Finding, sorted_findings
+from offhost_audit.perf import paused_gc
 
 
 def evaluate_facts(
@@ -165,6 +166,8 @@ def record_run(
     """
     from offhost_audit import history, waivers as waivers_mod
 
+    if keep_runs is not None and keep_runs < 1:
+        raise InputError(f"--keep-runs must be 1 or more, not {keep_runs}")
     compiled = embedded.compiled(policies)
     bundle = "\n".join(f"{s.rel}\n{s.text}" for s in sorted(compiled.sources, key=lambda s: s.rel))
     wfile = waivers_mod.load(waivers) if waivers else None

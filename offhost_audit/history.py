@@ -202,8 +202,8 @@ class History:
 
     def prune(self, keep: int) -> int:
         """Delete all but the newest ``keep`` runs; returns how many were deleted."""
-        if keep < 0:
-            raise InputError(f"--keep-runs must be 0 or more, not {keep}")
+        if keep < 1:
+            raise InputError(f"--keep-runs must be 1 or more, not {keep}")
         self._db.execute("BEGIN IMMEDIATE")
         try:
             ids = [r[0] for r in self._db.execute("SELECT id FROM runs ORDER BY id DESC LIMIT -1 OFFSET ?", (keep,))]
