@@ -157,11 +157,13 @@ class _Reader:
 
 def loads(text: str, *, source: str = "waivers") -> WaiverFile:
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise InputError(f"{source}{line}: not valid YAML: {getattr(e, 'problem', None) or e}") from None
+        raise InputError(f"{source}{line}: not valid YAML: {getattr(e, 'problem', None) or type(e).__name__}") from None
+    except RecursionError:  # PyYAML's composer recurses per nesting level
+        raise InputError(f"{source}: nested too deeply to be a waivers file") from None
     out = WaiverFile(path=source)
     if root is None:
         return out

@@ -116,6 +116,12 @@ def test_alias_bomb_is_refused(tmp_path):
         waivers.load(p)  # 10^7 nodes if expanded: refused after a bounded walk
 
 
+def test_deep_nesting_is_refused(tmp_path):
+    p = _write(tmp_path, "waivers: " + "[" * 20000 + "]" * 20000 + "\n")
+    with pytest.raises(InputError, match="nested too deeply"):
+        waivers.load(p)
+
+
 def test_lint(tmp_path):
     p = _write(tmp_path, GOOD.replace("expires: 2027-03-01", "expires: someday"))
     problems = waivers.lint(p, now=NOW)
