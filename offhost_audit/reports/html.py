@@ -24,8 +24,14 @@ from offhost_audit.text import clean
 COLUMNS = ("status", "severity", "rule_id", "subject", "kind", "proxy", "message", "evidence", "waiver", "real_status",
            "missing")
 DETAILED = ("fail", "unknown", "waived")  # findings whose evidence travels in the page (passes: see the JSON report)
-# A C0 control that JSON escaped (\u001b, \b, \f, \r): only where the backslash is itself not escaped.
-_C0_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:u00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F])|[bfr])")
+# A JSON escape: an escaped backslash (kept), or a C0 control that JSON escaped (\u001b, \b, \f, \r).
+# Scanning from each backslash and consuming an escaped backslash whole keeps the parity right: in
+# the JSON text  \\u001b  is a backslash and "u001b", not a control character.
+_ESCAPE = re.compile(r"\\(?:(\\)|u00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F])|[bfr])")
+
+
+def _no_c0(m: re.Match[str]) -> str:
+    return "\\\\" if m.group(1) else "\ufffd"
 
 
 def island(doc: Any) -> Markup:
@@ -36,7 +42,7 @@ def island(doc: Any) -> Markup:
     as JSON escapes so that nothing inside can close the element.
     """
     text = clean(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
-    text = _C0_ESCAPE.sub(lambda m: m.group(1) + "\ufffd", text)
+    text = _ESCAPE.sub(_no_c0, text)
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 

@@ -217,3 +217,17 @@ def test_every_report_says_what_changed_since_the_previous_run():
     props = {p["@name"]: p["@value"] for s in doc["testsuite"] for p in (s.get("properties") or [{}])[0].get("property", [])}
     assert props["change_since_run_6.regressed"] == "1" and props["change_since_run_6.fixed"] == "1"
     assert "**regressed:** OHP-010" in _text("md") and 'class="d-regressed"' in _text("html")
+
+
+def test_json_island_replaces_controls_but_keeps_backslashes():
+    import json as _json
+
+    from offhost_audit.reports.html import island
+
+    values = ["esc\x1b[2J", "lit\\u001b", "bs-then-esc\\\x1b", "C:\\backup\\r", "bel\x07 bs\x08 ff\x0c cr\r",
+              "c1\x9b bidi\u202e sep\u2028", "ok\ttab\nline", "</script><!--"]
+    text = str(island(values))
+    assert "<" not in text and ">" not in text
+    back = _json.loads(text)
+    assert back == ["esc\ufffd[2J", "lit\\u001b", "bs-then-esc\\\ufffd", "C:\\backup\\r",
+                    "bel\ufffd bs\ufffd ff\ufffd cr\ufffd", "c1\ufffd bidi\ufffd sep\ufffd", "ok\ttab\nline", "</script><!--"]
