@@ -1,8 +1,9 @@
 """`--opa-url`: evaluation on an OPA server through opa-python-client.
 
 No OPA binary can be installed on this machine, so these tests run against ``fake_opa.FakeOpa``,
-a STAND-IN that speaks OPA's REST API (policies, data, query, health) and evaluates with regorus.
-They check what our side does (uploads, options, query, error mapping), not OPA itself.
+a STAND-IN for the REST layer only (policies, data, query, health): it evaluates with OPA's own
+Go engine (opa-golib-python-bindings).
+They check what our side does (uploads, options, query, error mapping) against OPA's semantics.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def test_unreachable_server_exits_3_with_a_clear_message(mini_policies, use_poli
 def test_server_side_evaluation_error_is_a_policy_error(opa, mini_policies, add_rule, example_facts):
     add_rule(mini_policies, "general", "boom",
              'package offhost.general.boom\n\nimport rego.v1\n\nfindings contains x if {\n\tx := to_number("seven")\n}\n')
-    with pytest.raises(PolicyError, match="(?s)the OPA server failed to evaluate the findings: .*could not parse string as number"):
+    with pytest.raises(PolicyError, match="(?s)the OPA server failed to evaluate the findings: .*boom.rego:6: eval_builtin_error: to_number"):
         audit.evaluate_facts(example_facts, policies=mini_policies, opa_url=opa.url)
 
 
