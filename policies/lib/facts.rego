@@ -44,6 +44,18 @@ _cluster_nodes[c] contains n if {
 	n := norm(node)
 }
 
+# When a cluster's node list (or the cluster list) was not collected, each host's own membership
+# fact (hosts[].cluster) says which hosts are its nodes.
+_cluster_nodes[c] contains norm(h.name) if {
+	some h in input.hosts
+	m := object.get(h, "cluster", null)
+	is_object(m)
+	m.member == true
+	is_string(m.name)
+	c := norm(m.name)
+	not is_array(object.get(clusters_by_name, [c, "nodes"], null))
+}
+
 # served_clusters[proxy] is the set of cluster names the proxy serves: its assigned clusters, or
 # every cluster in the document when the proxy has no assignment.
 served_clusters[p] := {s.name | some s in object.get(_sources, p, set()); s.kind == "cluster"} if {
@@ -75,6 +87,31 @@ served_hosts[p] := hyperv_hosts if {
 serving_proxies[h] contains p if {
 	some p, hosts in served_hosts
 	some h in hosts
+}
+
+# served(h): whether any proxy serves Hyper-V host h (true/false, never undefined: regorus leaves
+# serving_proxies undefined, not {}, when no proxy serves any host).
+served(h) := true if serving_proxies[h] else := false
+
+# vms_missing[host]: the fact path of the host's VM inventory when it was not collected: "vms"
+# when the whole VM list is null, "vms[host=HV1]" when the host's Hyper-V collector
+# (winrm.hyperv) did not succeed (error or skipped). Rules over VMs give such a host one unknown
+# for its VMs (the collection manifest's error is joined to it as evidence).
+vms_missing[h] := "vms" if {
+	not is_array(object.get(input, "vms", null))
+	some h in hyperv_hosts
+}
+
+vms_missing[h] := sprintf("vms[host=%s]", [h]) if {
+	is_array(object.get(input, "vms", null))
+	some h in _hyperv_failed
+	h in hyperv_hosts
+}
+
+_hyperv_failed contains norm(e.target) if {
+	some e in seq(object.get(input, "collection", null))
+	e.collector == "winrm.hyperv"
+	e.status != "ok"
 }
 
 # seq(v): v itself, or [] when v is null. Facts lists may be null ("not collected"), and regorus

@@ -46,25 +46,8 @@ findings contains f if {
 findings contains f if {
 	some p in facts.proxies
 	count(facts.served_clusters[p]) == 0
-	f := _no_cluster_finding(p)
+	f := result.no_cluster_finding(_rule, p)
 }
-
-_no_cluster_finding(p) := result.unknown_because(
-	_rule, result.proxy_subject(p), ["clusters"],
-	sprintf("%s has no assignment, so it serves every Hyper-V cluster, and the cluster list is missing", [p]),
-) if {
-	not p in data.offhost.lib.facts.assigned_proxies
-	object.get(input, "clusters", null) == null
-} else := result.not_applicable(
-	_rule, result.proxy_subject(p),
-	sprintf("%s serves no Hyper-V cluster (%s), so no CSV: this rule concerns off-host backup from CSV storage only", [p, _no_cluster_reason(p)]),
-)
-
-_no_cluster_reason(p) := "its assignment names no cluster" if {
-	p in data.offhost.lib.facts.assigned_proxies
-} else := "the facts list no cluster"
-
-# Proxies with an assignment (normalised names).
 
 _finding(p, c) := result.unknown(_rule, _subject(p, c), [facts.cluster_path(c, "csvs")]) if {
 	not facts.has(facts.clusters_by_name, [c, "csvs"])

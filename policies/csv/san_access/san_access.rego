@@ -7,7 +7,8 @@
 #   Offline LUNs on the proxy are expected (SAN policy offline_shared). A LUN that is iSCSI on
 #   the cluster nodes and invisible on an iSCSI-connected proxy is reported with the medium
 #   on_the_fly variant (arrays whose VSS hardware provider presents snapshot LUNs on demand).
-#   Unknown when the CSV list, the CSV's LUN ids or the proxy's disk list was not collected.
+#   Unknown when the CSV list, the CSV's LUN ids or the proxy's disk list was not collected, or
+#   when a LUN is not seen and one of the proxy's disks has no unique_id (it may be that LUN).
 #   A proxy that serves no cluster gets one proxy-level finding: not_applicable when its
 #   assignment names no cluster or the cluster list was collected, unknown (clusters) when it has
 #   no assignment and the cluster list was not collected.
@@ -64,25 +65,8 @@ findings contains f if {
 findings contains f if {
 	some p in facts.proxies
 	count(facts.served_clusters[p]) == 0
-	f := _no_cluster_finding(p)
+	f := result.no_cluster_finding(_rule, p)
 }
-
-_no_cluster_finding(p) := result.unknown_because(
-	_rule, result.proxy_subject(p), ["clusters"],
-	sprintf("%s has no assignment, so it serves every Hyper-V cluster, and the cluster list is missing", [p]),
-) if {
-	not p in data.offhost.lib.facts.assigned_proxies
-	object.get(input, "clusters", null) == null
-} else := result.not_applicable(
-	_rule, result.proxy_subject(p),
-	sprintf("%s serves no Hyper-V cluster (%s), so no CSV: this rule concerns off-host backup from CSV storage only", [p, _no_cluster_reason(p)]),
-)
-
-_no_cluster_reason(p) := "its assignment names no cluster" if {
-	p in data.offhost.lib.facts.assigned_proxies
-} else := "the facts list no cluster"
-
-# Proxies with an assignment (normalised names).
 
 # pf: _proxy_facts[p]; ids: the CSV's LUN ids; matches: [id, the proxy's disks with it] for
 # each; lost: the ids the proxy does not see.
@@ -98,6 +82,10 @@ _decide(p, c, csv, pf, ids, matches, lost) := result.unknown(_rule, _subject(p, 
 		[facts.host_path(p, "storage.disks") | pf.disks == null],
 	)
 	count(missing) > 0
+} else := result.unknown(_rule, _subject(p, c, csv), _null_ids(p, pf)) if {
+	# a LUN the proxy does not seem to see may be a disk whose id was not read
+	count(lost) > 0
+	count(_null_ids(p, pf)) > 0
 } else := result.fail_as(_rule, "on_the_fly", _subject(p, c, csv), _on_the_fly_message(p, c, csv, pf, lost), _evidence(c, csv, pf, lost)) if {
 	count(lost) > 0
 	_on_the_fly(p, c, lost)
@@ -110,6 +98,12 @@ _decide(p, c, csv, pf, ids, matches, lost) := result.unknown(_rule, _subject(p, 
 } else := result.fail(_rule, _subject(p, c, csv), _no_san_message(p, c, csv, pf, matches), _evidence(c, csv, pf, lost))
 
 _subject(p, c, csv) := result.proxy_csv_subject(p, c, csv.name)
+
+# The proxy's disks whose LUN id (unique_id) was not collected, as fact paths.
+_null_ids(p, pf) := [sprintf("hosts[%s].storage.disks[%d].unique_id", [p, i]) |
+	some i, d in facts.seq(pf.disks)
+	object.get(d, "unique_id", null) == null
+]
 
 _csv_path(c, csv, field) := facts.cluster_path(c, sprintf("csvs[%s].%s", [csv.name, field]))
 

@@ -48,10 +48,6 @@ _generic_map := [
 
 _inherit_only := 8
 
-arr(v) := v if {
-	is_array(v)
-} else := []
-
 # int_or_zero(v): v when it is a number, else 0 (a null flag field must not break bits.*).
 int_or_zero(v) := v if {
 	is_number(v)
@@ -73,7 +69,7 @@ share_path(key, field) := sprintf("shares[%s].%s", [key, field])
 
 vms_known if is_array(object.get(input, "vms", null))
 
-_shares := arr(object.get(input, "shares", null))
+_shares := facts.seq(object.get(input, "shares", null))
 
 # The normalised UNC of every share, in document order, computed once.
 _share_keys := [_share_key(s) | some s in _shares]
@@ -186,7 +182,7 @@ account_ref(p) := sprintf("computer_accounts[%s]", [p])
 
 _account_key(n) := facts.norm(trim_suffix(trim_space(n), "$"))
 
-_accounts := arr(object.get(input, "computer_accounts", null))
+_accounts := facts.seq(object.get(input, "computer_accounts", null))
 
 # _account_indexes[name]: the positions of the computer accounts with that (normalised) name.
 _account_indexes[n] contains i if {
@@ -246,8 +242,8 @@ proxy_sids[p] := sids(_account_by_key[p]) if {
 # transitive groups (tokenGroups) and the logon-time well-known SIDs.
 sids(a) := {upper(s) |
 	some s in array.concat(
-		array.concat([a.sid, object.get(a, "primary_group_sid", null)], arr(a.token_groups)),
-		arr(a.logon_sids),
+		array.concat([a.sid, object.get(a, "primary_group_sid", null)], facts.seq(a.token_groups)),
+		facts.seq(a.logon_sids),
 	)
 	is_string(s)
 }
