@@ -46,16 +46,16 @@ _san_buses := {"fc", "iscsi", "sas"}
 
 # A served cluster whose CSV list was not collected: one unknown for all of its CSVs.
 findings contains f if {
-	some p in facts.proxies
-	some c in facts.served_clusters[p]
-	not facts.has(facts.clusters_by_name, [c, "csvs"])
+	some p in data.offhost.lib.facts.proxies
+	some c in data.offhost.lib.facts.served_clusters[p]
+	not facts.has(data.offhost.lib.facts.clusters_by_name, [c, "csvs"])
 	f := result.unknown(_rule, result.proxy_csv_subject(p, c, "*"), [facts.cluster_path(c, "csvs")])
 }
 
 findings contains f if {
-	some p in facts.proxies
-	some c in facts.served_clusters[p]
-	some csv in facts.seq(object.get(facts.clusters_by_name, [c, "csvs"], null))
+	some p in data.offhost.lib.facts.proxies
+	some c in data.offhost.lib.facts.served_clusters[p]
+	some csv in facts.seq(object.get(data.offhost.lib.facts.clusters_by_name, [c, "csvs"], null))
 	f := _finding(p, c, csv, _proxy_facts[p])
 }
 
@@ -63,8 +63,8 @@ findings contains f if {
 # Not applicable when its assignment decides (it names no cluster) or when the cluster list was
 # collected (possibly empty); unknown when it serves every cluster and that list was not collected.
 findings contains f if {
-	some p in facts.proxies
-	count(facts.served_clusters[p]) == 0
+	some p in data.offhost.lib.facts.proxies
+	count(data.offhost.lib.facts.served_clusters[p]) == 0
 	f := result.no_cluster_finding(_rule, p)
 }
 
@@ -109,14 +109,14 @@ _csv_path(c, csv, field) := facts.cluster_path(c, sprintf("csvs[%s].%s", [csv.na
 
 _ids(csv) := object.get(csv, "disk_unique_ids", null)
 
-_storage(host, field) := object.get(facts.hosts_by_name, [host, "storage", field], null)
+_storage(host, field) := object.get(data.offhost.lib.facts.hosts_by_name, [host, "storage", field], null)
 
 _disks(host) := _storage(host, "disks")
 
 _ports(p) := _storage(p, "initiator_ports")
 
 # The proxy's storage facts and what follows from them, once per proxy.
-_proxy_facts := {p: _proxy_facts_of(p, object.get(facts.hosts_by_name, [p, "storage"], null)) | some p in facts.proxies}
+_proxy_facts := {p: _proxy_facts_of(p, object.get(data.offhost.lib.facts.hosts_by_name, [p, "storage"], null)) | some p in data.offhost.lib.facts.proxies}
 
 # st: the proxy's storage facts; each field is read once. (Paths as by facts.host_path: proxy
 # names are already normalised.)
@@ -155,7 +155,7 @@ _disks_with(host, id) := [d |
 # _proxy_disk_refs[_ref(p, key)]: the positions of the proxy's disks with that LUN id. (regorus
 # rejects an array as the key in a rule head: the key is a string.)
 _proxy_disk_refs[ref] contains i if {
-	some p in facts.proxies
+	some p in data.offhost.lib.facts.proxies
 	some i, d in facts.seq(_disks(p))
 	is_string(d.unique_id)
 	ref := _ref(p, _key(d.unique_id))
@@ -193,7 +193,7 @@ _iscsi_connected(p) if {
 	object.get(s, "connected", null) != false
 }
 
-_nodes(c) := facts.seq(object.get(facts.clusters_by_name, [c, "nodes"], null))
+_nodes(c) := facts.seq(object.get(data.offhost.lib.facts.clusters_by_name, [c, "nodes"], null))
 
 # Bus types the cluster nodes report for one LUN.
 _node_buses(c, id) := {object.get(d, "bus_type", null) |
