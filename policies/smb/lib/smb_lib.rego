@@ -121,6 +121,16 @@ _host_shares[h] contains k if {
 	h := facts.norm(vm.host)
 }
 
+# A VM whose disks were not collected may keep files on any share: its host counts every share
+# in the document (as a proxy does when the whole VM inventory is missing).
+_host_shares[h] contains k if {
+	vms_known
+	some vm in input.vms
+	not is_array(object.get(vm, "disks", null))
+	h := facts.norm(vm.host)
+	some k in _all_share_keys
+}
+
 # _shares_of_served[proxy]: share keys used by VMs on the hosts the proxy serves (a join of
 # host_shares with data.offhost.lib.facts.serving_proxies).
 _shares_of_served := {p: ks | some p, ks in _served_share_sets}
