@@ -21,7 +21,8 @@ import pytest
 from offhost_audit import audit
 from offhost_audit import facts as facts_doc
 from offhost_audit.errors import FactsError
-from offhost_audit.engine.metadata import read_metadata
+from offhost_audit.engine import embedded
+from offhost_audit.engine.metadata import RuleMeta, read_metadata
 from offhost_audit.engine.sources import read_sources
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,13 +137,22 @@ def _covers(u: dict, s: dict) -> bool:
     return u.get("kind") == s.get("kind") and all(u.get(k) in (v, "*") for k, v in s.items() if k != "name")
 
 
-def _violations(doc: dict, rule_id: str, path: tuple, how: str, base: dict[str, dict]) -> list[str]:
+def _rule_findings(doc: dict, package: str) -> list[dict]:
+    """The findings of one rule package alone, on the embedded engine (17x less work than all rules)."""
+    eng = embedded.compiled().engine.clone()
+    eng.set_input_json(json.dumps(doc))
+    eng.add_data_json(json.dumps({"offhost": {"options": {"profile": embedded.FALLBACK_DEFAULT_PROFILE}}}))
+    return json.loads(eng.eval_rule_as_json(f"data.{package}.findings"))
+
+
+def _violations(doc: dict, rule: RuleMeta, path: tuple, how: str, base: dict[str, dict]) -> list[str]:
     changed = _mutate(doc, path, how)
     try:
         facts_doc.validate(changed, source="mutated fixture")
     except FactsError:
         return []  # the schema requires this fact: a collector never leaves it out
-    after = _rule(audit.evaluate_facts(changed), rule_id)
+    rule_id = rule.rule_id
+    after = _rule(_rule_findings(changed, rule.package), rule_id)
     by_name = {f["subject"]["name"]: f for f in after}
     unknowns = [f["subject"] for f in after if f["status"] == "unknown"]
     out = []
@@ -161,20 +171,20 @@ def _allowed_fixtures() -> list[Path]:
     return sorted(FIXTURES.glob("*/*/allowed.json"))
 
 
-def _rule_id(fixture: Path) -> str:
+def _rule_of(fixture: Path) -> RuleMeta:
     meta = read_metadata(read_sources(ROOT / "policies"))
     rego = (ROOT / "policies" / fixture.parent.parent.name / fixture.parent.name / f"{fixture.parent.name}.rego").resolve()
-    return next(m.rule_id for m in meta.values() if Path(m.file).resolve() == rego)
+    return next(m for m in meta.values() if Path(m.file).resolve() == rego)
 
 
 @pytest.mark.parametrize("fixture", _allowed_fixtures(), ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
 def test_a_missing_fact_never_silences_or_flips_a_finding(fixture):
     doc = json.loads(fixture.read_text(encoding="utf-8"))
-    rid = _rule_id(fixture)
-    base = {f["subject"]["name"]: f for f in _rule(audit.evaluate_facts(doc), rid)}
-    assert base and any(f["status"] == "pass" for f in base.values()), f"{fixture}: {rid} passes nothing"
+    rule = _rule_of(fixture)
+    base = {f["subject"]["name"]: f for f in _rule(_rule_findings(doc, rule.package), rule.rule_id)}
+    assert base and any(f["status"] == "pass" for f in base.values()), f"{fixture}: {rule.rule_id} passes nothing"
     problems = []
     for path in _fact_paths(doc):
         for how in ("null", "delete"):
-            problems += _violations(doc, rid, path, how, base)
+            problems += _violations(doc, rule, path, how, base)
     assert not problems, f"{fixture.relative_to(ROOT)}: {len(problems)} problem(s)\n" + "\n".join(problems[:40])
