@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_testrunner import POLICY, TESTS
 
 from offhost_audit import audit, cli
 from offhost_audit.engine import opa
@@ -78,28 +79,6 @@ def test_without_the_package_engine_opa_says_how_to_install_it(monkeypatch, caps
 
 # --- policy test --engine opa ------------------------------------------------------------------
 
-SUITE_POLICY = "package demo\n\nimport rego.v1\n\nallow if input.user == \"admin\"\n\nrole := \"guest\" if {\n\tinput.user == \"guest\"\n}\n"
-SUITE_TESTS = """package demo_test
-
-import rego.v1
-
-import data.demo
-
-test_admin_allowed if demo.allow with input as {"user": "admin"}
-
-test_guest_denied if {
-	print("checking guest")
-	not demo.allow with input as {"user": "guest"}
-}
-
-test_wrong_expectation if demo.allow with input as {"user": "bob"}
-
-test_not_boolean := 7
-
-test_error if to_number("x") == 1
-
-todo_test_later if false
-"""
 OTHER_TESTS = "package other_test\n\nimport rego.v1\n\ntest_fine if true\n\ntest_cases[name] if some name in {\"one\", \"two\"}\n"
 
 
@@ -107,8 +86,8 @@ OTHER_TESTS = "package other_test\n\nimport rego.v1\n\ntest_fine if true\n\ntest
 def suite(tmp_path: Path) -> Path:
     d = tmp_path / "suite"
     d.mkdir()
-    (d / "demo.rego").write_text(SUITE_POLICY)
-    (d / "demo_test.rego").write_text(SUITE_TESTS)
+    (d / "demo.rego").write_text(POLICY)  # the embedded runner's suite (test_testrunner.py)
+    (d / "demo_test.rego").write_text(TESTS)
     (d / "other_test.rego").write_text(OTHER_TESTS)
     return d
 
@@ -152,7 +131,8 @@ def test_policy_test_coverage_from_opa(suite, capsys):
     demo = {Path(k).name: v for k, v in report["files"].items()}["demo.rego"]
     assert set(report["files"]) == {str(Path(k)) for k in report["files"] if not k.endswith("_test.rego")}
     assert {"start": {"row": 5}, "end": {"row": 5}} in demo["covered"]  # allow evaluated
-    assert demo["not_covered"] == [{"start": {"row": 7}, "end": {"row": 8}}]  # role never evaluated
+    # OPA evaluates only the rule the test references (regorus evaluates the whole package)
+    assert demo["not_covered"] == [{"start": {"row": 7}, "end": {"row": 7}}, {"start": {"row": 9}, "end": {"row": 10}}]
     assert report["coverage"] == round(100 * report["covered_lines"] / (report["covered_lines"] + report["not_covered_lines"]), 2)
 
 
