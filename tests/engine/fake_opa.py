@@ -26,7 +26,10 @@ from typing import Any
 
 from opa_bindings import OpaEngine, OpaError, OpaUndefinedError
 
-_LOC = re.compile(r"(?P<file>[^\s:]+):(?P<row>\d+): (?P<code>rego_[a-z_]+): (?P<msg>[^\n]*)")
+from offhost_audit.engine.opa import format_opa_error
+
+# format_opa_error's lines: "file:row:col: code: message" (the column from OPA's caret).
+_LOC = re.compile(r"^(?P<file>\S+?):(?P<row>\d+):(?P<col>\d+): (?P<code>rego_[a-z_]+): (?P<msg>.*)$", re.M)
 
 
 class FakeOpa:
@@ -65,9 +68,9 @@ class FakeOpa:
             OpaEngine().add_policy(pid, text)
         except OpaError as e:  # turned into OPA's error document
             errors = []
-            for m in _LOC.finditer(e.message):
+            for m in _LOC.finditer(format_opa_error(e, {pid: text})):
                 errors.append({"code": m["code"], "message": m["msg"].strip(),
-                               "location": {"file": m["file"], "row": int(m["row"]), "col": 1}})
+                               "location": {"file": m["file"], "row": int(m["row"]), "col": int(m["col"])}})
             errors = errors or [{"code": "rego_parse_error", "message": e.message}]
             return {"code": "invalid_parameter", "message": "error(s) occurred while parsing module(s)", "errors": errors}
         self._engine = None

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+import jsonschema
 import pytest
 
 from offhost_audit import audit
@@ -34,7 +35,7 @@ EXAMPLES = ROOT / "examples" / "facts"
 # The assignment list is one of them: without it a proxy serves every host, so the subjects become
 # proxy -> host pairs instead of the assigned proxy -> cluster ones.
 IDENTITY = {"name", "roles", "host", "proxy", "sources", "kind", "schema_version", "generated_at", "generator",
-            "warnings", "collection", "unc", "target", "collector", "status", "error"}
+            "warnings", "collection", "unc"}
 
 
 def _load(name: str) -> dict:
@@ -58,6 +59,7 @@ def test_vms_null_gives_each_hyperv_host_an_unknown_for_its_vms(example):
         fs = _rule(found, rid)
         assert {f["subject"]["host"] for f in fs} == hosts, rid
         assert all(f["status"] == "unknown" and f["missing"] == ["vms"] and f["subject"]["vm"] == "*" for f in fs)
+    jsonschema.validate(found, json.loads((ROOT / "schema" / "findings.schema.json").read_text(encoding="utf-8")))
     if example == "smb-estate":  # SMB shares listed, which ones the hosts use is not known
         fs = [f for f in _rule(found, "OHP-023") if f["subject"].get("share") == "*"]
         assert {f["subject"]["host"] for f in fs} == hosts and all(f["status"] == "unknown" for f in fs)

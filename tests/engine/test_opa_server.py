@@ -95,3 +95,9 @@ def test_cli_with_opa_url_prints_the_same_json_as_the_embedded_engine(opa, mini_
     assert cli.main(["evaluate", "--facts", str(EXAMPLE), "--format", "json", "--opa-url", opa.url]) == 0
     assert capsys.readouterr().out == local
     assert ("POST", "/v1/data/offhost/main/findings") in opa.requests
+
+
+def test_stand_in_rejects_a_policy_with_opas_error_document(opa):
+    err = opa.check_policy("x/a.rego", "package a\n\nimport rego.v1\n\np if {\n\tx := [1, 2\n\ty := 3\n}\n")
+    (e,) = err["errors"]
+    assert e["code"] == "rego_parse_error" and e["location"] == {"file": "x/a.rego", "row": 7, "col": 2}
