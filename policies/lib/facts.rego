@@ -89,6 +89,33 @@ serving_proxies[h] contains p if {
 	some h in hosts
 }
 
+# maybe_served[proxy]: {host: missing fact paths} for the Hyper-V hosts the proxy may serve but is
+# not known to: it serves a cluster whose node list was not collected, and the host's own
+# membership fact (hosts[].cluster) does not say either. Rules over (proxy, host) pairs and over
+# VMs give such a host an unknown instead of nothing or not_applicable.
+maybe_served[p] := {h: array.concat(paths, [host_path(h, "cluster")]) |
+	some h in hyperv_hosts
+	not h in served_hosts[p]
+	not _membership_known(h)
+} if {
+	some p in proxies
+	paths := [cluster_path(c, "nodes") | some c in served_clusters[p]; not is_array(object.get(clusters_by_name, [c, "nodes"], null))]
+	count(paths) > 0
+}
+
+_membership_known(h) if object.get(hosts_by_name, [h, "cluster", "member"], null) == false
+
+_membership_known(h) if is_string(object.get(hosts_by_name, [h, "cluster", "name"], null))
+
+# maybe_served_host[host]: the missing fact paths of a host that some proxy may serve (as above)
+# and none is known to serve.
+maybe_served_host[h] := missing if {
+	some h in hyperv_hosts
+	not serving_proxies[h]
+	missing := sort({path | some _, hosts in maybe_served; some path in object.get(hosts, h, [])})
+	count(missing) > 0
+}
+
 # served(h): whether any proxy serves Hyper-V host h (true/false, never undefined: regorus leaves
 # serving_proxies undefined, not {}, when no proxy serves any host).
 served(h) := true if serving_proxies[h] else := false

@@ -48,3 +48,14 @@ test_seq_tolerates_null if {
 	facts.seq([1]) == [1]
 	facts.seq({"a": 1}) == []
 }
+
+test_maybe_served_when_node_list_and_membership_are_both_missing if {
+	doc := json.patch(_estate, [
+		{"op": "replace", "path": "/clusters/0/nodes", "value": null},
+		{"op": "replace", "path": "/hosts/2/cluster", "value": null},
+	])
+	facts.served_hosts.PROXY01 == {"HV01"} with input as doc
+	facts.maybe_served == {"PROXY01": {"HV02": ["clusters[HVCL01].nodes", "hosts[HV02].cluster"]}} with input as doc
+	facts.maybe_served_host == {"HV02": ["clusters[HVCL01].nodes", "hosts[HV02].cluster"]} with input as doc
+	count(facts.maybe_served_host) == 0 with input as _estate
+}

@@ -71,6 +71,13 @@ _no_cluster_reason(p) := "its assignment names no cluster" if {
 	p in data.offhost.lib.facts.assigned_proxies
 } else := "the facts list no cluster"
 
+# maybe_served_finding(rule_id, p, h, missing): the finding of a (proxy, host) rule for a host the
+# proxy may serve (data.offhost.lib.facts.maybe_served): unknown, naming the missing facts.
+maybe_served_finding(rule_id, p, h, missing) := unknown_because(
+	rule_id, proxy_host_subject(p, h), missing,
+	sprintf("whether %s serves %s is not known: the cluster's node list and the host's own membership are missing", [p, h]),
+)
+
 # Subjects. `name` is what a user reads in a table; the other keys relate the objects.
 proxy_subject(proxy) := {"kind": "proxy", "name": proxy, "proxy": proxy}
 

@@ -1,7 +1,7 @@
 """No rule goes silent when a fact is missing: missing is unknown, never nothing, never pass or fail.
 
 The named cases of issue 7 (vms null, a host whose Hyper-V collection failed, cluster nodes or
-clusters null, a proxy disk without unique_id), then a property over every rule: in each rule's
+clusters null, both the node list and the hosts' membership missing, a proxy disk without unique_id), then a property over every rule: in each rule's
 allowed fixture, null and delete every fact (every key below the document, one at a time); each
 subject the rule reported must keep its status or become unknown (its own finding, or one
 unknown that covers it, e.g. "PROXY01 -> HVCL01/*" for the CSVs of a cluster whose CSV list is
@@ -91,6 +91,21 @@ def test_cluster_nodes_or_clusters_null_use_each_hosts_membership(patch):
     for rid in ("OHP-002", "OHP-013", "OHP-030"):
         want = {k: v for k, v in base.items() if k[0] == rid}
         assert want and {k: found.get(k) for k in want} == want, rid  # still served, still decided
+
+
+def test_node_list_and_membership_both_missing_is_unknown_per_host():
+    doc = _load("csv-cluster-healthy")
+    doc["clusters"][0]["nodes"] = None
+    for h in doc["hosts"]:
+        if "hyperv_host" in h["roles"]:
+            h["cluster"] = None
+    found = audit.evaluate_facts(doc)
+    for rid in ("OHP-002", "OHP-013", "OHP-030"):
+        fs = _rule(found, rid)
+        assert {f["subject"]["host"] for f in fs} == {"HV01", "HV02"}, rid
+        for f in fs:
+            host = f["subject"]["host"]
+            assert f["status"] == "unknown" and f["missing"] == ["clusters[HVCL01].nodes", f"hosts[{host}].cluster"]
 
 
 def test_proxy_disk_without_unique_id_is_unknown_not_fail():

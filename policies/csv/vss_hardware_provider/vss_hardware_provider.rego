@@ -46,6 +46,12 @@ findings contains f if {
 	f := _finding(p, h)
 }
 
+# A host the proxy may serve (node list and membership missing): unknown, not nothing.
+findings contains result.maybe_served_finding(_rule, p, h, missing) if {
+	some p, hosts in data.offhost.lib.facts.maybe_served
+	some h, missing in hosts
+}
+
 _finding(p, h) := result.not_applicable(
 	_rule, _subject(p, h),
 	sprintf("%s is the proxy itself: a proxy on a cluster node is reported by OHP-010", [h]),

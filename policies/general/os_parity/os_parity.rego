@@ -36,6 +36,12 @@ findings contains _decide(p, hn) if {
 	some hn in data.offhost.lib.facts.served_hosts[p]
 }
 
+# A host the proxy may serve (node list and membership missing): unknown, not nothing.
+findings contains result.maybe_served_finding(_rule, p, h, missing) if {
+	some p, hosts in data.offhost.lib.facts.maybe_served
+	some h, missing in hosts
+}
+
 _release(build) := name if {
 	name := data.offhost.data.profiles.windows_server_releases[format_int(build, 10)]
 } else := "unknown release"

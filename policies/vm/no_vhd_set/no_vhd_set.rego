@@ -3,7 +3,8 @@
 # description: |
 #   A VM with a VHD Set disk (format vhds, or a path ending in .vhds in any case) cannot be
 #   backed up through an off-host proxy: the job fails. Subject: VM. not_applicable when no proxy
-#   serves the VM's host; unknown when the VM's disks were not collected, and one unknown for all
+#   serves the VM's host (unknown when that is not known: the cluster's node list and the host's
+#   membership both missing); unknown when the VM's disks were not collected, and one unknown for all
 #   VMs of a served host whose VM inventory was not collected (subject HOST/*).
 # related_resources:
 #   - ref: https://helpcenter.veeam.com/docs/vbr/userguide/offhost_backup_proxy.html
@@ -51,7 +52,13 @@ _host_finding(h, path, true) := result.unknown_because(
 _host_finding(h, _, false) := result.not_applicable(_rule, result.host_vms_subject(h), sprintf(
 	"no off-host proxy serves host %s, so its VMs are not backed up off-host",
 	[h],
-))
+)) if {
+	not data.offhost.lib.facts.maybe_served_host[h]
+}
+
+_host_finding(h, path, false) := _maybe_served(result.host_vms_subject(h), h, array.concat([path], missing)) if {
+	missing := data.offhost.lib.facts.maybe_served_host[h]
+}
 
 _is_vhds(d) if object.get(d, "format", null) == "vhds"
 
@@ -61,6 +68,17 @@ _is_vhds(d) if endswith(lower(trim_space(d.path)), ".vhds")
 _finding(vm, h, false, _) := result.not_applicable(_rule, result.vm_subject(vm.name, h), sprintf(
 	"no off-host proxy serves host %s, so %s is not backed up off-host",
 	[h, vm.name],
+)) if {
+	not data.offhost.lib.facts.maybe_served_host[h]
+}
+
+_finding(vm, h, false, _) := _maybe_served(result.vm_subject(vm.name, h), h, missing) if {
+	missing := data.offhost.lib.facts.maybe_served_host[h]
+}
+
+_maybe_served(subject, h, missing) := result.unknown_because(_rule, subject, missing, sprintf(
+	"whether an off-host proxy serves host %s is not known: the cluster's node list and the host's own membership are missing",
+	[h],
 ))
 
 _finding(vm, h, true, disks) := result.unknown(_rule, result.vm_subject(vm.name, h), [_vm_path(vm, "disks")]) if {
