@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from offhost_audit import facts as facts_doc
-from offhost_audit.engine import embedded
+from offhost_audit.engine import ENGINES, embedded
 from offhost_audit.engine.metadata import enrich
 from offhost_audit.engine.sources import paused_gc
 from offhost_audit.errors import InputError
@@ -45,9 +45,6 @@ def evaluate_facts(
         raw = compiled.evaluate_json(facts_json if facts_json is not None else _dumps(facts), name)
     with paused_gc():
         return sorted_findings(enrich(raw, compiled.metadata, facts))
-
-
-ENGINES = ("embedded", "opa")
 
 
 def engine_module(engine: str) -> Any:

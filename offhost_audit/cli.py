@@ -27,9 +27,11 @@ def _add_eval_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_engine_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", choices=("embedded", "opa"), default="embedded",
+    from offhost_audit.engine import ENGINES
+
+    p.add_argument("--engine", choices=ENGINES, default="embedded",
                    help="Rego engine: embedded (regorus, default) or opa (OPA's Go engine in process, the "
-                        "reference, slower; needs offhost-audit[opa])")
+                        "reference, slower; needs offhost-audit[opa]); --opa-url overrides it")
 
 
 def _add_collect_options(p: argparse.ArgumentParser) -> None:
