@@ -21,8 +21,17 @@ def _add_eval_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", help="guidance profile (default: the facts' vbr.profile, else veeam-2025-08)")
     p.add_argument("--fail-on", choices=SEVERITIES, default="high", help="exit 1 when a failure at or above this severity exists (default: high)")
     p.add_argument("--opa-url", metavar="URL", help="evaluate on a running OPA server instead of the embedded engine")
+    _add_engine_option(p)
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
+
+
+def _add_engine_option(p: argparse.ArgumentParser) -> None:
+    from offhost_audit.engine import ENGINES
+
+    p.add_argument("--engine", choices=ENGINES, default="embedded",
+                   help="Rego engine: embedded (regorus, default) or opa (OPA's Go engine in process, the "
+                        "reference, slower; needs offhost-audit[opa]); --opa-url overrides it")
 
 
 def _add_collect_options(p: argparse.ArgumentParser) -> None:
@@ -82,12 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("policy", help="policy tools")
     pol = p.add_subparsers(dest="policy_command", metavar="POLICY_COMMAND", required=True)
-    q = pol.add_parser("test", help="run the _test.rego files like `opa test`, on the embedded engine")
+    q = pol.add_parser("test", help="run the _test.rego files like `opa test` (--engine embedded or opa)")
     q.add_argument("paths", nargs="*", help="policy directories or files (default: the shipped policies)")
     q.add_argument("-v", "--verbose", action="store_true", help="list every test, not only failures")
     q.add_argument("--run", "-r", metavar="REGEX", help="run only tests whose data.pkg.test_name matches")
     q.add_argument("--coverage", "-c", action="store_true", help="print a coverage report (JSON, like opa test --coverage)")
     q.add_argument("--threshold", type=float, default=0.0, help="with --coverage: exit 2 below this percentage")
+    _add_engine_option(q)
     q.set_defaults(func=_cmd_policy_test)
     return parser
 
@@ -98,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from offhost_audit import audit
 
-    doc, found, warnings = audit.evaluate_document(args.facts, profile=args.profile, opa_url=args.opa_url)
+    doc, found, warnings = audit.evaluate_document(args.facts, profile=args.profile, opa_url=args.opa_url,
+                                                   engine=args.engine)
     run = cli_reports.record(args, doc, found, warnings, facts_path=args.facts)
     return _emit(run.findings, warnings, args)
 
@@ -130,7 +141,8 @@ def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
 def _cmd_policy_test(args: argparse.Namespace) -> int:
     from offhost_audit.engine import testrunner
 
-    return testrunner.run(args.paths, verbose=args.verbose, run=args.run, coverage=args.coverage, threshold=args.threshold)
+    return testrunner.run(args.paths, verbose=args.verbose, run=args.run, coverage=args.coverage, threshold=args.threshold,
+                          engine=args.engine)
 
 
 def _cmd_collect(args: argparse.Namespace) -> int:
@@ -159,7 +171,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     doc, found, warnings = audit.run_audit(
         inv, concurrency=args.concurrency, call_timeout=args.timeout, target_timeout=args.target_timeout,
         insecure=args.insecure, progress=not args.quiet, profile=args.profile, opa_url=args.opa_url,
-        save_facts=args.save_facts,
+        save_facts=args.save_facts, engine=args.engine,
     )
     run = cli_reports.record(args, doc, found, warnings, inventory=args.inventory)
     return _emit(run.findings, warnings, args)
