@@ -134,3 +134,14 @@ def test_two_audits_writing_one_database_at_once_keep_every_run(tmp_path, db):
         runs = h.runs()
         assert len(runs) == 6 and len({r.id for r in runs}) == 6
         assert all(len(h.load(r.id).findings) == 33 for r in runs)
+
+
+def test_the_engine_is_recorded(db, capsys):
+    pytest.importorskip("opa_bindings", reason="make venv installs the OPA bindings")
+    assert main(["evaluate", "-f", PROBLEMS, "--db", db, "-q", "--engine", "opa"]) == 1
+    assert main(["evaluate", "-f", PROBLEMS, "--db", db, "-q"]) == 1
+    assert main(["history", "--db", db, "--format", "json"]) == 0
+    assert [r["engine"] for r in json.loads(capsys.readouterr().out)] == ["embedded", "opa"]
+    assert main(["diff", "--db", db, "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["counts"]["still_failing"] == 6 and d["counts"]["fixed"] == d["counts"]["new"] == 0  # same findings on both
