@@ -22,7 +22,6 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|!~])")
 CSV_FIELDS = ("rule_id", "title", "severity", "status", "real_status", "subject_kind", "subject", "proxy", "host",
               "cluster", "csv", "share", "server", "vm", "message", "waiver_id", "waiver_state", "doc_url",
               "change")
-_SUBJECT_FIELDS = ("proxy", "host", "cluster", "csv", "share", "server", "vm")
 
 
 def oneline(value: Any) -> str:
@@ -66,26 +65,32 @@ def markdown_extra(ctx: dict[str, Any], env: jinja2.Environment, limit: int | No
 
 
 def _cell(value: Any) -> Any:
-    """A CSV cell that is never a formula when opened in a spreadsheet."""
+    """A host-supplied CSV cell that is never a formula when opened in a spreadsheet."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         return "'" + value
-    return "" if value is None else value
+    return value
 
 
 def csv_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
     """One row per finding. Control characters are replaced in one pass over the whole text (a cell
     with a line break is quoted, as CSV allows)."""
+    change = ctx["change_of"]
+
+    def rows() -> Any:
+        for f in ctx["findings"]:
+            s = f.get("subject") or {}
+            wv = f.get("waiver") or {}
+            st = f.get("status")
+            yield (f.get("rule_id"), f.get("title"), f.get("severity"), st, wv.get("status") or st, s.get("kind"),
+                   _cell(s.get("name")), _cell(s.get("proxy")), _cell(s.get("host")), _cell(s.get("cluster")),
+                   _cell(s.get("csv")), _cell(s.get("share")), _cell(s.get("server")), _cell(s.get("vm")),
+                   _cell(f.get("message")), _cell(wv.get("id")), wv.get("state"), f.get("doc_url"),
+                   change.get(finding_key(f), "") if change else "")
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_FIELDS)
-    change = ctx["change_of"]
-    for f in ctx["findings"]:
-        s = f.get("subject") or {}
-        wv = f.get("waiver") or {}
-        w.writerow([_cell(v) for v in (
-            f.get("rule_id"), f.get("title"), f.get("severity"), f.get("status"), wv.get("status") or f.get("status"),
-            s.get("kind"), s.get("name"), *(s.get(k) for k in _SUBJECT_FIELDS), f.get("message"), wv.get("id"),
-            wv.get("state"), f.get("doc_url"), change.get(finding_key(f), "") if change else "")])
+    w.writerows(rows())
     return {"csv_text": clean(buf.getvalue()), "csv_fields": CSV_FIELDS}
 
 
