@@ -123,15 +123,22 @@ def render(run: Any, formats: list[str], outdir: str | os.PathLike[str], *, prev
         _, ext = FORMATS[fmt]
         text = render_text(fmt, ctx, env)
         latest = out / f"latest.{ext}"
-        write_atomic(latest, text)
+        _write(latest, text)
         written.append(latest)
         if stamp:
             stamped = out / f"offhost-audit-{when}-run{run.id if run.id is not None else 'unsaved'}.{ext}"
-            write_atomic(stamped, text)
+            _write(stamped, text)
             written.append(stamped)
         if keep is not None:
             _prune(out, ext, keep)
     return written
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        write_atomic(path, text)
+    except OSError as e:
+        raise InputError(f"{path}: cannot write the report: {e.strerror or e}") from None
 
 
 def _prune(out: Path, ext: str, keep: int) -> None:

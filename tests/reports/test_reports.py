@@ -231,3 +231,15 @@ def test_json_island_replaces_controls_but_keeps_backslashes():
     back = _json.loads(text)
     assert back == ["esc\ufffd[2J", "lit\\u001b", "bs-then-esc\\\ufffd", "C:\\backup\\r",
                     "bel\ufffd bs\ufffd ff\ufffd cr\ufffd", "c1\ufffd bidi\ufffd sep\ufffd", "ok\ttab\nline", "</script><!--"]
+
+
+def test_unwritable_output_is_one_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="not a folder"):
+        render(sample.run(), ["md"], blocker)
+    from offhost_audit.errors import AuditError
+
+    with pytest.raises(AuditError) as e:  # InputError here, atomic's own OutputError once it has one
+        render(sample.run(), ["md"], blocker / "sub")
+    assert e.value.exit_code == 2 and str(blocker) in str(e.value)
