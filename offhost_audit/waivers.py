@@ -271,7 +271,8 @@ def apply(findings: Iterable[dict[str, Any]], waivers: WaiverFile | Iterable[Wai
         cands = by_rule.get(str(f.get("rule_id", "")).upper())
         status = f.get("status")
         if cands and status in WAIVABLE:
-            w = next((w for w in cands if status in w.statuses and w.matches(f)), None)
+            hits = [w for w in cands if status in w.statuses and w.matches(f)]
+            w = next((w for w in hits if not w.expired(now)), hits[0] if hits else None)  # an active one first
             if w is not None:
                 f = _mark(f, w, now)
                 if w.expired(now):
