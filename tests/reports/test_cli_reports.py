@@ -76,7 +76,7 @@ def test_waivers_lint_exit_codes(tmp_path, capsys):
     stale = tmp_path / "stale.yaml"
     stale.write_text(good.read_text().replace("2999-01-01", "2000-01-01"))
     assert main(["waivers", "lint", str(stale)]) == 1
-    assert f"{stale}:2: waivers[0].expires: waiver W-1 expired 2000-01-01" in capsys.readouterr().out
+    assert f"{stale}:6: waivers[0].expires: waiver W-1 expired 2000-01-01" in capsys.readouterr().out
     bad = tmp_path / "bad.yaml"
     bad.write_text(good.read_text().replace("    justification: j\n", ""))
     assert main(["waivers", "lint", str(bad)]) == 2

@@ -125,7 +125,7 @@ def test_deep_nesting_is_refused(tmp_path):
 def test_lint(tmp_path):
     p = _write(tmp_path, GOOD.replace("expires: 2027-03-01", "expires: someday"))
     problems = waivers.lint(p, now=NOW)
-    assert any(":13: waivers[1].expires: waiver W-002 expired 2026-12-01" in x for x in problems)
+    assert any(":17: waivers[1].expires: waiver W-002 expired 2026-12-01" in x for x in problems)
     assert any("waivers[2].expires: unparseable date 'someday'" in x for x in problems)
     assert waivers.lint(_write(tmp_path, "waivers: []\n", "empty.yaml"), now=NOW) == []
 
