@@ -114,6 +114,12 @@ def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: 
     warnings: list[str] = []
     if insecure:
         warnings.append("TLS certificate validation was turned off (--insecure): the hosts' identity was not verified")
+    else:
+        unverified = [t.name for t in targets if t.tls and not t.verify_tls]
+        if unverified:
+            more = f" and {len(unverified) - 10} more" if len(unverified) > 10 else ""
+            warnings.append(f"TLS certificate validation was turned off in the inventory (verify_tls: false) for "
+                            f"{', '.join(unverified[:10])}{more}: those hosts' identity was not verified")
     entries: list[dict] = []
     for cid in missing():
         kinds = LAZY_KINDS.get(cid, frozenset())
