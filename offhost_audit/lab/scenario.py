@@ -61,14 +61,20 @@ def shipped() -> list[str]:
 def load(name_or_path: str) -> dict[str, Any]:
     """A shipped scenario by name, or a scenario file; normalised (see module doc)."""
     p = Path(name_or_path)
-    if not p.suffix and not p.exists():
+    if not p.suffix and not p.is_file():  # a name (a folder of that name in the cwd does not hide it)
         p = scenario_dir() / f"{name_or_path}.yaml"
     if not p.is_file():
         raise InputError(f"no scenario {name_or_path!r} (shipped: {', '.join(shipped())})")
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
-        raise InputError(f"{p}: not valid YAML: {e}") from None
+        mark = getattr(e, "problem_mark", None)
+        raise InputError(f"{p}{f':{mark.line + 1}' if mark else ''}: not valid YAML: "
+                         f"{getattr(e, 'problem', None) or type(e).__name__}") from None
+    except RecursionError:
+        raise InputError(f"{p}: not valid YAML: nested too deeply") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{p}: cannot read: {getattr(e, 'strerror', None) or e}") from None
     if not isinstance(raw, dict):
         raise InputError(f"{p}: a scenario is a mapping")
     raw.setdefault("name", p.stem)
