@@ -338,21 +338,24 @@ def main(argv: list[str] | None = None) -> int:
         from offhost_audit.atomic import WRITE_ERRNOS, silence_stdout
 
         if e.errno not in WRITE_ERRNOS:
-            return _internal(e)
+            return _internal(e, args.debug)
         silence_stdout()
         print(f"offhost-audit: cannot write output: {e.strerror}", file=sys.stderr)
         return EXIT_INPUT
     except Exception as e:  # noqa: BLE001 - anything else is a bug
-        return _internal(e)
+        return _internal(e, args.debug)
 
 
-def _internal(e: Exception) -> int:
+def _internal(e: Exception, debug: bool) -> int:
     """A bug: one short line and exit 4, never 1 (which means "findings found")."""
     from offhost_audit.text import clean
 
     print(f"offhost-audit: internal error: {type(e).__name__}: {clean(str(e), keep_newlines=False)[:300]} "
           "(a bug in offhost-audit; --debug shows the details)", file=sys.stderr)
-    log.debug("internal error", exc_info=(type(e), e, e.__traceback__))
+    if debug:
+        import traceback
+
+        traceback.print_exception(type(e), e, e.__traceback__, file=sys.stderr)
     return EXIT_INTERNAL
 
 

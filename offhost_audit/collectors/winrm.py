@@ -47,10 +47,10 @@ class WinRMSession:
     """One WinRM connection and shell to one target, reused by every script for that target."""
 
     def __init__(self, target: Target, *, call_timeout: float | None = None,
-                 max_output_bytes: int = MAX_OUTPUT_BYTES) -> None:
+                 max_output_bytes: int | None = None) -> None:
         self.target = target
         self.call_timeout = float(call_timeout or target.timeout_s)
-        self.max_output_bytes = max_output_bytes
+        self.max_output_bytes = max_output_bytes or MAX_OUTPUT_BYTES
         opts = target.options
         scheme = opts.get("scheme") or ("https" if target.tls else "http")
         port = target.port or (5986 if scheme == "https" else 5985)
