@@ -112,13 +112,14 @@ class _Doc:
         self.path = path
         self.lines: dict[tuple[Any, ...], int] = {}
         self.errors: list[tuple[int, str]] = []
+        self._scalars = yaml.constructor.SafeConstructor()
 
     def build(self, node: yaml.Node, at: tuple[Any, ...] = ()) -> Any:
         self.lines[at] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for k, v in node.value:
-                key = str(yaml.safe_load(yaml.serialize(k))) if not isinstance(k, yaml.ScalarNode) else k.value
+                key = str(self.scalar(k)) if not isinstance(k, yaml.ScalarNode) else k.value
                 if key in out:
                     self.note(at + (key,), f"duplicate key '{key}'", line=k.start_mark.line + 1)
                 out[key] = self.build(v, at + (key,))
@@ -126,7 +127,15 @@ class _Doc:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(v, at + (i,)) for i, v in enumerate(node.value)]
-        return yaml.safe_load(yaml.serialize(node)) if node.tag != "tag:yaml.org,2002:str" else node.value
+        return self.scalar(node) if node.tag != "tag:yaml.org,2002:str" else node.value
+
+    def scalar(self, node: yaml.Node) -> Any:
+        """A YAML value as the safe loader builds it (numbers, booleans, null, dates); only safe tags."""
+        try:
+            return self._scalars.construct_object(node, deep=True)
+        except yaml.YAMLError as e:
+            line = node.start_mark.line + 1
+            raise InventoryError(f"{self.path}:{line}: not valid YAML: {getattr(e, 'problem', None) or type(e).__name__}") from None
 
     def where(self, at: tuple[Any, ...]) -> str:
         return f"{self.path}:{self.line(at)}"
