@@ -1,9 +1,12 @@
 """The inventory: the estate to audit and how to reach each part of it (YAML, see examples/inventory.yaml).
 
-Loaded with ``yaml.compose`` so every value keeps its line: a validation error names the file, the
-line and the field (``inventory.yaml:12: proxies[0].winrm.port: expected an integer 1-65535``) and
-raises :class:`~offhost_audit.errors.InventoryError` (exit 2). Passwords are refused in the file:
-credentials come from environment variables, a prompt or the keyring (``offhost_audit.credentials``).
+Loaded with :mod:`offhost_audit.yamldoc` (depth and alias limits, the line of every value): every
+error is reported, one line each naming the file, the line and the field
+(``inventory.yaml:12: proxies[0].winrm.port: expected an integer 1-65535``), in one
+:class:`~offhost_audit.errors.InventoryError` (exit 2). A host listed twice with another address,
+winrm settings, cluster or max_tasks is refused. Passwords are refused in the file: credentials
+come from environment variables, a prompt or the keyring (``offhost_audit.credentials``), and the
+value of a credential field is never shown in an error.
 """
 
 from __future__ import annotations
@@ -11,16 +14,15 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-import yaml
 
 from offhost_audit.collectors.base import Target
 from offhost_audit.credentials import KNOWN_KEYS, Resolver
 from offhost_audit.errors import InventoryError
+from offhost_audit.yamldoc import Doc, Skip, compose, show
 
 AUTHS = ("ntlm", "kerberos", "credssp", "basic")
 WINRM_DEFAULTS = {"scheme": "https", "port": None, "auth": "ntlm", "verify_tls": True, "ca_file": None,
@@ -96,82 +98,7 @@ class Inventory:
 
 # --- loading -----------------------------------------------------------------------------------
 
-MAX_DEPTH = 50  # mappings and lists nested deeper than this are refused (a real inventory needs 6)
-MAX_VALUES = 500_000  # values after YAML aliases are expanded (a "billion laughs" file expands to 10^9)
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-class _Skip(Exception):
-    """One entry is wrong (recorded); parsing goes on with the next one."""
-
-
-class _Doc:
-    """Plain Python values from a composed YAML tree, with the line of every path, and the errors."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.lines: dict[tuple[Any, ...], int] = {}
-        self.errors: list[tuple[int, str]] = []
-        self._scalars = yaml.constructor.SafeConstructor()
-
-    def build(self, node: yaml.Node, at: tuple[Any, ...] = ()) -> Any:
-        self.lines[at] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            out: dict[str, Any] = {}
-            for k, v in node.value:
-                key = str(self.scalar(k)) if not isinstance(k, yaml.ScalarNode) else k.value
-                if key in out:
-                    self.note(at + (key,), f"duplicate key '{key}'", line=k.start_mark.line + 1)
-                out[key] = self.build(v, at + (key,))
-                self.lines.setdefault(at + (key,), k.start_mark.line + 1)
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(v, at + (i,)) for i, v in enumerate(node.value)]
-        return self.scalar(node) if node.tag != "tag:yaml.org,2002:str" else node.value
-
-    def scalar(self, node: yaml.Node) -> Any:
-        """A YAML value as the safe loader builds it (numbers, booleans, null, dates); only safe tags."""
-        try:
-            return self._scalars.construct_object(node, deep=True)
-        except yaml.YAMLError as e:
-            line = node.start_mark.line + 1
-            raise InventoryError(f"{self.path}:{line}: not valid YAML: {getattr(e, 'problem', None) or type(e).__name__}") from None
-
-    def where(self, at: tuple[Any, ...]) -> str:
-        return f"{self.path}:{self.line(at)}"
-
-    def line(self, at: tuple[Any, ...]) -> int:
-        return next((self.lines[at[:i]] for i in range(len(at), -1, -1) if at[:i] in self.lines), 1)
-
-    def note(self, at: tuple[Any, ...], msg: str, *, line: int | None = None) -> None:
-        """Record an error and go on."""
-        line = line or self.line(at)
-        self.errors.append((line, f"{self.path}:{line}: {_field(at) or '(top)'}: {msg}"))
-
-    def fail(self, at: tuple[Any, ...], msg: str, *, line: int | None = None) -> NoReturn:
-        """Record an error and skip the rest of the entry being parsed."""
-        self.note(at, msg, line=line)
-        raise _Skip
-
-    @contextmanager
-    def each(self) -> Iterator[None]:
-        """An entry whose errors are recorded without stopping the entries after it."""
-        try:
-            yield
-        except _Skip:
-            pass
-
-    def raise_errors(self) -> None:
-        if self.errors:
-            seen = dict.fromkeys(text for _, text in sorted(self.errors, key=lambda e: e[0]))
-            raise InventoryError("\n".join(seen))
-
-
-def _field(at: tuple[Any, ...]) -> str:
-    s = ""
-    for p in at:
-        s += f"[{p}]" if isinstance(p, int) else (f".{p}" if s else str(p))
-    return s
 
 
 def load(path: str | os.PathLike[str]) -> Inventory:
@@ -189,63 +116,22 @@ def load(path: str | os.PathLike[str]) -> Inventory:
 
 def loads(text: str, *, source: str = "inventory") -> Inventory:
     """Parse and check an inventory; InventoryError lists every problem, one ``file:line: field: ...`` each."""
-    try:
-        _check_shape(text, source)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or type(e).__name__  # never str(e): it quotes the line
-        raise InventoryError(f"{source}{line}: not valid YAML: {problem}") from None
-    doc = _Doc(source)
+    node = compose(text, source, InventoryError)
     if node is None:
         raise InventoryError(f"{source}:1: the inventory is empty")
-    _check_expansion(node, source)
+    doc = Doc(source, InventoryError)
     raw = doc.build(node)
     try:
         inv = _Parser(doc).inventory(raw)
-    except _Skip:
+    except Skip:
         inv = None
     doc.raise_errors()
     assert inv is not None
     return inv
 
 
-def _check_shape(text: str, source: str) -> None:
-    """Refuse deep nesting before the (recursive) composer sees it."""
-    depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise InventoryError(f"{source}:{event.start_mark.line + 1}: nested more than {MAX_DEPTH} levels deep "
-                                     "(an inventory needs a handful)")
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
-
-
-def _check_expansion(root: yaml.Node, source: str) -> None:
-    """Refuse a document whose aliases expand to more than MAX_VALUES values (counted, not built)."""
-    sizes: dict[int, int] = {}
-
-    def size(node: yaml.Node) -> int:
-        key = id(node)
-        if key in sizes:
-            if sizes[key] < 0:
-                raise InventoryError(f"{source}:{node.start_mark.line + 1}: a YAML alias refers to itself")
-            return sizes[key]
-        sizes[key] = -1
-        children = [x for kv in node.value for x in kv] if isinstance(node, yaml.MappingNode) else (
-            node.value if isinstance(node, yaml.SequenceNode) else [])
-        total = 1 + sum(size(c) for c in children)
-        sizes[key] = min(total, MAX_VALUES + 1)
-        return sizes[key]
-
-    if size(root) > MAX_VALUES:
-        raise InventoryError(f"{source}: the document expands to more than {MAX_VALUES:,} values through YAML "
-                             "aliases (*name): refused")
 class _Parser:
-    def __init__(self, doc: _Doc) -> None:
+    def __init__(self, doc: Doc) -> None:
         self.doc = doc
         self.hosts: dict[str, Host] = {}
         self.given: dict[str, dict[str, Any]] = {}  # per host: the address / winrm given explicitly
@@ -265,7 +151,7 @@ class _Parser:
         for k in missing:
             self.doc.note(at, f"missing required field '{k}'")
         if missing:
-            raise _Skip
+            raise Skip
         return value
 
     def seq(self, value: Any, at: tuple[Any, ...]) -> list[Any]:
@@ -283,22 +169,22 @@ class _Parser:
     def name(self, value: Any, at: tuple[Any, ...]) -> str:
         s = self.string(value, at)
         if any(c in s for c in " \\/:*?\"<>|") or not s.isprintable():
-            self.doc.fail(at, f"{_show(s)} is not a computer name")
+            self.doc.fail(at, f"{show(s)} is not a computer name")
         return s.split(".")[0].upper()
 
     def port(self, value: Any, at: tuple[Any, ...]) -> int:
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
-            self.doc.fail(at, f"expected an integer 1-65535, got {_show(value)}")
+            self.doc.fail(at, f"expected an integer 1-65535, got {show(value)}")
         return value
 
     def boolean(self, value: Any, at: tuple[Any, ...]) -> bool:
         if not isinstance(value, bool):
-            self.doc.fail(at, f"expected true or false, got {_show(value)}")
+            self.doc.fail(at, f"expected true or false, got {show(value)}")
         return value
 
     def choice(self, value: Any, at: tuple[Any, ...], options: tuple[str, ...]) -> str:
         if value not in options:
-            self.doc.fail(at, f"expected one of {', '.join(options)}, got {_show(value)}")
+            self.doc.fail(at, f"expected one of {', '.join(options)}, got {show(value)}")
         return value
 
     # sections
@@ -357,7 +243,7 @@ class _Parser:
                 continue
             ok = False
         if not ok:
-            raise _Skip
+            raise Skip
         if w["port"] is None:
             w["port"] = 5986 if w["scheme"] == "https" else 5985
         given = {k: (address if k == "address" else WinRM(**w)) for k in ("address", "winrm") if v.get(k) is not None}
@@ -365,8 +251,8 @@ class _Parser:
             h, before = self.hosts[name], self.given[name]
             first = f"first listed at {h.where}"
             if "address" in given and "address" in before and before["address"].lower() != address.lower():
-                doc.fail(at + ("address",), f"{name} is listed again with address {_show(address)} ({first} "
-                                            f"with {_show(h.address)}): give one address")
+                doc.fail(at + ("address",), f"{name} is listed again with address {show(address)} ({first} "
+                                            f"with {show(h.address)}): give one address")
             if "winrm" in given and "winrm" in before and before["winrm"] != given["winrm"]:
                 doc.fail(at + ("winrm",), f"{name} is listed again with other winrm settings ({first}): give one")
             if "address" in given and "address" not in before:
@@ -394,7 +280,7 @@ class _Parser:
             if vbr.get("version") is not None:
                 ver = str(vbr["version"])
                 if not all(p.isdigit() for p in ver.split(".")) or len(ver.split(".")) > 4:
-                    doc.fail(("vbr", "version"), f"expected a version like 13.0.1.1071, got {_show(ver)}")
+                    doc.fail(("vbr", "version"), f"expected a version like 13.0.1.1071, got {show(ver)}")
                 inv.vbr_version = ver
         with each():
             defaults = self.mapping(top.get("defaults") or {}, ("defaults",), {"winrm", "credentials"})
@@ -427,7 +313,7 @@ class _Parser:
                 at = ("proxies", i)
                 mt = p.get("max_tasks") if isinstance(p, dict) else None
                 if mt is not None and (not isinstance(mt, int) or isinstance(mt, bool) or mt < 0):
-                    doc.note(at + ("max_tasks",), f"expected a non-negative integer, got {_show(mt)}")
+                    doc.note(at + ("max_tasks",), f"expected a non-negative integer, got {show(mt)}")
                 h = self.host(p, at, "proxy", {"max_tasks", "serves"})
                 sources = []
                 for j, s in enumerate(self.seq(p.get("serves"), at + ("serves",))):
@@ -498,12 +384,6 @@ class _Parser:
         with self.doc.each():
             items = self.seq(top.get(key), (key,))
         yield from enumerate(items)
-
-
-def _show(value: Any) -> str:
-    """A value for an error message: repr, cut short (never used for credential fields)."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _kind(value: Any) -> str:

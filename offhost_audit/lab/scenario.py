@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from offhost_audit import yamldoc
 from offhost_audit.errors import InputError
 
 BUILTIN_VSS = {
@@ -66,13 +67,7 @@ def load(name_or_path: str) -> dict[str, Any]:
     if not p.is_file():
         raise InputError(f"no scenario {name_or_path!r} (shipped: {', '.join(shipped())})")
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise InputError(f"{p}{f':{mark.line + 1}' if mark else ''}: not valid YAML: "
-                         f"{getattr(e, 'problem', None) or type(e).__name__}") from None
-    except RecursionError:
-        raise InputError(f"{p}: not valid YAML: nested too deeply") from None
+        raw = yamldoc.safe_load(p.read_text(encoding="utf-8"), str(p))
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"{p}: cannot read: {getattr(e, 'strerror', None) or e}") from None
     if not isinstance(raw, dict):
