@@ -15,8 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from offhost_audit import yamldoc
 from offhost_audit.errors import InputError
 
