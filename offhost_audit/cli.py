@@ -10,6 +10,7 @@ import argparse
 import logging
 import math
 import sys
+from collections.abc import Callable
 
 from offhost_audit import __version__
 from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, AuditError
@@ -31,24 +32,22 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, got {text!r}")
-    return value
+def _integer(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from low to high."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port 0-65535 (0: any free port), got {text!r}")
-    return value
+_positive_int = _integer(1, 10_000, "a whole number 1-10000")
+_port = _integer(0, 65535, "a port 0-65535 (0: any free port)")
 
 
 def _name(text: str) -> str:

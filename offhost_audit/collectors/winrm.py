@@ -158,8 +158,8 @@ class WinRMSession:
         name = self.target.name
         if started:
             return CollectorError(f"{name}: {script} did not finish within {budget:.3g}s (timeout)")
-        return TargetUnreachableError(f"{name}: {self.endpoint} did not answer within {budget:.3g}s "
-                                      "(timeout; the answer was too slow or never came)")
+        return TargetUnreachableError(f"{name}: no answer from {self.endpoint} within {budget:.3g}s "
+                                      "(timeout: the answer was too slow or never came)")
 
     def _error(self, script: str, e: Exception) -> CollectorError:
         name, url = self.target.name, self.endpoint

@@ -108,14 +108,20 @@ def test_cli_arguments_never_crash(tmp_path_factory, capsys, data):
     _run([*command, *extra], capsys)
 
 
+def _mutated_file(tmp: Path, name: str, text: str, data: st.DataObject) -> Path:
+    """The example document, mutated as data, then (half the time) garbled as text."""
+    load, dump = (json.loads, json.dumps) if name.endswith(".json") else (yaml.safe_load, yaml.safe_dump)
+    mutated = dump(_mutate(load(text), data))
+    f = tmp / name
+    f.write_text(mutated if data.draw(st.booleans()) else _garble(mutated, data))
+    return f
+
+
 @SETTINGS
 @given(data=st.data())
 def test_mutated_inventories_are_loaded_or_refused_one_line_per_error(tmp_path_factory, capsys, data):
     tmp = tmp_path_factory.mktemp("inv")
-    doc = _mutate(yaml.safe_load(EXAMPLE_INVENTORY.read_text()), data)
-    f = tmp / "inventory.yaml"
-    f.write_text(yaml.safe_dump(doc, allow_unicode=True) if data.draw(st.booleans()) else
-                 _garble(yaml.safe_dump(doc), data))
+    f = _mutated_file(tmp, "inventory.yaml", EXAMPLE_INVENTORY.read_text(), data)
     code, err = _run(["collect", "-q", "-i", str(f), "-o", str(tmp / "facts.json"), "--timeout", "1"], capsys)
     assert code in (2, 3)
     if code == 2:
@@ -125,11 +131,7 @@ def test_mutated_inventories_are_loaded_or_refused_one_line_per_error(tmp_path_f
 @SETTINGS
 @given(data=st.data())
 def test_mutated_facts_are_evaluated_or_refused_one_line_per_error(tmp_path_factory, capsys, data):
-    tmp = tmp_path_factory.mktemp("facts")
-    doc = _mutate(json.loads(EXAMPLE_FACTS.read_text()), data)
-    f = tmp / "facts.json"
-    text = json.dumps(doc)
-    f.write_text(text if data.draw(st.booleans()) else _garble(text, data))
+    f = _mutated_file(tmp_path_factory.mktemp("facts"), "facts.json", EXAMPLE_FACTS.read_text(), data)
     code, err = _run(["evaluate", "-f", str(f), "--format", "json"], capsys)
     if code == 2:
         _errors_name(err, f)
