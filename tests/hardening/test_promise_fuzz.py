@@ -83,7 +83,8 @@ def _mutate(doc: Any, data: st.DataObject, depth: int = 0) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _no_credentials(monkeypatch):
+def _no_credentials(monkeypatch, tmp_path_factory):
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))  # a generated -o NAME lands here, not in the checkout
     for k in list(os.environ):
         if k.startswith("OFFHOST_"):
             monkeypatch.delenv(k)
