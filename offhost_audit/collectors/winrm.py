@@ -96,20 +96,20 @@ class WinRMSession:
 
     def run(self, script: str, arguments: dict[str, Any] | None = None, *, deadline: float | None = None) -> Any:
         """Run a shipped script; its one JSON document parsed (None when it printed nothing)."""
+        end = time.monotonic() + self.call_timeout  # the retry shares the call's time
+        if deadline is not None:
+            end = min(end, deadline)
         try:
-            return self._run_once(script, arguments, deadline)
+            return self._run_once(script, arguments, end)
         except CollectorError as e:
             if not getattr(e, "retryable", False):
                 raise
             log.info("%s: WS-Man timeout fault on %s, retrying once", self.target.name, script)
             self.close(graceful=False)
-            return self._run_once(script, arguments, deadline)
+            return self._run_once(script, arguments, end)
 
-    def _run_once(self, script: str, arguments: dict[str, Any] | None, deadline: float | None) -> Any:
+    def _run_once(self, script: str, arguments: dict[str, Any] | None, end: float) -> Any:
         name = self.target.name
-        end = time.monotonic() + self.call_timeout
-        if deadline is not None:
-            end = min(end, deadline)
         command, args = pscommand.command_line(script, arguments)
         cid, budget = None, end - time.monotonic()
         if budget <= 0:
