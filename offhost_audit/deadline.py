@@ -1,22 +1,27 @@
-"""Wall-clock deadlines for HTTP calls made through requests/urllib3 (pywinrm, the OPA client).
+"""Wall-clock deadlines for network calls: pywinrm and the OPA client (urllib3), ldap3, impacket.
 
 A read timeout restarts on every byte: a server that trickles one byte a second never trips it.
-Inside ``with wall_clock(seconds) as w:``, every urllib3 connection the current thread takes from
-a pool is remembered; when the time is up a timer shuts those sockets down, so the blocked read
-returns at once and the library raises (``ConnectionError`` and friends). The caller then sees
-``w.expired`` and reports its own timeout. Outside such a block nothing changes.
+Inside ``with wall_clock(seconds) as w:``, the sockets the current thread uses are remembered; when
+the time is up a timer shuts them down, so the blocked read or handshake returns at once and the
+library raises (``ConnectionError``, ``SSLEOFError``, ``LDAPSocketReceiveError``...). The caller then
+sees ``w.expired`` and reports its own timeout. Outside such a block nothing changes.
 
-The hook is one subclass per urllib3 pool class, registered for every pool manager created after
-this module is imported (pywinrm builds its session, and sends its first request, inside the
-library, so there is no session to hook before that). It only records connections while a deadline
-is armed in the calling thread.
+Two hooks record sockets, only while a deadline is armed in the calling thread:
+
+* every socket object created by the thread (the ``socket.__new__`` audit event, which TLS-wrapped
+  sockets raise too): whatever library opened it;
+* every urllib3 connection the thread takes from a pool, so a keep-alive connection opened before
+  the block is covered as well (one pool subclass per scheme, registered for every pool manager:
+  pywinrm builds its session and sends its first request inside the library).
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +37,7 @@ class Watch:
         self.seconds = seconds
         self.expired = False
         self._conns: list[Any] = []
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._timer = threading.Timer(max(0.0, seconds), self._fire)
         self._timer.daemon = True
@@ -42,11 +48,19 @@ class Watch:
             if self.expired:
                 _shut(conn)
 
+    def add_socket(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.add(sock)
+
     def _fire(self) -> None:
         with self._lock:
             self.expired = True
             for conn in self._conns:
                 _shut(conn)
+            for sock in list(self._sockets):
+                if sock.fileno() != -1:  # a socket wrapped by TLS is detached: its SSLSocket is here too
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _shut(conn: Any) -> None:
@@ -92,5 +106,17 @@ class _HTTPSPool(connectionpool.HTTPSConnectionPool):
         return _register(super()._get_conn(timeout))
 
 
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event != "socket.__new__":
+        return
+    try:
+        for watch in getattr(_local, "stack", ()):
+            if isinstance(args[0], socket.socket):
+                watch.add_socket(args[0])
+    except Exception:  # noqa: BLE001 - an audit hook must never break the call it observes
+        pass
+
+
 poolmanager.pool_classes_by_scheme["http"] = _HTTPPool
 poolmanager.pool_classes_by_scheme["https"] = _HTTPSPool
+sys.addaudithook(_audit)

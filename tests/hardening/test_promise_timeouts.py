@@ -1,4 +1,5 @@
-"""Promises: a slow server cannot defeat a timeout; timeouts are positive, finite numbers.
+"""Promises: a slow server cannot defeat a timeout (WinRM, OPA, LDAP, SMB); timeouts are positive,
+finite numbers.
 
 The slow server (``trickle.Trickle``) answers every request one byte per second, forever: a read
 timeout that restarts on each byte never fires, a wall-clock deadline does.
@@ -13,9 +14,9 @@ import requests
 import yaml
 
 from conftest import EXAMPLE_FACTS, run_cli
-from trickle import Trickle
+from trickle import LDAP, SMB, Trickle
 
-from offhost_audit import audit, inventory
+from offhost_audit import audit, collect, inventory
 from offhost_audit.credentials import Resolver
 from offhost_audit.deadline import wall_clock
 from offhost_audit.engine import opa_server
@@ -70,3 +71,20 @@ def test_an_opa_server_that_trickles_is_unavailable_within_its_deadline(monkeypa
 def test_a_timeout_that_is_not_a_positive_finite_number_is_a_usage_error(tmp_path, option, value):
     r = run_cli("collect", "-i", str(tmp_path / "inv.yaml"), "-o", str(tmp_path / "f.json"), f"{option}={value}")
     assert r.returncode == 2 and f"argument {option}" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_trickling_ldap_and_smb_servers_are_stopped_at_the_target_deadline():
+    with Trickle(answer=LDAP) as dc, Trickle(answer=SMB) as fs:
+        text = (f"domain_controllers:\n"
+                f"  - {{name: DC1, address: 127.0.0.1, domain: corp.example, ldap: {{tls: plain, port: {dc.port}}}}}\n"
+                f"file_servers:\n  - {{name: FS1, address: 127.0.0.1, port: {fs.port}, shares: [VMS]}}\n")
+        inv = inventory.loads(text, source="trickle.yaml")
+        doc = collect.collect_facts(inv, call_timeout=60, target_timeout=3,
+                                    resolver=Resolver(env={"OFFHOST_WINRM_USER": "u", "OFFHOST_WINRM_PASSWORD": "p"},
+                                                      interactive=False))
+    by_target = {e["target"]: e for e in doc["collection"]}
+    for name, collector in (("DC1", "ldap.directory"), ("FS1", "smb.shares")):
+        e = by_target[name]
+        assert e["collector"] == collector and e["status"] == "error"
+        assert e["error"] == f"{name}: {collector} stopped: target timeout of 3s reached (timeout)"
+        assert e["duration_ms"] < (3 + 1) * 1000
