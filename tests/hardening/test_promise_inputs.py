@@ -134,3 +134,11 @@ def test_script_output_past_the_cap_is_that_collectors_error(monkeypatch):
     assert mine[0]["status"] == "error" and "printed more than 262,144 bytes" in mine[0]["error"]
     others = [e for e in doc["collection"] if e["target"] != proxy["name"]]
     assert all(e["status"] == "ok" for e in others if e["collector"] == "winrm.system")
+
+
+def test_deeply_nested_script_output_is_that_collectors_error_not_a_recursion_error():
+    from offhost_audit.collectors import psjson
+    from offhost_audit.errors import CollectorError
+
+    with pytest.raises(CollectorError, match=r"^HV1: system.ps1 output is not valid JSON \(nested too deeply\)$"):
+        psjson.loads("[" * 100_000, what="HV1: system.ps1 output")
