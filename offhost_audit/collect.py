@@ -21,14 +21,13 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from offhost_audit import __version__
+from offhost_audit import __version__, deadline as deadline_clock
 from offhost_audit.collectors import LAZY_KINDS, missing, registry
 from offhost_audit.collectors.base import Collector, Context, Target, merge
 from offhost_audit.collectors.parsers_estate import resolve_csv_names
 from offhost_audit.collectors.psjson import netbios
 from offhost_audit.collectors.winrm import WinRMSession
 from offhost_audit.credentials import Resolver
-from offhost_audit.deadline import wall_clock
 from offhost_audit.errors import AuditIncompleteError, TargetUnreachableError
 from offhost_audit.facts import SCHEMA_VERSION
 from offhost_audit.inventory import Inventory
@@ -49,36 +48,36 @@ def _run_target(target: Target, collectors: list[Collector], base_ctx: Context, 
     if target.kind not in ("domain_controller", "file_server"):
         ctx.extra["winrm"] = WinRMSession(target, call_timeout=call_timeout)
     fragments, entries, blocked = [], [], None
-    # the target's time is a wall clock for every collector (LDAP and SMB too): its sockets are shut at the deadline
-    with wall_clock(target_timeout) as watch:
-        try:
-            for c in collectors:
-                start = time.monotonic()
-                status, error = "ok", None
-                if blocked:
-                    status, error = "skipped", f"not attempted: {blocked}"
-                elif start >= deadline or watch.expired:
-                    status, error = "error", f"not attempted: target timeout of {target_timeout:g}s reached"
-                else:
-                    try:
-                        frag = c.collect(target, ctx) or {}
-                        fragments.append(frag)
-                        if frag.get("_errors"):  # partial success: what could not be read, per item
-                            error = _clean("partial: " + "; ".join(map(str, frag["_errors"])), secrets)
-                    except Exception as e:  # noqa: BLE001 - one failure never stops the run
-                        status, error = "error", _clean(f"{type(e).__name__}: {e}" if not str(e) else str(e), secrets)
-                        if watch.expired:
-                            error = f"{target.name}: {c.id} stopped: target timeout of {target_timeout:g}s reached (timeout)"
-                        if isinstance(e, TargetUnreachableError):
-                            blocked = error
-                entries.append({"target": target.name, "collector": c.id, "status": status, "error": error,
-                                "duration_ms": round((time.monotonic() - start) * 1000, 1)})
-                tick(target.name, c.id, status)
-        finally:
-            s = ctx.extra.get("winrm")
-            if isinstance(s, WinRMSession):
-                with wall_clock(min(call_timeout, 10.0)):  # deleting the shell must not hang either
-                    s.close(graceful=not watch.expired)
+    watch = deadline_clock.arm(target_timeout)  # a wall clock for every collector, LDAP and SMB too
+    try:
+        for c in collectors:
+            start = time.monotonic()
+            status, error = "ok", None
+            if blocked:
+                status, error = "skipped", f"not attempted: {blocked}"
+            elif start >= deadline or watch.expired:
+                status, error = "error", f"not attempted: target timeout of {target_timeout:g}s reached"
+            else:
+                try:
+                    frag = c.collect(target, ctx) or {}
+                    fragments.append(frag)
+                    if frag.get("_errors"):  # partial success: what could not be read, per item
+                        error = _clean("partial: " + "; ".join(map(str, frag["_errors"])), secrets)
+                except Exception as e:  # noqa: BLE001 - one failure never stops the run
+                    status, error = "error", _clean(f"{type(e).__name__}: {e}" if not str(e) else str(e), secrets)
+                    if watch.expired:  # its sockets were shut at the deadline
+                        error = f"{target.name}: {c.id} stopped: target timeout of {target_timeout:g}s reached (timeout)"
+                    if isinstance(e, TargetUnreachableError):
+                        blocked = error
+            entries.append({"target": target.name, "collector": c.id, "status": status, "error": error,
+                            "duration_ms": round((time.monotonic() - start) * 1000, 1)})
+            tick(target.name, c.id, status)
+    finally:
+        watch.disarm()
+        s = ctx.extra.get("winrm")
+        if isinstance(s, WinRMSession):
+            with deadline_clock.wall_clock(min(call_timeout, 10.0)):  # deleting the shell must not hang either
+                s.close(graceful=not watch.expired)
     return fragments, entries
 
 

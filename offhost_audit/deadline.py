@@ -48,6 +48,11 @@ class Watch:
             if self.expired:
                 _shut(conn)
 
+    def disarm(self) -> None:
+        self._timer.cancel()
+        with contextlib.suppress(ValueError):
+            _stack().remove(self)
+
     def add_socket(self, sock: socket.socket) -> None:
         with self._lock:
             self._sockets.add(sock)
@@ -72,16 +77,20 @@ def _shut(conn: Any) -> None:
 
 @contextlib.contextmanager
 def wall_clock(seconds: float) -> Iterator[Watch]:
-    """Arm a deadline of ``seconds`` for the HTTP calls this thread makes inside the block."""
-    watch = Watch(seconds)
-    stack = _stack()
-    stack.append(watch)
-    watch._timer.start()
+    """Arm a deadline of ``seconds`` for the network calls this thread makes inside the block."""
+    watch = arm(seconds)
     try:
         yield watch
     finally:
-        watch._timer.cancel()
-        stack.remove(watch)
+        watch.disarm()
+
+
+def arm(seconds: float) -> Watch:
+    """:func:`wall_clock` without the block: call ``disarm()`` on the result, in the same thread."""
+    watch = Watch(seconds)
+    _stack().append(watch)
+    watch._timer.start()
+    return watch
 
 
 def _stack() -> list[Watch]:
