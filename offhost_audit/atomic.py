@@ -106,7 +106,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         raise OutputError(f"{p}: cannot write in {folder}: {_why(e)}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            if st is not None:
+            if st is not None and hasattr(os, "fchmod"):
                 os.fchmod(f.fileno(), stat.S_IMODE(st.st_mode))
                 with contextlib.suppress(OSError):  # keep the owner when we may (root)
                     os.fchown(f.fileno(), st.st_uid, st.st_gid)
@@ -138,6 +138,8 @@ def _remove_stale(folder: Path, name: str) -> None:
 
 
 def _alive(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) terminates the process on Windows: never guess there
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
