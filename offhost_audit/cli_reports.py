@@ -43,7 +43,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("run", nargs="?", type=int, metavar="RUN", help="run id (default: the latest; see `history`)")
     p.add_argument("-f", "--formats", default="html,md,junit,sarif,csv,json", metavar="LIST",
                    help="comma-separated formats: html,md,junit,sarif,csv,json or all (default: all)")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the report files")
+    p.add_argument("-o", "--output", dest="outdir", required=True, metavar="DIR", help="folder for the report files")
     _add_db_option(p)
     _add_render_options(p)
     p.add_argument("--fail-on", choices=SEVERITIES, default="high", help="exit 1 when the run has a failure at or above this severity (default: high)")
@@ -138,7 +138,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         run = h.load(args.run)
         previous = h.previous(run.id)
         trend = [s for s in h.runs(limit=200) if s.id <= run.id][:60]
-    paths = render(run, names, args.output, previous=previous, trend=trend, fail_on=args.fail_on,
+    paths = render(run, names, args.outdir, previous=previous, trend=trend, fail_on=args.fail_on,
                    template_dir=args.template_dir, keep=args.keep)
     _say(args, f"run {run.id}: reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
     return EXIT_FINDINGS if breaches(run.findings, args.fail_on) else EXIT_OK
