@@ -87,8 +87,13 @@ def test_history_errors_are_one_line_exit_2(tmp_path, db, capsys):
     assert main(["report", "-o", str(tmp_path / "r"), "--db", db]) == 2
     assert "the history has no runs yet" in capsys.readouterr().err
     assert main(["diff", "--db", db]) == 2
-    assert main(["report", "-o", str(tmp_path / "r"), "--db", db, "-f", "pdf"]) == 2
-    assert "unknown report format(s) pdf" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # a usage error, found while parsing: before any work
+        main(["evaluate", "-f", PROBLEMS, "--db", db, "--report", str(tmp_path / "r"), "-F", "html,pdf"])
+    assert e.value.code == 2 and "unknown report format(s) pdf" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["report", "-o", str(tmp_path / "r"), "--db", db, "--template-dir", str(tmp_path / "nope")])
+    assert "no such folder" in capsys.readouterr().err
+    assert not Path(db).exists() or main(["history", "--db", db, "--format", "json"]) == 0
 
 
 def test_default_waivers_beside_the_inventory(tmp_path):
