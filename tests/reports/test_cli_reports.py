@@ -93,7 +93,8 @@ def test_history_errors_are_one_line_exit_2(tmp_path, db, capsys):
     with pytest.raises(SystemExit):
         main(["report", "-o", str(tmp_path / "r"), "--db", db, "--template-dir", str(tmp_path / "nope")])
     assert "no such folder" in capsys.readouterr().err
-    assert not Path(db).exists() or main(["history", "--db", db, "--format", "json"]) == 0
+    assert main(["history", "--db", db, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []  # the bad -F stopped evaluate before it stored a run
 
 
 def test_default_waivers_beside_the_inventory(tmp_path):
