@@ -110,7 +110,8 @@ def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: 
     targets = inventory.targets(resolver=resolver, call_timeout=call_timeout, insecure=insecure)
     secrets = [t.credentials.password for t in targets if t.credentials]
     dcs = [t for t in targets if t.kind == "domain_controller"]
-    base = Context(proxies=inventory.proxies, domain_hint=dcs[0].options.get("domain") if dcs else None)
+    base = Context(proxies=inventory.proxies, domain_hint=dcs[0].options.get("domain") if dcs else None,
+                   extra={"file_servers": [t.name for t in targets if t.kind == "file_server"]})
     warnings: list[str] = []
     if insecure:
         warnings.append("TLS certificate validation was turned off (--insecure): the hosts' identity was not verified")
@@ -136,8 +137,11 @@ def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: 
                 names.update({s.lower(): s for s in t.options.get("shares") or []})
                 return sorted(names.values(), key=str.lower)
 
+            sids = _account_sids(partial.get("computer_accounts") or [])
+
             def fs_ctx(t: Target) -> Context:  # ctx.extra["shares"]: {file server name: [share, ...]}
-                return Context(proxies=base.proxies, domain_hint=base.domain_hint, extra={"shares": {t.name: shares_of(t)}})
+                return Context(proxies=base.proxies, domain_hint=base.domain_hint,
+                               extra={"shares": {t.name: shares_of(t)}, "account_sids": sids})
 
             phase2 = [replace(t, options={**t.options, "shares": shares_of(t)}) for t in phase2]
             frags2, e2 = _phase(phase2, collectors, base, pool, fs_ctx, **kw)
@@ -169,6 +173,16 @@ def _premerge(fragments: list[dict]) -> list[dict]:
     return out
 
 
+def _account_sids(accounts: list[dict]) -> list[str]:
+    """Every SID a proxy's network logon carries (for the file servers' alias membership)."""
+    out = set()
+    for a in accounts:
+        for sid in [a.get("sid"), a.get("primary_group_sid"), *(a.get("token_groups") or [])]:
+            if sid:
+                out.add(sid)
+    return sorted(out)
+
+
 def _shares_from_vms(vms: list[dict]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for vm in vms:
@@ -183,11 +197,18 @@ def _assemble(inv: Inventory, targets: list[Target], fragments: list[dict], entr
               warnings: list[str]) -> dict[str, Any]:
     for f in fragments:
         warnings += f.get("_notes") or []
-    hosts = [{"name": t.name, "fqdn": t.options.get("fqdn"), "roles": list(t.options.get("roles") or [t.kind])}
-             for t in targets if t.kind not in ("domain_controller", "file_server")]
+    hosts: dict[str, dict[str, Any]] = {}
+    for t in targets:  # one entry per computer: a file server that is also a Windows host gets both roles
+        if t.kind != "domain_controller":
+            h = hosts.setdefault(t.name, {"name": t.name, "fqdn": t.options.get("fqdn"), "roles": []})
+            h["roles"] += [r for r in t.options.get("roles") or [t.kind] if r not in h["roles"]]
+    for f in fragments:  # the SMB collector names the file server with the roles it knows of
+        for h in f.get("hosts") or []:
+            h.pop("roles", None)
     clusters = [{"name": name, "nodes": nodes} for name, nodes in inv.clusters.items()]
-    doc = merge([{"hosts": hosts, "clusters": clusters}, *_premerge(fragments)])
+    doc = merge([{"hosts": list(hosts.values()), "clusters": clusters}, *_premerge(fragments)])
     resolve_csv_names(doc.get("vms") or [], doc.get("clusters") or [])
+    _domains_from_directory(doc.get("hosts") or [], doc.get("computer_accounts") or [])
     vbr = {"version": inv.vbr_version, "profile": inv.vbr_profile}
     collected = doc.pop("vbr", None) or {}
     if collected.get("version") and inv.vbr_version and collected["version"] != inv.vbr_version:
@@ -213,6 +234,19 @@ def _assemble(inv: Inventory, targets: list[Target], fragments: list[dict], entr
     }
     facts.setdefault("hosts", [])
     return facts
+
+
+def _domains_from_directory(hosts: list[dict], accounts: list[dict]) -> None:
+    """A host whose domain was not collected (WinRM and the NTLM challenge failed) but whose
+    computer object was found in exactly one collected domain is in that domain (source directory)."""
+    found: dict[str, set[str]] = {}
+    for a in accounts:
+        if a.get("domain"):
+            found.setdefault(netbios(a["name"]), set()).add(a["domain"].lower())
+    for h in hosts:
+        doms = found.get(netbios(h["name"]), set())
+        if len(doms) == 1 and not (h.get("domain") or {}).get("name"):
+            h["domain"] = {"name": next(iter(doms)), "netbios": None, "part_of_domain": True, "source": "directory"}
 
 
 def require_some_success(facts: dict[str, Any]) -> None:

@@ -245,7 +245,8 @@ def collect(target: Target, ctx: Context) -> Fragment:
             "trusts": sorted(trusts, key=lambda t: t["partner"].lower()) if trusts is not None else None,
         }
         accounts = []
-        for proxy in ctx.proxies:
+        file_servers = [n for n in (ctx.extra or {}).get("file_servers") or [] if n not in ctx.proxies]
+        for proxy in list(ctx.proxies) + file_servers:  # file servers: their computer object (SID, domain)
             try:
                 acct = _computer(conn, proxy, domain_dn, domain["dns_name"], domain_sid, errors)
             except (lx.LDAPOperationResult, WinsecError) as exc:

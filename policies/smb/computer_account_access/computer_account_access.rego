@@ -68,15 +68,21 @@ _finding(p, k, missing) := result.unknown(_rule, result.proxy_share_subject(p, k
 	count(missing) > 0
 }
 
-_finding(p, k, []) := _judge(p, k, data.offhost.smb.lib.share_acl_levels[p][k], data.offhost.smb.lib.ntfs_acl_levels[p][k])
+_finding(p, k, []) := _decide(p, k, data.offhost.smb.lib.share_acl_levels[p][k], data.offhost.smb.lib.ntfs_acl_levels[p][k])
+
+# Without the file server's local groups only a grant with no deny ACE in sight is decided.
+_decide(p, k, share_level, ntfs_level) := result.unknown(_rule, result.proxy_share_subject(p, k), missing) if {
+	missing := lib.undecided(p, k, ["share_acl", "ntfs_acl"], lib.has_read(_effective(share_level, ntfs_level)))
+	count(missing) > 0
+} else := _judge(p, k, share_level, ntfs_level)
 
 _effective(share_level, ntfs_level) := bits.and(share_level.granted, ntfs_level.granted)
 
 _judge(p, k, share_level, ntfs_level) := result.pass(
 	_rule, result.proxy_share_subject(p, k),
-	sprintf("%s$ (LocalSystem on the network) has effective %s on %s: %s; %s", [
+	sprintf("%s$ (LocalSystem on the network) has effective %s on %s: %s; %s%s", [
 		p, lib.rights_words(_effective(share_level, ntfs_level)), k,
-		_levels_text(share_level, ntfs_level), _full_note,
+		_levels_text(k, share_level, ntfs_level), _full_note, lib.groups_note(p, k),
 	]),
 	_evidence(p, k, share_level, ntfs_level),
 ) if {
@@ -87,18 +93,18 @@ _judge(p, k, share_level, ntfs_level) := result.fail(
 	_rule, result.proxy_share_subject(p, k),
 	sprintf("%s$ (LocalSystem on the network) cannot read %s: effective rights %s (%s); %s", [
 		p, k, lib.rights_words(_effective(share_level, ntfs_level)),
-		_levels_text(share_level, ntfs_level), _full_note,
+		_levels_text(k, share_level, ntfs_level), _full_note,
 	]),
 	_evidence(p, k, share_level, ntfs_level),
 ) if {
 	not lib.has_read(_effective(share_level, ntfs_level))
 }
 
-_levels_text(share_level, ntfs_level) := sprintf("share level: %s; NTFS level: %s", [_level_text(share_level), _level_text(ntfs_level)])
+_levels_text(k, share_level, ntfs_level) := sprintf("share level: %s; NTFS level: %s", [_level_text(k, share_level), _level_text(k, ntfs_level)])
 
-_level_text(level) := sprintf("%s via %s", [lib.rights_words(level.granted), lib.deciding_text(level.deciding)]) if {
+_level_text(k, level) := sprintf("%s via %s%s", [lib.rights_words(level.granted), lib.deciding_text(level.deciding), lib.group_text(k, level.deciding)]) if {
 	level.read
-} else := sprintf("%s, read removed by %s", [lib.rights_words(level.granted), lib.deciding_text(level.deciding)]) if {
+} else := sprintf("%s, read removed by %s%s", [lib.rights_words(level.granted), lib.deciding_text(level.deciding), lib.group_text(k, level.deciding)]) if {
 	some x in level.deciding
 	x.ace.type == "deny"
 } else := sprintf("%s, no ACE gives the account or its groups read (matching: %s)", [
@@ -111,7 +117,7 @@ _evidence(p, k, share_level, ntfs_level) := array.concat(
 		{"path": sprintf("%s.token_groups", [lib.account_ref(p)]), "value": lib.account(p).token_groups},
 	],
 	array.concat(
-		lib.ace_evidence(k, "share_acl", share_level.deciding),
-		lib.ace_evidence(k, "ntfs_acl", ntfs_level.deciding),
+		array.concat(lib.ace_evidence(k, "share_acl", share_level.deciding), lib.ace_evidence(k, "ntfs_acl", ntfs_level.deciding)),
+		lib.group_evidence(k, array.concat(share_level.deciding, ntfs_level.deciding)),
 	),
 )

@@ -323,9 +323,78 @@ _prepared_acls(field) := {k: _prepared(acl) |
 	acl != null
 }
 
-_levels(acls) := {p: {k: _evaluate_prepared(acls[k], sid_set) | some k in needed_shares[p]; acls[k]} |
+_levels(acls) := {p: {k: _evaluate_prepared(acls[k], _sid_set(p, k, sid_set)) | some k in needed_shares[p]; acls[k]} |
 	some p, sid_set in proxy_sids
 }
+
+# --- Local groups of the file server ------------------------------------------------------
+# A network logon on the file server also carries the server's aliases (local groups) that hold
+# one of the account's SIDs: BUILTIN\Users holds Authenticated Users by default. The SMB collector
+# reads them over SAMR into hosts[server].local_groups.
+
+local_groups_ref(s) := facts.host_path(s, "local_groups")
+
+_local_groups(s) := object.get(data.offhost.lib.facts.hosts_by_name, [s, "local_groups"], null)
+
+# _alias_sets[p][s]: the alias SIDs of server s holding one of p's SIDs; absent when the server's
+# local groups were not collected or were not asked about all of p's SIDs.
+_alias_sets := {p: {s: _aliases(groups, sid_set) |
+	some s in {unc_server(k) | some k in needed_shares[p]}
+	groups := _local_groups(s)
+	is_object(groups)
+	count(sid_set - {upper(q) | some q in arr(groups.queried_sids)}) == 0
+} |
+	some p, sid_set in proxy_sids
+}
+
+_aliases(groups, sid_set) := {upper(g.sid) |
+	some g in arr(groups.groups)
+	some m in arr(g.members)
+	upper(m) in sid_set
+}
+
+_sid_set(p, k, sid_set) := sid_set | object.get(_alias_sets, [p, unc_server(k)], set())
+
+# local_groups_missing(p, k): [] when the local groups of k's server are known for p's SIDs, else
+# the fact path that is missing.
+local_groups_missing(p, k) := [] if {
+	_alias_sets[p][unc_server(k)]
+} else := [local_groups_ref(unc_server(k))]
+
+# undecided(p, k, fields, read): the missing local-group fact when it could change the verdict
+# read over the ACLs in fields, else []. Without the server's local groups a grant stands only
+# when those ACLs hold no deny ACE (more groups can then only add rights); a refusal never does.
+undecided(p, k, fields, read) := [] if {
+	local_groups_missing(p, k) == []
+} else := [] if {
+	read
+	not _any_deny(k, fields)
+} else := local_groups_missing(p, k)
+
+_any_deny(k, fields) if {
+	some field in fields
+	some ace in arr(object.get(shares_by_key, [k, field], null))
+	ace.type == "deny"
+}
+
+# group_evidence(p, k, deciding): the local groups of k's server behind deciding ACEs.
+group_evidence(k, deciding) := [{"path": sprintf("%s.groups[%d]", [local_groups_ref(unc_server(k)), i]), "value": g} |
+	some i, g in arr(object.get(data.offhost.lib.facts.hosts_by_name, [unc_server(k), "local_groups", "groups"], null))
+	some x in deciding
+	upper(x.ace.sid) == upper(g.sid)
+]
+
+# group_text(k, deciding): " (through local group Builtin\Users of FS01, holding S-1-5-11)" or "".
+group_text(k, deciding) := concat("", [sprintf(" (through local group %s of %s, holding %s)", [
+	object.get(e.value, "name", e.value.sid), unc_server(k), concat(", ", e.value.members),
+]) |
+	some e in group_evidence(k, deciding)
+])
+
+# groups_note(p, k): what the message says when the server's local groups were not read.
+groups_note(p, k) := "" if {
+	local_groups_missing(p, k) == []
+} else := sprintf("; the local groups of %s were not read (%s): no deny ACE applies, so they could only add rights", [unc_server(k), local_groups_ref(unc_server(k))])
 
 _deciding(true, allows, _) := [x | some x in allows; bits.and(x.mapped, read_bits) != 0]
 

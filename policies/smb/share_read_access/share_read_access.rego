@@ -56,11 +56,17 @@ _finding(p, k, missing) := result.unknown(_rule, result.proxy_share_subject(p, k
 	count(missing) > 0
 }
 
-_finding(p, k, []) := _judge(p, k, data.offhost.smb.lib.share_acl_levels[p][k])
+_finding(p, k, []) := _decide(p, k, data.offhost.smb.lib.share_acl_levels[p][k])
+
+# Without the file server's local groups only a grant with no deny ACE in sight is decided.
+_decide(p, k, level) := result.unknown(_rule, result.proxy_share_subject(p, k), missing) if {
+	missing := lib.undecided(p, k, ["share_acl"], level.read)
+	count(missing) > 0
+} else := _judge(p, k, level)
 
 _judge(p, k, level) := result.pass(
 	_rule, result.proxy_share_subject(p, k),
-	sprintf("share permissions of %s grant %s$ %s (granted mask %d; %s)", [k, p, lib.rights_words(level.granted), level.granted, lib.deciding_text(level.deciding)]),
+	sprintf("share permissions of %s grant %s$ %s (granted mask %d; %s%s)%s", [k, p, lib.rights_words(level.granted), level.granted, lib.deciding_text(level.deciding), lib.group_text(k, level.deciding), lib.groups_note(p, k)]),
 	_evidence(p, k, level),
 ) if {
 	level.read
@@ -68,7 +74,7 @@ _judge(p, k, level) := result.pass(
 
 _judge(p, k, level) := result.fail(
 	_rule, result.proxy_share_subject(p, k),
-	sprintf("share permissions of %s do not grant %s$ read: effective share-level rights %s (granted mask %d; %s)", [k, p, lib.rights_words(level.granted), level.granted, lib.deciding_text(level.deciding)]),
+	sprintf("share permissions of %s do not grant %s$ read: effective share-level rights %s (granted mask %d; %s%s)", [k, p, lib.rights_words(level.granted), level.granted, lib.deciding_text(level.deciding), lib.group_text(k, level.deciding)]),
 	_evidence(p, k, level),
 ) if {
 	not level.read
@@ -76,5 +82,5 @@ _judge(p, k, level) := result.fail(
 
 _evidence(p, k, level) := array.concat(
 	[{"path": sprintf("%s.sid", [lib.account_ref(p)]), "value": lib.account(p).sid}],
-	lib.ace_evidence(k, "share_acl", level.deciding),
+	array.concat(lib.ace_evidence(k, "share_acl", level.deciding), lib.group_evidence(k, level.deciding)),
 )
