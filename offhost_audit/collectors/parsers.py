@@ -34,6 +34,7 @@ VSS_TYPE = {0: "unknown", 1: "system", 2: "software", 3: "hardware", 4: "unknown
 # CLUSTER_RESOURCE_STATE (CSV)
 CSV_STATE = {-1: "unknown", 0: "inherited", 1: "initializing", 2: "online", 3: "offline", 4: "failed",
              128: "pending", 129: "online_pending", 130: "offline_pending"}
+ISCSI_ANY_PORT = "ISCSI ANY PORT"  # Get-InitiatorPort PortAddress of every iSCSI initiator port
 FEATURES = {"hyper-v": "hyperv", "fs-data-deduplication": "dedup", "failover-clustering": "failover_clustering"}
 
 
@@ -142,8 +143,11 @@ def parse_storage(doc: Any) -> dict[str, Any]:
     for p in pj.as_list(d.get("InitiatorPorts")):
         p = pj.obj(p) or {}
         if p:
-            ports.append({"type": pj.enum(p.get("ConnectionType"), PORT_TYPE, PORT_NAMES, default="other") or "other",
-                          "address": (pj.text(p.get("PortAddress")) or pj.text(p.get("NodeAddress")))})
+            kind = pj.enum(p.get("ConnectionType"), PORT_TYPE, PORT_NAMES, default="other") or "other"
+            node, port = pj.text(p.get("NodeAddress")), pj.text(p.get("PortAddress"))
+            if kind == "iscsi" or (port or "").upper() == ISCSI_ANY_PORT:  # the IQN is the node address
+                port = None
+            ports.append({"type": kind, "address": port or node, "node_address": node})
     sessions = []
     for s in pj.as_list(d.get("IscsiSessions")):
         s = pj.obj(s) or {}

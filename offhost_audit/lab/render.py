@@ -86,7 +86,7 @@ def storage(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]) -> A
     iscsi = []
     if bus == "iscsi":
         ports = [{"NodeAddress": f"iqn.1991-05.com.microsoft:{host['name'].lower()}.{sc['domain']['dns']}",
-                  "PortAddress": "ffffffff", "ConnectionType": 2}]
+                  "PortAddress": "ISCSI ANY PORT", "ConnectionType": 2}]
         iscsi = [{"TargetNodeAddress": "iqn.2010-06.com.purestorage:flasharray.lab", "IsConnected": True}]
     return {"Disks": disks, "InitiatorPorts": ports, "IscsiSessions": iscsi, "NewDiskPolicy": host["san_policy"]}
 
