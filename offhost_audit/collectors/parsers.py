@@ -39,7 +39,8 @@ FEATURES = {"hyper-v": "hyperv", "fs-data-deduplication": "dedup", "failover-clu
 
 
 def parse_system(doc: Any) -> dict[str, Any]:
-    """system.ps1 -> host ``os``, ``hardware``, ``features``, ``domain`` (and ``fqdn``)."""
+    """system.ps1 -> host ``os``, ``hardware``, ``features``, ``domain``, ``computer_name``, ``dns_host_name``
+    (and ``fqdn``)."""
     d = pj.obj(doc) or {}
     os_ = pj.obj(d.get("OS")) or {}
     reg = pj.obj(d.get("Registry")) or {}
@@ -82,6 +83,8 @@ def parse_system(doc: Any) -> dict[str, Any]:
         dns, dom = pj.text(cs.get("DNSHostName")), pj.text(cs.get("Domain"))
         if dns and dom and part:
             out["fqdn"] = f"{dns}.{dom}".lower()
+        out["computer_name"] = (pj.text(cs.get("Name")) or "").upper() or None
+        out["dns_host_name"] = (f"{dns}.{dom}" if dns and dom and part and "." not in dns else dns or "").lower() or None
     return out
 
 

@@ -207,6 +207,13 @@ def collect(target: Target, ctx: Context) -> Fragment:
     read_any = False
     try:
         dialect = acl_reader.dialect
+        host = server_identity(info_reader.conn, server)
+        try:
+            sids = sorted({s.upper() for s in LOGON_SIDS + list((ctx.extra or {}).get("account_sids") or [])})
+            host["local_groups"] = local_groups(info_reader.conn, target.address, port, sids)
+        except CollectorError as exc:
+            host["local_groups"] = None
+            errors.append(f"{server}: local groups (alias membership) not read: {exc}")
         for name in names:
             unc = f"\\\\{server}\\{name}"
             fact: dict[str, Any] = {"unc": unc, "server": server, "name": name, "path": None,

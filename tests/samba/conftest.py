@@ -12,7 +12,12 @@ PUBLIC     deny P4 FULL; Everyone READ; BA FULL  allow BA full; Authenticated Us
 SHAREONLY  Everyone FULL                         allow BA full; AUD read        (P1 not here)
 NTFSONLY   BA FULL; AUD READ                     allow BA, P1 full; AUD read    (P1 not on share)
 LOCKED     Everyone FULL                         allow BA, SY full              (AUD cannot read)
+USERS      Everyone FULL                         allow BA full; BU (BUILTIN/Users) read, via the alias only
+LOCALGRP   Everyone FULL                         allow BA full; FS-Readers read (domain-local group holding G)
 =========  ====================================  ==============================================
+
+The trust partner's DC (FOREST2.TEST) serves PVMS (share Everyone FULL; root BA full, BU
+read).
 """
 
 from __future__ import annotations
@@ -93,10 +98,14 @@ def _create_accounts(lab: Lab) -> None:
         conn.add(f"CN={n},CN=Computers,{base}", "computer", {"sAMAccountName": n + "$", "userAccountControl": 4096})
     conn.modify(f"CN=VeeamProxies,CN=Users,{base}", {"member": [("MODIFY_ADD", [
         f"CN=PROXY02,CN=Computers,{base}", f"CN=PROXY04,CN=Computers,{base}"])]})
+    # a domain-local group: on a DC, SAMR's account domain lists these as the server's aliases
+    conn.add(f"CN=FS-Readers,CN=Users,{base}", "group", {"sAMAccountName": "FS-Readers", "groupType": -2147483644,
+                                                        "member": [f"CN=VeeamProxies,CN=Users,{base}"]})
     conn.unbind()
     lab.dc.run("samba-tool", "user", "create", "auditor", AUDITOR_PASSWORD, "-s", str(lab.dc.conf))
     conn = lab.ldap_admin()
-    for cn, key in [("CN=VeeamProxies,CN=Users", "VeeamProxies"), ("CN=auditor,CN=Users", "auditor")] + [
+    for cn, key in [("CN=VeeamProxies,CN=Users", "VeeamProxies"), ("CN=auditor,CN=Users", "auditor"),
+                    ("CN=FS-Readers,CN=Users", "FS-Readers")] + [
             (f"CN=PROXY0{i},CN=Computers", f"PROXY0{i}") for i in range(1, 5)]:
         conn.search(f"{cn},{base}", "(objectClass=*)", "BASE", attributes=["objectSid"])
         lab.sids[key] = sid_to_str(conn.response[0]["raw_attributes"]["objectSid"][0])
@@ -127,6 +136,8 @@ def _set_acls(lab: Lab) -> None:
         "SHAREONLY": "S-1-1-0:ALLOWED/0/FULL",
         "NTFSONLY": f"S-1-5-32-544:ALLOWED/0/FULL,{aud}:ALLOWED/0/READ",
         "LOCKED": "S-1-1-0:ALLOWED/0/FULL",
+        "USERS": "S-1-1-0:ALLOWED/0/FULL",
+        "LOCALGRP": "S-1-1-0:ALLOWED/0/FULL",
     }
     ntfs = {
         "VMS": f"(D;OICI;{FULL};;;{p4})(A;OICI;{FULL};;;BA)(A;OICI;{FULL};;;SY)(A;OICI;{FULL};;;{p1})"
@@ -135,6 +146,8 @@ def _set_acls(lab: Lab) -> None:
         "SHAREONLY": f"(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;{aud})",
         "NTFSONLY": f"(A;OICI;{FULL};;;BA)(A;OICI;{FULL};;;{p1})(A;OICI;{READ};;;{aud})",
         "LOCKED": f"(A;OICI;{FULL};;;BA)(A;OICI;{FULL};;;SY)",
+        "USERS": f"(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;BU)",
+        "LOCALGRP": f"(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;{s['FS-Readers']})",
     }
     conf = str(lab.dc.conf)
     for name in SHARES:
@@ -167,7 +180,9 @@ def samba_lab_dc(request, tmp_path_factory) -> Lab:
         # provisioning is CPU-bound and takes 7-20 s: do the partner's at the same time as ours
         proot = tmp_path_factory.mktemp("partner")
         shutil.copy(hosts, proot / "hosts")
-        lab.partner = samba_lab.SambaDC(proot, realm=PARTNER_REALM, domain="FOREST2", ip=PARTNER_IP,
+        pvms = share_root / "pvms"
+        pvms.mkdir()
+        lab.partner = samba_lab.SambaDC(proot, {"PVMS": pvms}, realm=PARTNER_REALM, domain="FOREST2", ip=PARTNER_IP,
                                         interfaces=f"{PARTNER_IP}/8", host_name="dc2", hosts_file=proot / "hosts")
         lab.partner_provisioned = pool.submit(lab.partner.provision)
     try:
@@ -218,7 +233,11 @@ def partner_dc(samba_lab_dc, tmp_path_factory):
                 f"--ipaddress={PARTNER_IP}", "--local-dc-ipaddress=127.0.0.1", "--local-dc-username=Administrator",
                 f"--local-dc-password={samba_lab.ADMIN_PASSWORD}", "--skip-validation", "-s", str(dc1.conf))
         dc2.timings["trust_create_s"] = time.monotonic() - t0
+        dc2.run("sharesec", "-s", str(dc2.conf), "PVMS", "--replace=S-1-1-0:ALLOWED/0/FULL")
+        dc2.run("samba-tool", "ntacl", "set", f"O:BAG:DUD:P(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;BU)",
+                str(dc2.shares["PVMS"]), "-s", str(dc2.conf), "--service=PVMS")
         print(f"\npartner DC timings: {dc2.timings}")
         yield dc2
     finally:
         dc2.stop()
+
