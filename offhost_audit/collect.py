@@ -137,7 +137,7 @@ def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: 
                 names.update({s.lower(): s for s in t.options.get("shares") or []})
                 return sorted(names.values(), key=str.lower)
 
-            sids = _account_sids(partial.get("computer_accounts") or [])
+            sids = account_sids(partial.get("computer_accounts") or [])
 
             def fs_ctx(t: Target) -> Context:  # ctx.extra["shares"]: {file server name: [share, ...]}
                 return Context(proxies=base.proxies, domain_hint=base.domain_hint,
@@ -173,7 +173,7 @@ def _premerge(fragments: list[dict]) -> list[dict]:
     return out
 
 
-def _account_sids(accounts: list[dict]) -> list[str]:
+def account_sids(accounts: list[dict]) -> list[str]:
     """Every SID a proxy's network logon carries (for the file servers' alias membership)."""
     out = set()
     for a in accounts:

@@ -146,7 +146,7 @@ def _set_acls(lab: Lab) -> None:
         "SHAREONLY": f"(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;{aud})",
         "NTFSONLY": f"(A;OICI;{FULL};;;BA)(A;OICI;{FULL};;;{p1})(A;OICI;{READ};;;{aud})",
         "LOCKED": f"(A;OICI;{FULL};;;BA)(A;OICI;{FULL};;;SY)",
-        "USERS": f"(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;BU)",
+        "USERS": f"(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;S-1-5-32-545)",
         "LOCALGRP": f"(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;{s['FS-Readers']})",
     }
     conf = str(lab.dc.conf)
@@ -234,7 +234,7 @@ def partner_dc(samba_lab_dc, tmp_path_factory):
                 f"--local-dc-password={samba_lab.ADMIN_PASSWORD}", "--skip-validation", "-s", str(dc1.conf))
         dc2.timings["trust_create_s"] = time.monotonic() - t0
         dc2.run("sharesec", "-s", str(dc2.conf), "PVMS", "--replace=S-1-1-0:ALLOWED/0/FULL")
-        dc2.run("samba-tool", "ntacl", "set", f"O:BAG:DUD:P(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;BU)",
+        dc2.run("samba-tool", "ntacl", "set", f"O:BAG:DUD:P(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;S-1-5-32-545)",
                 str(dc2.shares["PVMS"]), "-s", str(dc2.conf), "--service=PVMS")
         print(f"\npartner DC timings: {dc2.timings}")
         yield dc2
