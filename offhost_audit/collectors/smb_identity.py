@@ -96,11 +96,12 @@ def local_groups(conn: Any, address: str, port: int, sids: list[str]) -> dict[st
 
 def _reason(exc: Exception) -> str:
     code = getattr(exc, "error_code", None)
-    if code is None and hasattr(exc, "get_error_code"):
-        try:
-            code = exc.get_error_code()
-        except Exception:  # noqa: BLE001
-            code = None
+    for getter in ("get_error_code", "getErrorCode"):  # DCERPCSessionError, smbconnection.SessionError
+        if code is None and hasattr(exc, getter):
+            try:
+                code = getattr(exc, getter)()
+            except Exception:  # noqa: BLE001
+                code = None
     if code in (0x5, 0xC0000022):
         return f"access denied (0x{code:x})"
     if code == 0xC0000034:

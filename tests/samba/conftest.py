@@ -17,7 +17,8 @@ LOCALGRP   Everyone FULL                         allow BA full; FS-Readers read 
 =========  ====================================  ==============================================
 
 The trust partner's DC (FOREST2.TEST) serves PVMS (share Everyone FULL; root BA full, BU
-read).
+read). A second standalone smbd (FS03, 127.0.0.4) serves DATA (root BA full, BU read) and, once
+its \\samr pipe is removed, no SAMR.
 """
 
 from __future__ import annotations
@@ -241,3 +242,25 @@ def partner_dc(samba_lab_dc, tmp_path_factory):
     finally:
         dc2.stop()
 
+
+@pytest.fixture(scope="session")
+def nosamr_fs(samba_lab_dc, tmp_path_factory):
+    """FS03: a standalone smbd on 127.0.0.4:4445 (and 445 for smbcacls) whose share DATA grants
+    read only to BUILTIN\\Users. Call ``fs.remove_pipe("samr", "root", ADMIN_PASSWORD)`` right
+    before collecting: its SAMR is then unreachable while srvsvc still answers."""
+    import subprocess
+
+    root = tmp_path_factory.mktemp("fs3")
+    data = root / "data"
+    data.mkdir()
+    env = {k: v for k, v in samba_lab_dc.dc.env.items() if k != "SELFTEST_WINBINDD_SOCKET_DIR"}
+    fs = samba_lab.StandaloneSmbd(root, {"DATA": data}, env, ip="127.0.0.4", name="FS03")
+    try:
+        fs.start()
+        res = subprocess.run(["smbcacls", "-s", str(fs.conf), "//127.0.0.4/DATA", "", "-U", f"root%{samba_lab.ADMIN_PASSWORD}",
+                              "--set", "ACL:S-1-5-32-544:ALLOWED/OI|CI/FULL,ACL:S-1-5-32-545:ALLOWED/OI|CI/READ"],
+                             env=env, capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr + res.stdout
+        yield fs
+    finally:
+        fs.stop()

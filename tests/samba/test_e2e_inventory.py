@@ -3,7 +3,7 @@ real Samba servers answer LDAP and SMB. No fact is added by hand: the file serve
 from the NTLM challenge, their local groups over SAMR, the proxies' accounts from the directory.
 
 File servers: DC1 (feas.test, the proxies' domain), DC2 (forest2.test, a real two-way forest
-trust) and FS02 (standalone, not in a domain). PROXY09 is in
+trust), FS02 (standalone, not in a domain) and FS03 (standalone, SAMR unreachable). PROXY09 is in
 other.test, which no collected domain trusts (its own domain is not collected)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from offhost_audit.lab.wsman import LabServer
 
 pytestmark = pytest.mark.samba
 
-SHARES = {"DC1": ["USERS", "LOCALGRP", "VMS", "PUBLIC"], "DC2": ["PVMS"], "FS02": ["DATA"]}
+SHARES = {"DC1": ["USERS", "LOCALGRP", "VMS", "PUBLIC"], "DC2": ["PVMS"], "FS02": ["DATA"], "FS03": ["DATA"]}
 PROXIES = ["PROXY01", "PROXY02", "PROXY03", "PROXY04"]
 SMB_RULES = ("OHP-020", "OHP-021", "OHP-022", "OHP-023")
 
@@ -35,7 +35,7 @@ def _scenario():
 
 
 @pytest.fixture(scope="module")
-def run(samba_lab_dc, partner_dc, standalone_fs):
+def run(samba_lab_dc, partner_dc, standalone_fs, nosamr_fs):
     sc = _scenario()
     pw = {"SAMBA_PW": samba_lab.ADMIN_PASSWORD}
 
@@ -54,7 +54,9 @@ def run(samba_lab_dc, partner_dc, standalone_fs):
             {"name": "DC1", "address": "127.0.0.1", "credentials": creds("FEAS\\Administrator")},
             {"name": "DC2", "address": "127.0.0.3", "credentials": creds("FOREST2\\Administrator")},
             {"name": "FS02", "address": "127.0.0.2", "port": 4445, "credentials": creds("root")},
+            {"name": "FS03", "address": "127.0.0.4", "port": 4445, "credentials": creds("root")},
         ]
+        nosamr_fs.remove_pipe("samr", "root", samba_lab.ADMIN_PASSWORD)
         inv = inventory.loads(yaml.safe_dump(doc, sort_keys=False), source="<samba e2e inventory>")
         facts, found, _ = audit.run_audit(inv, call_timeout=20, target_timeout=120,
                                           resolver=Resolver(env={**lab_env(sc), **pw}, interactive=False))
@@ -89,12 +91,16 @@ def test_local_groups_read_over_samr(run, samba_lab_dc):
     assert "S-1-5-11" in groups["S-1-5-32-545"]["members"]
     assert groups[samba_lab_dc.sids["FS-Readers"]]["members"] == [samba_lab_dc.sids["VeeamProxies"]]
     assert samba_lab_dc.sids["PROXY03"] in hosts["DC1"]["local_groups"]["queried_sids"]
+    assert hosts["FS03"]["local_groups"] is None
+    fs03 = [e for e in facts["collection"] if e["target"] == "FS03" and e["collector"] == "smb.shares"]
+    assert fs03[0]["status"] == "ok" and "SAMR not available" in fs03[0]["error"], fs03
 
 
 def test_every_smb_rule_is_decided_for_every_proxy_with_an_account(run):
     _, found = run
     undecided = [(f["rule_id"], f["subject"]["name"], f["missing"]) for f in found
                  if f["rule_id"] in SMB_RULES and f["subject"].get("proxy") in PROXIES
+                 and "FS03" not in (f["subject"].get("share") or "")  # SAMR unreachable: see below
                  and f["status"] not in ("pass", "fail")]
     assert not undecided, undecided
     for rule in SMB_RULES:
@@ -133,3 +139,10 @@ def test_untrusted_and_standalone_file_servers_fail(run):
         assert f["status"] == "fail", f["message"]
         assert "other.test" in f["message"]
 
+
+def test_samr_unreachable_is_unknown_naming_the_fact_not_fail(run):
+    _, found = run
+    f = _one(found, "OHP-021", "PROXY01", "\\\\FS03\\DATA")
+    assert f["status"] == "unknown"
+    assert f["missing"] == ["hosts[FS03].local_groups"]
+    assert _one(found, "OHP-020", "PROXY01", "\\\\FS03\\DATA")["status"] == "pass"  # share ACL: Everyone, no deny

@@ -37,3 +37,12 @@ def test_standalone_server_is_not_in_a_domain(standalone_fs):
     assert host["domain"] == {"name": "fs02", "netbios": None, "part_of_domain": False, "source": "ntlm"}
     assert host["local_groups"]["source"] == "samr"
 
+
+def test_server_without_samr_keeps_the_acls_and_leaves_local_groups_null(nosamr_fs):
+    nosamr_fs.remove_pipe("samr", "root", ADMIN_PASSWORD)
+    frag = smb_shares.collect(_standalone("FS03", "127.0.0.4", nosamr_fs.port), Context())
+    (host,) = frag["hosts"]
+    assert host["local_groups"] is None
+    assert frag["_errors"] == ["FS03: local groups (alias membership) not read: SAMR not available: "
+                               "no \\samr pipe on the server (STATUS_OBJECT_NAME_NOT_FOUND)"]
+    assert frag["shares"][0]["ntfs_acl"][-1]["sid"] == "S-1-5-32-545"
