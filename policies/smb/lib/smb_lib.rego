@@ -59,7 +59,7 @@ int_or_zero(v) := v if {
 
 # unc_key: "\\fs01.corp.example\vms\VM1\disk.vhdx" -> "\\FS01\VMS" (server normalised like a
 # computer name, share name upper-case), so that UNC paths compare case-insensitively.
-unc_key(u) := sprintf("\\\\%s\\%s", [facts.norm(parts[0]), upper(parts[1])]) if {
+unc_key(u) := sprintf("\\\\%s\\%s", [facts.host_key(parts[0]), upper(parts[1])]) if {
 	parts := [p | some p in split(trim_space(u), "\\"); p != ""]
 	count(parts) >= 2
 }
@@ -122,7 +122,7 @@ _host_shares[h] contains k if {
 	some d in disks
 	not d.storage in {"csv", "local"}
 	k := smb_disk_key(d)
-	h := facts.norm(vm.host)
+	h := facts.host_key(vm.host)
 }
 
 # _shares_of_served[proxy]: share keys used by VMs on the hosts the proxy serves (a join of

@@ -37,7 +37,7 @@ _vm_path(vm, field) := sprintf("vms[%s].%s", [vm.name, field])
 # the import alias regorus would evaluate every rule of the facts package).
 findings contains f if {
 	some vm in _vms
-	h := facts.norm(vm.host)
+	h := facts.host_key(vm.host)
 	f := _finding(vm, h, _served(h), object.get(vm, "disks", null))
 }
 
