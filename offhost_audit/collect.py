@@ -35,9 +35,14 @@ from offhost_audit.inventory import Inventory
 Progress = Callable[[str, str, str], None]  # (target, collector, status)
 
 
+def _winrm(t: Target) -> bool:
+    """A Windows host reached over WinRM (the inventory gives it a scheme), not an LDAP/SMB target."""
+    return "scheme" in t.options
+
+
 def _applies(c: Collector, t: Target) -> bool:
     roles = set(t.options.get("roles") or [t.kind])
-    return bool(set(c.kinds) & roles)
+    return bool(set(c.kinds) & roles) and (c.source == "winrm") == _winrm(t)
 
 
 def _run_target(target: Target, collectors: list[Collector], base_ctx: Context, *, call_timeout: float,
@@ -45,7 +50,7 @@ def _run_target(target: Target, collectors: list[Collector], base_ctx: Context, 
     ctx = Context(proxies=base_ctx.proxies, domain_hint=base_ctx.domain_hint, extra=dict(base_ctx.extra))
     deadline = time.monotonic() + target_timeout
     ctx.extra.update(call_timeout=call_timeout, deadline=deadline)
-    if target.kind not in ("domain_controller", "file_server"):
+    if _winrm(target):
         ctx.extra["winrm"] = WinRMSession(target, call_timeout=call_timeout)
     fragments, entries, blocked = [], [], None
     try:
@@ -111,7 +116,7 @@ def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: 
     secrets = [t.credentials.password for t in targets if t.credentials]
     dcs = [t for t in targets if t.kind == "domain_controller"]
     base = Context(proxies=inventory.proxies, domain_hint=dcs[0].options.get("domain") if dcs else None,
-                   extra={"file_servers": [t.name for t in targets if t.kind == "file_server"]})
+                   extra={"file_servers": sorted({t.name for t in targets if t.kind == "file_server"})})
     warnings: list[str] = []
     if insecure:
         warnings.append("TLS certificate validation was turned off (--insecure): the hosts' identity was not verified")
@@ -122,8 +127,8 @@ def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: 
             if t.kind in kinds:
                 entries.append({"target": t.name, "collector": cid, "status": "skipped",
                                 "error": f"collector {cid} is not installed in this build", "duration_ms": 0.0})
-    phase2 = [t for t in targets if t.kind == "file_server"]
-    phase1 = [t for t in targets if t.kind != "file_server"]
+    phase2 = [t for t in targets if t.kind == "file_server" and not _winrm(t)]
+    phase1 = [t for t in targets if t not in phase2]
     tick, finish = _progress(progress, plan_size(targets, collectors))
     kw = dict(call_timeout=call_timeout, target_timeout=target_timeout, secrets=secrets, tick=tick)
     try:
