@@ -5,8 +5,12 @@
 #   account DOMAIN\NAME$. For every SMB share the proxy needs, its effective access (share ACL
 #   intersected with the NTFS ACL of the share root, deny wins on each level, inherit-only ACEs
 #   skipped, generic rights mapped) over the account's SID, primary group, tokenGroups and logon
-#   SIDs must include read. Subject: proxy x share. unknown when the share, either ACL, the
-#   account or its tokenGroups / logon SIDs were not collected. A proxy that needs no SMB share
+#   SIDs, plus the file server's local groups holding any of them (hosts[server].local_groups,
+#   read over SAMR: BUILTIN\Users holds Authenticated Users by default), must include read; the
+#   message and evidence name the local group that granted it. Subject: proxy x share. unknown
+#   when the share, either ACL, the account or its tokenGroups / logon SIDs were not collected,
+#   or when the server's local groups were not (SAMR denied) and could change the verdict: a
+#   refusal, or a grant next to a deny ACE. A proxy that needs no SMB share
 #   gets one finding with the proxy as subject: not_applicable, or unknown when neither the VMs
 #   nor the shares were collected. Limitation: tokenGroups read in
 #   the proxy's domain does not list domain-local groups of the file server's domain, so an ACE

@@ -6,8 +6,11 @@
 #   accepts the proxy's computer account. Two-way trusts pass. A one-way trust in the direction
 #   authentication needs (the SMB server's domain trusts the proxy's domain) is a medium warning,
 #   because Veeam's page words the direction the other way round; a one-way trust only in Veeam's
-#   wording, a disabled trust or no trust fails. Subject: proxy x SMB server. unknown when either
-#   machine's domain, or the forest / trust facts needed to decide, were not collected. A proxy
+#   wording, a disabled trust or no trust fails; so does a machine that is not in a domain
+#   (hosts[].domain.part_of_domain false: a standalone file server). "No trust" is decided from
+#   one side alone when that side's trust list and forest were collected and the other domain is
+#   outside its forest and every namespace it trusts. Subject: proxy x SMB server. unknown when
+#   either machine's domain, or the forest / trust facts needed to decide, were not collected. A proxy
 #   that needs no SMB share gets one finding with the proxy as subject: not_applicable, or
 #   unknown when neither the VMs nor the shares were collected.
 # related_resources:

@@ -4,8 +4,10 @@
 #   For every SMB share that holds disks of VMs on hosts the proxy serves (every share in the
 #   document when the VM inventory is absent), the share-level permissions must grant read to the
 #   proxy's computer account: its SID, primary group, tokenGroups and logon-time well-known SIDs
-#   (Everyone, Authenticated Users, ...). Deny ACEs win over allow ACEs. Subject: proxy x share.
-#   unknown when the share, its share ACL or the account's SID set was not collected. A proxy that
+#   (Everyone, Authenticated Users, ...), and the file server's local groups holding any of them
+#   (hosts[server].local_groups). Deny ACEs win over allow ACEs. Subject: proxy x share.
+#   unknown when the share, its share ACL or the account's SID set was not collected, or when the
+#   server's local groups were not and could change the verdict. A proxy that
 #   needs no SMB share gets one finding with the proxy as subject: not_applicable, or unknown
 #   when neither the VMs nor the shares were collected.
 # related_resources:
