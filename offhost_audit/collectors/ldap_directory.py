@@ -13,8 +13,9 @@ well-known SIDs the resource server adds at logon: Everyone (S-1-1-0), Authentic
 (S-1-5-11), NETWORK (S-1-5-2, logon type 3) and This Organization (S-1-5-15). Across a trust with
 selective authentication (``cross_organization``) the server adds Other Organization (S-1-5-1000)
 instead of This Organization; the rules see the trust flags and can swap it. Aliases local to the
-file server (e.g. BUILTIN\\Users, which holds Authenticated Users by default) are resolved on the
-server and are not in these facts.
+file server (e.g. BUILTIN\\Users, which holds Authenticated Users by default) are read on the
+server by ``smb.shares`` (``hosts[FS].local_groups``). The file servers named in
+``ctx.extra["file_servers"]`` are looked up too: their computer object gives their SID and domain.
 https://learn.microsoft.com/en-us/windows-server/identity/ad-ds/manage/understand-special-identities-groups
 """
 
