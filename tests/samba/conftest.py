@@ -17,7 +17,7 @@ LOCALGRP   Everyone FULL                         allow BA full; FS-Readers read 
 =========  ====================================  ==============================================
 
 The trust partner's DC (FOREST2.TEST) serves PVMS (share Everyone FULL; root BA full, BU
-read). A second standalone smbd (FS03, 127.0.0.4) serves DATA (root BA full, BU read) and, once
+read), UNTRUSTED.TEST's (127.0.0.5, no trust at all) UVMS likewise. A second standalone smbd (FS03, 127.0.0.4) serves DATA (root BA full, BU read) and, once
 its \\samr pipe is removed, no SAMR.
 """
 
@@ -43,6 +43,7 @@ AUDITOR_PASSWORD = samba_lab.AUDITOR_PASSWORD
 FULL, CHANGE, READ = "0x001f01ff", "0x001301bf", "0x001200a9"
 SHARES = samba_lab.SHARES
 PARTNER_REALM, PARTNER_IP = "FOREST2.TEST", "127.0.0.3"  # 127.0.0.2 is the standalone smbd's
+UNTRUSTED_REALM, UNTRUSTED_IP = "UNTRUSTED.TEST", "127.0.0.5"  # a third forest, no trust with the others
 TRUSTS = {
     # partner: (flat name, SID, direction, type, attributes)
     "partner.test": ("PARTNER", "S-1-5-21-1000-2000-3001", 3, 2, 0x8),
@@ -62,6 +63,8 @@ class Lab:
     timings: dict[str, float] = field(default_factory=dict)
     partner: samba_lab.SambaDC | None = None  # provisioned alongside this DC when a test needs it
     partner_provisioned: Future | None = None
+    untrusted: samba_lab.SambaDC | None = None  # likewise, the DC of a domain nobody trusts
+    untrusted_provisioned: Future | None = None
 
     def dc_target(self, mode: str = "ldaps", **kw) -> Target:
         opts = {"domain": "feas.test", "tls_mode": mode, "tls_server_name": self.dc.cert_name}
@@ -173,10 +176,11 @@ def samba_lab_dc(request, tmp_path_factory) -> Lab:
     for p in paths.values():
         p.mkdir()
     hosts = root / "hosts"  # NSS_WRAPPER_HOSTS: the trust partner DC's name (no DNS here)
-    hosts.write_text(f"127.0.0.1 dc1.feas.test dc1\n{PARTNER_IP} dc2.{PARTNER_REALM.lower()} dc2\n")
+    hosts.write_text(f"127.0.0.1 dc1.feas.test dc1\n{PARTNER_IP} dc2.{PARTNER_REALM.lower()} dc2\n"
+                     f"{UNTRUSTED_IP} dc3.{UNTRUSTED_REALM.lower()} dc3\n")
     dc = samba_lab.SambaDC(root, shares=paths, hosts_file=hosts)
     lab = Lab(dc=dc, share_paths=paths)
-    pool = ThreadPoolExecutor(1)
+    pool = ThreadPoolExecutor(2)
     if any("partner_dc" in getattr(item, "fixturenames", ()) for item in request.session.items):
         # provisioning is CPU-bound and takes 7-20 s: do the partner's at the same time as ours
         proot = tmp_path_factory.mktemp("partner")
@@ -186,6 +190,14 @@ def samba_lab_dc(request, tmp_path_factory) -> Lab:
         lab.partner = samba_lab.SambaDC(proot, {"PVMS": pvms}, realm=PARTNER_REALM, domain="FOREST2", ip=PARTNER_IP,
                                         interfaces=f"{PARTNER_IP}/8", host_name="dc2", hosts_file=proot / "hosts")
         lab.partner_provisioned = pool.submit(lab.partner.provision)
+    if any("untrusted_dc" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        uroot = tmp_path_factory.mktemp("untrusted")
+        shutil.copy(hosts, uroot / "hosts")
+        uvms = share_root / "uvms"
+        uvms.mkdir()
+        lab.untrusted = samba_lab.SambaDC(uroot, {"UVMS": uvms}, realm=UNTRUSTED_REALM, domain="UNTRUSTED", ip=UNTRUSTED_IP,
+                                          interfaces=f"{UNTRUSTED_IP}/8", host_name="dc3", hosts_file=uroot / "hosts")
+        lab.untrusted_provisioned = pool.submit(lab.untrusted.provision)
     try:
         dc.provision()
         dc.start()
@@ -264,3 +276,20 @@ def nosamr_fs(samba_lab_dc, tmp_path_factory):
         yield fs
     finally:
         fs.stop()
+
+
+@pytest.fixture(scope="session")
+def untrusted_dc(samba_lab_dc):
+    """A third DC (UNTRUSTED.TEST on 127.0.0.5) in its own forest, with no trust to or from the
+    others; its share UVMS grants read to BUILTIN\\Users."""
+    dc3 = samba_lab_dc.untrusted
+    assert dc3 is not None and samba_lab_dc.untrusted_provisioned is not None
+    samba_lab_dc.untrusted_provisioned.result()
+    try:
+        dc3.start()
+        dc3.run("sharesec", "-s", str(dc3.conf), "UVMS", "--replace=S-1-1-0:ALLOWED/0/FULL")
+        dc3.run("samba-tool", "ntacl", "set", f"O:BAG:DUD:P(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;S-1-5-32-545)",
+                str(dc3.shares["UVMS"]), "-s", str(dc3.conf), "--service=UVMS")
+        yield dc3
+    finally:
+        dc3.stop()

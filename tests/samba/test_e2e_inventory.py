@@ -3,7 +3,7 @@ real Samba servers answer LDAP and SMB. No fact is added by hand: the file serve
 from the NTLM challenge, their local groups over SAMR, the proxies' accounts from the directory.
 
 File servers: DC1 (feas.test, the proxies' domain), DC2 (forest2.test, a real two-way forest
-trust), FS02 (standalone, not in a domain) and FS03 (standalone, SAMR unreachable). PROXY09 is in
+trust), DC3 (untrusted.test, no trust either way), FS02 (standalone, not in a domain) and FS03 (standalone, SAMR unreachable). PROXY09 is in
 other.test, which no collected domain trusts (its own domain is not collected)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from offhost_audit.lab.wsman import LabServer
 
 pytestmark = pytest.mark.samba
 
-SHARES = {"DC1": ["USERS", "LOCALGRP", "VMS", "PUBLIC"], "DC2": ["PVMS"], "FS02": ["DATA"], "FS03": ["DATA"]}
+SHARES = {"DC1": ["USERS", "LOCALGRP", "VMS", "PUBLIC"], "DC2": ["PVMS"], "DC3": ["UVMS"], "FS02": ["DATA"], "FS03": ["DATA"]}
 PROXIES = ["PROXY01", "PROXY02", "PROXY03", "PROXY04"]
 SMB_RULES = ("OHP-020", "OHP-021", "OHP-022", "OHP-023")
 
@@ -35,7 +35,7 @@ def _scenario():
 
 
 @pytest.fixture(scope="module")
-def run(samba_lab_dc, partner_dc, standalone_fs, nosamr_fs):
+def run(samba_lab_dc, partner_dc, untrusted_dc, standalone_fs, nosamr_fs):
     sc = _scenario()
     pw = {"SAMBA_PW": samba_lab.ADMIN_PASSWORD}
 
@@ -49,10 +49,12 @@ def run(samba_lab_dc, partner_dc, standalone_fs, nosamr_fs):
     with LabServer(lab_hosts(sc), auth=("basic",)) as lab:
         doc = inventory_doc(sc, lab, auth="basic")
         doc["domain_controllers"] = [dc("DC1", "127.0.0.1", "feas.test", samba_lab_dc.dc),
-                                     dc("DC2", "127.0.0.3", "forest2.test", partner_dc)]
+                                     dc("DC2", "127.0.0.3", "forest2.test", partner_dc),
+                                     dc("DC3", "127.0.0.5", "untrusted.test", untrusted_dc)]
         doc["file_servers"] = [
             {"name": "DC1", "address": "127.0.0.1", "credentials": creds("FEAS\\Administrator")},
             {"name": "DC2", "address": "127.0.0.3", "credentials": creds("FOREST2\\Administrator")},
+            {"name": "DC3", "address": "127.0.0.5", "credentials": creds("UNTRUSTED\\Administrator")},
             {"name": "FS02", "address": "127.0.0.2", "port": 4445, "credentials": creds("root")},
             {"name": "FS03", "address": "127.0.0.4", "port": 4445, "credentials": creds("root")},
         ]
@@ -99,12 +101,15 @@ def test_local_groups_read_over_samr(run, samba_lab_dc):
 def test_every_smb_rule_is_decided_for_every_proxy_with_an_account(run):
     _, found = run
     undecided = [(f["rule_id"], f["subject"]["name"], f["missing"]) for f in found
-                 if f["rule_id"] in SMB_RULES and f["subject"].get("proxy") in PROXIES
+                 if f["rule_id"] in SMB_RULES and (f["subject"].get("proxy") in PROXIES or f["subject"].get("host") == "HV01")
                  and "FS03" not in (f["subject"].get("share") or "")  # SAMR unreachable: see below
                  and f["status"] not in ("pass", "fail")]
     assert not undecided, undecided
     for rule in SMB_RULES:
         assert {f["status"] for f in found if f["rule_id"] == rule} & {"pass", "fail"}
+    dialects = [f for f in found if f["rule_id"] == "OHP-023" and f["subject"].get("host") == "HV01"]
+    assert len(dialects) == sum(len(s) for s in SHARES.values())  # HV01 x every share, FS03's too
+    assert {f["status"] for f in dialects} == {"pass"}
 
 
 def test_builtin_users_root_passes_with_the_deciding_group(run):
@@ -134,6 +139,9 @@ def test_trusted_domain_file_server(run):
 def test_untrusted_and_standalone_file_servers_fail(run):
     _, found = run
     assert _one(found, "OHP-022", "PROXY01", server="FS02")["status"] == "fail"
+    f = _one(found, "OHP-022", "PROXY01", server="DC3")
+    assert f["status"] == "fail" and "no trust object for the other domain on either side" in f["message"], f["message"]
+    assert _one(found, "OHP-021", "PROXY01", "\\\\DC3\\UVMS")["status"] == "pass"  # readable, were it authenticated
     for server in ("DC1", "DC2"):
         f = _one(found, "OHP-022", "PROXY09", server=server)
         assert f["status"] == "fail", f["message"]
