@@ -336,19 +336,26 @@ local_groups_ref(s) := facts.host_path(s, "local_groups")
 
 _local_groups(s) := object.get(data.offhost.lib.facts.hosts_by_name, [s, "local_groups"], null)
 
+# _known_groups[server]: the collected local groups of each file server, with the SIDs asked
+# about as a set (built once per server, not once per proxy).
+_known_groups := {facts.norm(h.name): {"queried": {upper(q) | some q in arr(lg.queried_sids)}, "groups": arr(lg.groups)} |
+	some h in input.hosts
+	lg := object.get(h, "local_groups", null)
+	is_object(lg)
+}
+
 # _alias_sets[p][s]: the alias SIDs of server s holding one of p's SIDs; absent when the server's
 # local groups were not collected or were not asked about all of p's SIDs.
-_alias_sets := {p: {s: _aliases(groups, sid_set) |
+_alias_sets := {p: {s: _aliases(known.groups, sid_set) |
 	some s in {unc_server(k) | some k in needed_shares[p]}
-	groups := _local_groups(s)
-	is_object(groups)
-	count(sid_set - {upper(q) | some q in arr(groups.queried_sids)}) == 0
+	known := _known_groups[s]
+	count(sid_set - known.queried) == 0
 } |
 	some p, sid_set in proxy_sids
 }
 
 _aliases(groups, sid_set) := {upper(g.sid) |
-	some g in arr(groups.groups)
+	some g in groups
 	some m in arr(g.members)
 	upper(m) in sid_set
 }
