@@ -11,8 +11,9 @@
   server also carries the server's aliases that hold one of the account's SIDs (BUILTIN\\Users
   holds Authenticated Users by default; an admin may add the proxy or its group to a local group).
   They are read over SAMR: ``SamrGetAliasMembership`` in the server's Builtin domain and in its
-  account domain (the local SAM; on a domain controller, the domain's domain-local groups), one
-  call per SID so that each alias lists which queried SIDs it holds. Alias membership is not
+  account domain (the local SAM; on a domain controller, the domain's domain-local groups): one
+  call for all the SIDs, then ``SamrGetMembersInAlias`` on each alias found, so that each alias
+  lists which of the queried SIDs it holds. Alias membership is not
   transitive (an alias holds no alias), so one level is the whole answer. Servers that restrict
   remote SAM (Windows ``RestrictRemoteSAM``, the default for non-administrators since Windows
   Server 2016) deny it: the fact stays null and the rules say unknown where it matters.
@@ -68,21 +69,22 @@ def local_groups(conn: Any, address: str, port: int, sids: list[str]) -> dict[st
             handle = samr.hSamrOpenDomain(dce, server, samr.DOMAIN_GET_ALIAS_MEMBERSHIP | samr.DOMAIN_LOOKUP,
                                           dom_sid)["DomainHandle"]
             prefix = dom_sid.formatCanonical()
-            members: dict[int, list[str]] = {}
+            arr = samr.SAMPR_PSID_ARRAY()
             for sid in sids:
-                arr = samr.SAMPR_PSID_ARRAY()
                 info = samr.PSAMPR_SID_INFORMATION()
                 info["SidPointer"] = RPC_SID()
                 info["SidPointer"].fromCanonical(sid)
                 arr["Sids"].append(info)
-                arr["Count"] = 1
-                for rid in samr.hSamrGetAliasMembership(dce, handle, arr)["Membership"]["Element"]:
-                    members.setdefault(int(rid["Data"]), []).append(sid)
-            rids = sorted(members)
+            arr["Count"] = len(sids)
+            rids = sorted({int(r["Data"]) for r in samr.hSamrGetAliasMembership(dce, handle, arr)["Membership"]["Element"]})
             names = samr.hSamrLookupIdsInDomain(dce, handle, rids)["Names"]["Element"] if rids else []
-            for rid, n in zip(rids, names):
+            for rid, n in zip(rids, names):  # which of the SIDs each alias holds: one call per alias found
+                alias = samr.hSamrOpenAlias(dce, handle, samr.ALIAS_LIST_MEMBERS, rid)["AliasHandle"]
+                held = {m["SidPointer"].formatCanonical().upper()
+                        for m in samr.hSamrGetMembersInAlias(dce, alias)["Members"]["Sids"]}
+                samr.hSamrCloseHandle(dce, alias)
                 groups.append({"sid": f"{prefix}-{rid}", "name": f"{dom_name}\\{n['Data']}", "domain": dom_name,
-                               "members": sorted(members[rid])})
+                               "members": sorted(s for s in sids if s.upper() in held)})
             samr.hSamrCloseHandle(dce, handle)
     except Exception as exc:  # noqa: BLE001 - DCERPCSessionError (access denied) and transport errors
         raise CollectorError(f"SAMR alias membership not readable: {_reason(exc)}") from exc
