@@ -124,7 +124,7 @@ def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: 
     for cid in missing():
         kinds = LAZY_KINDS.get(cid, frozenset())
         for t in targets:
-            if t.kind in kinds:
+            if t.kind in kinds and not _winrm(t):
                 entries.append({"target": t.name, "collector": cid, "status": "skipped",
                                 "error": f"collector {cid} is not installed in this build", "duration_ms": 0.0})
     phase2 = [t for t in targets if t.kind == "file_server" and not _winrm(t)]

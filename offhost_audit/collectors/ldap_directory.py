@@ -176,13 +176,13 @@ def _trust(entry: dict, errors: list[str]) -> dict[str, Any] | None:
 
 
 def _computer(conn, name: str, domain_dn: str, domain_dns: str, domain_sid: str | None,
-              errors: list[str]) -> dict[str, Any] | None:
+              errors: list[str], missing_means: str) -> dict[str, Any] | None:
     short = name.split(".")[0].upper()
     sam = short + "$"
     found = _search(conn, domain_dn, f"(&(objectCategory=computer)(sAMAccountName={_escape(sam)}))",
                     ["objectSid", "primaryGroupID", "sAMAccountName"])
     if not found:
-        errors.append(f"computer account {sam} not found in {domain_dns}: its access facts are unknown")
+        errors.append(f"computer account {sam} not found in {domain_dns}: {missing_means}")
         return None
     entry = found[0]
     sid = _sid(entry, "objectSid")
@@ -249,7 +249,8 @@ def collect(target: Target, ctx: Context) -> Fragment:
         file_servers = [n for n in (ctx.extra or {}).get("file_servers") or [] if n not in ctx.proxies]
         for proxy in list(ctx.proxies) + file_servers:  # file servers: their computer object (SID, domain)
             try:
-                acct = _computer(conn, proxy, domain_dn, domain["dns_name"], domain_sid, errors)
+                why = "a file server of another domain, or of none" if proxy in file_servers else "its access facts are unknown"
+                acct = _computer(conn, proxy, domain_dn, domain["dns_name"], domain_sid, errors, why)
             except (lx.LDAPOperationResult, WinsecError) as exc:
                 errors.append(f"computer account of {proxy} not readable: {exc}")
                 continue
