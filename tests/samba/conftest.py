@@ -181,23 +181,21 @@ def samba_lab_dc(request, tmp_path_factory) -> Lab:
     dc = samba_lab.SambaDC(root, shares=paths, hosts_file=hosts)
     lab = Lab(dc=dc, share_paths=paths)
     pool = ThreadPoolExecutor(2)
-    if any("partner_dc" in getattr(item, "fixturenames", ()) for item in request.session.items):
-        # provisioning is CPU-bound and takes 7-20 s: do the partner's at the same time as ours
-        proot = tmp_path_factory.mktemp("partner")
-        shutil.copy(hosts, proot / "hosts")
-        pvms = share_root / "pvms"
-        pvms.mkdir()
-        lab.partner = samba_lab.SambaDC(proot, {"PVMS": pvms}, realm=PARTNER_REALM, domain="FOREST2", ip=PARTNER_IP,
-                                        interfaces=f"{PARTNER_IP}/8", host_name="dc2", hosts_file=proot / "hosts")
-        lab.partner_provisioned = pool.submit(lab.partner.provision)
-    if any("untrusted_dc" in getattr(item, "fixturenames", ()) for item in request.session.items):
-        uroot = tmp_path_factory.mktemp("untrusted")
-        shutil.copy(hosts, uroot / "hosts")
-        uvms = share_root / "uvms"
-        uvms.mkdir()
-        lab.untrusted = samba_lab.SambaDC(uroot, {"UVMS": uvms}, realm=UNTRUSTED_REALM, domain="UNTRUSTED", ip=UNTRUSTED_IP,
-                                          interfaces=f"{UNTRUSTED_IP}/8", host_name="dc3", hosts_file=uroot / "hosts")
-        lab.untrusted_provisioned = pool.submit(lab.untrusted.provision)
+    wanted = {n for item in request.session.items for n in getattr(item, "fixturenames", ())}
+
+    def other_dc(key: str, share: str, realm: str, ip: str, host_name: str):
+        # provisioning is CPU-bound and takes 7-20 s: do the other DCs' at the same time as ours
+        droot = tmp_path_factory.mktemp(key)
+        shutil.copy(hosts, droot / "hosts")
+        (share_root / share.lower()).mkdir()
+        other = samba_lab.SambaDC(droot, {share: share_root / share.lower()}, realm=realm, domain=realm.split(".")[0],
+                                  ip=ip, interfaces=f"{ip}/8", host_name=host_name, hosts_file=droot / "hosts")
+        return other, pool.submit(other.provision)
+
+    if "partner_dc" in wanted:
+        lab.partner, lab.partner_provisioned = other_dc("partner", "PVMS", PARTNER_REALM, PARTNER_IP, "dc2")
+    if "untrusted_dc" in wanted:
+        lab.untrusted, lab.untrusted_provisioned = other_dc("untrusted", "UVMS", UNTRUSTED_REALM, UNTRUSTED_IP, "dc3")
     try:
         dc.provision()
         dc.start()
@@ -230,6 +228,13 @@ def standalone_fs(samba_lab_dc, tmp_path_factory):
         fs.stop()
 
 
+def _users_read(dc: samba_lab.SambaDC, share: str) -> None:
+    """Share ACL Everyone FULL; root folder: BA full, BUILTIN\\Users read."""
+    dc.run("sharesec", "-s", str(dc.conf), share, "--replace=S-1-1-0:ALLOWED/0/FULL")
+    dc.run("samba-tool", "ntacl", "set", f"O:BAG:DUD:P(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;S-1-5-32-545)",
+           str(dc.shares[share]), "-s", str(dc.conf), f"--service={share}")
+
+
 @pytest.fixture(scope="session")
 def partner_dc(samba_lab_dc, tmp_path_factory):
     """A second DC (FOREST2.TEST on 127.0.0.3) and a real two-way forest trust with FEAS.TEST,
@@ -246,9 +251,7 @@ def partner_dc(samba_lab_dc, tmp_path_factory):
                 f"--ipaddress={PARTNER_IP}", "--local-dc-ipaddress=127.0.0.1", "--local-dc-username=Administrator",
                 f"--local-dc-password={samba_lab.ADMIN_PASSWORD}", "--skip-validation", "-s", str(dc1.conf))
         dc2.timings["trust_create_s"] = time.monotonic() - t0
-        dc2.run("sharesec", "-s", str(dc2.conf), "PVMS", "--replace=S-1-1-0:ALLOWED/0/FULL")
-        dc2.run("samba-tool", "ntacl", "set", f"O:BAG:DUD:P(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;S-1-5-32-545)",
-                str(dc2.shares["PVMS"]), "-s", str(dc2.conf), "--service=PVMS")
+        _users_read(dc2, "PVMS")
         print(f"\npartner DC timings: {dc2.timings}")
         yield dc2
     finally:
@@ -287,9 +290,7 @@ def untrusted_dc(samba_lab_dc):
     samba_lab_dc.untrusted_provisioned.result()
     try:
         dc3.start()
-        dc3.run("sharesec", "-s", str(dc3.conf), "UVMS", "--replace=S-1-1-0:ALLOWED/0/FULL")
-        dc3.run("samba-tool", "ntacl", "set", f"O:BAG:DUD:P(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;S-1-5-32-545)",
-                str(dc3.shares["UVMS"]), "-s", str(dc3.conf), "--service=UVMS")
+        _users_read(dc3, "UVMS")
         yield dc3
     finally:
         dc3.stop()
