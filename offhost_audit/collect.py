@@ -193,7 +193,7 @@ def account_sids(accounts: list[dict]) -> list[str]:
     """Every SID a proxy's network logon carries (for the file servers' alias membership)."""
     out = set()
     for a in accounts:
-        for sid in [a.get("sid"), a.get("primary_group_sid"), *(a.get("token_groups") or [])]:
+        for sid in [a.get("sid"), a.get("primary_group_sid"), *(a.get("token_groups") or []), *(a.get("logon_sids") or [])]:
             if sid:
                 out.add(sid)
     return sorted(out)
