@@ -73,6 +73,18 @@ def sequential_path(path: Path, policies: Path | None) -> tuple[float, dict[str,
     return t3 - t0, {"load+validate": t1 - t0, "compile+engine": t2 - t1, "join+sort": t3 - t2}, len(found)
 
 
+def validation(doc: dict) -> tuple[float, float, int]:
+    """Schema validation alone (issue 12): a valid document, and one with a problem in every host (the
+    first facts.SHOWN_PROBLEMS + 1 messages computed, as `evaluate` does)."""
+    t0 = time.perf_counter()
+    assert facts.schema_problems(doc) == []
+    t1 = time.perf_counter()
+    bad = dict(doc, hosts=[dict(h, name=1) for h in doc["hosts"]])
+    t2 = time.perf_counter()
+    n = len(facts.schema_problems(bad, limit=facts.SHOWN_PROBLEMS + 1))
+    return t1 - t0, time.perf_counter() - t2, n
+
+
 def per_rule(sources, text: str) -> None:
     eng = regorus.Engine()
     for s in sources:
@@ -133,6 +145,10 @@ def main() -> int:
         print(f"sequential     : median {seq_m:.3f} s, best {min(seqs):.3f} s   ratio {seq_m / raw_m:.2f}x median")
         for k in parts[0]:
             print(f"  {k:15s} {statistics.median(p[k] for p in parts):.3f} s")
+        doc = json.loads(text)
+        vals = [validation(doc) for _ in range(args.runs)]
+        print(f"validation     : valid document median {statistics.median(v[0] for v in vals):.3f} s, "
+              f"invalid ({vals[0][2]} messages) median {statistics.median(v[1] for v in vals):.3f} s")
         if args.per_rule:
             print("per rule package (alone, includes shared lib work):")
             per_rule(sources, text)

@@ -290,11 +290,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_lab_serve(args: argparse.Namespace) -> int:
+    import signal
+
     from offhost_audit.atomic import write_atomic
     from offhost_audit.lab import responder, scenario
     from offhost_audit.lab.wsman import LabServer
-
-    import signal
 
     def _stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM stops the lab like Ctrl-C

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-
 from offhost_audit.collectors.base import Target
 from offhost_audit.credentials import KNOWN_KEYS, Resolver
 from offhost_audit.errors import InventoryError

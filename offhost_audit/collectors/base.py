@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from offhost_audit.credentials import Credentials  # noqa: F401  (re-exported: part of the collector contract)
+from offhost_audit.credentials import Credentials
 
 Fragment = dict[str, Any]
 

@@ -58,7 +58,7 @@ def local_groups(conn: Any, address: str, port: int, sids: list[str]) -> dict[st
         dce = transport.SMBTransport(address, port, r"\samr", smb_connection=conn).get_dce_rpc()
         dce.connect()
         dce.bind(samr.MSRPC_UUID_SAMR)
-    except Exception as exc:  # noqa: BLE001 - pipe missing, access denied, bind refused
+    except Exception as exc:
         raise CollectorError(f"SAMR not available: {_reason(exc)}") from exc
     groups: list[dict[str, Any]] = []
     try:
@@ -86,7 +86,7 @@ def local_groups(conn: Any, address: str, port: int, sids: list[str]) -> dict[st
                 groups.append({"sid": f"{prefix}-{rid}", "name": f"{dom_name}\\{n['Data']}", "domain": dom_name,
                                "members": sorted(s for s in sids if s.upper() in held)})
             samr.hSamrCloseHandle(dce, handle)
-    except Exception as exc:  # noqa: BLE001 - DCERPCSessionError (access denied) and transport errors
+    except Exception as exc:
         raise CollectorError(f"SAMR alias membership not readable: {_reason(exc)}") from exc
     finally:
         try:

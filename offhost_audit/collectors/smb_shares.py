@@ -119,9 +119,17 @@ class _RootAclReader:
 
     def get(self, share: str) -> bytes:
         from smbprotocol.file_info import InfoType
-        from smbprotocol.open import (CreateDisposition, CreateOptions, FileAttributes, FilePipePrinterAccessMask,
-                                      ImpersonationLevel, Open, ShareAccess, SMB2QueryInfoRequest,
-                                      SMB2QueryInfoResponse)
+        from smbprotocol.open import (
+            CreateDisposition,
+            CreateOptions,
+            FileAttributes,
+            FilePipePrinterAccessMask,
+            ImpersonationLevel,
+            Open,
+            ShareAccess,
+            SMB2QueryInfoRequest,
+            SMB2QueryInfoResponse,
+        )
         from smbprotocol.tree import TreeConnect
 
         tree = TreeConnect(self.session, rf"\\{self.server}\{share}")
@@ -189,7 +197,7 @@ def _open_sessions(target: Target, port: int) -> tuple[_ShareInfoReader, _RootAc
     except (SessionError, OSError) as exc:
         acl_reader.close()
         raise CollectorError(f"{where}: impacket SMB session as {user!r} failed: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - impacket raises assorted types on RPC bind
+    except Exception as exc:
         acl_reader.close()
         raise CollectorError(f"{where}: cannot open the srvsvc pipe: {type(exc).__name__}: {exc}") from exc
     return info_reader, acl_reader

@@ -20,10 +20,16 @@ import time
 from typing import Any
 
 import requests
-from winrm.exceptions import InvalidCredentialsError, WinRMError, WinRMOperationTimeoutError, WinRMTransportError, WSManFaultError
+from winrm.exceptions import (
+    InvalidCredentialsError,
+    WinRMError,
+    WinRMOperationTimeoutError,
+    WinRMTransportError,
+    WSManFaultError,
+)
 from winrm.protocol import Protocol
 
-from offhost_audit.collectors import psjson, pscommand
+from offhost_audit.collectors import pscommand, psjson
 from offhost_audit.collectors.base import Context, Target
 from offhost_audit.deadline import wall_clock
 from offhost_audit.errors import CollectorError, TargetUnreachableError
@@ -87,7 +93,7 @@ class WinRMSession:
         if graceful and self._protocol is not None and self._shell is not None:
             try:
                 self._protocol.close_shell(self._shell)
-            except Exception:  # noqa: BLE001 - best effort on the way out
+            except Exception:
                 log.debug("%s: close_shell failed", self.target.name, exc_info=True)
         if self._protocol is not None:
             self._protocol.transport.close_session()  # local only: release the sockets

@@ -47,7 +47,7 @@ class CompiledPolicies:
         eng = self.engine.clone()
         try:
             eng.set_input_json(facts_json)
-        except Exception as e:  # regorus raises RuntimeError/ValueError with a caret diagram
+        except Exception as e:  # noqa: BLE001 - regorus raises RuntimeError/ValueError with a caret diagram
             raise PolicyError(f"the engine could not read the facts: {format_rego_error(e)}") from None
         return _findings(eng, profile)
 
@@ -57,7 +57,7 @@ def _findings(eng: Any, profile: str) -> list[dict[str, Any]]:
     try:
         eng.add_data_json(json.dumps({"offhost": {"options": {"profile": profile}}}))
         out = eng.eval_rule_as_json(FINDINGS_RULE)
-    except Exception as e:  # regorus raises RuntimeError/ValueError with a caret diagram
+    except Exception as e:  # noqa: BLE001 - regorus raises RuntimeError/ValueError with a caret diagram
         raise PolicyError(format_rego_error(e)) from None
     if out == _UNDEFINED:
         return []
@@ -78,7 +78,7 @@ def compile_policies(root: Path | None = None) -> CompiledPolicies:
     for src in sources:
         try:
             eng.add_policy(src.name, src.text)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - regorus raises RuntimeError/ValueError with a caret diagram
             raise PolicyError(format_rego_error(e)) from None
     metadata = read_metadata(sources)
     probe = eng.clone()
@@ -88,7 +88,7 @@ def compile_policies(root: Path | None = None) -> CompiledPolicies:
         profiles = {} if raw == _UNDEFINED else json.loads(raw)
         raw = probe.eval_rule_as_json(DEFAULT_PROFILE_RULE)
         default = FALLBACK_DEFAULT_PROFILE if raw == _UNDEFINED else json.loads(raw)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - regorus raises RuntimeError/ValueError with a caret diagram
         raise PolicyError(format_rego_error(e)) from None
     if not isinstance(profiles, dict) or not profiles:
         raise PolicyError(f"{root}: {PROFILES_RULE} defines no guidance profiles")

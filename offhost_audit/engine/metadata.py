@@ -9,8 +9,9 @@ annotation format) and adds title, remediation and doc link. The severity stays 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 

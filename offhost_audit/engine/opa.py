@@ -38,7 +38,7 @@ INSTALL_HINT = (f"the OPA engine needs {PIN}: pip install 'offhost-audit[opa]' o
 _ERROR = re.compile(r"(?P<file>[^\s:]+\.rego):(?P<row>\d+): (?P<code>[a-z_]+): (?P<msg>[^\n]*)((?:\n\t[^\n]*)*)")
 
 _lock = threading.Lock()
-_cache: dict[str, "OpaPolicies"] = {}
+_cache: dict[str, OpaPolicies] = {}
 
 
 def bindings() -> Any:

@@ -187,7 +187,7 @@ def load(paths: list[Path]) -> tuple[Any, list[PolicySource]]:
             text = p.read_text(encoding="utf-8")
             try:
                 engine.add_policy(name, text)
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - regorus raises RuntimeError/ValueError with a caret diagram
                 raise ValueError(format_rego_error(e)) from None
             sources.append(PolicySource(name=name, rel=name, text=text))
     return engine, sources
@@ -217,7 +217,7 @@ def run_case(engine: Any, case: TestCase) -> None:
     try:
         value = json.loads(engine.eval_rule_as_json(case.ref))
         case.outcome = "PASS" if _passed(value) else "FAIL"
-    except Exception as e:  # regorus: RuntimeError/ValueError carrying the caret diagram
+    except Exception as e:  # noqa: BLE001 - regorus: RuntimeError/ValueError carrying the caret diagram
         case.outcome = "ERROR"
         case.error = format_rego_error(e)
     case.duration_ns = max(1, time.perf_counter_ns() - t0)

@@ -21,9 +21,9 @@ import logging
 import os
 import shutil
 import socket
+import socketserver
 import tempfile
 import threading
-import socketserver
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
@@ -138,7 +138,7 @@ class WsmanHandler(socketserver.StreamRequestHandler):
                     self.do_POST()
                 else:
                     self.do_other()
-        except (socket.timeout, ConnectionError):
+        except (TimeoutError, ConnectionError):
             pass
 
     def _read_request(self) -> bool:
@@ -182,7 +182,7 @@ class WsmanHandler(socketserver.StreamRequestHandler):
         if self._read_body() is not None:
             self._send(405, b"WS-Management accepts POST only\n", "text/plain", allow="POST")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         listener = self.server
         shells = listener.route(self.headers.get("Host", ""), self.path)
         data = self._read_body()
@@ -262,7 +262,7 @@ class WsmanHandler(socketserver.StreamRequestHandler):
                 protocol = "ntlm" if raw.startswith(b"NTLMSSP\x00") else "negotiate"
                 self.ntlm, self.ntlm_host = spnego.server(protocol=protocol, service="HTTP"), host.name
             answer = self.ntlm.step(raw)
-        except Exception as exc:  # bad token, bad password, unknown user: all are a plain 401
+        except Exception as exc:  # noqa: BLE001 - bad token, bad password, unknown user: all are a plain 401
             log.debug("NTLM for lab host %s rejected: %s", host.name, type(exc).__name__)
             self.ntlm = None
             shells.count("auth_rejected")

@@ -21,7 +21,6 @@ from offhost_audit.lab.responder import inventory_doc, lab_env, lab_hosts
 from offhost_audit.lab.wsman import LabServer
 
 
-
 def run_scenario(name: str, *, profile: str | None = None, auth: str = "ntlm", concurrency: int = 16,
                  call_timeout: float = 10.0, target_timeout: float = 60.0) -> dict[str, Any]:
     """Collect and evaluate one scenario in the lab; the facts, findings and the expectation check."""

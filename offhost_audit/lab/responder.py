@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from offhost_audit.collectors.psjson import encode_clixml
 from offhost_audit.collectors.pscommand import decode_command
+from offhost_audit.collectors.psjson import encode_clixml
 from offhost_audit.lab import render
 from offhost_audit.lab.wsman import CommandResult, Faults, LabHost, LabServer
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 from rich.console import Console
 from rich.table import Table

@@ -19,6 +19,7 @@ from offhost_audit import __version__
 from offhost_audit.diff import CATEGORIES, LABELS, RunDiff, diff_runs
 from offhost_audit.findings import SEVERITIES, STATUSES, breaches, proxy_verdicts
 
+
 def _proxies(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``findings.proxy_verdicts`` (the TUI's verdict too), with counts by status and a label."""
     counts: dict[str, dict[str, int]] = {}

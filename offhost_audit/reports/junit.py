@@ -19,7 +19,6 @@ from markupsafe import Markup
 
 from offhost_audit.text import clean
 
-
 _COUNTED = {"fail": "fail", "unknown": "unknown", "not_applicable": "skipped", "waived": "skipped"}
 
 
