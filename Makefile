@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # the same pin as the `opa` extra in pyproject.toml, installed on any Python 3.10+.
 OPA_BINDINGS := opa-golib-python-bindings==0.4.4
 
-.PHONY: demo test venv
+.PHONY: demo test venv lint
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,10 +17,16 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+# Lint and types on the package, zero findings (configured in pyproject.toml).
+lint: $(VENV)/.installed
+	$(BIN)/ruff check offhost_audit
+	$(BIN)/ruff format --check offhost_audit
+	$(BIN)/mypy
+
 demo: $(VENV)/.installed
 	$(BIN)/offhost-audit demo
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed lint
 	scripts/test-deps
 	$(BIN)/offhost-audit policy test
 	$(BIN)/offhost-audit policy test --engine opa

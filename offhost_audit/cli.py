@@ -11,6 +11,7 @@ import logging
 import math
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from offhost_audit import __version__, cli_reports
 from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, AuditError
@@ -64,7 +65,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
     """Before any work: no output may be an input or another output, and each must be writable."""
     from offhost_audit.atomic import check_output
 
-    inputs = []
+    inputs: list[Any] = []
     for name in _INPUTS:
         value = getattr(args, name, None)
         inputs += value if isinstance(value, list) else [value]

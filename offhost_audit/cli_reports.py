@@ -154,8 +154,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     names = args.formats
     with History(args.db) as h:
         run = h.load(args.run)
-        previous = h.previous(run.id)
-        trend = [s for s in h.runs(limit=200) if s.id <= run.id][:60]
+        run_id = run.id
+        assert run_id is not None  # a stored run
+        previous = h.previous(run_id)
+        trend = [s for s in h.runs(limit=200) if s.id is not None and s.id <= run_id][:60]
     paths = render(run, names, args.outdir, previous=previous, trend=trend, fail_on=args.fail_on,
                    template_dir=args.template_dir, keep=args.keep)
     _say(args, f"run {run.id}: reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
@@ -198,9 +200,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
             old, new = h.load(args.run_a, facts=False), h.load(None, facts=False)
         else:
             new = new or h.load(None, facts=False)
-            old = h.previous(new.id)
-            if old is None:
+            assert new.id is not None  # a stored run
+            earlier = h.previous(new.id)
+            if earlier is None:
                 raise InputError(f"{h.path}: run {new.id} has no earlier run to compare with")
+            old = earlier
     d = diff_runs(old, new)
     if args.format == "json":
         sys.stdout.write(json.dumps(d.as_dict(), indent=2, ensure_ascii=False) + "\n")

@@ -226,7 +226,7 @@ def _assemble(inv: Inventory, targets: list[Target], fragments: list[dict], entr
     doc = merge([{"hosts": list(hosts.values()), "clusters": clusters}, *_premerge(fragments)])
     resolve_csv_names(doc.get("vms") or [], doc.get("clusters") or [])
     _domains_from_directory(doc.get("hosts") or [], doc.get("computer_accounts") or [])
-    vbr = {"version": inv.vbr_version, "profile": inv.vbr_profile}
+    vbr: dict[str, Any] = {"version": inv.vbr_version, "profile": inv.vbr_profile}
     collected = doc.pop("vbr", None) or {}
     if collected.get("version") and inv.vbr_version and collected["version"] != inv.vbr_version:
         warnings.append(f"the inventory says VBR {inv.vbr_version}, the backup server reports {collected['version']}: "
@@ -256,7 +256,7 @@ def _assemble(inv: Inventory, targets: list[Target], fragments: list[dict], entr
 def _domains_from_directory(hosts: list[dict], accounts: list[dict]) -> None:
     """A host whose domain was not collected (WinRM and the NTLM challenge failed) but whose
     computer object was found in exactly one collected domain is in that domain (source directory)."""
-    found: dict[str, set[str]] = {}
+    found: dict[str | None, set[str]] = {}
     for a in accounts:
         if a.get("domain"):
             found.setdefault(netbios(a["name"]), set()).add(a["domain"].lower())

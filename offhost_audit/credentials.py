@@ -85,13 +85,13 @@ class Resolver:
         pass_env = spec.get("password_env")
         if not pass_env:
             raise CredentialError(f"{where}: give password_env, keyring or prompt (passwords never go in the file)")
-        user = spec.get("username") or (env.get(str(user_env)) if user_env else None)
-        if not user:
+        found = spec.get("username") or (env.get(str(user_env)) if user_env else None)
+        if not found:
             raise CredentialError(f"{where}: environment variable {user_env} is not set (the user name)")
         password = env.get(str(pass_env))
         if password is None:
             raise CredentialError(f"{where}: environment variable {pass_env} is not set (the password)")
-        return Credentials(user, password)
+        return Credentials(str(found), password)
 
 
 def _need(spec: CredentialSpec, key: str, where: str) -> str:

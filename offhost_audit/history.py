@@ -89,8 +89,8 @@ class Run:
 
 def run_counts(findings: list[dict[str, Any]]) -> dict[str, Any]:
     """What a run summary shows: findings by status, failures by severity."""
-    status = {s: 0 for s in STATUSES}
-    fail_sev = {s: 0 for s in SEVERITIES}
+    status: dict[Any, int] = {s: 0 for s in STATUSES}
+    fail_sev: dict[Any, int] = {s: 0 for s in SEVERITIES}
     for f in findings:
         st = f.get("status")
         status[st] = status.get(st, 0) + 1
@@ -165,6 +165,7 @@ class History:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             cur = self._db.execute("INSERT INTO runs (started_at, meta, counts) VALUES (?, ?, ?)", row)
+            assert cur.lastrowid is not None  # an INSERT sets it
             run_id = int(cur.lastrowid)
             self._db.execute("INSERT INTO run_data (run_id, findings, facts) VALUES (?, ?, ?)",
                              (run_id, blob_findings, blob_facts))

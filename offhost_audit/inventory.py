@@ -226,7 +226,7 @@ class _Parser:
             self.doc.fail(at, "keyring and prompt need 'username'")
         return dict(v)
 
-    def host(self, value: Any, at: tuple[Any, ...], role: str, extra: set[str] = frozenset(), cluster: str | None = None) -> Host:
+    def host(self, value: Any, at: tuple[Any, ...], role: str, extra: frozenset[str] | set[str] = frozenset(), cluster: str | None = None) -> Host:
         doc = self.doc
         v = self.mapping(value, at, {"name", "address", "winrm", "credentials"} | set(extra), ("name",))
         name = self.name(v["name"], at + ("name",))
@@ -245,7 +245,8 @@ class _Parser:
             raise Skip
         if w["port"] is None:
             w["port"] = 5986 if w["scheme"] == "https" else 5985
-        given = {k: (address if k == "address" else WinRM(**w)) for k in ("address", "winrm") if v.get(k) is not None}
+        given: dict[str, Any] = {k: (address if k == "address" else WinRM(**w)) for k in ("address", "winrm")
+                                 if v.get(k) is not None}
         if name in self.hosts:
             h, before = self.hosts[name], self.given[name]
             first = f"first listed at {h.where}"
@@ -324,7 +325,7 @@ class _Parser:
                         sources.append({"kind": kind, "name": self.name(name, at + ("serves", j, kind))})
                 entry = {"proxy": h.name, "max_tasks": mt, "sources": sources}
                 if h.name in proxies:
-                    before = next((a for a in inv.assignments if a["proxy"] == h.name),
+                    before: dict[str, Any] = next((a for a in inv.assignments if a["proxy"] == h.name),
                                   {"proxy": h.name, "max_tasks": None, "sources": []})
                     if before != entry:
                         doc.fail(at, f"proxy {h.name} is listed twice with different max_tasks or serves (first at "

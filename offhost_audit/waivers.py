@@ -33,6 +33,7 @@ beyond ``created + max_lifetime_days`` is capped there and reported too.
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -233,7 +234,7 @@ def _entry(r: _Reader, node: yaml.Node, at: str, out: WaiverFile) -> Waiver:
     return Waiver(line=line, expires_at=expires_at, expires_line=eline, **vals)
 
 
-def load(path: str | Path) -> WaiverFile:
+def load(path: str | os.PathLike[str]) -> WaiverFile:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")
@@ -256,15 +257,17 @@ def apply(findings: Iterable[dict[str, Any]], waivers: WaiverFile | Iterable[Wai
     now = _utc(now)
     items = list(waivers.waivers if isinstance(waivers, WaiverFile) else (waivers or []))
     by_rule: dict[str, list[Waiver]] = {}
-    for w in items:
-        by_rule.setdefault(w.rule_id.upper(), []).append(w)
-    out, applied, hit_expired = [], {}, {}
+    for item in items:
+        by_rule.setdefault(item.rule_id.upper(), []).append(item)
+    out: list[dict[str, Any]] = []
+    applied: dict[str, int] = {}
+    hit_expired: dict[str, Waiver] = {}
     for f in findings:
         cands = by_rule.get(str(f.get("rule_id", "")).upper())
         status = f.get("status")
         if cands and status in WAIVABLE:
-            hits = [w for w in cands if status in w.statuses and w.matches(f)]
-            w = next((w for w in hits if not w.expired(now)), hits[0] if hits else None)  # an active one first
+            hits = [c for c in cands if status in c.statuses and c.matches(f)]
+            w = next((c for c in hits if not c.expired(now)), hits[0] if hits else None)  # an active one first
             if w is not None:
                 f = _mark(f, w, now)
                 if w.expired(now):

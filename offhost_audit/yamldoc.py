@@ -62,7 +62,8 @@ def _check_shape(text: str, source: str, error: type[InputError]) -> None:
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
-                raise error(f"{source}:{event.start_mark.line + 1}: nested more than {MAX_DEPTH} levels deep "
+                line = event.start_mark.line + 1 if event.start_mark else 0
+                raise error(f"{source}:{line}: nested more than {MAX_DEPTH} levels deep "
                                      "(an inventory needs a handful)")
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1

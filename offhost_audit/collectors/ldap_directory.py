@@ -103,7 +103,7 @@ def _connect(target: Target):
         conn = ldap3.Connection(server, user=target.credentials.username, password=target.credentials.password,
                                 authentication=ldap3.SIMPLE, receive_timeout=target.timeout_s,
                                 raise_exceptions=True, read_only=True)
-    user = "the Kerberos ticket" if kerberos else repr(target.credentials.username)
+    user = "the Kerberos ticket" if kerberos or target.credentials is None else repr(target.credentials.username)
     try:
         conn.open()
         if mode == "starttls":
@@ -214,9 +214,9 @@ def collect(target: Target, ctx: Context) -> Fragment:
     try:
         root = _search(conn, "", "(objectClass=*)",
                        ["defaultNamingContext", "rootDomainNamingContext", "configurationNamingContext"], "BASE")
-        if not root or not _text(root[0], "defaultNamingContext"):
+        domain_dn = _text(root[0], "defaultNamingContext") if root else None
+        if not domain_dn:
             raise CollectorError(f"{target.name}: the rootDSE has no defaultNamingContext (not an AD DC?)")
-        domain_dn = _text(root[0], "defaultNamingContext")
         config_dn = _text(root[0], "configurationNamingContext")
         forest_dn = _text(root[0], "rootDomainNamingContext")
         head = _search(conn, domain_dn, "(objectClass=*)", ["objectSid", "msDS-Behavior-Version"], "BASE")
@@ -250,7 +250,7 @@ def collect(target: Target, ctx: Context) -> Fragment:
         for proxy in list(ctx.proxies) + file_servers:  # file servers: their computer object (SID, domain)
             try:
                 why = "a file server of another domain, or of none" if proxy in file_servers else "its access facts are unknown"
-                acct = _computer(conn, proxy, domain_dn, domain["dns_name"], domain_sid, errors, why)
+                acct = _computer(conn, proxy, domain_dn, dns_name.lower(), domain_sid, errors, why)
             except (lx.LDAPOperationResult, WinsecError) as exc:
                 errors.append(f"computer account of {proxy} not readable: {exc}")
                 continue

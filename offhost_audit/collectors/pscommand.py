@@ -71,7 +71,7 @@ def script(name: str) -> str:
     """The shipped script ``collectors/ps/<name>``, comments stripped."""
     if name not in SCRIPTS:
         raise KeyError(f"no shipped PowerShell script named {name!r}")
-    raw = resources.files("offhost_audit.collectors").joinpath("ps", name).read_text(encoding="utf-8-sig")
+    raw = resources.files("offhost_audit.collectors").joinpath("ps").joinpath(name).read_text(encoding="utf-8-sig")
     return strip_comments(raw)
 
 

@@ -75,9 +75,11 @@ class _ShareInfoReader:
         from impacket.dcerpc.v5 import srvs, transport
         from impacket.smbconnection import SMBConnection
 
-        dom, user = split_user(target.credentials.username)
+        creds = target.credentials
+        assert creds is not None  # checked by collect()
+        dom, user = split_user(creds.username)
         self.conn = SMBConnection(target.address, target.address, sess_port=port, timeout=target.timeout_s)
-        self.conn.login(user, target.credentials.password, dom)
+        self.conn.login(user, creds.password, dom)
         rpc = transport.SMBTransport(target.address, port, r"\srvsvc", smb_connection=self.conn)
         self.dce = rpc.get_dce_rpc()
         self.dce.connect()
@@ -110,7 +112,9 @@ class _RootAclReader:
         self.server = target.address
         self.conn = Connection(uuid.uuid4(), target.address, port, require_signing=True)
         self.conn.connect(timeout=target.timeout_s)
-        self.session = Session(self.conn, target.credentials.username, target.credentials.password)
+        creds = target.credentials
+        assert creds is not None  # checked by collect()
+        self.session = Session(self.conn, creds.username, creds.password)
         self.session.connect()
 
     @property

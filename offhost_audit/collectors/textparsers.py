@@ -126,7 +126,8 @@ def parse_nltest_trusts(text: str) -> list[dict[str, Any]]:
 
 def _attrs(entry: dict[str, Any], value: str) -> None:
     tokens = [t for t in re.split(r"[\s,]+", value.strip()) if t]
-    total, names, known = 0, [], False
+    names: list[str] = []
+    total, known = 0, False
     for t in tokens:
         low = t.lower()
         if re.fullmatch(r"0x[0-9a-f]+", low):

@@ -80,7 +80,8 @@ class WinRMSession:
                 message_encryption=t.options.get("message_encryption", "auto"),
                 operation_timeout_sec=op, read_timeout_sec=read, proxy=None, **kwargs)
         # connecting is bounded by the time left too (the wall-clock watch cuts reads, not connects)
-        self._protocol.transport.read_timeout_sec = (max(0.5, end - time.monotonic()), self._read_timeout)
+        # requests takes (connect, read); pywinrm's annotation says int
+        self._protocol.transport.read_timeout_sec = (max(0.5, end - time.monotonic()), self._read_timeout)  # type: ignore[assignment]
         if self._protocol.transport.session is None:
             # no proxy/netrc/CA lookups in the environment on every request: settings are explicit
             self._protocol.transport.build_session().trust_env = False

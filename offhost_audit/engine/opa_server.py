@@ -112,7 +112,7 @@ def evaluate(url: str, sources: list[PolicySource], facts: dict[str, Any], profi
     except requests.HTTPError as e:
         body = e.response.text[:2000] if e.response is not None else ""
         try:
-            body = e.response.json().get("message", body)
+            body = e.response.json().get("message", body) if e.response is not None else body
         except Exception:  # noqa: BLE001 - not JSON: keep the text
             pass
         raise PolicyError(f"the OPA server failed to evaluate the findings: {body}") from None

@@ -168,7 +168,7 @@ class WsmanHandler(socketserver.StreamRequestHandler):
             self.close_connection = True
             self._send(431, b"Too many headers\n", "text/plain")
             return False
-        connection = headers.get("Connection", "").lower()
+        connection = (headers.get("Connection") or "").lower()
         self.close_connection = "close" in connection or (version == "HTTP/1.0" and "keep-alive" not in connection)
         return True
 
@@ -184,7 +184,7 @@ class WsmanHandler(socketserver.StreamRequestHandler):
 
     def do_POST(self) -> None:
         listener = self.server
-        shells = listener.route(self.headers.get("Host", ""), self.path)
+        shells = listener.route(self.headers.get("Host") or "", self.path)
         data = self._read_body()
         if data is None:
             return
@@ -203,7 +203,7 @@ class WsmanHandler(socketserver.StreamRequestHandler):
             return
         if not self._authenticate(shells):
             return
-        if self.headers.get("Content-Type", "").lower().startswith("multipart/encrypted"):
+        if (self.headers.get("Content-Type") or "").lower().startswith("multipart/encrypted"):
             self._send(415, b"The lab does not implement WinRM message encryption: connect with "
                             b"message_encryption='never' (HTTP) or over HTTPS.\n", "text/plain")
             return
@@ -220,7 +220,7 @@ class WsmanHandler(socketserver.StreamRequestHandler):
     # -- auth ---------------------------------------------------------------------------
     def _authenticate(self, shells: HostShells) -> bool:
         host, methods = shells.host, self.server.auth
-        header = self.headers.get("Authorization", "")
+        header = self.headers.get("Authorization") or ""
         scheme, _, token = header.partition(" ")
         scheme = scheme.lower()
         if host.faults.http_401:  # as if the password were wrong: NTLM still gets its challenge
@@ -292,7 +292,7 @@ class WsmanHandler(socketserver.StreamRequestHandler):
     # -- I/O ----------------------------------------------------------------------------
     def _read_body(self) -> bytes | None:
         length_text = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked" or length_text is None and \
+        if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked" or length_text is None and \
                 self.command == "POST":
             self._send(411, b"Content-Length required\n", "text/plain")
             self.close_connection = True

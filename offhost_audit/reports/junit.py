@@ -33,6 +33,7 @@ def _case(f: dict[str, Any]) -> TestCase:
     subject = f.get("subject") or {}
     case = TestCase(clean(subject.get("name", ""), keep_newlines=False), f"offhost.{f['rule_id']}", 0.0)
     status, msg = f["status"], clean(f.get("message", ""), keep_newlines=False)
+    r: Failure | Error
     if status == "fail":
         r = Failure(msg, f"{f.get('severity')}")
         r.text = _evidence(f) + "\n\nremediation: " + clean(f.get("remediation", "")) + f"\nsee {f.get('doc_url', '')}"

@@ -63,7 +63,7 @@ def environment(template_dir: str | os.PathLike[str] | None = None) -> jinja2.En
     loaders.append(jinja2.FileSystemLoader(str(TEMPLATES)))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
-        autoescape=lambda name: bool(name) and name.endswith((".html.j2", ".xml.j2", ".svg.j2")),
+        autoescape=lambda name: name is not None and name.endswith((".html.j2", ".xml.j2", ".svg.j2")),
         undefined=jinja2.ChainableUndefined,  # runs from older versions may lack a meta key
         trim_blocks=True,
         lstrip_blocks=True,

@@ -76,7 +76,7 @@ def _result(f: dict[str, Any], index: int, uri: str, change: str | None) -> dict
     if f["status"] == "unknown":
         res["kind"], res["level"] = "review", "none"
     else:
-        res["kind"], res["level"] = "fail", _LEVEL.get(f.get("severity"), "warning")
+        res["kind"], res["level"] = "fail", _LEVEL.get(str(f.get("severity")), "warning")
     if f["status"] == "waived":
         w = f.get("waiver") or {}
         res["suppressions"] = [{"kind": "external", "status": "accepted",
