@@ -9,9 +9,9 @@ come on stderr as CLIXML (``#< CLIXML``).
 
 from __future__ import annotations
 
-import html
 import json
 import re
+import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -166,30 +166,28 @@ def guid(value: Any) -> str | None:
 
 # --- CLIXML (stderr of powershell.exe under WinRM) ---------------------------------------------
 
-_CLIXML_S = re.compile(r'<S S="(?P<stream>\w+)">(?P<text>.*?)</S>', re.S)
 _CLIXML_ESC = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_CLIXML_HEADER = "#< CLIXML"
 
 
 def decode_clixml(stderr: str) -> str:
-    """Readable text from ``#< CLIXML`` stderr (error/warning streams); other text passes through."""
+    """Readable text from ``#< CLIXML`` stderr (error/warning streams); other text passes through.
+
+    The ``<Objs>`` documents after the header are read with ElementTree's pull parser: the string
+    records (``<S S="Error">``) of the error and warning streams are kept, progress records and the
+    like dropped; a document cut short keeps what came before the cut.
+    """
     s = stderr.lstrip("\ufeff")
-    if not s.lstrip().startswith("#< CLIXML"):
+    if not s.lstrip().startswith(_CLIXML_HEADER):
         return s.strip()
-    lines = []
-    for m in _CLIXML_S.finditer(s):
-        if m.group("stream").lower() not in ("error", "warning"):
-            continue
-        t = html.unescape(m.group("text"))
-        t = _CLIXML_ESC.sub(lambda e: chr(int(e.group(1), 16)), t)
-        lines.append(t)
+    body = s.lstrip()[len(_CLIXML_HEADER):].replace(_CLIXML_HEADER, "")
+    parser: Any = ET.XMLPullParser(events=("end",))
+    lines: list[str] = []
+    try:
+        parser.feed(f"<clixml>{body}</clixml>")  # one root over the (possibly several) <Objs> documents
+        for _, el in parser.read_events():
+            if el.tag.rsplit("}", 1)[-1] == "S" and (el.get("S") or "").lower() in ("error", "warning"):
+                lines.append(_CLIXML_ESC.sub(lambda e: chr(int(e.group(1), 16)), el.text or ""))
+    except ET.ParseError:
+        pass  # truncated or malformed: keep the records read before the fault
     return "".join(lines).strip()
-
-
-def encode_clixml(message: str) -> str:
-    """The CLIXML stderr document PowerShell writes for an error message (used by the lab and tests)."""
-    def esc(line: str) -> str:
-        t = html.escape(line, quote=False).replace("_x", "_x005F_x")
-        return t.replace("\r", "_x000D_").replace("\n", "_x000A_")
-    body = "".join(f'<S S="Error">{esc(line)}_x000D__x000A_</S>' for line in message.splitlines() or [""])
-    return ('#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
-            f"{body}</Objs>")

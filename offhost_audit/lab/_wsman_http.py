@@ -25,16 +25,26 @@ import socketserver
 import tempfile
 import threading
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import spnego
 from spnego._ntlm_raw.crypto import lmowfv1, ntowfv1
 
 if TYPE_CHECKING:
     from ._wsman_soap import HostShells
-    from .wsman import _Listener
 
 log = logging.getLogger("offhost_audit.lab.wsman")
+
+
+class Listener(Protocol):
+    """One listening port (wsman._Listener), as the handler sees its server."""
+
+    auth: tuple[str, ...]
+    stopping: threading.Event
+
+    def route(self, host_header: str, path: str = "/wsman") -> HostShells | None: ...
+
+    def address_for(self, name: str) -> str: ...
 
 MAX_BODY = 16 * 1024 * 1024
 _MAX_LINE = 65536
@@ -120,7 +130,7 @@ class WsmanHandler(socketserver.StreamRequestHandler):
     server_version = "Microsoft-HTTPAPI/2.0"
     disable_nagle_algorithm = True
     timeout = 120  # idle keep-alive connections are closed after this
-    server: _Listener  # type: ignore[assignment]
+    server: Listener  # type: ignore[assignment]
 
     def setup(self) -> None:
         super().setup()

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 from .faults import INTERNAL_ERROR_CODE, OPERATION_TIMEOUT_CODE, shape_stdout
 
 if TYPE_CHECKING:
-    from .wsman import LabHost
+    from .hosts import LabHost
 
 log = logging.getLogger("offhost_audit.lab.wsman")
 

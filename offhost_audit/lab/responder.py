@@ -8,13 +8,13 @@ and so does a script listed in the host's ``script_errors``.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
 from offhost_audit.collectors.pscommand import decode_command
-from offhost_audit.collectors.psjson import encode_clixml
 from offhost_audit.lab import render
 from offhost_audit.lab.wsman import CommandResult, Faults, LabHost, LabServer
 
@@ -96,3 +96,18 @@ def inventory_yaml(scenario: dict[str, Any], server: LabServer, *, auth: str = "
     head = (f"# Inventory for the offhost-audit lab scenario {scenario['name']!r} (loopback, lab credentials).\n"
             f"# export {USER_ENV}='{scenario['lab']['username']}' {PASSWORD_ENV}='{scenario['lab']['password']}'\n")
     return head + yaml.safe_dump(inventory_doc(scenario, server, auth=auth), sort_keys=False)
+
+
+def _clixml_escape(line: str) -> str:
+    """PowerShell's escaping: ``_x`` itself, CR, LF and characters XML cannot carry become ``_xHHHH_``."""
+    out = html.escape(line, quote=False).replace("_x", "_x005F_x")
+    return "".join(c if c == "\t" or " " <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd" or c > "\uffff"
+                   else f"_x{ord(c):04X}_" for c in out)
+
+
+def encode_clixml(message: str) -> str:
+    """The CLIXML stderr document PowerShell writes for an error message (what a failing lab script sends)."""
+    body = "".join(f'<S S="Error">{_clixml_escape(line)}_x000D__x000A_</S>' for line in message.splitlines() or [""])
+    return ('#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+            f"{body}</Objs>")
+

@@ -30,48 +30,18 @@ import socket
 import ssl
 import tempfile
 import threading
-from dataclasses import dataclass, field
-from typing import Protocol
 from urllib.parse import quote, unquote
 
 from ._wsman_http import NtlmUserFile, WsmanHandler
 from ._wsman_soap import HostShells
 from .faults import Faults
+from .hosts import CommandResult, LabHost, Responder
 from .tls import server_context, write_tls_files
 
 __all__ = ["CommandResult", "Faults", "LabHost", "LabServer", "Responder"]
 
 log = logging.getLogger("offhost_audit.lab.wsman")
 _AUTH_METHODS = ("basic", "ntlm")
-
-
-@dataclass
-class CommandResult:
-    stdout: bytes
-    stderr: bytes = b""
-    exit_code: int = 0
-
-
-class Responder(Protocol):
-    def respond(self, command: str, arguments: list[str]) -> CommandResult:
-        """Answer one command: ``command``/``arguments`` exactly as sent in rsp:CommandLine.
-
-        ``run_ps`` sends ``powershell -encodedcommand <base64 UTF-16LE>`` as the command; the
-        responder decodes it itself. Called concurrently from many threads.
-        """
-        ...
-
-
-@dataclass
-class LabHost:
-    name: str
-    responder: Responder
-    username: str = "lab\\auditor"
-    password: str = "Lab-Passw0rd!"
-    faults: Faults = field(default_factory=Faults)
-
-    def __repr__(self) -> str:  # never show the password
-        return f"LabHost(name={self.name!r}, username={self.username!r}, faults={self.faults!r})"
 
 
 def _loopback(bind: str) -> str:

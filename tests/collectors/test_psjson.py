@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from offhost_audit.collectors import psjson as pj
 from offhost_audit.lab.render import pipeline, ps_json
+from offhost_audit.lab.responder import encode_clixml
 
 # a busy 2-CPU CI box must not fail on generation speed
 relaxed = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
@@ -75,7 +76,7 @@ def test_enums_as_integers_or_names(n, name):
 @relaxed
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=80).filter(str.strip))
 def test_clixml_round_trip(message):
-    assert pj.decode_clixml(pj.encode_clixml(message)) == message.strip()
+    assert pj.decode_clixml(encode_clixml(message)) == message.strip()
 
 
 def test_clixml_ignores_progress_records():
@@ -84,6 +85,15 @@ def test_clixml_ignores_progress_records():
             '<MS><I64 N="SourceId">1</I64><PR N="Record"><AV>Preparing modules for first use.</AV></PR></MS></Obj>'
             '<S S="Error">Get-Disk : Access is denied._x000D__x000A_</S></Objs>')
     assert pj.decode_clixml(text) == "Get-Disk : Access is denied."
+
+
+def test_clixml_several_documents_warnings_and_a_cut():
+    ns = 'xmlns="http://schemas.microsoft.com/powershell/2004/04"'
+    text = (f'#< CLIXML\r\n<Objs Version="1.1.0.1" {ns}><S S="Warning">low disk_x000A_</S></Objs>'
+            f'#< CLIXML\r\n<Objs Version="1.1.0.1" {ns}><S S="verbose">chatter</S><S S="Error">a &amp; b_x000A_</S>'
+            '<S S="Error">cut he')
+    assert pj.decode_clixml(text) == "low disk\na & b"
+    assert pj.decode_clixml("plain text\n") == "plain text"
 
 
 @relaxed
