@@ -32,6 +32,7 @@ from offhost_audit.credentials import Resolver
 from offhost_audit.errors import AuditIncompleteError, TargetUnreachableError
 from offhost_audit.facts import SCHEMA_VERSION
 from offhost_audit.inventory import Inventory
+from offhost_audit.targets import ContextExtra
 
 Progress = Callable[[str, str, str], None]  # (target, collector, status)
 
@@ -48,9 +49,9 @@ def _applies(c: Collector, t: Target) -> bool:
 
 def _run_target(target: Target, collectors: list[Collector], base_ctx: Context, *, call_timeout: float,
                 target_timeout: float, secrets: list[str], tick: Progress) -> tuple[list[dict], list[dict]]:
-    ctx = Context(proxies=base_ctx.proxies, domain_hint=base_ctx.domain_hint, extra=dict(base_ctx.extra))
     deadline = time.monotonic() + target_timeout
-    ctx.extra.update(call_timeout=call_timeout, deadline=deadline)
+    extra: ContextExtra = {**base_ctx.extra, "call_timeout": call_timeout, "deadline": deadline}
+    ctx = Context(proxies=base_ctx.proxies, domain_hint=base_ctx.domain_hint, extra=extra)
     if _winrm(target):
         ctx.extra["winrm"] = WinRMSession(target, call_timeout=call_timeout)
     fragments, entries, blocked = [], [], None

@@ -66,6 +66,10 @@ class CollectorError(AuditError):
     title = "collection failed"
     exit_code = EXIT_INCOMPLETE
 
+    def __init__(self, message: str, *, title: str | None = None, retryable: bool = False) -> None:
+        super().__init__(message, title=title)
+        self.retryable = retryable  # a transient fault (WS-Man operation timeout): the call may be tried once more
+
 
 class TargetUnreachableError(CollectorError):
     title = "target unreachable"

@@ -14,6 +14,7 @@ import jsonschema_rs
 
 from offhost_audit.atomic import write_atomic
 from offhost_audit.errors import FactsError
+from offhost_audit.names import norm_name
 from offhost_audit.perf import paused_gc
 from offhost_audit.resources import schema_dir
 
@@ -115,12 +116,6 @@ def validate(doc: Any, *, source: str = "facts") -> Facts:
         first = "" if len(problems) <= SHOWN_PROBLEMS else f", the first {SHOWN_PROBLEMS} in document order"
         raise FactsError(f"{source}: {count} schema problem(s){first}:\n  {shown}")
     return doc
-
-
-def norm_name(name: str) -> str:
-    """A computer or cluster name as the rules compare it: first DNS label, upper-case
-    ("hv01.corp.example" -> "HV01"). Must match ``norm`` in policies/lib/facts.rego."""
-    return name.strip().split(".")[0].upper()
 
 
 def duplicate_problems(doc: Facts) -> list[str]:

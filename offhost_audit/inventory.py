@@ -18,9 +18,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from offhost_audit.collectors.base import Target
 from offhost_audit.credentials import KNOWN_KEYS, Resolver
 from offhost_audit.errors import InventoryError
+from offhost_audit.names import norm_name
+from offhost_audit.targets import MessageEncryption, Target, WinRMAuth
 from offhost_audit.yamldoc import Doc, Skip, compose, show
 
 AUTHS = ("ntlm", "kerberos", "credssp", "basic")
@@ -35,10 +36,10 @@ _SECRET_KEYS = {"password", "passwd", "secret", "pass"}
 class WinRM:
     scheme: str = "https"
     port: int = 5986
-    auth: str = "ntlm"
+    auth: WinRMAuth = "ntlm"
     verify_tls: bool = True
     ca_file: str | None = None
-    message_encryption: str = "auto"
+    message_encryption: MessageEncryption = "auto"
     path: str = "/wsman"
 
 
@@ -169,7 +170,7 @@ class _Parser:
         s = self.string(value, at)
         if any(c in s for c in " \\/:*?\"<>|") or not s.isprintable():
             self.doc.fail(at, f"{show(s)} is not a computer name")
-        return s.split(".")[0].upper()
+        return norm_name(s)
 
     def port(self, value: Any, at: tuple[Any, ...]) -> int:
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:

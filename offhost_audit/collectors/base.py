@@ -6,50 +6,22 @@ a ``source`` (``winrm`` | ``ldap`` | ``smb``), the target ``kinds`` it applies t
 raises :class:`~offhost_audit.errors.CollectorError` (or any exception); the runner records it in
 the collection manifest and goes on.
 
-A :class:`Fragment` is a partial facts document (same keys and shapes as
-``schema/facts.schema.json``). :func:`merge` combines fragments: hosts, clusters, VMs, shares,
+:class:`Target`, :class:`Context` and :data:`Fragment` are defined in the core
+(:mod:`offhost_audit.targets`) and re-exported here. A fragment is a partial facts document (same
+keys and shapes as ``schema/facts.schema.json``, plus the runner's ``_errors``/``_notes``). :func:`merge` combines fragments: hosts, clusters, VMs, shares,
 domains and computer accounts are merged by their key, dicts deep-merged, later non-null values
 winning.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from offhost_audit.credentials import Credentials
+from offhost_audit.names import norm_name
+from offhost_audit.targets import Context, Fragment, Target
 
-Fragment = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Target:
-    """One thing to collect from: a Windows host (WinRM), a domain controller (LDAP), a file server (SMB).
-
-    ``name`` is the inventory name (NetBIOS-style); ``address`` what to connect to.
-    ``kind`` is one of: ``proxy``, ``hyperv_host``, ``file_server``, ``backup_server``,
-    ``domain_controller``. ``options`` carries per-kind settings (auth, TLS, shares, ...).
-    """
-
-    name: str
-    kind: str
-    address: str
-    port: int | None = None
-    credentials: Credentials | None = None
-    tls: bool = True
-    verify_tls: bool = True
-    ca_file: str | None = None
-    timeout_s: float = 60.0
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Context:
-    """What a collector may know about the rest of the estate (read-only for collectors)."""
-
-    proxies: list[str] = field(default_factory=list)  # proxy names (NetBIOS)
-    domain_hint: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+__all__ = ["Collector", "Context", "Credentials", "Fragment", "Target", "merge"]  # the collector contract
 
 
 class Collector(Protocol):
@@ -71,7 +43,7 @@ _KEYED = {
 
 
 def _key(value: Any) -> str:
-    return str(value).split(".")[0].upper() if not str(value).startswith("\\\\") else str(value).upper()
+    return norm_name(value) if not str(value).startswith("\\\\") else str(value).upper()
 
 
 def _deep_merge(a: Any, b: Any) -> Any:

@@ -25,6 +25,7 @@ import ssl
 from typing import Any
 
 from ..errors import CollectorError, TargetUnreachableError
+from ..names import norm_name
 from ..winsec import WinsecError, sid_to_str, trust_attribute_flags, trust_direction, trust_type
 from .base import Context, Fragment, Target
 
@@ -177,7 +178,7 @@ def _trust(entry: dict, errors: list[str]) -> dict[str, Any] | None:
 
 def _computer(conn, name: str, domain_dn: str, domain_dns: str, domain_sid: str | None,
               errors: list[str], missing_means: str) -> dict[str, Any] | None:
-    short = name.split(".")[0].upper()
+    short = norm_name(name)
     sam = short + "$"
     found = _search(conn, domain_dn, f"(&(objectCategory=computer)(sAMAccountName={_escape(sam)}))",
                     ["objectSid", "primaryGroupID", "sAMAccountName"])

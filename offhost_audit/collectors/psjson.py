@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from offhost_audit.errors import CollectorError
+from offhost_audit.names import norm_name
 
 CIM_NOISE = frozenset(
     {"CimClass", "CimInstanceProperties", "CimSystemProperties", "PSComputerName", "PSShowComputerName",
@@ -152,7 +153,7 @@ def netbios(name: Any) -> str | None:
     s = s.split("\\")[-1].rstrip("$").strip()
     if s.startswith("[") or re.fullmatch(r"[\d.]+", s):
         return s.upper()  # an address, not a name
-    return s.split(".")[0].upper() or None
+    return norm_name(s) or None
 
 
 def guid(value: Any) -> str | None:

@@ -25,6 +25,7 @@ import uuid
 from typing import Any
 
 from ..errors import CollectorError, TargetUnreachableError
+from ..names import norm_name
 from ..winsec import WinsecError, dacl_facts
 from .base import Context, Fragment, Target
 from .ldap_directory import LOGON_SIDS
@@ -49,9 +50,9 @@ def split_user(username: str) -> tuple[str, str]:
 
 def share_names(target: Target, ctx: Context) -> list[str]:
     names: list[str] = []
-    me = target.name.split(".")[0].upper()
+    me = norm_name(target.name)
     extra = [n for server, found in ((ctx.extra or {}).get("shares") or {}).items()
-             if str(server).split(".")[0].upper() == me for n in sorted(found or [])]
+             if norm_name(server) == me for n in sorted(found or [])]
     for n in list((target.options or {}).get("shares", []) or []) + extra:
         n = str(n).strip().strip("\\").split("\\")[-1]
         if n and n.lower() not in {x.lower() for x in names}:
@@ -212,7 +213,7 @@ def collect(target: Target, ctx: Context) -> Fragment:
     names = share_names(target, ctx)
     if not names:
         raise CollectorError(f"{target.name}: no shares to read (options.shares is empty)")
-    server = target.name.split(".")[0].upper()
+    server = norm_name(target.name)
     info_reader, acl_reader = _open_sessions(target, port)
     shares: list[dict[str, Any]] = []
     errors: list[str] = []

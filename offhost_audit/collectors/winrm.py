@@ -109,7 +109,7 @@ class WinRMSession:
         try:
             return self._run_once(script, arguments, end)
         except CollectorError as e:
-            if not getattr(e, "retryable", False):
+            if not e.retryable:
                 raise
             log.info("%s: WS-Man timeout fault on %s, retrying once", self.target.name, script)
             self.close(graceful=False)
@@ -171,9 +171,7 @@ class WinRMSession:
     def _error(self, script: str, e: Exception) -> CollectorError:
         name, url = self.target.name, self.endpoint
         if _is_timeout_fault(e):
-            err = CollectorError(f"{name}: WS-Man operation timeout on {script}")
-            err.retryable = True  # type: ignore[attr-defined]
-            return err
+            return CollectorError(f"{name}: WS-Man operation timeout on {script}", retryable=True)
         if isinstance(e, InvalidCredentialsError):
             user = self.target.credentials.username if self.target.credentials else "?"
             return AuthenticationError(f"{name}: authentication failed (HTTP 401) at {url} as {user!r}")

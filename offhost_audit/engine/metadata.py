@@ -18,6 +18,7 @@ import yaml
 from offhost_audit.engine.sources import PolicySource
 from offhost_audit.errors import PolicyError
 from offhost_audit.findings import Finding
+from offhost_audit.names import norm_name
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~5x faster
 _COMMENT = re.compile(r"^\s*#( ?)(.*)$")
@@ -101,7 +102,7 @@ def read_metadata(sources: Iterable[PolicySource]) -> dict[str, RuleMeta]:
 
 
 def _norm(name: Any) -> str:
-    return str(name).strip().split(".")[0].upper() if name else ""
+    return norm_name(name) if name else ""
 
 
 def _collection_errors(facts: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

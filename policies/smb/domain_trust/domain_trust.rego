@@ -99,11 +99,13 @@ _auth_dirs := {"server": {"outbound", "bidirectional"}, "proxy": {"inbound", "bi
 
 _veeam_dirs := {"server": {"inbound", "bidirectional"}, "proxy": {"outbound", "bidirectional"}}
 
+# trustAttributes bits by name: the same table as TRUST_ATTRIBUTES in offhost_audit/winsec.py
+# (tests/engine/test_shared_tables.py compares them).
 _flag_names := [
 	[1, "NON_TRANSITIVE"], [2, "UPLEVEL_ONLY"], [4, "QUARANTINED_DOMAIN"], [8, "FOREST_TRANSITIVE"],
 	[16, "CROSS_ORGANIZATION"], [32, "WITHIN_FOREST"], [64, "TREAT_AS_EXTERNAL"],
 	[128, "USES_RC4_ENCRYPTION"], [512, "CROSS_ORGANIZATION_NO_TGT_DELEGATION"], [1024, "PIM_TRUST"],
-	[2048, "CROSS_ORGANIZATION_ENABLE_TGT_DELEGATION"],
+	[2048, "CROSS_ORGANIZATION_ENABLE_TGT_DELEGATION"], [4096, "DISABLE_AUTH_TARGET_VALIDATION"],
 ]
 
 _flags(t) := t.attribute_flags if {

@@ -1,0 +1,91 @@
+"""What collection is given and gives back: the typed contract between the inventory, the runner and the collectors.
+
+The inventory (core) turns each entry into a :class:`Target`; the runner (:mod:`offhost_audit.collect`)
+hands every collector the target and a :class:`Context`; a collector returns a :data:`Fragment`
+(a partial facts document) that may carry :class:`FragmentMeta` keys for the runner. This module
+imports nothing from the collectors, so the core and the collectors depend on it, not on each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict
+
+from offhost_audit.credentials import Credentials
+
+WinRMAuth = Literal["ntlm", "kerberos", "credssp", "basic"]
+MessageEncryption = Literal["auto", "always", "never"]
+
+
+class TargetOptions(TypedDict, total=False):
+    """Per-kind settings. WinRM hosts: ``roles``...``fqdn``; file servers: ``shares``; domain
+    controllers: ``domain``, ``tls_mode``, ``tls_server_name`` (and ``auth: kerberos`` for LDAP)."""
+
+    # WinRM (proxies, Hyper-V hosts, the backup server, file servers that also speak WinRM)
+    roles: list[str]  # every role the inventory gave the host (one target per host)
+    auth: WinRMAuth  # WinRM; kerberos also selects SASL GSSAPI for LDAP
+    scheme: str  # http | https: its presence marks a WinRM target
+    path: str  # the WS-Management path, /wsman
+    message_encryption: MessageEncryption  # pywinrm's setting
+    cluster: str | None  # the Hyper-V cluster the host belongs to
+    fqdn: str | None  # the address when it is a DNS name
+    # SMB (file servers)
+    shares: list[str]  # share names from the inventory
+    # LDAP (domain controllers)
+    domain: str  # the DNS name of the domain, lower-case
+    tls_mode: str  # ldaps | starttls | plain
+    tls_server_name: str  # the name the DC's certificate is checked against
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing to collect from: a Windows host (WinRM), a domain controller (LDAP), a file server (SMB).
+
+    ``name`` is the inventory name (NetBIOS-style); ``address`` what to connect to.
+    ``kind`` is one of: ``proxy``, ``hyperv_host``, ``file_server``, ``backup_server``,
+    ``domain_controller``. ``options`` carries per-kind settings (auth, TLS, shares, ...).
+    """
+
+    name: str
+    kind: str
+    address: str
+    port: int | None = None
+    credentials: Credentials | None = None
+    tls: bool = True
+    verify_tls: bool = True
+    ca_file: str | None = None
+    timeout_s: float = 60.0
+    options: TargetOptions = field(default_factory=lambda: TargetOptions())
+
+
+class ContextExtra(TypedDict, total=False):
+    """What the runner adds to a collector's context for one target."""
+
+    winrm: Any  # the target's shared collectors.winrm.WinRMSession (one shell for every WinRM collector)
+    call_timeout: float  # seconds per remote call
+    deadline: float  # time.monotonic() by which the target's collection must end
+    file_servers: list[str]  # LDAP: the inventory's file servers (their computer objects are read too)
+    shares: dict[str, list[str]]  # SMB, phase two: {file server: [share, ...]} found in VM disk paths
+    account_sids: list[str]  # SMB: SIDs of the proxies' and hosts' computer accounts (from LDAP)
+
+
+@dataclass
+class Context:
+    """What a collector may know about the rest of the estate (read-only for collectors)."""
+
+    proxies: list[str] = field(default_factory=list)  # proxy names (NetBIOS)
+    domain_hint: str | None = None
+    extra: ContextExtra = field(default_factory=lambda: ContextExtra())
+
+
+class FragmentMeta(TypedDict, total=False):
+    """The keys of a fragment that are not facts: the runner takes them out before merging."""
+
+    _errors: list[str]  # partial success: what could not be read, per item (the manifest entry says "partial: ...")
+    _notes: list[str]  # run-level warnings (e.g. LDAP without TLS)
+
+
+FRAGMENT_META_KEYS: tuple[str, ...] = tuple(FragmentMeta.__annotations__)
+
+# A partial facts document (same keys and shapes as schema/facts.schema.json) plus FragmentMeta keys.
+Fragment = dict[str, Any]
