@@ -1,0 +1,181 @@
+"""What the dashboard and the matrix compute from facts and findings (no Textual here).
+
+* ``matrix``: proxies x Hyper-V hosts, clusters and SMB shares; each cell ready / blocked (by which
+  rules) / unknown / not assigned, with the findings behind it.
+* ``manifest_failures`` and ``findings_for_failure``: the collection manifest's failures and the
+  ``unknown`` findings each one caused (a missing fact of that target).
+* ``fact_path``: an evidence path such as ``hosts[PROXY01].storage.disks[].unique_id`` as steps
+  through the facts document, for the facts explorer's jump.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from offhost_audit.findings import Finding, blocks, is_waived
+
+COLUMN_KINDS = ("cluster", "host", "share")
+
+
+@dataclass
+class Cell:
+    state: str  # ready | blocked | unknown | none (not assigned, no finding)
+    rules: list[str] = field(default_factory=list)  # blocking rules (blocked) or undecided rules (unknown)
+    rows: list[int] = field(default_factory=list)  # finding row numbers behind the cell
+
+
+@dataclass
+class Matrix:
+    proxies: list[str]
+    columns: list[tuple[str, str]]  # (kind, name)
+    cells: dict[tuple[str, tuple[str, str]], Cell]
+
+
+def _upper(v: Any) -> str:
+    return str(v).upper()
+
+
+def matrix(facts: dict[str, Any], findings: list[Finding]) -> Matrix:
+    """Proxies x sources. A proxy-wide finding (subject kind proxy) counts in every cell of that proxy."""
+    assigned: dict[str, set[tuple[str, str]]] = {}
+    for a in facts.get("assignments") or []:
+        for s in a.get("sources") or []:
+            kind = "cluster" if s.get("kind") == "cluster" else "host"
+            assigned.setdefault(_upper(a["proxy"]), set()).add((kind, _upper(s["name"])))
+    proxies: dict[str, str] = {_upper(a["proxy"]): a["proxy"] for a in facts.get("assignments") or []}
+    pair: dict[tuple[str, tuple[str, str]], list[int]] = {}
+    wide: dict[str, list[int]] = {}
+    share_rows: dict[str, list[int]] = {}
+    for i, f in enumerate(findings):
+        s = f["subject"]
+        if s["kind"] == "host_share" and s.get("share"):
+            share_rows.setdefault(_upper(s["share"]), []).append(i)
+        p = s.get("proxy")
+        if not p:
+            continue
+        proxies.setdefault(_upper(p), p)
+        if s["kind"] == "proxy":
+            wide.setdefault(_upper(p), []).append(i)
+            continue
+        for kind in COLUMN_KINDS:
+            if s.get(kind):
+                pair.setdefault((_upper(p), (kind, _upper(s[kind]))), []).append(i)
+                break
+    for (p, col) in list(pair):
+        assigned.setdefault(p, set()).add(col)
+    names: dict[tuple[str, str], str] = {}
+    for f in findings:
+        for kind in COLUMN_KINDS:
+            if f["subject"].get(kind):
+                names.setdefault((kind, _upper(f["subject"][kind])), str(f["subject"][kind]))
+    for cols in assigned.values():
+        for kind, name in cols:
+            names.setdefault((kind, name), name)
+    order = {k: i for i, k in enumerate(COLUMN_KINDS)}
+    columns = sorted({c for cols in assigned.values() for c in cols}, key=lambda c: (order[c[0]], c[1]))
+    cells: dict[tuple[str, tuple[str, str]], Cell] = {}
+    for p in proxies:
+        for col in columns:
+            if col not in assigned.get(p, set()):
+                cells[(p, col)] = Cell("none")
+                continue
+            rows = pair.get((p, col), []) + wide.get(p, []) + (share_rows.get(col[1], []) if col[0] == "share" else [])
+            cells[(p, col)] = _cell(findings, sorted(set(rows)))
+    return Matrix(proxies=[proxies[p] for p in sorted(proxies)],
+                  columns=[(k, names[(k, n)]) for k, n in columns],
+                  cells={(proxies[p], (k, names[(k, n)])): c for (p, (k, n)), c in cells.items()})
+
+
+def _cell(findings: list[Finding], rows: list[int]) -> Cell:
+    blocking = sorted({findings[i]["rule_id"] for i in rows if blocks(findings[i])})
+    if blocking:
+        return Cell("blocked", blocking, rows)
+    unknown = sorted({findings[i]["rule_id"] for i in rows
+                      if findings[i]["status"] == "unknown" and not is_waived(findings[i])})
+    return Cell("unknown" if unknown else "ready", unknown, rows)
+
+
+def manifest_failures(facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """The (target, collector) runs that did not succeed, in manifest order."""
+    return [e for e in facts.get("collection") or [] if e.get("status") != "ok"]
+
+
+def findings_for_failure(findings: list[Finding], target: str) -> list[int]:
+    """Rows of the ``unknown`` findings that miss a fact of ``target`` (hosts[T], shares[\\\\T\\...], ...)."""
+    t = target.upper()
+    marks = (f"[{t}]", f"[{t}.", f"[\\\\{t}\\", f"COLLECTION[{t}/")
+    out = []
+    for i, f in enumerate(findings):
+        if f["status"] != "unknown":
+            continue
+        paths = [p.upper() for p in f.get("missing") or []] + [str(e.get("path", "")).upper() for e in f.get("evidence") or []]
+        if any(m in p for p in paths for m in marks):
+            out.append(i)
+    return out
+
+
+_STEP = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
+
+
+def fact_path(path: str) -> list[str | tuple[str]]:
+    """``hosts[PROXY01].storage.disks[].unique_id`` -> ['hosts', ('PROXY01',), 'storage', 'disks', ('',), 'unique_id'].
+
+    A plain string is a key; a 1-tuple is a list item chosen by its name (empty: every item).
+    """
+    steps: list[str | tuple[str]] = []
+    i = 0
+    while i < len(path):
+        if path[i] == ".":
+            i += 1
+            continue
+        if path[i] == "[":
+            end = path.find("]", i)
+            # share paths hold backslashes but no ']'; a missing ']' ends the path
+            end = len(path) if end < 0 else end
+            steps.append((path[i + 1:end],))
+            i = end + 1
+            continue
+        m = _STEP.match(path, i)
+        if not m or not m.group(1):
+            break
+        steps.append(m.group(1))
+        i = m.end()
+    return steps
+
+
+_ITEM_KEYS = ("name", "unc", "dns_name", "target", "proxy", "id")
+
+
+def item_name(item: Any) -> str | None:
+    """The name a list item is addressed by in evidence paths (hosts[NAME], shares[UNC], ...)."""
+    if isinstance(item, dict):
+        for k in _ITEM_KEYS:
+            if item.get(k) is not None:
+                v = item[k]
+                return f"{v} {item.get('collector')}" if k == "target" and item.get("collector") else str(v)
+    return None
+
+
+def resolve(doc: Any, steps: list[str | tuple[str]]) -> list[int | str]:
+    """The longest prefix of ``steps`` that exists in ``doc``, as concrete keys and list indexes."""
+    out: list[int | str] = []
+    node = doc
+    for step in steps:
+        if isinstance(step, tuple):
+            if not isinstance(node, list) or not step[0]:
+                break
+            want = step[0].split(".")[0].upper() if not step[0].startswith("\\") else step[0].upper()
+            idx = next((j for j, it in enumerate(node) if (n := item_name(it)) is not None
+                        and (n.upper() == step[0].upper() or n.split(".")[0].upper() == want)), None)
+            if idx is None:
+                break
+            out.append(idx)
+            node = node[idx]
+        else:
+            if not isinstance(node, dict) or step not in node:
+                break
+            out.append(step)
+            node = node[step]
+    return out
