@@ -14,6 +14,7 @@ from offhost_audit.tui.messages import AuditFinished, AuditProgress, AuditStarte
 
 
 class AuditScreen(Screen):
+    AUTO_FOCUS = "#targets"
     BINDINGS = [
         Binding("R", "rerun_all", "Re-run all", id="audit.rerun_all", tooltip="Collect and evaluate the whole estate again"),
         Binding("t", "rerun_target", "Re-run target", id="audit.rerun_target", tooltip="Collect the highlighted target again"),

@@ -27,6 +27,7 @@ def _t(value: object, style: str = "", width: int | None = None) -> Text:
 
 
 class DashboardScreen(Screen):
+    AUTO_FOCUS = "#proxies"
     BINDINGS = [
         Binding("enter", "open", "Open", id="dashboard.open", tooltip="Open the findings behind the row"),
         Binding("escape", "back", "Back", show=False, id="dashboard.back"),

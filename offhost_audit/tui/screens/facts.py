@@ -29,6 +29,7 @@ def _show(path: Path, doc: dict) -> str:
 
 
 class FactsScreen(Screen):
+    AUTO_FOCUS = "#facts-tree"
     BINDINGS = [
         Binding("slash", "focus_search", "Search", id="facts.search", tooltip="Search keys and values"),
         Binding("n", "next(1)", "Next", id="facts.next", tooltip="Next match or evidence path"),

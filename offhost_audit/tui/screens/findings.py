@@ -22,6 +22,7 @@ DEBOUNCE_S = 0.03  # long enough to coalesce a burst of keys, short enough to fe
 
 
 class FindingsScreen(Screen):
+    AUTO_FOCUS = "#findings-list"
     """Every finding; the filter runs in an exclusive worker after a short debounce."""
 
     BINDINGS = [
@@ -45,7 +46,7 @@ class FindingsScreen(Screen):
         self.hide_waived = False
         self.restrict: list[int] | None = None  # rows from a matrix cell or a manifest failure
         self.restrict_label = ""
-        self.visible: list[int] = []
+        self.view_rows: list[int] = []
         self._generation = -1
 
     def compose(self) -> ComposeResult:
@@ -56,9 +57,6 @@ class FindingsScreen(Screen):
         yield FindingsList(id="findings-list")
         yield FindingDetail(id="detail")
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one(FindingsList).focus()
 
     def on_screen_resume(self) -> None:
         if self._generation != self.app.generation:
@@ -107,14 +105,14 @@ class FindingsScreen(Screen):
         if self.restrict is not None:
             keep = set(self.restrict)
             rows = [r for r in rows if r in keep]
-        self.visible = rows
+        self.view_rows = rows
         lst.set_rows(index.findings, rows, keep=lst.current)
         self._status()
 
     def _status(self, error: Text | None = None) -> None:
         lst = self.query_one(FindingsList)
         t = Text()
-        t.append(f"{len(self.visible):,} of {len(self.app.index):,} findings", style="bold")
+        t.append(f"{len(self.view_rows):,} of {len(self.app.index):,} findings", style="bold")
         t.append(f"  sort {lst.sort_column}{' desc' if lst.sort_reverse else ''}")
         t.append("  passes hidden" if self.hide_pass else "  passes shown", style="dim")
         if self.hide_waived:
@@ -215,7 +213,7 @@ class FindingsScreen(Screen):
         self.app.action_waive_finding(f)
 
     def action_export(self) -> None:
-        self.app.action_export_view(list(self.visible))
+        self.app.action_export_view(list(self.view_rows))
 
     def action_back(self) -> None:
         if self.maximized is not None:

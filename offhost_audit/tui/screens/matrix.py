@@ -27,6 +27,7 @@ def cell_text(cell: estate.Cell) -> Text:
 
 
 class MatrixScreen(Screen):
+    AUTO_FOCUS = "#matrix-table"
     BINDINGS = [
         Binding("enter", "open", "Findings", id="matrix.open", tooltip="Open the findings behind the cell"),
         Binding("escape", "back", "Back", id="matrix.back"),

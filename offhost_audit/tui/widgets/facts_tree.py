@@ -114,8 +114,7 @@ class FactsTree(Tree[Path]):
                 break
             node = nxt
             self._fill(node)
-            if i < len(path) - 1:
-                node.expand()
+            node.expand()  # the last one too: its values show
         _ = self.last_line  # builds the tree lines, so that node.line is known
         self.move_cursor(node)
         self.scroll_to_node(node, animate=False)

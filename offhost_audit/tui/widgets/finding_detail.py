@@ -7,6 +7,7 @@ called ``[bold]x`` or ``\\x1b]0;t\\x07`` shows as typed and never styles or reti
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rich.text import Text
@@ -16,6 +17,7 @@ from textual.widgets import Static
 from offhost_audit.findings import Finding
 from offhost_audit.text import clean
 
+_LIST_ITEM = re.compile(r"^([-*•]|\d+[.)])\s")
 _DECIDING = ("ace", "deciding", "deny", "effective")
 
 
@@ -34,8 +36,6 @@ def render(f: Finding, *, description: str | None = None) -> Text:
     t.append(f"{status.upper()} ", style={"fail": "bold red", "unknown": "bold yellow", "pass": "green"}.get(status, "magenta"))
     t.append(f"{f['severity']}\n", style="italic")
     t.append(clean(f.get("title") or "") + "\n", style="bold underline")
-    if description:
-        t.append(clean(description) + "\n", style="dim")
     t.append("\nSubject: ", style="bold")
     t.append(clean(f["subject"]["name"]) + "\n")
     t.append("\nMessage\n", style="bold")
@@ -66,12 +66,24 @@ def render(f: Finding, *, description: str | None = None) -> Text:
         t.append("\nDocumentation: ", style="bold")
         t.append(clean(f["doc_url"], keep_newlines=False), style="underline")
         t.append("  (o: open in a browser, or copy)\n", style="dim")
+    if description:
+        t.append("\nAbout this rule\n", style="bold")
+        t.append(_reflow(clean(description)) + "\n", style="dim")
     return t
 
 
 def _reflow(text: str) -> str:
-    paras = [" ".join(p.split()) for p in text.split("\n\n")]
-    return "\n\n".join(p for p in paras if p)
+    """Join hard-wrapped lines so the pane wraps at its own width; keep paragraphs and list items."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        s = line.strip()
+        if not s:
+            out.append("")
+        elif out and out[-1] and not _LIST_ITEM.match(s):
+            out[-1] += " " + s
+        else:
+            out.append(s)
+    return "\n".join(out).strip()
 
 
 class FindingDetail(VerticalScroll, can_focus=True):

@@ -147,7 +147,7 @@ class FindingsList(ScrollView, can_focus=True):
     # --- rendering ---------------------------------------------------------------------------
 
     def _widths(self, width: int) -> list[int]:
-        fixed = [6, 8, 7]  # status, severity, rule
+        fixed = [7, 8, 7]  # status, severity, rule
         rest = max(10, width - sum(fixed) - 4)
         subject = max(10, min(36, rest * 2 // 5))
         return fixed + [subject, max(1, rest - subject)]
