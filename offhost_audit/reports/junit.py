@@ -1,0 +1,74 @@
+"""JUnit XML: one testsuite per rule, one testcase per rule x subject, built with junitparser.
+
+fail = ``<failure>``, unknown = ``<error>``, not_applicable and waived = ``<skipped>`` with the reason
+(a waived case names the waiver, its justification, its expiry and the real status). Cases are
+added to each suite in bulk (``add_testcases``): adding them one by one was measured quadratic
+(35 s at 50,000). Host text is cleaned of control characters (XML 1.0 cannot carry them); the XML
+library escapes markup. The template ``junit.xml.j2`` receives ``junit_xml`` (the document) and may
+wrap or replace it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jinja2
+from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+from markupsafe import Markup
+
+from offhost_audit.text import clean
+
+
+def _evidence(f: dict[str, Any]) -> str:
+    lines = [f"{e.get('path')} = {json.dumps(e.get('value'), ensure_ascii=False)}" for e in f.get("evidence") or []]
+    if f.get("missing"):
+        lines.append("missing facts: " + ", ".join(map(str, f["missing"])))
+    return clean("\n".join(lines))
+
+
+def _case(f: dict[str, Any]) -> TestCase:
+    subject = f.get("subject") or {}
+    case = TestCase(clean(subject.get("name", ""), keep_newlines=False), f"offhost.{f['rule_id']}", 0.0)
+    status, msg = f["status"], clean(f.get("message", ""), keep_newlines=False)
+    if status == "fail":
+        r = Failure(msg, f"{f.get('severity')}")
+        r.text = _evidence(f) + "\n\nremediation: " + clean(f.get("remediation", "")) + f"\nsee {f.get('doc_url', '')}"
+        case.result = [r]
+    elif status == "unknown":
+        r = Error(msg or "the facts that decide this rule could not be collected", "unknown")
+        r.text = _evidence(f)
+        case.result = [r]
+    elif status == "not_applicable":
+        case.result = [Skipped(f"not applicable: {msg}")]
+    elif status == "waived":
+        w = f.get("waiver") or {}
+        reason = (f"waived by {w.get('id')} (really {w.get('status')}) until {w.get('expires')}: "
+                  f"{w.get('justification')}; owner {w.get('owner')}, approved by {w.get('approved_by')}")
+        case.result = [Skipped(clean(reason, keep_newlines=False), "waived")]
+    return case
+
+
+def build(ctx: dict[str, Any]) -> str:
+    suites: dict[str, list[TestCase]] = {}
+    titles: dict[str, str] = {}
+    for f in ctx["findings"]:
+        suites.setdefault(f["rule_id"], []).append(_case(f))
+        titles.setdefault(f["rule_id"], f.get("title", ""))
+    xml = JUnitXml(f"offhost-audit run {ctx['run']['id']}")
+    all_suites = []
+    for rule_id in sorted(suites):
+        s = TestSuite(clean(f"{rule_id} {titles[rule_id]}", keep_newlines=False))
+        s.timestamp = ctx["run"]["started_at"]
+        s.add_testcases(suites[rule_id])
+        all_suites.append(s)
+    for s in all_suites:
+        xml.add_testsuite(s)
+    xml.update_statistics()
+    xml._elem.attrib.pop("skipped", None)  # per suite only: the JUnit 10 XSD has no root `skipped`
+    text = xml.tostring()
+    return text.decode("utf-8") if isinstance(text, bytes) else text
+
+
+def extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
+    return {"junit_xml": Markup(build(ctx))}
