@@ -63,9 +63,9 @@ class OffhostAuditApp(App[None]):
         self.start_audit = start_audit
         self._back: list[str] = []
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         if self.start_audit:
-            self.action_audit()
+            await self.action_audit()
 
     # --- helpers used by screens -------------------------------------------------------------
 
@@ -158,14 +158,17 @@ class OffhostAuditApp(App[None]):
         self.push_screen(ProfileScreen(profiles, current), lambda p: p and self.set_profile(p))
 
     def set_profile(self, profile: str) -> None:
-        self._in_thread("evaluate", self.session.reevaluate, profile, done=f"Re-evaluated with profile {profile}.")
+        self._in_thread(self.session.reevaluate, profile, done=f"Re-evaluated with profile {profile}.")
 
     def action_waive_finding(self, finding: dict) -> None:
+        if finding["status"] not in ("fail", "unknown"):
+            self.say(f"Only failures and unknowns can be waived (this one is {finding['status']}).", severity="warning")
+            return
         def submit(form: Any) -> None:
             if form is None:
                 return
             call = partial(self.session.waive, finding, reason=form.reason, approver=form.approver, expires=form.expires)
-            self._in_thread("evaluate", call, done=f"Waived {finding['rule_id']} for {finding['subject']['name']}.")
+            self._in_thread(call, done=f"Waived {finding['rule_id']} for {finding['subject']['name']}.")
 
         self.push_screen(WaiveScreen(finding["rule_id"], finding["subject"]["name"]), submit)
 
@@ -182,7 +185,7 @@ class OffhostAuditApp(App[None]):
         self.call_from_thread(self.say, f"Exported {len(rows):,} findings: {', '.join(files)}")
 
     @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False, description="evaluating")
-    def _in_thread(self, group: str, fn: Any, *args: Any, done: str = "") -> None:
+    def _in_thread(self, fn: Any, *args: Any, done: str = "") -> None:
         fn(*args)
         self.post_message(DataChanged(reason=done))
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from offhost_audit.findings import Finding, blocks, is_waived
+from offhost_audit.findings import Finding
 
 COLUMN_KINDS = ("cluster", "host", "share")
 
@@ -89,11 +89,10 @@ def matrix(facts: dict[str, Any], findings: list[Finding]) -> Matrix:
 
 
 def _cell(findings: list[Finding], rows: list[int]) -> Cell:
-    blocking = sorted({findings[i]["rule_id"] for i in rows if blocks(findings[i])})
+    blocking = sorted({findings[i]["rule_id"] for i in rows if findings[i]["status"] == "fail"})
     if blocking:
         return Cell("blocked", blocking, rows)
-    unknown = sorted({findings[i]["rule_id"] for i in rows
-                      if findings[i]["status"] == "unknown" and not is_waived(findings[i])})
+    unknown = sorted({findings[i]["rule_id"] for i in rows if findings[i]["status"] == "unknown"})
     return Cell("unknown" if unknown else "ready", unknown, rows)
 
 

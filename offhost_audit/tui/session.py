@@ -1,8 +1,9 @@
 """What the TUI has open: facts, findings, profile, where they came from, and the actions on them.
 
-Every action goes through the core services (``audit.evaluate_facts``, ``audit.run_audit``), and the
-run history, waivers and report renderers of ``offhost_audit.history`` / ``waivers`` / ``reports``.
-No Textual here: workers call these methods from threads.
+Every action goes through the core services: ``audit.evaluate_facts`` and ``audit.run_audit`` to
+judge and collect, ``audit.record_run`` to apply waivers and store a run in the history,
+``waivers.append`` to add a waiver, ``reports.render.render`` to export. No Textual here: workers
+call these methods from threads.
 """
 
 from __future__ import annotations
@@ -13,24 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from offhost_audit import audit, facts as facts_doc
-from offhost_audit.errors import AuditError, InputError
+from offhost_audit import waivers as waivers_mod
+from offhost_audit.errors import InputError
 from offhost_audit.findings import Finding
 
 Progress = Callable[[str, str, str], None]
-
-
-class NeedsStoreError(AuditError):
-    """An action that needs the run history, waivers or report renderers, which are not installed."""
-
-
-def _store(module: str, what: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(f"offhost_audit.{module}")
-    except ImportError:
-        raise NeedsStoreError(f"{what} needs the history store (offhost_audit.{module}), "
-                              "which is not in this build") from None
 
 
 @dataclass
@@ -62,15 +50,15 @@ class Session:
     @classmethod
     def from_history(cls, run_id: str | None = None, *, db: str | None = None, profile: str | None = None,
                      **kw: Any) -> Session:
-        history = _store("history", "opening a run from history")
-        store = history.History(db) if db else history.History()
-        run = store.get(run_id) if run_id else store.latest()
-        if run is None:
-            raise InputError("the run history is empty: run `offhost-audit audit` first, or open --facts FILE"
-                             if not run_id else f"no run {run_id!r} in the history")
-        s = cls(run.facts, list(run.findings), audit.run_warnings(run.facts), profile=profile or run.profile,
-                source=f"run {run.id}", history_db=db, run_id=str(run.id), **kw)
-        if profile:
+        """A stored run (None: the latest); its findings as stored, waivers included."""
+        from offhost_audit import history
+
+        with history.History(db) as store:
+            run = store.load(int(run_id) if run_id is not None else None)
+        s = cls(run.facts or {}, list(run.findings), list(run.meta.get("warnings") or []),
+                profile=profile or run.meta.get("profile"), source=f"run {run.id} ({run.started_at})",
+                history_db=db, run_id=str(run.id), **kw)
+        if profile or kw.get("waivers_path"):
             s.reevaluate(profile)
         return s
 
@@ -99,7 +87,7 @@ class Session:
         self._apply_waivers()
 
     def run_audit(self, progress: Progress, *, only: str | None = None) -> None:
-        """Collect live (all targets, or ``only`` one) through ``audit.run_audit``; then save to history."""
+        """Collect live (all targets, or ``only`` one) through ``audit.run_audit``; then record it in the history."""
         if self.inventory is None:
             raise InputError("this session has no inventory: open the TUI with --inventory FILE for a live audit")
         inv = self.inventory if only is None else _only(self.inventory, only)
@@ -110,44 +98,56 @@ class Session:
             found = audit.evaluate_facts(doc, profile=self.profile)
             warnings = audit.run_warnings(doc)
         self.facts, self.findings, self.warnings = doc, found, warnings
-        self._apply_waivers()
-        self.record()
+        self.record()  # applies the waivers too
 
     def _apply_waivers(self) -> None:
-        if not self.waivers_path:
-            return
-        waivers = _store("waivers", "applying waivers")
-        self.findings = waivers.apply(self.findings, waivers.load(self.waivers_path))
+        if self.waivers_path and os.path.exists(self.waivers_path):
+            self.findings = waivers_mod.apply(self.findings, waivers_mod.load(self.waivers_path)).findings
 
-    def record(self) -> str | None:
-        """Save the current run to history; its id (None when the history store is not installed)."""
-        try:
-            history = _store("history", "saving to history")
-        except NeedsStoreError:
-            return None
-        store = history.History(self.history_db) if self.history_db else history.History()
-        self.run_id = str(store.record(self.facts, self.findings, profile=self.current_profile()))
-        self.source = f"run {self.run_id}"
+    def record(self) -> str:
+        """Apply the waivers and store the current run in the history (``audit.record_run``); its id."""
+        run = audit.record_run(self.facts, self.findings, profile=self.profile, db=self.history_db,
+                               waivers=self.waivers_path if self.waivers_path and os.path.exists(self.waivers_path) else None,
+                               inventory_path=getattr(self.inventory, "path", None) if self._inventory_file() else None,
+                               warnings=self.warnings)
+        self.findings = run.findings
+        self.run_id = str(run.id)
+        self.source = f"run {run.id} ({self.source.split(' (', 1)[0]})" if not self.source.startswith("run ") else f"run {run.id}"
         return self.run_id
 
+    def _inventory_file(self) -> bool:
+        path = getattr(self.inventory, "path", None)
+        return bool(path) and os.path.isfile(str(path))
+
     def waive(self, finding: Finding, *, reason: str, approver: str, expires: str, owner: str | None = None) -> str:
-        """Append a waiver for this finding to the waivers file and re-apply; the file written."""
-        waivers = _store("waivers", "waiving a finding")
+        """Append a waiver for this finding (exact subject) to the waivers file and re-apply; the file written."""
+        import datetime as dt
+        import uuid
+
         path = self.waivers_path or _default_waivers_path(self)
-        waivers.append(path, rule_id=finding["rule_id"], subject=finding["subject"]["name"], justification=reason,
-                       approved_by=approver, expires=expires, owner=owner or approver)
+        w = waivers_mod.new_waiver(id=f"W-{uuid.uuid4().hex[:8]}", rule_id=finding["rule_id"],
+                                   subject=_glob_escape(finding["subject"]["name"]), justification=reason,
+                                   owner=owner or approver, approved_by=approver,
+                                   created=dt.date.today().isoformat(), expires=expires,
+                                   statuses=[finding["status"]] if finding["status"] in waivers_mod.WAIVABLE else None)
+        waivers_mod.append(path, w)
         self.waivers_path = path
         self.reevaluate()
         return path
 
     def export(self, rows: list[int], directory: str, formats: tuple[str, ...] = ("html",)) -> list[str]:
         """Render the given findings (the current view) as reports into ``directory``; the files written."""
-        reports = _store("reports", "exporting a report")
-        render = getattr(reports, "render", None)
-        if render is None:
-            raise NeedsStoreError("exporting a report needs offhost_audit.reports.render, which is not in this build")
+        from offhost_audit.reports.render import render
+
         view = [self.findings[i] for i in rows]
-        return [str(p) for p in render(view, facts=self.facts, formats=formats, out_dir=directory)]
+        run = audit.record_run(self.facts, view, profile=self.profile, save=False, warnings=self.warnings)
+        run.id = int(self.run_id) if self.run_id and self.run_id.isdigit() else None
+        return [str(p) for p in render(run, list(formats), directory)]
+
+
+def _glob_escape(name: str) -> str:
+    """A subject name as an exact waiver pattern (fnmatch: brackets quote * ? [)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 def _default_waivers_path(s: Session) -> str:

@@ -34,9 +34,14 @@ class AuditScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#targets", DataTable).add_columns("target", "done", "last collector", "status", "errors")
-        self.query_one("#audit-title", Static).update(self.app.title_text("Live audit"))
+        table = self.query_one("#targets", DataTable)
+        for label, width in (("target", 14), ("done", 6), ("last collector", 18), ("status", 10), ("failed", 6), ("first error", None)):
+            table.add_column(label, width=width, key=label)
+        self.reload()
         self._status()
+
+    def reload(self) -> None:
+        self.query_one("#audit-title", Static).update(self.app.title_text("Live audit"))
 
     def _status(self, text: Text | None = None) -> None:
         s = self.app.session
@@ -53,40 +58,48 @@ class AuditScreen(Screen):
             for target, total in self.plan.items():
                 self.state[target] = {"done": 0, "errors": 0}
                 table.add_row(Text(clean(target, keep_newlines=False), style="bold"), Text(f"0/{total}"), Text(""),
-                              Text("waiting", style="dim"), Text("0"), key=target)
+                              Text("waiting", style="dim"), Text("0"), Text(""), key=target)
         else:
             self.plan.update(msg.plan)
             for target, total in msg.plan.items():
                 self.state[target] = {"done": 0, "errors": 0}
                 if target in table.rows:
-                    self._row(target, f"0/{total}", "", Text("waiting", style="dim"), 0)
+                    self._row(target, f"0/{total}", "", Text("waiting", style="dim"), 0, error="")
         self.query_one("#audit-bar", ProgressBar).update(total=sum(self.plan.values()) or None, progress=self._done())
         self._status(Text(f"collecting {'target ' + msg.only if msg.only else 'the estate'}…", style="bold"))
 
     def _done(self) -> int:
         return sum(v["done"] for v in self.state.values())
 
-    def _row(self, target: str, done: str, collector: str, status: Text, errors: int) -> None:
+    def _row(self, target: str, done: str, collector: str, status: Text, errors: int, error: str | None = None) -> None:
         table = self.query_one("#targets", DataTable)
+        values = [Text(clean(target, keep_newlines=False), style="bold"), Text(done), Text(clean(collector, keep_newlines=False)),
+                  status, Text(str(errors), style="red" if errors else ""), Text(clean(error or "", keep_newlines=False))]
         if target not in table.rows:
-            table.add_row(Text(clean(target, keep_newlines=False), style="bold"), Text(done), Text(""), status,
-                          Text(str(errors)), key=target)
+            table.add_row(*values, key=target)
             return
-        for col, value in zip(table.columns, (None, Text(done), Text(clean(collector, keep_newlines=False)), status,
-                                             Text(str(errors), style="red" if errors else ""))):
-            if value is not None:
-                table.update_cell(target, col, value)
+        for key, value in zip(("done", "last collector", "status", "failed", "first error"), values[1:]):
+            if key != "first error" or error is not None:
+                table.update_cell(target, key, value)
 
     def progress(self, msg: AuditProgress) -> None:
         self.state.setdefault(msg.target, {})
         self.state[msg.target].update(done=msg.done, errors=msg.errors)
         total = self.plan.get(msg.target, msg.done)
-        style = {"ok": "green", "error": "bold red", "skipped": "yellow"}.get(msg.status, "")
-        self._row(msg.target, f"{msg.done}/{total}", msg.collector, Text(msg.status, style=style), msg.errors)
+        state = "running" if msg.done < total else ("ok" if not msg.errors else "failures")
+        style = {"ok": "green", "failures": "bold red", "running": "yellow"}[state]
+        self._row(msg.target, f"{msg.done}/{total}", msg.collector, Text(state, style=style), msg.errors)
         self.query_one("#audit-bar", ProgressBar).update(progress=self._done())
 
     def finished(self, msg: AuditFinished) -> None:
         s = self.app.session
+        self.reload()
+        table = self.query_one("#targets", DataTable)
+        for e in s.facts.get("collection") or []:
+            if e.get("status") != "ok" and e.get("error") and e["target"] in table.rows:
+                if not str(table.get_cell(e["target"], "first error")):
+                    error = clean(e["error"], keep_newlines=False)[:160]
+                    table.update_cell(e["target"], "first error", Text(error, style="red"), update_width=True)
         fails = sum(1 for f in s.findings if f["status"] == "fail")
         unknown = sum(1 for f in s.findings if f["status"] == "unknown")
         t = Text(f"done: {len(s.findings)} findings, {fails} failing, {unknown} unknown", style="bold")
@@ -98,19 +111,19 @@ class AuditScreen(Screen):
         self._status(Text("audit failed: " + clean(error, keep_newlines=False), style="bold red"))
 
     @on(DataTable.RowSelected, "#targets")
-    def _selected(self) -> None:
-        self.action_rerun_target()
+    async def _selected(self) -> None:
+        await self.action_rerun_target()
 
-    def action_rerun_all(self) -> None:
-        self.app.action_audit()
+    async def action_rerun_all(self) -> None:
+        await self.app.action_audit()
 
-    def action_rerun_target(self) -> None:
+    async def action_rerun_target(self) -> None:
         table = self.query_one("#targets", DataTable)
         if not table.row_count:
             self.app.say("No targets yet: R runs the whole audit first.", severity="warning")
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        self.app.action_audit(only=key)
+        await self.app.action_audit(only=key)
 
-    def action_back(self) -> None:
-        self.app.action_back()
+    async def action_back(self) -> None:
+        await self.app.action_back()

@@ -126,5 +126,5 @@ class DashboardScreen(Screen):
         if isinstance(focused, DataTable):
             focused.action_select_cursor()
 
-    def action_back(self) -> None:
-        self.app.action_back()
+    async def action_back(self) -> None:
+        await self.app.action_back()

@@ -133,8 +133,8 @@ class FactsScreen(Screen):
     def action_focus_search(self) -> None:
         self.query_one("#facts-search", Input).focus()
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         if self.focused is self.query_one("#facts-search", Input):
             self.query_one(FactsTree).focus()
         else:
-            self.app.action_back()
+            await self.app.action_back()

@@ -215,7 +215,7 @@ class FindingsScreen(Screen):
     def action_export(self) -> None:
         self.app.action_export_view(list(self.view_rows))
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         if self.maximized is not None:
             self.minimize()
         elif self.focused is self.query_one("#filter", Input):
@@ -223,4 +223,4 @@ class FindingsScreen(Screen):
         elif self.restrict is not None or self.query_text:
             self.show("")
         else:
-            self.app.action_back()
+            await self.app.action_back()

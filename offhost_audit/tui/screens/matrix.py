@@ -99,5 +99,5 @@ class MatrixScreen(Screen):
     def action_open(self) -> None:
         self.query_one("#matrix-table", DataTable).action_select_cursor()
 
-    def action_back(self) -> None:
-        self.app.action_back()
+    async def action_back(self) -> None:
+        await self.app.action_back()

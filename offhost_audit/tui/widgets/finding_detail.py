@@ -31,7 +31,7 @@ def _value(v: Any) -> str:
 def render(f: Finding, *, description: str | None = None) -> Text:
     """The finding as styled text; safe for any host-supplied value."""
     t = Text()
-    status = "waived" if f.get("waiver") and f["status"] != "waived" else f["status"]
+    status = f["status"]
     t.append(f"{f['rule_id']} ", style="bold")
     t.append(f"{status.upper()} ", style={"fail": "bold red", "unknown": "bold yellow", "pass": "green"}.get(status, "magenta"))
     t.append(f"{f['severity']}\n", style="italic")
@@ -42,8 +42,8 @@ def render(f: Finding, *, description: str | None = None) -> Text:
     t.append(clean(f.get("message") or "") + "\n")
     if f.get("waiver"):
         w = f["waiver"]
-        t.append("\nWaiver\n", style="bold magenta")
-        for k in ("id", "justification", "approved_by", "expires", "status"):
+        t.append("\nWaiver" + (" (expired)" if w.get("state") == "expired" else "") + "\n", style="bold magenta")
+        for k in ("id", "state", "status", "justification", "owner", "approved_by", "expires", "ticket", "note"):
             if w.get(k) is not None:
                 t.append(f"  {k}: {clean(w[k])}\n")
     if f.get("missing"):

@@ -187,13 +187,10 @@ class FindingsList(ScrollView, can_focus=True):
     def _line(self, index: int, width: int, base: Style, *, flat: bool = False) -> Strip:
         f = self.findings[index]
         status, sev = f["status"], f["severity"]
-        if f.get("waiver") and status != "waived":
-            status_text = "waived"
-        else:
-            status_text = _STATUS_LABEL.get(status, status)
+        status_text = _STATUS_LABEL.get(status, status)
         w = self._widths(width)
         cells = [
-            (status_text, _STATUS_STYLE.get(status_text if status_text == "waived" else status)),
+            (status_text, _STATUS_STYLE.get(status)),
             (sev, _SEV_STYLE.get(sev)),
             (f["rule_id"], None),
             (clean(f["subject"]["name"], keep_newlines=False), None),
