@@ -59,10 +59,14 @@ def parse(query: str) -> list[Term]:
         body = tok[1:] if negate else tok
         key, sep, value = body.partition(":")
         key = _KEYS.get(key.lower()) if sep else None
-        if key is None or not value:
+        if key is None:
             terms.append(Term("text", (body.lower(),), negate))
             continue
+        if not value:  # "sev:" while typing: no constraint yet
+            continue
         values = tuple(v for v in value.lower().split(",") if v)
+        if not values:
+            continue
         if key == "sev":
             for v in values:
                 if v.rstrip("+") not in _SEV_RANK:

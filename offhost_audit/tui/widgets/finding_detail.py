@@ -89,6 +89,8 @@ def _reflow(text: str) -> str:
 class FindingDetail(VerticalScroll, can_focus=True):
     """A scrollable pane showing one finding; ``show(None)`` for the empty state."""
 
+    ALLOW_MAXIMIZE = True
+
     DEFAULT_CSS = """
     FindingDetail { height: 1fr; border-top: solid $primary; padding: 0 1; }
     FindingDetail > Static { width: 100%; }
