@@ -101,18 +101,46 @@ def manifest_failures(facts: dict[str, Any]) -> list[dict[str, Any]]:
     return [e for e in facts.get("collection") or [] if e.get("status") != "ok"]
 
 
-def findings_for_failure(findings: list[Finding], target: str) -> list[int]:
-    """Rows of the ``unknown`` findings that miss a fact of ``target`` (hosts[T], shares[\\\\T\\...], ...)."""
+# Where each collector's facts land (hosts[T].<key>, or a top-level list): how a failed run of it shows
+# in the ``missing`` paths of the findings it made unknown.
+_AREAS = {
+    "winrm.system": ("os", "hardware", "features", "domain", "fqdn"),
+    "winrm.storage": ("storage",),
+    "winrm.cluster": ("cluster", "CLUSTERS["),
+    "winrm.vss": ("vss_providers",),
+    "winrm.hyperv": ("VMS[", "VMS."),
+    "winrm.services": ("veeam_services",),
+    "winrm.smb_client": ("smb_connections",),
+    "winrm.backup_server": ("VBR.", "VBR["),
+    "ldap.directory": ("DOMAINS", "COMPUTER_ACCOUNTS"),
+    "smb.shares": ("SHARES[",),
+}
+
+
+def findings_for_failure(findings: list[Finding], target: str, collector: str | None = None) -> list[int]:
+    """Rows of the ``unknown`` findings that miss a fact this (target, collector) run would have given.
+
+    A fact of the target (``hosts[T].storage...``, ``shares[\\\\T\\...]``) in the area the collector
+    fills; a collector this module does not know matches every missing fact of the target.
+    """
     t = target.upper()
-    marks = (f"[{t}]", f"[{t}.", f"[\\\\{t}\\", f"COLLECTION[{t}/")
+    areas = _AREAS.get(collector or "")
+    host_marks = [f"[{t}].{a.upper()}" for a in areas if a.islower()] if areas else [f"[{t}]"]
+    global_marks = [a for a in areas if a.isupper()] if areas else []
     out = []
     for i, f in enumerate(findings):
         if f["status"] != "unknown":
             continue
-        paths = [p.upper() for p in f.get("missing") or []] + [str(e.get("path", "")).upper() for e in f.get("evidence") or []]
-        if any(m in p for p in paths for m in marks):
-            out.append(i)
+        for p in (str(m).upper() for m in f.get("missing") or []):
+            if any(m in p for m in host_marks) or (f"[\\\\{t}\\" in p and (not areas or "SHARES[" in global_marks)) or \
+                    (any(p.startswith(g) for g in global_marks) and t in _subject_names(f)):
+                out.append(i)
+                break
     return out
+
+
+def _subject_names(f: Finding) -> set[str]:
+    return {str(v).upper() for k, v in f["subject"].items() if k != "kind" and v}
 
 
 _STEP = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")

@@ -118,7 +118,7 @@ class DashboardScreen(Screen):
     def _failure(self, event: DataTable.RowSelected) -> None:
         if event.cursor_row < len(self._failures):
             e = self._failures[event.cursor_row]
-            rows = estate.findings_for_failure(self.app.session.findings, e["target"])
+            rows = estate.findings_for_failure(self.app.session.findings, e["target"], e["collector"])
             self.post_message(ShowFindings(rows=rows, label=f"unknown because {e['target']} {e['collector']} failed"))
 
     def action_open(self) -> None:
