@@ -13,7 +13,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-FORMATS = ("html", "md", "junit", "sarif", "csv", "json")
 
 
 @dataclass
@@ -36,6 +35,8 @@ class ExportScreen(ModalScreen["ExportForm | None"]):
         self.count = count
 
     def compose(self) -> ComposeResult:
+        from offhost_audit.reports.render import FORMATS  # the renderers' own list (imported when asked)
+
         with Vertical():
             yield Static(Text(f"Export the {self.count:,} findings of this view", style="bold"))
             yield Label("Folder")
@@ -52,6 +53,8 @@ class ExportScreen(ModalScreen["ExportForm | None"]):
     def _ok(self) -> None:
         directory = self.query_one("#directory", Input).value.strip()
         formats = tuple(f.strip().lower() for f in self.query_one("#formats", Input).value.split(",") if f.strip())
+        from offhost_audit.reports.render import FORMATS
+
         bad = [f for f in formats if f not in FORMATS]
         if not directory or not formats or bad:
             self.query_one("#export-error", Static).update(
