@@ -60,10 +60,17 @@ def evaluate_file(path: str | os.PathLike[str], *, profile: str | None = None, o
     runs first, in this process: running it in a forked child beside the engine was measured
     slower here (copy-on-write faults and a busy second core), see benchmarks/bench_evaluate.py.
     """
+    _, found, warnings = evaluate_document(path, profile=profile, opa_url=opa_url, policies=policies)
+    return found, warnings
+
+
+def evaluate_document(path: str | os.PathLike[str], *, profile: str | None = None, opa_url: str | None = None,
+                      policies: Path | None = None) -> tuple[dict[str, Any], list[Finding], list[str]]:
+    """evaluate_file that also returns the facts document: (facts, sorted findings, run warnings)."""
     text = facts_doc.read_text(path)
     doc = facts_doc.loads(text, source=str(path))
     found = evaluate_facts(doc, profile=profile, opa_url=opa_url, facts_json=text, policies=policies)
-    return found, run_warnings(doc)
+    return doc, found, run_warnings(doc)
 
 
 def run_audit(

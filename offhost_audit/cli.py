@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from offhost_audit import __version__
+from offhost_audit import __version__, cli_reports
 from offhost_audit.errors import EXIT_INPUT, AuditError
 from offhost_audit.findings import SEVERITIES
 
@@ -31,7 +31,7 @@ def _add_collect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=60.0, help="per-call timeout in seconds (default: 60)")
     p.add_argument("--target-timeout", type=float, default=300.0, help="per-target timeout in seconds (default: 300)")
     p.add_argument("--insecure", action="store_true", help="do not validate TLS certificates (reported in the output and the facts)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar; with audit, print nothing but errors (for cron)")
 
 
 def _add_tui_options(p: argparse.ArgumentParser) -> None:
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="evaluate a facts file against the policies")
     p.add_argument("--facts", "-f", required=True, metavar="FILE", help="facts JSON (schema/facts.schema.json)")
     _add_eval_options(p)
+    cli_reports.add_run_options(p, quiet=True)
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("collect", help="collect facts from the estate in an inventory")
@@ -68,7 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_collect_options(p)
     _add_eval_options(p)
     p.add_argument("--save-facts", metavar="FILE", help="also write the collected facts")
+    cli_reports.add_run_options(p)
     p.set_defaults(func=_cmd_audit)
+
+    cli_reports.add_commands(sub)
 
     p = sub.add_parser("demo", help="start the built-in lab and audit it through the real WinRM client")
     p.add_argument("--scenario", action="append", metavar="NAME|FILE", help="scenario(s) to run (default: all shipped)")
@@ -110,8 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from offhost_audit import audit
 
-    found, warnings = audit.evaluate_file(args.facts, profile=args.profile, opa_url=args.opa_url)
-    return _emit(found, warnings, args)
+    doc, found, warnings = audit.evaluate_document(args.facts, profile=args.profile, opa_url=args.opa_url)
+    run = cli_reports.record(args, doc, found, warnings, facts_path=args.facts)
+    return _emit(run.findings, warnings, args)
 
 
 def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
@@ -121,7 +126,9 @@ def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
     from offhost_audit.findings import breaches
     from offhost_audit.reports import console
 
-    if args.format == "json":
+    if getattr(args, "quiet", False) and not args.output:  # cron: the exit code (and any report files) tell
+        pass
+    elif args.format == "json":
         out = console.to_json(found)
         for w in warnings:
             print(f"offhost-audit: warning: {w}", file=sys.stderr)
@@ -165,12 +172,13 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from offhost_audit import audit, inventory
 
     inv = inventory.load(args.inventory)
-    _, found, warnings = audit.run_audit(
+    doc, found, warnings = audit.run_audit(
         inv, concurrency=args.concurrency, call_timeout=args.timeout, target_timeout=args.target_timeout,
         insecure=args.insecure, progress=not args.quiet, profile=args.profile, opa_url=args.opa_url,
         save_facts=args.save_facts,
     )
-    return _emit(found, warnings, args)
+    run = cli_reports.record(args, doc, found, warnings, inventory=args.inventory)
+    return _emit(run.findings, warnings, args)
 
 
 def _cmd_tui(args: argparse.Namespace) -> int:
