@@ -182,9 +182,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _cmd_tui(args: argparse.Namespace) -> int:
+    from offhost_audit.cli_reports import waivers_path
     from offhost_audit.tui.session import Session
 
-    common = dict(waivers_path=args.waivers, history_db=args.db)
+    common = dict(waivers_path=waivers_path(args), history_db=args.db)
     if args.facts:
         session = Session.from_facts_file(args.facts, profile=args.profile, **common)
     elif args.inventory:
@@ -196,7 +197,7 @@ def _cmd_tui(args: argparse.Namespace) -> int:
         session = Session.empty_for_inventory(inv, source=f"live audit of {args.inventory}", profile=args.profile,
                                               resolver=resolver, audit_options={"insecure": args.insecure}, **common)
     else:
-        session = Session.from_history(args.run, db=args.db, profile=args.profile, waivers_path=args.waivers)
+        session = Session.from_history(args.run, db=args.db, profile=args.profile, waivers_path=common["waivers_path"])
     from offhost_audit.tui.app import build_app
 
     build_app(session, start_audit=bool(args.inventory)).run()
