@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -64,8 +65,15 @@ class OffhostAuditApp(App[None]):
         self._back: list[str] = []
 
     async def on_mount(self) -> None:
+        self.call_after_refresh(self._warm, self.index)  # after the first paint: it competes for the GIL
         if self.start_audit:
             await self.action_audit()
+
+    @work(thread=True, exclusive=True, group="index", exit_on_error=False, description="indexing findings")
+    def _warm(self, index: Index) -> None:
+        """Build the search text and sort order after the first paint, so that the first key is fast."""
+        index.warm()
+        gc.freeze()  # the findings are long-lived: keep full collections from rescanning them on every keystroke
 
     # --- helpers used by screens -------------------------------------------------------------
 
@@ -142,6 +150,7 @@ class OffhostAuditApp(App[None]):
     @on(DataChanged)
     def _data_changed(self, msg: DataChanged) -> None:
         self.index = Index(self.session.findings)
+        self._warm(self.index)
         self.generation += 1
         reload = getattr(self.screen, "reload", None)
         if callable(reload):

@@ -5,6 +5,7 @@ Filter syntax (terms are ANDed; a comma inside a value ORs; ``-`` in front negat
     fail smb                 free text: rule id, title, subject, message (case-insensitive)
     sev:high  sev:high+      severity exactly, or at and above (critical, high, medium, low, info)
     status:fail,unknown      status (fail, unknown, pass, not_applicable or na, waived)
+    status:f  sev:crit       an unambiguous prefix of a status or severity name is enough
     rule:OHP-01              rule id prefix (OHP-01 = OHP-010..OHP-019)
     host:HV01                any object of the subject (proxy, host, cluster, CSV, server, share, VM)
     -status:pass             everything but passes
@@ -20,8 +21,8 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from offhost_audit.findings import SEVERITIES, STATUSES, Finding, at_or_above, is_waived, sort_key
-from offhost_audit.text import clean
+from offhost_audit.engine.sources import paused_gc
+from offhost_audit.findings import SEVERITIES, STATUSES, Finding, at_or_above, sort_key
 
 COLUMNS = ("status", "severity", "rule", "subject", "message")
 _SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -32,6 +33,7 @@ _KEYS = {"sev": "sev", "severity": "sev", "status": "status", "st": "status", "r
          "host": "host", "proxy": "host", "cluster": "host", "share": "host", "server": "host", "vm": "host",
          "subject": "host"}
 _RELATED = ("name", "proxy", "host", "cluster", "csv", "share", "server", "vm")
+_COST = {"status": 0, "sev": 1, "rule": 2, "host": 3, "text": 4}
 
 Predicate = Callable[[int], bool]
 
@@ -68,30 +70,60 @@ def parse(query: str) -> list[Term]:
         if not values:
             continue
         if key == "sev":
-            for v in values:
-                if v.rstrip("+") not in _SEV_RANK:
-                    raise QueryError(f"unknown severity {v!r} (one of {', '.join(SEVERITIES)}; add + for 'and above')")
+            values = tuple(_expand(v.rstrip("+"), SEVERITIES, "severity") + ("+" if v.endswith("+") else "") for v in values)
         elif key == "status":
-            values = tuple(_STATUS_ALIASES.get(v, v) for v in values)
-            for v in values:
-                if v not in _STATUS_RANK:
-                    raise QueryError(f"unknown status {v!r} (one of {', '.join(STATUSES)})")
+            values = tuple(_expand(_STATUS_ALIASES.get(v, v), STATUSES, "status") for v in values)
         terms.append(Term(key, values, negate))
     return terms
 
 
+def _expand(value: str, names: tuple[str, ...], what: str) -> str:
+    """A name or an unambiguous prefix of one (``f`` = fail, ``crit`` = critical): typing never errors early."""
+    if value in names:
+        return value
+    hits = [n for n in names if n.startswith(value)]
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:
+        raise QueryError(f"unknown {what} {value!r} (one of {', '.join(names)}" + ("; add + for 'and above')" if what == "severity" else ")"))
+    raise QueryError(f"{what} {value!r} is ambiguous: {', '.join(hits)}")
+
+
 class Index:
-    """Findings with precomputed search text and sort orders; ``select`` gives the visible rows."""
+    """Findings with search text and sort orders built on first use (``warm`` builds them ahead)."""
 
     def __init__(self, findings: list[Finding]) -> None:
         self.findings = findings
-        self.rule = [f["rule_id"].lower() for f in findings]
-        self.related = ["\x00".join(clean(f["subject"].get(k) or "", keep_newlines=False).lower() for k in _RELATED)
-                        for f in findings]
-        self.text = [" ".join((f["rule_id"], f.get("title") or "", f["subject"]["name"], f.get("message") or "",
-                               f["status"], f["severity"])).lower() for f in findings]
-        self.waived = [is_waived(f) for f in findings]
         self._orders: dict[str, list[int]] = {}
+        self._text: list[str] | None = None
+        self._related: list[str] | None = None
+        self._rule: list[str] | None = None
+
+    @property
+    def text(self) -> list[str]:
+        if self._text is None:
+            self._text = [" ".join((f["rule_id"], f.get("title") or "", f["subject"]["name"], f.get("message") or "",
+                                    f["status"], f["severity"])).lower() for f in self.findings]
+        return self._text
+
+    @property
+    def related(self) -> list[str]:
+        if self._related is None:
+            self._related = ["\x00".join(str(s.get(k) or "") for k in _RELATED).lower()
+                             for s in (f["subject"] for f in self.findings)]
+        return self._related
+
+    @property
+    def rule(self) -> list[str]:
+        if self._rule is None:
+            self._rule = [f["rule_id"].lower() for f in self.findings]
+        return self._rule
+
+    def warm(self) -> None:
+        """Build everything the first filter would need (call from a worker thread)."""
+        with paused_gc():
+            _ = self.text, self.related, self.rule
+            self.order("status")
 
     def __len__(self) -> int:
         return len(self.findings)
@@ -115,21 +147,20 @@ class Index:
     def select(self, query: str = "", *, sort: str = "status", reverse: bool = False,
                hide_pass: bool = False, hide_waived: bool = False) -> list[int]:
         """Visible row numbers: the findings matching ``query``, in ``sort`` order."""
-        preds = [self._predicate(t) for t in parse(query)]
+        terms = sorted(parse(query), key=lambda t: _COST[t.key])  # cheap, selective tests first
         fs = self.findings
+        preds = []
         if hide_pass:
             preds.append(lambda i: fs[i]["status"] not in ("pass", "not_applicable"))
         if hide_waived:
-            waived = self.waived
-            preds.append(lambda i: not waived[i])
+            preds.append(lambda i: fs[i]["status"] != "waived")
+        preds += [self._predicate(t) for t in terms]
         rows = self.order(sort)
         if reverse:
             rows = rows[::-1]
-        if not preds:
-            return list(rows)
-        if len(preds) == 1:
-            return list(filter(preds[0], rows))
-        return [i for i in rows if all(p(i) for p in preds)]
+        for p in preds:
+            rows = list(filter(p, rows))
+        return rows if preds or reverse else list(rows)
 
     def _predicate(self, t: Term) -> Predicate:
         fs, vals = self.findings, t.values
@@ -137,19 +168,22 @@ class Index:
             text, needle = self.text, vals[0]
             p: Predicate = lambda i: needle in text[i]  # noqa: E731
         elif t.key == "sev":
-            exact = {v for v in vals if not v.endswith("+")}
-            floors = [v[:-1] for v in vals if v.endswith("+")]
-            p = lambda i: fs[i]["severity"] in exact or any(at_or_above(fs[i]["severity"], x) for x in floors)  # noqa: E731
+            want = {s for s in SEVERITIES for v in vals
+                    if s == v or (v.endswith("+") and at_or_above(s, v[:-1]))}
+            p = lambda i: fs[i]["severity"] in want  # noqa: E731
         elif t.key == "status":
             want = set(vals)
-            waived = self.waived
-            p = lambda i: fs[i]["status"] in want or ("waived" in want and waived[i])  # noqa: E731
+            p = lambda i: fs[i]["status"] in want  # noqa: E731
         elif t.key == "rule":
             rule = self.rule
             p = lambda i: rule[i].startswith(vals)  # noqa: E731
         else:  # host
             related = self.related
-            p = lambda i: any(v in related[i] for v in vals)  # noqa: E731
+            if len(vals) == 1:
+                v = vals[0]
+                p = lambda i: v in related[i]  # noqa: E731
+            else:
+                p = lambda i: any(v in related[i] for v in vals)  # noqa: E731
         if t.negate:
             return lambda i: not p(i)
         return p

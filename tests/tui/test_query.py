@@ -73,8 +73,15 @@ def test_bad_names_are_reported():
         parse("sev:hihg")
     with pytest.raises(QueryError, match="unknown status"):
         parse("status:broken")
+    assert parse("status:u,n")[0].values == ("unknown", "not_applicable")
     assert parse("C:\\VMs")[0].key == "text"  # an unknown key is free text (paths hold colons)
     assert parse('"unbalanced')[0].values == ("unbalanced",)
+
+
+def test_prefixes_of_status_and_severity_names_while_typing():
+    assert rules("status:f") == rules("status:fail")
+    assert rules("sev:crit") == ["OHP-010"]
+    assert rules("sev:h+") == rules("sev:high+")
 
 
 def test_a_key_without_a_value_yet_does_not_constrain():

@@ -15,6 +15,7 @@ from offhost_audit.text import clean
 from offhost_audit.tui import estate
 from offhost_audit.tui.messages import ShowFindings
 
+MAX_ROWS = 100  # the built-in DataTable: fine for a hundred rows, slow for thousands
 _VERDICT = {"ready": ("ready", "bold green"), "not_ready": ("not ready", "bold red"), "unknown": ("unknown", "bold yellow")}
 _STATUS_STYLE = {"fail": "bold red", "unknown": "bold yellow", "pass": "green", "not_applicable": "dim", "waived": "magenta"}
 
@@ -43,7 +44,7 @@ class DashboardScreen(Screen):
         yield Static(id="dashboard-title", classes="title-bar")
         with VerticalScroll(id="dashboard-body"):
             yield Static(id="counts")
-            yield Static("Proxies", classes="section")
+            yield Static("Proxies", classes="section", id="proxies-title")
             yield DataTable(id="proxies", cursor_type="row", zebra_stripes=True)
             yield Static("Collection failures", classes="section", id="failures-title")
             yield DataTable(id="failures", cursor_type="row")
@@ -80,7 +81,9 @@ class DashboardScreen(Screen):
                     t.append(f"{sev} {n:,}  ")
         self.query_one("#counts", Static).update(t)
 
-        self._verdicts = proxy_verdicts(findings)
+        rank = {"not_ready": 0, "unknown": 1, "ready": 2}
+        verdicts = sorted(proxy_verdicts(findings), key=lambda v: rank[v["verdict"]])  # stable: names within
+        self._verdicts = verdicts[:MAX_ROWS]
         p = self.query_one("#proxies", DataTable)
         p.clear()
         for v in self._verdicts:
@@ -89,15 +92,21 @@ class DashboardScreen(Screen):
                       _t(", ".join(v["unknown"]) or "-"))
         if not self._verdicts:
             p.add_row(Text("no proxies in these findings", style="dim"), Text(""), Text(""), Text(""))
+        by = {k: sum(1 for v in verdicts if v["verdict"] == k) for k in rank}
+        self.query_one("#proxies-title", Static).update(
+            f"Proxies: {by['not_ready']} not ready, {by['unknown']} unknown, {by['ready']} ready"
+            + (f" (the first {MAX_ROWS} shown, not ready first; the matrix has all)" if len(verdicts) > MAX_ROWS else ""))
 
-        self._failures = estate.manifest_failures(s.facts)
+        failures = estate.manifest_failures(s.facts)
+        self._failures = failures[:MAX_ROWS]
         m = self.query_one("#failures", DataTable)
         m.clear()
         for e in self._failures:
             m.add_row(_t(e["target"], "bold"), _t(e["collector"]), _t(e["status"], "yellow"), _t(e.get("error") or "", width=200))
         total = len(s.facts.get("collection") or [])
         self.query_one("#failures-title", Static).update(
-            f"Collection failures: {len(self._failures)} of {total} collector runs" if total else
+            f"Collection failures: {len(failures)} of {total} collector runs"
+            + (f" (the first {MAX_ROWS} shown)" if len(failures) > MAX_ROWS else "") if total else
             "Collection failures: no collection manifest in these facts")
         w = Text()
         for line in s.warnings:

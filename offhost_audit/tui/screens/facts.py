@@ -72,7 +72,7 @@ class FactsScreen(Screen):
             t.append(clean(extra, keep_newlines=False), style="yellow")
         else:
             t.append("Enter or → opens a node; / searches", style="dim")
-        self.query_one("#facts-status", Static).update(t)
+        self.query_one("#facts-status", Static).update(t, layout=False)
 
     # --- search and jumps --------------------------------------------------------------------
 

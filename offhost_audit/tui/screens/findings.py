@@ -47,6 +47,7 @@ class FindingsScreen(Screen):
         self.restrict: list[int] | None = None  # rows from a matrix cell or a manifest failure
         self.restrict_label = ""
         self.view_rows: list[int] = []
+        self._shown: tuple[int | None, int] | None = None  # (row, generation) in the detail pane
         self._generation = -1
 
     def compose(self) -> ComposeResult:
@@ -123,12 +124,16 @@ class FindingsScreen(Screen):
         if error is not None:
             t.append("  ")
             t.append_text(error)
-        self.query_one("#findings-status", Static).update(t)
+        self.query_one("#findings-status", Static).update(t, layout=False)  # one line: no relayout per keystroke
 
     # --- selection ---------------------------------------------------------------------------
 
     @on(FindingsList.Highlighted)
     def _highlighted(self, event: FindingsList.Highlighted) -> None:
+        key = (event.row, self.app.generation)
+        if key == self._shown:  # the filter kept the same finding under the cursor: nothing to redraw
+            return
+        self._shown = key
         detail = self.query_one(FindingDetail)
         if event.row is None:
             detail.show(None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -14,6 +14,9 @@ from offhost_audit.tui import estate
 from offhost_audit.tui.messages import ShowFindings
 
 _KIND = {"cluster": "cluster", "host": "host", "share": "share"}
+MAX_GRID_COLUMNS = 60  # wider than that a grid is unreadable: one row per assigned pair instead
+MAX_GRID_PROXIES = 300
+MAX_PAIRS = 500  # the built-in DataTable is fine for hundreds of rows, not tens of thousands
 
 
 def cell_text(cell: estate.Cell) -> Text:
@@ -37,6 +40,8 @@ class MatrixScreen(Screen):
         super().__init__(id="matrix")
         self._generation = -1
         self.model: estate.Matrix | None = None
+        self.grid = True
+        self.pairs: list[tuple[str, tuple[str, str], estate.Cell]] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="matrix-title", classes="title-bar")
@@ -54,28 +59,69 @@ class MatrixScreen(Screen):
     def reload(self) -> None:
         self._generation = self.app.generation
         self.query_one("#matrix-title", Static).update(self.app.title_text("Proxy eligibility"))
-        m = self.model = estate.matrix(self.app.session.facts, self.app.session.findings)
+        self.query_one("#matrix-cell", Static).update(Text("computing…", style="dim"))
+        self._compute(self.app.session.facts, self.app.session.findings)
+
+    @work(thread=True, exclusive=True, group="matrix", exit_on_error=False, description="proxy matrix")
+    def _compute(self, facts: dict, findings: list) -> None:
+        model = estate.matrix(facts, findings)
+        self.app.call_from_thread(self._show, model)
+
+    def _show(self, m: estate.Matrix) -> None:
+        self.model = m
         table = self.query_one("#matrix-table", DataTable)
         table.clear(columns=True)
-        table.add_column(Text("proxy \\ source", style="bold"), key="proxy")
-        for kind, name in m.columns:
-            table.add_column(Text(f"{_KIND[kind]} {clean(name, keep_newlines=False)}"))
-        for p in m.proxies:
-            table.add_row(Text(clean(p, keep_newlines=False), style="bold"),
-                          *(cell_text(m.cells[(p, col)]) for col in m.columns))
-        if not m.proxies:
-            self.query_one("#matrix-cell", Static).update(Text("No proxies in these facts or findings.", style="dim"))
+        self.grid = len(m.columns) <= MAX_GRID_COLUMNS and len(m.proxies) <= MAX_GRID_PROXIES
+        if self.grid:
+            table.cursor_type = "cell"
+            table.add_column(Text("proxy \\ source", style="bold"), key="proxy")
+            for kind, name in m.columns:
+                table.add_column(Text(f"{_KIND[kind]} {clean(name, keep_newlines=False)}"))
+            for p in m.proxies:
+                table.add_row(Text(clean(p, keep_newlines=False), style="bold"),
+                              *(cell_text(m.cell(p, col)) for col in m.columns))
+            note = Text(f"{len(m.proxies)} proxies x {len(m.columns)} sources", style="dim")
+        else:  # a large estate: one row per assigned pair, the most urgent first
+            table.cursor_type = "row"
+            self.pairs = m.pairs()[:MAX_PAIRS]
+            for label in ("proxy", "source", "state"):
+                table.add_column(Text(label, style="bold"))
+            for p, (kind, name), cell in self.pairs:
+                table.add_row(Text(clean(p, keep_newlines=False), style="bold"),
+                              Text(f"{_KIND[kind]} {clean(name, keep_newlines=False)}"), cell_text(cell))
+            note = Text(f"{len(m.cells):,} proxy x source pairs: too many for a grid; the {len(self.pairs):,} most urgent "
+                        "(blocked, then undecided). Enter opens a pair's findings; host:NAME in the findings filter finds any.",
+                        style="dim")
+        self.query_one("#matrix-cell", Static).update(
+            note if m.proxies else Text("No proxies in these facts or findings.", style="dim"))
 
     def _cell_at(self, row: int, column: int) -> tuple[str, tuple[str, str], estate.Cell] | None:
         m = self.model
-        if m is None or column < 1 or row >= len(m.proxies) or column - 1 >= len(m.columns):
+        if m is None:
+            return None
+        if not self.grid:
+            return self.pairs[row] if row < len(self.pairs) else None
+        if column < 1 or row >= len(m.proxies) or column - 1 >= len(m.columns):
             return None
         p, col = m.proxies[row], m.columns[column - 1]
-        return p, col, m.cells[(p, col)]
+        return p, col, m.cell(p, col)
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if not self.grid:
+            self._describe(self._cell_at(event.cursor_row, 0))
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        if not self.grid:
+            self._open(self._cell_at(event.cursor_row, 0))
 
     @on(DataTable.CellHighlighted)
     def _highlighted(self, event: DataTable.CellHighlighted) -> None:
-        hit = self._cell_at(event.coordinate.row, event.coordinate.column)
+        if self.grid:
+            self._describe(self._cell_at(event.coordinate.row, event.coordinate.column))
+
+    def _describe(self, hit: tuple[str, tuple[str, str], estate.Cell] | None) -> None:
         if hit is None:
             return
         p, (kind, name), cell = hit
@@ -83,11 +129,14 @@ class MatrixScreen(Screen):
         what = {"blocked": "blocked by " + ", ".join(cell.rules), "unknown": "undecided: " + ", ".join(cell.rules),
                 "ready": "ready", "none": "not assigned to this proxy"}[cell.state]
         t.append(f"{what} ({len(cell.rows)} findings)")
-        self.query_one("#matrix-cell", Static).update(t)
+        self.query_one("#matrix-cell", Static).update(t, layout=False)
 
     @on(DataTable.CellSelected)
     def _selected(self, event: DataTable.CellSelected) -> None:
-        hit = self._cell_at(event.coordinate.row, event.coordinate.column)
+        if self.grid:
+            self._open(self._cell_at(event.coordinate.row, event.coordinate.column))
+
+    def _open(self, hit: tuple[str, tuple[str, str], estate.Cell] | None) -> None:
         if hit is None:
             return
         p, (kind, name), cell = hit

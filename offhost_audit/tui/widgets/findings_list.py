@@ -76,12 +76,15 @@ class FindingsList(ScrollView, can_focus=True):
         self.sort_column = "status"
         self.sort_reverse = False
         self._cache: dict[tuple[int, int], Strip] = {}
+        self.rows_version = 0  # bumped by set_rows ...
+        self.painted_version = -1  # ... and copied here when those rows are drawn (for tests and benchmarks)
 
     # --- data --------------------------------------------------------------------------------
 
     def set_rows(self, findings: list[Finding], rows: list[int], *, keep: int | None = None) -> None:
         """Show ``rows`` (indexes into ``findings``); keep the cursor on finding ``keep`` when still visible."""
         self.findings, self.rows = findings, rows
+        self.rows_version += 1
         self._cache.clear()
         pos = 0
         if keep is not None and rows:
@@ -163,6 +166,7 @@ class FindingsList(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y == 0:
+            self.painted_version = self.rows_version
             return self._header(width)
         row = int(self.scroll_y) + y - 1
         if row >= len(self.rows):
