@@ -209,10 +209,13 @@ def _demo_tui(args: argparse.Namespace) -> int:
     from offhost_audit.tui.app import build_app
     from offhost_audit.tui.session import Session
 
+    import tempfile
+
     name = (args.scenario or ["faults"])[0]
-    with demo.serve(name) as (sc, inv, resolver):
+    with demo.serve(name) as (sc, inv, resolver), tempfile.TemporaryDirectory(prefix="offhost-demo-") as tmp:
         session = Session.empty_for_inventory(inv, source=f"lab scenario {sc['name']} (not real Windows)",
                                               profile=args.profile, resolver=resolver,
+                                              history_db=f"{tmp}/lab-history.sqlite",  # lab runs stay out of yours
                                               audit_options={"call_timeout": 10.0, "target_timeout": 60.0})
         build_app(session, start_audit=True).run()
     return 0

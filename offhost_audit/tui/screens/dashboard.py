@@ -51,12 +51,6 @@ class DashboardScreen(Screen):
             yield Static(id="warnings")
         yield Footer()
 
-    def on_mount(self) -> None:
-        p = self.query_one("#proxies", DataTable)
-        p.add_columns("proxy", "verdict", "blocked by", "undecided")
-        m = self.query_one("#failures", DataTable)
-        m.add_columns("target", "collector", "status", "error")
-
     def on_screen_resume(self) -> None:
         if self._generation != self.app.generation:
             self.reload()
@@ -85,7 +79,8 @@ class DashboardScreen(Screen):
         verdicts = sorted(proxy_verdicts(findings), key=lambda v: rank[v["verdict"]])  # stable: names within
         self._verdicts = verdicts[:MAX_ROWS]
         p = self.query_one("#proxies", DataTable)
-        p.clear()
+        p.clear(columns=True)  # columns too: their widths follow the new rows
+        p.add_columns("proxy", "verdict", "blocked by", "undecided")
         for v in self._verdicts:
             label, style = _VERDICT[v["verdict"]]
             p.add_row(_t(v["proxy"], "bold"), Text(label, style=style), _t(", ".join(v["blocking"]) or "-"),
@@ -100,7 +95,8 @@ class DashboardScreen(Screen):
         failures = estate.manifest_failures(s.facts)
         self._failures = failures[:MAX_ROWS]
         m = self.query_one("#failures", DataTable)
-        m.clear()
+        m.clear(columns=True)
+        m.add_columns("target", "collector", "status", "error")
         for e in self._failures:
             m.add_row(_t(e["target"], "bold"), _t(e["collector"]), _t(e["status"], "yellow"), _t(e.get("error") or "", width=200))
         total = len(s.facts.get("collection") or [])
