@@ -194,3 +194,39 @@ def test_every_binding_action_is_in_the_palette():
                  "Open the doc link of the selected finding", "Switch profile", "Re-run the live audit",
                  "Help: keys and filter syntax", "Sort findings by message", "Profile: veeam-2026-02"):
         assert want in names
+
+
+def test_a_large_estate_shows_the_matrix_as_pairs_most_urgent_first():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import estate
+
+    from offhost_audit import audit
+    from offhost_audit.tui.screens.matrix import MAX_GRID_COLUMNS
+
+    doc = estate.generate(120)
+    s = Session(doc, audit.evaluate_facts(doc), source="generated")
+    seen = {}
+
+    async def body(app, pilot):
+        await pilot.press("4")
+        await settle(app, pilot)
+        table = app.screen.query_one("#matrix-table", DataTable)
+        seen["columns"] = len(app.screen.model.columns)
+        seen["header"] = [str(c.label) for c in table.columns.values()]
+        seen["rows"] = _cells(table)
+        seen["note"] = str(app.screen.query_one("#matrix-cell").render())
+        await pilot.press("enter")
+        await settle(app, pilot)
+        seen["mode"] = app.current_mode
+        seen["opened"] = {app.index.findings[i]["status"] for i in app.screen.view_rows}
+
+    drive(s, body)
+    assert seen["columns"] > MAX_GRID_COLUMNS
+    assert seen["header"] == ["proxy", "source", "state"]
+    states = [r[2][0] for r in seen["rows"]]
+    assert states == sorted(states, key="✘?✔".index) and states[0] == "✘"  # blocked, then undecided, then ready
+    assert "blocked by" in seen["note"]  # the highlighted pair, described
+    assert seen["mode"] == "findings" and "fail" in seen["opened"]
