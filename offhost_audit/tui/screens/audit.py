@@ -6,14 +6,15 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 
 from offhost_audit.text import clean
+from offhost_audit.tui.screens.view import ViewScreen
 from offhost_audit.tui.messages import AuditFinished, AuditProgress, AuditStarted
 
 
-class AuditScreen(Screen):
+class AuditScreen(ViewScreen):
+    VIEW = "Live audit"
     AUTO_FOCUS = "#targets"
     BINDINGS = [
         Binding("R", "rerun_all", "Re-run all", id="audit.rerun_all", tooltip="Collect and evaluate the whole estate again"),
@@ -22,7 +23,7 @@ class AuditScreen(Screen):
     ]
 
     def __init__(self) -> None:
-        super().__init__(id="audit")
+        super().__init__("audit")
         self.plan: dict[str, int] = {}
         self.state: dict[str, dict] = {}
 
@@ -39,9 +40,6 @@ class AuditScreen(Screen):
             table.add_column(label, width=width, key=label)
         self.reload()
         self._status()
-
-    def reload(self) -> None:
-        self.query_one("#audit-title", Static).update(self.app.title_text("Live audit"))
 
     def _status(self, text: Text | None = None) -> None:
         s = self.app.session
@@ -125,5 +123,3 @@ class AuditScreen(Screen):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         await self.app.action_audit(only=key)
 
-    async def action_back(self) -> None:
-        await self.app.action_back()

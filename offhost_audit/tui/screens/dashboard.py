@@ -7,12 +7,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from offhost_audit.findings import SEVERITIES, STATUSES, counts, proxy_verdicts
 from offhost_audit.text import clean
 from offhost_audit.tui import estate
+from offhost_audit.tui.screens.view import ViewScreen
 from offhost_audit.tui.messages import ShowFindings
 
 MAX_ROWS = 100  # the built-in DataTable: fine for a hundred rows, slow for thousands
@@ -27,7 +27,8 @@ def _t(value: object, style: str = "", width: int | None = None) -> Text:
     return Text(s, style=style)
 
 
-class DashboardScreen(Screen):
+class DashboardScreen(ViewScreen):
+    VIEW = "Dashboard"
     AUTO_FOCUS = "#proxies"
     BINDINGS = [
         Binding("enter", "open", "Open", id="dashboard.open", tooltip="Open the findings behind the row"),
@@ -35,8 +36,7 @@ class DashboardScreen(Screen):
     ]
 
     def __init__(self) -> None:
-        super().__init__(id="dashboard")
-        self._generation = -1
+        super().__init__("dashboard")
         self._failures: list[dict] = []
         self._verdicts: list[dict] = []
 
@@ -51,15 +51,9 @@ class DashboardScreen(Screen):
             yield Static(id="warnings")
         yield Footer()
 
-    def on_screen_resume(self) -> None:
-        if self._generation != self.app.generation:
-            self.reload()
-
-    def reload(self) -> None:
-        self._generation = self.app.generation
+    def load(self) -> None:
         s = self.app.session
         findings = s.findings
-        self.query_one("#dashboard-title", Static).update(self.app.title_text("Dashboard"))
         c = counts(findings)
         t = Text()
         t.append(f"{len(findings):,} findings  ", style="bold")
@@ -131,5 +125,3 @@ class DashboardScreen(Screen):
         if isinstance(focused, DataTable):
             focused.action_select_cursor()
 
-    async def action_back(self) -> None:
-        await self.app.action_back()

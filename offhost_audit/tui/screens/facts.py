@@ -6,10 +6,10 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from offhost_audit.text import clean
+from offhost_audit.tui.screens.view import ViewScreen
 from offhost_audit.tui import estate
 from offhost_audit.tui.widgets.facts_tree import FactsTree, Path, walk
 
@@ -28,7 +28,8 @@ def _show(path: Path, doc: dict) -> str:
     return out or "facts"
 
 
-class FactsScreen(Screen):
+class FactsScreen(ViewScreen):
+    VIEW = "Facts"
     AUTO_FOCUS = "#facts-tree"
     BINDINGS = [
         Binding("slash", "focus_search", "Search", id="facts.search", tooltip="Search keys and values"),
@@ -38,8 +39,7 @@ class FactsScreen(Screen):
     ]
 
     def __init__(self) -> None:
-        super().__init__(id="facts")
-        self._generation = -1
+        super().__init__("facts")
         self.matches: list[Path] = []
         self.position = -1
         self.label = ""
@@ -51,13 +51,7 @@ class FactsScreen(Screen):
         yield FactsTree(id="facts-tree")
         yield Footer()
 
-    def on_screen_resume(self) -> None:
-        if self._generation != self.app.generation:
-            self.reload()
-
-    def reload(self) -> None:
-        self._generation = self.app.generation
-        self.query_one("#facts-title", Static).update(self.app.title_text("Facts"))
+    def load(self) -> None:
         self.query_one(FactsTree).load(self.app.session.facts)
         self.matches, self.position = [], -1
         self._status()

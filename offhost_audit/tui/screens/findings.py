@@ -8,10 +8,10 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from offhost_audit.text import clean
+from offhost_audit.tui.screens.view import ViewScreen
 from offhost_audit.tui.messages import ShowFacts
 from offhost_audit.tui.query import COLUMNS, QueryError
 from offhost_audit.tui.session import describe
@@ -21,7 +21,8 @@ from offhost_audit.tui.widgets.findings_list import FindingsList
 DEBOUNCE_S = 0.03  # long enough to coalesce a burst of keys, short enough to feel immediate
 
 
-class FindingsScreen(Screen):
+class FindingsScreen(ViewScreen):
+    VIEW = "Findings"
     AUTO_FOCUS = "#findings-list"
     """Every finding; the filter runs in an exclusive worker after a short debounce."""
 
@@ -40,7 +41,7 @@ class FindingsScreen(Screen):
     ]
 
     def __init__(self) -> None:
-        super().__init__(id="findings")
+        super().__init__("findings")
         self.query_text = ""
         self.hide_pass = True
         self.hide_waived = False
@@ -48,7 +49,6 @@ class FindingsScreen(Screen):
         self.restrict_label = ""
         self.view_rows: list[int] = []
         self._shown: tuple[int | None, int] | None = None  # (row, generation) in the detail pane
-        self._generation = -1
 
     def compose(self) -> ComposeResult:
         yield Static(id="findings-title", classes="title-bar")
@@ -59,16 +59,10 @@ class FindingsScreen(Screen):
         yield FindingDetail(id="detail")
         yield Footer()
 
-    def on_screen_resume(self) -> None:
-        if self._generation != self.app.generation:
-            self.reload()
-
     # --- data --------------------------------------------------------------------------------
 
-    def reload(self) -> None:
+    def load(self) -> None:
         """The session's findings changed: rebuild the view with the same filter."""
-        self._generation = self.app.generation
-        self.query_one("#findings-title", Static).update(self.app.title_text("Findings"))
         self.refilter(debounce=False)
 
     def show(self, query: str = "", rows: list[int] | None = None, label: str = "") -> None:
@@ -78,8 +72,7 @@ class FindingsScreen(Screen):
             self.hide_pass = False
         self.query_text = query
         self.query_one("#filter", Input).value = query
-        self._generation = self.app.generation
-        self.query_one("#findings-title", Static).update(self.app.title_text("Findings"))
+        self.mark_current()
         self.refilter(debounce=False)
 
     @on(Input.Changed, "#filter")

@@ -6,11 +6,11 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from offhost_audit.text import clean
 from offhost_audit.tui import estate
+from offhost_audit.tui.screens.view import ViewScreen
 from offhost_audit.tui.messages import ShowFindings
 
 _KIND = {"cluster": "cluster", "host": "host", "share": "share"}
@@ -29,7 +29,8 @@ def cell_text(cell: estate.Cell) -> Text:
     return Text("·", style="dim")
 
 
-class MatrixScreen(Screen):
+class MatrixScreen(ViewScreen):
+    VIEW = "Proxy eligibility"
     AUTO_FOCUS = "#matrix-table"
     BINDINGS = [
         Binding("enter", "open", "Findings", id="matrix.open", tooltip="Open the findings behind the cell"),
@@ -37,8 +38,7 @@ class MatrixScreen(Screen):
     ]
 
     def __init__(self) -> None:
-        super().__init__(id="matrix")
-        self._generation = -1
+        super().__init__("matrix")
         self.model: estate.Matrix | None = None
         self.grid = True
         self.pairs: list[tuple[str, tuple[str, str], estate.Cell]] = []
@@ -52,13 +52,7 @@ class MatrixScreen(Screen):
         yield Static(id="matrix-cell", classes="status-line")
         yield Footer()
 
-    def on_screen_resume(self) -> None:
-        if self._generation != self.app.generation:
-            self.reload()
-
-    def reload(self) -> None:
-        self._generation = self.app.generation
-        self.query_one("#matrix-title", Static).update(self.app.title_text("Proxy eligibility"))
+    def load(self) -> None:
         self.query_one("#matrix-cell", Static).update(Text("computing…", style="dim"))
         self._compute(self.app.session.facts, self.app.session.findings)
 
@@ -148,5 +142,3 @@ class MatrixScreen(Screen):
     def action_open(self) -> None:
         self.query_one("#matrix-table", DataTable).action_select_cursor()
 
-    async def action_back(self) -> None:
-        await self.app.action_back()
