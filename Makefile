@@ -2,6 +2,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
+# The OPA engine (--engine opa, the reference the policy tests and the differential test run on);
+# the same pin as the `opa` extra in pyproject.toml, installed on any Python 3.10+.
+OPA_BINDINGS := opa-golib-python-bindings==0.4.4
 
 .PHONY: demo test venv
 
@@ -9,6 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --ignore-requires-python $(OPA_BINDINGS)
 	touch $@
 
 venv: $(VENV)/.installed
@@ -19,6 +23,9 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	scripts/test-deps
 	$(BIN)/offhost-audit policy test
+	$(BIN)/offhost-audit policy test --engine opa
 	$(BIN)/offhost-audit policy test --coverage --threshold 90 > $(VENV)/policy-coverage.json
 	@$(PY) -c 'import json; print("policy line coverage: %.2f%% (threshold 90%%)" % json.load(open("$(VENV)/policy-coverage.json"))["coverage"])'
+	$(BIN)/offhost-audit policy test --engine opa --coverage --threshold 90 > $(VENV)/policy-coverage-opa.json
+	@$(PY) -c 'import json; print("policy line coverage on OPA: %.2f%% (threshold 90%%)" % json.load(open("$(VENV)/policy-coverage-opa.json"))["coverage"])'
 	$(PY) -m pytest

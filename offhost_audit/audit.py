@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from offhost_audit import facts as facts_doc
-from offhost_audit.engine import embedded
+from offhost_audit.engine import ENGINES, embedded
 from offhost_audit.engine.metadata import enrich
-from offhost_audit.engine.sources import paused_gc
+from offhost_audit.errors import InputError
 from offhost_audit.findings import Finding, sorted_findings
+from offhost_audit.perf import paused_gc
 
 
 def evaluate_facts(
@@ -21,6 +22,7 @@ def evaluate_facts(
     opa_url: str | None = None,
     facts_json: str | None = None,
     policies: Path | None = None,
+    engine: str = "embedded",
 ) -> list[Finding]:
     """Evaluate a validated facts document; findings carry title, remediation and doc_url.
 
@@ -28,10 +30,12 @@ def evaluate_facts(
     an unknown name raises InputError. ``opa_url``: evaluate on that OPA server instead of the
     embedded engine. ``facts_json``: the facts as JSON text when the caller already has it (skips
     re-serialising a large document). ``policies``: a policy folder other than the shipped one.
+    ``engine``: "embedded" (regorus, the default) or "opa" (OPA's Go engine in process, the
+    reference; an InputError when its package is not installed). Ignored with ``opa_url``.
     Raises PolicyError (exit 2) for policy errors and EngineUnavailableError (exit 3) when the
     OPA server does not answer.
     """
-    compiled = embedded.compiled(policies)
+    compiled = engine_module(engine if not opa_url else "embedded").compiled(policies)
     name = embedded.resolve_profile(compiled, facts, profile)
     if opa_url:
         from offhost_audit.engine import opa_server
@@ -41,6 +45,17 @@ def evaluate_facts(
         raw = compiled.evaluate_json(facts_json if facts_json is not None else _dumps(facts), name)
     with paused_gc():
         return sorted_findings(enrich(raw, compiled.metadata, facts))
+
+
+def engine_module(engine: str) -> Any:
+    """The module of the named engine: ``compiled(policies)`` gives its compiled policies."""
+    if engine == "embedded":
+        return embedded
+    if engine == "opa":
+        from offhost_audit.engine import opa
+
+        return opa
+    raise InputError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
 
 
 def _dumps(facts: dict[str, Any]) -> str:
@@ -53,23 +68,24 @@ def run_warnings(facts: dict[str, Any]) -> list[str]:
 
 
 def evaluate_file(path: str | os.PathLike[str], *, profile: str | None = None, opa_url: str | None = None,
-                  policies: Path | None = None) -> tuple[list[Finding], list[str]]:
+                  policies: Path | None = None, engine: str = "embedded") -> tuple[list[Finding], list[str]]:
     """Read, validate and evaluate a facts file: (sorted findings, run warnings).
 
     The file's text goes to the engine as is (no re-serialising of a large document). Validation
     runs first, in this process: running it in a forked child beside the engine was measured
     slower here (copy-on-write faults and a busy second core), see benchmarks/bench_evaluate.py.
     """
-    _, found, warnings = evaluate_document(path, profile=profile, opa_url=opa_url, policies=policies)
+    _, found, warnings = evaluate_document(path, profile=profile, opa_url=opa_url, policies=policies, engine=engine)
     return found, warnings
 
 
 def evaluate_document(path: str | os.PathLike[str], *, profile: str | None = None, opa_url: str | None = None,
-                      policies: Path | None = None) -> tuple[dict[str, Any], list[Finding], list[str]]:
+                      policies: Path | None = None, engine: str = "embedded") -> tuple[dict[str, Any], list[Finding], list[str]]:
     """evaluate_file that also returns the facts document: (facts, sorted findings, run warnings)."""
     text = facts_doc.read_text(path)
     doc = facts_doc.loads(text, source=str(path))
-    found = evaluate_facts(doc, profile=profile, opa_url=opa_url, facts_json=text, policies=policies)
+    found = evaluate_facts(doc, profile=profile, opa_url=opa_url, facts_json=text, policies=policies,
+                            engine=engine)
     return doc, found, run_warnings(doc)
 
 
@@ -85,15 +101,18 @@ def run_audit(
     opa_url: str | None = None,
     save_facts: str | os.PathLike[str] | None = None,
     resolver: Any = None,
+    engine: str = "embedded",
 ) -> tuple[dict[str, Any], list[Finding], list[str]]:
     """Collect, then evaluate: the one audit that the CLI and the TUI both run.
 
     Returns the facts, the findings and the run warnings. Raises AuditIncompleteError (exit 3)
     when no collector succeeded anywhere; the facts are saved first when asked, so nothing is lost.
     ``resolver``: a credentials.Resolver other than the default (environment, keyring, prompt).
+    ``engine``: as for evaluate_facts; checked before collecting (a missing OPA package fails fast).
     """
     from offhost_audit import collect  # collectors pull in pywinrm/ldap3/impacket: not needed by evaluate
 
+    engine_module(engine).compiled()
     doc = collect.collect_facts(inventory, concurrency=concurrency, call_timeout=call_timeout,
                                 target_timeout=target_timeout, insecure=insecure, progress=progress,
                                 resolver=resolver)
@@ -102,7 +121,7 @@ def run_audit(
     else:
         facts_doc.validate(doc, source="collected facts")
     collect.require_some_success(doc)
-    found = evaluate_facts(doc, profile=profile, opa_url=opa_url)
+    found = evaluate_facts(doc, profile=profile, opa_url=opa_url, engine=engine)
     warnings = run_warnings(doc)
     failed = [e for e in doc.get("collection") or [] if e["status"] != "ok"]
     if failed:
@@ -165,6 +184,8 @@ def record_run(
     """
     from offhost_audit import history, waivers as waivers_mod
 
+    if keep_runs is not None and keep_runs < 1:
+        raise InputError(f"--keep-runs must be 1 or more, not {keep_runs}")
     compiled = embedded.compiled(policies)
     bundle = "\n".join(f"{s.rel}\n{s.text}" for s in sorted(compiled.sources, key=lambda s: s.rel))
     wfile = waivers_mod.load(waivers) if waivers else None

@@ -26,7 +26,7 @@ def add_run_options(p: argparse.ArgumentParser, *, quiet: bool = False) -> None:
                    help="with --report: comma-separated formats (html,md,junit,sarif,csv,json or all; default: all)")
     _add_render_options(g)
     if quiet:
-        g.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors (for cron); the exit code tells")
+        g.add_argument("--quiet", "-q", action="store_true", help="no table (for cron: errors only; --format json still prints); the exit code tells")
 
 
 def _add_db_option(p: Any) -> None:
@@ -145,10 +145,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
     from offhost_audit.history import History
     from offhost_audit.text import clean
 
@@ -162,22 +158,17 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs in {h.path}")
         return 0
-    t = Table(header_style="bold")
-    for col in ("run", "started (UTC)", "profile", "engine", "targets", "fail", "unknown", "waived", "pass", "total"):
-        t.add_column(col, no_wrap=True, min_width=len(col) if col in ("profile", "engine") else None, justify="left" if col in ("started (UTC)", "profile", "engine") else "right")
+    print(f"{'run':>5}  {'started (UTC)':<20}  {'fail':>6} {'unknown':>7} {'waived':>6} {'pass':>6} {'total':>6}  profile, engine, source")
     for r in runs:
         st = r.counts.get("status", {})
-        t.add_row(str(r.id), r.started_at, Text(clean(r.meta.get("profile") or "")), Text(clean(r.meta.get("engine") or "")),
-                  str(len(r.meta.get("targets") or [])),
-                  *(str(st.get(k, 0)) for k in ("fail", "unknown", "waived", "pass")), str(r.counts.get("total", 0)))
-    Console().print(t)
+        src = r.meta.get("inventory") or r.meta.get("facts_file") or ""
+        print(f"{r.id:>5}  {r.started_at:<20}  {st.get('fail', 0):>6} {st.get('unknown', 0):>7} {st.get('waived', 0):>6} "
+              f"{st.get('pass', 0):>6} {r.counts.get('total', 0):>6}  "
+              + clean(f"{r.meta.get('profile') or '-'}, {r.meta.get('engine') or '-'}, {src or '-'}", keep_newlines=False))
     return 0
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.text import Text
-
     from offhost_audit.diff import CATEGORIES, LABELS, diff_runs
     from offhost_audit.errors import InputError
     from offhost_audit.history import History
@@ -196,18 +187,18 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps(d.as_dict(), indent=2, ensure_ascii=False) + "\n")
         return 0
-    out = Console()
-    out.print(Text(f"run {old.id} ({old.started_at}) -> run {new.id} ({new.started_at})", style="bold"))
+    print(f"run {old.id} ({old.started_at}) -> run {new.id} ({new.started_at})")
     for cat in CATEGORIES:
         items = d.changes[cat]
-        out.print(Text(f"{LABELS[cat]}: {len(items)}", style="bold" if items and cat != "still_failing" else ""))
+        print(f"{LABELS[cat]}: {len(items)}")
         if cat == "still_failing":
             continue
         for c in items[:200]:
-            line = f"  {c.rule_id} {c.severity} {clean(c.subject, keep_newlines=False)}: {c.old_status or '-'} -> {c.new_status or '-'}"
-            out.print(Text(line + (f" ({clean(c.reason, keep_newlines=False)})" if c.reason else "")))
+            reason = f" ({c.reason})" if c.reason else ""
+            print("  " + clean(f"{c.rule_id} {c.severity} {c.subject}: {c.old_status or '-'} -> {c.new_status or '-'}{reason}",
+                               keep_newlines=False))
         if len(items) > 200:
-            out.print(Text(f"  ... {len(items) - 200} more (--format json lists all)"))
+            print(f"  ... {len(items) - 200} more (--format json lists all)")
     return 0
 
 

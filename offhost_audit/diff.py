@@ -5,7 +5,7 @@ API::
 
     d = diff_runs(old, new)        # two history.Run (or anything with .id, .meta, .findings)
     d.changes[category] -> list[Change]   # categories: CATEGORIES below
-    d.counts() -> {category: n};  d.key_status(key) ...
+    d.counts() -> {category: n};  d.by_key() -> {finding_key: category};  d.as_dict() (JSON)
 
 Categories:
   new              fail now, no such finding before
@@ -23,19 +23,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from offhost_audit.perf import paused_gc
+
 CATEGORIES = ("new", "regressed", "waiver_expired", "to_unknown", "fixed", "still_failing", "not_evaluated")
 LABELS = {"new": "new failures", "regressed": "regressed", "waiver_expired": "failing again: waiver expired",
           "to_unknown": "changed to unknown", "fixed": "fixed", "still_failing": "still failing",
           "not_evaluated": "no longer evaluated (not fixed)"}
 _TARGET_FIELDS = ("proxy", "host", "cluster", "server")  # subject fields that name an audited target
 
-Key = tuple[str, tuple[tuple[str, str], ...]]
+Key = tuple[str, str, str]
 
 
 def finding_key(f: dict[str, Any]) -> Key:
-    """(rule_id, the subject's non-null fields) — the identity of a finding across runs."""
+    """(rule_id, subject kind, subject name): the identity of a finding across runs. A subject's name
+    spells out its relation (``PROXY01 -> HVCL01/Cluster Disk 1``), so it is unique within a rule."""
     subject = f.get("subject") or {}
-    return (str(f.get("rule_id")), tuple(sorted((k, str(v)) for k, v in subject.items() if v is not None)))
+    return (str(f.get("rule_id")), str(subject.get("kind", "")), str(subject.get("name", "")))
 
 
 def _status(f: dict[str, Any] | None) -> str | None:
@@ -59,6 +62,11 @@ class Change:
     new_status: str | None
     title: str = ""
     reason: str = ""
+    kind: str = ""
+
+    @property
+    def key(self) -> Key:
+        return (self.rule_id, self.kind, self.subject)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -72,6 +80,10 @@ class RunDiff:
 
     def counts(self) -> dict[str, int]:
         return {c: len(v) for c, v in self.changes.items()}
+
+    def by_key(self) -> dict[Key, str]:
+        """finding_key -> category, for the findings of the newer run that changed (or still fail)."""
+        return {c.key: c.category for v in self.changes.values() for c in v}
 
     def as_dict(self) -> dict[str, Any]:
         return {"old_run": self.old_id, "new_run": self.new_id, "counts": self.counts(),
@@ -99,6 +111,11 @@ def _out_of_scope(f: dict[str, Any], rules: set[str] | None, targets: set[str] |
 
 
 def diff_runs(old: Any, new: Any) -> RunDiff:
+    with paused_gc():
+        return _diff(old, new)
+
+
+def _diff(old: Any, new: Any) -> RunDiff:
     old_by = {finding_key(f): f for f in old.findings}
     new_by = {finding_key(f): f for f in new.findings}
     n_rules, n_targets = _scope(new.meta or {})
@@ -106,8 +123,8 @@ def diff_runs(old: Any, new: Any) -> RunDiff:
 
     def add(cat: str, key: Key, o: dict[str, Any] | None, n: dict[str, Any] | None, reason: str = "") -> None:
         f = n or o or {}
-        out.changes[cat].append(Change(cat, key[0], str((f.get("subject") or {}).get("name", "")),
-                                       str(f.get("severity", "")), _status(o), _status(n), str(f.get("title", "")), reason))
+        out.changes[cat].append(Change(cat, key[0], key[2], str(f.get("severity", "")), _status(o), _status(n),
+                                       str(f.get("title", "")), reason, key[1]))
 
     for key, n in new_by.items():
         o = old_by.get(key)

@@ -67,6 +67,7 @@ class Waiver:
     statuses: tuple[str, ...] = ("fail",)
     line: int = 0
     expires_at: datetime | None = None  # effective expiry (capped by the lifetime); None = unparseable
+    expires_line: int = 0
 
     def matches(self, finding: dict[str, Any]) -> bool:
         if finding.get("rule_id", "").upper() != self.rule_id.upper():
@@ -157,11 +158,13 @@ class _Reader:
 
 def loads(text: str, *, source: str = "waivers") -> WaiverFile:
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise InputError(f"{source}{line}: not valid YAML: {getattr(e, 'problem', None) or e}") from None
+        raise InputError(f"{source}{line}: not valid YAML: {getattr(e, 'problem', None) or type(e).__name__}") from None
+    except RecursionError:  # PyYAML's composer recurses per nesting level
+        raise InputError(f"{source}: nested too deeply to be a waivers file") from None
     out = WaiverFile(path=source)
     if root is None:
         return out
@@ -236,7 +239,7 @@ def _entry(r: _Reader, node: yaml.Node, at: str, out: WaiverFile) -> Waiver:
             out.problems.append(f"{_where(out.path, eline, at + '.expires')}: more than max_lifetime_days="
                                 f"{out.max_lifetime_days} after created: waiver {vals['id']} expires "
                                 f"{expires_at.date().isoformat()} instead")
-    return Waiver(line=line, expires_at=expires_at, **vals)
+    return Waiver(line=line, expires_at=expires_at, expires_line=eline, **vals)
 
 
 def load(path: str | Path) -> WaiverFile:
@@ -269,7 +272,8 @@ def apply(findings: Iterable[dict[str, Any]], waivers: WaiverFile | Iterable[Wai
         cands = by_rule.get(str(f.get("rule_id", "")).upper())
         status = f.get("status")
         if cands and status in WAIVABLE:
-            w = next((w for w in cands if status in w.statuses and w.matches(f)), None)
+            hits = [w for w in cands if status in w.statuses and w.matches(f)]
+            w = next((w for w in hits if not w.expired(now)), hits[0] if hits else None)  # an active one first
             if w is not None:
                 f = _mark(f, w, now)
                 if w.expired(now):
@@ -303,7 +307,7 @@ def lint(path: str | Path, now: datetime | None = None) -> list[str]:
     problems = list(wf.problems)
     for i, w in enumerate(wf.waivers):
         if w.expires_at is not None and w.expired(now):
-            problems.append(f"{_where(wf.path, w.line, f'waivers[{i}].expires')}: waiver {w.id} expired "
+            problems.append(f"{_where(wf.path, w.expires_line, f'waivers[{i}].expires')}: waiver {w.id} expired "
                             f"{w.expires_at.date().isoformat()}: renew it or remove it")
     return problems
 
@@ -358,4 +362,4 @@ def new_waiver(**kw: Any) -> Waiver:
     wf = loads(doc, source="new waiver")
     if wf.problems:
         raise InputError(wf.problems[0])
-    return replace(wf.waivers[0], line=0)
+    return replace(wf.waivers[0], line=0, expires_line=0)

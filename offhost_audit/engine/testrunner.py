@@ -1,4 +1,9 @@
-"""``offhost-audit policy test``: run ``_test.rego`` files with ``opa test`` semantics on regorus.
+"""``offhost-audit policy test``: run ``_test.rego`` files with ``opa test`` semantics.
+
+On regorus (``--engine embedded``, the default) or on OPA's Go engine (``--engine opa``): the
+files are parsed and the tests discovered the same way (regorus's AST) on both; with OPA each
+test is one ``eval_document`` of OPA's, its prints come from OPA, and ``--coverage`` merges
+OPA's own coverage reports of the test evaluations.
 
 - Discovery: every rule (any package) named ``test_*``; ``todo_test_*`` are SKIPPED.
 - Verdict: PASS only when the value is exactly ``true``; undefined or anything else is FAIL; an
@@ -12,6 +17,8 @@
 
 Differences from opa test: JSON/YAML data files are not loaded; a test rule defined twice is run
 once (regorus merges the definitions; OPA reports ``test_x#01``); there is no per-test timeout.
+On OPA a compile error (e.g. an unused declared variable) is a load error (exit 1), as in
+``opa test``.
 """
 
 from __future__ import annotations
@@ -186,6 +193,22 @@ def load(paths: list[Path]) -> tuple[Any, list[PolicySource]]:
     return engine, sources
 
 
+def _load_opa(sources: list[PolicySource]) -> Any:
+    """An OpaEngine with every source, compiled (OPA compiles on first evaluation); ValueError on errors."""
+    from offhost_audit.engine import opa
+    from offhost_audit.errors import PolicyError
+
+    ob = opa.bindings()
+    try:
+        eng = opa.new_engine(sources)
+        eng.eval_query("true")
+    except PolicyError as e:
+        raise ValueError(str(e)) from None
+    except ob.OpaError as e:
+        raise ValueError(opa.format_opa_error(e, sources)) from None
+    return eng
+
+
 def run_case(engine: Any, case: TestCase) -> None:
     if case.todo:
         case.outcome = "SKIPPED"
@@ -199,6 +222,87 @@ def run_case(engine: Any, case: TestCase) -> None:
         case.error = format_rego_error(e)
     case.duration_ns = max(1, time.perf_counter_ns() - t0)
     case.output = [_PRINT_PREFIX.sub("", ln) for ln in engine.take_prints()]
+
+
+def run_cases_opa(engine: Any, cases: list[TestCase], sources: dict[str, str], coverage: dict[str, Any] | None) -> None:
+    """Run the cases on an OpaEngine, as few queries as possible.
+
+    OPA prepares (compiles) every distinct query, about 0.4 s here, so the test packages are
+    evaluated together, as one query binding each package's document (its test_ rules true,
+    false or absent when undefined). A query that errors, prints or is undefined is split in
+    halves, down to one package, whose tests then run one query each: errors and prints belong
+    to their own test, as in opa test. A batch's duration is shared out among its tests.
+    """
+    groups: dict[str, list[TestCase]] = {}
+    for c in cases:
+        if c.todo:
+            c.outcome = "SKIPPED"
+        else:
+            groups.setdefault(c.package, []).append(c)
+    _run_batch(engine, list(groups.items()), sources, coverage)
+
+
+def _run_batch(engine: Any, groups: list[tuple[str, list[TestCase]]], sources: dict[str, str],
+               coverage: dict[str, Any] | None) -> None:
+    from offhost_audit.engine.opa import bindings
+
+    if not groups:
+        return
+    ob = bindings()
+    query = "; ".join(f"p{i} := {pkg}" for i, (pkg, _) in enumerate(groups))
+    t0 = time.perf_counter_ns()
+    try:
+        rows = engine.eval_query(query, {}, coverage=coverage is not None)
+    except ob.OpaError:
+        rows = None
+    elapsed = time.perf_counter_ns() - t0
+    if rows and not engine.last_prints:
+        if coverage is not None and engine.last_coverage:
+            _merge_coverage(coverage, engine.last_coverage)
+        n = sum(len(cs) for _, cs in groups)
+        for i, (_, cs) in enumerate(groups):
+            doc = rows[0].get(f"p{i}")
+            for c in cs:
+                value = doc.get(c.name) if isinstance(doc, dict) else None
+                c.outcome = "PASS" if _passed(value) else "FAIL"
+                c.duration_ns = max(1, elapsed // n)
+        return
+    if len(groups) > 1:
+        half = len(groups) // 2
+        _run_batch(engine, groups[:half], sources, coverage)
+        _run_batch(engine, groups[half:], sources, coverage)
+        return
+    for c in groups[0][1]:
+        run_case_opa(engine, c, sources, coverage)
+
+
+def run_case_opa(engine: Any, case: TestCase, sources: dict[str, str], coverage: dict[str, Any] | None) -> None:
+    """One test on an OpaEngine; with coverage, OPA's report of this evaluation is merged in."""
+    from offhost_audit.engine.opa import bindings, format_opa_error
+
+    ob = bindings()
+    t0 = time.perf_counter_ns()
+    try:
+        value = engine.eval_document(case.ref.removeprefix("data."), {}, coverage=coverage is not None)
+        case.outcome = "PASS" if _passed(value) else "FAIL"
+    except ob.OpaUndefinedError:
+        case.outcome = "FAIL"
+    except ob.OpaError as e:
+        case.outcome = "ERROR"
+        case.error = format_opa_error(e, sources)
+    case.duration_ns = max(1, time.perf_counter_ns() - t0)
+    case.output = [str(message) for message, _ in engine.last_prints]
+    if coverage is not None and engine.last_coverage:
+        _merge_coverage(coverage, engine.last_coverage)
+
+
+def _merge_coverage(into: dict[str, Any], report: dict[str, Any]) -> None:
+    """Add one OPA coverage report (row ranges per file) into {path: {"covered", "not_covered"}} row sets."""
+    for path, f in (report.get("files") or {}).items():
+        entry = into.setdefault(path, {"covered": set(), "not_covered": set()})
+        for kind in ("covered", "not_covered"):
+            for r in f.get(kind) or []:
+                entry[kind].update(range(r["start"]["row"], r["end"]["row"] + 1))
 
 
 def _passed(value: Any) -> bool:
@@ -283,8 +387,8 @@ def report(cases: list[TestCase], *, verbose: bool, out: TextIO) -> None:
 
 
 def run(paths: list[str] | None = None, *, verbose: bool = False, run: str | None = None, coverage: bool = False,
-        threshold: float = 0.0, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """The whole command; returns the exit code."""
+        threshold: float = 0.0, out: TextIO | None = None, err: TextIO | None = None, engine: str = "embedded") -> int:
+    """The whole command; returns the exit code. ``engine``: "embedded" (regorus) or "opa"."""
     out = out or sys.stdout
     err = err or sys.stderr
     roots = [Path(p) for p in paths] if paths else [policies_dir()]
@@ -294,9 +398,10 @@ def run(paths: list[str] | None = None, *, verbose: bool = False, run: str | Non
         err.write(f"offhost-audit policy test: --run {run!r}: not a valid regular expression: {e}\n")
         return EXIT_LOAD
     try:
-        engine, _ = load(roots)
-        modules = json.loads(engine.get_ast_as_json())
-        cases = discover(engine, modules)
+        regorus_engine, sources = load(roots)
+        modules = json.loads(regorus_engine.get_ast_as_json())
+        cases = discover(regorus_engine, modules)
+        opa_engine = _load_opa(sources) if engine == "opa" else None
     except ValueError as e:
         err.write(f"offhost-audit policy test: {e}\n")
         return EXIT_LOAD
@@ -305,14 +410,22 @@ def run(paths: list[str] | None = None, *, verbose: bool = False, run: str | Non
     if not cases:
         err.write("offhost-audit policy test: no tests found" + (f" matching {run!r}" if run else "") + "\n")
         return EXIT_LOAD
-    engine.set_gather_prints(True)
-    if coverage:
-        engine.set_enable_coverage(True)
-    for c in cases:
-        run_case(engine, c)
+    if opa_engine is not None:
+        texts = {s.name: s.text for s in sources}
+        rows: dict[str, Any] | None = {} if coverage else None
+        run_cases_opa(opa_engine, cases, texts, rows)
+        raw = {"files": [{"path": p, "covered": sorted(e["covered"]), "not_covered": sorted(e["not_covered"])}
+                         for p, e in (rows or {}).items()]}
+    else:
+        regorus_engine.set_gather_prints(True)
+        if coverage:
+            regorus_engine.set_enable_coverage(True)
+        for c in cases:
+            run_case(regorus_engine, c)
+        raw = json.loads(regorus_engine.get_coverage_report_as_json()) if coverage else {}
     failed = any(c.outcome != "PASS" for c in cases)
     if coverage:
-        cov = coverage_report(json.loads(engine.get_coverage_report_as_json()), coverable_lines(modules))
+        cov = coverage_report(raw, None if opa_engine is not None else coverable_lines(modules))
         out.write(json.dumps(cov, indent=2) + "\n")
         if failed:
             report([c for c in cases if c.outcome != "PASS"], verbose=False, out=err)

@@ -192,7 +192,8 @@ class WsmanHandler(socketserver.StreamRequestHandler):
             self._send(404, b"No lab host answers to this Host header or /wsman/<name> path.\n", "text/plain")
             return
         host = shells.host
-        if host.faults.refuse:  # only reachable behind a shared port: hang up without an answer
+        dead = host.faults.dies_after_requests and shells.stats.get("http_requests", 0) >= host.faults.dies_after_requests
+        if host.faults.refuse or dead:  # refuse: only reachable behind a shared port; hang up without an answer
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return

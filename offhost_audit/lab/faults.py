@@ -19,6 +19,8 @@ tests/lab/test_wsman_faults.py):
   ``WinRMOperationTimeoutError`` and ``Protocol.get_command_output`` retries silently, so the
   command still completes.
 - ``malformed_output``: stdout is cut in the middle (a JSON document no longer parses).
+- ``dies_after_requests``: the host answers this many HTTP requests, then hangs up on every
+  further one without an answer (requests raises ``ConnectionError``): the lab dying mid-audit.
 - ``huge_output_bytes``: stdout is padded with trailing whitespace up to this size. JSON
   stays valid (trailing whitespace is allowed) and the output arrives over many Receives.
 """
@@ -48,10 +50,13 @@ class Faults:
     wsman_timeout_once: bool = False  # first Receive answers the WS-Man timeout fault, then works
     malformed_output: bool = False  # stdout truncated mid-way (breaks JSON)
     huge_output_bytes: int = 0  # pad stdout to this many bytes (valid chunks over many Receives)
+    dies_after_requests: int = 0  # answer this many requests, then hang up on every one (0: never)
 
     def __post_init__(self) -> None:
         if self.latency_s < 0:
             raise ValueError(f"latency_s must be >= 0, got {self.latency_s}")
+        if self.dies_after_requests < 0:
+            raise ValueError(f"dies_after_requests must be >= 0, got {self.dies_after_requests}")
         if self.huge_output_bytes < 0:
             raise ValueError(f"huge_output_bytes must be >= 0, got {self.huge_output_bytes}")
 

@@ -4,7 +4,7 @@
   run (id, started_at, meta), findings (the run's, sorted), counts {status: n},
   severity_counts {severity: {status: n}}, proxies [{name, verdict, blocking: [rule ids], counts}],
   rules [{rule_id, title, severity, remediation, doc_url, counts, findings_failing}],
-  diff (offhost_audit.diff.RunDiff or None) and diff_labels, trend [{id, started_at, fail, unknown,
+  diff (offhost_audit.diff.RunDiff or None), change_of {finding_key: category}, diff_labels, trend [{id, started_at, fail, unknown,
   pass, waived}], manifest [collection entries], manifest_failed, waivers (the run's waivers
   summary), warnings, fail_on, breaches (count), generated_at, tool_version.
 Values are the run's own: escaping (HTML/XML autoescape) and control-character cleaning
@@ -17,30 +17,18 @@ from typing import Any
 
 from offhost_audit import __version__
 from offhost_audit.diff import CATEGORIES, LABELS, RunDiff, diff_runs
-from offhost_audit.findings import SEVERITIES, STATUSES, breaches
-
-VERDICTS = ("not ready", "unknown", "ready")
-
+from offhost_audit.findings import SEVERITIES, STATUSES, breaches, proxy_verdicts
 
 def _proxies(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    by: dict[str, dict[str, Any]] = {}
+    """``findings.proxy_verdicts`` (the TUI's verdict too), with counts by status and a label."""
+    counts: dict[str, dict[str, int]] = {}
     for f in findings:
         name = (f.get("subject") or {}).get("proxy")
-        if not name:
-            continue
-        p = by.setdefault(name, {"name": name, "blocking": set(), "unknown_rules": set(),
-                                 "counts": {s: 0 for s in STATUSES}})
-        p["counts"][f["status"]] = p["counts"].get(f["status"], 0) + 1
-        if f["status"] == "fail":
-            p["blocking"].add(f["rule_id"])
-        elif f["status"] == "unknown":
-            p["unknown_rules"].add(f["rule_id"])
-    out = []
-    for name in sorted(by):
-        p = by[name]
-        verdict = "not ready" if p["blocking"] else ("unknown" if p["unknown_rules"] else "ready")
-        out.append({**p, "verdict": verdict, "blocking": sorted(p["blocking"]), "unknown_rules": sorted(p["unknown_rules"])})
-    return out
+        if name:
+            c = counts.setdefault(name, {s: 0 for s in STATUSES})
+            c[f["status"]] = c.get(f["status"], 0) + 1
+    return [{"name": v["proxy"], "verdict": v["verdict"].replace("_", " "), "blocking": v["blocking"],
+             "unknown_rules": v["unknown"], "counts": counts[v["proxy"]]} for v in proxy_verdicts(findings)]
 
 
 def _rules(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -90,6 +78,7 @@ def build(run: Any, *, previous: Any = None, trend: list[Any] | None = None, fai
         "proxies": _proxies(findings),
         "rules": _rules(findings),
         "diff": diff,
+        "change_of": diff.by_key() if diff else {},
         "diff_categories": CATEGORIES,
         "diff_labels": LABELS,
         "trend": _trend(trend, run),

@@ -14,13 +14,14 @@ from typing import Any
 
 import jinja2
 
+from offhost_audit.diff import finding_key
 from offhost_audit.text import clean
 
 MARKDOWN_CAP = 1024 * 1024 - 4096  # GitHub job summaries take 1 MiB: keep a margin
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|!~])")
 CSV_FIELDS = ("rule_id", "title", "severity", "status", "real_status", "subject_kind", "subject", "proxy", "host",
-              "cluster", "csv", "share", "server", "vm", "message", "waiver_id", "waiver_state", "doc_url")
-_SUBJECT_FIELDS = ("proxy", "host", "cluster", "csv", "share", "server", "vm")
+              "cluster", "csv", "share", "server", "vm", "message", "waiver_id", "waiver_state", "doc_url",
+              "change")
 
 
 def oneline(value: Any) -> str:
@@ -49,29 +50,48 @@ def install(env: jinja2.Environment) -> None:
 
 
 def markdown_extra(ctx: dict[str, Any], env: jinja2.Environment, limit: int | None = None) -> dict[str, Any]:
+    """The rows the Markdown lists: failures, unknowns, waived; as many as fit under the cap by an
+    estimate of each row's size (render_text trims further if the estimate was short)."""
     listed = [f for f in ctx["findings"] if f["status"] in ("fail", "unknown", "waived")]
-    shown = listed if limit is None else listed[:limit]
+    if limit is None:
+        budget, limit = MARKDOWN_CAP * 0.9 - 16_000, 0  # what is not the list: summary, proxies, diff, fixes
+        for f in listed:
+            budget -= 48 + len(f.get("message") or "") * 1.1 + len((f.get("subject") or {}).get("name") or "") * 1.1
+            if budget < 0:
+                break
+            limit += 1
+    shown = listed[:limit]
     return {"listed": shown, "omitted": len(listed) - len(shown), "cap": MARKDOWN_CAP}
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell: cleaned, and never a formula when opened in a spreadsheet."""
-    text = oneline(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+def _cell(value: Any) -> Any:
+    """A host-supplied CSV cell that is never a formula when opened in a spreadsheet."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
 
 
 def csv_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
+    """One row per finding. Control characters are replaced in one pass over the whole text (a cell
+    with a line break is quoted, as CSV allows)."""
+    change = ctx["change_of"]
+
+    def rows() -> Any:
+        for f in ctx["findings"]:
+            s = f.get("subject") or {}
+            wv = f.get("waiver") or {}
+            st = f.get("status")
+            yield (f.get("rule_id"), f.get("title"), f.get("severity"), st, wv.get("status") or st, s.get("kind"),
+                   _cell(s.get("name")), _cell(s.get("proxy")), _cell(s.get("host")), _cell(s.get("cluster")),
+                   _cell(s.get("csv")), _cell(s.get("share")), _cell(s.get("server")), _cell(s.get("vm")),
+                   _cell(f.get("message")), _cell(wv.get("id")), wv.get("state"), f.get("doc_url"),
+                   change.get(finding_key(f), "") if change else "")
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_FIELDS)
-    for f in ctx["findings"]:
-        s = f.get("subject") or {}
-        wv = f.get("waiver") or {}
-        w.writerow([_cell(v) for v in (
-            f.get("rule_id"), f.get("title"), f.get("severity"), f.get("status"), real_status(f), s.get("kind"),
-            s.get("name"), *(s.get(k) for k in _SUBJECT_FIELDS), f.get("message"), wv.get("id"), wv.get("state"),
-            f.get("doc_url"))])
-    return {"csv_text": buf.getvalue(), "csv_fields": CSV_FIELDS}
+    w.writerows(rows())
+    return {"csv_text": clean(buf.getvalue()), "csv_fields": CSV_FIELDS}
 
 
 def json_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import jinja2
 
 from offhost_audit.atomic import write_atomic
 from offhost_audit.errors import InputError
+from offhost_audit.perf import paused_gc
 from offhost_audit.reports import context as ctx_mod
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -82,6 +83,11 @@ def _builders() -> dict[str, Callable[[dict[str, Any], jinja2.Environment], dict
 
 def render_text(fmt: str, ctx: dict[str, Any], env: jinja2.Environment) -> str:
     """One format as text (no file written)."""
+    with paused_gc():
+        return _render_text(fmt, ctx, env)
+
+
+def _render_text(fmt: str, ctx: dict[str, Any], env: jinja2.Environment) -> str:
     template, _ = FORMATS[fmt]
     extra = _builders()[fmt](ctx, env)
     try:
@@ -109,22 +115,30 @@ def render(run: Any, formats: list[str], outdir: str | os.PathLike[str], *, prev
     if keep is not None and keep < 1:
         raise InputError(f"--keep must be 1 or more, not {keep}")
     env = environment(template_dir)
-    ctx = ctx_mod.build(run, previous=previous, trend=trend, fail_on=fail_on, diff=diff)
+    with paused_gc():
+        ctx = ctx_mod.build(run, previous=previous, trend=trend, fail_on=fail_on, diff=diff)
     when = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     written: list[Path] = []
     for fmt in formats:
         _, ext = FORMATS[fmt]
         text = render_text(fmt, ctx, env)
         latest = out / f"latest.{ext}"
-        write_atomic(latest, text)
+        _write(latest, text)
         written.append(latest)
         if stamp:
             stamped = out / f"offhost-audit-{when}-run{run.id if run.id is not None else 'unsaved'}.{ext}"
-            write_atomic(stamped, text)
+            _write(stamped, text)
             written.append(stamped)
         if keep is not None:
             _prune(out, ext, keep)
     return written
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        write_atomic(path, text)
+    except OSError as e:
+        raise InputError(f"{path}: cannot write the report: {e.strerror or e}") from None
 
 
 def _prune(out: Path, ext: str, keep: int) -> None:

@@ -5,7 +5,8 @@ Findings are about hosts, not files. Code-scanning uploads reject a result witho
 (the inventory file, else the facts file, else ``offhost-audit/estate``) and carries a
 ``logicalLocations`` entry for its subject plus a stable ``partialFingerprints`` (rule + subject).
 fail -> level by severity; unknown -> ``kind: review``; waived -> ``suppressions`` with the
-justification. Passes and not-applicable findings are not results. At most ``MAX_RESULTS`` results
+justification. Passes and not-applicable findings are not results. With a previous run, every
+result has a ``baselineState`` (new, unchanged, updated) and the run's properties the diff counts. At most ``MAX_RESULTS`` results
 (code scanning's limit per run): failures first; the run's properties and an invocation
 notification say how many were left out.
 """
@@ -50,7 +51,12 @@ def _rule(r: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _result(f: dict[str, Any], index: int, uri: str) -> dict[str, Any]:
+# diff category -> SARIF baselineState (relative to the previous stored run)
+_BASELINE = {"new": "new", "regressed": "new", "waiver_expired": "new", "to_unknown": "updated",
+             "still_failing": "unchanged"}
+
+
+def _result(f: dict[str, Any], index: int, uri: str, change: str | None) -> dict[str, Any]:
     subject = f.get("subject") or {}
     name = clean(subject.get("name", ""), keep_newlines=False)
     res: dict[str, Any] = {
@@ -65,6 +71,8 @@ def _result(f: dict[str, Any], index: int, uri: str) -> dict[str, Any]:
         "properties": {"status": f["status"], "severity": f.get("severity"),
                        "evidence": f.get("evidence") or [], "subject": subject},
     }
+    if change is not None:
+        res["baselineState"] = _BASELINE.get(change, "unchanged")
     if f["status"] == "unknown":
         res["kind"], res["level"] = "review", "none"
     else:
@@ -85,6 +93,7 @@ def build(ctx: dict[str, Any]) -> dict[str, Any]:
     problems.sort(key=lambda f: _RANK[f["status"]])  # stable: keeps severity order within a status
     kept, dropped = problems[:MAX_RESULTS], max(0, len(problems) - MAX_RESULTS)
     uri = _artifact(ctx["run"]["meta"])
+    diff, changes = ctx["diff"], ctx["change_of"]
     invocation: dict[str, Any] = {"executionSuccessful": True}
     if dropped:
         invocation["toolExecutionNotifications"] = [{"level": "warning", "message": {"text": (
@@ -99,12 +108,14 @@ def build(ctx: dict[str, Any]) -> dict[str, Any]:
                                 "rules": [_rule(r) for r in rules]}},
             "invocations": [invocation],
             "automationDetails": {"id": f"offhost-audit/{ctx['run']['meta'].get('profile') or 'default'}/"},
-            "results": [_result(f, index[f["rule_id"]], uri) for f in kept],
+            "results": [_result(f, index[f["rule_id"]], uri, changes.get(finding_key(f), "unchanged") if diff else None)
+                        for f in kept],
             "properties": {"run_id": ctx["run"]["id"], "started_at": ctx["run"]["started_at"],
-                           "results_total": len(problems), "results_omitted": dropped, "counts": ctx["counts"]},
+                           "results_total": len(problems), "results_omitted": dropped, "counts": ctx["counts"],
+                           "change_since_previous": ({"previous_run": diff.old_id, **diff.counts()} if diff else None)},
         }],
     }
 
 
 def extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
-    return {"sarif_json": json.dumps(build(ctx), indent=1, ensure_ascii=False)}
+    return {"sarif_json": json.dumps(build(ctx), ensure_ascii=False)}  # no indent: json's C encoder

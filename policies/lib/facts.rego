@@ -44,6 +44,18 @@ _cluster_nodes[c] contains n if {
 	n := norm(node)
 }
 
+# When a cluster's node list (or the cluster list) was not collected, each host's own membership
+# fact (hosts[].cluster) says which hosts are its nodes.
+_cluster_nodes[c] contains norm(h.name) if {
+	some h in input.hosts
+	m := object.get(h, "cluster", null)
+	is_object(m)
+	m.member == true
+	is_string(m.name)
+	c := norm(m.name)
+	not is_array(object.get(clusters_by_name, [c, "nodes"], null))
+}
+
 # served_clusters[proxy] is the set of cluster names the proxy serves: its assigned clusters, or
 # every cluster in the document when the proxy has no assignment.
 served_clusters[p] := {s.name | some s in object.get(_sources, p, set()); s.kind == "cluster"} if {
@@ -75,6 +87,58 @@ served_hosts[p] := hyperv_hosts if {
 serving_proxies[h] contains p if {
 	some p, hosts in served_hosts
 	some h in hosts
+}
+
+# maybe_served[proxy]: {host: missing fact paths} for the Hyper-V hosts the proxy may serve but is
+# not known to: it serves a cluster whose node list was not collected, and the host's own
+# membership fact (hosts[].cluster) does not say either. Rules over (proxy, host) pairs and over
+# VMs give such a host an unknown instead of nothing or not_applicable.
+maybe_served[p] := {h: array.concat(paths, [host_path(h, "cluster")]) |
+	some h in hyperv_hosts
+	not h in served_hosts[p]
+	not _membership_known(h)
+} if {
+	some p in proxies
+	paths := [cluster_path(c, "nodes") | some c in served_clusters[p]; not is_array(object.get(clusters_by_name, [c, "nodes"], null))]
+	count(paths) > 0
+}
+
+_membership_known(h) if object.get(hosts_by_name, [h, "cluster", "member"], null) == false
+
+_membership_known(h) if is_string(object.get(hosts_by_name, [h, "cluster", "name"], null))
+
+# maybe_served_host[host]: the missing fact paths of a host that some proxy may serve (as above)
+# and none is known to serve.
+maybe_served_host[h] := missing if {
+	some h in hyperv_hosts
+	not serving_proxies[h]
+	missing := sort({path | some _, hosts in maybe_served; some path in object.get(hosts, h, [])})
+	count(missing) > 0
+}
+
+# served(h): whether any proxy serves Hyper-V host h (true/false, never undefined: regorus leaves
+# serving_proxies undefined, not {}, when no proxy serves any host).
+served(h) := true if serving_proxies[h] else := false
+
+# vms_missing[host]: the fact path of the host's VM inventory when it was not collected: "vms"
+# when the whole VM list is null, "vms[host=HV1]" when the host's Hyper-V collector
+# (winrm.hyperv) did not succeed (error or skipped). Rules over VMs give such a host one unknown
+# for its VMs (the collection manifest's error is joined to it as evidence).
+vms_missing[h] := "vms" if {
+	not is_array(object.get(input, "vms", null))
+	some h in hyperv_hosts
+}
+
+vms_missing[h] := sprintf("vms[host=%s]", [h]) if {
+	is_array(object.get(input, "vms", null))
+	some h in _hyperv_failed
+	h in hyperv_hosts
+}
+
+_hyperv_failed contains norm(e.target) if {
+	some e in seq(object.get(input, "collection", null))
+	e.collector == "winrm.hyperv"
+	e.status != "ok"
 }
 
 # seq(v): v itself, or [] when v is null. Facts lists may be null ("not collected"), and regorus

@@ -7,8 +7,6 @@ package offhost.lib.profile
 
 import rego.v1
 
-import data.offhost.data.profiles
-
 default_name := "veeam-2025-08"
 
 # is_string: a null fact ("not collected") is truthy in Rego, so test the type.
@@ -18,7 +16,7 @@ name := data.offhost.options.profile if {
 	is_string(input.vbr.profile)
 } else := default_name
 
-settings := profiles.profiles[name]
+settings := data.offhost.data.profiles.profiles[name]
 
 # severity(key): a rule id ("OHP-003") or a variant ("OHP-003.no_hyperv"); a variant without an
 # entry falls back to its rule's severity.

@@ -52,6 +52,32 @@ not_applicable(rule_id, subject, reason) := {
 	"subject": subject, "message": reason, "evidence": [], "missing": [],
 }
 
+# no_cluster_finding(rule_id, p): the one proxy-level finding of a CSV rule for a proxy that
+# serves no cluster. Not applicable when its assignment decides (it names no cluster) or when the
+# cluster list was collected (possibly empty); unknown when it serves every cluster and that list
+# was not collected.
+no_cluster_finding(rule_id, p) := unknown_because(
+	rule_id, proxy_subject(p), ["clusters"],
+	sprintf("%s has no assignment, so it serves every Hyper-V cluster, and the cluster list is missing", [p]),
+) if {
+	not p in data.offhost.lib.facts.assigned_proxies
+	object.get(input, "clusters", null) == null
+} else := not_applicable(
+	rule_id, proxy_subject(p),
+	sprintf("%s serves no Hyper-V cluster (%s), so no CSV: this rule concerns off-host backup from CSV storage only", [p, _no_cluster_reason(p)]),
+)
+
+_no_cluster_reason(p) := "its assignment names no cluster" if {
+	p in data.offhost.lib.facts.assigned_proxies
+} else := "the facts list no cluster"
+
+# maybe_served_finding(rule_id, p, h, missing): the finding of a (proxy, host) rule for a host the
+# proxy may serve (data.offhost.lib.facts.maybe_served): unknown, naming the missing facts.
+maybe_served_finding(rule_id, p, h, missing) := unknown_because(
+	rule_id, proxy_host_subject(p, h), missing,
+	sprintf("whether %s serves %s is not known: the cluster's node list and the host's own membership are missing", [p, h]),
+)
+
 # Subjects. `name` is what a user reads in a table; the other keys relate the objects.
 proxy_subject(proxy) := {"kind": "proxy", "name": proxy, "proxy": proxy}
 
@@ -77,3 +103,6 @@ proxy_server_subject(proxy, server) := {
 host_share_subject(host, share) := {"kind": "host_share", "name": sprintf("%s -> %s", [host, share]), "host": host, "share": share}
 
 vm_subject(vm, host) := {"kind": "vm", "name": vm, "vm": vm, "host": host}
+
+# host_vms_subject(host): every VM of a host whose VM inventory was not collected ("HV1/*").
+host_vms_subject(host) := {"kind": "vm", "name": sprintf("%s/*", [host]), "vm": "*", "host": host}

@@ -77,6 +77,7 @@ def use_policies(monkeypatch: pytest.MonkeyPatch):
     """Point the engine's default policy folder (what the CLI uses) at another folder."""
     def use(root: Path) -> Path:
         monkeypatch.setattr("offhost_audit.engine.embedded.policies_dir", lambda: root)
+        monkeypatch.setattr("offhost_audit.engine.opa.policies_dir", lambda: root)
         return root
     return use
 

@@ -1,7 +1,8 @@
 """A STAND-IN for an OPA server, for tests only: no OPA binary can be installed on this machine.
 
 It speaks the part of OPA's REST API that ``offhost_audit.engine.opa_server`` (through
-opa-python-client) uses, and evaluates with regorus:
+opa-python-client) uses, and evaluates with OPA's own Go engine (opa-golib-python-bindings, the
+``--engine opa`` engine): only the REST layer is a stand-in, the semantics are OPA's.
 
 - ``GET /health`` -> 200 ``{}``
 - ``GET /v1/policies`` -> ``{"result": [{"id", "raw"}]}``
@@ -10,8 +11,9 @@ opa-python-client) uses, and evaluates with regorus:
 - ``POST /v1/data/{path}`` ``{"input": ...}`` -> ``{"result": value}``, or ``{}`` when undefined;
   an evaluation error -> 500 ``{"code": "internal_error", "message": ...}``
 
-It is single-threaded (``HTTPServer``): regorus engines must stay on the thread that made them,
-and every request builds its engine from the stored policies (about a millisecond).
+It is single-threaded (``HTTPServer``); a policy upload is parsed by OPA (a parse error answers
+OPA's error document), and the engine for the stored policies and data is built once and kept
+until they change.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-import regorus
+from opa_bindings import OpaEngine, OpaError, OpaUndefinedError
 
-_LOC = re.compile(r"-->\s*(.+?):(\d+):(\d+)")
+from offhost_audit.engine.opa import format_opa_error
+
+# format_opa_error's lines: "file:row:col: code: message" (the column from OPA's caret).
+_LOC = re.compile(r"^(?P<file>\S+?):(?P<row>\d+):(?P<col>\d+): (?P<code>rego_[a-z_]+): (?P<msg>.*)$", re.M)
 
 
 class FakeOpa:
@@ -32,6 +37,7 @@ class FakeOpa:
         self.policies: dict[str, str] = {}
         self.data: dict[str, Any] = {}
         self.requests: list[tuple[str, str]] = []
+        self._engine: OpaEngine | None = None
         self._server = HTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-opa", daemon=True)
 
@@ -58,31 +64,33 @@ class FakeOpa:
     # --- evaluation ---------------------------------------------------------------------------
 
     def check_policy(self, pid: str, text: str) -> dict[str, Any] | None:
-        eng = regorus.Engine()
         try:
-            eng.add_policy(pid, text)
-        except Exception as e:  # noqa: BLE001 - turned into OPA's error document
-            msg = str(e).split("Stack backtrace:")[0]
-            m = _LOC.search(msg)
-            err = {"code": "rego_parse_error", "message": msg.strip().splitlines()[-1].removeprefix("error: ")}
-            if m:
-                err["location"] = {"file": m.group(1), "row": int(m.group(2)), "col": int(m.group(3))}
-            return {"code": "invalid_parameter", "message": "error(s) occurred while parsing module(s)", "errors": [err]}
+            OpaEngine().add_policy(pid, text)
+        except OpaError as e:  # turned into OPA's error document
+            errors = []
+            for m in _LOC.finditer(format_opa_error(e, {pid: text})):
+                errors.append({"code": m["code"], "message": m["msg"].strip(),
+                               "location": {"file": m["file"], "row": int(m["row"]), "col": int(m["col"])}})
+            errors = errors or [{"code": "rego_parse_error", "message": e.message}]
+            return {"code": "invalid_parameter", "message": "error(s) occurred while parsing module(s)", "errors": errors}
+        self._engine = None
         return None
 
     def evaluate(self, path: str, input_doc: Any) -> tuple[bool, Any]:
-        eng = regorus.Engine()
-        for pid, text in sorted(self.policies.items()):
-            eng.add_policy(pid, text)
-        eng.add_data_json(json.dumps(self.data))
-        eng.set_input_json(json.dumps(input_doc))
-        ref = "data." + ".".join(p for p in path.split("/") if p)
-        out = eng.eval_rule_as_json(ref)
-        if out == '"<undefined>"':
+        if self._engine is None:
+            eng = OpaEngine()
+            eng.print_handler = lambda message, location: None
+            for pid, text in sorted(self.policies.items()):
+                eng.add_policy(pid, text)
+            eng.add_data(self.data)
+            self._engine = eng
+        try:
+            return True, self._engine.eval_document(".".join(p for p in path.split("/") if p), input_doc)
+        except OpaUndefinedError:
             return False, None
-        return True, json.loads(out)
 
     def put_data(self, path: str, value: Any) -> None:
+        self._engine = None
         parts = [p for p in path.split("/") if p]
         if not parts:
             self.data = value
@@ -130,6 +138,7 @@ def _handler(opa: FakeOpa) -> type[BaseHTTPRequestHandler]:
                     self._send(400, err)
                     return
                 opa.policies[pid] = text
+                opa._engine = None
                 self._send(200, {})
             elif self.path.startswith("/v1/data"):
                 opa.put_data(self.path[len("/v1/data"):], json.loads(body or b"null"))
@@ -145,8 +154,8 @@ def _handler(opa: FakeOpa) -> type[BaseHTTPRequestHandler]:
             doc = json.loads(self._body() or b"{}")
             try:
                 defined, value = opa.evaluate(self.path[len("/v1/data"):].split("?")[0], doc.get("input"))
-            except Exception as e:  # noqa: BLE001 - OPA answers 500 with the message
-                self._send(500, {"code": "internal_error", "message": str(e).split("Stack backtrace:")[0].strip()})
+            except OpaError as e:  # OPA answers 500 with the message
+                self._send(500, {"code": "internal_error", "message": e.message})
                 return
             self._send(200, {"result": value} if defined else {})
 

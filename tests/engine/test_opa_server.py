@@ -1,8 +1,9 @@
 """`--opa-url`: evaluation on an OPA server through opa-python-client.
 
 No OPA binary can be installed on this machine, so these tests run against ``fake_opa.FakeOpa``,
-a STAND-IN that speaks OPA's REST API (policies, data, query, health) and evaluates with regorus.
-They check what our side does (uploads, options, query, error mapping), not OPA itself.
+a STAND-IN for the REST layer only (policies, data, query, health): it evaluates with OPA's own
+Go engine (opa-golib-python-bindings).
+They check what our side does (uploads, options, query, error mapping) against OPA's semantics.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import socket
 from pathlib import Path
 
 import pytest
-from fake_opa import FakeOpa
+
+pytest.importorskip("opa_bindings", reason="make venv / make test install opa-golib-python-bindings")
+from fake_opa import FakeOpa  # noqa: E402 (evaluates with OPA's engine)
 
 from offhost_audit import audit, cli
 from offhost_audit.errors import EngineUnavailableError, PolicyError
@@ -72,7 +75,7 @@ def test_unreachable_server_exits_3_with_a_clear_message(mini_policies, use_poli
 def test_server_side_evaluation_error_is_a_policy_error(opa, mini_policies, add_rule, example_facts):
     add_rule(mini_policies, "general", "boom",
              'package offhost.general.boom\n\nimport rego.v1\n\nfindings contains x if {\n\tx := to_number("seven")\n}\n')
-    with pytest.raises(PolicyError, match="(?s)the OPA server failed to evaluate the findings: .*could not parse string as number"):
+    with pytest.raises(PolicyError, match="(?s)the OPA server failed to evaluate the findings: .*boom.rego:6: eval_builtin_error: to_number"):
         audit.evaluate_facts(example_facts, policies=mini_policies, opa_url=opa.url)
 
 
@@ -94,3 +97,9 @@ def test_cli_with_opa_url_prints_the_same_json_as_the_embedded_engine(opa, mini_
     assert cli.main(["evaluate", "--facts", str(EXAMPLE), "--format", "json", "--opa-url", opa.url]) == 0
     assert capsys.readouterr().out == local
     assert ("POST", "/v1/data/offhost/main/findings") in opa.requests
+
+
+def test_stand_in_rejects_a_policy_with_opas_error_document(opa):
+    err = opa.check_policy("x/a.rego", "package a\n\nimport rego.v1\n\np if {\n\tx := [1, 2\n\ty := 3\n}\n")
+    (e,) = err["errors"]
+    assert e["code"] == "rego_parse_error" and e["location"] == {"file": "x/a.rego", "row": 7, "col": 2}

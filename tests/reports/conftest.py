@@ -28,3 +28,17 @@ def evaluated():
 def problems(evaluated):
     facts, found = evaluated["csv-cluster-problems"]
     return copy.deepcopy(facts), copy.deepcopy(found)
+
+
+@pytest.fixture(scope="module")
+def chrome():
+    """Headless Debian chromium through chromedriver (see browser.py); one per test module."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import browser
+
+    browser.require()
+    drv = browser.driver()
+    yield drv
+    drv.quit()

@@ -76,7 +76,7 @@ def test_waivers_lint_exit_codes(tmp_path, capsys):
     stale = tmp_path / "stale.yaml"
     stale.write_text(good.read_text().replace("2999-01-01", "2000-01-01"))
     assert main(["waivers", "lint", str(stale)]) == 1
-    assert f"{stale}:2: waivers[0].expires: waiver W-1 expired 2000-01-01" in capsys.readouterr().out
+    assert f"{stale}:6: waivers[0].expires: waiver W-1 expired 2000-01-01" in capsys.readouterr().out
     bad = tmp_path / "bad.yaml"
     bad.write_text(good.read_text().replace("    justification: j\n", ""))
     assert main(["waivers", "lint", str(bad)]) == 2
@@ -119,3 +119,29 @@ def test_headless_report_paths_never_import_textual(tmp_path, db):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_two_audits_writing_one_database_at_once_keep_every_run(tmp_path, db):
+    """Two processes running `evaluate` at the same time (3 runs each) into one --db."""
+    code = ("import sys\nfrom offhost_audit.cli import main\n"
+            f"codes = [main(['evaluate', '-f', {PROBLEMS!r}, '--db', {db!r}, '-q']) for _ in range(3)]\n"
+            "sys.exit(0 if codes == [1, 1, 1] else 9)\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(2)]
+    assert [p.wait(timeout=180) for p in procs] == [0, 0]
+    from offhost_audit.history import History
+
+    with History(db) as h:
+        runs = h.runs()
+        assert len(runs) == 6 and len({r.id for r in runs}) == 6
+        assert all(len(h.load(r.id).findings) == 33 for r in runs)
+
+
+def test_the_engine_is_recorded(db, capsys):
+    pytest.importorskip("opa_bindings", reason="make venv installs the OPA bindings")
+    assert main(["evaluate", "-f", PROBLEMS, "--db", db, "-q", "--engine", "opa"]) == 1
+    assert main(["evaluate", "-f", PROBLEMS, "--db", db, "-q"]) == 1
+    assert main(["history", "--db", db, "--format", "json"]) == 0
+    assert [r["engine"] for r in json.loads(capsys.readouterr().out)] == ["embedded", "opa"]
+    assert main(["diff", "--db", db, "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["counts"]["still_failing"] == 6 and d["counts"]["fixed"] == d["counts"]["new"] == 0  # same findings on both

@@ -92,3 +92,26 @@ def test_expired_waiver_fails_again(tmp_path, problems):
     d = diff_runs(r1, r2)
     assert [c.rule_id for c in d.changes["waiver_expired"]] == ["OHP-010"]
     assert "W-9" in d.changes["waiver_expired"][0].reason
+
+
+def test_rule_removed_from_the_policy_bundle_is_not_fixed(tmp_path, problems):
+    """End to end: the same estate evaluated by the shipped policies, then by a bundle without OHP-010."""
+    import shutil
+
+    from offhost_audit.resources import policies_dir
+
+    facts, _ = problems
+    trimmed = tmp_path / "policies"
+    shutil.copytree(policies_dir(), trimmed)
+    shutil.rmtree(trimmed / "csv" / "not_cluster_node")
+    main = trimmed / "main" / "main.rego"
+    main.write_text("".join(line for line in main.read_text().splitlines(keepends=True) if "not_cluster_node" not in line))
+    db = tmp_path / "h.sqlite"
+    before = audit.record_run(facts, audit.evaluate_facts(facts), db=db)
+    after = audit.record_run(facts, audit.evaluate_facts(facts, policies=trimmed), db=db, policies=trimmed)
+    assert "OHP-010" in before.meta["rules"] and "OHP-010" not in after.meta["rules"]
+    assert before.meta["policy_bundle_hash"] != after.meta["policy_bundle_hash"]
+    d = diff_runs(before, after)
+    assert not [c for c in d.changes["fixed"] if c.rule_id == "OHP-010"]
+    dropped = [c for c in d.changes["not_evaluated"] if c.rule_id == "OHP-010"]
+    assert dropped and all(c.reason == "rule OHP-010 not in scope of the newer run" for c in dropped)

@@ -70,6 +70,8 @@ def test_previous_and_prune(tmp_path):
         assert h.prune(2) == 3
         assert [r.id for r in h.runs()] == [ids[4], ids[3]]
         assert h.previous(ids[3]) is None
+        with pytest.raises(InputError, match="--keep-runs must be 1 or more"):
+            h.prune(0)
 
 
 def test_default_path_is_under_the_user_data_dir(monkeypatch, tmp_path):

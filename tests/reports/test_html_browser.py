@@ -16,14 +16,6 @@ from offhost_audit.history import History  # noqa: E402
 from offhost_audit.reports.render import render  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def chrome():
-    browser.require()
-    drv = browser.driver()
-    yield drv
-    drv.quit()
-
-
 def _open(drv, path: Path):
     drv.get_log("performance")  # drop what earlier pages logged
     drv.get_log("browser")
@@ -118,3 +110,17 @@ def test_two_runs_with_a_fix_show_fixed(chrome, tmp_path, evaluated):
     not_eval = chrome.find_element("css selector", "#diff tr.d-not_evaluated").text
     assert "HVCL02 not in scope" in not_eval
     assert len(chrome.find_elements("css selector", "#trend circle")) == 2
+
+
+def test_printing_prints_the_filtered_findings(chrome, tmp_path):
+    import base64
+
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    render(sample.run(), ["html"], tmp_path, stamp=False)
+    _open(chrome, tmp_path / "latest.html")
+    chrome.execute_script("window.__printed = -1; window.addEventListener('beforeprint', function () {"
+                          "window.__printed = document.querySelectorAll('#print-list .row:not(.grp)').length; });")
+    pdf = base64.b64decode(chrome.print_page(PrintOptions()))
+    assert pdf.startswith(b"%PDF") and chrome.execute_script("return window.__printed") == 6
+    assert chrome.execute_script("return document.getElementById('print-list').children.length") == 0  # afterprint

@@ -201,3 +201,45 @@ def test_bad_template_and_formats_are_input_errors(tmp_path):
     assert parse_formats("all") == list(FORMATS)
     with pytest.raises(InputError, match="no such folder"):
         render_mod.environment(tmp_path / "nope")
+
+
+def test_every_report_says_what_changed_since_the_previous_run():
+    """Regressed OHP-010, fixed OHP-002, expired waiver OHP-012 (sample.previous -> sample.run)."""
+    rows = {(r.split(",")[0], r.split(",")[6]): r.rsplit(",", 1)[1] for r in _text("csv").splitlines()[1:]}
+    assert rows[("OHP-010", "PROXY01 -> HVCL02")] == "regressed"
+    assert rows[("OHP-002", "PROXY02 -> HV01")] == "fixed"
+    assert rows[("OHP-012", "PROXY01 -> HVCL01/Cluster Disk 1")] == "waiver_expired"
+    sarif_run = json.loads(_text("sarif"))["runs"][0]
+    states = {r["ruleId"]: r["baselineState"] for r in sarif_run["results"]}
+    assert states["OHP-010"] == "new" and states["OHP-031"] == "unchanged"
+    assert sarif_run["properties"]["change_since_previous"]["fixed"] == 1
+    doc = _junit_schema().to_dict(_text("junit"))
+    props = {p["@name"]: p["@value"] for s in doc["testsuite"] for p in (s.get("properties") or [{}])[0].get("property", [])}
+    assert props["change_since_run_6.regressed"] == "1" and props["change_since_run_6.fixed"] == "1"
+    assert "**regressed:** OHP-010" in _text("md") and 'class="d-regressed"' in _text("html")
+
+
+def test_json_island_replaces_controls_but_keeps_backslashes():
+    import json as _json
+
+    from offhost_audit.reports.html import island
+
+    values = ["esc\x1b[2J", "lit\\u001b", "bs-then-esc\\\x1b", "C:\\backup\\r", "bel\x07 bs\x08 ff\x0c cr\r",
+              "c1\x9b bidi\u202e sep\u2028", "ok\ttab\nline", "</script><!--"]
+    text = str(island(values))
+    assert "<" not in text and ">" not in text
+    back = _json.loads(text)
+    assert back == ["esc\ufffd[2J", "lit\\u001b", "bs-then-esc\\\ufffd", "C:\\backup\\r",
+                    "bel\ufffd bs\ufffd ff\ufffd cr\ufffd", "c1\ufffd bidi\ufffd sep\ufffd", "ok\ttab\nline", "</script><!--"]
+
+
+def test_unwritable_output_is_one_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="not a folder"):
+        render(sample.run(), ["md"], blocker)
+    from offhost_audit.errors import AuditError
+
+    with pytest.raises(AuditError) as e:  # InputError here, atomic's own OutputError once it has one
+        render(sample.run(), ["md"], blocker / "sub")
+    assert e.value.exit_code == 2 and str(blocker) in str(e.value)

@@ -116,10 +116,16 @@ def test_alias_bomb_is_refused(tmp_path):
         waivers.load(p)  # 10^7 nodes if expanded: refused after a bounded walk
 
 
+def test_deep_nesting_is_refused(tmp_path):
+    p = _write(tmp_path, "waivers: " + "[" * 20000 + "]" * 20000 + "\n")
+    with pytest.raises(InputError, match="nested too deeply"):
+        waivers.load(p)
+
+
 def test_lint(tmp_path):
     p = _write(tmp_path, GOOD.replace("expires: 2027-03-01", "expires: someday"))
     problems = waivers.lint(p, now=NOW)
-    assert any(":13: waivers[1].expires: waiver W-002 expired 2026-12-01" in x for x in problems)
+    assert any(":17: waivers[1].expires: waiver W-002 expired 2026-12-01" in x for x in problems)
     assert any("waivers[2].expires: unparseable date 'someday'" in x for x in problems)
     assert waivers.lint(_write(tmp_path, "waivers: []\n", "empty.yaml"), now=NOW) == []
 
@@ -150,3 +156,14 @@ def test_append_when_the_list_is_not_last(tmp_path):
     waivers.append(p, waivers.new_waiver(id="B", rule_id="OHP-002", subject="y", justification="j", expires="2027-01-01"))
     wf = waivers.load(p)
     assert [w.id for w in wf.waivers] == ["A", "B"] and wf.max_lifetime_days == 100
+
+
+def test_an_active_waiver_wins_over_an_expired_one_for_the_same_finding(tmp_path, problems):
+    _, found = problems
+    text = GOOD.replace('subject: "PROXY01 -> HVCL01/Cluster Disk 2"', 'subject: "PROXY01 -> HVCL0*"').replace(
+        "rule_id: OHP-011", "rule_id: OHP-010")  # W-002 (expired) now matches what W-001 (active) matches
+    text = text.replace("  - id: W-001", "  - id: W-000\n    rule_id: OHP-010\n    subject: '*'\n"
+                        "    justification: old\n    expires: 2020-01-01\n  - id: W-001")
+    res = waivers.apply(found, waivers.loads(text, source="w.yaml"), now=NOW)
+    hit = [f for f in res.findings if f["rule_id"] == "OHP-010" and f.get("waiver")]
+    assert hit and all(f["status"] == "waived" and f["waiver"]["id"] == "W-001" for f in hit)

@@ -28,7 +28,6 @@ package offhost.csv.dedup
 
 import rego.v1
 
-import data.offhost.data.profiles
 import data.offhost.lib.facts
 import data.offhost.lib.profile
 import data.offhost.lib.result
@@ -37,16 +36,16 @@ _rule := "OHP-012"
 
 # A served cluster whose CSV list was not collected: one unknown for all of its CSVs.
 findings contains f if {
-	some p in facts.proxies
-	some c in facts.served_clusters[p]
-	not facts.has(facts.clusters_by_name, [c, "csvs"])
+	some p in data.offhost.lib.facts.proxies
+	some c in data.offhost.lib.facts.served_clusters[p]
+	not facts.has(data.offhost.lib.facts.clusters_by_name, [c, "csvs"])
 	f := result.unknown(_rule, result.proxy_csv_subject(p, c, "*"), [facts.cluster_path(c, "csvs")])
 }
 
 findings contains f if {
-	some p in facts.proxies
-	some c in facts.served_clusters[p]
-	some csv in facts.seq(object.get(facts.clusters_by_name, [c, "csvs"], null))
+	some p in data.offhost.lib.facts.proxies
+	some c in data.offhost.lib.facts.served_clusters[p]
+	some csv in facts.seq(object.get(data.offhost.lib.facts.clusters_by_name, [c, "csvs"], null))
 	f := _finding(p, c, csv)
 }
 
@@ -54,27 +53,10 @@ findings contains f if {
 # Not applicable when its assignment decides (it names no cluster) or when the cluster list was
 # collected (possibly empty); unknown when it serves every cluster and that list was not collected.
 findings contains f if {
-	some p in facts.proxies
-	count(facts.served_clusters[p]) == 0
-	f := _no_cluster_finding(p)
+	some p in data.offhost.lib.facts.proxies
+	count(data.offhost.lib.facts.served_clusters[p]) == 0
+	f := result.no_cluster_finding(_rule, p)
 }
-
-_no_cluster_finding(p) := result.unknown_because(
-	_rule, result.proxy_subject(p), ["clusters"],
-	sprintf("%s has no assignment, so it serves every Hyper-V cluster, and the cluster list is missing", [p]),
-) if {
-	not p in data.offhost.lib.facts.assigned_proxies
-	object.get(input, "clusters", null) == null
-} else := result.not_applicable(
-	_rule, result.proxy_subject(p),
-	sprintf("%s serves no Hyper-V cluster (%s), so no CSV: this rule concerns off-host backup from CSV storage only", [p, _no_cluster_reason(p)]),
-)
-
-_no_cluster_reason(p) := "its assignment names no cluster" if {
-	p in data.offhost.lib.facts.assigned_proxies
-} else := "the facts list no cluster"
-
-# Proxies with an assignment (normalised names).
 
 _finding(p, c, csv) := result.unknown(_rule, _subject(p, c, csv), [_csv_path(c, csv)]) if {
 	object.get(csv, "dedup_enabled", null) == null
@@ -93,11 +75,11 @@ _subject(p, c, csv) := result.proxy_csv_subject(p, c, csv.name)
 
 _csv_path(c, csv) := facts.cluster_path(c, sprintf("csvs[%s].dedup_enabled", [csv.name]))
 
-_dedup(p) := object.get(facts.hosts_by_name, [p, "features", "dedup"], null)
+_dedup(p) := object.get(data.offhost.lib.facts.hosts_by_name, [p, "features", "dedup"], null)
 
-_build(host) := object.get(facts.hosts_by_name, [host, "os", "build"], null)
+_build(host) := object.get(data.offhost.lib.facts.hosts_by_name, [host, "os", "build"], null)
 
-_nodes(c) := object.get(facts.clusters_by_name, [c, "nodes"], null)
+_nodes(c) := object.get(data.offhost.lib.facts.clusters_by_name, [c, "nodes"], null)
 
 _node_keys(c) := [facts.norm(n) | some n in facts.seq(_nodes(c))]
 
@@ -112,7 +94,7 @@ _feature_problem(p) := [sprintf("the Data Deduplication feature is not installed
 
 _parity_problems(p, c) := [sprintf(
 	"%s runs build %v (%s) but node %s runs build %v (%s), and profile %s requires proxy and host versions to coincide",
-	[p, _build(p), _release(_build(p)), n, _build(n), _release(_build(n)), profile.name],
+	[p, _build(p), _release(_build(p)), n, _build(n), _release(_build(n)), data.offhost.lib.profile.name],
 ) |
 	_parity
 	_build(p) != null
@@ -134,7 +116,7 @@ _parity_facts(p, c) := array.concat(
 	_parity
 } else := []
 
-_release(build) := object.get(profiles.windows_server_releases, sprintf("%v", [build]), "unknown release")
+_release(build) := object.get(data.offhost.data.profiles.windows_server_releases, sprintf("%v", [build]), "unknown release")
 
 _node_builds_text(c) := concat(", ", [sprintf("%s build %v", [n, _build(n)]) | some n in _node_keys(c)])
 
@@ -145,12 +127,12 @@ _fail_message(p, c, csv) := sprintf(
 
 _pass_message(p, c, csv) := sprintf(
 	"CSV %s of cluster %s has Data Deduplication enabled; %s has the Data Deduplication feature and runs build %v (%s), the same as every node (%s), as profile %s requires.",
-	[csv.name, c, p, _build(p), _release(_build(p)), _node_builds_text(c), profile.name],
+	[csv.name, c, p, _build(p), _release(_build(p)), _node_builds_text(c), data.offhost.lib.profile.name],
 ) if {
 	_parity
 } else := sprintf(
 	"CSV %s of cluster %s has Data Deduplication enabled and %s has the Data Deduplication feature; profile %s does not require matching Windows versions.",
-	[csv.name, c, p, profile.name],
+	[csv.name, c, p, data.offhost.lib.profile.name],
 )
 
 _evidence(p, c, csv) := array.concat(

@@ -35,8 +35,8 @@ import data.offhost.lib.result
 _rule := "OHP-010"
 
 findings contains f if {
-	some p in facts.proxies
-	some c in facts.served_clusters[p]
+	some p in data.offhost.lib.facts.proxies
+	some c in data.offhost.lib.facts.served_clusters[p]
 	f := _finding(p, c)
 }
 
@@ -44,35 +44,18 @@ findings contains f if {
 # Not applicable when its assignment decides (it names no cluster) or when the cluster list was
 # collected (possibly empty); unknown when it serves every cluster and that list was not collected.
 findings contains f if {
-	some p in facts.proxies
-	count(facts.served_clusters[p]) == 0
-	f := _no_cluster_finding(p)
+	some p in data.offhost.lib.facts.proxies
+	count(data.offhost.lib.facts.served_clusters[p]) == 0
+	f := result.no_cluster_finding(_rule, p)
 }
 
-_no_cluster_finding(p) := result.unknown_because(
-	_rule, result.proxy_subject(p), ["clusters"],
-	sprintf("%s has no assignment, so it serves every Hyper-V cluster, and the cluster list is missing", [p]),
-) if {
-	not p in data.offhost.lib.facts.assigned_proxies
-	object.get(input, "clusters", null) == null
-} else := result.not_applicable(
-	_rule, result.proxy_subject(p),
-	sprintf("%s serves no Hyper-V cluster (%s), so no CSV: this rule concerns off-host backup from CSV storage only", [p, _no_cluster_reason(p)]),
-)
-
-_no_cluster_reason(p) := "its assignment names no cluster" if {
-	p in data.offhost.lib.facts.assigned_proxies
-} else := "the facts list no cluster"
-
-# Proxies with an assignment (normalised names).
-
 _finding(p, c) := result.unknown(_rule, _subject(p, c), [facts.cluster_path(c, "csvs")]) if {
-	not facts.has(facts.clusters_by_name, [c, "csvs"])
+	not facts.has(data.offhost.lib.facts.clusters_by_name, [c, "csvs"])
 } else := result.not_applicable(
 	_rule, _subject(p, c),
 	sprintf("cluster %s has no Cluster Shared Volumes (csvs is empty): the rule only concerns CSV storage", [c]),
 ) if {
-	count(facts.clusters_by_name[c].csvs) == 0
+	count(data.offhost.lib.facts.clusters_by_name[c].csvs) == 0
 } else := result.fail(_rule, _subject(p, c), _fail_message(p, c), _evidence(p, c)) if {
 	_is_node(p, c)
 } else := result.pass(_rule, _subject(p, c), _pass_message(p, c), _evidence(p, c)) if {
@@ -81,9 +64,9 @@ _finding(p, c) := result.unknown(_rule, _subject(p, c), [facts.cluster_path(c, "
 
 _subject(p, c) := result.proxy_cluster_subject(p, c)
 
-_nodes(c) := object.get(facts.clusters_by_name, [c, "nodes"], null)
+_nodes(c) := object.get(data.offhost.lib.facts.clusters_by_name, [c, "nodes"], null)
 
-_membership(p) := object.get(facts.hosts_by_name, [p, "cluster"], null)
+_membership(p) := object.get(data.offhost.lib.facts.hosts_by_name, [p, "cluster"], null)
 
 _node_names(c) := {facts.norm(n) | some n in facts.seq(_nodes(c))}
 
@@ -123,7 +106,7 @@ _nodes_text(c) := "not collected" if {
 	_nodes(c) == null
 } else := concat(", ", _nodes(c))
 
-_csv_names(c) := [object.get(v, "name", "?") | some v in facts.clusters_by_name[c].csvs]
+_csv_names(c) := [object.get(v, "name", "?") | some v in data.offhost.lib.facts.clusters_by_name[c].csvs]
 
 _fail_message(p, c) := sprintf(
 	"%s is a node of Hyper-V cluster %s (cluster nodes: %s; the proxy's own cluster fact: %s). The cluster has CSVs (%s): with the off-host proxy on one of its nodes the cluster fails during VM data processing, because a transportable snapshot of a CSV must be imported on a host outside the cluster.",

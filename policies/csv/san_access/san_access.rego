@@ -7,7 +7,8 @@
 #   Offline LUNs on the proxy are expected (SAN policy offline_shared). A LUN that is iSCSI on
 #   the cluster nodes and invisible on an iSCSI-connected proxy is reported with the medium
 #   on_the_fly variant (arrays whose VSS hardware provider presents snapshot LUNs on demand).
-#   Unknown when the CSV list, the CSV's LUN ids or the proxy's disk list was not collected.
+#   Unknown when the CSV list, the CSV's LUN ids or the proxy's disk list was not collected, or
+#   when a LUN is not seen and one of the proxy's disks has no unique_id (it may be that LUN).
 #   A proxy that serves no cluster gets one proxy-level finding: not_applicable when its
 #   assignment names no cluster or the cluster list was collected, unknown (clusters) when it has
 #   no assignment and the cluster list was not collected.
@@ -45,16 +46,16 @@ _san_buses := {"fc", "iscsi", "sas"}
 
 # A served cluster whose CSV list was not collected: one unknown for all of its CSVs.
 findings contains f if {
-	some p in facts.proxies
-	some c in facts.served_clusters[p]
-	not facts.has(facts.clusters_by_name, [c, "csvs"])
+	some p in data.offhost.lib.facts.proxies
+	some c in data.offhost.lib.facts.served_clusters[p]
+	not facts.has(data.offhost.lib.facts.clusters_by_name, [c, "csvs"])
 	f := result.unknown(_rule, result.proxy_csv_subject(p, c, "*"), [facts.cluster_path(c, "csvs")])
 }
 
 findings contains f if {
-	some p in facts.proxies
-	some c in facts.served_clusters[p]
-	some csv in facts.seq(object.get(facts.clusters_by_name, [c, "csvs"], null))
+	some p in data.offhost.lib.facts.proxies
+	some c in data.offhost.lib.facts.served_clusters[p]
+	some csv in facts.seq(object.get(data.offhost.lib.facts.clusters_by_name, [c, "csvs"], null))
 	f := _finding(p, c, csv, _proxy_facts[p])
 }
 
@@ -62,27 +63,10 @@ findings contains f if {
 # Not applicable when its assignment decides (it names no cluster) or when the cluster list was
 # collected (possibly empty); unknown when it serves every cluster and that list was not collected.
 findings contains f if {
-	some p in facts.proxies
-	count(facts.served_clusters[p]) == 0
-	f := _no_cluster_finding(p)
+	some p in data.offhost.lib.facts.proxies
+	count(data.offhost.lib.facts.served_clusters[p]) == 0
+	f := result.no_cluster_finding(_rule, p)
 }
-
-_no_cluster_finding(p) := result.unknown_because(
-	_rule, result.proxy_subject(p), ["clusters"],
-	sprintf("%s has no assignment, so it serves every Hyper-V cluster, and the cluster list is missing", [p]),
-) if {
-	not p in data.offhost.lib.facts.assigned_proxies
-	object.get(input, "clusters", null) == null
-} else := result.not_applicable(
-	_rule, result.proxy_subject(p),
-	sprintf("%s serves no Hyper-V cluster (%s), so no CSV: this rule concerns off-host backup from CSV storage only", [p, _no_cluster_reason(p)]),
-)
-
-_no_cluster_reason(p) := "its assignment names no cluster" if {
-	p in data.offhost.lib.facts.assigned_proxies
-} else := "the facts list no cluster"
-
-# Proxies with an assignment (normalised names).
 
 # pf: _proxy_facts[p]; ids: the CSV's LUN ids; matches: [id, the proxy's disks with it] for
 # each; lost: the ids the proxy does not see.
@@ -98,6 +82,10 @@ _decide(p, c, csv, pf, ids, matches, lost) := result.unknown(_rule, _subject(p, 
 		[facts.host_path(p, "storage.disks") | pf.disks == null],
 	)
 	count(missing) > 0
+} else := result.unknown(_rule, _subject(p, c, csv), _null_ids(p, pf)) if {
+	# a LUN the proxy does not seem to see may be a disk whose id was not read
+	count(lost) > 0
+	count(_null_ids(p, pf)) > 0
 } else := result.fail_as(_rule, "on_the_fly", _subject(p, c, csv), _on_the_fly_message(p, c, csv, pf, lost), _evidence(c, csv, pf, lost)) if {
 	count(lost) > 0
 	_on_the_fly(p, c, lost)
@@ -111,18 +99,24 @@ _decide(p, c, csv, pf, ids, matches, lost) := result.unknown(_rule, _subject(p, 
 
 _subject(p, c, csv) := result.proxy_csv_subject(p, c, csv.name)
 
+# The proxy's disks whose LUN id (unique_id) was not collected, as fact paths.
+_null_ids(p, pf) := [sprintf("hosts[%s].storage.disks[%d].unique_id", [p, i]) |
+	some i, d in facts.seq(pf.disks)
+	object.get(d, "unique_id", null) == null
+]
+
 _csv_path(c, csv, field) := facts.cluster_path(c, sprintf("csvs[%s].%s", [csv.name, field]))
 
 _ids(csv) := object.get(csv, "disk_unique_ids", null)
 
-_storage(host, field) := object.get(facts.hosts_by_name, [host, "storage", field], null)
+_storage(host, field) := object.get(data.offhost.lib.facts.hosts_by_name, [host, "storage", field], null)
 
 _disks(host) := _storage(host, "disks")
 
 _ports(p) := _storage(p, "initiator_ports")
 
 # The proxy's storage facts and what follows from them, once per proxy.
-_proxy_facts := {p: _proxy_facts_of(p, object.get(facts.hosts_by_name, [p, "storage"], null)) | some p in facts.proxies}
+_proxy_facts := {p: _proxy_facts_of(p, object.get(data.offhost.lib.facts.hosts_by_name, [p, "storage"], null)) | some p in data.offhost.lib.facts.proxies}
 
 # st: the proxy's storage facts; each field is read once. (Paths as by facts.host_path: proxy
 # names are already normalised.)
@@ -161,7 +155,7 @@ _disks_with(host, id) := [d |
 # _proxy_disk_refs[_ref(p, key)]: the positions of the proxy's disks with that LUN id. (regorus
 # rejects an array as the key in a rule head: the key is a string.)
 _proxy_disk_refs[ref] contains i if {
-	some p in facts.proxies
+	some p in data.offhost.lib.facts.proxies
 	some i, d in facts.seq(_disks(p))
 	is_string(d.unique_id)
 	ref := _ref(p, _key(d.unique_id))
@@ -199,7 +193,7 @@ _iscsi_connected(p) if {
 	object.get(s, "connected", null) != false
 }
 
-_nodes(c) := facts.seq(object.get(facts.clusters_by_name, [c, "nodes"], null))
+_nodes(c) := facts.seq(object.get(data.offhost.lib.facts.clusters_by_name, [c, "nodes"], null))
 
 # Bus types the cluster nodes report for one LUN.
 _node_buses(c, id) := {object.get(d, "bus_type", null) |

@@ -265,3 +265,10 @@ test_proxy_level_finding_only_for_proxy_without_cluster if {
 	count([f | some f in fs; f.subject.proxy == "PROXY01"]) == count([f | some f in rule.findings with input as _base])
 	count([f | some f in fs; f.subject.kind == "proxy"; f.subject.proxy == "PROXY01"]) == 0
 }
+
+# A proxy disk whose unique_id was not read may be the LUN that seems lost: unknown, not fail.
+test_unknown_when_a_proxy_disk_id_is_null_and_a_lun_seems_lost if {
+	fs := rule.findings with input as json.patch(_base, [{"op": "replace", "path": "/hosts/0/storage/disks/0/unique_id", "value": null}])
+	_statuses(fs) == {[_a, "unknown", "high"], [_b, "pass", "high"]}
+	_by_csv(fs, "Cluster Disk 1").missing == ["hosts[PROXY01].storage.disks[0].unique_id"]
+}

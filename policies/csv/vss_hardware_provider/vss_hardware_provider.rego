@@ -41,9 +41,15 @@ _rule := "OHP-013"
 # that only failure messages need are computed in those messages.
 
 findings contains f if {
-	some p in facts.proxies
-	some h in facts.served_hosts[p]
+	some p in data.offhost.lib.facts.proxies
+	some h in data.offhost.lib.facts.served_hosts[p]
 	f := _finding(p, h)
+}
+
+# A host the proxy may serve (node list and membership missing): unknown, not nothing.
+findings contains result.maybe_served_finding(_rule, p, h, missing) if {
+	some p, hosts in data.offhost.lib.facts.maybe_served
+	some h, missing in hosts
 }
 
 _finding(p, h) := result.not_applicable(
@@ -79,17 +85,17 @@ _subject(p, h) := result.proxy_host_subject(p, h)
 
 # ---- does the host use CSV storage? --------------------------------------------------------
 
-_csvs(c) := object.get(facts.clusters_by_name, [c, "csvs"], null)
+_csvs(c) := object.get(data.offhost.lib.facts.clusters_by_name, [c, "csvs"], null)
 
 # _host_clusters[h]: the clusters h is a node of, by the cluster's node list or by the host's
 # own cluster fact (such a cluster need not be in the facts).
 _host_clusters[h] contains c if {
-	some c, nodes in facts._cluster_nodes
+	some c, nodes in data.offhost.lib.facts._cluster_nodes
 	some h in nodes
 }
 
 _host_clusters[h] contains c if {
-	some h, host in facts.hosts_by_name
+	some h, host in data.offhost.lib.facts.hosts_by_name
 	m := object.get(host, "cluster", null)
 	m.member == true
 	is_string(m.name)
@@ -106,7 +112,7 @@ _csv_vms[h] contains vm.name if {
 
 # Per cluster with CSVs: the evidence entry that lists them.
 _csv_evidence := {c: {"path": facts.cluster_path(c, "csvs[].name"), "value": [v.name | some v in csvs]} |
-	some c, cl in facts.clusters_by_name
+	some c, cl in data.offhost.lib.facts.clusters_by_name
 	csvs := object.get(cl, "csvs", null)
 	count(facts.seq(csvs)) > 0
 }
@@ -118,7 +124,7 @@ _csv_use(p, h) := {
 	"member": member,
 	"vms": _vms_on(h),
 } if {
-	served := facts.served_clusters[p]
+	served := data.offhost.lib.facts.served_clusters[p]
 	member := {c | some c in _clusters_of(h); c in served}
 }
 
@@ -150,7 +156,7 @@ _info(host) := {
 	"hardware": c.hardware,
 	"ids": c.ids,
 } if {
-	prs := object.get(facts.hosts_by_name, [host, "vss_providers"], null)
+	prs := object.get(data.offhost.lib.facts.hosts_by_name, [host, "vss_providers"], null)
 	path := sprintf("hosts[%s].vss_providers", [host]) # facts.host_path: host is normalised
 	c := _classification(prs)
 }
@@ -162,8 +168,8 @@ _classify(prs) := {"hardware": hardware, "ids": {_id(pr) | some pr in hardware}}
 # Provider lists repeat from host to host (one storage vendor per cluster): each distinct list is
 # classified once.
 _lists := {prs |
-	some n in facts.proxies | facts.hyperv_hosts
-	prs := object.get(facts.hosts_by_name, [n, "vss_providers"], null)
+	some n in data.offhost.lib.facts.proxies | data.offhost.lib.facts.hyperv_hosts
+	prs := object.get(data.offhost.lib.facts.hosts_by_name, [n, "vss_providers"], null)
 	prs != null
 }
 
@@ -174,7 +180,7 @@ _classification(prs) := c if {
 } else := _classify(prs)
 
 # Once per proxy (a proxy serves many hosts); hosts on demand.
-_infos := {p: _info(p) | some p in facts.proxies}
+_infos := {p: _info(p) | some p in data.offhost.lib.facts.proxies}
 
 _host_info(n) := i if {
 	i := _infos[n]
@@ -238,7 +244,7 @@ _shared_names(p, pi, shared) := _proxy_names[p] if {
 	count(pi.ids - shared) == 0
 } else := _names([pr | some pr in pi.hardware; _id(pr) in shared])
 
-_proxy_names := {p: _names(_host_info(p).hardware) | some p in facts.proxies}
+_proxy_names := {p: _names(_host_info(p).hardware) | some p in data.offhost.lib.facts.proxies}
 
 _evidence(u, pi, hi) := array.concat(
 	[pi.evidence, hi.evidence],

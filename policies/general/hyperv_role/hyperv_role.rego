@@ -24,7 +24,7 @@ import data.offhost.lib.result
 
 _rule := "OHP-004"
 
-findings contains _decide(p, facts.value(facts.hosts_by_name[p], ["features", "hyperv"])) if some p in facts.proxies
+findings contains _decide(p, facts.value(data.offhost.lib.facts.hosts_by_name[p], ["features", "hyperv"])) if some p in data.offhost.lib.facts.proxies
 
 _evidence(p, v) := [{"path": facts.host_path(p, "features.hyperv"), "value": v}]
 

@@ -24,7 +24,6 @@ package offhost.general.os_parity
 
 import rego.v1
 
-import data.offhost.data.profiles
 import data.offhost.lib.facts
 import data.offhost.lib.result
 
@@ -33,12 +32,18 @@ _rule := "OHP-002"
 # Performance: per pair, each host's build and UBR are read once and passed on (functions are
 # re-evaluated on every call).
 findings contains _decide(p, hn) if {
-	some p in facts.proxies
-	some hn in facts.served_hosts[p]
+	some p in data.offhost.lib.facts.proxies
+	some hn in data.offhost.lib.facts.served_hosts[p]
+}
+
+# A host the proxy may serve (node list and membership missing): unknown, not nothing.
+findings contains result.maybe_served_finding(_rule, p, h, missing) if {
+	some p, hosts in data.offhost.lib.facts.maybe_served
+	some h, missing in hosts
 }
 
 _release(build) := name if {
-	name := profiles.windows_server_releases[format_int(build, 10)]
+	name := data.offhost.data.profiles.windows_server_releases[format_int(build, 10)]
 } else := "unknown release"
 
 _describe(build) := sprintf("build %d (%s)", [build, _release(build)])
@@ -53,7 +58,7 @@ _description(build) := text if {
 # _os(name): [build, ubr] of a host in the facts (null when not collected), or null when the
 # host is not in the facts at all.
 _os(name) := [facts.value(h, ["os", "build"]), facts.value(h, ["os", "ubr"])] if {
-	h := facts.hosts_by_name[name]
+	h := data.offhost.lib.facts.hosts_by_name[name]
 } else := null
 
 # Like facts.host_path, for names that are already normalised (proxies and served hosts are).
@@ -76,7 +81,7 @@ _proxy_os := {p: {"os": po, "evidence": [
 	{"path": _path(p, "os.build"), "value": po[0]},
 	{"path": _path(p, "os.ubr"), "value": po[1]},
 ]} |
-	some p in facts.proxies
+	some p in data.offhost.lib.facts.proxies
 	po := _os(p)
 }
 

@@ -23,7 +23,6 @@ package offhost.general.os_supported
 
 import rego.v1
 
-import data.offhost.data.profiles
 import data.offhost.lib.facts
 import data.offhost.lib.result
 
@@ -31,16 +30,16 @@ _rule := "OHP-001"
 
 _fields := ["build", "is_64bit", "product_type"]
 
-findings contains _decide(p, facts.hosts_by_name[p]) if some p in facts.proxies
+findings contains _decide(p, data.offhost.lib.facts.hosts_by_name[p]) if some p in data.offhost.lib.facts.proxies
 
-_supported := profiles.supported_proxy_builds[facts.vbr_major]
+_supported := data.offhost.data.profiles.supported_proxy_builds[data.offhost.lib.facts.vbr_major]
 
-_vbr := sprintf("VBR %s", [facts.vbr_major]) if {
+_vbr := sprintf("VBR %s", [data.offhost.lib.facts.vbr_major]) if {
 	input.vbr.version
-} else := sprintf("VBR %s (assumed: vbr.version not collected)", [facts.vbr_major])
+} else := sprintf("VBR %s (assumed: vbr.version not collected)", [data.offhost.lib.facts.vbr_major])
 
 _release(build) := name if {
-	name := profiles.windows_server_releases[format_int(build, 10)]
+	name := data.offhost.data.profiles.windows_server_releases[format_int(build, 10)]
 } else := "not a known Windows Server LTSC build"
 
 _missing(p, h) := array.concat(

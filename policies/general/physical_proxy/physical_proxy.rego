@@ -55,7 +55,7 @@ virtual_platforms := [
 
 # Performance: the patterns are prepared once (_patterns); per proxy the facts, the platforms and
 # the verdict are computed once and passed on (functions are re-evaluated on every call).
-findings contains _decide(p, facts.hosts_by_name[p]) if some p in facts.proxies
+findings contains _decide(p, data.offhost.lib.facts.hosts_by_name[p]) if some p in data.offhost.lib.facts.proxies
 
 _hw(h, k) := facts.value(h, ["hardware", k])
 

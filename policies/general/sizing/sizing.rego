@@ -39,7 +39,7 @@ _nic_floor := 1000000000
 
 # Performance: the max-task indexes are rules (built once, by proxy name); per proxy, every fact
 # and every derived value is bound once and passed on (functions are re-evaluated on each call).
-findings contains _decide(p, facts.hosts_by_name[p], _tasks(p)) if some p in facts.proxies
+findings contains _decide(p, data.offhost.lib.facts.hosts_by_name[p], _tasks(p)) if some p in data.offhost.lib.facts.proxies
 
 _vbr_tasks[p] contains x.max_tasks if {
 	some x in facts.seq(object.get(input, ["vbr", "proxies"], null))

@@ -34,14 +34,14 @@ _assignments := [a | some a in facts.seq(object.get(input, "assignments", null))
 _sources contains [p, s.kind, facts.norm(s.name)] if {
 	some a in _assignments
 	p := facts.norm(a.proxy)
-	p in facts.proxies
+	p in data.offhost.lib.facts.proxies
 	some s in a.sources
 }
 
 _sources contains [p, "host", hn] if {
-	some p in facts.proxies
+	some p in data.offhost.lib.facts.proxies
 	not p in data.offhost.lib.facts.assigned_proxies
-	some hn in facts.served_hosts[p]
+	some hn in data.offhost.lib.facts.served_hosts[p]
 }
 
 findings contains _decide(s[0], s[1], s[2]) if some s in _sources
@@ -101,12 +101,12 @@ _listed_in(hn) := s if {
 } else := set()
 
 _host_clusters(hn) := _listed_in(hn) | {{"value": facts.norm(h.cluster.name), "path": facts.host_path(hn, "cluster.name")} |
-	h := facts.hosts_by_name[hn]
+	h := data.offhost.lib.facts.hosts_by_name[hn]
 	is_string(h.cluster.name)
 	h.cluster.member != false
 }
 
-_membership_known(hn, _) if is_object(facts.hosts_by_name[hn].cluster)
+_membership_known(hn, _) if is_object(data.offhost.lib.facts.hosts_by_name[hn].cluster)
 
 _membership_known(_, hc) if count(hc) > 0
 

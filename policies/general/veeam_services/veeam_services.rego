@@ -36,7 +36,7 @@ required := [
 	{"name": "VeeamHvIntegrationSvc", "accepted": {"VEEAMHVINTEGRATIONSVC"}},
 ]
 
-findings contains _decide(p, facts.hosts_by_name[p]) if some p in facts.proxies
+findings contains _decide(p, data.offhost.lib.facts.hosts_by_name[p]) if some p in data.offhost.lib.facts.proxies
 
 _assigned contains facts.norm(x.name) if some x in facts.seq(object.get(input, ["vbr", "proxies"], null))
 

@@ -50,7 +50,7 @@ _domain_of(h) := lower(name) if {
 	is_string(name)
 }
 
-_domains := lib.arr(object.get(input, "domains", null))
+_domains := facts.seq(object.get(input, "domains", null))
 
 # _domain_by_name[d]: the first entry of domains (in document order) whose DNS name is d.
 _domain_indexes[d] contains i if {
@@ -81,12 +81,12 @@ _covers(t, other) if {
 
 _is_forest_trust(t) if bits.and(lib.int_or_zero(object.get(t, "attributes", 0)), _forest_transitive) != 0
 
-_is_forest_trust(t) if "FOREST_TRANSITIVE" in lib.arr(object.get(t, "attribute_flags", null))
+_is_forest_trust(t) if "FOREST_TRANSITIVE" in facts.seq(object.get(t, "attribute_flags", null))
 
 # _tdos(side, owner, other): trust objects held on one side that concern the other domain.
 _tdos(side, owner, other) := [{"side": side, "owner": o, "index": i, "trust": t} |
 	some o in _holders(owner)
-	some i, t in lib.arr(object.get(_domain_by_name[o], "trusts", null))
+	some i, t in facts.seq(object.get(_domain_by_name[o], "trusts", null))
 	_covers(t, other)
 ]
 
@@ -123,7 +123,7 @@ _selective_note(found) := " Selective authentication is on: the proxy's computer
 
 _selective(t) if bits.and(lib.int_or_zero(object.get(t, "attributes", 0)), _selective_auth) != 0
 
-_selective(t) if "CROSS_ORGANIZATION" in lib.arr(object.get(t, "attribute_flags", null))
+_selective(t) if "CROSS_ORGANIZATION" in facts.seq(object.get(t, "attribute_flags", null))
 
 _found(pd, sd) := array.concat(_tdos("proxy", pd, sd), _tdos("server", sd, pd))
 

@@ -48,10 +48,6 @@ _generic_map := [
 
 _inherit_only := 8
 
-arr(v) := v if {
-	is_array(v)
-} else := []
-
 # int_or_zero(v): v when it is a number, else 0 (a null flag field must not break bits.*).
 int_or_zero(v) := v if {
 	is_number(v)
@@ -73,7 +69,7 @@ share_path(key, field) := sprintf("shares[%s].%s", [key, field])
 
 vms_known if is_array(object.get(input, "vms", null))
 
-_shares := arr(object.get(input, "shares", null))
+_shares := facts.seq(object.get(input, "shares", null))
 
 # The normalised UNC of every share, in document order, computed once.
 _share_keys := [_share_key(s) | some s in _shares]
@@ -123,6 +119,16 @@ _host_shares[h] contains k if {
 	not d.storage in {"csv", "local"}
 	k := smb_disk_key(d)
 	h := facts.norm(vm.host)
+}
+
+# A VM whose disks were not collected may keep files on any share: its host counts every share
+# in the document (as a proxy does when the whole VM inventory is missing).
+_host_shares[h] contains k if {
+	vms_known
+	some vm in input.vms
+	not is_array(object.get(vm, "disks", null))
+	h := facts.norm(vm.host)
+	some k in _all_share_keys
 }
 
 # _shares_of_served[proxy]: share keys used by VMs on the hosts the proxy serves (a join of
@@ -186,7 +192,7 @@ account_ref(p) := sprintf("computer_accounts[%s]", [p])
 
 _account_key(n) := facts.norm(trim_suffix(trim_space(n), "$"))
 
-_accounts := arr(object.get(input, "computer_accounts", null))
+_accounts := facts.seq(object.get(input, "computer_accounts", null))
 
 # _account_indexes[name]: the positions of the computer accounts with that (normalised) name.
 _account_indexes[n] contains i if {
@@ -246,8 +252,8 @@ proxy_sids[p] := sids(_account_by_key[p]) if {
 # transitive groups (tokenGroups) and the logon-time well-known SIDs.
 sids(a) := {upper(s) |
 	some s in array.concat(
-		array.concat([a.sid, object.get(a, "primary_group_sid", null)], arr(a.token_groups)),
-		arr(a.logon_sids),
+		array.concat([a.sid, object.get(a, "primary_group_sid", null)], facts.seq(a.token_groups)),
+		facts.seq(a.logon_sids),
 	)
 	is_string(s)
 }

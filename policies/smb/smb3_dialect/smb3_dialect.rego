@@ -33,14 +33,12 @@ _rule := "OHP-023"
 
 # Rules of the libs are referenced by full path: through an import alias (lib.host_shares)
 # regorus would evaluate every rule of that package (see policies/smb/lib/smb_lib.rego).
-_served(h) := true if data.offhost.lib.facts.serving_proxies[h] else := false
-
 _smb_connections(h) := object.get(data.offhost.lib.facts.hosts_by_name, [h, "smb_connections"], null)
 
 # _host_connections[h]: the host's SMB connections with a dialect, each with the key of the share
 # it reaches (server and share case-insensitive), computed once per host.
 _host_connections[h] := [{"index": i, "dialect": c.dialect, "key": key} |
-	some i, c in lib.arr(_smb_connections(h))
+	some i, c in facts.seq(_smb_connections(h))
 	key := lib.unc_key(sprintf("\\\\%s\\%s", [c.server, c.share]))
 	is_string(object.get(c, "dialect", null))
 ] if {
@@ -78,9 +76,21 @@ _is_smb3(d) if {
 # dialect is observed, else pass or fail.
 findings contains f if {
 	some h, ks in data.offhost.smb.lib.host_shares
-	served := _served(h)
+	served := facts.served(h)
 	some k in ks
 	f := _finding(h, k, served)
+}
+
+# A served Hyper-V host whose VMs were not collected, when the facts list SMB shares: which of
+# them the host uses is not known, so one unknown for the host (subject HOST -> *).
+findings contains f if {
+	count(data.offhost.smb.lib.shares_by_key) > 0
+	some h, path in data.offhost.lib.facts.vms_missing
+	facts.served(h)
+	f := result.unknown_because(
+		_rule, result.host_share_subject(h, "*"), [path],
+		sprintf("the VMs on %s were not collected, so the SMB shares it serves VMs from are not known", [h]),
+	)
 }
 
 # A proxy that needs no SMB share: one proxy-level finding, not_applicable, or unknown when

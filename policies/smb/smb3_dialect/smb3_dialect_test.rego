@@ -93,8 +93,15 @@ test_not_applicable_when_no_proxy_serves_the_host if {
 	_statuses(fs) == {[_hv1_vms, "pass"], [_hv2_vms, "not_applicable"], [_hv2_vms2, "not_applicable"]}
 }
 
-test_no_findings_without_vm_inventory if {
-	count(rule.findings) == 0 with input as patched([{"op": "replace", "path": "/vms", "value": null}])
+# vms null: which shares a served host uses is not known: one unknown per served Hyper-V host.
+test_unknown_per_served_host_without_vm_inventory if {
+	fs := rule.findings with input as patched([{"op": "replace", "path": "/vms", "value": null}])
+	count(fs) > 0
+	every f in fs {
+		f.status == "unknown"
+		f.subject.share == "*"
+		f.missing == ["vms"]
+	}
 }
 
 test_dialect_spellings if {

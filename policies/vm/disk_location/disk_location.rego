@@ -5,7 +5,8 @@
 #   storage (from the collected storage type, else from the path: C:\ClusterStorage\ is CSV,
 #   \\server\share is SMB, anything else local). Local disks cannot be processed by an off-host
 #   proxy, so such VMs fall back to on-host mode: reported as an info-level fail. Subject: VM.
-#   unknown when the disks were not collected; not_applicable for a VM without virtual disks.
+#   unknown when the disks were not collected (one unknown, subject HOST/*, for all VMs of a host
+#   whose VM inventory was not collected); not_applicable for a VM without virtual disks.
 # related_resources:
 #   - ref: https://helpcenter.veeam.com/docs/vbr/userguide/offhost_backup_proxy.html
 #     description: Off-Host Backup Proxy (CSV and SMB3 shared storage)
@@ -27,11 +28,7 @@ import data.offhost.lib.result
 
 _rule := "OHP-031"
 
-_vms := [vm | some vm in _arr(object.get(input, "vms", null)); is_object(vm)]
-
-_arr(v) := v if {
-	is_array(v)
-} else := []
+_vms := [vm | some vm in facts.seq(object.get(input, "vms", null)); is_object(vm)]
 
 _vm_path(vm, field) := sprintf("vms[%s].%s", [vm.name, field])
 
@@ -50,6 +47,15 @@ findings contains f if {
 	some vm in _vms
 	not is_array(object.get(vm, "disks", null))
 	f := result.unknown(_rule, _subject(vm), [_vm_path(vm, "disks")])
+}
+
+# A Hyper-V host whose VMs were not collected: one unknown for all of its VMs.
+findings contains f if {
+	some h, path in data.offhost.lib.facts.vms_missing
+	f := result.unknown_because(
+		_rule, result.host_vms_subject(h), [path],
+		sprintf("the VMs on %s were not collected, so where their disks live is not known", [h]),
+	)
 }
 
 findings contains f if {

@@ -3,7 +3,9 @@
 # description: |
 #   A VM with a VHD Set disk (format vhds, or a path ending in .vhds in any case) cannot be
 #   backed up through an off-host proxy: the job fails. Subject: VM. not_applicable when no proxy
-#   serves the VM's host; unknown when the VM's disks were not collected.
+#   serves the VM's host (unknown when that is not known: the cluster's node list and the host's
+#   membership both missing); unknown when the VM's disks were not collected, and one unknown for all
+#   VMs of a served host whose VM inventory was not collected (subject HOST/*).
 # related_resources:
 #   - ref: https://helpcenter.veeam.com/docs/vbr/userguide/offhost_backup_proxy.html
 #     description: Off-Host Backup Proxy (limitation on VHD Set)
@@ -24,25 +26,39 @@ import data.offhost.lib.result
 
 _rule := "OHP-030"
 
-_vms := [vm | some vm in _arr(object.get(input, "vms", null)); is_object(vm)]
-
-_arr(v) := v if {
-	is_array(v)
-} else := []
+_vms := [vm | some vm in facts.seq(object.get(input, "vms", null)); is_object(vm)]
 
 _vm_path(vm, field) := sprintf("vms[%s].%s", [vm.name, field])
 
 # One pass over the VMs, one finding each: the host name is normalised once per VM, and whether
-# a proxy serves the host is a lookup in facts.serving_proxies (referenced by full path: through
-# the import alias regorus would evaluate every rule of the facts package).
+# a proxy serves the host is a lookup (facts.served).
 findings contains f if {
 	some vm in _vms
 	h := facts.norm(vm.host)
-	f := _finding(vm, h, _served(h), object.get(vm, "disks", null))
+	f := _finding(vm, h, facts.served(h), object.get(vm, "disks", null))
 }
 
-# (facts.serving_proxies is undefined, not {}, in regorus when no proxy serves any host.)
-_served(h) := true if data.offhost.lib.facts.serving_proxies[h] else := false
+# A Hyper-V host whose VMs were not collected: one finding for all of its VMs.
+findings contains f if {
+	some h, path in data.offhost.lib.facts.vms_missing
+	f := _host_finding(h, path, facts.served(h))
+}
+
+_host_finding(h, path, true) := result.unknown_because(
+	_rule, result.host_vms_subject(h), [path],
+	sprintf("the VMs on %s were not collected, so their disks cannot be checked for VHD Sets", [h]),
+)
+
+_host_finding(h, _, false) := result.not_applicable(_rule, result.host_vms_subject(h), sprintf(
+	"no off-host proxy serves host %s, so its VMs are not backed up off-host",
+	[h],
+)) if {
+	not data.offhost.lib.facts.maybe_served_host[h]
+}
+
+_host_finding(h, path, false) := _maybe_served(result.host_vms_subject(h), h, array.concat([path], missing)) if {
+	missing := data.offhost.lib.facts.maybe_served_host[h]
+}
 
 _is_vhds(d) if object.get(d, "format", null) == "vhds"
 
@@ -52,6 +68,17 @@ _is_vhds(d) if endswith(lower(trim_space(d.path)), ".vhds")
 _finding(vm, h, false, _) := result.not_applicable(_rule, result.vm_subject(vm.name, h), sprintf(
 	"no off-host proxy serves host %s, so %s is not backed up off-host",
 	[h, vm.name],
+)) if {
+	not data.offhost.lib.facts.maybe_served_host[h]
+}
+
+_finding(vm, h, false, _) := _maybe_served(result.vm_subject(vm.name, h), h, missing) if {
+	missing := data.offhost.lib.facts.maybe_served_host[h]
+}
+
+_maybe_served(subject, h, missing) := result.unknown_because(_rule, subject, missing, sprintf(
+	"whether an off-host proxy serves host %s is not known: the cluster's node list and the host's own membership are missing",
+	[h],
 ))
 
 _finding(vm, h, true, disks) := result.unknown(_rule, result.vm_subject(vm.name, h), [_vm_path(vm, "disks")]) if {

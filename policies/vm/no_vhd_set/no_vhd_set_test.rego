@@ -74,6 +74,27 @@ test_every_host_served_without_assignments if {
 	_finding(fs, "VM09").status == "fail"
 }
 
-test_no_vms_no_findings if {
-	count(rule.findings) == 0 with input as json.patch(estate, [{"op": "replace", "path": "/vms", "value": null}])
+# vms null: one finding per Hyper-V host for all of its VMs, unknown when a proxy serves it.
+test_vms_not_collected_is_unknown_per_served_host if {
+	fs := rule.findings with input as json.patch(estate, [{"op": "replace", "path": "/vms", "value": null}])
+	_statuses(fs) == {["HV01/*", "unknown"], ["HV02/*", "not_applicable"]}
+	some f in fs
+	f.subject == {"kind": "vm", "name": "HV01/*", "vm": "*", "host": "HV01"}
+	f.missing == ["vms"]
+	contains(f.message, "the VMs on HV01 were not collected")
+}
+
+# The Hyper-V collector failed on HV01 (its VMs are absent from the list): unknown for HV01's VMs.
+test_failed_hyperv_collection_is_unknown_for_the_hosts_vms if {
+	doc := json.patch(estate, [
+		{"op": "replace", "path": "/vms", "value": [estate.vms[2]]},
+		{"op": "add", "path": "/collection", "value": [
+			{"target": "hv01.corp.example", "collector": "winrm.hyperv", "status": "error", "error": "HTTP 500"},
+			{"target": "HV02", "collector": "winrm.hyperv", "status": "ok"},
+		]},
+	])
+	fs := rule.findings with input as doc
+	_statuses(fs) == {["HV01/*", "unknown"], ["VM09", "not_applicable"]}
+	some f in fs
+	f.missing == ["vms[host=HV01]"]
 }
