@@ -13,7 +13,7 @@ findings     = from the key 2 to the findings list's first frame with rows (firs
 filter       = keystroke to repaint while typing a filter one key at a time, then deleting it: a
                Key event posted as the terminal driver does, until the list has drawn a frame of the
                new rows (the debounced filter worker done, the compositor called render_line); the
-               30 ms debounce is inside every number; keys 50 ms apart
+               20 ms debounce is inside every number; keys 50 ms apart
 peak memory  = the process's peak RSS (loading the JSON included), and the RSS the app added on top
                of the loaded facts and findings (current RSS after the typing minus before the app)
 Targets (issue 11): first paint < 0.5 s, filter p95 < 100 ms at 50,000 findings.

@@ -35,6 +35,7 @@ class Session:
     history_db: str | None = None
     run_id: str | None = None
     audit_options: dict[str, Any] = field(default_factory=dict)
+    origin: str = ""  # what the session was opened on, kept when live runs renumber ``source``
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -53,6 +54,8 @@ class Session:
         """A stored run (None: the latest); its findings as stored, waivers included."""
         from offhost_audit import history
 
+        if run_id is not None and not str(run_id).isdigit():
+            raise InputError(f"--run {run_id!r}: a run id is a number (`offhost-audit history` lists them)")
         with history.History(db) as store:
             run = store.load(int(run_id) if run_id is not None else None)
         s = cls(run.facts or {}, list(run.findings), list(run.meta.get("warnings") or []),
@@ -112,7 +115,8 @@ class Session:
                                warnings=self.warnings)
         self.findings = run.findings
         self.run_id = str(run.id)
-        self.source = f"run {run.id} ({self.source.split(' (', 1)[0]})" if not self.source.startswith("run ") else f"run {run.id}"
+        self.origin = self.origin or self.source
+        self.source = f"run {run.id} ({self.origin})"
         return self.run_id
 
     def _inventory_file(self) -> bool:
@@ -168,11 +172,30 @@ def _only(inventory: Any, target: str) -> Any:
 
 
 def _merge_target(old: dict[str, Any], new: dict[str, Any], target: str) -> dict[str, Any]:
-    """The old facts with one target's facts and manifest entries replaced by a fresh collection's."""
+    """The old facts with one target's facts and manifest entries replaced by a fresh collection's.
+
+    The target's own entries (its host, its VMs, its shares; the directory when it is a domain
+    controller) are dropped before merging, so that a fact that fails this time is missing (unknown),
+    never the last run's value.
+    """
     from offhost_audit.collectors.base import merge
 
     t = target.upper()
+    dc = any(e["target"] == target and e["collector"].startswith("ldap.") for e in new.get("collection") or [])
+
+    def mine(key: str, item: dict[str, Any]) -> bool:
+        if key == "hosts":
+            return str(item.get("name", "")).split(".")[0].upper() == t
+        if key == "vms":
+            return str(item.get("host", "")).split(".")[0].upper() == t
+        if key == "shares":
+            return str(item.get("unc", "")).upper().startswith(f"\\\\{t}\\")
+        return dc and key in ("domains", "computer_accounts")
+
     keep = {k: v for k, v in old.items() if k not in ("collection", "warnings")}
+    for key in ("hosts", "vms", "shares", "domains", "computer_accounts"):
+        if isinstance(keep.get(key), list):
+            keep[key] = [item for item in keep[key] if not mine(key, item)]
     fresh = {k: new.get(k) for k in ("hosts", "clusters", "vms", "shares", "domains", "computer_accounts") if new.get(k)}
     merged = {**keep, **merge([{k: keep.get(k) or [] for k in fresh}, fresh])}
     merged["collection"] = [e for e in old.get("collection") or [] if e["target"].upper() != t] + list(new.get("collection") or [])

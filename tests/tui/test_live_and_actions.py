@@ -190,5 +190,25 @@ def test_tui_opens_the_latest_run_or_a_given_run_from_history(tmp_path):
 def test_tui_command_errors_are_one_line_with_exit_2(tmp_path, capsys):
     assert main(["tui", "--facts", str(tmp_path / "missing.json")]) == 2
     assert main(["tui", "--run", "7", "--db", str(tmp_path / "empty.sqlite")]) == 2
+    assert main(["tui", "--run", "latest", "--db", str(tmp_path / "empty.sqlite")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and all(line.startswith("offhost-audit: ") for line in err)
+    assert len(err) == 3 and all(line.startswith("offhost-audit: ") for line in err)
+
+
+def test_rerunning_one_target_never_keeps_its_stale_facts():
+    from offhost_audit.tui.session import _merge_target
+
+    old = {"hosts": [{"name": "PROXY71", "storage": {"disks": [1]}, "os": {"build": 20348}},
+                     {"name": "HV71", "storage": {"disks": [2]}}],
+           "vms": [{"name": "VM1", "host": "PROXY71"}, {"name": "VM2", "host": "HV71"}],
+           "collection": [{"target": "PROXY71", "collector": "winrm.storage", "status": "ok"},
+                          {"target": "HV71", "collector": "winrm.storage", "status": "ok"}], "warnings": ["old"]}
+    new = {"hosts": [{"name": "PROXY71", "storage": None, "os": {"build": 20348}}], "vms": [],
+           "collection": [{"target": "PROXY71", "collector": "winrm.storage", "status": "error"}], "warnings": []}
+    merged = _merge_target(old, new, "PROXY71")
+    hosts = {h["name"]: h for h in merged["hosts"]}
+    assert hosts["PROXY71"]["storage"] is None  # unknown now, not last run's disks
+    assert hosts["HV71"]["storage"] == {"disks": [2]}
+    assert [v["name"] for v in merged["vms"]] == ["VM2"]
+    assert [(e["target"], e["status"]) for e in merged["collection"]] == [("HV71", "ok"), ("PROXY71", "error")]
+    assert merged["warnings"] == []

@@ -18,7 +18,7 @@ from offhost_audit.tui.session import describe
 from offhost_audit.tui.widgets.finding_detail import FindingDetail
 from offhost_audit.tui.widgets.findings_list import FindingsList
 
-DEBOUNCE_S = 0.03  # long enough to coalesce a burst of keys, short enough to feel immediate
+DEBOUNCE_S = 0.02  # long enough to coalesce a burst of keys (auto-repeat, paste), short enough to feel immediate
 
 
 class FindingsScreen(ViewScreen):

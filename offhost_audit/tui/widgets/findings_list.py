@@ -83,9 +83,10 @@ class FindingsList(ScrollView, can_focus=True):
 
     def set_rows(self, findings: list[Finding], rows: list[int], *, keep: int | None = None) -> None:
         """Show ``rows`` (indexes into ``findings``); keep the cursor on finding ``keep`` when still visible."""
+        if findings is not self.findings or len(self._cache) > 4096:
+            self._cache.clear()  # a line depends on its finding and the width, not on the filter: keep it
         self.findings, self.rows = findings, rows
         self.rows_version += 1
-        self._cache.clear()
         pos = 0
         if keep is not None and rows:
             try:
@@ -112,6 +113,10 @@ class FindingsList(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor, animate=False, immediate=True)
         elif self.cursor >= top + visible:
             self.scroll_to(y=self.cursor - visible + 1, animate=False, immediate=True)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()  # a new theme: cached lines carry the old colours
 
     def on_resize(self, event: events.Resize) -> None:
         self._cache.clear()
