@@ -183,7 +183,7 @@ def fact_path(path: str) -> list[str | tuple[str]]:
     return steps
 
 
-_ITEM_KEYS = ("name", "unc", "dns_name", "target", "proxy", "id")
+_ITEM_KEYS = ("unc", "name", "dns_name", "target", "proxy", "id")
 
 
 def item_name(item: Any) -> str | None:
@@ -204,9 +204,17 @@ def resolve(doc: Any, steps: list[str | tuple[str]]) -> list[int | str]:
         if isinstance(step, tuple):
             if not isinstance(node, list) or not step[0]:
                 break
-            want = step[0].split(".")[0].upper() if not step[0].startswith("\\") else step[0].upper()
-            idx = next((j for j, it in enumerate(node) if (n := item_name(it)) is not None
-                        and (n.upper() == step[0].upper() or n.split(".")[0].upper() == want)), None)
+            if step[0].isdigit():  # acl[0]: a position
+                if int(step[0]) >= len(node):
+                    break
+                out.append(int(step[0]))
+                node = node[int(step[0])]
+                continue
+            want = step[0].upper()
+            short = want if want.startswith("\\") else want.split(".")[0]
+            idx = next((j for j, it in enumerate(node) if isinstance(it, dict) and any(
+                isinstance(it.get(k), str) and (it[k].upper() == want or it[k].split(".")[0].upper() == short)
+                for k in _ITEM_KEYS)), None)
             if idx is None:
                 break
             out.append(idx)

@@ -168,3 +168,24 @@ def test_doc_link_is_copied_when_there_is_no_graphical_browser(monkeypatch):
     drive(session("csv-cluster-problems.json"), body)
     assert seen["clip"] == "https://helpcenter.veeam.com/docs/vbr/userguide/offhost_backup_proxy.html"
     assert any("copied" in m for m in seen["notes"])
+
+
+def test_smb_rules_show_the_deciding_ace_and_jump_to_it():
+    seen = {}
+
+    async def body(app, pilot):
+        await pilot.press("2")
+        await settle(app, pilot)
+        app.screen.query_one("#filter").value = "rule:OHP-021 status:fail"
+        await settle(app, pilot)
+        seen["detail"] = _detail_text(app)
+        await pilot.press("e")
+        await settle(app, pilot)
+        seen["paths"] = app.screen.matches
+
+    drive(session("smb-estate.json"), body)
+    d = seen["detail"]
+    assert "▶ shares[\\\\FS01\\VMS2].ntfs_acl[0] = deny CORP\\No-VM-Storage (S-1-5-21-1004336348-1177238915-682003330-1121) " \
+        "mask 0x120089 flags 0x3" in d  # the deny ACE that decided it, as an admin reads it
+    acl = [p for p in seen["paths"] if "ntfs_acl" in p]
+    assert acl and isinstance(acl[0][-1], int)  # the ACE itself, by position

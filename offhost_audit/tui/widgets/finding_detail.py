@@ -18,10 +18,17 @@ from offhost_audit.findings import Finding
 from offhost_audit.text import clean
 
 _LIST_ITEM = re.compile(r"^([-*•]|\d+[.)])\s")
-_DECIDING = ("ace", "deciding", "deny", "effective")
+_ACE_PATH = re.compile(r"acl\[\d+\]$")  # one ACE of a share or NTFS ACL: the one that decided an SMB rule
+
+
+def _hex(n: Any) -> str:
+    return f"0x{n:x}" if isinstance(n, int) and not isinstance(n, bool) else str(n)
 
 
 def _value(v: Any) -> str:
+    if isinstance(v, dict) and {"sid", "mask", "type"} <= set(v):  # an ACE, as a Windows admin reads it
+        name = f"{v['name']} " if v.get("name") else ""
+        return f"{v['type']} {name}({v['sid']}) mask {_hex(v['mask'])} flags {_hex(v.get('flags'))}"
     if isinstance(v, (dict, list)):
         s = json.dumps(v, ensure_ascii=False, sort_keys=True)
         return s if len(s) <= 400 else json.dumps(v, ensure_ascii=False, indent=1, sort_keys=True)
@@ -55,7 +62,7 @@ def render(f: Finding, *, description: str | None = None) -> Text:
         t.append("  (none)\n", style="dim")
     for e in f.get("evidence") or []:
         path = clean(e.get("path", ""))
-        deciding = any(k in path.lower() for k in _DECIDING)
+        deciding = bool(_ACE_PATH.search(path))
         t.append("  " + ("▶ " if deciding else "") + path, style="bold cyan" if deciding else "cyan")
         t.append(" = ")
         t.append(clean(_value(e.get("value"))) + "\n")
