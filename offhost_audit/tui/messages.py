@@ -59,3 +59,24 @@ class ShowFacts(Message):
 
     paths: list[str] = field(default_factory=list)
     label: str = ""
+
+
+@dataclass
+class FindingHighlighted(Message):
+    """The findings list's cursor is on another finding (an index into the findings; None: empty list)."""
+
+    row: int | None
+
+
+@dataclass
+class FindingSelected(Message):
+    """Enter or a double click on a finding."""
+
+    row: int
+
+
+@dataclass
+class SortRequested(Message):
+    """A click on a column header of the findings list."""
+
+    column: str

@@ -9,8 +9,8 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 
 from offhost_audit.text import clean
-from offhost_audit.tui.screens.view import ViewScreen
 from offhost_audit.tui.messages import AuditFinished, AuditProgress, AuditStarted
+from offhost_audit.tui.screens.view import ViewScreen
 
 
 class AuditScreen(ViewScreen):

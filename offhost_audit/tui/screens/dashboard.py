@@ -12,8 +12,8 @@ from textual.widgets import DataTable, Footer, Static
 from offhost_audit.findings import SEVERITIES, STATUSES, counts, proxy_verdicts
 from offhost_audit.text import clean
 from offhost_audit.tui import estate
-from offhost_audit.tui.screens.view import ViewScreen
 from offhost_audit.tui.messages import ShowFindings
+from offhost_audit.tui.screens.view import ViewScreen
 
 MAX_ROWS = 100  # the built-in DataTable: fine for a hundred rows, slow for thousands
 _VERDICT = {"ready": ("ready", "bold green"), "not_ready": ("not ready", "bold red"), "unknown": ("unknown", "bold yellow")}

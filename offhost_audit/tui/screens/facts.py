@@ -9,8 +9,8 @@ from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
 from offhost_audit.text import clean
-from offhost_audit.tui.screens.view import ViewScreen
 from offhost_audit.tui import estate
+from offhost_audit.tui.screens.view import ViewScreen
 from offhost_audit.tui.widgets.facts_tree import FactsTree, Path, walk
 
 MAX_MATCHES = 1000

@@ -11,9 +11,9 @@ from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
 from offhost_audit.text import clean
-from offhost_audit.tui.screens.view import ViewScreen
-from offhost_audit.tui.messages import ShowFacts
+from offhost_audit.tui.messages import FindingHighlighted, FindingSelected, ShowFacts, SortRequested
 from offhost_audit.tui.query import COLUMNS, QueryError
+from offhost_audit.tui.screens.view import ViewScreen
 from offhost_audit.tui.session import describe
 from offhost_audit.tui.widgets.finding_detail import FindingDetail
 from offhost_audit.tui.widgets.findings_list import FindingsList
@@ -121,8 +121,8 @@ class FindingsScreen(ViewScreen):
 
     # --- selection ---------------------------------------------------------------------------
 
-    @on(FindingsList.Highlighted)
-    def _highlighted(self, event: FindingsList.Highlighted) -> None:
+    @on(FindingHighlighted)
+    def _highlighted(self, event: FindingHighlighted) -> None:
         key = (event.row, self.app.generation)
         if key == self._shown:  # the filter kept the same finding under the cursor: nothing to redraw
             return
@@ -134,12 +134,12 @@ class FindingsScreen(ViewScreen):
         f = self.app.index.findings[event.row]
         detail.show(f, description=describe(f["rule_id"]))
 
-    @on(FindingsList.Selected)
+    @on(FindingSelected)
     def _selected(self) -> None:
         self.query_one(FindingDetail).focus()
 
-    @on(FindingsList.SortRequested)
-    def _sort_requested(self, event: FindingsList.SortRequested) -> None:
+    @on(SortRequested)
+    def _sort_requested(self, event: SortRequested) -> None:
         lst = self.query_one(FindingsList)
         if lst.sort_column == event.column:
             lst.sort_reverse = not lst.sort_reverse

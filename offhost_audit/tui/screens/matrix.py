@@ -10,8 +10,8 @@ from textual.widgets import DataTable, Footer, Static
 
 from offhost_audit.text import clean
 from offhost_audit.tui import estate
-from offhost_audit.tui.screens.view import ViewScreen
 from offhost_audit.tui.messages import ShowFindings
+from offhost_audit.tui.screens.view import ViewScreen
 
 _KIND = {"cluster": "cluster", "host": "host", "share": "share"}
 MAX_GRID_COLUMNS = 60  # wider than that a grid is unreadable: one row per assigned pair instead

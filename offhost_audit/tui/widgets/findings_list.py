@@ -6,21 +6,19 @@ findings cost what 40 do. The first line is the column header (click it to sort)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
-from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from offhost_audit.findings import Finding
 from offhost_audit.text import clean
+from offhost_audit.tui.messages import FindingHighlighted, FindingSelected, SortRequested
 from offhost_audit.tui.query import COLUMNS
 
 _STATUS_STYLE = {"fail": Style(color="red", bold=True), "unknown": Style(color="yellow", bold=True),
@@ -35,7 +33,7 @@ def _fit(text: str, width: int) -> str:
 
 
 class FindingsList(ScrollView, can_focus=True):
-    """Rows of findings; ``set_rows`` swaps the visible index; posts Highlighted/Selected/SortRequested."""
+    """Rows of findings; ``set_rows`` swaps the visible index; posts FindingHighlighted, FindingSelected, SortRequested."""
 
     DEFAULT_CSS = """
     FindingsList { height: 1fr; scrollbar-size-horizontal: 0; }
@@ -55,18 +53,6 @@ class FindingsList(ScrollView, can_focus=True):
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True, init=False)
-
-    @dataclass
-    class Highlighted(Message):
-        row: int | None  # index into the findings, None when the list is empty
-
-    @dataclass
-    class Selected(Message):
-        row: int
-
-    @dataclass
-    class SortRequested(Message):
-        column: str
 
     def __init__(self, findings: list[Finding] | None = None, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
@@ -104,7 +90,7 @@ class FindingsList(ScrollView, can_focus=True):
     def watch_cursor(self, value: int) -> None:
         self._scroll_to_cursor()
         self.refresh()
-        self.post_message(self.Highlighted(self.current))
+        self.post_message(FindingHighlighted(self.current))
 
     def _scroll_to_cursor(self) -> None:
         visible = max(1, self.scrollable_content_region.height - 1)
@@ -138,13 +124,13 @@ class FindingsList(ScrollView, can_focus=True):
 
     def action_select(self) -> None:
         if self.current is not None:
-            self.post_message(self.Selected(self.current))
+            self.post_message(FindingSelected(self.current))
 
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
             col = self._column_at(event.x)
             if col:
-                self.post_message(self.SortRequested(col))
+                self.post_message(SortRequested(col))
             return
         row = int(self.scroll_y) + event.y - 1
         if 0 <= row < len(self.rows):
