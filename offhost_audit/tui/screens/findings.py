@@ -29,7 +29,7 @@ class FindingsScreen(ViewScreen):
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter", id="findings.filter", tooltip="Filter as you type"),
         Binding("p", "toggle_pass", "Passes", id="findings.passes", tooltip="Hide or show passes and n/a"),
-        Binding("w", "toggle_waived", "Waived", id="findings.waived", tooltip="Hide or show waived findings"),
+        Binding("w", "toggle_waived", "Waived", show=False, id="findings.waived", tooltip="Hide or show waived findings"),
         Binding("s", "sort", "Sort", id="findings.sort", tooltip="Sort by the next column"),
         Binding("S", "reverse", "Reverse", show=False, id="findings.reverse"),
         Binding("e", "facts", "Facts", id="findings.facts", tooltip="Jump to the facts that decided it"),
@@ -37,7 +37,7 @@ class FindingsScreen(ViewScreen):
         Binding("W", "waive", "Waive", id="findings.waive", tooltip="Waive the finding"),
         Binding("X", "export", "Export", id="findings.export", tooltip="Export this view as a report"),
         Binding("z", "zoom", "Zoom", show=False, id="findings.zoom", tooltip="Detail pane full screen"),
-        Binding("escape", "back", "Back", id="findings.back"),
+        Binding("escape", "back", "Back", show=False, id="findings.back"),
     ]
 
     def __init__(self) -> None:
