@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "tests" / "reports"))
+sys.path.insert(0, str(ROOT / "tests" / "reports" / "support"))  # browser.py
 
 
 def findings_at(n: int, base: list[dict]) -> list[dict]:

@@ -56,8 +56,7 @@ def _name(text: str) -> str:
     return text
 
 
-_OUTPUTS = {"output": "-o", "save_facts": "--save-facts", "inventory_out": "--inventory-out", "report": "--report",
-            "db": "--db"}
+_OUTPUTS = {"output": "-o", "save_facts": "--save-facts", "inventory_out": "--inventory-out", "db": "--db"}
 _INPUTS = ("facts", "inventory", "scenario")
 
 

@@ -13,6 +13,23 @@ from typing import Any
 from offhost_audit.findings import SEVERITIES
 
 
+def _formats(text: str) -> list[str]:
+    """--report-formats / -f: checked while parsing, before any work."""
+    from offhost_audit.errors import InputError
+    from offhost_audit.reports.render import parse_formats
+
+    try:
+        return parse_formats(text)
+    except InputError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _folder(text: str) -> str:
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: no such folder")
+    return text
+
+
 def add_run_options(p: argparse.ArgumentParser, *, quiet: bool = False) -> None:
     """History, waivers and report options of `evaluate` and `audit`."""
     g = p.add_argument_group("history, waivers and reports")
@@ -22,7 +39,7 @@ def add_run_options(p: argparse.ArgumentParser, *, quiet: bool = False) -> None:
     g.add_argument("--waivers", metavar="FILE", help="waivers YAML (default for audit: waivers.yaml beside the inventory, if there)")
     g.add_argument("--no-waivers", action="store_true", help="apply no waivers")
     g.add_argument("--report", metavar="DIR", help="also write report files into DIR (latest.* and timestamped copies)")
-    g.add_argument("--report-formats", "-F", default="html,md,junit,sarif,csv,json", metavar="LIST",
+    g.add_argument("--report-formats", "-F", type=_formats, default="html,md,junit,sarif,csv,json", metavar="LIST",
                    help="with --report: comma-separated formats (html,md,junit,sarif,csv,json or all; default: all)")
     _add_render_options(g)
     if quiet:
@@ -34,16 +51,16 @@ def _add_db_option(p: Any) -> None:
 
 
 def _add_render_options(p: Any) -> None:
-    p.add_argument("--template-dir", metavar="DIR", help="templates that override the shipped ones (same file names)")
+    p.add_argument("--template-dir", type=_folder, metavar="DIR", help="templates that override the shipped ones (same file names)")
     p.add_argument("--keep", type=int, metavar="N", help="keep only the newest N timestamped copies of each report format")
 
 
 def add_commands(sub: Any) -> None:
     p = sub.add_parser("report", help="render a stored run as report files (html, md, junit, sarif, csv, json)")
     p.add_argument("run", nargs="?", type=int, metavar="RUN", help="run id (default: the latest; see `history`)")
-    p.add_argument("-f", "--formats", default="html,md,junit,sarif,csv,json", metavar="LIST",
+    p.add_argument("-f", "--formats", type=_formats, default="html,md,junit,sarif,csv,json", metavar="LIST",
                    help="comma-separated formats: html,md,junit,sarif,csv,json or all (default: all)")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the report files")
+    p.add_argument("-o", "--output", dest="outdir", required=True, metavar="DIR", help="folder for the report files")
     _add_db_option(p)
     _add_render_options(p)
     p.add_argument("--fail-on", choices=SEVERITIES, default="high", help="exit 1 when the run has a failure at or above this severity (default: high)")
@@ -71,8 +88,10 @@ def add_commands(sub: Any) -> None:
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
+    from offhost_audit.text import clean
+
     if not getattr(args, "quiet", False):
-        print(f"offhost-audit: {text}", file=sys.stderr)
+        print(f"offhost-audit: {clean(text, keep_newlines=False)}", file=sys.stderr)
 
 
 def waivers_path(args: argparse.Namespace) -> str | None:
@@ -112,11 +131,10 @@ def _waiver_notes(summary: dict[str, Any]) -> list[str]:
     return notes
 
 
-def _render(args: argparse.Namespace, run: Any, outdir: str, formats: str, fail_on: str | None) -> None:
+def _render(args: argparse.Namespace, run: Any, outdir: str, names: list[str], fail_on: str | None) -> None:
     from offhost_audit.history import History
-    from offhost_audit.reports.render import parse_formats, render
+    from offhost_audit.reports.render import render
 
-    names = parse_formats(formats)
     previous, trend = None, None
     if run.id is not None:
         with History(args.db) as h:
@@ -131,14 +149,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK
     from offhost_audit.findings import breaches
     from offhost_audit.history import History
-    from offhost_audit.reports.render import parse_formats, render
+    from offhost_audit.reports.render import render
 
-    names = parse_formats(args.formats)
+    names = args.formats
     with History(args.db) as h:
         run = h.load(args.run)
         previous = h.previous(run.id)
         trend = [s for s in h.runs(limit=200) if s.id <= run.id][:60]
-    paths = render(run, names, args.output, previous=previous, trend=trend, fail_on=args.fail_on,
+    paths = render(run, names, args.outdir, previous=previous, trend=trend, fail_on=args.fail_on,
                    template_dir=args.template_dir, keep=args.keep)
     _say(args, f"run {run.id}: reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
     return EXIT_FINDINGS if breaches(run.findings, args.fail_on) else EXIT_OK

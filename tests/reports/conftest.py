@@ -35,7 +35,7 @@ def chrome():
     """Headless Debian chromium through chromedriver (see browser.py); one per test module."""
     import sys
 
-    sys.path.insert(0, str(Path(__file__).parent))
+    sys.path.insert(0, str(Path(__file__).parent / "support"))  # sample.py, browser.py (no conftest there)
     import browser
 
     browser.require()

@@ -87,8 +87,14 @@ def test_history_errors_are_one_line_exit_2(tmp_path, db, capsys):
     assert main(["report", "-o", str(tmp_path / "r"), "--db", db]) == 2
     assert "the history has no runs yet" in capsys.readouterr().err
     assert main(["diff", "--db", db]) == 2
-    assert main(["report", "-o", str(tmp_path / "r"), "--db", db, "-f", "pdf"]) == 2
-    assert "unknown report format(s) pdf" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # a usage error, found while parsing: before any work
+        main(["evaluate", "-f", PROBLEMS, "--db", db, "--report", str(tmp_path / "r"), "-F", "html,pdf"])
+    assert e.value.code == 2 and "unknown report format(s) pdf" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["report", "-o", str(tmp_path / "r"), "--db", db, "--template-dir", str(tmp_path / "nope")])
+    assert "no such folder" in capsys.readouterr().err
+    assert main(["history", "--db", db, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []  # the bad -F stopped evaluate before it stored a run
 
 
 def test_default_waivers_beside_the_inventory(tmp_path):
@@ -145,3 +151,16 @@ def test_the_engine_is_recorded(db, capsys):
     assert main(["diff", "--db", db, "--format", "json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["counts"]["still_failing"] == 6 and d["counts"]["fixed"] == d["counts"]["new"] == 0  # same findings on both
+
+
+def test_report_folders_that_exist_and_a_db_that_is_an_input(tmp_path, db, capsys):
+    out_dir = tmp_path / "exists"
+    out_dir.mkdir()
+    assert main(["evaluate", "-f", HEALTHY, "--db", db, "-q", "--report", str(out_dir), "-F", "md"]) == 0
+    assert main(["report", "-o", str(out_dir), "--db", db, "-f", "csv", "-q"]) == 0
+    assert {"latest.md", "latest.csv"} <= {p.name for p in out_dir.iterdir()}
+    copy = tmp_path / "facts.json"
+    copy.write_text(Path(HEALTHY).read_text())
+    before = copy.read_bytes()
+    assert main(["evaluate", "-f", str(copy), "--db", str(copy), "-q"]) == 2
+    assert "names an input" in capsys.readouterr().err and copy.read_bytes() == before

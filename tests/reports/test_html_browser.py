@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent / "support"))  # sample.py, browser.py (no conftest there)
 import browser  # noqa: E402
 import sample  # noqa: E402
 
@@ -82,9 +82,7 @@ def test_renders_filters_and_makes_no_request(chrome, tmp_path):
 
 
 def test_large_report_draws_only_what_is_visible(chrome, tmp_path):
-    from test_reports import _many
-
-    render(_many(50_000), ["html"], tmp_path, stamp=False)
+    render(sample.many(50_000), ["html"], tmp_path, stamp=False)
     _open(chrome, tmp_path / "latest.html")
     assert _count(chrome) == "10000 of 50000 findings"
     assert len(chrome.find_elements("css selector", "#window .row")) < 120

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import xmlschema
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent / "support"))  # sample.py, browser.py (no conftest there)
 import browser  # noqa: E402
 
 from offhost_audit import audit  # noqa: E402

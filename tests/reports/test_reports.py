@@ -13,12 +13,11 @@ import xmlschema
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from offhost_audit.errors import InputError
-from offhost_audit.history import Run
 from offhost_audit.reports import context, render as render_mod, sarif
 from offhost_audit.reports.formats import MARKDOWN_CAP
 from offhost_audit.reports.render import FORMATS, parse_formats, render, render_text
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent / "support"))  # sample.py, browser.py (no conftest there)
 import sample  # noqa: E402
 
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -143,20 +142,8 @@ def test_sarif_real_examples_validate(evaluated):
         assert not list(v.iter_errors(doc)), name
 
 
-def _many(n: int, fail_every: int = 5) -> Run:
-    base = sample.findings()
-    out = []
-    for i in range(n):
-        f = dict(base[i % 3])
-        f["subject"] = {"kind": "vm", "name": f"VM{i:06d}", "proxy": f"PROXY{i % 40:02d}", "vm": f"VM{i:06d}"}
-        f["status"] = "fail" if i % fail_every == 0 else "pass"
-        f["message"] = f"VM{i:06d} has a problem with a reasonably long explanation of what was found " * 2
-        out.append(f)
-    return Run(id=1, started_at="2026-12-01T00:00:00Z", meta=dict(sample.META), facts=None, findings=out)
-
-
 def test_sarif_caps_results_and_says_so():
-    doc = sarif.build(context.build(_many(25_010, fail_every=1)))
+    doc = sarif.build(context.build(sample.many(25_010, fail_every=1)))
     run = doc["runs"][0]
     assert len(run["results"]) == sarif.MAX_RESULTS
     assert run["properties"]["results_omitted"] == 10
@@ -164,7 +151,7 @@ def test_sarif_caps_results_and_says_so():
 
 
 def test_markdown_stays_under_one_mib():
-    run = _many(50_000, fail_every=2)
+    run = sample.many(50_000, fail_every=2)
     text = render_text("md", context.build(run), render_mod.environment())
     assert len(text.encode("utf-8")) <= MARKDOWN_CAP
     assert "more row(s) left out" in text and "25000 passed" in text

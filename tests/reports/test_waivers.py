@@ -112,13 +112,13 @@ def test_alias_bomb_is_refused(tmp_path):
     levels = ["&l0 [" + ",".join(["x"] * 10) + "]"]
     levels += [f"&l{i} [" + ",".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 7)]
     p = _write(tmp_path, "max_lifetime_days: [" + ", ".join(levels) + "]\nwaivers: []\n")
-    with pytest.raises(InputError, match="alias expansion"):
+    with pytest.raises(InputError, match="expands to more than .* values through YAML aliases"):
         waivers.load(p)  # 10^7 nodes if expanded: refused after a bounded walk
 
 
 def test_deep_nesting_is_refused(tmp_path):
     p = _write(tmp_path, "waivers: " + "[" * 20000 + "]" * 20000 + "\n")
-    with pytest.raises(InputError, match="nested too deeply"):
+    with pytest.raises(InputError, match="nested more than"):
         waivers.load(p)
 
 

@@ -75,3 +75,16 @@ def previous():
 def trend():
     return [RunSummary(i, f"2026-11-{20 + i:02d}T02:00:00Z", {}, {"status": {"fail": 10 - i, "unknown": i % 3, "waived": 1, "pass": 20}})
             for i in range(6, 0, -1)]
+
+
+def many(n: int, fail_every: int = 5) -> Run:
+    """n findings on distinct VMs, every fail_every-th failing (for caps and windowing)."""
+    base = findings()
+    out = []
+    for i in range(n):
+        f = dict(base[i % 3])
+        f["subject"] = {"kind": "vm", "name": f"VM{i:06d}", "proxy": f"PROXY{i % 40:02d}", "vm": f"VM{i:06d}"}
+        f["status"] = "fail" if i % fail_every == 0 else "pass"
+        f["message"] = f"VM{i:06d} has a problem with a reasonably long explanation of what was found " * 2
+        out.append(f)
+    return Run(id=1, started_at="2026-12-01T00:00:00Z", meta=dict(META), facts=None, findings=out)
