@@ -23,7 +23,7 @@ from typing import Any
 
 from offhost_audit import __version__
 from offhost_audit import deadline as deadline_clock
-from offhost_audit.collectors import LAZY_KINDS, missing, registry
+from offhost_audit.collectors import registry
 from offhost_audit.collectors.base import Collector, Context, Target, merge
 from offhost_audit.collectors.parsers_estate import resolve_csv_names
 from offhost_audit.collectors.psjson import netbios
@@ -134,12 +134,6 @@ def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: 
             warnings.append(f"TLS certificate validation was turned off in the inventory (verify_tls: false) for "
                             f"{', '.join(unverified[:10])}{more}: those hosts' identity was not verified")
     entries: list[dict] = []
-    for cid in missing():
-        kinds = LAZY_KINDS.get(cid, frozenset())
-        for t in targets:
-            if t.kind in kinds and not _winrm(t):
-                entries.append({"target": t.name, "collector": cid, "status": "skipped",
-                                "error": f"collector {cid} is not installed in this build", "duration_ms": 0.0})
     phase2 = [t for t in targets if t.kind == "file_server" and not _winrm(t)]
     phase1 = [t for t in targets if t not in phase2]
     tick, finish = _progress(progress, plan_size(targets, collectors))

@@ -17,7 +17,14 @@ from typing import Any
 import regorus
 
 from offhost_audit.engine.metadata import RuleMeta, read_metadata
-from offhost_audit.engine.sources import PolicySource, format_rego_error, parse_json, read_sources, signature
+from offhost_audit.engine.sources import (
+    PolicySource,
+    format_rego_error,
+    parse_json,
+    quiet_backtraces,
+    read_sources,
+    signature,
+)
 from offhost_audit.errors import InputError, PolicyError
 from offhost_audit.resources import policies_dir
 
@@ -74,6 +81,7 @@ def compile_policies(root: Path | None = None) -> CompiledPolicies:
     sources = read_sources(root, include_tests=False)
     if not sources:
         raise PolicyError(f"{root}: no .rego policy files found")
+    quiet_backtraces()
     eng = regorus.Engine()
     for src in sources:
         try:

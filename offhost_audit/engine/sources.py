@@ -26,10 +26,6 @@ from typing import Any
 
 from offhost_audit.perf import paused_gc
 
-# regorus errors are anyhow errors: with RUST_BACKTRACE=1 in the environment each one captures a
-# backtrace (about 200 ms for the first, symbolised). We strip it anyway, so do not capture it.
-os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
-
 _LOCATION = re.compile(r"-->\s*(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)\s*$", re.M)
 _MESSAGE = re.compile(r"^error:\s*(?P<msg>.*)$", re.M)
 
@@ -41,6 +37,13 @@ class PolicySource:
     name: str
     rel: str
     text: str
+
+
+def quiet_backtraces() -> None:
+    """Called before a regorus engine is made. regorus errors are anyhow errors: with RUST_BACKTRACE=1
+    in the environment each one captures a backtrace (about 200 ms for the first, symbolised). We
+    strip it anyway (strip_backtrace), so ask for none, unless the user set RUST_LIB_BACKTRACE."""
+    os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
 
 
 def strip_backtrace(text: str) -> str:

@@ -33,7 +33,7 @@ from typing import Any, TextIO
 
 import regorus
 
-from offhost_audit.engine.sources import PolicySource, display_name, format_rego_error, rego_files
+from offhost_audit.engine.sources import PolicySource, display_name, format_rego_error, quiet_backtraces, rego_files
 from offhost_audit.resources import policies_dir
 
 EXIT_PASS, EXIT_LOAD, EXIT_FAIL = 0, 1, 2
@@ -173,6 +173,7 @@ def discover(engine: Any, modules: list[dict[str, Any]] | None = None) -> list[T
 
 def load(paths: list[Path]) -> tuple[Any, list[PolicySource]]:
     """One engine with every .rego file (tests included); raises ValueError with file:line:col."""
+    quiet_backtraces()
     engine = regorus.Engine()
     sources = []
     seen: set[Path] = set()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-
+from offhost_audit import facts
 from offhost_audit.collectors import parsers as P
 from offhost_audit.collectors import parsers_estate as E
 from offhost_audit.collectors.psjson import loads
@@ -177,11 +177,25 @@ def test_backup_server(servers, proxies):
     assert absent["module"] == "absent" and absent["vbr"]["proxies"] is None
 
 
+def _nothing_known(value) -> bool:
+    if isinstance(value, dict):
+        return all(_nothing_known(v) for v in value.values())
+    return value is None or value == []
+
+
 @relaxed
 @given(st.sampled_from(["", "null", "[]", '"Microsoft.Some.Type"', "{}", "[null]"]))
 def test_every_parser_survives_empty_and_odd_output(text):
+    """Nothing usable in the output: every fact is unknown (null) or an empty list, never an invented
+    value, and the host built from it is a valid facts document."""
     doc = loads(text)
-    for parse in (P.parse_system, P.parse_storage, P.parse_vss, P.parse_services, P.parse_smb_client,
-                  E.parse_cluster, E.parse_backup_server):
-        json.dumps(parse(doc))
-    json.dumps(E.parse_hyperv(doc, host="H"))
+    host = {"name": "H", "roles": ["hyperv_host"]}
+    for parse in (P.parse_system, P.parse_storage, P.parse_vss, P.parse_services, P.parse_smb_client):
+        part = parse(doc)
+        assert _nothing_known(part), (parse.__name__, part)
+        host.update(part)
+    assert _nothing_known(E.parse_cluster(doc))
+    assert _nothing_known(E.parse_hyperv(doc, host="H"))
+    backup = E.parse_backup_server(doc)
+    assert backup["module"] == "absent" and _nothing_known(backup["vbr"])
+    assert facts.schema_problems({"schema_version": 1, "hosts": [host], "vbr": backup["vbr"]}) == []

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import regorus
@@ -36,3 +39,12 @@ def test_trust_attribute_names_in_rego_are_winsecs(engine):
 def test_rego_norm_is_norm_name(engine, name):
     assert _query(engine, f"data.offhost.lib.facts.norm({json.dumps(name)})") == norm_name(name)
 
+
+
+def test_importing_the_engine_leaves_the_environment_alone():
+    """RUST_LIB_BACKTRACE is set when an engine is made (quiet_backtraces), not as a side effect of an import."""
+    code = ("import os, offhost_audit.engine.sources, offhost_audit.engine.embedded, offhost_audit.engine.testrunner; "
+            "assert 'RUST_LIB_BACKTRACE' not in os.environ; "
+            "offhost_audit.engine.embedded.compile_policies(); assert os.environ['RUST_LIB_BACKTRACE'] == '0'")
+    env = {k: v for k, v in os.environ.items() if k != "RUST_LIB_BACKTRACE"}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
