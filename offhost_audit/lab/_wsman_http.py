@@ -28,7 +28,6 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Protocol
 
 import spnego
-from spnego._ntlm_raw.crypto import lmowfv1, ntowfv1
 
 if TYPE_CHECKING:
     from ._wsman_soap import HostShells
@@ -53,7 +52,12 @@ _SOAP_TYPE = "application/soap+xml;charset=UTF-8"
 
 
 class NtlmUserFile:
-    """Process-wide NTLM_USER_FILE shared by every running lab server (reference counted)."""
+    """Process-wide NTLM_USER_FILE shared by every running lab server (reference counted).
+
+    pyspnego's NTLM acceptor reads its users from the file named by NTLM_USER_FILE (its public way to
+    be given credentials). The lines use the Heimdal form ``DOMAIN:USER:PASSWORD``: pyspnego derives
+    the hashes itself, so the lab needs none of its private modules. That form splits on ':', so a lab
+    password cannot contain one (nor a newline)."""
 
     _lock = threading.Lock()
     _entries: dict[int, dict[str, str]] = {}
@@ -68,12 +72,16 @@ class NtlmUserFile:
         for user, password in users.items():
             if ":" in user or "\n" in user:
                 raise ValueError(f"lab user name {user!r} cannot contain ':' or a newline")
-            lines[user.lower()] = "%s:0:%s:%s:[U]:LCT-00000000" % (
-                user, lmowfv1(password).hex().upper(), ntowfv1(password).hex().upper())
+            if ":" in password or "\n" in password:
+                raise ValueError(f"the lab password of {user!r} cannot contain ':' or a newline (NTLM_USER_FILE)")
+            domain, sep, name = user.partition("\\")  # as pyspnego splits DOMAIN\\user
+            if not sep:
+                domain, name = "", user
+            lines[user.lower()] = f"{domain}:{name}:{password}"
         with cls._lock:
             for entries in cls._entries.values():
                 for key, line in lines.items():
-                    if key in entries and entries[key].split(":")[3] != line.split(":")[3]:
+                    if key in entries and entries[key].split(":", 2)[2] != line.split(":", 2)[2]:
                         raise ValueError(f"two running lab hosts use NTLM user {key!r} with different passwords; "
                                          "NTLM_USER_FILE is process-wide, so give them one password")
             cls._next += 1
