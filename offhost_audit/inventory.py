@@ -11,24 +11,49 @@ value of a credential field is never shown in an error.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from offhost_audit.credentials import KNOWN_KEYS, Resolver
+from offhost_audit.credentials import Resolver
 from offhost_audit.errors import InventoryError
 from offhost_audit.names import norm_name
+from offhost_audit.resources import schema_dir
 from offhost_audit.targets import MessageEncryption, Target, WinRMAuth
 from offhost_audit.yamldoc import Doc, Skip, compose, show
 
-AUTHS = ("ntlm", "kerberos", "credssp", "basic")
+
+@cache
+def schema() -> dict[str, Any]:
+    """The published inventory schema (schema/inventory.schema.json): the fields, enums and shapes the
+    checker below accepts come from it, so the two cannot drift apart."""
+    return json.loads((schema_dir() / "inventory.schema.json").read_text(encoding="utf-8"))
+
+
+def _fields(*path: str) -> set[str]:
+    node: Any = schema()
+    for key in path:
+        node = node[key]
+    return set(node["properties"])
+
+
+def _enum(*path: str) -> tuple[str, ...]:
+    node: Any = schema()
+    for key in path:
+        node = node[key]
+    return tuple(node["enum"])
+
+
+AUTHS = _enum("$defs", "winrm", "properties", "auth")
 WINRM_DEFAULTS = {"scheme": "https", "port": None, "auth": "ntlm", "verify_tls": True, "ca_file": None,
                   "message_encryption": "auto", "path": "/wsman"}
 DEFAULT_CREDENTIALS = {"username_env": "OFFHOST_WINRM_USER", "password_env": "OFFHOST_WINRM_PASSWORD"}
-_TOP = {"vbr", "defaults", "backup_server", "proxies", "hyperv_hosts", "clusters", "file_servers", "domain_controllers"}
+_TOP = _fields()
 _SECRET_KEYS = {"password", "passwd", "secret", "pass"}
 
 
@@ -191,16 +216,17 @@ class _Parser:
     def winrm(self, value: Any, at: tuple[Any, ...], base: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             return dict(base)
-        v = self.mapping(value, at, set(WINRM_DEFAULTS))
+        v = self.mapping(value, at, _fields("$defs", "winrm"))
         out = dict(base)
         if "scheme" in v:
             with self.doc.each():
-                out["scheme"] = self.choice(v["scheme"], at + ("scheme",), ("http", "https"))
+                out["scheme"] = self.choice(v["scheme"], at + ("scheme",), _enum("$defs", "winrm", "properties", "scheme"))
                 if "port" not in v and base.get("port") in (None, 5985, 5986):
                     out["port"] = None
         checks = {"port": self.port, "auth": lambda x, a: self.choice(x, a, AUTHS), "verify_tls": self.boolean,
                   "ca_file": lambda x, a: None if x is None else self.string(x, a), "path": self.string,
-                  "message_encryption": lambda x, a: self.choice(x, a, ("auto", "always", "never"))}
+                  "message_encryption": lambda x, a: self.choice(x, a, _enum("$defs", "winrm", "properties",
+                                                                              "message_encryption"))}
         for key, check in checks.items():
             if key in v:
                 with self.doc.each():
@@ -211,7 +237,7 @@ class _Parser:
         """A credential spec; its values are never echoed in an error (a password may be pasted in one)."""
         if value is None:
             return base
-        v = self.mapping(value, at, KNOWN_KEYS)
+        v = self.mapping(value, at, _fields("$defs", "credentials"))
         for key in ("username_env", "password_env"):
             if key in v and not (isinstance(v[key], str) and _ENV_NAME.match(v[key])):
                 self.doc.fail(at + (key,), "does not look like an environment variable name (letters, digits and _; "
@@ -229,7 +255,7 @@ class _Parser:
 
     def host(self, value: Any, at: tuple[Any, ...], role: str, extra: frozenset[str] | set[str] = frozenset(), cluster: str | None = None) -> Host:
         doc = self.doc
-        v = self.mapping(value, at, {"name", "address", "winrm", "credentials"} | set(extra), ("name",))
+        v = self.mapping(value, at, _fields("$defs", "host") | set(extra), ("name",))
         name = self.name(v["name"], at + ("name",))
         w, creds, address, ok = dict(self.default_winrm), self.default_creds, name, True
         for part in ("winrm", "credentials", "address"):
@@ -276,7 +302,7 @@ class _Parser:
         top = self.mapping(raw, (), _TOP)
         inv = Inventory(path=doc.path)
         with each():
-            vbr = self.mapping(top.get("vbr") or {}, ("vbr",), {"version", "profile"})
+            vbr = self.mapping(top.get("vbr") or {}, ("vbr",), _fields("properties", "vbr"))
             inv.vbr_profile = vbr.get("profile")
             if vbr.get("version") is not None:
                 ver = str(vbr["version"])
@@ -284,7 +310,7 @@ class _Parser:
                     doc.fail(("vbr", "version"), f"expected a version like 13.0.1.1071, got {show(ver)}")
                 inv.vbr_version = ver
         with each():
-            defaults = self.mapping(top.get("defaults") or {}, ("defaults",), {"winrm", "credentials"})
+            defaults = self.mapping(top.get("defaults") or {}, ("defaults",), _fields("properties", "defaults"))
             with each():
                 self.default_winrm = self.winrm(defaults.get("winrm"), ("defaults", "winrm"), WINRM_DEFAULTS)
             with each():
@@ -296,7 +322,7 @@ class _Parser:
         for i, c in self.entries(top, "clusters"):
             with each():
                 at = ("clusters", i)
-                c = self.mapping(c, at, {"name", "nodes"}, ("name", "nodes"))
+                c = self.mapping(c, at, _fields("$defs", "cluster"), ("name", "nodes"))
                 cname = self.name(c["name"], at + ("name",))
                 if cname in inv.clusters:
                     doc.fail(at + ("name",), f"cluster {cname} is listed twice")
@@ -315,11 +341,11 @@ class _Parser:
                 mt = p.get("max_tasks") if isinstance(p, dict) else None
                 if mt is not None and (not isinstance(mt, int) or isinstance(mt, bool) or mt < 0):
                     doc.note(at + ("max_tasks",), f"expected a non-negative integer, got {show(mt)}")
-                h = self.host(p, at, "proxy", {"max_tasks", "serves"})
+                h = self.host(p, at, "proxy", _fields("$defs", "proxy") - _fields("$defs", "host"))
                 sources = []
                 for j, s in enumerate(self.seq(p.get("serves"), at + ("serves",))):
                     with each():
-                        s = self.mapping(s, at + ("serves", j), {"cluster", "host"})
+                        s = self.mapping(s, at + ("serves", j), _fields("$defs", "proxy", "properties", "serves", "items"))
                         if len(s) != 1:
                             doc.fail(at + ("serves", j), "give exactly one of cluster: NAME or host: NAME")
                         kind, name = next(iter(s.items()))
@@ -339,7 +365,7 @@ class _Parser:
         for i, f in self.entries(top, "file_servers"):
             with each():
                 at = ("file_servers", i)
-                f = self.mapping(f, at, {"name", "address", "port", "shares", "credentials", "winrm"}, ("name",))
+                f = self.mapping(f, at, _fields("$defs", "file_server"), ("name",))
                 if f.get("winrm") is not None:  # also a Windows host: its OS facts over WinRM, same credentials
                     self.host({k: f[k] for k in ("name", "address", "winrm", "credentials") if k in f}, at, "file_server")
                 shares = [self.string(s, at + ("shares", j)) for j, s in enumerate(self.seq(f.get("shares"), at + ("shares",)))]
@@ -351,9 +377,10 @@ class _Parser:
         for i, d in self.entries(top, "domain_controllers"):
             with each():
                 at = ("domain_controllers", i)
-                d = self.mapping(d, at, {"name", "address", "domain", "ldap", "credentials"}, ("name", "domain"))
-                ldap = self.mapping(d.get("ldap") or {}, at + ("ldap",), {"tls", "port", "verify_tls", "ca_file", "tls_server_name"})
-                mode = self.choice(ldap.get("tls", "ldaps"), at + ("ldap", "tls"), ("ldaps", "starttls", "plain"))
+                d = self.mapping(d, at, _fields("$defs", "domain_controller"), ("name", "domain"))
+                ldap_at = ("$defs", "domain_controller", "properties", "ldap")
+                ldap = self.mapping(d.get("ldap") or {}, at + ("ldap",), _fields(*ldap_at))
+                mode = self.choice(ldap.get("tls", "ldaps"), at + ("ldap", "tls"), _enum(*ldap_at, "properties", "tls"))
                 port = self.port(ldap.get("port", 636 if mode == "ldaps" else 389), at + ("ldap", "port"))
                 t = Target(name=self.name(d["name"], at + ("name",)), kind="domain_controller",
                            address=self.string(d.get("address") or d["name"], at + ("address",)), port=port,

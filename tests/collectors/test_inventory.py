@@ -132,3 +132,67 @@ def test_ldap_tls_server_name_reaches_the_directory_target():
     t = inv.domain_controllers[0]["target"]
     assert (t.port, t.tls, t.verify_tls) == (389, True, True)
     assert t.options == {"domain": "feas.test", "tls_mode": "starttls", "tls_server_name": "dc1.feas.test"}
+
+
+# --- the published schema (schema/inventory.schema.json) and the checker agree -------------------
+
+
+def _schema_validator():
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(inventory.schema())
+
+
+@pytest.mark.parametrize("name", ["inventory.yaml", "inventory-lab.yaml"])
+def test_shipped_inventories_are_valid_under_the_published_schema(name):
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "examples" / name).read_text(encoding="utf-8"))
+    assert [e.message for e in _schema_validator().iter_errors(doc)] == []
+    inventory.loads(yaml.safe_dump(doc))  # and the checker takes it
+
+
+def test_lab_inventories_are_valid_under_the_published_schema():
+    from offhost_audit.lab import scenario
+    from offhost_audit.lab.responder import inventory_doc
+
+    class _Lab:  # what inventory_doc asks of a running LabServer
+        ca_file = "/tmp/lab-ca.pem"
+
+        def endpoint(self, name):
+            return f"https://127.0.0.1:5986/wsman/{name}"
+
+    for name in scenario.shipped():
+        doc = inventory_doc(scenario.load(name), _Lab(), auth="ntlm")
+        assert [e.message for e in _schema_validator().iter_errors(doc)] == [], name
+
+
+def test_schema_fields_are_the_checkers():
+    from offhost_audit.credentials import KNOWN_KEYS
+
+    s = inventory.schema()
+    assert set(s["$defs"]["credentials"]["properties"]) == KNOWN_KEYS
+    assert set(s["$defs"]["winrm"]["properties"]) == set(inventory.WINRM_DEFAULTS)
+    assert inventory.AUTHS == ("ntlm", "kerberos", "credssp", "basic")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "proxies: [{name: P1, colour: red}]\n",
+        "proxies: [{name: P1, winrm: {auth: digest}}]\n",
+        "proxies: [{name: P1, winrm: {port: 70000}}]\n",
+        "proxies: [{name: P1, max_tasks: -1}]\n",
+        "proxies: [{name: P1, serves: [{cluster: C1, host: H1}]}]\n",
+        "clusters: [{name: C1}]\n",
+        "domain_controllers: [{name: DC1, domain: corp.example, ldap: {tls: ssl}}]\n",
+        "file_servers: [{name: FS1, port: 0}]\n",
+        "wat: 1\nproxies: [{name: P1}]\n",
+    ],
+)
+def test_what_the_schema_refuses_the_checker_refuses(text):
+    import yaml
+
+    assert not _schema_validator().is_valid(yaml.safe_load(text))
+    with pytest.raises(InventoryError):
+        inventory.loads(text)
