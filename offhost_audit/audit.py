@@ -182,8 +182,7 @@ def record_run(
     Returns a ``history.Run`` whose findings have the waivers applied and whose meta records time,
     hashes, profile, engine, scope, warnings and the waivers summary (expired, unmatched, expiring).
     """
-    from offhost_audit import history
-    from offhost_audit import waivers as waivers_mod
+    from offhost_audit import history, waivers as waivers_mod
 
     if keep_runs is not None and keep_runs < 1:
         raise InputError(f"--keep-runs must be 1 or more, not {keep_runs}")

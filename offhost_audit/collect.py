@@ -21,8 +21,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from offhost_audit import __version__
-from offhost_audit import deadline as deadline_clock
+from offhost_audit import __version__, deadline as deadline_clock
 from offhost_audit.collectors import registry
 from offhost_audit.collectors.base import Collector, Context, Target, merge
 from offhost_audit.collectors.parsers_estate import resolve_csv_names
@@ -275,8 +274,7 @@ def _progress(progress: bool | Progress, total: int) -> tuple[Progress, Callable
     if not progress or not sys.stderr.isatty():
         return (lambda *_: None), lambda: None
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-    from rich.progress import Progress as RichProgress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
 
     bar = RichProgress(TextColumn("collecting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                        TextColumn("{task.fields[last]}"), console=Console(stderr=True), transient=True)

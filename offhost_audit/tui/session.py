@@ -13,9 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from offhost_audit import audit
-from offhost_audit import facts as facts_doc
-from offhost_audit import waivers as waivers_mod
+from offhost_audit import audit, facts as facts_doc, waivers as waivers_mod
 from offhost_audit.errors import InputError
 from offhost_audit.findings import Finding
 
