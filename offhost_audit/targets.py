@@ -79,13 +79,11 @@ class Context:
 
 
 class FragmentMeta(TypedDict, total=False):
-    """The keys of a fragment that are not facts: the runner takes them out before merging."""
+    """The keys of a fragment that are not facts: the runner reads them; they never reach the facts document."""
 
     _errors: list[str]  # partial success: what could not be read, per item (the manifest entry says "partial: ...")
     _notes: list[str]  # run-level warnings (e.g. LDAP without TLS)
 
-
-FRAGMENT_META_KEYS: tuple[str, ...] = tuple(FragmentMeta.__annotations__)
 
 # A partial facts document (same keys and shapes as schema/facts.schema.json) plus FragmentMeta keys.
 Fragment = dict[str, Any]
