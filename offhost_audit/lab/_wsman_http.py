@@ -28,6 +28,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Protocol
 
 import spnego
+from Cryptodome.Hash import MD4
 
 if TYPE_CHECKING:
     from ._wsman_soap import HostShells
@@ -55,9 +56,10 @@ class NtlmUserFile:
     """Process-wide NTLM_USER_FILE shared by every running lab server (reference counted).
 
     pyspnego's NTLM acceptor reads its users from the file named by NTLM_USER_FILE (its public way to
-    be given credentials). The lines use the Heimdal form ``DOMAIN:USER:PASSWORD``: pyspnego derives
-    the hashes itself, so the lab needs none of its private modules. That form splits on ':', so a lab
-    password cannot contain one (nor a newline)."""
+    be given credentials). The lines use the smbpasswd form ``USER:UID:LM:NT:FLAGS:LCT`` so that the
+    file holds no clear password: the NT hash (MD4 of the UTF-16LE password) comes from pycryptodomex's
+    public MD4, not from pyspnego's private ``_ntlm_raw``; the LM hash is left empty (zeros), as the
+    lab's clients (pywinrm through pyspnego) answer with NTLMv2, which uses the NT hash only."""
 
     _lock = threading.Lock()
     _entries: dict[int, dict[str, str]] = {}
@@ -72,16 +74,12 @@ class NtlmUserFile:
         for user, password in users.items():
             if ":" in user or "\n" in user:
                 raise ValueError(f"lab user name {user!r} cannot contain ':' or a newline")
-            if ":" in password or "\n" in password:
-                raise ValueError(f"the lab password of {user!r} cannot contain ':' or a newline (NTLM_USER_FILE)")
-            domain, sep, name = user.partition("\\")  # as pyspnego splits DOMAIN\\user
-            if not sep:
-                domain, name = "", user
-            lines[user.lower()] = f"{domain}:{name}:{password}"
+            nt_hash = MD4.new(password.encode("utf-16-le")).hexdigest().upper()
+            lines[user.lower()] = f"{user}:0:{'0' * 32}:{nt_hash}:[U]:LCT-00000000"
         with cls._lock:
             for entries in cls._entries.values():
                 for key, line in lines.items():
-                    if key in entries and entries[key].split(":", 2)[2] != line.split(":", 2)[2]:
+                    if key in entries and entries[key].split(":")[3] != line.split(":")[3]:
                         raise ValueError(f"two running lab hosts use NTLM user {key!r} with different passwords; "
                                          "NTLM_USER_FILE is process-wide, so give them one password")
             cls._next += 1
