@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from offhost_audit.findings import STATUSES, Finding, breaches, counts
-from offhost_audit.text import clean
+from offhost_audit.text import clean, reflow
 
 _FIELDS = ("rule_id", "title", "severity", "status", "subject", "message", "evidence", "missing",
            "remediation", "doc_url", "waiver")
@@ -109,7 +109,7 @@ def _print_fixes(findings: list[Finding], console: Console) -> None:
     console.print(Text("How to fix", style="bold"))
     for rule_id, f in failing.items():
         console.print(Text.assemble(_text(f"{rule_id} ", "bold"), _text(f.get("title", ""))))
-        console.print(_text(str(f.get("remediation", "")).strip()))
+        console.print(_text(reflow(str(f.get("remediation", "")))))
         if f.get("doc_url"):
             console.print(_text(f"  see {f['doc_url']}"))
 
