@@ -22,6 +22,7 @@ def _add_eval_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fail-on", choices=SEVERITIES, default="high", help="exit 1 when a failure at or above this severity exists (default: high)")
     p.add_argument("--opa-url", metavar="URL", help="evaluate on a running OPA server instead of the embedded engine")
     _add_engine_option(p)
+    _add_jobs_option(p)
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
 
@@ -32,6 +33,22 @@ def _add_engine_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=ENGINES, default="embedded",
                    help="Rego engine: embedded (regorus, default) or opa (OPA's Go engine in process, the "
                         "reference, slower; needs offhost-audit[opa]); --opa-url overrides it")
+
+
+def _jobs(text: str) -> int:
+    n = int(text)
+    if n < 0:
+        raise ValueError(text)
+    return n
+
+
+_jobs.__name__ = "a number of jobs (0 or more)"  # argparse's "invalid ... value" message
+
+
+def _add_jobs_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--jobs", "-j", type=_jobs, default=0, metavar="N",
+                   help="evaluate independent parts of the estate in N processes (default 0: the usable "
+                        "cores; 1: one pass); small estates and ones that do not split run in one pass")
 
 
 def _add_collect_options(p: argparse.ArgumentParser) -> None:
@@ -105,7 +122,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from offhost_audit import audit
 
     found, warnings = audit.evaluate_file(args.facts, profile=args.profile, opa_url=args.opa_url,
-                                         engine=args.engine)
+                                         engine=args.engine, jobs=args.jobs or None)
     return _emit(found, warnings, args)
 
 
@@ -164,7 +181,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     _, found, warnings = audit.run_audit(
         inv, concurrency=args.concurrency, call_timeout=args.timeout, target_timeout=args.target_timeout,
         insecure=args.insecure, progress=not args.quiet, profile=args.profile, opa_url=args.opa_url,
-        save_facts=args.save_facts, engine=args.engine,
+        save_facts=args.save_facts, engine=args.engine, jobs=args.jobs or None,
     )
     return _emit(found, warnings, args)
 
