@@ -1,24 +1,83 @@
 """Command line: parse, call the core, map errors to exit codes. Nothing else lives here.
 
 Exit codes: 0 nothing at or above --fail-on; 1 findings at or above --fail-on; 2 usage or input
-error; 3 the audit could not complete. See offhost_audit.errors.
+error; 3 the audit could not complete; 4 internal error (a bug). See offhost_audit.errors.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
+from collections.abc import Callable
 
 from offhost_audit import __version__
-from offhost_audit.errors import EXIT_INPUT, AuditError
+from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, AuditError
 from offhost_audit.findings import SEVERITIES
 
 log = logging.getLogger("offhost_audit")
 
 
+# --- argument types: a bad value is a usage error (exit 2) --------------------------------------
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive, finite number of seconds, got {text!r}")
+    return value
+
+
+def _integer(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from low to high."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+_positive_int = _integer(1, 10_000, "a whole number 1-10000")
+_port = _integer(0, 65535, "a port 0-65535 (0: any free port)")
+
+
+def _name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a name, got an empty string")
+    return text
+
+
+_OUTPUTS = {"output": "-o", "save_facts": "--save-facts", "inventory_out": "--inventory-out"}
+_INPUTS = ("facts", "inventory", "scenario")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Before any work: no output may be an input or another output, and each must be writable."""
+    from offhost_audit.atomic import check_output
+
+    inputs = []
+    for name in _INPUTS:
+        value = getattr(args, name, None)
+        inputs += value if isinstance(value, list) else [value]
+    seen: list[str] = []
+    for attr, flag in _OUTPUTS.items():
+        value = getattr(args, attr, None)
+        if value:
+            check_output(value, inputs=[*inputs, *seen], what=flag)
+            seen.append(value)
+
+
 def _add_eval_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", help="guidance profile (default: the facts' vbr.profile, else veeam-2025-08)")
+    p.add_argument("--profile", type=_name, help="guidance profile (default: the facts' vbr.profile, else veeam-2025-08)")
     p.add_argument("--fail-on", choices=SEVERITIES, default="high", help="exit 1 when a failure at or above this severity exists (default: high)")
     p.add_argument("--opa-url", metavar="URL", help="evaluate on a running OPA server instead of the embedded engine")
     _add_engine_option(p)
@@ -53,9 +112,9 @@ def _add_jobs_option(p: argparse.ArgumentParser) -> None:
 
 def _add_collect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inventory", "-i", required=True, metavar="FILE", help="inventory YAML")
-    p.add_argument("--concurrency", type=int, default=16, help="targets collected at once (default: 16)")
-    p.add_argument("--timeout", type=float, default=60.0, help="per-call timeout in seconds (default: 60)")
-    p.add_argument("--target-timeout", type=float, default=300.0, help="per-target timeout in seconds (default: 300)")
+    p.add_argument("--concurrency", type=_positive_int, default=16, help="targets collected at once (default: 16)")
+    p.add_argument("--timeout", type=_seconds, default=60.0, help="per-call wall-clock timeout in seconds (default: 60)")
+    p.add_argument("--target-timeout", type=_seconds, default=300.0, help="per-target wall-clock timeout in seconds (default: 300)")
     p.add_argument("--insecure", action="store_true", help="do not validate TLS certificates (reported in the output and the facts)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -87,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="start the built-in lab and audit it through the real WinRM client")
     p.add_argument("--scenario", action="append", metavar="NAME|FILE", help="scenario(s) to run (default: all shipped)")
-    p.add_argument("--profile", help="guidance profile")
+    p.add_argument("--profile", type=_name, help="guidance profile")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=_cmd_demo)
 
@@ -96,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = lab.add_parser("serve", help="serve a scenario estate over WS-Management on loopback")
     q.add_argument("--scenario", required=True, metavar="NAME|FILE")
     q.add_argument("--host", default="127.0.0.1")
-    q.add_argument("--port", type=int, default=5985, help="first port; one port per host unless --route-by-host")
+    q.add_argument("--port", type=_port, default=5985, help="first port; one port per host unless --route-by-host")
     q.add_argument("--https", action="store_true", help="serve HTTPS with a generated self-signed certificate")
     q.add_argument("--route-by-host", action="store_true", help="serve every host on one port, routed by the Host header")
     q.add_argument("--inventory-out", metavar="FILE", help="write a matching inventory for the lab")
@@ -128,23 +187,26 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
     """Print or write the findings as --format asks; the exit code follows --fail-on."""
-    from offhost_audit.atomic import write_atomic
+    from offhost_audit.atomic import stdout_errors, write_atomic
     from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK
     from offhost_audit.findings import breaches
     from offhost_audit.reports import console
+    from offhost_audit.text import clean
 
     if args.format == "json":
         out = console.to_json(found)
         for w in warnings:
-            print(f"offhost-audit: warning: {w}", file=sys.stderr)
+            print(f"offhost-audit: warning: {clean(w)}", file=sys.stderr)
         if args.output:
             write_atomic(args.output, out)
         else:
-            sys.stdout.write(out)
+            with stdout_errors():
+                sys.stdout.write(out)
     elif args.output:
         write_atomic(args.output, console.table_text(found, warnings=warnings, fail_on=args.fail_on))
     else:
-        console.render_table(found, warnings=warnings, fail_on=args.fail_on)
+        with stdout_errors():
+            console.render_table(found, warnings=warnings, fail_on=args.fail_on)
     return EXIT_FINDINGS if breaches(found, args.fail_on) else EXIT_OK
 
 
@@ -157,6 +219,7 @@ def _cmd_policy_test(args: argparse.Namespace) -> int:
 
 def _cmd_collect(args: argparse.Namespace) -> int:
     from offhost_audit import collect, facts, inventory
+    from offhost_audit.text import clean
 
     inv = inventory.load(args.inventory)
     doc = collect.collect_facts(inv, concurrency=args.concurrency, call_timeout=args.timeout,
@@ -164,12 +227,13 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     facts.save(args.output, doc)
     entries = doc.get("collection") or []
     for w in doc.get("warnings") or []:
-        print(f"offhost-audit: warning: {w}", file=sys.stderr)
+        print(f"offhost-audit: warning: {clean(w)}", file=sys.stderr)
     bad = [e for e in entries if e["status"] != "ok"]
     print(f"offhost-audit: {len(entries) - len(bad)}/{len(entries)} collector run(s) ok; facts written to {args.output}",
           file=sys.stderr)
     for e in bad[:20]:
-        print(f"  {e['target']} {e['collector']}: {e['status']}: {e.get('error') or ''}", file=sys.stderr)
+        print(clean(f"  {e['target']} {e['collector']}: {e['status']}: {e.get('error') or ''}", keep_newlines=False),
+              file=sys.stderr)
     collect.require_some_success(doc)
     return 0
 
@@ -188,7 +252,12 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.markup import escape
+    from rich.markup import escape as _escape
+
+    from offhost_audit.text import clean
+
+    def escape(value: object) -> str:  # host text: control characters stripped, then markup escaped
+        return _escape(clean(value, keep_newlines=False))
 
     from offhost_audit.lab import demo, scenario
     from offhost_audit.reports import console as report
@@ -210,7 +279,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         m = demo.manifest_summary(r["facts"])
         out.print(f"  collected {m['ok']}/{m['calls']} collector runs in {r['seconds']}s")
         for p in m["problems"][:8]:
-            out.print(f"    [yellow]{escape(p['target'])} {escape(p['collector'])}[/]: {escape(p['status'])}: {escape(str(p['error'] or ''))[:160]}")
+            out.print(f"    [yellow]{escape(p['target'])} {escape(p['collector'])}[/]: {escape(p['status'])}: {escape(p['error'] or '')[:160]}")
         out.print("  " + escape(report.summary_line(found)))
         for f in found:
             if f["status"] == "fail":
@@ -239,11 +308,16 @@ def _cmd_lab_serve(args: argparse.Namespace) -> int:
     def _stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM stops the lab like Ctrl-C
 
+    from offhost_audit.errors import InputError
+
     sc = scenario.load(args.scenario)
-    lab = LabServer(responder.lab_hosts(sc), bind=args.host, port=args.port, https=args.https,
-                    route_by_host=args.route_by_host)
+    try:
+        lab = LabServer(responder.lab_hosts(sc), bind=args.host, port=args.port, https=args.https,
+                        route_by_host=args.route_by_host)
+        lab.start()
+    except (ValueError, OSError) as e:
+        raise InputError(f"lab serve: {e}", title="cannot start the lab") from None
     signal.signal(signal.SIGTERM, _stop)
-    lab.start()
     try:
         print(f"offhost-audit lab: scenario {sc['name']!r} ({sc['title']}): {len(sc['hosts'])} simulated Windows host(s)")
         print("This is the built-in lab (loopback WS-Management answering the collector scripts), not real Windows.")
@@ -273,9 +347,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return args.func(args)
+        _check_outputs(args)
+        code = args.func(args)
+        _flush_stdout()
+        return code
     except AuditError as e:
-        print(f"offhost-audit: {e.title}: {e}", file=sys.stderr)
+        from offhost_audit.text import clean
+
+        print(f"offhost-audit: {e.title}: {clean(str(e))}", file=sys.stderr)
         log.debug("AuditError", exc_info=True)
         return e.exit_code
     except KeyboardInterrupt:
@@ -283,6 +362,36 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:
+        from offhost_audit.atomic import WRITE_ERRNOS, silence_stdout
+
+        if e.errno not in WRITE_ERRNOS:
+            return _internal(e, args.debug)
+        silence_stdout()
+        print(f"offhost-audit: cannot write output: {e.strerror}", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as e:  # noqa: BLE001 - anything else is a bug
+        return _internal(e, args.debug)
+
+
+def _internal(e: Exception, debug: bool) -> int:
+    """A bug: one short line and exit 4, never 1 (which means "findings found")."""
+    from offhost_audit.text import clean
+
+    print(f"offhost-audit: internal error: {type(e).__name__}: {clean(str(e), keep_newlines=False)[:300]} "
+          "(a bug in offhost-audit; --debug shows the details)", file=sys.stderr)
+    if debug:
+        import traceback
+
+        traceback.print_exception(type(e), e, e.__traceback__, file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def _flush_stdout() -> None:
+    from offhost_audit.atomic import stdout_errors
+
+    with stdout_errors():
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from offhost_audit import __version__
+from offhost_audit import __version__, deadline as deadline_clock
 from offhost_audit.collectors import LAZY_KINDS, missing, registry
 from offhost_audit.collectors.base import Collector, Context, Target, merge
 from offhost_audit.collectors.parsers_estate import resolve_csv_names
@@ -48,13 +48,14 @@ def _run_target(target: Target, collectors: list[Collector], base_ctx: Context, 
     if target.kind not in ("domain_controller", "file_server"):
         ctx.extra["winrm"] = WinRMSession(target, call_timeout=call_timeout)
     fragments, entries, blocked = [], [], None
+    watch = deadline_clock.arm(target_timeout)  # a wall clock for every collector, LDAP and SMB too
     try:
         for c in collectors:
             start = time.monotonic()
             status, error = "ok", None
             if blocked:
                 status, error = "skipped", f"not attempted: {blocked}"
-            elif start >= deadline:
+            elif start >= deadline or watch.expired:
                 status, error = "error", f"not attempted: target timeout of {target_timeout:g}s reached"
             else:
                 try:
@@ -64,15 +65,19 @@ def _run_target(target: Target, collectors: list[Collector], base_ctx: Context, 
                         error = _clean("partial: " + "; ".join(map(str, frag["_errors"])), secrets)
                 except Exception as e:  # noqa: BLE001 - one failure never stops the run
                     status, error = "error", _clean(f"{type(e).__name__}: {e}" if not str(e) else str(e), secrets)
+                    if watch.expired:  # its sockets were shut at the deadline
+                        error = f"{target.name}: {c.id} stopped: target timeout of {target_timeout:g}s reached (timeout)"
                     if isinstance(e, TargetUnreachableError):
                         blocked = error
             entries.append({"target": target.name, "collector": c.id, "status": status, "error": error,
                             "duration_ms": round((time.monotonic() - start) * 1000, 1)})
             tick(target.name, c.id, status)
     finally:
+        watch.disarm()
         s = ctx.extra.get("winrm")
         if isinstance(s, WinRMSession):
-            s.close()
+            with deadline_clock.wall_clock(min(call_timeout, 10.0)):  # deleting the shell must not hang either
+                s.close(graceful=not watch.expired)
     return fragments, entries
 
 
@@ -114,6 +119,12 @@ def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: 
     warnings: list[str] = []
     if insecure:
         warnings.append("TLS certificate validation was turned off (--insecure): the hosts' identity was not verified")
+    else:
+        unverified = [t.name for t in targets if t.tls and not t.verify_tls]
+        if unverified:
+            more = f" and {len(unverified) - 10} more" if len(unverified) > 10 else ""
+            warnings.append(f"TLS certificate validation was turned off in the inventory (verify_tls: false) for "
+                            f"{', '.join(unverified[:10])}{more}: those hosts' identity was not verified")
     entries: list[dict] = []
     for cid in missing():
         kinds = LAZY_KINDS.get(cid, frozenset())

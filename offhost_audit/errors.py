@@ -5,6 +5,7 @@ Exit codes (documented in the README):
   1  findings at or above --fail-on severity
   2  usage or input error (bad facts file, bad inventory, policy syntax/evaluation error)
   3  the audit could not complete (e.g. nothing reachable, OPA server unreachable)
+  4  internal error: a bug in offhost-audit (a short message; --debug shows the traceback)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
 EXIT_INCOMPLETE = 3
+EXIT_INTERNAL = 4
 
 
 class AuditError(Exception):
@@ -74,3 +76,10 @@ class AuditIncompleteError(AuditError):
 
     title = "audit incomplete"
     exit_code = EXIT_INCOMPLETE
+
+
+class OutputError(InputError):
+    """An output path that cannot be written (a directory, under a file, no permission, a full disk),
+    or that names one of the run's inputs."""
+
+    title = "cannot write output"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import jsonschema
 
@@ -17,6 +18,7 @@ from offhost_audit.errors import FactsError
 from offhost_audit.resources import schema_dir
 
 SCHEMA_VERSION = 1
+SHOWN_PROBLEMS = 25  # schema problems listed (and computed) at most
 
 Facts = dict[str, Any]
 
@@ -27,8 +29,9 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
-def schema_problems(doc: Any) -> list[str]:
-    """Every schema violation as ``$.json.path: message``, in document order.
+def schema_problems(doc: Any, limit: int | None = None) -> list[str]:
+    """Schema violations as ``$.json.path: message``, in document order (``hosts[2]`` before
+    ``hosts[10]``); with ``limit``, only the first ``limit`` of them are computed.
 
     A compiled checker answers "valid?" in a fraction of jsonschema's time (a 10,000-host estate:
     about 0.1 s instead of 40 s). Only when it says no does jsonschema produce the messages, item
@@ -37,32 +40,37 @@ def schema_problems(doc: Any) -> list[str]:
     check = _fast_check()
     if check is not None and check(doc):
         return []
-    return [text for _, text in sorted(_slow_problems(doc, check is not None), key=lambda e: e[0])]
+    return list(itertools.islice(_slow_problems(doc, check is not None), limit))
 
 
-def _slow_problems(doc: Any, localise: bool) -> list[tuple[list[str], str]]:
+def _slow_problems(doc: Any, localise: bool) -> Iterator[str]:
     v = _validator()
-    out: list[tuple[list[str], str]] = []
-    if localise and isinstance(doc, dict):
-        reduced = dict(doc)
-        props = v.schema.get("properties", {})
-        for key, value in doc.items():
-            items = (props.get(key) or {}).get("items")
-            if not isinstance(value, list) or not isinstance(items, dict):
-                continue
-            item_check = _compiler().compile(items)
-            sub = v.evolve(schema=items)
-            reduced[key] = []
-            for i, item in enumerate(value):
-                if item_check(item):
-                    continue
-                for e in sub.iter_errors(item):
-                    path = [key, i, *e.absolute_path]
-                    out.append(([str(p) for p in path], f"$.{key}[{i}]{e.json_path[1:]}: {_short(e)}"))
-        doc = reduced
-    for e in v.iter_errors(doc):
-        out.append(([str(p) for p in e.absolute_path], f"{e.json_path}: {_short(e)}"))
-    return out
+    if not (localise and isinstance(doc, dict)):
+        errors = sorted(v.iter_errors(doc), key=lambda e: [(0, p, "") if isinstance(p, int) else (1, 0, str(p))
+                                                          for p in e.absolute_path])
+        yield from (f"{e.json_path}: {_short(e)}" for e in errors)
+        return
+    props = v.schema.get("properties", {})
+    reduced, local = dict(doc), {}
+    for key, value in doc.items():
+        items = (props.get(key) or {}).get("items")
+        if isinstance(value, list) and isinstance(items, dict):
+            reduced[key], local[key] = [], items
+    top: dict[Any, list[str]] = {}
+    for e in v.iter_errors(reduced):  # the document without its big lists: small
+        top.setdefault(e.absolute_path[0] if e.absolute_path else None, []).append(f"{e.json_path}: {_short(e)}")
+    yield from top.pop(None, [])
+    for key, value in doc.items():
+        yield from top.pop(key, [])
+        if key not in local:
+            continue
+        item_check = _compiler().compile(local[key])
+        sub = v.evolve(schema=local[key])
+        for i, item in enumerate(value):
+            if not item_check(item):
+                yield from (f"$.{key}[{i}]{e.json_path[1:]}: {_short(e)}" for e in sub.iter_errors(item))
+    for rest in top.values():
+        yield from rest
 
 
 # --- a compiled checker for the schema's keywords (valid or not, no messages) ------------------
@@ -285,11 +293,12 @@ def validate(doc: Any, *, source: str = "facts") -> Facts:
             f"{source}: $.schema_version: this offhost-audit reads facts schema version {SCHEMA_VERSION}, "
             f"the file says {version!r}"
         )
-    problems = schema_problems(doc) or duplicate_problems(doc)
+    problems = schema_problems(doc, limit=SHOWN_PROBLEMS + 1) or duplicate_problems(doc)
     if problems:
-        shown = "\n  ".join(problems[:25])
-        more = f"\n  ... and {len(problems) - 25} more" if len(problems) > 25 else ""
-        raise FactsError(f"{source}: {len(problems)} schema problem(s):\n  {shown}{more}")
+        shown = "\n  ".join(f"{source}: {p}" for p in problems[:SHOWN_PROBLEMS])
+        count = f"{len(problems)}" if len(problems) <= SHOWN_PROBLEMS else f"more than {SHOWN_PROBLEMS}"
+        first = "" if len(problems) <= SHOWN_PROBLEMS else f", the first {SHOWN_PROBLEMS} in document order"
+        raise FactsError(f"{source}: {count} schema problem(s){first}:\n  {shown}")
     return doc
 
 

@@ -36,6 +36,8 @@ def loads(text: str, *, what: str = "output") -> Any:
     except json.JSONDecodeError as e:
         snippet = text[:120].replace("\n", " ")
         raise CollectorError(f"{what} is not valid JSON ({e.msg} at char {e.pos}): {snippet!r}") from None
+    except RecursionError:
+        raise CollectorError(f"{what} is not valid JSON (nested too deeply)") from None
 
 
 def as_list(value: Any) -> list[Any]:

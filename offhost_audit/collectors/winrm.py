@@ -5,6 +5,11 @@
 once on a WS-Man timeout fault (code 2150858793), decodes CLIXML stderr into a readable error and
 returns the parsed JSON (``None`` for empty output). Every failure is a
 :class:`~offhost_audit.errors.CollectorError` whose text names the host and never a secret.
+
+The per-call timeout (and the target's deadline, whichever comes first) is a wall-clock limit
+(:func:`offhost_audit.deadline.wall_clock`): a host that trickles its answer a byte at a time is cut
+off when the time is up, not when it pauses. A script's output is capped (``max_output_bytes``,
+default :data:`MAX_OUTPUT_BYTES`): beyond it the call stops and the collector records the error.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ from winrm.protocol import Protocol
 
 from offhost_audit.collectors import psjson, pscommand
 from offhost_audit.collectors.base import Context, Target
+from offhost_audit.deadline import wall_clock
 from offhost_audit.errors import CollectorError, TargetUnreachableError
 
 log = logging.getLogger(__name__)
 WSMAN_TIMEOUT = 2150858793
+#: Most bytes of stdout plus stderr one script may send (the largest real estates print a few MB).
+MAX_OUTPUT_BYTES = 32 * 1024 * 1024
 
 
 class AuthenticationError(TargetUnreachableError):
@@ -38,9 +46,11 @@ def _is_timeout_fault(e: Exception) -> bool:
 class WinRMSession:
     """One WinRM connection and shell to one target, reused by every script for that target."""
 
-    def __init__(self, target: Target, *, call_timeout: float | None = None) -> None:
+    def __init__(self, target: Target, *, call_timeout: float | None = None,
+                 max_output_bytes: int | None = None) -> None:
         self.target = target
         self.call_timeout = float(call_timeout or target.timeout_s)
+        self.max_output_bytes = max_output_bytes or MAX_OUTPUT_BYTES
         opts = target.options
         scheme = opts.get("scheme") or ("https" if target.tls else "http")
         port = target.port or (5986 if scheme == "https" else 5985)
@@ -48,13 +58,13 @@ class WinRMSession:
         self._protocol: Protocol | None = None
         self._shell: str | None = None
 
-    def _connect(self) -> Protocol:
+    def _connect(self, end: float) -> Protocol:
         if self._protocol is None:
             t = self.target
             if t.credentials is None:
                 raise CollectorError(f"{t.name}: no credentials configured")
             op = max(1, min(20, int(self.call_timeout // 2)))
-            read = max(op + 1, math.ceil(self.call_timeout))
+            read = self._read_timeout = max(op + 1, math.ceil(self.call_timeout))
             # the CA bundle is explicit: the target's ca_file, else the certifi bundle requests ships
             kwargs: dict[str, Any] = {"ca_trust_path": t.ca_file if (t.ca_file and t.verify_tls) else None}
             self._protocol = Protocol(
@@ -63,6 +73,9 @@ class WinRMSession:
                 server_cert_validation="validate" if t.verify_tls else "ignore",
                 message_encryption=t.options.get("message_encryption", "auto"),
                 operation_timeout_sec=op, read_timeout_sec=read, proxy=None, **kwargs)
+        # connecting is bounded by the time left too (the wall-clock watch cuts reads, not connects)
+        self._protocol.transport.read_timeout_sec = (max(0.5, end - time.monotonic()), self._read_timeout)
+        if self._protocol.transport.session is None:
             # no proxy/netrc/CA lookups in the environment on every request: settings are explicit
             self._protocol.transport.build_session().trust_env = False
         if self._shell is None:
@@ -83,51 +96,70 @@ class WinRMSession:
 
     def run(self, script: str, arguments: dict[str, Any] | None = None, *, deadline: float | None = None) -> Any:
         """Run a shipped script; its one JSON document parsed (None when it printed nothing)."""
+        end = time.monotonic() + self.call_timeout  # the retry shares the call's time
+        if deadline is not None:
+            end = min(end, deadline)
         try:
-            return self._run_once(script, arguments, deadline)
+            return self._run_once(script, arguments, end)
         except CollectorError as e:
             if not getattr(e, "retryable", False):
                 raise
             log.info("%s: WS-Man timeout fault on %s, retrying once", self.target.name, script)
             self.close(graceful=False)
-            return self._run_once(script, arguments, deadline)
+            return self._run_once(script, arguments, end)
 
-    def _run_once(self, script: str, arguments: dict[str, Any] | None, deadline: float | None) -> Any:
+    def _run_once(self, script: str, arguments: dict[str, Any] | None, end: float) -> Any:
         name = self.target.name
-        end = time.monotonic() + self.call_timeout
-        if deadline is not None:
-            end = min(end, deadline)
         command, args = pscommand.command_line(script, arguments)
-        try:
-            proto = self._connect()
-            assert self._shell is not None
-            cid = proto.run_command(self._shell, command, args)
-            out, err, code, done = [], [], -1, False
-            while not done:
-                if time.monotonic() > end:
-                    self.close(graceful=False)
-                    raise CollectorError(f"{name}: {script} did not finish within {self.call_timeout:g}s")
-                try:
-                    o, e, code, done = proto.get_command_output_raw(self._shell, cid)
-                except WinRMOperationTimeoutError:
-                    continue  # normal long-poll: no output yet
-                out.append(o)
-                err.append(e)
+        cid, budget = None, end - time.monotonic()
+        if budget <= 0:
+            raise CollectorError(f"{name}: {script} not attempted: the target's time is up")
+        with wall_clock(budget) as watch:
             try:
-                proto.cleanup_command(self._shell, cid)
-            except WinRMError:
-                pass
-        except CollectorError:
-            raise
-        except Exception as e:  # noqa: BLE001 - mapped to one readable error
-            self.close(graceful=False)
-            raise self._error(script, e) from None
+                proto = self._connect(end)
+                assert self._shell is not None
+                cid = proto.run_command(self._shell, command, args)
+                out, err, code, done, size = [], [], -1, False, 0
+                while not done:
+                    if time.monotonic() > end:
+                        self.close(graceful=False)
+                        raise self._late(script, budget, started=True)
+                    try:
+                        o, e, code, done = proto.get_command_output_raw(self._shell, cid)
+                    except WinRMOperationTimeoutError:
+                        continue  # normal long-poll: no output yet
+                    out.append(o)
+                    err.append(e)
+                    size += len(o) + len(e)
+                    if size > self.max_output_bytes:
+                        self.close(graceful=False)
+                        raise CollectorError(f"{name}: {script} printed more than {self.max_output_bytes:,} bytes: "
+                                             "stopped and not parsed (output truncated)")
+                try:
+                    proto.cleanup_command(self._shell, cid)
+                except WinRMError:
+                    pass
+            except CollectorError:
+                raise
+            except Exception as e:  # noqa: BLE001 - mapped to one readable error
+                self.close(graceful=False)
+                if watch.expired:
+                    raise self._late(script, budget, started=cid is not None) from None
+                raise self._error(script, e) from None
         stdout = b"".join(out).decode("utf-8", errors="replace")
         stderr = psjson.decode_clixml(b"".join(err).decode("utf-8", errors="replace"))
         if code != 0:
             msg = stderr or stdout.strip()[:300] or "no error text"
             raise CollectorError(f"{name}: {script} failed (exit {code}): {msg}")
         return psjson.loads(stdout, what=f"{name}: {script} output")
+
+    def _late(self, script: str, budget: float, *, started: bool) -> CollectorError:
+        """The call's wall-clock time is up: a script still running, or a host that does not answer."""
+        name = self.target.name
+        if started:
+            return CollectorError(f"{name}: {script} did not finish within {budget:.3g}s (timeout)")
+        return TargetUnreachableError(f"{name}: no answer from {self.endpoint} within {budget:.3g}s "
+                                      "(timeout: the answer was too slow or never came)")
 
     def _error(self, script: str, e: Exception) -> CollectorError:
         name, url = self.target.name, self.endpoint

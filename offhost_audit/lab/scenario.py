@@ -15,8 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from offhost_audit import yamldoc
 from offhost_audit.errors import InputError
 
 BUILTIN_VSS = {
@@ -61,14 +60,14 @@ def shipped() -> list[str]:
 def load(name_or_path: str) -> dict[str, Any]:
     """A shipped scenario by name, or a scenario file; normalised (see module doc)."""
     p = Path(name_or_path)
-    if not p.suffix and not p.exists():
+    if not p.suffix and not p.is_file():  # a name (a folder of that name in the cwd does not hide it)
         p = scenario_dir() / f"{name_or_path}.yaml"
     if not p.is_file():
         raise InputError(f"no scenario {name_or_path!r} (shipped: {', '.join(shipped())})")
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise InputError(f"{p}: not valid YAML: {e}") from None
+        raw = yamldoc.safe_load(p.read_text(encoding="utf-8"), str(p))
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{p}: cannot read: {getattr(e, 'strerror', None) or e}") from None
     if not isinstance(raw, dict):
         raise InputError(f"{p}: a scenario is a mapping")
     raw.setdefault("name", p.stem)

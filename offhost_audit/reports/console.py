@@ -1,7 +1,10 @@
 """Findings on a terminal (a Rich table) or as JSON (``schema/findings.schema.json``).
 
 Everything that came from a host (names, messages, share names) is untrusted: it goes into Rich
-as ``Text`` (never parsed as markup), so a share called ``[red]x[/]`` prints as written.
+as ``Text`` (never parsed as markup), so a share called ``[red]x[/]`` prints as written, and through
+:func:`offhost_audit.text.clean` first, so an escape sequence in a VM name is shown, never executed.
+Each cell or line holds at most :data:`CELL_CHARS` characters (a 3 MB message would take Rich
+seconds to wrap and help nobody); ``--format json`` keeps every value exact and whole.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from offhost_audit.findings import STATUSES, Finding, breaches, counts
+from offhost_audit.text import clean
 
 _FIELDS = ("rule_id", "title", "severity", "status", "subject", "message", "evidence", "missing",
            "remediation", "doc_url", "waiver")
@@ -38,6 +42,17 @@ def summary_line(findings: list[Finding], fail_on: str | None = None) -> str:
     return text
 
 
+CELL_CHARS = 2000
+
+
+def _text(value: object, style: str = "", *, limit: int = CELL_CHARS) -> Text:
+    """Host text for the table: control characters replaced, cut at ``limit`` characters."""
+    s = value if isinstance(value, str) else str(value)
+    if len(s) > limit:
+        s = s[:limit] + f"... ({len(s) - limit:,} more characters; --format json has them all)"
+    return Text(clean(s), style=style)
+
+
 ALL_ROWS_UP_TO = 2000  # above this many findings the table lists only fail/unknown/waived rows
 
 
@@ -52,11 +67,11 @@ def build_table(findings: list[Finding]) -> Table:
     for f in findings:
         st, sev = str(f.get("status", "")), str(f.get("severity", ""))
         table.add_row(
-            Text(st, style=_STATUS_STYLE.get(st, "")),
-            Text(sev, style=_SEV_STYLE.get(sev, "")),
-            Text(str(f.get("rule_id", ""))),
-            Text(str((f.get("subject") or {}).get("name", ""))),
-            Text(str(f.get("message", ""))),
+            _text(st, _STATUS_STYLE.get(st, "")),
+            _text(sev, _SEV_STYLE.get(sev, "")),
+            _text(f.get("rule_id", "")),
+            _text((f.get("subject") or {}).get("name", "")),
+            _text(f.get("message", "")),
         )
     return table
 
@@ -67,7 +82,7 @@ def render_table(findings: list[Finding], *, warnings: list[str] | None = None, 
     table costs about a millisecond per row, and 40,000 passing rows help nobody at a terminal."""
     console = console or Console()
     for w in warnings or []:
-        console.print(Text.assemble(("warning: ", "bold yellow"), str(w)))
+        console.print(Text.assemble(("warning: ", "bold yellow"), _text(w)))
     rows = findings
     if len(findings) > ALL_ROWS_UP_TO:
         rows = [f for f in findings if f.get("status") in ("fail", "unknown", "waived")]
@@ -91,10 +106,10 @@ def _print_fixes(findings: list[Finding], console: Console) -> None:
         return
     console.print(Text("How to fix", style="bold"))
     for rule_id, f in failing.items():
-        console.print(Text.assemble((f"{rule_id} ", "bold"), str(f.get("title", ""))))
-        console.print(Text(str(f.get("remediation", "")).strip()))
+        console.print(Text.assemble(_text(f"{rule_id} ", "bold"), _text(f.get("title", ""))))
+        console.print(_text(str(f.get("remediation", "")).strip()))
         if f.get("doc_url"):
-            console.print(Text(f"  see {f['doc_url']}"))
+            console.print(_text(f"  see {f['doc_url']}"))
 
 
 def table_text(findings: list[Finding], *, warnings: list[str] | None = None, fail_on: str | None = None,

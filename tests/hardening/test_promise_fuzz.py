@@ -1,0 +1,147 @@
+"""Promise: whatever the arguments or the documents, no traceback, an exit code in {0, 1, 2, 3},
+and every error about a file is one line per problem naming that file.
+
+Hypothesis drives the real CLI (``cli.main``, in process) with generated arguments, and with
+inventories and facts documents mutated from the shipped examples. Nothing here reaches the
+network: credentials are not set (a valid inventory stops at "environment variable ... is not set").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from conftest import EXAMPLE_FACTS, ROOT
+
+from offhost_audit import cli
+
+EXAMPLE_INVENTORY = ROOT / "examples" / "inventory.yaml"
+SETTINGS = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)), deadline=None, derandomize="FUZZ_EXAMPLES" not in os.environ,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+odd_text = st.one_of(st.sampled_from(["", " ", "-1", "0", "nan", "inf", "1e309", "70000", "\x1b[2J", "../", "/dev/null",
+                                      "a" * 300, "--", "-o", "{}", "[]", "high", "json", "table"]),
+                     st.text(max_size=12))
+scalar = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.floats(allow_nan=True), odd_text)
+value = st.recursive(scalar, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                     st.dictionaries(odd_text, inner, max_size=3)), max_leaves=8)
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    try:
+        code = cli.main(argv)
+    except SystemExit as e:  # argparse: usage errors exit 2, --help/--version 0
+        code = e.code if isinstance(e.code, int) else 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err
+    assert code in (0, 1, 2, 3), (argv, code, err)
+    return code, err
+
+
+def _errors_name(err: str, path: Path) -> None:
+    for line in err.splitlines():
+        if line.startswith("offhost-audit: warning:"):
+            continue
+        assert str(path) in line, f"an error line that does not name {path}: {line!r}"
+
+
+def _mutate(doc: Any, data: st.DataObject, depth: int = 0) -> Any:
+    """Replace, delete or duplicate one thing somewhere in the document."""
+    if isinstance(doc, dict) and doc and depth < 6 and data.draw(st.booleans()):
+        key = data.draw(st.sampled_from(sorted(doc, key=str)))
+        action = data.draw(st.sampled_from(["descend", "delete", "replace", "add"]))
+        out = dict(doc)
+        if action == "descend":
+            out[key] = _mutate(doc[key], data, depth + 1)
+        elif action == "delete":
+            del out[key]
+        elif action == "replace":
+            out[key] = data.draw(value)
+        else:
+            out[data.draw(odd_text)] = data.draw(value)
+        return out
+    if isinstance(doc, list) and doc and depth < 6 and data.draw(st.booleans()):
+        i = data.draw(st.integers(0, len(doc) - 1))
+        action = data.draw(st.sampled_from(["descend", "duplicate", "delete", "replace"]))
+        out = list(doc)
+        if action == "descend":
+            out[i] = _mutate(doc[i], data, depth + 1)
+        elif action == "duplicate":
+            out.append(doc[i])
+        elif action == "delete":
+            del out[i]
+        else:
+            out[i] = data.draw(value)
+        return out
+    return data.draw(value) if data.draw(st.booleans()) else doc
+
+
+@pytest.fixture(autouse=True)
+def _no_credentials(monkeypatch, tmp_path_factory):
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))  # a generated -o NAME lands here, not in the checkout
+    for k in list(os.environ):
+        if k.startswith("OFFHOST_"):
+            monkeypatch.delenv(k)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_cli_arguments_never_crash(tmp_path_factory, capsys, data):
+    tmp = tmp_path_factory.mktemp("cli")
+    command = data.draw(st.sampled_from([["evaluate", "-f", str(EXAMPLE_FACTS)], ["evaluate"], ["collect"],
+                                         ["audit"], ["policy", "test"], ["lab"], []]))
+    pool = ["--profile", "--fail-on", "--format", "-o", "--timeout", "--target-timeout", "--concurrency",
+            "--opa-url", "-i", "--facts", "--save-facts", "--insecure", "-q", "--debug", "--version", "--help"]
+    extra: list[str] = []
+    for opt in data.draw(st.lists(st.sampled_from(pool), max_size=4)):
+        extra.append(opt)
+        if opt not in ("--insecure", "-q", "--debug", "--version", "--help"):
+            extra.append(data.draw(odd_text))
+    extra = [x.replace("\x00", "") for x in extra]  # a NUL cannot reach argv
+    if "-o" in extra or "--save-facts" in extra:
+        extra = [str(tmp / "out") if x in ("/dev/null", "../") else x for x in extra]
+    _run([*command, *extra], capsys)
+
+
+def _mutated_file(tmp: Path, name: str, text: str, data: st.DataObject) -> Path:
+    """The example document, mutated as data, then (half the time) garbled as text."""
+    load, dump = (json.loads, json.dumps) if name.endswith(".json") else (yaml.safe_load, yaml.safe_dump)
+    mutated = dump(_mutate(load(text), data))
+    f = tmp / name
+    f.write_text(mutated if data.draw(st.booleans()) else _garble(mutated, data))
+    return f
+
+
+@SETTINGS
+@given(data=st.data())
+def test_mutated_inventories_are_loaded_or_refused_one_line_per_error(tmp_path_factory, capsys, data):
+    tmp = tmp_path_factory.mktemp("inv")
+    f = _mutated_file(tmp, "inventory.yaml", EXAMPLE_INVENTORY.read_text(), data)
+    code, err = _run(["collect", "-q", "-i", str(f), "-o", str(tmp / "facts.json"), "--timeout", "1"], capsys)
+    assert code in (2, 3)
+    if code == 2:
+        _errors_name(err, f)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_mutated_facts_are_evaluated_or_refused_one_line_per_error(tmp_path_factory, capsys, data):
+    f = _mutated_file(tmp_path_factory.mktemp("facts"), "facts.json", EXAMPLE_FACTS.read_text(), data)
+    code, err = _run(["evaluate", "-f", str(f), "--format", "json"], capsys)
+    if code == 2:
+        _errors_name(err, f)
+
+
+def _garble(text: str, data: st.DataObject) -> str:
+    """Insert, delete or replace a few characters (a hand edit gone wrong)."""
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(text)))
+        text = text[:i] + data.draw(st.sampled_from(["", "\t", ":", "- ", "{", "]", "&a ", "*a", "'", "\"", "\n  "])) \
+            + text[i + data.draw(st.integers(0, 3)):]
+    return text
