@@ -190,23 +190,26 @@ def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
     from offhost_audit.atomic import stdout_errors, write_atomic
     from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK
     from offhost_audit.findings import breaches
-    from offhost_audit.reports import console
     from offhost_audit.text import clean
 
-    if args.format == "json":
-        out = console.to_json(found)
+    if args.format == "json":  # streamed, and without the table renderer (rich)
+        from offhost_audit.reports import findings_json
+
         for w in warnings:
             print(f"offhost-audit: warning: {clean(w)}", file=sys.stderr)
         if args.output:
-            write_atomic(args.output, out)
+            write_atomic(args.output, findings_json.chunks(found))
         else:
             with stdout_errors():
-                sys.stdout.write(out)
-    elif args.output:
-        write_atomic(args.output, console.table_text(found, warnings=warnings, fail_on=args.fail_on))
+                sys.stdout.writelines(findings_json.chunks(found))
     else:
-        with stdout_errors():
-            console.render_table(found, warnings=warnings, fail_on=args.fail_on)
+        from offhost_audit.reports import console
+
+        if args.output:
+            write_atomic(args.output, console.table_text(found, warnings=warnings, fail_on=args.fail_on))
+        else:
+            with stdout_errors():
+                console.render_table(found, warnings=warnings, fail_on=args.fail_on)
     return EXIT_FINDINGS if breaches(found, args.fail_on) else EXIT_OK
 
 

@@ -17,9 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +53,12 @@ def evaluate(compiled: Any, engine: str, facts: dict[str, Any], facts_json: str 
     min_hosts = MIN_SPLIT_HOSTS if min_hosts is None else min_hosts
     parts = split.plan(facts, jobs * PARTS_PER_JOB, min_hosts=min_hosts) if jobs > 1 else None
     if parts is None:
+        LAST_TIMINGS.clear()
         return compiled.evaluate_json(facts_json if facts_json is not None else dumps_compact(facts), profile)
+    from concurrent.futures import ProcessPoolExecutor  # only when splitting: ~40 ms of imports
+    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing import get_context
+
     t0 = time.time()
     root = str(compiled.root)
     texts = [dumps_compact(p) for p in parts]

@@ -10,7 +10,6 @@ seconds to wrap and help nobody); ``--format json`` keeps every value exact and 
 from __future__ import annotations
 
 import io
-import json
 from typing import Iterable
 
 from rich.console import Console
@@ -18,18 +17,11 @@ from rich.table import Table
 from rich.text import Text
 
 from offhost_audit.findings import STATUSES, Finding, breaches, counts
+from offhost_audit.reports.findings_json import to_json  # noqa: F401  (one JSON writer: findings_json)
 from offhost_audit.text import clean
 
-_FIELDS = ("rule_id", "title", "severity", "status", "subject", "message", "evidence", "missing",
-           "remediation", "doc_url", "waiver")
 _STATUS_STYLE = {"fail": "bold red", "unknown": "yellow", "pass": "green", "not_applicable": "dim", "waived": "cyan"}
 _SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
-
-
-def to_json(findings: Iterable[Finding]) -> str:
-    """The findings as a JSON list: only the schema's fields, in the schema's order."""
-    out = [{k: f[k] for k in _FIELDS if k in f} for f in findings]
-    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
 
 
 def summary_line(findings: list[Finding], fail_on: str | None = None) -> str:

@@ -168,13 +168,12 @@ def test_a_vm_without_a_disk_list_joins_every_share():
     assert_same(doc, "a VM without disks")
 
 
-def test_a_small_estate_or_one_job_is_one_pass(monkeypatch):
-    calls = []
-    monkeypatch.setattr(pool, "ProcessPoolExecutor", lambda *a, **k: calls.append(a) or (_ for _ in ()).throw(AssertionError))
+def test_a_small_estate_or_one_job_is_one_pass():
     doc = estate.generate(100)
-    pool.evaluate(embedded.compiled(), "embedded", doc, None, PROFILE, jobs=2)  # below MIN_SPLIT_HOSTS
-    pool.evaluate(embedded.compiled(), "embedded", doc, None, PROFILE, jobs=1, min_hosts=0)
-    assert calls == []
+    for kw in ({"jobs": 2}, {"jobs": 1, "min_hosts": 0}):  # below MIN_SPLIT_HOSTS; one job
+        pool.LAST_TIMINGS[:] = [{"pid": -1}]
+        pool.evaluate(embedded.compiled(), "embedded", doc, None, PROFILE, **kw)
+        assert pool.LAST_TIMINGS == [], kw  # no worker ran
 
 
 @pytest.mark.parametrize("engine", ["embedded", "opa"])

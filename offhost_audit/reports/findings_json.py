@@ -1,0 +1,56 @@
+"""Findings as JSON (``schema/findings.schema.json``), written as a stream of chunks.
+
+The same text as ``json.dumps(findings, indent=2, ensure_ascii=False)`` of the schema's fields in
+the schema's order, but built finding by finding (with orjson when installed), so that writing a
+run of tens of thousands of findings never holds a second full copy of them, or the whole text,
+in memory. Imports nothing of the table renderer (rich).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Iterable, Iterator
+
+from offhost_audit.findings import Finding
+
+FIELDS = ("rule_id", "title", "severity", "status", "subject", "message", "evidence", "missing",
+          "remediation", "doc_url", "waiver")
+_BATCH = 512  # findings per chunk: few enough write calls, small chunks
+
+
+def _dumper() -> Callable[[Any], str]:
+    """One finding as indented JSON text (the list's indent not yet added)."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency
+        return lambda obj: json.dumps(obj, indent=2, ensure_ascii=False)
+
+    def dump(obj: Any) -> str:
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode("utf-8")
+        except TypeError:  # what orjson refuses (an integer beyond 64 bits): the stdlib
+            return json.dumps(obj, indent=2, ensure_ascii=False)
+
+    return dump
+
+
+def chunks(findings: Iterable[Finding]) -> Iterator[str]:
+    """The JSON list, in pieces; joined they are :func:`to_json`'s text."""
+    dump = _dumper()
+    batch: list[str] = []
+    first = True
+    for f in findings:
+        # JSON strings never hold a raw newline, so indenting the lines of one item is safe
+        text = "  " + dump({k: f[k] for k in FIELDS if k in f}).replace("\n", "\n  ")
+        batch.append(("[\n" if first else ",\n") + text)
+        first = False
+        if len(batch) >= _BATCH:
+            yield "".join(batch)
+            batch = []
+    batch.append("[]\n" if first else "\n]\n")
+    yield "".join(batch)
+
+
+def to_json(findings: Iterable[Finding]) -> str:
+    """The findings as one JSON text (small runs, tests); large runs write :func:`chunks`."""
+    return "".join(chunks(findings))
