@@ -55,7 +55,7 @@ print(len(out))
 """
 
 
-def measure(cmd: list[str], *, env: dict[str, str] | None = None) -> dict[str, float]:
+def measure(cmd: list[str], *, before: Path | None = None) -> dict[str, float]:
     """Run cmd in a fresh child that reports its own children's rusage (so rounds do not mix)."""
     probe = (
         "import resource, subprocess, sys, time, json\n"
@@ -66,7 +66,10 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None) -> dict[str, f
         "print(json.dumps({'rc': r.returncode, 'wall': wall, 'cpu': u.ru_utime + u.ru_stime,"
         " 'rss_mib': u.ru_maxrss / 1024}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True, env=env, check=True)
+    # the other tree first on the path: `python -m` puts the working directory first, so run there too
+    env = dict(os.environ, PYTHONPATH=str(before)) if before is not None else None
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True, env=env, check=True,
+                         cwd=before)
     return json.loads(out.stdout)
 
 
@@ -78,7 +81,7 @@ def load_avg() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def bench(facts: Path, label: str, jobs: list[int], rounds: int, tmp: Path) -> None:
+def bench(facts: Path, label: str, jobs: list[int], rounds: int, tmp: Path, before: Path | None = None) -> None:
     policies = ROOT / "policies"
     rows: dict[str, list[dict[str, float]]] = {}
     digests: dict[str, set[str]] = {}
@@ -90,12 +93,16 @@ def bench(facts: Path, label: str, jobs: list[int], rounds: int, tmp: Path) -> N
             name = "cli" if j < 0 else f"cli --jobs {j or 'all'}"
             plan.append((name, [*CLI, "evaluate", "--facts", str(facts), "--format", "json", "-o", str(out),
                                 "--fail-on", "critical", *flag], out))
+        if before is not None:  # the same command from another source tree (e.g. the previous release)
+            out = tmp / "out-before.json"
+            plan.append(("cli (before)", [*CLI, "evaluate", "--facts", str(facts), "--format", "json", "-o", str(out),
+                                          "--fail-on", "critical"], out))
         if r % 2:
             plan.reverse()  # alternate the order between rounds
         for name, cmd, out in plan:
             if out is not None and out.exists():
                 out.unlink()
-            m = measure(cmd)
+            m = measure(cmd, before=before if name == "cli (before)" else None)
             rows.setdefault(name, []).append(m)
             if out is not None:
                 digests.setdefault("cli", set()).add(digest(out))
@@ -115,14 +122,17 @@ def bench(facts: Path, label: str, jobs: list[int], rounds: int, tmp: Path) -> N
     print(f"  JSON written by every cli run identical: {'yes' if same else 'NO: ' + ', '.join(digests['cli'])}")
 
 
-def tiny(rounds: int) -> None:
+def tiny(rounds: int, before: Path | None) -> None:
     plans = {"raw (tiny file)": [sys.executable, "-c", RAW, str(TINY), str(ROOT / "policies")],
              "evaluate (tiny)": [*CLI, "evaluate", "--facts", str(TINY), "--format", "json"],
              "--help": [*CLI, "--help"]}
+    if before is not None:
+        plans["evaluate (before)"] = plans["evaluate (tiny)"]
+        plans["--help (before)"] = plans["--help"]
     rows: dict[str, list[dict[str, float]]] = {k: [] for k in plans}
     for _ in range(rounds):
         for k, cmd in plans.items():
-            rows[k].append(measure(cmd))
+            rows[k].append(measure(cmd, before=before if "(before)" in k else None))
     raw = statistics.median(m["wall"] for m in rows["raw (tiny file)"])
     print(f"start-up: medians of {rounds} paired round(s)")
     for k, ms in rows.items():
@@ -137,16 +147,19 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--jobs", type=int, nargs="*", default=[1, 2, 0], help="--jobs values (0: the default; -1: no --jobs option)")
     ap.add_argument("--tiny-rounds", type=int, default=5)
+    ap.add_argument("--before", type=Path, metavar="DIR",
+                    help="also run the CLI from this source tree (e.g. `git archive v0.1 | tar -x -C DIR`), without --jobs")
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {load_avg()}")
     if args.tiny_rounds:
-        tiny(args.tiny_rounds)
+        tiny(args.tiny_rounds, args.before)
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         for n in args.hosts:
             path = tmp / f"estate-{n}.json"
             path.write_text(json.dumps(estate.generate(n)), encoding="utf-8")
-            bench(path, f"{n:,} hosts ({path.stat().st_size / 1e6:.0f} MB of facts)", args.jobs, args.rounds, tmp)
+            bench(path, f"{n:,} hosts ({path.stat().st_size / 1e6:.0f} MB of facts)", args.jobs, args.rounds, tmp,
+                  args.before)
     return 0
 
 

@@ -58,14 +58,18 @@ def timed(fn):
 
 
 def startup_cpu() -> float:
-    """CPU of one spawned worker that imports, compiles and evaluates an empty estate."""
+    """CPU of one spawned worker, start to exit, that evaluates an empty estate (interpreter start,
+    imports, policy compilation, the pool's pickling): the fixed cost of each worker."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     empty = dumps_compact({"schema_version": 1, "hosts": []})
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = c.ru_utime + c.ru_stime
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as ex:
-        _, _, timing = ex.submit(pool.evaluate_part, "embedded", str(embedded.compiled().root), PROFILE, empty).result()
-    return timing["cpu"] + 0.05  # + the interpreter's own start, which the worker cannot time (~50 ms here)
+        ex.submit(pool.evaluate_part, "embedded", str(embedded.compiled().root), PROFILE, empty).result()
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return c.ru_utime + c.ru_stime - before
 
 
 def makespan(times: list[float], workers: int) -> float:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 import sys
 from collections.abc import Iterable, Iterator
@@ -102,7 +101,7 @@ def write_atomic(path: str | os.PathLike[str], text: str | Iterable[str]) -> Non
     except OSError as e:
         raise OutputError(f"{p}: cannot create the folder {folder}: {_why(e)}") from None
     _remove_stale(folder, target.name)
-    tmp = folder / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
+    tmp = folder / f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}{_TMP_SUFFIX}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if st is None else 0o600)
     except OSError as e:

@@ -26,8 +26,9 @@ def sorted_findings(findings: list[Finding]) -> list[Finding]:
     of one name) by their content, so that the order never depends on how the engine ran (one
     pass or parallel parts, regorus or OPA). The content order is the engine's own order of
     values (null < booleans < numbers < strings < arrays < objects), which the single pass had."""
-    out = sorted(findings, key=sort_key)
-    keys = [sort_key(f) for f in out]
+    keyed = sorted(zip(map(sort_key, findings), range(len(findings))))  # stable: ties keep their order
+    keys = [k for k, _ in keyed]
+    out = [findings[i] for _, i in keyed]
     i, n = 0, len(out)
     while i < n:
         j = i + 1

@@ -18,25 +18,32 @@ FIELDS = ("rule_id", "title", "severity", "status", "subject", "message", "evide
 _BATCH = 512  # findings per chunk: few enough write calls, small chunks
 
 
-def _dumper() -> Callable[[Any], str]:
-    """One finding as indented JSON text (the list's indent not yet added)."""
+def _stdlib(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False)
+
+
+def _dumper(many: bool) -> Callable[[Any], str]:
+    """One finding as indented JSON text (the list's indent not yet added): orjson for many
+    findings, the stdlib (same text) for a few, where orjson's import (~25 ms) costs more."""
+    if not many:
+        return _stdlib
     try:
         import orjson
     except ImportError:  # pragma: no cover - orjson is a dependency
-        return lambda obj: json.dumps(obj, indent=2, ensure_ascii=False)
+        return _stdlib
 
     def dump(obj: Any) -> str:
         try:
             return orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode("utf-8")
         except TypeError:  # what orjson refuses (an integer beyond 64 bits): the stdlib
-            return json.dumps(obj, indent=2, ensure_ascii=False)
+            return _stdlib(obj)
 
     return dump
 
 
 def chunks(findings: Iterable[Finding]) -> Iterator[str]:
     """The JSON list, in pieces; joined they are :func:`to_json`'s text."""
-    dump = _dumper()
+    dump = _dumper(not isinstance(findings, list) or len(findings) > _BATCH)
     batch: list[str] = []
     first = True
     for f in findings:
