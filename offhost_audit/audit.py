@@ -9,9 +9,9 @@ from typing import Any
 from offhost_audit import facts as facts_doc
 from offhost_audit.engine import embedded, engine_module, pool
 from offhost_audit.engine.metadata import enrich
-from offhost_audit.engine.sources import paused_gc
 from offhost_audit.errors import InputError
 from offhost_audit.findings import Finding, sorted_findings
+from offhost_audit.perf import paused_gc
 
 
 def evaluate_facts(
@@ -64,11 +64,20 @@ def evaluate_file(path: str | os.PathLike[str], *, profile: str | None = None, o
     runs first, in this process: running it in a forked child beside the engine was measured
     slower here (copy-on-write faults and a busy second core), see benchmarks/bench_evaluate.py.
     """
+    _, found, warnings = evaluate_document(path, profile=profile, opa_url=opa_url, policies=policies, engine=engine,
+                                           jobs=jobs)
+    return found, warnings
+
+
+def evaluate_document(path: str | os.PathLike[str], *, profile: str | None = None, opa_url: str | None = None,
+                      policies: Path | None = None, engine: str = "embedded",
+                      jobs: int | None = None) -> tuple[dict[str, Any], list[Finding], list[str]]:
+    """evaluate_file that also returns the facts document: (facts, sorted findings, run warnings)."""
     text = facts_doc.read_text(path)
     doc = facts_doc.loads(text, source=str(path))
     found = evaluate_facts(doc, profile=profile, opa_url=opa_url, facts_json=text, policies=policies,
                            engine=engine, jobs=jobs)
-    return found, run_warnings(doc)
+    return doc, found, run_warnings(doc)
 
 
 def run_audit(
@@ -112,3 +121,90 @@ def run_audit(
         warnings.append(f"{len(failed)} collector run(s) failed or were skipped: their rules say unknown "
                         "(see the facts' collection manifest, --save-facts)")
     return doc, found, warnings
+
+
+def scope_of(facts: dict[str, Any], rules: list[str]) -> dict[str, list[str]]:
+    """The targets and rules a run covered (what `diff` needs to tell "fixed" from "not evaluated")."""
+    names: set[str] = set()
+    for h in facts.get("hosts") or []:
+        names.add(str(h.get("name")))
+    for c in facts.get("clusters") or []:
+        names.add(str(c.get("name")))
+        names.update(str(n) for n in c.get("nodes") or [])
+    for s in facts.get("shares") or []:
+        if s.get("server"):
+            names.add(str(s["server"]))
+    for p in (facts.get("vbr") or {}).get("proxies") or []:
+        names.add(str(p.get("name")))
+    for e in facts.get("collection") or []:
+        names.add(str(e.get("target")))
+    names.discard("None")
+    return {"targets": sorted(names), "rules": sorted(rules)}
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def record_run(
+    facts: dict[str, Any],
+    findings: list[Finding],
+    *,
+    engine: str = "embedded",
+    profile: str | None = None,
+    opa_url: str | None = None,
+    policies: Path | None = None,
+    inventory_path: str | os.PathLike[str] | None = None,
+    facts_path: str | os.PathLike[str] | None = None,
+    waivers: str | os.PathLike[str] | None = None,
+    warnings: list[str] | None = None,
+    db: Any = None,
+    save: bool = True,
+    keep_runs: int | None = None,
+    now: Any = None,
+) -> Any:
+    """Apply the waivers and record the run in the history: the one place a finished audit goes.
+
+    ``findings`` as ``evaluate_facts`` returned them; ``engine``: the engine's name as recorded
+    ("embedded", "opa"; "opa-server" when ``opa_url``); ``waivers``: a waivers file or None (no
+    waivers; a bad file raises InputError, exit 2); ``db``: a history path, an open
+    ``history.History``, or None for the default file; ``save=False`` (``--no-history``) returns the
+    run without storing it (``run.id`` None); ``keep_runs``: prune to the newest N after saving.
+    Returns a ``history.Run`` whose findings have the waivers applied and whose meta records time,
+    hashes, profile, engine, scope, warnings and the waivers summary (expired, unmatched, expiring).
+    """
+    from offhost_audit import history, waivers as waivers_mod
+
+    if keep_runs is not None and keep_runs < 1:
+        raise InputError(f"--keep-runs must be 1 or more, not {keep_runs}")
+    compiled = embedded.compiled(policies)
+    bundle = "\n".join(f"{s.rel}\n{s.text}" for s in sorted(compiled.sources, key=lambda s: s.rel))
+    wfile = waivers_mod.load(waivers) if waivers else None
+    applied = waivers_mod.apply(findings, wfile, now=now)
+    meta: dict[str, Any] = {
+        "inventory": str(inventory_path) if inventory_path else None,
+        "inventory_hash": _sha256(Path(inventory_path).read_bytes()) if inventory_path else None,
+        "facts_file": str(facts_path) if facts_path else None,
+        "facts_generated_at": facts.get("generated_at"),
+        "policy_bundle_hash": _sha256(bundle.encode("utf-8")),
+        "profile": embedded.resolve_profile(compiled, facts, profile),
+        "engine": "opa-server" if opa_url else engine,
+        "opa_url": opa_url,
+        "warnings": list(warnings or []),
+        "waivers": applied.summary(wfile),
+        **scope_of(facts, list(compiled.metadata)),
+    }
+    started = history.utc_now_iso()
+    run = history.Run(id=None, started_at=started, meta=meta, facts=facts, findings=sorted_findings(applied.findings))
+    if save:
+        store = db if isinstance(db, history.History) else history.History(db)
+        try:
+            run.id = store.save_run(meta, run.findings, facts=facts, started_at=started)
+            if keep_runs is not None:
+                store.prune(keep_runs)
+        finally:
+            if store is not db:
+                store.close()
+    return run

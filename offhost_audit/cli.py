@@ -12,7 +12,7 @@ import math
 import sys
 from collections.abc import Callable
 
-from offhost_audit import __version__
+from offhost_audit import __version__, cli_reports
 from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, AuditError
 from offhost_audit.findings import SEVERITIES
 
@@ -56,7 +56,7 @@ def _name(text: str) -> str:
     return text
 
 
-_OUTPUTS = {"output": "-o", "save_facts": "--save-facts", "inventory_out": "--inventory-out"}
+_OUTPUTS = {"output": "-o", "save_facts": "--save-facts", "inventory_out": "--inventory-out", "db": "--db"}
 _INPUTS = ("facts", "inventory", "scenario")
 
 
@@ -116,7 +116,7 @@ def _add_collect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=_seconds, default=60.0, help="per-call wall-clock timeout in seconds (default: 60)")
     p.add_argument("--target-timeout", type=_seconds, default=300.0, help="per-target wall-clock timeout in seconds (default: 300)")
     p.add_argument("--insecure", action="store_true", help="do not validate TLS certificates (reported in the output and the facts)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar; with audit, no table either (for cron: errors only; --format json still prints)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="evaluate a facts file against the policies")
     p.add_argument("--facts", "-f", required=True, metavar="FILE", help="facts JSON (schema/facts.schema.json)")
     _add_eval_options(p)
+    cli_reports.add_run_options(p, quiet=True)
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("collect", help="collect facts from the estate in an inventory")
@@ -142,7 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_collect_options(p)
     _add_eval_options(p)
     p.add_argument("--save-facts", metavar="FILE", help="also write the collected facts")
+    cli_reports.add_run_options(p)
     p.set_defaults(func=_cmd_audit)
+
+    cli_reports.add_commands(sub)
 
     p = sub.add_parser("demo", help="start the built-in lab and audit it through the real WinRM client")
     p.add_argument("--scenario", action="append", metavar="NAME|FILE", help="scenario(s) to run (default: all shipped)")
@@ -180,9 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from offhost_audit import audit
 
-    found, warnings = audit.evaluate_file(args.facts, profile=args.profile, opa_url=args.opa_url,
-                                         engine=args.engine, jobs=args.jobs or None)
-    return _emit(found, warnings, args)
+    doc, found, warnings = audit.evaluate_document(args.facts, profile=args.profile, opa_url=args.opa_url,
+                                                   engine=args.engine, jobs=args.jobs or None)
+    run = cli_reports.record(args, doc, found, warnings, facts_path=args.facts)
+    return _emit(run.findings, warnings, args)
 
 
 def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
@@ -192,7 +197,9 @@ def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
     from offhost_audit.findings import breaches
     from offhost_audit.text import clean
 
-    if args.format == "json":  # streamed, and without the table renderer (rich)
+    if getattr(args, "quiet", False) and args.format == "table" and not args.output:
+        pass  # cron: the exit code (and any report files) tell; --format json still prints JSON
+    elif args.format == "json":  # streamed, and without the table renderer (rich)
         from offhost_audit.reports import findings_json
 
         for w in warnings:
@@ -245,12 +252,13 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from offhost_audit import audit, inventory
 
     inv = inventory.load(args.inventory)
-    _, found, warnings = audit.run_audit(
+    doc, found, warnings = audit.run_audit(
         inv, concurrency=args.concurrency, call_timeout=args.timeout, target_timeout=args.target_timeout,
         insecure=args.insecure, progress=not args.quiet, profile=args.profile, opa_url=args.opa_url,
         save_facts=args.save_facts, engine=args.engine, jobs=args.jobs or None,
     )
-    return _emit(found, warnings, args)
+    run = cli_reports.record(args, doc, found, warnings, inventory=args.inventory)
+    return _emit(run.findings, warnings, args)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -35,9 +35,14 @@ from offhost_audit.inventory import Inventory
 Progress = Callable[[str, str, str], None]  # (target, collector, status)
 
 
+def _winrm(t: Target) -> bool:
+    """A Windows host reached over WinRM (the inventory gives it a scheme), not an LDAP/SMB target."""
+    return "scheme" in t.options
+
+
 def _applies(c: Collector, t: Target) -> bool:
     roles = set(t.options.get("roles") or [t.kind])
-    return bool(set(c.kinds) & roles)
+    return bool(set(c.kinds) & roles) and (c.source == "winrm") == _winrm(t)
 
 
 def _run_target(target: Target, collectors: list[Collector], base_ctx: Context, *, call_timeout: float,
@@ -45,7 +50,7 @@ def _run_target(target: Target, collectors: list[Collector], base_ctx: Context, 
     ctx = Context(proxies=base_ctx.proxies, domain_hint=base_ctx.domain_hint, extra=dict(base_ctx.extra))
     deadline = time.monotonic() + target_timeout
     ctx.extra.update(call_timeout=call_timeout, deadline=deadline)
-    if target.kind not in ("domain_controller", "file_server"):
+    if _winrm(target):
         ctx.extra["winrm"] = WinRMSession(target, call_timeout=call_timeout)
     fragments, entries, blocked = [], [], None
     watch = deadline_clock.arm(target_timeout)  # a wall clock for every collector, LDAP and SMB too
@@ -115,7 +120,8 @@ def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: 
     targets = inventory.targets(resolver=resolver, call_timeout=call_timeout, insecure=insecure)
     secrets = [t.credentials.password for t in targets if t.credentials]
     dcs = [t for t in targets if t.kind == "domain_controller"]
-    base = Context(proxies=inventory.proxies, domain_hint=dcs[0].options.get("domain") if dcs else None)
+    base = Context(proxies=inventory.proxies, domain_hint=dcs[0].options.get("domain") if dcs else None,
+                   extra={"file_servers": sorted({t.name for t in targets if t.kind == "file_server"})})
     warnings: list[str] = []
     if insecure:
         warnings.append("TLS certificate validation was turned off (--insecure): the hosts' identity was not verified")
@@ -129,11 +135,11 @@ def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: 
     for cid in missing():
         kinds = LAZY_KINDS.get(cid, frozenset())
         for t in targets:
-            if t.kind in kinds:
+            if t.kind in kinds and not _winrm(t):
                 entries.append({"target": t.name, "collector": cid, "status": "skipped",
                                 "error": f"collector {cid} is not installed in this build", "duration_ms": 0.0})
-    phase2 = [t for t in targets if t.kind == "file_server"]
-    phase1 = [t for t in targets if t.kind != "file_server"]
+    phase2 = [t for t in targets if t.kind == "file_server" and not _winrm(t)]
+    phase1 = [t for t in targets if t not in phase2]
     tick, finish = _progress(progress, plan_size(targets, collectors))
     kw = dict(call_timeout=call_timeout, target_timeout=target_timeout, secrets=secrets, tick=tick)
     try:
@@ -147,8 +153,11 @@ def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: 
                 names.update({s.lower(): s for s in t.options.get("shares") or []})
                 return sorted(names.values(), key=str.lower)
 
+            sids = account_sids(partial.get("computer_accounts") or [])
+
             def fs_ctx(t: Target) -> Context:  # ctx.extra["shares"]: {file server name: [share, ...]}
-                return Context(proxies=base.proxies, domain_hint=base.domain_hint, extra={"shares": {t.name: shares_of(t)}})
+                return Context(proxies=base.proxies, domain_hint=base.domain_hint,
+                               extra={"shares": {t.name: shares_of(t)}, "account_sids": sids})
 
             phase2 = [replace(t, options={**t.options, "shares": shares_of(t)}) for t in phase2]
             frags2, e2 = _phase(phase2, collectors, base, pool, fs_ctx, **kw)
@@ -180,6 +189,16 @@ def _premerge(fragments: list[dict]) -> list[dict]:
     return out
 
 
+def account_sids(accounts: list[dict]) -> list[str]:
+    """Every SID a proxy's network logon carries (for the file servers' alias membership)."""
+    out = set()
+    for a in accounts:
+        for sid in [a.get("sid"), a.get("primary_group_sid"), *(a.get("token_groups") or []), *(a.get("logon_sids") or [])]:
+            if sid:
+                out.add(sid)
+    return sorted(out)
+
+
 def _shares_from_vms(vms: list[dict]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for vm in vms:
@@ -194,11 +213,18 @@ def _assemble(inv: Inventory, targets: list[Target], fragments: list[dict], entr
               warnings: list[str]) -> dict[str, Any]:
     for f in fragments:
         warnings += f.get("_notes") or []
-    hosts = [{"name": t.name, "fqdn": t.options.get("fqdn"), "roles": list(t.options.get("roles") or [t.kind])}
-             for t in targets if t.kind not in ("domain_controller", "file_server")]
+    hosts: dict[str, dict[str, Any]] = {}
+    for t in targets:  # one entry per computer: a file server that is also a Windows host gets both roles
+        if t.kind != "domain_controller":
+            h = hosts.setdefault(t.name, {"name": t.name, "fqdn": t.options.get("fqdn"), "roles": []})
+            h["roles"] += [r for r in t.options.get("roles") or [t.kind] if r not in h["roles"]]
+    for f in fragments:  # the SMB collector names the file server with the roles it knows of
+        for h in f.get("hosts") or []:
+            h.pop("roles", None)
     clusters = [{"name": name, "nodes": nodes} for name, nodes in inv.clusters.items()]
-    doc = merge([{"hosts": hosts, "clusters": clusters}, *_premerge(fragments)])
+    doc = merge([{"hosts": list(hosts.values()), "clusters": clusters}, *_premerge(fragments)])
     resolve_csv_names(doc.get("vms") or [], doc.get("clusters") or [])
+    _domains_from_directory(doc.get("hosts") or [], doc.get("computer_accounts") or [])
     vbr = {"version": inv.vbr_version, "profile": inv.vbr_profile}
     collected = doc.pop("vbr", None) or {}
     if collected.get("version") and inv.vbr_version and collected["version"] != inv.vbr_version:
@@ -224,6 +250,19 @@ def _assemble(inv: Inventory, targets: list[Target], fragments: list[dict], entr
     }
     facts.setdefault("hosts", [])
     return facts
+
+
+def _domains_from_directory(hosts: list[dict], accounts: list[dict]) -> None:
+    """A host whose domain was not collected (WinRM and the NTLM challenge failed) but whose
+    computer object was found in exactly one collected domain is in that domain (source directory)."""
+    found: dict[str, set[str]] = {}
+    for a in accounts:
+        if a.get("domain"):
+            found.setdefault(netbios(a["name"]), set()).add(a["domain"].lower())
+    for h in hosts:
+        doms = found.get(netbios(h["name"]), set())
+        if len(doms) == 1 and not (h.get("domain") or {}).get("name"):
+            h["domain"] = {"name": next(iter(doms)), "netbios": None, "part_of_domain": True, "source": "directory"}
 
 
 def require_some_success(facts: dict[str, Any]) -> None:

@@ -77,7 +77,7 @@ class Inventory:
         resolver = resolver or Resolver()
         out = []
         for h in self.hosts:
-            kind = next(k for k in ("proxy", "hyperv_host", "backup_server") if k in h.roles)
+            kind = next(k for k in ("proxy", "hyperv_host", "backup_server", "file_server") if k in h.roles)
             w = h.winrm
             out.append(Target(
                 name=h.name, kind=kind, address=h.address, port=w.port,
@@ -338,7 +338,9 @@ class _Parser:
         for i, f in self.entries(top, "file_servers"):
             with each():
                 at = ("file_servers", i)
-                f = self.mapping(f, at, {"name", "address", "port", "shares", "credentials"}, ("name",))
+                f = self.mapping(f, at, {"name", "address", "port", "shares", "credentials", "winrm"}, ("name",))
+                if f.get("winrm") is not None:  # also a Windows host: its OS facts over WinRM, same credentials
+                    self.host({k: f[k] for k in ("name", "address", "winrm", "credentials") if k in f}, at, "file_server")
                 shares = [self.string(s, at + ("shares", j)) for j, s in enumerate(self.seq(f.get("shares"), at + ("shares",)))]
                 name = self.name(f["name"], at + ("name",))
                 t = Target(name=name, kind="file_server", address=self.string(f.get("address") or f["name"], at + ("address",)),

@@ -5,7 +5,7 @@ nested deeper than :data:`MAX_DEPTH` (PyYAML's composer is recursive) and aliase
 more than :data:`MAX_VALUES` values (a "billion laughs" file is 1 KB and 10^9 values). :class:`Doc`
 turns the composed tree into plain values and collects errors as ``file:line: field: message``,
 so a loader can report every problem at once (``doc.fail`` skips the entry, ``doc.note`` goes on).
-Used by the inventory and the lab's scenario files.
+Used by the inventory, the waivers file and the lab's scenario files.
 """
 
 from __future__ import annotations

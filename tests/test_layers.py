@@ -18,7 +18,7 @@ FORBIDDEN = {
     "audit": {"cli", "tui", "reports", "lab"},
     "collect": {"cli", "tui", "reports", "engine", "lab", "audit"},
 }
-CORE = {"facts", "findings", "errors", "resources", "credentials", "winsec", "atomic", "text"}
+CORE = {"facts", "findings", "errors", "resources", "credentials", "winsec", "atomic", "text", "history", "waivers", "diff", "perf"}
 
 
 def _part(path: Path) -> str:

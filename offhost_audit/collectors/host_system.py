@@ -11,7 +11,7 @@ from offhost_audit.collectors.winrm import PsCollector
 
 class SystemCollector(PsCollector):
     id = "winrm.system"
-    kinds = frozenset({"proxy", "hyperv_host", "backup_server"})
+    kinds = frozenset({"proxy", "hyperv_host", "backup_server", "file_server"})
     script = "system.ps1"
 
     def arguments(self, target: Target, ctx: Context) -> dict[str, Any]:

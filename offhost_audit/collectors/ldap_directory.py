@@ -13,8 +13,9 @@ well-known SIDs the resource server adds at logon: Everyone (S-1-1-0), Authentic
 (S-1-5-11), NETWORK (S-1-5-2, logon type 3) and This Organization (S-1-5-15). Across a trust with
 selective authentication (``cross_organization``) the server adds Other Organization (S-1-5-1000)
 instead of This Organization; the rules see the trust flags and can swap it. Aliases local to the
-file server (e.g. BUILTIN\\Users, which holds Authenticated Users by default) are resolved on the
-server and are not in these facts.
+file server (e.g. BUILTIN\\Users, which holds Authenticated Users by default) are read on the
+server by ``smb.shares`` (``hosts[FS].local_groups``). The file servers named in
+``ctx.extra["file_servers"]`` are looked up too: their computer object gives their SID and domain.
 https://learn.microsoft.com/en-us/windows-server/identity/ad-ds/manage/understand-special-identities-groups
 """
 
@@ -175,13 +176,13 @@ def _trust(entry: dict, errors: list[str]) -> dict[str, Any] | None:
 
 
 def _computer(conn, name: str, domain_dn: str, domain_dns: str, domain_sid: str | None,
-              errors: list[str]) -> dict[str, Any] | None:
+              errors: list[str], missing_means: str) -> dict[str, Any] | None:
     short = name.split(".")[0].upper()
     sam = short + "$"
     found = _search(conn, domain_dn, f"(&(objectCategory=computer)(sAMAccountName={_escape(sam)}))",
                     ["objectSid", "primaryGroupID", "sAMAccountName"])
     if not found:
-        errors.append(f"computer account {sam} not found in {domain_dns}: its access facts are unknown")
+        errors.append(f"computer account {sam} not found in {domain_dns}: {missing_means}")
         return None
     entry = found[0]
     sid = _sid(entry, "objectSid")
@@ -245,9 +246,11 @@ def collect(target: Target, ctx: Context) -> Fragment:
             "trusts": sorted(trusts, key=lambda t: t["partner"].lower()) if trusts is not None else None,
         }
         accounts = []
-        for proxy in ctx.proxies:
+        file_servers = [n for n in (ctx.extra or {}).get("file_servers") or [] if n not in ctx.proxies]
+        for proxy in list(ctx.proxies) + file_servers:  # file servers: their computer object (SID, domain)
             try:
-                acct = _computer(conn, proxy, domain_dn, domain["dns_name"], domain_sid, errors)
+                why = "a file server of another domain, or of none" if proxy in file_servers else "its access facts are unknown"
+                acct = _computer(conn, proxy, domain_dn, domain["dns_name"], domain_sid, errors, why)
             except (lx.LDAPOperationResult, WinsecError) as exc:
                 errors.append(f"computer account of {proxy} not readable: {exc}")
                 continue

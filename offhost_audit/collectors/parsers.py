@@ -34,11 +34,13 @@ VSS_TYPE = {0: "unknown", 1: "system", 2: "software", 3: "hardware", 4: "unknown
 # CLUSTER_RESOURCE_STATE (CSV)
 CSV_STATE = {-1: "unknown", 0: "inherited", 1: "initializing", 2: "online", 3: "offline", 4: "failed",
              128: "pending", 129: "online_pending", 130: "offline_pending"}
+ISCSI_ANY_PORT = "ISCSI ANY PORT"  # Get-InitiatorPort PortAddress of every iSCSI initiator port
 FEATURES = {"hyper-v": "hyperv", "fs-data-deduplication": "dedup", "failover-clustering": "failover_clustering"}
 
 
 def parse_system(doc: Any) -> dict[str, Any]:
-    """system.ps1 -> host ``os``, ``hardware``, ``features``, ``domain`` (and ``fqdn``)."""
+    """system.ps1 -> host ``os``, ``hardware``, ``features``, ``domain``, ``computer_name``, ``dns_host_name``
+    (and ``fqdn``)."""
     d = pj.obj(doc) or {}
     os_ = pj.obj(d.get("OS")) or {}
     reg = pj.obj(d.get("Registry")) or {}
@@ -81,6 +83,8 @@ def parse_system(doc: Any) -> dict[str, Any]:
         dns, dom = pj.text(cs.get("DNSHostName")), pj.text(cs.get("Domain"))
         if dns and dom and part:
             out["fqdn"] = f"{dns}.{dom}".lower()
+        out["computer_name"] = (pj.text(cs.get("Name")) or "").upper() or None
+        out["dns_host_name"] = (f"{dns}.{dom}" if dns and dom and part and "." not in dns else dns or "").lower() or None
     return out
 
 
@@ -142,8 +146,11 @@ def parse_storage(doc: Any) -> dict[str, Any]:
     for p in pj.as_list(d.get("InitiatorPorts")):
         p = pj.obj(p) or {}
         if p:
-            ports.append({"type": pj.enum(p.get("ConnectionType"), PORT_TYPE, PORT_NAMES, default="other") or "other",
-                          "address": (pj.text(p.get("PortAddress")) or pj.text(p.get("NodeAddress")))})
+            kind = pj.enum(p.get("ConnectionType"), PORT_TYPE, PORT_NAMES, default="other") or "other"
+            node, port = pj.text(p.get("NodeAddress")), pj.text(p.get("PortAddress"))
+            if kind == "iscsi" or (port or "").upper() == ISCSI_ANY_PORT:  # the IQN is the node address
+                port = None
+            ports.append({"type": kind, "address": port or node, "node_address": node})
     sessions = []
     for s in pj.as_list(d.get("IscsiSessions")):
         s = pj.obj(s) or {}

@@ -8,7 +8,10 @@ For each share named in ``target.options["shares"]`` (plus ``ctx.extra["shares"]
   sending a query-info SECURITY request with smbprotocol; the raw descriptor is decoded by
   :mod:`offhost_audit.winsec` (smbprotocol's own parser rejects ACL revision 3, which smbcacls
   writes);
-* the dialect smbprotocol negotiated.
+* the dialect smbprotocol negotiated;
+* the file server's own ``hosts[]`` entry: its identity from the NTLM challenge and its local
+  groups (alias membership over SAMR) for the logon SIDs and the proxies' SIDs the directory gave
+  (``ctx.extra["account_sids"]``), see :mod:`offhost_audit.collectors.smb_identity`.
 
 It never judges access: OHP-021 intersects the two ACLs over the proxy's SIDs. Per-share problems
 (share missing, access denied) leave that share's ACL facts null and go to ``fragment["_errors"]``;
@@ -24,6 +27,8 @@ from typing import Any
 from ..errors import CollectorError, TargetUnreachableError
 from ..winsec import WinsecError, dacl_facts
 from .base import Context, Fragment, Target
+from .ldap_directory import LOGON_SIDS
+from .smb_identity import local_groups, server_identity
 
 id = "smb.shares"
 source = "smb"
@@ -202,6 +207,13 @@ def collect(target: Target, ctx: Context) -> Fragment:
     read_any = False
     try:
         dialect = acl_reader.dialect
+        host = server_identity(info_reader.conn, server)
+        try:
+            sids = sorted({s.upper() for s in LOGON_SIDS + list((ctx.extra or {}).get("account_sids") or [])})
+            host["local_groups"] = local_groups(info_reader.conn, target.address, port, sids)
+        except CollectorError as exc:
+            host["local_groups"] = None
+            errors.append(f"{server}: local groups (alias membership) not read: {exc}")
         for name in names:
             unc = f"\\\\{server}\\{name}"
             fact: dict[str, Any] = {"unc": unc, "server": server, "name": name, "path": None,
@@ -233,7 +245,7 @@ def collect(target: Target, ctx: Context) -> Fragment:
         acl_reader.close()
     if not read_any:
         raise CollectorError(f"{target.name}: no share ACL could be read: " + "; ".join(errors))
-    frag: Fragment = {"shares": shares}
+    frag: Fragment = {"shares": shares, "hosts": [host]}
     if errors:
         frag["_errors"] = errors
     return frag

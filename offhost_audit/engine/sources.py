@@ -17,14 +17,14 @@ followed by the source diagram, without the backtrace.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+
+from offhost_audit.perf import paused_gc
 
 # regorus errors are anyhow errors: with RUST_BACKTRACE=1 in the environment each one captures a
 # backtrace (about 200 ms for the first, symbolised). We strip it anyway, so do not capture it.
@@ -103,20 +103,6 @@ def signature(root: Path) -> tuple:
         sig.append((str(p), st.st_mtime_ns, st.st_size))
     return tuple(sig)
 
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic GC: parsing, joining and sorting tens of thousands of findings next to a
-    facts document of millions of containers triggers full collections that cost 20-40% of it.
-    Nothing in that work makes reference cycles."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 ORJSON_FROM = 256 * 1024  # characters: below this the stdlib is as fast, and orjson costs ~25 ms to import

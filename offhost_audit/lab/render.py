@@ -38,7 +38,7 @@ def pipeline(items: list[Any]) -> Any:
 
 
 def system(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]) -> Any:
-    os_, hw, dom = host["os"], host["hardware"], sc["domain"]
+    os_, hw, dom = host["os"], host["hardware"], {**sc["domain"], **(host.get("domain") or {})}  # a host may be elsewhere
     names = args.get("FeatureNames") or ["Hyper-V", "FS-Data-Deduplication", "Failover-Clustering"]
     names = [names] if isinstance(names, str) else names
     return {
@@ -47,7 +47,8 @@ def system(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]) -> An
                "OperatingSystemSKU": os_["sku"], "LastBootUpTime": f"/Date({BOOT_MS})/"},
         "Registry": {"InstallationType": os_["installation_type"], "EditionID": os_["edition"],
                      "CurrentBuildNumber": str(os_["build"]), "UBR": os_["ubr"]},
-        "ComputerSystem": {"Name": host["name"], "DNSHostName": host["name"].lower(), "Domain": dom["dns"],
+        "ComputerSystem": {"Name": host.get("computer_name") or host["name"],
+                           "DNSHostName": (host.get("computer_name") or host["name"]).lower(), "Domain": dom["dns"],
                            "PartOfDomain": True, "DomainRole": 3, "Manufacturer": hw["manufacturer"],
                            "Model": hw["model"], "HypervisorPresent": "hyperv" in host["features"] or bool(host.get("virtual")),
                            "NumberOfLogicalProcessors": hw["logical"], "TotalPhysicalMemory": int(hw["memory_gb"] * GB) - 4 * 1024**2},
@@ -86,7 +87,7 @@ def storage(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]) -> A
     iscsi = []
     if bus == "iscsi":
         ports = [{"NodeAddress": f"iqn.1991-05.com.microsoft:{host['name'].lower()}.{sc['domain']['dns']}",
-                  "PortAddress": "ffffffff", "ConnectionType": 2}]
+                  "PortAddress": "ISCSI ANY PORT", "ConnectionType": 2}]
         iscsi = [{"TargetNodeAddress": "iqn.2010-06.com.purestorage:flasharray.lab", "IsConnected": True}]
     return {"Disks": disks, "InitiatorPorts": ports, "IscsiSessions": iscsi, "NewDiskPolicy": host["san_policy"]}
 

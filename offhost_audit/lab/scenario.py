@@ -4,6 +4,8 @@ A scenario describes Windows hosts as an administrator would (roles, OS, hardwar
 disks, CSVs, VMs, VSS providers, Veeam services, SMB connections), the backup server, per-host
 ``faults`` (the lab's :class:`~offhost_audit.lab.faults.Faults` fields) and ``script_errors``
 (a script that fails on that host), plus ``expect``: the rule ids the estate was built to fail.
+A host may also carry ``computer_name`` (the name the machine answers with, when it differs from
+the inventory name) and ``domain`` (``{dns, netbios}``, when it is not in the scenario's domain).
 :func:`load` normalises it so the renderers never guess: every host gets every field.
 """
 

@@ -1,9 +1,11 @@
 """Findings as JSON (``schema/findings.schema.json``), written as a stream of chunks.
 
-The same text as ``json.dumps(findings, indent=2, ensure_ascii=False)`` of the schema's fields in
-the schema's order, but built finding by finding (with orjson when installed), so that writing a
-run of tens of thousands of findings never holds a second full copy of them, or the whole text,
-in memory. Imports nothing of the table renderer (rich).
+A JSON list with one finding per line (compact: no spaces), only the schema's fields, in the
+schema's order. It is built finding by finding, with orjson (a tenth of the stdlib encoder's time:
+0.1 s against 1 s for 46,500 findings), so that writing a run of tens of thousands of findings never
+holds a second full copy of them, or the whole text, in memory. The stdlib writes the same text
+for a few findings (orjson's import costs more than it saves there) and for what orjson refuses.
+Imports nothing of the table renderer (rich).
 """
 
 from __future__ import annotations
@@ -15,16 +17,15 @@ from offhost_audit.findings import Finding
 
 FIELDS = ("rule_id", "title", "severity", "status", "subject", "message", "evidence", "missing",
           "remediation", "doc_url", "waiver")
-_BATCH = 512  # findings per chunk: few enough write calls, small chunks
+_BATCH = 512  # findings per chunk: few write calls, small chunks
 
 
 def _stdlib(obj: Any) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False)
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
 def _dumper(many: bool) -> Callable[[Any], str]:
-    """One finding as indented JSON text (the list's indent not yet added): orjson for many
-    findings, the stdlib (same text) for a few, where orjson's import (~25 ms) costs more."""
+    """One finding as one line of compact JSON."""
     if not many:
         return _stdlib
     try:
@@ -34,7 +35,7 @@ def _dumper(many: bool) -> Callable[[Any], str]:
 
     def dump(obj: Any) -> str:
         try:
-            return orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode("utf-8")
+            return orjson.dumps(obj).decode("utf-8")
         except TypeError:  # what orjson refuses (an integer beyond 64 bits): the stdlib
             return _stdlib(obj)
 
@@ -47,9 +48,7 @@ def chunks(findings: Iterable[Finding]) -> Iterator[str]:
     batch: list[str] = []
     first = True
     for f in findings:
-        # JSON strings never hold a raw newline, so indenting the lines of one item is safe
-        text = "  " + dump({k: f[k] for k in FIELDS if k in f}).replace("\n", "\n  ")
-        batch.append(("[\n" if first else ",\n") + text)
+        batch.append(("[\n" if first else ",\n") + dump({k: f[k] for k in FIELDS if k in f}))
         first = False
         if len(batch) >= _BATCH:
             yield "".join(batch)

@@ -17,6 +17,25 @@ norm(n) := upper(parts[0]) if parts := split(trim_space(n), ".")
 # unique after normalisation (the facts loader rejects duplicates).
 hosts_by_name := {norm(h.name): h | some h in input.hosts}
 
+# host_key(name): the host (its normalised inventory name) a machine name elsewhere in the facts
+# refers to: cluster node lists, the backup server's registrations, VM host names and UNC servers
+# may use the inventory name, the FQDN, or the computer's own name (computer_name,
+# dns_host_name: what Win32_ComputerSystem or the NTLM challenge reports). A name that matches
+# no host, or more than one, normalises as itself.
+host_key(n) := k if {
+	ks := _host_aliases[norm(n)]
+	count(ks) == 1
+	some k in ks
+} else := norm(n)
+
+_host_aliases[a] contains norm(h.name) if {
+	some h in input.hosts
+	some f in ["name", "fqdn", "computer_name", "dns_host_name"]
+	x := object.get(h, f, null)
+	is_string(x)
+	a := norm(x)
+}
+
 clusters_by_name := {norm(c.name): c | some c in seq(object.get(input, "clusters", null))}
 
 # proxies: the normalised names of hosts that have the proxy role.
@@ -30,18 +49,20 @@ _assignments := [a | some a in seq(object.get(input, "assignments", null)); a !=
 assigned_proxies := {norm(a.proxy) | some a in _assignments}
 
 # _sources[proxy]: the proxy's assignment sources, as {"kind", "name"} with the name normalised.
-_sources[p] contains {"kind": s.kind, "name": norm(s.name)} if {
+_sources[p] contains {"kind": s.kind, "name": _source_key(s)} if {
 	some a in _assignments
 	p := norm(a.proxy)
 	some s in seq(a.sources)
 }
+
+_source_key(s) := host_key(s.name) if s.kind == "host" else := norm(s.name)
 
 _all_clusters := {n | some n, _ in clusters_by_name}
 
 _cluster_nodes[c] contains n if {
 	some c, cl in clusters_by_name
 	some node in seq(object.get(cl, "nodes", null))
-	n := norm(node)
+	n := host_key(node)
 }
 
 # When a cluster's node list (or the cluster list) was not collected, each host's own membership

@@ -141,3 +141,46 @@ def test_values_go_in_as_arguments(healthy):
             s.close()
     assert isinstance(one, dict) and one["Name"] == "VeeamTransportSvc" and one["Status"] == 4
     assert none is None
+
+
+def test_file_server_with_winrm_gets_its_os_facts_and_one_host_entry():
+    from urllib.parse import urlsplit
+
+    import yaml
+
+    from offhost_audit import collect, inventory
+    from offhost_audit.credentials import Resolver
+    from offhost_audit.lab import scenario as scenarios
+    from offhost_audit.lab.responder import inventory_doc, lab_env, lab_hosts
+    from offhost_audit.lab.wsman import LabServer
+
+    sc = scenarios.normalise({"name": "fs-winrm", "hosts": [
+        {"name": "PROXY01", "roles": ["proxy"]}, {"name": "HV01"},
+        {"name": "FS01", "roles": ["file_server"], "features": [], "computer_name": "FILER01"}]})
+    with LabServer(lab_hosts(sc)) as lab:
+        doc = inventory_doc(sc, lab)
+        url = urlsplit(lab.endpoint("FS01"))
+        doc["file_servers"] = [{"name": "FS01", "address": "127.0.0.1", "port": 9, "shares": ["VMS"],  # no SMB there
+                                "winrm": {"scheme": url.scheme, "port": url.port, "auth": "basic",
+                                          "message_encryption": "never", "path": url.path}}]
+        inv = inventory.loads(yaml.safe_dump(doc), source="fs-winrm.yaml")
+        facts = collect.collect_facts(inv, resolver=Resolver(env=lab_env(sc), interactive=False), call_timeout=10)
+    (fs,) = [h for h in facts["hosts"] if h["name"] == "FS01"]
+    assert fs["roles"] == ["file_server"]
+    assert fs["os"]["build"] == 20348 and fs["domain"]["name"] == "corp.example"
+    assert (fs["computer_name"], fs["dns_host_name"]) == ("FILER01", "filer01.corp.example")
+    ran = {(e["collector"], e["status"]) for e in facts["collection"] if e["target"] == "FS01"}
+    assert ran == {("winrm.system", "ok"), ("smb.shares", "error")}  # the other WinRM collectors do not apply
+
+
+def test_a_host_without_a_collected_domain_takes_its_computer_objects():
+    from offhost_audit.collect import _domains_from_directory
+
+    hosts = [{"name": "PROXY01"}, {"name": "FS01", "domain": {"name": None}}, {"name": "TWIN"}, {"name": "HV01", "domain": {"name": "corp.example"}}]
+    accounts = [{"name": "PROXY01", "domain": "Corp.Example"}, {"name": "FS01", "domain": "res.example"},
+                {"name": "TWIN", "domain": "a.example"}, {"name": "TWIN", "domain": "b.example"}, {"name": "HV01", "domain": "x.example"}]
+    _domains_from_directory(hosts, accounts)
+    assert hosts[0]["domain"] == {"name": "corp.example", "netbios": None, "part_of_domain": True, "source": "directory"}
+    assert hosts[1]["domain"]["name"] == "res.example"
+    assert "domain" not in hosts[2]  # found in two domains: left unknown
+    assert hosts[3]["domain"] == {"name": "corp.example"}  # collected: kept

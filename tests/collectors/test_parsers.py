@@ -66,7 +66,14 @@ def test_storage(disks, policy, noisy):
     assert [(d["unique_id"], d["bus_type"], d["is_offline"]) for d in st_["disks"]] == [
         (u.lower(), P.BUS_TYPE[b], off) for _, u, b, off in disks]
     assert st_["san_policy"] == (P.SAN_POLICY.get(policy) if policy else None)
-    assert st_["initiator_ports"] == [{"type": "fc", "address": "p"}]
+    assert st_["initiator_ports"] == [{"type": "fc", "address": "p", "node_address": "n"}]
+
+
+def test_iscsi_port_keeps_the_iqn_not_the_any_port_constant():
+    iqn = "iqn.1991-05.com.microsoft:px1.corp.example"
+    doc = loads(ps_json({"Disks": [], "IscsiSessions": [], "NewDiskPolicy": 1, "InitiatorPorts": [
+        {"NodeAddress": iqn, "PortAddress": "ISCSI ANY PORT", "ConnectionType": 2}]}))
+    assert P.parse_storage(doc)["storage"]["initiator_ports"] == [{"type": "iscsi", "address": iqn, "node_address": iqn}]
 
 
 @relaxed

@@ -1,7 +1,7 @@
 """The shipped policies against the rule catalog: METADATA blocks and per-rule fact fixtures.
 
 These fail until every catalog rule is written (policies/<area>/<rule>/) with its fixtures
-(tests/fixtures/policies/<area>/<rule>/{allowed,denied,unknown}.json).
+(tests/fixtures/policies/<area>/<rule>/{allowed,denied,unknown}.json, and <kind>-<case>.json variants).
 """
 
 from __future__ import annotations
@@ -71,10 +71,10 @@ def _fixture_cases() -> list[tuple[str, Path, str]]:
     cases = []
     ids = _rule_ids()
     for d, rid in ids.items():
-        for kind in ("allowed", "denied", "unknown"):
-            f = FIXTURES / d.parent.name / d.name / f"{kind}.json"
-            if f.is_file():
-                cases.append((rid, f, kind))
+        for kind in ("allowed", "denied", "unknown"):  # and named variants: <kind>-<case>.json
+            for f in sorted((FIXTURES / d.parent.name / d.name).glob(f"{kind}*.json")):
+                if f.stem == kind or f.stem.startswith(kind + "-"):
+                    cases.append((rid, f, kind))
     return cases
 
 

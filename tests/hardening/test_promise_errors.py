@@ -104,7 +104,7 @@ def test_an_unexpected_exception_is_exit_4_with_a_short_line(monkeypatch, capsys
     def boom(*a: object, **k: object) -> None:
         raise RuntimeError("something nobody expected\nsecond line")
 
-    monkeypatch.setattr(audit, "evaluate_file", boom)
+    monkeypatch.setattr(audit, "evaluate_document", boom)  # what `evaluate` calls
     assert cli.main(["evaluate", "-f", str(EXAMPLE_FACTS)]) == 4
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "internal error: RuntimeError: something nobody expected second line" in err
@@ -112,6 +112,6 @@ def test_an_unexpected_exception_is_exit_4_with_a_short_line(monkeypatch, capsys
 
 
 def test_debug_shows_the_traceback_of_an_internal_error(monkeypatch, capsys):
-    monkeypatch.setattr(audit, "evaluate_file", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(audit, "evaluate_document", lambda *a, **k: 1 / 0)
     assert cli.main(["--debug", "evaluate", "-f", str(EXAMPLE_FACTS)]) == 4
     assert "Traceback" in capsys.readouterr().err

@@ -23,7 +23,7 @@ REALM = "FEAS.TEST"
 DOMAIN = "FEAS"
 ADMIN_PASSWORD = "Passw0rd!Feas"
 AUDITOR_PASSWORD = "Aud1tor!Feas"  # a non-admin domain user, for the access-denied cases
-SHARES = ("VMS", "PUBLIC", "SHAREONLY", "NTFSONLY", "LOCKED")
+SHARES = ("VMS", "PUBLIC", "SHAREONLY", "NTFSONLY", "LOCKED", "USERS", "LOCALGRP")
 RPC_PORTS = "61000-61999"  # above net.ipv4.ip_local_port_range (32768-60999)
 NSS_WRAPPER = "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so"
 REQUIRED_TOOLS = ("samba", "samba-tool", "smbd", "wbinfo", "ldbadd", "sharesec", "smbpasswd")
@@ -229,15 +229,21 @@ class SambaDC:
 
 
 class StandaloneSmbd:
-    """A standalone smbd on 127.0.0.2 (ports 4445 and 445), tdbsam, acl_xattr ignoring system ACLs."""
+    """A standalone smbd on 127.0.0.2 (ports 4445 and 445), tdbsam, acl_xattr ignoring system ACLs.
 
-    def __init__(self, root: Path, shares: dict[str, Path], env: dict[str, str]) -> None:
+    :meth:`remove_pipe` makes one RPC interface unreachable (``samr``: as on a server that denies
+    remote SAM access). (``rpc start on demand helpers = no`` with samba-dcerpcd running only
+    rpcd_classic was tried first: binds to srvsvc then hang.)"""
+
+    def __init__(self, root: Path, shares: dict[str, Path], env: dict[str, str], *, ip: str = "127.0.0.2",
+                 name: str = "FS02") -> None:
         self.dir = root / "fs"
         self.conf = self.dir / "smb.conf"
         self.shares = shares
         self.env = env
         self.proc: subprocess.Popen | None = None
         self.port = 4445
+        self.ip, self.name = ip, name
 
     def start(self) -> None:
         d = self.dir
@@ -247,8 +253,8 @@ class StandaloneSmbd:
         self.conf.write_text(f"""[global]
 \tserver role = standalone server
 \tworkgroup = FSLAB
-\tnetbios name = FS02
-\tinterfaces = 127.0.0.2/8
+\tnetbios name = {self.name}
+\tinterfaces = {self.ip}/8
 \tbind interfaces only = yes
 \tsmb ports = {self.port} 445
 \tdisable netbios = yes
@@ -273,8 +279,8 @@ class StandaloneSmbd:
                              env=self.env, capture_output=True, text=True, timeout=60)
         if res.returncode != 0:
             raise LabError(f"smbpasswd failed: {res.stderr.strip()}")
-        if port_open("127.0.0.2", self.port):
-            raise LabError(f"port {self.port} on 127.0.0.2 is already in use")
+        if port_open(self.ip, self.port):
+            raise LabError(f"port {self.port} on {self.ip} is already in use")
         log = open(d / "log" / "smbd.stdout", "ab")
         self.proc = subprocess.Popen(["smbd", "-F", "--no-process-group", "-s", str(self.conf), "--debug-stdout"],
                                      env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -284,9 +290,24 @@ class StandaloneSmbd:
         def ready() -> bool:
             if self.proc.poll() is not None:
                 raise LabError(f"smbd exited with {self.proc.returncode}; see {d}/log")
-            return port_open("127.0.0.2", self.port) and port_open("127.0.0.2", 445)
+            return port_open(self.ip, self.port) and port_open(self.ip, 445)
 
-        wait_for("the standalone smbd on 127.0.0.2", ready, timeout=30)
+        wait_for(f"the standalone smbd on {self.ip}", ready, timeout=30)
+
+    def remove_pipe(self, name: str, user: str, password: str) -> None:
+        """Start the RPC helpers (one srvsvc bind), then delete the named pipe's socket: smbd then
+        answers STATUS_OBJECT_NAME_NOT_FOUND for that pipe until samba-dcerpcd is restarted."""
+        from impacket.dcerpc.v5 import srvs, transport
+        from impacket.smbconnection import SMBConnection
+
+        conn = SMBConnection(self.ip, self.ip, sess_port=self.port, timeout=10)
+        conn.login(user, password, "")
+        dce = transport.SMBTransport(self.ip, self.port, r"\srvsvc", smb_connection=conn).get_dce_rpc()
+        dce.connect()
+        dce.bind(srvs.MSRPC_UUID_SRVS)
+        dce.disconnect()
+        conn.close()
+        (self.dir / "ncalrpc" / "np" / name).unlink(missing_ok=True)
 
     def stop(self) -> None:
         if self.proc is not None:

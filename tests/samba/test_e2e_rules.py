@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from offhost_audit.audit import evaluate_facts
+from offhost_audit.collect import account_sids
 from offhost_audit.collectors import ldap_directory, smb_shares
 from offhost_audit.collectors.base import Context, merge
 from offhost_audit.facts import validate
@@ -26,7 +27,8 @@ def _host(name, roles, domain):
 def findings(samba_lab_dc):
     proxies = ["PROXY01", "PROXY02", "PROXY03", "PROXY04"]
     directory = ldap_directory.collect(samba_lab_dc.dc_target(), Context(proxies=proxies + list(FOREIGN)))
-    shares = smb_shares.collect(samba_lab_dc.fs_target(ON_DISK), Context())
+    sids = account_sids(directory["computer_accounts"])  # what the runner passes on from the directory
+    shares = smb_shares.collect(samba_lab_dc.fs_target(ON_DISK), Context(extra={"account_sids": sids}))
     assert "_errors" not in shares
     hosts = [_host(p, ["proxy"], FEAS) for p in proxies]
     hosts += [_host(p, ["proxy"], {"name": d, "netbios": d.split(".")[0].upper(), "part_of_domain": True})
@@ -35,8 +37,8 @@ def findings(samba_lab_dc):
     vms = [{"name": f"VM-{s}", "host": "HV01",
             "disks": [{"path": f"\\\\DC1\\{s}\\VM-{s}\\disk.vhdx", "storage": "smb", "format": "vhdx",
                        "share": f"\\\\DC1\\{s}"}]} for s in ON_DISK]
-    collected = merge([{k: v for k, v in f.items() if k != "_errors"} for f in (directory, shares)])
-    facts = {"schema_version": 1, "hosts": hosts, "vms": vms, **collected}
+    collected = merge([{"hosts": hosts}] + [{k: v for k, v in f.items() if k != "_errors"} for f in (directory, shares)])
+    facts = {"schema_version": 1, "vms": vms, **collected}
     validate(facts)
     return evaluate_facts(facts)
 

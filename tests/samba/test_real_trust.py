@@ -10,6 +10,7 @@ import pytest
 from samba_lab import ADMIN_PASSWORD
 
 from offhost_audit.audit import evaluate_facts
+from offhost_audit.collect import account_sids
 from offhost_audit.collectors import ldap_directory, smb_shares
 from offhost_audit.collectors.base import Context, Credentials, Target, merge
 from offhost_audit.facts import validate
@@ -54,7 +55,8 @@ def test_both_sides_hold_the_trust(both_sides):
 
 def test_cross_forest_proxy_judged(both_sides, samba_lab_dc):
     feas, forest2 = both_sides
-    shares = smb_shares.collect(samba_lab_dc.fs_target(["PUBLIC", "VMS"]), Context())
+    sids = account_sids(forest2["computer_accounts"])  # what the runner passes on from the directory
+    shares = smb_shares.collect(samba_lab_dc.fs_target(["PUBLIC", "VMS"]), Context(extra={"account_sids": sids}))
     feas_dom = {"name": "feas.test", "netbios": "FEAS", "part_of_domain": True}
     hosts = [{"name": "PROXY09", "roles": ["proxy"], "domain": {"name": "forest2.test", "netbios": "FOREST2",
                                                                  "part_of_domain": True}},
@@ -62,8 +64,8 @@ def test_cross_forest_proxy_judged(both_sides, samba_lab_dc):
              {"name": "DC1", "roles": ["file_server"], "domain": feas_dom}]
     vms = [{"name": f"VM-{s}", "host": "HV01", "disks": [{"path": f"\\\\DC1\\{s}\\d.vhdx", "storage": "smb",
                                                           "share": f"\\\\DC1\\{s}"}]} for s in ("PUBLIC", "VMS")]
-    collected = merge([{k: v for k, v in f.items() if not k.startswith("_")} for f in (feas, forest2, shares)])
-    facts = {"schema_version": 1, "hosts": hosts, "vms": vms, **collected}
+    collected = merge([{"hosts": hosts}] + [{k: v for k, v in f.items() if not k.startswith("_")} for f in (feas, forest2, shares)])
+    facts = {"schema_version": 1, "vms": vms, **collected}
     validate(facts)
     found = {(f["rule_id"], f["subject"].get("share") or f["subject"].get("server")): f
              for f in evaluate_facts(facts) if f["subject"].get("proxy") == "PROXY09"}

@@ -16,7 +16,7 @@ from samba_lab import ADMIN_PASSWORD, AUDITOR_PASSWORD, SHARES  # tests/samba is
 
 pytestmark = pytest.mark.samba
 
-SDDL_ALIASES = {"BA": "S-1-5-32-544", "SY": "S-1-5-18", "AU": "S-1-5-11", "WD": "S-1-1-0"}
+SDDL_ALIASES = {"BA": "S-1-5-32-544", "SY": "S-1-5-18", "AU": "S-1-5-11", "WD": "S-1-1-0", "BU": "S-1-5-32-545"}
 SDDL_FLAGS = {"OI": 0x1, "CI": 0x2, "NP": 0x4, "IO": 0x8, "ID": 0x10}
 SHARESEC_MASKS = {"FULL": 0x1F01FF, "CHANGE": 0x1301FF, "READ": 0x1200A9}  # Samba's CHANGE, not Windows' 0x1301bf
 

@@ -81,7 +81,7 @@ _build(host) := object.get(data.offhost.lib.facts.hosts_by_name, [host, "os", "b
 
 _nodes(c) := object.get(data.offhost.lib.facts.clusters_by_name, [c, "nodes"], null)
 
-_node_keys(c) := [facts.norm(n) | some n in facts.seq(_nodes(c))]
+_node_keys(c) := [facts.host_key(n) | some n in facts.seq(_nodes(c))]
 
 _parity if profile.clause("dedup_version_parity")
 

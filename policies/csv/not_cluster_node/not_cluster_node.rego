@@ -68,7 +68,7 @@ _nodes(c) := object.get(data.offhost.lib.facts.clusters_by_name, [c, "nodes"], n
 
 _membership(p) := object.get(data.offhost.lib.facts.hosts_by_name, [p, "cluster"], null)
 
-_node_names(c) := {facts.norm(n) | some n in facts.seq(_nodes(c))}
+_node_names(c) := {facts.host_key(n) | some n in facts.seq(_nodes(c))}
 
 # The proxy is a node: listed among the cluster's nodes, or its own fact says so.
 _is_node(p, c) if p in _node_names(c)

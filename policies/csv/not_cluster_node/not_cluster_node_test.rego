@@ -218,3 +218,12 @@ test_proxy_level_finding_only_for_proxy_without_cluster if {
 	count([f | some f in fs; f.subject.proxy == "PROXY01"]) == count([f | some f in rule.findings with input as _base])
 	count([f | some f in fs; f.subject.kind == "proxy"; f.subject.proxy == "PROXY01"]) == 0
 }
+
+test_fail_when_cluster_lists_the_proxy_by_its_own_computer_name if {
+	# the inventory calls it PROXY01; the machine (and so the cluster) calls itself HVPX-7
+	fs := rule.findings with input as _patch([
+		{"op": "add", "path": "/hosts/0/computer_name", "value": "HVPX-7"},
+		{"op": "add", "path": "/clusters/0/nodes/-", "value": "hvpx-7.corp.example"},
+	])
+	_statuses(fs) == {["PROXY01 -> HVCL01", "fail"]}
+}

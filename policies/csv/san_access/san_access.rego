@@ -229,7 +229,12 @@ _ports_text_of(ports) := "not collected" if {
 	ports == null
 } else := "none" if {
 	count(ports) == 0
-} else := concat(", ", [sprintf("%v", [port.type]) | some port in ports])
+} else := concat(", ", [_port_text(port) | some port in ports])
+
+# _port_text(port): "iscsi iqn.1991-05.com.microsoft:px1.corp.example", "fc 21000024ff..."
+_port_text(port) := sprintf("%v %v", [port.type, port.address]) if {
+	is_string(object.get(port, "address", null))
+} else := sprintf("%v", [port.type])
 
 _offline_note(pf, matches) := sprintf(
 	" Offline is expected here: SAN policy %v keeps shared LUNs offline on a server outside the cluster, and the snapshot is mounted only during the backup.",

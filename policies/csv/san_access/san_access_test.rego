@@ -90,6 +90,10 @@ test_on_the_fly_warning_for_iscsi_lun_via_initiator_port if {
 	f := _by_csv(fs, "Cluster Disk 1")
 	contains(f.message, "Connected volumes -> Manual selection")
 	contains(f.message, "bus on the cluster nodes: iscsi")
+	contains(f.message, "iscsi iqn.1991-05.com.microsoft:proxy01") # the initiator's IQN, not "ISCSI ANY PORT"
+	some e in f.evidence
+	e.path == "hosts[PROXY01].storage.initiator_ports"
+	"iqn.1991-05.com.microsoft:proxy01" in {x.address | some x in e.value}
 }
 
 test_on_the_fly_warning_for_iscsi_lun_via_session if {

@@ -105,7 +105,7 @@ _host_clusters[h] contains c if {
 # _csv_vms[h]: the names of the VMs on host h with a disk on a CSV.
 _csv_vms[h] contains vm.name if {
 	some vm in facts.seq(object.get(input, "vms", null))
-	h := facts.norm(vm.host)
+	h := facts.host_key(vm.host)
 	some d in facts.seq(object.get(vm, "disks", null))
 	object.get(d, "storage", null) == "csv"
 }

@@ -54,7 +54,7 @@ _queried if is_array(object.get(input, ["vbr", "managed_servers"], null))
 
 _managed_list := facts.seq(object.get(input, ["vbr", "managed_servers"], null))
 
-_managed := {facts.norm(m.name) | some m in _managed_list}
+_managed := {facts.host_key(m.name) | some m in _managed_list}
 
 # Messages and evidence quote at most _shown_max registered servers (a backup server can manage
 # thousands): enough to see what is there, not a copy of the list in every finding.
@@ -66,7 +66,7 @@ _managed_names := concat(", ", _managed_labels) if {
 	count(_managed_labels) <= _shown_max
 } else := sprintf("%s, ... (%d in all)", [concat(", ", array.slice(_managed_labels, 0, _shown_max)), count(_managed_labels)])
 
-_managed_sorted := sort([facts.norm(m.name) | some m in _managed_list])
+_managed_sorted := sort([facts.host_key(m.name) | some m in _managed_list])
 
 # Fail evidence: the registered names (the first _shown_max of them, then the count).
 _managed_evidence := {"path": "vbr.managed_servers", "value": _managed_sorted} if {
@@ -79,7 +79,7 @@ _managed_evidence := {"path": "vbr.managed_servers", "value": _managed_sorted} i
 # Pass evidence: the managed-server entry that matched.
 _managed_entries[n] contains m if {
 	some m in _managed_list
-	n := facts.norm(m.name)
+	n := facts.host_key(m.name)
 }
 
 _match_evidence(n) := {"path": sprintf("vbr.managed_servers[%s]", [n]), "value": sort([m | some m in _managed_entries[n]])}
@@ -92,7 +92,7 @@ _scvmm := [m.name | some m in _managed_list; m.type == "scvmm"]
 _node_of[hn] contains {"value": facts.norm(c.name), "path": facts.cluster_path(c.name, "nodes")} if {
 	some c in facts.seq(object.get(input, "clusters", null))
 	some node in facts.seq(object.get(c, "nodes", null))
-	hn := facts.norm(node)
+	hn := facts.host_key(node)
 }
 
 # (regorus leaves a multi-value rule without any value undefined, OPA makes it empty.)

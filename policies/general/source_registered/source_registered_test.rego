@@ -130,3 +130,12 @@ test_assigned_host_missing_from_hosts_without_registered_cluster_fails if {
 	f := _by_name(inp)["PROXY01 -> HV07"]
 	f.status == "fail"
 }
+
+test_host_registered_under_its_own_dns_host_name if {
+	inp := json.patch(_input, [
+		{"op": "add", "path": "/hosts/4/dns_host_name", "value": "hyperv-03.corp.example"},
+		{"op": "replace", "path": "/vbr/managed_servers/1/name", "value": "hyperv-03.corp.example"},
+	])
+	_by_name(inp)["PROXY01 -> HV03"].status == "pass"
+	_by_name(json.patch(_input, [{"op": "replace", "path": "/vbr/managed_servers/1/name", "value": "hyperv-03.corp.example"}]))["PROXY01 -> HV03"].status == "fail"
+}

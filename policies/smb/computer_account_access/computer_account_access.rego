@@ -5,8 +5,12 @@
 #   account DOMAIN\NAME$. For every SMB share the proxy needs, its effective access (share ACL
 #   intersected with the NTFS ACL of the share root, deny wins on each level, inherit-only ACEs
 #   skipped, generic rights mapped) over the account's SID, primary group, tokenGroups and logon
-#   SIDs must include read. Subject: proxy x share. unknown when the share, either ACL, the
-#   account or its tokenGroups / logon SIDs were not collected. A proxy that needs no SMB share
+#   SIDs, plus the file server's local groups holding any of them (hosts[server].local_groups,
+#   read over SAMR: BUILTIN\Users holds Authenticated Users by default), must include read; the
+#   message and evidence name the local group that granted it. Subject: proxy x share. unknown
+#   when the share, either ACL, the account or its tokenGroups / logon SIDs were not collected,
+#   or when the server's local groups were not (SAMR denied) and could change the verdict: a
+#   refusal, or a grant next to a deny ACE. A proxy that needs no SMB share
 #   gets one finding with the proxy as subject: not_applicable, or unknown when neither the VMs
 #   nor the shares were collected. Limitation: tokenGroups read in
 #   the proxy's domain does not list domain-local groups of the file server's domain, so an ACE
@@ -68,15 +72,21 @@ _finding(p, k, missing) := result.unknown(_rule, result.proxy_share_subject(p, k
 	count(missing) > 0
 }
 
-_finding(p, k, []) := _judge(p, k, data.offhost.smb.lib.share_acl_levels[p][k], data.offhost.smb.lib.ntfs_acl_levels[p][k])
+_finding(p, k, []) := _decide(p, k, data.offhost.smb.lib.share_acl_levels[p][k], data.offhost.smb.lib.ntfs_acl_levels[p][k])
+
+# Without the file server's local groups only a grant with no deny ACE in sight is decided.
+_decide(p, k, share_level, ntfs_level) := result.unknown(_rule, result.proxy_share_subject(p, k), missing) if {
+	missing := lib.undecided(p, k, ["share_acl", "ntfs_acl"], lib.has_read(_effective(share_level, ntfs_level)))
+	count(missing) > 0
+} else := _judge(p, k, share_level, ntfs_level)
 
 _effective(share_level, ntfs_level) := bits.and(share_level.granted, ntfs_level.granted)
 
 _judge(p, k, share_level, ntfs_level) := result.pass(
 	_rule, result.proxy_share_subject(p, k),
-	sprintf("%s$ (LocalSystem on the network) has effective %s on %s: %s; %s", [
+	sprintf("%s$ (LocalSystem on the network) has effective %s on %s: %s; %s%s", [
 		p, lib.rights_words(_effective(share_level, ntfs_level)), k,
-		_levels_text(share_level, ntfs_level), _full_note,
+		_levels_text(k, share_level, ntfs_level), _full_note, lib.groups_note(p, k),
 	]),
 	_evidence(p, k, share_level, ntfs_level),
 ) if {
@@ -87,18 +97,18 @@ _judge(p, k, share_level, ntfs_level) := result.fail(
 	_rule, result.proxy_share_subject(p, k),
 	sprintf("%s$ (LocalSystem on the network) cannot read %s: effective rights %s (%s); %s", [
 		p, k, lib.rights_words(_effective(share_level, ntfs_level)),
-		_levels_text(share_level, ntfs_level), _full_note,
+		_levels_text(k, share_level, ntfs_level), _full_note,
 	]),
 	_evidence(p, k, share_level, ntfs_level),
 ) if {
 	not lib.has_read(_effective(share_level, ntfs_level))
 }
 
-_levels_text(share_level, ntfs_level) := sprintf("share level: %s; NTFS level: %s", [_level_text(share_level), _level_text(ntfs_level)])
+_levels_text(k, share_level, ntfs_level) := sprintf("share level: %s; NTFS level: %s", [_level_text(k, share_level), _level_text(k, ntfs_level)])
 
-_level_text(level) := sprintf("%s via %s", [lib.rights_words(level.granted), lib.deciding_text(level.deciding)]) if {
+_level_text(k, level) := sprintf("%s via %s%s", [lib.rights_words(level.granted), lib.deciding_text(level.deciding), lib.group_text(k, level.deciding)]) if {
 	level.read
-} else := sprintf("%s, read removed by %s", [lib.rights_words(level.granted), lib.deciding_text(level.deciding)]) if {
+} else := sprintf("%s, read removed by %s%s", [lib.rights_words(level.granted), lib.deciding_text(level.deciding), lib.group_text(k, level.deciding)]) if {
 	some x in level.deciding
 	x.ace.type == "deny"
 } else := sprintf("%s, no ACE gives the account or its groups read (matching: %s)", [
@@ -111,7 +121,7 @@ _evidence(p, k, share_level, ntfs_level) := array.concat(
 		{"path": sprintf("%s.token_groups", [lib.account_ref(p)]), "value": lib.account(p).token_groups},
 	],
 	array.concat(
-		lib.ace_evidence(k, "share_acl", share_level.deciding),
-		lib.ace_evidence(k, "ntfs_acl", ntfs_level.deciding),
+		array.concat(lib.ace_evidence(k, "share_acl", share_level.deciding), lib.ace_evidence(k, "ntfs_acl", ntfs_level.deciding)),
+		lib.group_evidence(k, array.concat(share_level.deciding, ntfs_level.deciding)),
 	),
 )

@@ -172,3 +172,48 @@ test_unknown_without_vms_and_shares if {
 	f.missing == ["vms"]
 	f.severity == "high"
 }
+
+# Local groups of the file server (hosts[FS01].local_groups, read over SAMR).
+_users_read := {"sid": "S-1-5-32-545", "type": "allow", "mask": 1179817, "flags": 3}
+
+_users_only := patched([{"op": "replace", "path": "/shares/1/ntfs_acl", "value": [_users_read]}])
+
+test_read_through_builtin_users_passes_with_the_group_in_the_evidence if {
+	f := _finding(rule.findings, _vms2) with input as _users_only
+	f.status == "pass"
+	contains(f.message, "through local group BUILTIN\\Users of FS01, holding S-1-5-11")
+	{"path": "hosts[FS01].local_groups.groups[0]", "value": _users_only.hosts[3].local_groups.groups[0]} in f.evidence
+}
+
+test_read_through_a_local_group_holding_the_proxys_domain_group if {
+	local := {"sid": "S-1-5-21-9-9-9-1001", "name": "FS01\\VeeamReaders", "domain": "FS01", "members": [sprintf("%s-1120", [corp])]}
+	facts := json.patch(_users_only, [
+		{"op": "replace", "path": "/shares/1/ntfs_acl/0/sid", "value": local.sid},
+		{"op": "add", "path": "/hosts/3/local_groups/groups/-", "value": local},
+	])
+	f := _finding(rule.findings, _vms2) with input as facts
+	f.status == "pass"
+	contains(f.message, "through local group FS01\\VeeamReaders of FS01")
+	{"path": "hosts[FS01].local_groups.groups[1]", "value": local} in f.evidence
+}
+
+test_unknown_naming_local_groups_when_samr_was_denied if {
+	f := _finding(rule.findings, _vms2) with input as json.patch(_users_only, [{"op": "replace", "path": "/hosts/3/local_groups", "value": null}])
+	f.status == "unknown"
+	f.missing == ["hosts[FS01].local_groups"]
+}
+
+test_unknown_when_local_groups_were_not_asked_about_the_accounts_sids if {
+	f := _finding(rule.findings, _vms2) with input as json.patch(_users_only, [{"op": "replace", "path": "/hosts/3/local_groups/queried_sids", "value": ["S-1-5-11"]}])
+	f.status == "unknown"
+	f.missing == ["hosts[FS01].local_groups"]
+}
+
+test_grant_without_deny_is_decided_without_local_groups if {
+	facts := patched([{"op": "remove", "path": "/hosts/3/local_groups"}])
+	f := _finding(rule.findings, _vms) with input as facts
+	f.status == "pass"
+	contains(f.message, "the local groups of FS01 were not read")
+	g := _finding(rule.findings, _vms2) with input as facts # NTFS deny on VMS2: a local group could matter
+	g.status == "unknown"
+}

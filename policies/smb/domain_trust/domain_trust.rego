@@ -6,8 +6,11 @@
 #   accepts the proxy's computer account. Two-way trusts pass. A one-way trust in the direction
 #   authentication needs (the SMB server's domain trusts the proxy's domain) is a medium warning,
 #   because Veeam's page words the direction the other way round; a one-way trust only in Veeam's
-#   wording, a disabled trust or no trust fails. Subject: proxy x SMB server. unknown when either
-#   machine's domain, or the forest / trust facts needed to decide, were not collected. A proxy
+#   wording, a disabled trust or no trust fails; so does a machine that is not in a domain
+#   (hosts[].domain.part_of_domain false: a standalone file server). "No trust" is decided from
+#   one side alone when that side's trust list and forest were collected and the other domain is
+#   outside its forest and every namespace it trusts. Subject: proxy x SMB server. unknown when
+#   either machine's domain, or the forest / trust facts needed to decide, were not collected. A proxy
 #   that needs no SMB share gets one finding with the proxy as subject: not_applicable, or
 #   unknown when neither the VMs nor the shares were collected.
 # related_resources:
@@ -148,8 +151,25 @@ findings contains f if {
 	some pair in _pairs
 	p := pair[0]
 	s := pair[1]
-	f := _finding(p, s, _domain_or_null(p), _domain_or_null(s))
+	f := _pair_finding(p, s)
 }
+
+# A machine that is not in a domain (a standalone or workgroup server, part_of_domain false)
+# cannot authenticate a domain computer account: fail whatever the other side says.
+_pair_finding(p, s) := _standalone_finding(p, s, _standalone) if {
+	_standalone := [h | some h in [p, s]; object.get(data.offhost.lib.facts.hosts_by_name, [h, "domain", "part_of_domain"], null) == false]
+	count(_standalone) > 0
+} else := _finding(p, s, _domain_or_null(p), _domain_or_null(s))
+
+_standalone_finding(p, s, standalone) := result.fail(
+	_rule, result.proxy_server_subject(p, s),
+	sprintf("%s is not in a domain (standalone or workgroup computer, %s): %s cannot authenticate %s$ with a domain computer account", [
+		concat(" and ", standalone),
+		concat(", ", [sprintf("%s reports %v", [h, object.get(data.offhost.lib.facts.hosts_by_name, [h, "domain", "name"], null)]) | some h in standalone]),
+		s, p,
+	]),
+	[{"path": facts.host_path(h, "domain"), "value": data.offhost.lib.facts.hosts_by_name[h].domain} | some h in standalone],
+)
 
 # A proxy that needs no SMB share: one proxy-level finding, not_applicable, or unknown when
 # neither the VMs nor the shares were collected (built in the lib, shared by the smb rules).
@@ -237,6 +257,39 @@ _can_say_none(pd, sd) if {
 	_some_trusts_known(pd, sd)
 }
 
+# Or one side alone decides: its trust list and forest were collected (and its forest root's
+# trust list, when it is not the root), and the other domain is in none of the namespaces those
+# trusts reach: not in the known side's forest, nor under any domain or forest it trusts. (The
+# other domain's own facts are not needed; a second DNS tree of a trusted forest would be missed.)
+_can_say_none(pd, sd) if _outside(pd, sd)
+
+_can_say_none(pd, sd) if _outside(sd, pd)
+
+_outside(d, other) if {
+	_trusts_known(d)
+	root := _forest(d)
+	_root_trusts_known(d, root)
+	not _in_namespace(other, root)
+	not _under_a_partner(d, root, other)
+}
+
+_root_trusts_known(d, root) if d == root
+
+_root_trusts_known(d, root) if {
+	d != root
+	_trusts_known(root)
+}
+
+_in_namespace(x, ns) if x == ns
+
+_in_namespace(x, ns) if endswith(x, concat("", [".", ns]))
+
+_under_a_partner(d, root, other) if {
+	some o in {d, root}
+	some t in facts.seq(object.get(_domain_by_name[o], "trusts", null))
+	_in_namespace(other, lower(t.partner))
+}
+
 _some_trusts_known(pd, _) if _trusts_known(pd)
 
 _some_trusts_known(_, sd) if _trusts_known(sd)
@@ -290,16 +343,35 @@ _judge(p, s, pd, sd, v) := result.fail(
 _judge(p, s, pd, sd, v) := result.fail(
 	_rule, result.proxy_server_subject(p, s),
 	sprintf("no usable trust between %s (domain %s, forest %s) and %s (domain %s, forest %s): %s; %s cannot authenticate %s$", [
-		p, pd, _forest(pd), s, sd, _forest(sd), _none_text(v.found), s, p,
+		p, pd, _forest_text(pd), s, sd, _forest_text(sd), _none_text(pd, sd, v.found), s, p,
 	]),
-	array.concat(_evidence(p, s, pd, sd, v.found), _forest_evidence(pd, sd)),
+	array.concat(array.concat(_evidence(p, s, pd, sd, v.found), _forest_evidence(pd, sd)), _trust_list_evidence(pd, sd)),
 ) if {
 	v.case == "none"
 }
 
-_none_text(found) := sprintf("trust found but disabled: %s", [_trusts_text(found)]) if {
+# The collected trust lists that show the other domain is not trusted.
+_trust_list_evidence(pd, sd) := [{"path": sprintf("%s.trusts", [_domain_ref(d)]), "value": _domain_by_name[d].trusts} |
+	some d in [pd, sd]
+	_trusts_known(d)
+]
+
+_none_text(pd, sd, found) := sprintf("trust found but disabled: %s", [_trusts_text(found)]) if {
 	count(found) > 0
-} else := "no trust object for the other domain on either side"
+} else := "no trust object for the other domain on either side" if {
+	_forest(pd) != _forest(sd)
+} else := sprintf("%s's trust list (collected) has no trust reaching %s, and %s is outside its forest%s", [known, other, other, _known_text(known, other)]) if {
+	some pair in [[pd, sd], [sd, pd]]
+	known := pair[0]
+	other := pair[1]
+	_outside(known, other)
+} else := "no trust object for the other domain"
+
+_known_text(known, other) := sprintf(" %s; %s's own domain facts were not collected", [_forest(known), other]) if {
+	not _domain_by_name[other]
+} else := sprintf(" %s", [_forest(known)])
+
+_forest_text(d) := _forest(d) if _forest(d) else := "not collected"
 
 _judge(p, s, pd, sd, v) := result.unknown(_rule, result.proxy_server_subject(p, s), _missing(pd, sd)) if {
 	v.case == "unknown"

@@ -197,3 +197,46 @@ test_unknown_without_vms_and_shares if {
 	f.missing == ["vms"]
 	f.severity == "high"
 }
+
+# One side collected: the server's domain is not in the domains list (its DC is not in the
+# inventory); corp.example (the proxy's, a forest root) was collected with its trust list.
+_server_elsewhere(domain) := patched([
+	{"op": "replace", "path": "/hosts/3/domain", "value": {"name": domain, "netbios": null, "part_of_domain": true, "source": "ntlm"}},
+	{"op": "remove", "path": "/domains/1"},
+])
+
+test_fails_when_the_collected_side_does_not_trust_the_other if {
+	f := _only(rule.findings) with input as _server_elsewhere("other.example")
+	f.status == "fail"
+	contains(f.message, "corp.example's trust list (collected) has no trust reaching other.example")
+	contains(f.message, "other.example's own domain facts were not collected")
+	"domains[corp.example].trusts" in {e.path | some e in f.evidence}
+}
+
+test_one_side_is_not_enough_inside_a_trusted_namespace if {
+	# a child of res.example (which corp.example trusts as a forest) may be in that forest
+	f := _only(rule.findings) with input as _server_elsewhere("child.res.example")
+	f.status == "unknown"
+}
+
+test_one_side_is_not_enough_inside_its_own_forest if {
+	f := _only(rule.findings) with input as _server_elsewhere("child.corp.example")
+	f.status == "unknown"
+}
+
+test_one_side_is_not_enough_without_its_trust_list if {
+	f := _only(rule.findings) with input as json.patch(_server_elsewhere("other.example"), [
+		{"op": "replace", "path": "/domains/0/trusts", "value": null},
+	])
+	f.status == "unknown"
+	f.missing == ["domains[corp.example].trusts", "domains[other.example]"]
+}
+
+test_standalone_file_server_fails if {
+	f := _only(rule.findings) with input as patched([
+		{"op": "replace", "path": "/hosts/3/domain", "value": {"name": "fs01", "netbios": null, "part_of_domain": false, "source": "ntlm"}},
+	])
+	f.status == "fail"
+	contains(f.message, "FS01 is not in a domain")
+	{e.path | some e in f.evidence} == {"hosts[FS01].domain"}
+}

@@ -55,7 +55,7 @@ int_or_zero(v) := v if {
 
 # unc_key: "\\fs01.corp.example\vms\VM1\disk.vhdx" -> "\\FS01\VMS" (server normalised like a
 # computer name, share name upper-case), so that UNC paths compare case-insensitively.
-unc_key(u) := sprintf("\\\\%s\\%s", [facts.norm(parts[0]), upper(parts[1])]) if {
+unc_key(u) := sprintf("\\\\%s\\%s", [facts.host_key(parts[0]), upper(parts[1])]) if {
 	parts := [p | some p in split(trim_space(u), "\\"); p != ""]
 	count(parts) >= 2
 }
@@ -118,7 +118,7 @@ _host_shares[h] contains k if {
 	some d in disks
 	not d.storage in {"csv", "local"}
 	k := smb_disk_key(d)
-	h := facts.norm(vm.host)
+	h := facts.host_key(vm.host)
 }
 
 # A VM whose disks were not collected may keep files on any share: its host counts every share
@@ -329,9 +329,85 @@ _prepared_acls(field) := {k: _prepared(acl) |
 	acl != null
 }
 
-_levels(acls) := {p: {k: _evaluate_prepared(acls[k], sid_set) | some k in needed_shares[p]; acls[k]} |
+_levels(acls) := {p: {k: _evaluate_prepared(acls[k], _sid_set(p, k, sid_set)) | some k in needed_shares[p]; acls[k]} |
 	some p, sid_set in proxy_sids
 }
+
+# --- Local groups of the file server ------------------------------------------------------
+# A network logon on the file server also carries the server's aliases (local groups) that hold
+# one of the account's SIDs: BUILTIN\Users holds Authenticated Users by default. The SMB collector
+# reads them over SAMR into hosts[server].local_groups.
+
+local_groups_ref(s) := facts.host_path(s, "local_groups")
+
+_local_groups(s) := object.get(data.offhost.lib.facts.hosts_by_name, [s, "local_groups"], null)
+
+# _known_groups[server]: the collected local groups of each file server, with the SIDs asked
+# about as a set (built once per server, not once per proxy).
+_known_groups := {facts.norm(h.name): {"queried": {upper(q) | some q in facts.seq(lg.queried_sids)}, "groups": facts.seq(lg.groups)} |
+	some h in input.hosts
+	lg := object.get(h, "local_groups", null)
+	is_object(lg)
+}
+
+# _alias_sets[p][s]: the alias SIDs of server s holding one of p's SIDs; absent when the server's
+# local groups were not collected or were not asked about all of p's SIDs.
+_alias_sets := {p: {s: _aliases(known.groups, sid_set) |
+	some s in {unc_server(k) | some k in needed_shares[p]}
+	known := _known_groups[s]
+	count(sid_set - known.queried) == 0
+} |
+	some p, sid_set in proxy_sids
+}
+
+_aliases(groups, sid_set) := {upper(g.sid) |
+	some g in groups
+	some m in facts.seq(g.members)
+	upper(m) in sid_set
+}
+
+_sid_set(p, k, sid_set) := sid_set | object.get(_alias_sets, [p, unc_server(k)], set())
+
+# local_groups_missing(p, k): [] when the local groups of k's server are known for p's SIDs, else
+# the fact path that is missing.
+local_groups_missing(p, k) := [] if {
+	_alias_sets[p][unc_server(k)]
+} else := [local_groups_ref(unc_server(k))]
+
+# undecided(p, k, fields, read): the missing local-group fact when it could change the verdict
+# read over the ACLs in fields, else []. Without the server's local groups a grant stands only
+# when those ACLs hold no deny ACE (more groups can then only add rights); a refusal never does.
+undecided(p, k, fields, read) := [] if {
+	local_groups_missing(p, k) == []
+} else := [] if {
+	read
+	not _any_deny(k, fields)
+} else := local_groups_missing(p, k)
+
+_any_deny(k, fields) if {
+	some field in fields
+	some ace in facts.seq(object.get(shares_by_key, [k, field], null))
+	ace.type == "deny"
+}
+
+# group_evidence(p, k, deciding): the local groups of k's server behind deciding ACEs.
+group_evidence(k, deciding) := [{"path": sprintf("%s.groups[%d]", [local_groups_ref(unc_server(k)), i]), "value": g} |
+	some i, g in facts.seq(object.get(data.offhost.lib.facts.hosts_by_name, [unc_server(k), "local_groups", "groups"], null))
+	some x in deciding
+	upper(x.ace.sid) == upper(g.sid)
+]
+
+# group_text(k, deciding): " (through local group Builtin\Users of FS01, holding S-1-5-11)" or "".
+group_text(k, deciding) := concat("", [sprintf(" (through local group %s of %s, holding %s)", [
+	object.get(e.value, "name", e.value.sid), unc_server(k), concat(", ", e.value.members),
+]) |
+	some e in group_evidence(k, deciding)
+])
+
+# groups_note(p, k): what the message says when the server's local groups were not read.
+groups_note(p, k) := "" if {
+	local_groups_missing(p, k) == []
+} else := sprintf("; the local groups of %s were not read (%s): no deny ACE applies, so they could only add rights", [unc_server(k), local_groups_ref(unc_server(k))])
 
 _deciding(true, allows, _) := [x | some x in allows; bits.and(x.mapped, read_bits) != 0]
 

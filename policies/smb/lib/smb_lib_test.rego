@@ -105,3 +105,14 @@ test_null_ace_flags_count_as_none if {
 	level := lib.evaluate([{"sid": "S-1-5-11", "type": "allow", "mask": 1179817, "flags": null}], {"S-1-5-11"})
 	level.read == true
 }
+
+test_vm_host_and_unc_server_matched_by_the_computers_own_names if {
+	# HV02 calls itself HYPERV-B; FS01 answers as FILER01 (filer01.res.example) in the NTLM challenge
+	inp := patched([
+		{"op": "add", "path": "/hosts/2/computer_name", "value": "HYPERV-B"},
+		{"op": "add", "path": "/hosts/3/dns_host_name", "value": "filer01.res.example"},
+		{"op": "replace", "path": "/vms/1/host", "value": "hyperv-b.corp.example"},
+		{"op": "replace", "path": "/vms/1/disks/0/share", "value": "\\\\filer01.res.example\\VMS2"},
+	])
+	lib.needed_shares == {"PROXY01": {"\\\\FS01\\VMS", "\\\\FS01\\VMS2"}} with input as inp
+}

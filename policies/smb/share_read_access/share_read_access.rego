@@ -4,8 +4,10 @@
 #   For every SMB share that holds disks of VMs on hosts the proxy serves (every share in the
 #   document when the VM inventory is absent), the share-level permissions must grant read to the
 #   proxy's computer account: its SID, primary group, tokenGroups and logon-time well-known SIDs
-#   (Everyone, Authenticated Users, ...). Deny ACEs win over allow ACEs. Subject: proxy x share.
-#   unknown when the share, its share ACL or the account's SID set was not collected. A proxy that
+#   (Everyone, Authenticated Users, ...), and the file server's local groups holding any of them
+#   (hosts[server].local_groups). Deny ACEs win over allow ACEs. Subject: proxy x share.
+#   unknown when the share, its share ACL or the account's SID set was not collected, or when the
+#   server's local groups were not and could change the verdict. A proxy that
 #   needs no SMB share gets one finding with the proxy as subject: not_applicable, or unknown
 #   when neither the VMs nor the shares were collected.
 # related_resources:
@@ -56,11 +58,17 @@ _finding(p, k, missing) := result.unknown(_rule, result.proxy_share_subject(p, k
 	count(missing) > 0
 }
 
-_finding(p, k, []) := _judge(p, k, data.offhost.smb.lib.share_acl_levels[p][k])
+_finding(p, k, []) := _decide(p, k, data.offhost.smb.lib.share_acl_levels[p][k])
+
+# Without the file server's local groups only a grant with no deny ACE in sight is decided.
+_decide(p, k, level) := result.unknown(_rule, result.proxy_share_subject(p, k), missing) if {
+	missing := lib.undecided(p, k, ["share_acl"], level.read)
+	count(missing) > 0
+} else := _judge(p, k, level)
 
 _judge(p, k, level) := result.pass(
 	_rule, result.proxy_share_subject(p, k),
-	sprintf("share permissions of %s grant %s$ %s (granted mask %d; %s)", [k, p, lib.rights_words(level.granted), level.granted, lib.deciding_text(level.deciding)]),
+	sprintf("share permissions of %s grant %s$ %s (granted mask %d; %s%s)%s", [k, p, lib.rights_words(level.granted), level.granted, lib.deciding_text(level.deciding), lib.group_text(k, level.deciding), lib.groups_note(p, k)]),
 	_evidence(p, k, level),
 ) if {
 	level.read
@@ -68,7 +76,7 @@ _judge(p, k, level) := result.pass(
 
 _judge(p, k, level) := result.fail(
 	_rule, result.proxy_share_subject(p, k),
-	sprintf("share permissions of %s do not grant %s$ read: effective share-level rights %s (granted mask %d; %s)", [k, p, lib.rights_words(level.granted), level.granted, lib.deciding_text(level.deciding)]),
+	sprintf("share permissions of %s do not grant %s$ read: effective share-level rights %s (granted mask %d; %s%s)", [k, p, lib.rights_words(level.granted), level.granted, lib.deciding_text(level.deciding), lib.group_text(k, level.deciding)]),
 	_evidence(p, k, level),
 ) if {
 	not level.read
@@ -76,5 +84,5 @@ _judge(p, k, level) := result.fail(
 
 _evidence(p, k, level) := array.concat(
 	[{"path": sprintf("%s.sid", [lib.account_ref(p)]), "value": lib.account(p).sid}],
-	lib.ace_evidence(k, "share_acl", level.deciding),
+	array.concat(lib.ace_evidence(k, "share_acl", level.deciding), lib.group_evidence(k, level.deciding)),
 )

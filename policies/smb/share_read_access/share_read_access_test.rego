@@ -164,3 +164,14 @@ test_unknown_without_vms_and_shares if {
 	f.missing == ["vms"]
 	f.severity == "high"
 }
+
+test_share_read_through_builtin_users if {
+	users := {"sid": "S-1-5-32-545", "type": "allow", "mask": 1179817, "flags": 0}
+	facts := patched([{"op": "replace", "path": "/shares/1/share_acl", "value": [users]}])
+	f := [x | some x in rule.findings with input as facts; x.subject.name == "PROXY01 -> \\\\FS01\\VMS2"][0]
+	f.status == "pass"
+	contains(f.message, "through local group BUILTIN\\Users of FS01")
+	g := [x | some x in rule.findings with input as json.patch(facts, [{"op": "replace", "path": "/hosts/3/local_groups", "value": null}]); x.subject.name == "PROXY01 -> \\\\FS01\\VMS2"][0]
+	g.status == "unknown"
+	g.missing == ["hosts[FS01].local_groups"]
+}

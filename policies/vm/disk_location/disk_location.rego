@@ -32,7 +32,7 @@ _vms := [vm | some vm in facts.seq(object.get(input, "vms", null)); is_object(vm
 
 _vm_path(vm, field) := sprintf("vms[%s].%s", [vm.name, field])
 
-_subject(vm) := result.vm_subject(vm.name, facts.norm(vm.host))
+_subject(vm) := result.vm_subject(vm.name, facts.host_key(vm.host))
 
 # location(d): csv, smb or local.
 location(d) := d.storage if {

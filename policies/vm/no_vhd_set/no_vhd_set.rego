@@ -34,7 +34,7 @@ _vm_path(vm, field) := sprintf("vms[%s].%s", [vm.name, field])
 # a proxy serves the host is a lookup (facts.served).
 findings contains f if {
 	some vm in _vms
-	h := facts.norm(vm.host)
+	h := facts.host_key(vm.host)
 	f := _finding(vm, h, facts.served(h), object.get(vm, "disks", null))
 }
 

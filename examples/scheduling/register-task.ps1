@@ -1,0 +1,20 @@
+# Windows Task Scheduler: the nightly audit from a Windows jump host (PowerShell, as an administrator).
+# The task runs as a dedicated service account; its WinRM credentials come from the environment of
+# that account (OFFHOST_WINRM_USER / OFFHOST_WINRM_PASSWORD) or from its Windows Credential Manager
+# through the keyring: `credentials: {keyring: offhost-audit, username: CORP\auditor}` in the
+# inventory, `pip install "offhost-audit[keyring]"`, and once, logged on as the service account:
+#   keyring set offhost-audit CORP\auditor
+# Exit codes: 0 clean, 1 failures at or above --fail-on, 2 bad input, 3 the audit could not complete;
+# the task's "Last Run Result" shows them (0x1, 0x2, 0x3).
+$exe  = 'C:\offhost-audit\.venv\Scripts\offhost-audit.exe'
+$args = 'audit --inventory C:\offhost-audit\inventory.yaml --waivers C:\offhost-audit\waivers.yaml ' +
+        '--db C:\offhost-audit\history.sqlite --keep-runs 400 ' +
+        '--report \\FS01\Reports\offhost-audit --keep 30 --fail-on high --quiet'
+$action    = New-ScheduledTaskAction -Execute $exe -Argument $args -WorkingDirectory 'C:\offhost-audit'
+$trigger   = New-ScheduledTaskTrigger -Daily -At 2:30am
+$settings  = New-ScheduledTaskSettingsSet -StartWhenAvailable -ExecutionTimeLimit (New-TimeSpan -Hours 2) `
+               -MultipleInstances IgnoreNew
+$principal = New-ScheduledTaskPrincipal -UserId 'CORP\svc-offhost-audit' -LogonType Password -RunLevel Limited
+Register-ScheduledTask -TaskName 'offhost-audit nightly' -Description 'Audit of the Veeam off-host backup proxies' `
+    -Action $action -Trigger $trigger -Settings $settings -Principal $principal `
+    -User 'CORP\svc-offhost-audit' -Password (Read-Host -Prompt 'password of CORP\svc-offhost-audit')

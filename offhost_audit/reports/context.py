@@ -1,0 +1,92 @@
+"""What every report template gets: one context built from a run, its predecessor and the trend.
+
+``build(run, previous=None, trend=None, fail_on=None, now=None) -> dict`` with keys:
+  run (id, started_at, meta), findings (the run's, sorted), counts {status: n},
+  severity_counts {severity: {status: n}}, proxies [{name, verdict, blocking: [rule ids], counts}],
+  rules [{rule_id, title, severity, remediation, doc_url, counts, findings_failing}],
+  diff (offhost_audit.diff.RunDiff or None), change_of {finding_key: category}, diff_labels, trend [{id, started_at, fail, unknown,
+  pass, waived}], manifest [collection entries], manifest_failed, waivers (the run's waivers
+  summary), warnings, fail_on, breaches (count), generated_at, tool_version.
+Values are the run's own: escaping (HTML/XML autoescape) and control-character cleaning
+(``text.clean`` in text formats) are the templates' and renderers' job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from offhost_audit import __version__
+from offhost_audit.diff import CATEGORIES, LABELS, RunDiff, diff_runs
+from offhost_audit.findings import SEVERITIES, STATUSES, breaches, proxy_verdicts
+
+def _proxies(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``findings.proxy_verdicts`` (the TUI's verdict too), with counts by status and a label."""
+    counts: dict[str, dict[str, int]] = {}
+    for f in findings:
+        name = (f.get("subject") or {}).get("proxy")
+        if name:
+            c = counts.setdefault(name, {s: 0 for s in STATUSES})
+            c[f["status"]] = c.get(f["status"], 0) + 1
+    return [{"name": v["proxy"], "verdict": v["verdict"].replace("_", " "), "blocking": v["blocking"],
+             "unknown_rules": v["unknown"], "counts": counts[v["proxy"]]} for v in proxy_verdicts(findings)]
+
+
+def _rules(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by: dict[str, dict[str, Any]] = {}
+    for f in findings:
+        r = by.get(f["rule_id"])
+        if r is None:
+            r = by[f["rule_id"]] = {"rule_id": f["rule_id"], "title": f.get("title", ""), "severity": f.get("severity", ""),
+                                    "remediation": f.get("remediation", ""), "doc_url": f.get("doc_url", ""),
+                                    "counts": {s: 0 for s in STATUSES}}
+        r["counts"][f["status"]] = r["counts"].get(f["status"], 0) + 1
+    return [by[k] for k in sorted(by)]
+
+
+def _trend(trend: list[Any] | None, run: Any) -> list[dict[str, Any]]:
+    points = []
+    for s in reversed(trend or []):  # oldest first
+        st = (s.counts or {}).get("status", {})
+        points.append({"id": s.id, "started_at": s.started_at, **{k: st.get(k, 0) for k in STATUSES}})
+    if run.id is None or not any(p["id"] == run.id for p in points):
+        c = {k: 0 for k in STATUSES}
+        for f in run.findings:
+            c[f["status"]] = c.get(f["status"], 0) + 1
+        points.append({"id": run.id, "started_at": run.started_at, **c})
+    return points[-60:]
+
+
+def build(run: Any, *, previous: Any = None, trend: list[Any] | None = None, fail_on: str | None = None,
+          diff: RunDiff | None = None) -> dict[str, Any]:
+    findings = run.findings
+    counts = {s: 0 for s in STATUSES}
+    sev = {s: {t: 0 for t in STATUSES} for s in SEVERITIES}
+    for f in findings:
+        counts[f["status"]] = counts.get(f["status"], 0) + 1
+        sev.setdefault(f.get("severity"), {t: 0 for t in STATUSES})[f["status"]] += 1
+    if diff is None and previous is not None:
+        diff = diff_runs(previous, run)
+    manifest = list((run.facts or {}).get("collection") or [])
+    meta = run.meta or {}
+    return {
+        "run": {"id": run.id, "started_at": run.started_at, "meta": meta},
+        "findings": findings,
+        "counts": counts,
+        "severity_counts": sev,
+        "severities": SEVERITIES,
+        "statuses": STATUSES,
+        "proxies": _proxies(findings),
+        "rules": _rules(findings),
+        "diff": diff,
+        "change_of": diff.by_key() if diff else {},
+        "diff_categories": CATEGORIES,
+        "diff_labels": LABELS,
+        "trend": _trend(trend, run),
+        "manifest": manifest,
+        "manifest_failed": [e for e in manifest if e.get("status") != "ok"],
+        "waivers": meta.get("waivers") or {},
+        "warnings": meta.get("warnings") or [],
+        "fail_on": fail_on,
+        "breaches": len(breaches(findings, fail_on)) if fail_on else None,
+        "tool_version": __version__,
+    }

@@ -1,0 +1,121 @@
+"""SARIF 2.1.0 as plain dicts: one reportingDescriptor per OHP rule, one result per problem finding.
+
+Findings are about hosts, not files. Code-scanning uploads reject a result without
+``physicalLocation.artifactLocation.uri``, so every result points at the audited estate's source
+(the inventory file, else the facts file, else ``offhost-audit/estate``) and carries a
+``logicalLocations`` entry for its subject plus a stable ``partialFingerprints`` (rule + subject).
+fail -> level by severity; unknown -> ``kind: review``; waived -> ``suppressions`` with the
+justification. Passes and not-applicable findings are not results. With a previous run, every
+result has a ``baselineState`` (new, unchanged, updated) and the run's properties the diff counts. At most ``MAX_RESULTS`` results
+(code scanning's limit per run): failures first; the run's properties and an invocation
+notification say how many were left out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import PurePath
+from typing import Any
+
+import jinja2
+
+from offhost_audit.diff import finding_key
+from offhost_audit.text import clean
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+MAX_RESULTS = 25_000
+_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+_RANK = {"fail": 0, "unknown": 1, "waived": 2}
+
+
+def _fingerprint(f: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(finding_key(f), separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def _artifact(meta: dict[str, Any]) -> str:
+    src = meta.get("inventory") or meta.get("facts_file")
+    return PurePath(src).name if src else "offhost-audit/estate"
+
+
+def _rule(r: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": r["rule_id"], "name": r["rule_id"].replace("-", ""),
+        "shortDescription": {"text": r["title"] or r["rule_id"]},
+        "help": {"text": r["remediation"] or r["title"] or r["rule_id"]},
+        "defaultConfiguration": {"level": _LEVEL.get(r["severity"], "warning")},
+        "properties": {"severity": r["severity"], "tags": ["offhost-audit", "veeam", "hyper-v"]},
+    }
+    if r["doc_url"]:
+        out["helpUri"] = r["doc_url"]
+    return out
+
+
+# diff category -> SARIF baselineState (relative to the previous stored run)
+_BASELINE = {"new": "new", "regressed": "new", "waiver_expired": "new", "to_unknown": "updated",
+             "still_failing": "unchanged"}
+
+
+def _result(f: dict[str, Any], index: int, uri: str, change: str | None) -> dict[str, Any]:
+    subject = f.get("subject") or {}
+    name = clean(subject.get("name", ""), keep_newlines=False)
+    res: dict[str, Any] = {
+        "ruleId": f["rule_id"], "ruleIndex": index,
+        "message": {"text": clean(f.get("message", "") or f.get("title", "")) or f["rule_id"]},
+        "locations": [{
+            "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": 1}},
+            "logicalLocations": [{"name": name, "fullyQualifiedName": f"{subject.get('kind', '')}:{name}",
+                                  "kind": "resource"}],
+        }],
+        "partialFingerprints": {"offhostSubject/v1": _fingerprint(f)},
+        "properties": {"status": f["status"], "severity": f.get("severity"),
+                       "evidence": f.get("evidence") or [], "subject": subject},
+    }
+    if change is not None:
+        res["baselineState"] = _BASELINE.get(change, "unchanged")
+    if f["status"] == "unknown":
+        res["kind"], res["level"] = "review", "none"
+    else:
+        res["kind"], res["level"] = "fail", _LEVEL.get(f.get("severity"), "warning")
+    if f["status"] == "waived":
+        w = f.get("waiver") or {}
+        res["suppressions"] = [{"kind": "external", "status": "accepted",
+                                "justification": clean(f"{w.get('id')}: {w.get('justification')} "
+                                                       f"(expires {w.get('expires')}, approved by {w.get('approved_by')})",
+                                                       keep_newlines=False)}]
+    return res
+
+
+def build(ctx: dict[str, Any]) -> dict[str, Any]:
+    rules = ctx["rules"]
+    index = {r["rule_id"]: i for i, r in enumerate(rules)}
+    problems = [f for f in ctx["findings"] if f["status"] in _RANK]
+    problems.sort(key=lambda f: _RANK[f["status"]])  # stable: keeps severity order within a status
+    kept, dropped = problems[:MAX_RESULTS], max(0, len(problems) - MAX_RESULTS)
+    uri = _artifact(ctx["run"]["meta"])
+    diff, changes = ctx["diff"], ctx["change_of"]
+    invocation: dict[str, Any] = {"executionSuccessful": True}
+    if dropped:
+        invocation["toolExecutionNotifications"] = [{"level": "warning", "message": {"text": (
+            f"{dropped} of {len(problems)} results left out: SARIF consumers such as code scanning take at most "
+            f"{MAX_RESULTS} results per run (failures first, then unknown, then waived)")}}]
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "offhost-audit", "version": ctx["tool_version"],
+                                "informationUri": "https://offhost-audit.dev",
+                                "rules": [_rule(r) for r in rules]}},
+            "invocations": [invocation],
+            "automationDetails": {"id": f"offhost-audit/{ctx['run']['meta'].get('profile') or 'default'}/"},
+            "results": [_result(f, index[f["rule_id"]], uri, changes.get(finding_key(f), "unchanged") if diff else None)
+                        for f in kept],
+            "properties": {"run_id": ctx["run"]["id"], "started_at": ctx["run"]["started_at"],
+                           "results_total": len(problems), "results_omitted": dropped, "counts": ctx["counts"],
+                           "change_since_previous": ({"previous_run": diff.old_id, **diff.counts()} if diff else None)},
+        }],
+    }
+
+
+def extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
+    return {"sarif_json": json.dumps(build(ctx), ensure_ascii=False)}  # no indent: json's C encoder

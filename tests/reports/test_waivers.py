@@ -1,0 +1,169 @@
+"""Waivers: load with file:line:field errors, apply with expiry, unmatched, lint, append."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from offhost_audit import waivers
+from offhost_audit.errors import InputError
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+
+GOOD = """\
+# accepted risks, reviewed monthly
+max_lifetime_days: 400
+waivers:
+  - id: W-001
+    rule_id: OHP-010
+    subject: "PROXY01 -> HVCL0*"
+    justification: cluster HVCL02 is being decommissioned
+    owner: ops
+    approved_by: ciso
+    created: 2026-11-01
+    expires: 2027-01-31
+    ticket: CHG-42
+  - id: W-002        # lapsed yesterday
+    rule_id: OHP-011
+    subject: "PROXY01 -> HVCL01/Cluster Disk 2"
+    justification: old
+    expires: 2026-12-01
+  - id: W-003
+    rule_id: OHP-020
+    subject: nothing-matches-this
+    justification: stale
+    expires: 2027-03-01
+"""
+
+
+def _write(tmp_path, text, name="waivers.yaml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_apply_waives_keeps_real_status_and_expired_fails_again(tmp_path, problems):
+    _, found = problems
+    wf = waivers.load(_write(tmp_path, GOOD))
+    assert [w.id for w in wf.waivers] == ["W-001", "W-002", "W-003"]
+    res = waivers.apply(found, wf, now=NOW)
+    by_rule = {}
+    for f in res.findings:
+        by_rule.setdefault(f["rule_id"], []).append(f)
+    waived = [f for f in by_rule["OHP-010"] if f["status"] == "waived"]
+    assert waived and all(f["waiver"]["id"] == "W-001" and f["waiver"]["status"] == "fail"
+                          and f["waiver"]["state"] == "active" for f in waived)
+    lapsed = [f for f in by_rule["OHP-011"] if f.get("waiver")]
+    assert lapsed and lapsed[0]["status"] == "fail" and lapsed[0]["waiver"]["state"] == "expired"
+    assert "W-002" in lapsed[0]["waiver"]["note"] and "expired" in lapsed[0]["waiver"]["note"]
+    assert [w.id for w in res.expired] == ["W-002"]
+    assert [w.id for w in res.unmatched] == ["W-003"]
+    assert res.applied == {"W-001": len(waived)}
+    assert not any(f.get("waiver") for f in found)  # the input is not changed
+
+
+def test_date_means_midnight_utc(tmp_path, problems):
+    _, found = problems
+    wf = waivers.load(_write(tmp_path, GOOD))
+    w2 = wf.waivers[1]
+    assert w2.expires_at == datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)
+    assert not w2.expired(datetime(2026, 11, 30, 23, 59, 59, tzinfo=timezone.utc))
+    assert w2.expired(datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc))
+
+
+def test_unparseable_date_counts_as_expired_and_is_reported(tmp_path, problems):
+    _, found = problems
+    p = _write(tmp_path, GOOD.replace("expires: 2027-01-31", "expires: 2027-02-31"))
+    wf = waivers.load(p)
+    assert wf.waivers[0].expires_at is None
+    assert any(f"{p}:11: waivers[0].expires: unparseable date" in x for x in wf.problems)
+    res = waivers.apply(found, wf, now=NOW)
+    assert not any(f["status"] == "waived" for f in res.findings)
+    assert "W-001" in [w.id for w in res.expired]
+
+
+def test_lifetime_cap(tmp_path):
+    p = _write(tmp_path, GOOD.replace("max_lifetime_days: 400", "max_lifetime_days: 30"))
+    wf = waivers.load(p)
+    assert wf.waivers[0].expires_at == datetime(2026, 12, 1, tzinfo=timezone.utc)
+    assert any("max_lifetime_days=30" in x for x in wf.problems)
+
+
+@pytest.mark.parametrize(("edit", "where"), [
+    (lambda t: t.replace("    justification: stale\n", ""), ":18: waivers[2].justification: required field missing"),
+    (lambda t: t.replace("ticket: CHG-42", "tikcet: CHG-42"), ":12: waivers[0].tikcet: unknown field"),
+    (lambda t: t.replace("rule_id: OHP-020", "rule_id: 20"), ":19: waivers[2].rule_id: expected a rule id"),
+    (lambda t: t.replace("id: W-003", "id: W-001"), ":18: waivers[2].id: duplicate waiver id 'W-001' (first at line 4)"),
+    (lambda t: t.replace("    owner: ops\n", "    statuses: [pass]\n"), ":8: waivers[0].statuses: expected a list of"),
+    (lambda t: t + "  - just a string\n", ":23: waivers[3]: expected a mapping"),
+    (lambda t: "waivers: 5\n", ":1: waivers: expected a list"),
+    (lambda t: "waivers: [\n", ":2: not valid YAML"),
+])
+def test_bad_entries_name_file_line_field(tmp_path, edit, where):
+    p = _write(tmp_path, edit(GOOD))
+    with pytest.raises(InputError) as e:
+        waivers.load(p)
+    assert f"{p}{where}" in str(e.value)
+    assert e.value.exit_code == 2
+
+
+def test_alias_bomb_is_refused(tmp_path):
+    levels = ["&l0 [" + ",".join(["x"] * 10) + "]"]
+    levels += [f"&l{i} [" + ",".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 7)]
+    p = _write(tmp_path, "max_lifetime_days: [" + ", ".join(levels) + "]\nwaivers: []\n")
+    with pytest.raises(InputError, match="expands to more than .* values through YAML aliases"):
+        waivers.load(p)  # 10^7 nodes if expanded: refused after a bounded walk
+
+
+def test_deep_nesting_is_refused(tmp_path):
+    p = _write(tmp_path, "waivers: " + "[" * 20000 + "]" * 20000 + "\n")
+    with pytest.raises(InputError, match="nested more than"):
+        waivers.load(p)
+
+
+def test_lint(tmp_path):
+    p = _write(tmp_path, GOOD.replace("expires: 2027-03-01", "expires: someday"))
+    problems = waivers.lint(p, now=NOW)
+    assert any(":17: waivers[1].expires: waiver W-002 expired 2026-12-01" in x for x in problems)
+    assert any("waivers[2].expires: unparseable date 'someday'" in x for x in problems)
+    assert waivers.lint(_write(tmp_path, "waivers: []\n", "empty.yaml"), now=NOW) == []
+
+
+def test_append_keeps_comments_and_validates(tmp_path):
+    p = _write(tmp_path, GOOD)
+    w = waivers.new_waiver(id="W-004", rule_id="OHP-012", subject="PROXY01 -> HVCL01/Cluster Disk 1",
+                           justification="vendor case 123 <script>", expires="2027-01-15", owner="me")
+    waivers.append(p, w)
+    text = p.read_text()
+    assert text.startswith(GOOD)  # everything that was there, comments included
+    wf = waivers.load(p)
+    assert [x.id for x in wf.waivers] == ["W-001", "W-002", "W-003", "W-004"]
+    assert wf.waivers[-1].justification == "vendor case 123 <script>"
+    with pytest.raises(InputError, match="already exists"):
+        waivers.append(p, w)
+
+
+def test_append_creates_the_file(tmp_path):
+    p = tmp_path / "new" / "waivers.yaml"
+    waivers.append(p, waivers.new_waiver(id="W-1", rule_id="OHP-001", subject="*", justification="j", expires="2027-01-01"))
+    assert [w.id for w in waivers.load(p).waivers] == ["W-1"]
+
+
+def test_append_when_the_list_is_not_last(tmp_path):
+    p = _write(tmp_path, "waivers:\n  - {id: A, rule_id: OHP-001, subject: x, justification: j, expires: 2027-01-01}\n"
+               "max_lifetime_days: 100\n")
+    waivers.append(p, waivers.new_waiver(id="B", rule_id="OHP-002", subject="y", justification="j", expires="2027-01-01"))
+    wf = waivers.load(p)
+    assert [w.id for w in wf.waivers] == ["A", "B"] and wf.max_lifetime_days == 100
+
+
+def test_an_active_waiver_wins_over_an_expired_one_for_the_same_finding(tmp_path, problems):
+    _, found = problems
+    text = GOOD.replace('subject: "PROXY01 -> HVCL01/Cluster Disk 2"', 'subject: "PROXY01 -> HVCL0*"').replace(
+        "rule_id: OHP-011", "rule_id: OHP-010")  # W-002 (expired) now matches what W-001 (active) matches
+    text = text.replace("  - id: W-001", "  - id: W-000\n    rule_id: OHP-010\n    subject: '*'\n"
+                        "    justification: old\n    expires: 2020-01-01\n  - id: W-001")
+    res = waivers.apply(found, waivers.loads(text, source="w.yaml"), now=NOW)
+    hit = [f for f in res.findings if f["rule_id"] == "OHP-010" and f.get("waiver")]
+    assert hit and all(f["status"] == "waived" and f["waiver"]["id"] == "W-001" for f in hit)
