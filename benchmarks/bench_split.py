@@ -7,7 +7,8 @@ For each estate (benchmarks/estate.py), in this process (no CLI start-up, no out
 
 single   pool.evaluate(..., jobs=1): one engine pass here
 pool -j2 pool.evaluate(..., jobs=2, min_hosts=0): the parts in 2 spawned workers
-         wall time and CPU (this process + its workers, resource.getrusage), paired rounds
+         wall time and CPU (this process + its workers, resource.getrusage), paired rounds;
+         --engine opa compares the same on OPA's engine
 
 Then the per-core projection (--no-projection skips it): the estate is split as it would be for
 N workers (N x PARTS_PER_JOB parts) and every part is evaluated here, one after the other, timing
@@ -79,13 +80,15 @@ def makespan(times: list[float], workers: int) -> float:
     return max(loads)
 
 
-def compare(doc: dict, text: str, rounds: int) -> None:
-    compiled = embedded.compiled()
+def compare(doc: dict, text: str, rounds: int, engine: str = "embedded") -> None:
+    from offhost_audit.engine import engine_module
+
+    compiled = engine_module(engine).compiled()
     rows: dict[str, list[tuple[float, float]]] = {"single": [], "pool -j2": []}
     for r in range(rounds):
         plan = [("single", 1), ("pool -j2", 2)]
         for name, jobs in (plan if r % 2 == 0 else plan[::-1]):
-            found, wall, cpu = timed(lambda: pool.evaluate(compiled, "embedded", doc, text, PROFILE, jobs=jobs,
+            found, wall, cpu = timed(lambda: pool.evaluate(compiled, engine, doc, text, PROFILE, jobs=jobs,
                                                            min_hosts=0))
             rows[name].append((wall, cpu))
             assert found, "no findings"
@@ -142,6 +145,8 @@ def main() -> int:
     ap.add_argument("--hosts", type=int, nargs="*", default=[1000, 10000])
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--no-projection", action="store_true")
+    ap.add_argument("--engine", choices=("embedded", "opa"), default="embedded",
+                    help="the engine of the single pass / pool comparison (the projection is the embedded engine's)")
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,7 +156,7 @@ def main() -> int:
             text = json.dumps(doc)
             path.write_text(text, encoding="utf-8")
             print(f"{n:,} hosts: {len(split.components(doc) or [])} independent parts; medians of {args.rounds} paired round(s)")
-            compare(doc, text, args.rounds)
+            compare(doc, text, args.rounds, args.engine)
             if not args.no_projection:
                 projection(path, doc, text)
     return 0
