@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 
 from offhost_audit.atomic import write_atomic
 from offhost_audit.errors import FactsError
+from offhost_audit.perf import json_loads
 from offhost_audit.resources import schema_dir
 
 SCHEMA_VERSION = 1
@@ -334,7 +335,7 @@ def loads(text: str, *, source: str = "facts") -> Facts:
     was_enabled = gc.isenabled()
     gc.disable()  # a large document is millions of containers: GC passes cost 20-40% of the parse
     try:
-        doc = json.loads(text)
+        doc = json_loads(text)
     except json.JSONDecodeError as e:
         raise FactsError(f"{source}: not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
     except RecursionError:

@@ -26,9 +26,10 @@ def sorted_findings(findings: list[Finding]) -> list[Finding]:
     of one name) by their content, so that the order never depends on how the engine ran (one
     pass or parallel parts, regorus or OPA). The content order is the engine's own order of
     values (null < booleans < numbers < strings < arrays < objects), which the single pass had."""
-    keyed = sorted(zip(map(sort_key, findings), range(len(findings))))  # stable: ties keep their order
-    keys = [k for k, _ in keyed]
-    out = [findings[i] for _, i in keyed]
+    keys = list(map(sort_key, findings))
+    order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: ties keep their order
+    out = [findings[i] for i in order]
+    keys = [keys[i] for i in order]
     i, n = 0, len(out)
     while i < n:
         j = i + 1

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offhost_audit.perf import paused_gc
+from offhost_audit.perf import json_loads, paused_gc
 
 # regorus errors are anyhow errors: with RUST_BACKTRACE=1 in the environment each one captures a
 # backtrace (about 200 ms for the first, symbolised). We strip it anyway, so do not capture it.
@@ -105,23 +105,10 @@ def signature(root: Path) -> tuple:
 
 
 
-ORJSON_FROM = 256 * 1024  # characters: below this the stdlib is as fast, and orjson costs ~25 ms to import
-
-
 def parse_json(text: str | bytes) -> Any:
-    """JSON text to Python with the cyclic GC paused (see paused_gc); orjson for large texts (several
-    times faster), the stdlib for small ones and for what orjson refuses (integers beyond 64 bits)."""
+    """JSON text to Python with the cyclic GC paused (see paused_gc), orjson for large texts."""
     with paused_gc():
-        if len(text) < ORJSON_FROM:
-            return json.loads(text)
-        try:
-            import orjson
-        except ImportError:  # pragma: no cover - orjson is a dependency
-            return json.loads(text)
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            return json.loads(text)
+        return json_loads(text)
 
 
 def dumps_compact(doc: Any) -> str:
