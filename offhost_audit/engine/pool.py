@@ -7,9 +7,11 @@ policies itself (once per worker) and returns the engine's findings as JSON text
 findings together are the single pass's (a rule's finding is computed inside one part);
 :func:`offhost_audit.findings.sorted_findings` orders them the same either way.
 
-One pass in this process instead when ``jobs`` is 1, the estate is small (``MIN_SPLIT_HOSTS``:
-below it the workers' start-up costs more than the split saves, see benchmarks/bench_cli.py), or
-it does not split (see split.plan).
+With ``jobs`` 1 the parts are evaluated one after the other in this process: the same CPU time,
+and the engine (which keeps the memory of its largest evaluation: regorus allocates with mimalloc)
+holds a quarter of the estate at a time instead of all of it. One pass in this process when the
+estate is small (``MIN_SPLIT_HOSTS``: below it the workers' start-up costs more than the split
+saves, see benchmarks/bench_split.py) or does not split (see split.plan).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 LAST_TIMINGS: list[dict[str, float]] = []  # the last pooled evaluation's per-part timings (benchmarks)
 MIN_SPLIT_HOSTS = 2000  # measured: see the README's Performance section
 PARTS_PER_JOB = 2  # more parts than workers evens out parts of different sizes
+SEQUENTIAL_PARTS = 4  # --jobs 1: the engine holds one part at a time (it keeps its peak memory: mimalloc)
 
 
 def usable_cores() -> int:
@@ -51,10 +54,16 @@ def evaluate(compiled: Any, engine: str, facts: dict[str, Any], facts_json: str 
     """
     jobs = usable_cores() if jobs is None else jobs
     min_hosts = MIN_SPLIT_HOSTS if min_hosts is None else min_hosts
-    parts = split.plan(facts, jobs * PARTS_PER_JOB, min_hosts=min_hosts) if jobs > 1 else None
+    parts = split.plan(facts, max(jobs * PARTS_PER_JOB, SEQUENTIAL_PARTS), min_hosts=min_hosts)
+    LAST_TIMINGS.clear()
     if parts is None:
-        LAST_TIMINGS.clear()
         return compiled.evaluate_json(facts_json if facts_json is not None else dumps_compact(facts), profile)
+    if jobs == 1:  # one part after the other in this process: the same CPU, a quarter of the engine's memory
+        del facts_json
+        out = []
+        for part in parts:
+            out.extend(compiled.evaluate_json(dumps_compact(part), profile))
+        return out
     from concurrent.futures import ProcessPoolExecutor  # only when splitting: ~40 ms of imports
     from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context

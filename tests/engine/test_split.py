@@ -34,8 +34,13 @@ EXAMPLES = sorted((ROOT / "examples" / "facts").glob("*.json"))
 PROFILE = "veeam-2025-08"
 
 
-def single(doc: dict, profile: str = PROFILE) -> list[dict]:
-    return audit.evaluate_facts(copy.deepcopy(doc), profile=profile, jobs=1)
+def single(doc: dict, profile: str = PROFILE, engine: str = "embedded") -> list[dict]:
+    """The findings of one engine pass over the whole document."""
+    saved, pool.MIN_SPLIT_HOSTS = pool.MIN_SPLIT_HOSTS, 10**9
+    try:
+        return audit.evaluate_facts(copy.deepcopy(doc), profile=profile, jobs=1, engine=engine)
+    finally:
+        pool.MIN_SPLIT_HOSTS = saved
 
 
 def split_here(doc: dict, profile: str = PROFILE, n_parts: int = 10**6) -> tuple[list[dict], int]:
@@ -168,12 +173,24 @@ def test_a_vm_without_a_disk_list_joins_every_share():
     assert_same(doc, "a VM without disks")
 
 
-def test_a_small_estate_or_one_job_is_one_pass():
+def test_a_small_estate_or_one_job_uses_no_worker():
     doc = estate.generate(100)
     for kw in ({"jobs": 2}, {"jobs": 1, "min_hosts": 0}):  # below MIN_SPLIT_HOSTS; one job
         pool.LAST_TIMINGS[:] = [{"pid": -1}]
         pool.evaluate(embedded.compiled(), "embedded", doc, None, PROFILE, **kw)
         assert pool.LAST_TIMINGS == [], kw  # no worker ran
+
+
+def test_one_job_evaluates_the_parts_one_after_the_other(monkeypatch):
+    doc = fuzz(4, hosts=300)
+    want = single(doc)
+    monkeypatch.setattr(pool, "MIN_SPLIT_HOSTS", 0)
+    calls = []
+    real = embedded.CompiledPolicies.evaluate_json
+    monkeypatch.setattr(embedded.CompiledPolicies, "evaluate_json",
+                        lambda self, text, profile: calls.append(len(text)) or real(self, text, profile))
+    assert audit.evaluate_facts(copy.deepcopy(doc), profile=PROFILE, jobs=1) == want
+    assert len(calls) == pool.SEQUENTIAL_PARTS
 
 
 @pytest.mark.parametrize("engine", ["embedded", "opa"])
@@ -182,8 +199,8 @@ def test_the_spawned_pool_gives_the_single_pass(engine, monkeypatch):
         pytest.importorskip("opa_bindings", reason="make venv installs opa-golib-python-bindings")
     doc = fuzz(4, hosts=300)
     assert split.components(doc) is not None
+    want = single(doc, engine=engine)
     monkeypatch.setattr(pool, "MIN_SPLIT_HOSTS", 0)
-    want = audit.evaluate_facts(copy.deepcopy(doc), profile=PROFILE, jobs=1, engine=engine)
     got = audit.evaluate_facts(copy.deepcopy(doc), profile=PROFILE, jobs=2, engine=engine)
     assert got == want
     assert len(pool.LAST_TIMINGS) == 2 * pool.PARTS_PER_JOB
