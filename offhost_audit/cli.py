@@ -119,6 +119,17 @@ def _add_collect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar; with audit, no table either (for cron: errors only; --format json still prints)")
 
 
+def _add_tui_options(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--facts", "-f", metavar="FILE", help="open a facts file and evaluate it")
+    src.add_argument("--run", metavar="ID", help="open a run from the history (default: the latest)")
+    src.add_argument("--inventory", "-i", metavar="FILE", help="collect live from the estate in an inventory")
+    p.add_argument("--profile", help="guidance profile (default: the facts' vbr.profile, else veeam-2025-08)")
+    p.add_argument("--waivers", metavar="FILE", help="waivers YAML to apply and to add waivers to")
+    p.add_argument("--db", metavar="FILE", help="run history database (default: the user's data dir)")
+    p.add_argument("--insecure", action="store_true", help="with --inventory: do not validate TLS certificates")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="offhost-audit",
@@ -152,7 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", action="append", metavar="NAME|FILE", help="scenario(s) to run (default: all shipped)")
     p.add_argument("--profile", type=_name, help="guidance profile")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--tui", action="store_true", help="open the TUI on one lab scenario (default: faults) and audit it live")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("tui", help="the interactive terminal UI: browse findings, evidence, facts; audit live")
+    _add_tui_options(p)
+    p.set_defaults(func=_cmd_tui)
 
     p = sub.add_parser("lab", help="the built-in WS-Management lab")
     lab = p.add_subparsers(dest="lab_command", metavar="LAB_COMMAND", required=True)
@@ -261,7 +277,49 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return _emit(run.findings, warnings, args)
 
 
+def _cmd_tui(args: argparse.Namespace) -> int:
+    from offhost_audit.cli_reports import waivers_path
+    from offhost_audit.tui.session import Session
+
+    common = dict(waivers_path=waivers_path(args), history_db=args.db)
+    if args.facts:
+        session = Session.from_facts_file(args.facts, profile=args.profile, **common)
+    elif args.inventory:
+        from offhost_audit import inventory
+        from offhost_audit.credentials import Resolver
+
+        inv, resolver = inventory.load(args.inventory), Resolver()
+        inv.targets(resolver=resolver)  # prompts (if any) happen now, before the TUI owns the terminal
+        session = Session.empty_for_inventory(inv, source=f"live audit of {args.inventory}", profile=args.profile,
+                                              resolver=resolver, audit_options={"insecure": args.insecure}, **common)
+    else:
+        session = Session.from_history(args.run, db=args.db, profile=args.profile, waivers_path=common["waivers_path"])
+    from offhost_audit.tui.app import build_app
+
+    build_app(session, start_audit=bool(args.inventory)).run()
+    return 0
+
+
+def _demo_tui(args: argparse.Namespace) -> int:
+    from offhost_audit.lab import demo
+    from offhost_audit.tui.app import build_app
+    from offhost_audit.tui.session import Session
+
+    import tempfile
+
+    name = (args.scenario or ["faults"])[0]
+    with demo.serve(name) as (sc, inv, resolver), tempfile.TemporaryDirectory(prefix="offhost-demo-") as tmp:
+        session = Session.empty_for_inventory(inv, source=f"lab scenario {sc['name']} (not real Windows)",
+                                              profile=args.profile, resolver=resolver,
+                                              history_db=f"{tmp}/lab-history.sqlite",  # lab runs stay out of yours
+                                              audit_options={"call_timeout": 10.0, "target_timeout": 60.0})
+        build_app(session, start_audit=True).run()
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
+    if args.tui:
+        return _demo_tui(args)
     from rich.console import Console
     from rich.markup import escape as _escape
 

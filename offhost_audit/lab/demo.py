@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import yaml
@@ -22,17 +24,23 @@ from offhost_audit.lab.wsman import LabServer
 
 
 
-def run_scenario(name: str, *, profile: str | None = None, auth: str = "ntlm", concurrency: int = 16,
-                 call_timeout: float = 10.0, target_timeout: float = 60.0) -> dict[str, Any]:
-    """Collect and evaluate one scenario in the lab; the facts, findings and the expectation check."""
+@contextmanager
+def serve(name: str, *, auth: str = "ntlm") -> Iterator[tuple[dict[str, Any], inventory.Inventory, Resolver]]:
+    """Serve one scenario in the lab for as long as the block runs: (scenario, its inventory, the lab credentials)."""
     sc = scenarios.load(name)
-    started = time.monotonic()
     with LabServer(lab_hosts(sc), auth=("basic", "ntlm")) as lab:
         doc = inventory_doc(sc, lab, auth=auth)
         inv = inventory.loads(yaml.safe_dump(doc, sort_keys=False), source=f"<lab inventory for {sc['name']}>")
+        yield sc, inv, Resolver(env=lab_env(sc), interactive=False)
+
+
+def run_scenario(name: str, *, profile: str | None = None, auth: str = "ntlm", concurrency: int = 16,
+                 call_timeout: float = 10.0, target_timeout: float = 60.0) -> dict[str, Any]:
+    """Collect and evaluate one scenario in the lab; the facts, findings and the expectation check."""
+    started = time.monotonic()
+    with serve(name, auth=auth) as (sc, inv, resolver):
         facts, found, _ = audit.run_audit(inv, concurrency=concurrency, call_timeout=call_timeout,
-                                          target_timeout=target_timeout, profile=profile,
-                                          resolver=Resolver(env=lab_env(sc), interactive=False))
+                                          target_timeout=target_timeout, profile=profile, resolver=resolver)
     return {"scenario": sc, "facts": facts, "findings": found, "check": check(sc, found),
             "seconds": round(time.monotonic() - started, 2)}
 

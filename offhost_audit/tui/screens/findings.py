@@ -1,0 +1,224 @@
+"""The findings screen: `/` filter, the Line-API list, toggles, sort, and the detail pane."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Input, Static
+
+from offhost_audit.text import clean
+from offhost_audit.tui.messages import FindingHighlighted, FindingSelected, ShowFacts, SortRequested
+from offhost_audit.tui.query import COLUMNS, QueryError
+from offhost_audit.tui.screens.view import ViewScreen
+from offhost_audit.tui.session import describe
+from offhost_audit.tui.widgets.finding_detail import FindingDetail
+from offhost_audit.tui.widgets.findings_list import FindingsList
+
+DEBOUNCE_S = 0.02  # long enough to coalesce a burst of keys (auto-repeat, paste), short enough to feel immediate
+
+
+class FindingsScreen(ViewScreen):
+    VIEW = "Findings"
+    AUTO_FOCUS = "#findings-list"
+    """Every finding; the filter runs in an exclusive worker after a short debounce."""
+
+    BINDINGS = [
+        Binding("slash", "focus_filter", "Filter", id="findings.filter", tooltip="Filter as you type"),
+        Binding("p", "toggle_pass", "Passes", id="findings.passes", tooltip="Hide or show passes and n/a"),
+        Binding("w", "toggle_waived", "Waived", show=False, id="findings.waived", tooltip="Hide or show waived findings"),
+        Binding("s", "sort", "Sort", id="findings.sort", tooltip="Sort by the next column"),
+        Binding("S", "reverse", "Reverse", show=False, id="findings.reverse"),
+        Binding("e", "facts", "Facts", id="findings.facts", tooltip="Jump to the facts that decided it"),
+        Binding("o", "doc", "Doc", id="findings.doc", tooltip="Open the doc link (or copy it)"),
+        Binding("W", "waive", "Waive", id="findings.waive", tooltip="Waive the finding"),
+        Binding("X", "export", "Export", id="findings.export", tooltip="Export this view as a report"),
+        Binding("z", "zoom", "Zoom", show=False, id="findings.zoom", tooltip="Detail pane full screen"),
+        Binding("escape", "back", "Back", show=False, id="findings.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__("findings")
+        self.query_text = ""
+        self.hide_pass = True
+        self.hide_waived = False
+        self.restrict: list[int] | None = None  # rows from a matrix cell or a manifest failure
+        self.restrict_label = ""
+        self.view_rows: list[int] = []
+        self._shown: tuple[int | None, int] | None = None  # (row, generation) in the detail pane
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="findings-title", classes="title-bar")
+        yield Input(placeholder="/ filter: text  sev:high+  status:fail  rule:OHP-010  host:NAME  -status:pass",
+                    id="filter", select_on_focus=False)
+        yield Static(id="findings-status", classes="status-line")
+        yield FindingsList(id="findings-list")
+        yield FindingDetail(id="detail")
+        yield Footer()
+
+    # --- data --------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """The session's findings changed: rebuild the view with the same filter."""
+        self.refilter(debounce=False)
+
+    def show(self, query: str = "", rows: list[int] | None = None, label: str = "") -> None:
+        """Open on a filter or a fixed set of rows (Esc clears it)."""
+        self.restrict, self.restrict_label = rows, label
+        if rows is not None:
+            self.hide_pass = False
+        self.query_text = query
+        self.query_one("#filter", Input).value = query
+        self.mark_current()
+        self.refilter(debounce=False)
+
+    @on(Input.Changed, "#filter")
+    def _typed(self, event: Input.Changed) -> None:
+        self.query_text = event.value
+        self.refilter()
+
+    @on(Input.Submitted, "#filter")
+    def _submitted(self) -> None:
+        self.query_one(FindingsList).focus()
+
+    @work(exclusive=True, group="filter", exit_on_error=False)
+    async def refilter(self, debounce: bool = True) -> None:
+        if debounce:
+            await asyncio.sleep(DEBOUNCE_S)
+        lst = self.query_one(FindingsList)
+        index = self.app.index
+        args = dict(sort=lst.sort_column, reverse=lst.sort_reverse, hide_pass=self.hide_pass, hide_waived=self.hide_waived)
+        try:
+            rows = await asyncio.to_thread(index.select, self.query_text, **args)
+        except QueryError as e:
+            self._status(Text(f"filter: {e}", style="bold red"))
+            return
+        if self.restrict is not None:
+            keep = set(self.restrict)
+            rows = [r for r in rows if r in keep]
+        self.view_rows = rows
+        lst.set_rows(index.findings, rows, keep=lst.current)
+        self._status()
+
+    def _status(self, error: Text | None = None) -> None:
+        lst = self.query_one(FindingsList)
+        t = Text()
+        t.append(f"{len(self.view_rows):,} of {len(self.app.index):,} findings", style="bold")
+        t.append(f"  sort {lst.sort_column}{' desc' if lst.sort_reverse else ''}")
+        t.append("  passes hidden" if self.hide_pass else "  passes shown", style="dim")
+        if self.hide_waived:
+            t.append("  waived hidden", style="dim")
+        if self.restrict is not None:
+            t.append("  only: ", style="bold magenta")
+            t.append(clean(self.restrict_label, keep_newlines=False) + " (Esc clears)", style="magenta")
+        if error is not None:
+            t.append("  ")
+            t.append_text(error)
+        self.query_one("#findings-status", Static).update(t, layout=False)  # one line: no relayout per keystroke
+
+    # --- selection ---------------------------------------------------------------------------
+
+    @on(FindingHighlighted)
+    def _highlighted(self, event: FindingHighlighted) -> None:
+        key = (event.row, self.app.generation)
+        if key == self._shown:  # the filter kept the same finding under the cursor: nothing to redraw
+            return
+        self._shown = key
+        detail = self.query_one(FindingDetail)
+        if event.row is None:
+            detail.show(None)
+            return
+        f = self.app.index.findings[event.row]
+        detail.show(f, description=describe(f["rule_id"]))
+
+    @on(FindingSelected)
+    def _selected(self) -> None:
+        self.query_one(FindingDetail).focus()
+
+    @on(SortRequested)
+    def _sort_requested(self, event: SortRequested) -> None:
+        lst = self.query_one(FindingsList)
+        if lst.sort_column == event.column:
+            lst.sort_reverse = not lst.sort_reverse
+            self.refilter(debounce=False)
+        else:
+            self.sort_by(event.column)
+
+    def sort_by(self, column: str) -> None:
+        lst = self.query_one(FindingsList)
+        lst.sort_column, lst.sort_reverse = column, False
+        self.refilter(debounce=False)
+
+    @property
+    def current(self) -> dict | None:
+        row = self.query_one(FindingsList).current
+        return None if row is None else self.app.index.findings[row]
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_toggle_pass(self) -> None:
+        self.hide_pass = not self.hide_pass
+        self.refilter(debounce=False)
+
+    def action_toggle_waived(self) -> None:
+        self.hide_waived = not self.hide_waived
+        self.refilter(debounce=False)
+
+    def action_sort(self) -> None:
+        lst = self.query_one(FindingsList)
+        lst.sort_column = COLUMNS[(COLUMNS.index(lst.sort_column) + 1) % len(COLUMNS)]
+        lst.sort_reverse = False
+        self.refilter(debounce=False)
+
+    def action_reverse(self) -> None:
+        lst = self.query_one(FindingsList)
+        lst.sort_reverse = not lst.sort_reverse
+        self.refilter(debounce=False)
+
+    def action_zoom(self) -> None:
+        detail = self.query_one(FindingDetail)
+        if self.maximized is detail:
+            self.minimize()
+        else:
+            self.maximize(detail, container=False)
+
+    def action_facts(self) -> None:
+        f = self.current
+        if f is None:
+            self.notify("No finding selected.", severity="warning")
+            return
+        paths = [e["path"] for e in f.get("evidence") or [] if e.get("path")] + list(f.get("missing") or [])
+        self.app.post_message(ShowFacts(paths=paths, label=f"{f['rule_id']} {f['subject']['name']}"))
+
+    def action_doc(self) -> None:
+        f = self.current
+        if f is None or not f.get("doc_url"):
+            self.notify("This finding has no doc link.", severity="warning")
+            return
+        self.app.open_doc(f["doc_url"])
+
+    def action_waive(self) -> None:
+        f = self.current
+        if f is None:
+            self.notify("No finding selected.", severity="warning")
+            return
+        self.app.action_waive_finding(f)
+
+    def action_export(self) -> None:
+        self.app.action_export_view(list(self.view_rows))
+
+    async def action_back(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        elif self.focused is self.query_one("#filter", Input):
+            self.query_one(FindingsList).focus()
+        elif self.restrict is not None or self.query_text:
+            self.show("")
+        else:
+            await self.app.action_back()

@@ -1,0 +1,47 @@
+"""`?`: the keys, the filter syntax, and what each view shows."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from offhost_audit.tui import query
+
+HELP = """\
+Views       1 dashboard  2 findings  3 facts  4 matrix  5 live audit
+Anywhere    ?  this help             Ctrl+P  every action, themes
+            Esc  back                q  quit
+            P  switch the profile    R  run the live audit again
+Findings    /  filter as you type    Enter  the detail pane
+            p  hide/show passes      w  hide/show waived
+            s  sort by next column   S  reverse (or click a header)
+            z  zoom the detail       e  the facts that decided it
+            o  open or copy the doc  W  waive     X  export this view
+Facts       /  search                n / N  next / previous match
+Matrix      Enter  the findings behind the cell
+Dashboard   Enter  the findings of a proxy or a collection failure
+Live audit  R  re-run everything     t or Enter  re-run the target
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 100%; max-width: 100; height: 100%; border: thick $primary; background: $surface; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Text("offhost-audit TUI: keys\n", style="bold"))
+            yield Static(Text(HELP))
+            yield Static(Text("Filter syntax\n", style="bold"))
+            yield Static(Text(query.SYNTAX))
+            yield Static(Text("Esc closes this help.", style="dim"))
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)

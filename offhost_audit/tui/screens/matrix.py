@@ -1,0 +1,144 @@
+"""Proxy eligibility: proxies x Hyper-V hosts, clusters and SMB shares; a cell opens its findings."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Static
+
+from offhost_audit.text import clean
+from offhost_audit.tui import estate
+from offhost_audit.tui.messages import ShowFindings
+from offhost_audit.tui.screens.view import ViewScreen
+
+_KIND = {"cluster": "cluster", "host": "host", "share": "share"}
+MAX_GRID_COLUMNS = 60  # wider than that a grid is unreadable: one row per assigned pair instead
+MAX_GRID_PROXIES = 300
+MAX_PAIRS = 500  # the built-in DataTable is fine for hundreds of rows, not tens of thousands
+
+
+def cell_text(cell: estate.Cell) -> Text:
+    if cell.state == "blocked":
+        return Text("✘ " + ",".join(r.removeprefix("OHP-") for r in cell.rules), style="bold red")
+    if cell.state == "unknown":
+        return Text("? " + ",".join(r.removeprefix("OHP-") for r in cell.rules), style="bold yellow")
+    if cell.state == "ready":
+        return Text("✔ ready", style="green")
+    return Text("·", style="dim")
+
+
+class MatrixScreen(ViewScreen):
+    VIEW = "Proxy eligibility"
+    AUTO_FOCUS = "#matrix-table"
+    BINDINGS = [
+        Binding("enter", "open", "Findings", id="matrix.open", tooltip="Open the findings behind the cell"),
+        Binding("escape", "back", "Back", id="matrix.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__("matrix")
+        self.model: estate.Matrix | None = None
+        self.grid = True
+        self.pairs: list[tuple[str, tuple[str, str], estate.Cell]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="matrix-title", classes="title-bar")
+        yield Static(Text.assemble(("✔ ready  ", "green"), ("✘ blocked by rules  ", "red"), ("? undecided  ", "yellow"),
+                                   ("· not assigned", "dim"), ("   Enter: the findings behind a cell", "dim")),
+                     classes="status-line")
+        yield DataTable(id="matrix-table", cursor_type="cell", zebra_stripes=True)
+        yield Static(id="matrix-cell", classes="status-line")
+        yield Footer()
+
+    def load(self) -> None:
+        self.query_one("#matrix-cell", Static).update(Text("computing…", style="dim"))
+        self._compute(self.app.session.facts, self.app.session.findings)
+
+    @work(thread=True, exclusive=True, group="matrix", exit_on_error=False, description="proxy matrix")
+    def _compute(self, facts: dict, findings: list) -> None:
+        model = estate.matrix(facts, findings)
+        self.app.call_from_thread(self._show, model)
+
+    def _show(self, m: estate.Matrix) -> None:
+        self.model = m
+        table = self.query_one("#matrix-table", DataTable)
+        table.clear(columns=True)
+        self.grid = len(m.columns) <= MAX_GRID_COLUMNS and len(m.proxies) <= MAX_GRID_PROXIES
+        if self.grid:
+            table.cursor_type = "cell"
+            table.add_column(Text("proxy \\ source", style="bold"), key="proxy")
+            for kind, name in m.columns:
+                table.add_column(Text(f"{_KIND[kind]} {clean(name, keep_newlines=False)}"))
+            for p in m.proxies:
+                table.add_row(Text(clean(p, keep_newlines=False), style="bold"),
+                              *(cell_text(m.cell(p, col)) for col in m.columns))
+            note = Text(f"{len(m.proxies)} proxies x {len(m.columns)} sources", style="dim")
+        else:  # a large estate: one row per assigned pair, the most urgent first
+            table.cursor_type = "row"
+            self.pairs = m.pairs()[:MAX_PAIRS]
+            for label in ("proxy", "source", "state"):
+                table.add_column(Text(label, style="bold"))
+            for p, (kind, name), cell in self.pairs:
+                table.add_row(Text(clean(p, keep_newlines=False), style="bold"),
+                              Text(f"{_KIND[kind]} {clean(name, keep_newlines=False)}"), cell_text(cell))
+            note = Text(f"{len(m.cells):,} proxy x source pairs: too many for a grid; the {len(self.pairs):,} most urgent "
+                        "(blocked, then undecided). Enter opens a pair's findings; host:NAME in the findings filter finds any.",
+                        style="dim")
+        self.query_one("#matrix-cell", Static).update(
+            note if m.proxies else Text("No proxies in these facts or findings.", style="dim"))
+
+    def _cell_at(self, row: int, column: int) -> tuple[str, tuple[str, str], estate.Cell] | None:
+        m = self.model
+        if m is None:
+            return None
+        if not self.grid:
+            return self.pairs[row] if row < len(self.pairs) else None
+        if column < 1 or row >= len(m.proxies) or column - 1 >= len(m.columns):
+            return None
+        p, col = m.proxies[row], m.columns[column - 1]
+        return p, col, m.cell(p, col)
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if not self.grid:
+            self._describe(self._cell_at(event.cursor_row, 0))
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        if not self.grid:
+            self._open(self._cell_at(event.cursor_row, 0))
+
+    @on(DataTable.CellHighlighted)
+    def _highlighted(self, event: DataTable.CellHighlighted) -> None:
+        if self.grid:
+            self._describe(self._cell_at(event.coordinate.row, event.coordinate.column))
+
+    def _describe(self, hit: tuple[str, tuple[str, str], estate.Cell] | None) -> None:
+        if hit is None:
+            return
+        p, (kind, name), cell = hit
+        t = Text(f"{clean(p)} × {kind} {clean(name)}: ", style="bold")
+        what = {"blocked": "blocked by " + ", ".join(cell.rules), "unknown": "undecided: " + ", ".join(cell.rules),
+                "ready": "ready", "none": "not assigned to this proxy"}[cell.state]
+        t.append(f"{what} ({len(cell.rows)} findings)")
+        self.query_one("#matrix-cell", Static).update(t, layout=False)
+
+    @on(DataTable.CellSelected)
+    def _selected(self, event: DataTable.CellSelected) -> None:
+        if self.grid:
+            self._open(self._cell_at(event.coordinate.row, event.coordinate.column))
+
+    def _open(self, hit: tuple[str, tuple[str, str], estate.Cell] | None) -> None:
+        if hit is None:
+            return
+        p, (kind, name), cell = hit
+        if not cell.rows:
+            self.app.say(f"No findings behind {p} × {name}.")
+            return
+        self.post_message(ShowFindings(rows=cell.rows, label=f"{p} × {kind} {name}"))
+
+    def action_open(self) -> None:
+        self.query_one("#matrix-table", DataTable).action_select_cursor()
+

@@ -1,0 +1,1 @@
+"""One module per widget, each styled by its DEFAULT_CSS."""
