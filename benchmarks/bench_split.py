@@ -5,7 +5,8 @@
 
 For each estate (benchmarks/estate.py), in this process (no CLI start-up, no output written):
 
-single   pool.evaluate(..., jobs=1): one engine pass here
+single   one engine pass over the whole estate here
+parts -j1 pool.evaluate(..., jobs=1, min_hosts=0): its parts one after the other here (--jobs 1)
 pool -j2 pool.evaluate(..., jobs=2, min_hosts=0): the parts in 2 spawned workers
          wall time and CPU (this process + its workers, resource.getrusage), paired rounds;
          --engine opa compares the same on OPA's engine
@@ -84,12 +85,12 @@ def compare(doc: dict, text: str, rounds: int, engine: str = "embedded") -> None
     from offhost_audit.engine import engine_module
 
     compiled = engine_module(engine).compiled()
-    rows: dict[str, list[tuple[float, float]]] = {"single": [], "pool -j2": []}
+    rows: dict[str, list[tuple[float, float]]] = {"single": [], "parts -j1": [], "pool -j2": []}
     for r in range(rounds):
-        plan = [("single", 1), ("pool -j2", 2)]
-        for name, jobs in (plan if r % 2 == 0 else plan[::-1]):
+        plan = [("single", 1, 10**9), ("parts -j1", 1, 0), ("pool -j2", 2, 0)]
+        for name, jobs, least in (plan if r % 2 == 0 else plan[::-1]):
             found, wall, cpu = timed(lambda: pool.evaluate(compiled, engine, doc, text, PROFILE, jobs=jobs,
-                                                           min_hosts=0))
+                                                           min_hosts=least))
             rows[name].append((wall, cpu))
             assert found, "no findings"
     base_wall = statistics.median(w for w, _ in rows["single"])
