@@ -25,3 +25,24 @@ def clean(value: object, *, keep_newlines: bool = True) -> str:
     if not keep_newlines:
         text = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
     return text
+
+
+_LIST_ITEM = re.compile(r"^([-*\u2022]|\d+[.)])\s")
+
+
+def reflow(text: str) -> str:
+    """Join hard-wrapped lines so that the reader's screen wraps at its own width.
+
+    Blank lines (paragraphs) and list items (``-``, ``*``, ``1.``) keep their line breaks. Used for
+    the policies' remediation and description texts, which the METADATA blocks wrap at ~100 columns.
+    """
+    out: list[str] = []
+    for line in text.split("\n"):
+        s = line.strip()
+        if not s:
+            out.append("")
+        elif out and out[-1] and not _LIST_ITEM.match(s):
+            out[-1] += " " + s
+        else:
+            out.append(s)
+    return "\n".join(out).strip()

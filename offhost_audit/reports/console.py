@@ -18,7 +18,7 @@ from rich.text import Text
 
 from offhost_audit.findings import STATUSES, Finding, breaches, counts
 from offhost_audit.reports.findings_json import to_json  # noqa: F401  (one JSON writer: findings_json)
-from offhost_audit.text import clean
+from offhost_audit.text import clean, reflow
 
 _STATUS_STYLE = {"fail": "bold red", "unknown": "yellow", "pass": "green", "not_applicable": "dim", "waived": "cyan"}
 _SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -99,7 +99,7 @@ def _print_fixes(findings: list[Finding], console: Console) -> None:
     console.print(Text("How to fix", style="bold"))
     for rule_id, f in failing.items():
         console.print(Text.assemble(_text(f"{rule_id} ", "bold"), _text(f.get("title", ""))))
-        console.print(_text(str(f.get("remediation", "")).strip()))
+        console.print(_text(reflow(str(f.get("remediation", "")))))
         if f.get("doc_url"):
             console.print(_text(f"  see {f['doc_url']}"))
 

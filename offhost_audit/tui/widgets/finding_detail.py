@@ -15,9 +15,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from offhost_audit.findings import Finding
-from offhost_audit.text import clean
+from offhost_audit.text import clean, reflow
 
-_LIST_ITEM = re.compile(r"^([-*•]|\d+[.)])\s")
 _ACE_PATH = re.compile(r"acl\[\d+\]$")  # one ACE of a share or NTFS ACL: the one that decided an SMB rule
 
 
@@ -68,29 +67,15 @@ def render(f: Finding, *, description: str | None = None) -> Text:
         t.append(clean(_value(e.get("value"))) + "\n")
     t.append("\nRemediation\n", style="bold green")
     # the policies wrap remediation at ~90 columns: re-flow it so the pane wraps at its own width
-    t.append(_reflow(clean(f.get("remediation") or "")) + "\n")
+    t.append(reflow(clean(f.get("remediation") or "")) + "\n")
     if f.get("doc_url"):
         t.append("\nDocumentation: ", style="bold")
         t.append(clean(f["doc_url"], keep_newlines=False), style="underline")
         t.append("  (o: open in a browser, or copy)\n", style="dim")
     if description:
         t.append("\nAbout this rule\n", style="bold")
-        t.append(_reflow(clean(description)) + "\n", style="dim")
+        t.append(reflow(clean(description)) + "\n", style="dim")
     return t
-
-
-def _reflow(text: str) -> str:
-    """Join hard-wrapped lines so the pane wraps at its own width; keep paragraphs and list items."""
-    out: list[str] = []
-    for line in text.split("\n"):
-        s = line.strip()
-        if not s:
-            out.append("")
-        elif out and out[-1] and not _LIST_ITEM.match(s):
-            out[-1] += " " + s
-        else:
-            out.append(s)
-    return "\n".join(out).strip()
 
 
 class FindingDetail(VerticalScroll, can_focus=True):
