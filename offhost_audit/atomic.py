@@ -21,11 +21,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from offhost_audit.errors import OutputError
 
@@ -79,15 +79,17 @@ def check_output(path: str | os.PathLike[str], *, inputs: Iterable[str | os.Path
         raise OutputError(f"{p}: cannot write: permission denied in {parent}")
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write text to path: atomically for a regular file, directly for a device or FIFO (see module doc)."""
+def write_atomic(path: str | os.PathLike[str], text: str | Iterable[str]) -> None:
+    """Write text to path: atomically for a regular file, directly for a device or FIFO (see module doc).
+
+    ``text`` may be an iterable of pieces (written one by one: a large output is never one string)."""
     p = Path(path)
     target, st = _target(p)
     if (st is not None and not stat.S_ISREG(st.st_mode)) or str(target).startswith("/proc/"):
         # a device, a FIFO, or /dev/stdout (a /proc link, even onto a regular file): write through it
         try:
             with open(p, "w", encoding="utf-8") as f:
-                f.write(text)
+                _write(f, text)
         except OSError as e:
             raise OutputError(f"{p}: cannot write: {_why(e)}") from None
         return
@@ -99,7 +101,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     except OSError as e:
         raise OutputError(f"{p}: cannot create the folder {folder}: {_why(e)}") from None
     _remove_stale(folder, target.name)
-    tmp = folder / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
+    tmp = folder / f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}{_TMP_SUFFIX}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if st is None else 0o600)
     except OSError as e:
@@ -110,7 +112,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
                 os.fchmod(f.fileno(), stat.S_IMODE(st.st_mode))
                 with contextlib.suppress(OSError):  # keep the owner when we may (root)
                     os.fchown(f.fileno(), st.st_uid, st.st_gid)
-            f.write(text)
+            _write(f, text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
@@ -120,6 +122,13 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _write(f: Any, text: str | Iterable[str]) -> None:
+    if isinstance(text, str):
+        f.write(text)
+    else:
+        f.writelines(text)
 
 
 def _remove_stale(folder: Path, name: str) -> None:

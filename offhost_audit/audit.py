@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from offhost_audit import facts as facts_doc
-from offhost_audit.engine import ENGINES, embedded
+from offhost_audit.engine import embedded, engine_module, pool
 from offhost_audit.engine.metadata import enrich
 from offhost_audit.errors import InputError
 from offhost_audit.findings import Finding, sorted_findings
@@ -23,6 +22,7 @@ def evaluate_facts(
     facts_json: str | None = None,
     policies: Path | None = None,
     engine: str = "embedded",
+    jobs: int | None = None,
 ) -> list[Finding]:
     """Evaluate a validated facts document; findings carry title, remediation and doc_url.
 
@@ -32,6 +32,8 @@ def evaluate_facts(
     re-serialising a large document). ``policies``: a policy folder other than the shipped one.
     ``engine``: "embedded" (regorus, the default) or "opa" (OPA's Go engine in process, the
     reference; an InputError when its package is not installed). Ignored with ``opa_url``.
+    ``jobs``: worker processes for the independent parts of the estate (None: the usable cores;
+    1: one pass in this process; see engine/pool.py); with ``opa_url`` always one pass.
     Raises PolicyError (exit 2) for policy errors and EngineUnavailableError (exit 3) when the
     OPA server does not answer.
     """
@@ -42,24 +44,10 @@ def evaluate_facts(
 
         raw = opa_server.evaluate(opa_url, compiled.sources, facts, name)
     else:
-        raw = compiled.evaluate_json(facts_json if facts_json is not None else _dumps(facts), name)
+        raw = pool.evaluate(compiled, engine, facts, facts_json, name, jobs=jobs)
+    del facts_json
     with paused_gc():
         return sorted_findings(enrich(raw, compiled.metadata, facts))
-
-
-def engine_module(engine: str) -> Any:
-    """The module of the named engine: ``compiled(policies)`` gives its compiled policies."""
-    if engine == "embedded":
-        return embedded
-    if engine == "opa":
-        from offhost_audit.engine import opa
-
-        return opa
-    raise InputError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
-
-
-def _dumps(facts: dict[str, Any]) -> str:
-    return json.dumps(facts, separators=(",", ":"))
 
 
 def run_warnings(facts: dict[str, Any]) -> list[str]:
@@ -68,24 +56,27 @@ def run_warnings(facts: dict[str, Any]) -> list[str]:
 
 
 def evaluate_file(path: str | os.PathLike[str], *, profile: str | None = None, opa_url: str | None = None,
-                  policies: Path | None = None, engine: str = "embedded") -> tuple[list[Finding], list[str]]:
+                  policies: Path | None = None, engine: str = "embedded",
+                  jobs: int | None = None) -> tuple[list[Finding], list[str]]:
     """Read, validate and evaluate a facts file: (sorted findings, run warnings).
 
     The file's text goes to the engine as is (no re-serialising of a large document). Validation
     runs first, in this process: running it in a forked child beside the engine was measured
     slower here (copy-on-write faults and a busy second core), see benchmarks/bench_evaluate.py.
     """
-    _, found, warnings = evaluate_document(path, profile=profile, opa_url=opa_url, policies=policies, engine=engine)
+    _, found, warnings = evaluate_document(path, profile=profile, opa_url=opa_url, policies=policies, engine=engine,
+                                           jobs=jobs)
     return found, warnings
 
 
 def evaluate_document(path: str | os.PathLike[str], *, profile: str | None = None, opa_url: str | None = None,
-                      policies: Path | None = None, engine: str = "embedded") -> tuple[dict[str, Any], list[Finding], list[str]]:
+                      policies: Path | None = None, engine: str = "embedded",
+                      jobs: int | None = None) -> tuple[dict[str, Any], list[Finding], list[str]]:
     """evaluate_file that also returns the facts document: (facts, sorted findings, run warnings)."""
     text = facts_doc.read_text(path)
     doc = facts_doc.loads(text, source=str(path))
     found = evaluate_facts(doc, profile=profile, opa_url=opa_url, facts_json=text, policies=policies,
-                            engine=engine)
+                           engine=engine, jobs=jobs)
     return doc, found, run_warnings(doc)
 
 
@@ -102,6 +93,7 @@ def run_audit(
     save_facts: str | os.PathLike[str] | None = None,
     resolver: Any = None,
     engine: str = "embedded",
+    jobs: int | None = None,
 ) -> tuple[dict[str, Any], list[Finding], list[str]]:
     """Collect, then evaluate: the one audit that the CLI and the TUI both run.
 
@@ -109,6 +101,7 @@ def run_audit(
     when no collector succeeded anywhere; the facts are saved first when asked, so nothing is lost.
     ``resolver``: a credentials.Resolver other than the default (environment, keyring, prompt).
     ``engine``: as for evaluate_facts; checked before collecting (a missing OPA package fails fast).
+    ``jobs``: as for evaluate_facts.
     """
     from offhost_audit import collect  # collectors pull in pywinrm/ldap3/impacket: not needed by evaluate
 
@@ -121,7 +114,7 @@ def run_audit(
     else:
         facts_doc.validate(doc, source="collected facts")
     collect.require_some_success(doc)
-    found = evaluate_facts(doc, profile=profile, opa_url=opa_url, engine=engine)
+    found = evaluate_facts(doc, profile=profile, opa_url=opa_url, engine=engine, jobs=jobs)
     warnings = run_warnings(doc)
     failed = [e for e in doc.get("collection") or [] if e["status"] != "ok"]
     if failed:

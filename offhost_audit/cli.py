@@ -82,6 +82,7 @@ def _add_eval_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fail-on", choices=SEVERITIES, default="high", help="exit 1 when a failure at or above this severity exists (default: high)")
     p.add_argument("--opa-url", metavar="URL", help="evaluate on a running OPA server instead of the embedded engine")
     _add_engine_option(p)
+    _add_jobs_option(p)
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
 
@@ -92,6 +93,22 @@ def _add_engine_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=ENGINES, default="embedded",
                    help="Rego engine: embedded (regorus, default) or opa (OPA's Go engine in process, the "
                         "reference, slower; needs offhost-audit[opa]); --opa-url overrides it")
+
+
+def _jobs(text: str) -> int:
+    n = int(text)
+    if n < 0:
+        raise ValueError(text)
+    return n
+
+
+_jobs.__name__ = "a number of jobs (0 or more)"  # argparse's "invalid ... value" message
+
+
+def _add_jobs_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--jobs", "-j", type=_jobs, default=0, metavar="N",
+                   help="evaluate independent parts of the estate in N processes (default 0: the usable "
+                        "cores; 1: one pass); small estates and ones that do not split run in one pass")
 
 
 def _add_collect_options(p: argparse.ArgumentParser) -> None:
@@ -185,7 +202,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from offhost_audit import audit
 
     doc, found, warnings = audit.evaluate_document(args.facts, profile=args.profile, opa_url=args.opa_url,
-                                                   engine=args.engine)
+                                                   engine=args.engine, jobs=args.jobs or None)
     run = cli_reports.record(args, doc, found, warnings, facts_path=args.facts)
     return _emit(run.findings, warnings, args)
 
@@ -195,25 +212,28 @@ def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
     from offhost_audit.atomic import stdout_errors, write_atomic
     from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK
     from offhost_audit.findings import breaches
-    from offhost_audit.reports import console
     from offhost_audit.text import clean
 
     if getattr(args, "quiet", False) and args.format == "table" and not args.output:
         pass  # cron: the exit code (and any report files) tell; --format json still prints JSON
-    elif args.format == "json":
-        out = console.to_json(found)
+    elif args.format == "json":  # streamed, and without the table renderer (rich)
+        from offhost_audit.reports import findings_json
+
         for w in warnings:
             print(f"offhost-audit: warning: {clean(w)}", file=sys.stderr)
         if args.output:
-            write_atomic(args.output, out)
+            write_atomic(args.output, findings_json.chunks(found))
         else:
             with stdout_errors():
-                sys.stdout.write(out)
-    elif args.output:
-        write_atomic(args.output, console.table_text(found, warnings=warnings, fail_on=args.fail_on))
+                sys.stdout.writelines(findings_json.chunks(found))
     else:
-        with stdout_errors():
-            console.render_table(found, warnings=warnings, fail_on=args.fail_on)
+        from offhost_audit.reports import console
+
+        if args.output:
+            write_atomic(args.output, console.table_text(found, warnings=warnings, fail_on=args.fail_on))
+        else:
+            with stdout_errors():
+                console.render_table(found, warnings=warnings, fail_on=args.fail_on)
     return EXIT_FINDINGS if breaches(found, args.fail_on) else EXIT_OK
 
 
@@ -252,7 +272,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     doc, found, warnings = audit.run_audit(
         inv, concurrency=args.concurrency, call_timeout=args.timeout, target_timeout=args.target_timeout,
         insecure=args.insecure, progress=not args.quiet, profile=args.profile, opa_url=args.opa_url,
-        save_facts=args.save_facts, engine=args.engine,
+        save_facts=args.save_facts, engine=args.engine, jobs=args.jobs or None,
     )
     run = cli_reports.record(args, doc, found, warnings, inventory=args.inventory)
     return _emit(run.findings, warnings, args)

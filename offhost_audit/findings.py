@@ -22,7 +22,39 @@ def sort_key(f: Finding) -> tuple:
 
 
 def sorted_findings(findings: list[Finding]) -> list[Finding]:
-    return sorted(findings, key=sort_key)
+    """Findings in sort_key order; ties (same status, severity, rule and subject name, e.g. two VMs
+    of one name) by their content, so that the order never depends on how the engine ran (one
+    pass or parallel parts, regorus or OPA). The content order is the engine's own order of
+    values (null < booleans < numbers < strings < arrays < objects), which the single pass had."""
+    keys = list(map(sort_key, findings))
+    order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: ties keep their order
+    out = [findings[i] for i in order]
+    keys = [keys[i] for i in order]
+    i, n = 0, len(out)
+    while i < n:
+        j = i + 1
+        while j < n and keys[j] == keys[i]:
+            j += 1
+        if j - i > 1:
+            out[i:j] = sorted(out[i:j], key=_value_key)
+        i = j
+    return out
+
+
+def _value_key(v: Any) -> tuple:
+    if v is None:
+        return (0,)
+    if isinstance(v, bool):
+        return (1, v)
+    if isinstance(v, (int, float)):
+        return (2, v)
+    if isinstance(v, str):
+        return (3, v)
+    if isinstance(v, list):
+        return (4, tuple(_value_key(x) for x in v))
+    if isinstance(v, dict):
+        return (6, tuple((str(k), _value_key(v[k])) for k in sorted(v, key=str)))
+    return (7, repr(v))
 
 
 def breaches(findings: list[Finding], fail_on: str) -> list[Finding]:

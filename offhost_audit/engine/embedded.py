@@ -51,24 +51,32 @@ class CompiledPolicies:
 
     def evaluate_json(self, facts_json: str, profile: str) -> list[dict[str, Any]]:
         """All findings for the facts (JSON text) under the profile, in one pass."""
+        return findings_list(self.evaluate_json_text(facts_json, profile))
+
+    def evaluate_json_text(self, facts_json: str, profile: str) -> str:
+        """The same findings as the engine's JSON text (what a pool worker hands back)."""
         eng = self.engine.clone()
         try:
             eng.set_input_json(facts_json)
         except Exception as e:  # noqa: BLE001 - regorus raises RuntimeError/ValueError with a caret diagram
             raise PolicyError(f"the engine could not read the facts: {format_rego_error(e)}") from None
-        return _findings(eng, profile)
+        del facts_json
+        return _findings_text(eng, profile)
 
 
-def _findings(eng: Any, profile: str) -> list[dict[str, Any]]:
+def _findings_text(eng: Any, profile: str) -> str:
     """Set the profile option and run the one findings query on an engine that has its input."""
     try:
         eng.add_data_json(json.dumps({"offhost": {"options": {"profile": profile}}}))
         out = eng.eval_rule_as_json(FINDINGS_RULE)
     except Exception as e:  # noqa: BLE001 - regorus raises RuntimeError/ValueError with a caret diagram
         raise PolicyError(format_rego_error(e)) from None
-    if out == _UNDEFINED:
-        return []
-    result = parse_json(out)
+    return "[]" if out == _UNDEFINED else out
+
+
+def findings_list(text: str) -> list[dict[str, Any]]:
+    """The findings query's JSON text as a list; PolicyError when it is not a set of findings."""
+    result = parse_json(text)
     if not isinstance(result, list):
         raise PolicyError(f"{FINDINGS_RULE} must be a set of findings, got {type(result).__name__}")
     return result

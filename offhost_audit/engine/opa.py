@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from offhost_audit.engine.metadata import RuleMeta, read_metadata
-from offhost_audit.engine.sources import PolicySource, parse_json, read_sources, signature
+from offhost_audit.engine.sources import PolicySource, dumps_compact, parse_json, read_sources, signature
 from offhost_audit.errors import InputError, PolicyError
 from offhost_audit.resources import policies_dir
 
@@ -93,6 +93,10 @@ class OpaPolicies:
     def evaluate_json(self, facts_json: str, profile: str) -> list[dict[str, Any]]:
         """All findings for the facts (JSON text) under the profile, in one pass."""
         return self.evaluate(parse_json(facts_json), profile)
+
+    def evaluate_json_text(self, facts_json: str, profile: str) -> str:
+        """The same findings as JSON text (what a pool worker hands back)."""
+        return dumps_compact(self.evaluate_json(facts_json, profile))
 
     def evaluate(self, facts: Any, profile: str) -> list[dict[str, Any]]:
         ob = bindings()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offhost_audit.perf import paused_gc
+from offhost_audit.perf import json_loads, paused_gc
 
 _LOCATION = re.compile(r"-->\s*(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)\s*$", re.M)
 _MESSAGE = re.compile(r"^error:\s*(?P<msg>.*)$", re.M)
@@ -108,7 +108,19 @@ def signature(root: Path) -> tuple:
 
 
 
-def parse_json(text: str) -> Any:
-    """json.loads with the cyclic GC paused (see paused_gc)."""
+def parse_json(text: str | bytes) -> Any:
+    """JSON text to Python with the cyclic GC paused (see paused_gc), orjson for large texts."""
     with paused_gc():
-        return json.loads(text)
+        return json_loads(text)
+
+
+def dumps_compact(doc: Any) -> str:
+    """Python to compact JSON text (orjson when installed); what the engines are given."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return orjson.dumps(doc).decode("utf-8")
+    except TypeError:  # e.g. an integer beyond 64 bits
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)

@@ -10,28 +10,17 @@ seconds to wrap and help nobody); ``--format json`` keeps every value exact and 
 from __future__ import annotations
 
 import io
-import json
-from collections.abc import Iterable
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from offhost_audit.findings import STATUSES, Finding, breaches, counts
+from offhost_audit.reports.findings_json import to_json  # noqa: F401  (one JSON writer: findings_json)
 from offhost_audit.text import clean, reflow
 
-_FIELDS = ("rule_id", "title", "severity", "status", "subject", "message", "evidence", "missing",
-           "remediation", "doc_url", "waiver")
 _STATUS_STYLE = {"fail": "bold red", "unknown": "yellow", "pass": "green", "not_applicable": "dim", "waived": "cyan"}
 _SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
-
-
-def to_json(findings: Iterable[Finding]) -> str:
-    """The findings as a JSON list, one finding per line: only the schema's fields, in the schema's order.
-
-    One line each keeps json's C encoder (``indent=2`` falls back to the Python one: 5 s at 50,000)."""
-    rows = [json.dumps({k: f[k] for k in _FIELDS if k in f}, ensure_ascii=False) for f in findings]
-    return "[\n" + ",\n".join(rows) + "\n]\n" if rows else "[]\n"
 
 
 def summary_line(findings: list[Finding], fail_on: str | None = None) -> str:

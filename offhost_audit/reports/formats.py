@@ -95,6 +95,6 @@ def csv_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
 
 
 def json_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
-    from offhost_audit.reports.console import to_json
+    from offhost_audit.reports.findings_json import to_json
 
     return {"findings_json": to_json(ctx["findings"])}

@@ -31,12 +31,13 @@ _rule := "OHP-002"
 
 # Performance: per pair, each host's build and UBR are read once and passed on (functions are
 # re-evaluated on every call).
-findings contains _decide(p, hn) if {
+findings contains f if {
 	some p in data.offhost.lib.facts.proxies
+	pi := _info[p]
 	some hn in data.offhost.lib.facts.served_hosts[p]
+	f := _decide(p, hn, pi, object.get(_info, hn, null))
 }
 
-# A host the proxy may serve (node list and membership missing): unknown, not nothing.
 findings contains result.maybe_served_finding(_rule, p, h, missing) if {
 	some p, hosts in data.offhost.lib.facts.maybe_served
 	some h, missing in hosts
@@ -46,49 +47,30 @@ _release(build) := name if {
 	name := data.offhost.data.profiles.windows_server_releases[format_int(build, 10)]
 } else := "unknown release"
 
-_describe(build) := sprintf("build %d (%s)", [build, _release(build)])
+# Performance: a proxy serves many hosts and a host may be served by several proxies, so what a
+# finding quotes about one machine (its [build, UBR], its two evidence entries, the text naming
+# its release) is computed once per machine, here, and the release text once per build; a
+# (proxy, host) finding only looks both up (each function call costs regorus microseconds).
+_described := {b: sprintf("build %d (%s)", [b, _release(b)]) | some h in input.hosts; b := h.os.build; is_number(b)}
 
-# The descriptions of the builds in the facts, once per build rather than once per pair.
-_described := {b: _describe(b) | some h in input.hosts; b := h.os.build; is_number(b)}
-
-_description(build) := text if {
-	text := _described[build]
-} else := _describe(build)
-
-# _os(name): [build, ubr] of a host in the facts (null when not collected), or null when the
-# host is not in the facts at all.
-_os(name) := [facts.value(h, ["os", "build"]), facts.value(h, ["os", "ubr"])] if {
-	h := data.offhost.lib.facts.hosts_by_name[name]
-} else := null
-
-# Like facts.host_path, for names that are already normalised (proxies and served hosts are).
-_path(name, field) := sprintf("hosts[%s].%s", [name, field])
-
-_host_missing(hn, null) := [sprintf("hosts[%s]", [hn])]
-
-_host_missing(hn, ho) := [_path(hn, "os.build")] if {
-	ho != null
-	ho[0] == null
-}
-
-_host_missing(_, ho) := [] if {
-	ho != null
-	ho[0] != null
-}
-
-# Per proxy, once (a proxy serves many hosts): its _os and its evidence entries.
-_proxy_os := {p: {"os": po, "evidence": [
-	{"path": _path(p, "os.build"), "value": po[0]},
-	{"path": _path(p, "os.ubr"), "value": po[1]},
-]} |
+_served contains hn if {
 	some p in data.offhost.lib.facts.proxies
-	po := _os(p)
+	some hn in data.offhost.lib.facts.served_hosts[p]
 }
 
-_evidence(p, hn, ho) := array.concat(_proxy_os[p].evidence, [
-	{"path": _path(hn, "os.build"), "value": ho[0]},
-	{"path": _path(hn, "os.ubr"), "value": ho[1]},
-])
+_info := {n: {
+	"os": [build, ubr],
+	"evidence": [
+		{"path": sprintf("hosts[%s].os.build", [n]), "value": build},
+		{"path": sprintf("hosts[%s].os.ubr", [n]), "value": ubr},
+	],
+	"text": object.get(_described, build, ""),
+} |
+	some n in data.offhost.lib.facts.proxies | _served
+	h := data.offhost.lib.facts.hosts_by_name[n]
+	build := object.get(h, ["os", "build"], null)
+	ubr := object.get(h, ["os", "ubr"], null)
+}
 
 _ubr_note(po, ho) := sprintf("; update revisions differ (proxy UBR %d, host UBR %d), which parity allows", [po[1], ho[1]]) if {
 	po[1] != null
@@ -96,34 +78,30 @@ _ubr_note(po, ho) := sprintf("; update revisions differ (proxy UBR %d, host UBR 
 	po[1] != ho[1]
 } else := ""
 
-_decide(p, hn) := result.not_applicable(
+# hi: null when the served host is not in the facts.
+_decide(p, hn, pi, hi) := result.not_applicable(
 	_rule, result.proxy_host_subject(p, hn),
 	sprintf("%s is both the proxy and the served Hyper-V host", [p]),
 ) if {
 	p == hn
-} else := _compare(p, hn, _proxy_os[p].os, _os(hn))
-
-_complete(po, ho) if {
-	po[0] != null
-	ho != null
-	ho[0] != null
-}
-
-# po, ho: _os of the proxy (always in the facts) and of the host.
-_compare(p, hn, po, ho) := result.unknown(_rule, result.proxy_host_subject(p, hn), missing) if {
-	not _complete(po, ho)
-	missing := array.concat([_path(p, "os.build") | po[0] == null], _host_missing(hn, ho))
-	count(missing) > 0
 } else := result.pass(
 	_rule, result.proxy_host_subject(p, hn),
-	sprintf("proxy %s and host %s both run %s%s", [p, hn, _description(po[0]), _ubr_note(po, ho)]),
-	_evidence(p, hn, ho),
+	sprintf("proxy %s and host %s both run %s%s", [p, hn, pi.text, _ubr_note(pi.os, hi.os)]),
+	array.concat(pi.evidence, hi.evidence),
 ) if {
-	po[0] == ho[0]
+	pi.os[0] != null
+	pi.os[0] == hi.os[0]
+} else := result.unknown(_rule, result.proxy_host_subject(p, hn), missing) if {
+	missing := array.concat([sprintf("hosts[%s].os.build", [p]) | pi.os[0] == null], _host_missing(hn, hi))
+	count(missing) > 0
 } else := result.fail(
 	_rule, result.proxy_host_subject(p, hn),
 	sprintf("proxy %s runs %s but host %s runs %s: the Windows Server releases must coincide", [
-		p, _description(po[0]), hn, _description(ho[0]),
+		p, pi.text, hn, hi.text,
 	]),
-	_evidence(p, hn, ho),
+	array.concat(pi.evidence, hi.evidence),
 )
+
+_host_missing(hn, null) := [sprintf("hosts[%s]", [hn])]
+
+_host_missing(hn, hi) := [sprintf("hosts[%s].os.build", [hn]) | hi.os[0] == null] if hi != null
