@@ -414,7 +414,11 @@ def _cmd_lab_serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = _parse(parser, argv)
+    except AuditError as e:  # --help or --version could not be written (> /dev/full)
+        print(f"offhost-audit: {e.title}: {e}", file=sys.stderr)
+        return e.exit_code
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         _check_outputs(args)
@@ -455,6 +459,24 @@ def _internal(e: Exception, debug: bool) -> int:
 
         traceback.print_exception(type(e), e, e.__traceback__, file=sys.stderr)
     return EXIT_INTERNAL
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """parse_args, with what --help/--version print captured and written by us: argparse ignores
+    a failed write, so ``--help > /dev/full`` would exit 0 having printed nothing."""
+    import contextlib
+    import io
+
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            return parser.parse_args(argv)
+    finally:
+        if printed.getvalue():
+            from offhost_audit.atomic import stdout_errors
+
+            with stdout_errors():
+                sys.stdout.write(printed.getvalue())
 
 
 def _flush_stdout() -> None:

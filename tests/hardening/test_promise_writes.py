@@ -112,6 +112,17 @@ def test_stdout_to_a_full_device_is_one_clear_line_exit_2(tmp_path):
     assert r.stderr.strip() == "offhost-audit: cannot write output: stdout: cannot write: No space left on device"
 
 
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_to_a_full_device_fail_with_one_line(tmp_path, flag):
+    full = _device(tmp_path / "full", 7)
+    with open(full, "w") as f:
+        r = run_cli(flag, stdout=f)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == "offhost-audit: cannot write output: stdout: cannot write: No space left on device"
+    ok = run_cli(flag)
+    assert ok.returncode == 0 and "offhost-audit" in ok.stdout
+
+
 def test_evaluate_refuses_to_write_over_its_facts(tmp_path):
     facts = tmp_path / "f.json"
     shutil.copy(EXAMPLE_FACTS, facts)
