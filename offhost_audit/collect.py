@@ -31,7 +31,7 @@ from offhost_audit.credentials import Resolver
 from offhost_audit.errors import AuditIncompleteError, TargetUnreachableError
 from offhost_audit.facts import SCHEMA_VERSION
 from offhost_audit.inventory import Inventory
-from offhost_audit.targets import ContextExtra
+from offhost_audit.targets import ContextExtra, facts_of, meta_of
 
 Progress = Callable[[str, str, str], None]  # (target, collector, status)
 
@@ -67,8 +67,9 @@ def _run_target(target: Target, collectors: list[Collector], base_ctx: Context, 
                 try:
                     frag = c.collect(target, ctx) or {}
                     fragments.append(frag)
-                    if frag.get("_errors"):  # partial success: what could not be read, per item
-                        error = _clean("partial: " + "; ".join(map(str, frag["_errors"])), secrets)
+                    partial = meta_of(frag).get("_errors")  # partial success: what could not be read, per item
+                    if partial:
+                        error = _clean("partial: " + "; ".join(partial), secrets)
                 except Exception as e:  # noqa: BLE001 - one failure never stops the run
                     status, error = "error", _clean(f"{type(e).__name__}: {e}" if not str(e) else str(e), secrets)
                     if watch.expired:  # its sockets were shut at the deadline
@@ -171,7 +172,7 @@ def _premerge(fragments: list[dict]) -> list[dict]:
     csvs: dict[str, dict[str, dict]] = {}
     out = []
     for f in fragments:
-        f = {k: v for k, v in f.items() if not k.startswith("_")}
+        f = facts_of(f)
         for c in f.get("clusters") or []:
             bucket = csvs.setdefault(c["name"], {})
             for csv in c.get("csvs") or []:
@@ -207,7 +208,7 @@ def _shares_from_vms(vms: list[dict]) -> dict[str, set[str]]:
 def _assemble(inv: Inventory, targets: list[Target], fragments: list[dict], entries: list[dict],
               warnings: list[str]) -> dict[str, Any]:
     for f in fragments:
-        warnings += f.get("_notes") or []
+        warnings += meta_of(f).get("_notes", [])
     hosts: dict[str, dict[str, Any]] = {}
     for t in targets:  # one entry per computer: a file server that is also a Windows host gets both roles
         if t.kind != "domain_controller":

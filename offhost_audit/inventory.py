@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
+
 from offhost_audit.credentials import Resolver
 from offhost_audit.errors import InventoryError
 from offhost_audit.names import norm_name
 from offhost_audit.resources import schema_dir
 from offhost_audit.targets import MessageEncryption, Target, WinRMAuth
-from offhost_audit.yamldoc import Doc, Skip, compose, show
+from offhost_audit.yamldoc import Doc, compose, show
 
 
 @cache
@@ -33,13 +34,6 @@ def schema() -> dict[str, Any]:
     """The published inventory schema (schema/inventory.schema.json): the fields, enums and shapes the
     checker below accepts come from it, so the two cannot drift apart."""
     return json.loads((schema_dir() / "inventory.schema.json").read_text(encoding="utf-8"))
-
-
-def _fields(*path: str) -> set[str]:
-    node: Any = schema()
-    for key in path:
-        node = node[key]
-    return set(node["properties"])
 
 
 def _enum(*path: str) -> tuple[str, ...]:
@@ -53,7 +47,6 @@ AUTHS = _enum("$defs", "winrm", "properties", "auth")
 WINRM_DEFAULTS = {"scheme": "https", "port": None, "auth": "ntlm", "verify_tls": True, "ca_file": None,
                   "message_encryption": "auto", "path": "/wsman"}
 DEFAULT_CREDENTIALS = {"username_env": "OFFHOST_WINRM_USER", "password_env": "OFFHOST_WINRM_PASSWORD"}
-_TOP = _fields()
 _SECRET_KEYS = {"password", "passwd", "secret", "pass"}
 
 
@@ -123,9 +116,6 @@ class Inventory:
 
 # --- loading -----------------------------------------------------------------------------------
 
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
 def load(path: str | os.PathLike[str]) -> Inventory:
     p = Path(path)
     try:
@@ -146,130 +136,140 @@ def loads(text: str, *, source: str = "inventory") -> Inventory:
         raise InventoryError(f"{source}:1: the inventory is empty")
     doc = Doc(source, InventoryError)
     raw = doc.build(node)
-    try:
-        inv = _Parser(doc).inventory(raw)
-    except Skip:
-        inv = None
+    direct: set[tuple[Any, ...]] = set()  # every path with a schema problem
+    broken: set[tuple[Any, ...]] = set()  # ... and every path above one
+    order = {at: i for i, at in enumerate(doc.lines)}  # the paths in document order (built depth first)
+    for at, msg in sorted(schema_problems(raw), key=lambda p: order.get(p[0], len(order))):
+        doc.note(at, msg)
+        direct.add(at)
+        broken.update(at[:i] for i in range(len(at) + 1))
+    inv = None
+    if isinstance(raw, dict):
+        with doc.each():
+            inv = _Parser(doc, broken, direct).inventory(raw)
     doc.raise_errors()
     assert inv is not None
     return inv
 
 
+# --- the schema check: jsonschema-rs says "valid?", jsonschema (imported only then) says where -------
+
+
+@cache
+def _checker() -> Any:
+    return jsonschema_rs.validator_for(schema())
+
+
+@cache
+def _validator() -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(schema())
+
+
+def schema_problems(raw: Any) -> list[tuple[tuple[Any, ...], str]]:
+    """(path, message) of every schema violation; a credential field's value is never in a message."""
+    if _checker().is_valid(raw):
+        return []
+    out: list[tuple[tuple[Any, ...], str]] = []
+    for e in _validator().iter_errors(raw):
+        out.extend(_messages(e, tuple(e.absolute_path)))
+    return out
+
+
+_PATTERNS = {
+    r"\S": "expected a non-empty string",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "does not look like an environment variable name (letters, digits and _; "
+                                 "the value is not shown: is a password pasted here?)",
+    r"^[0-9]+(\.[0-9]+){0,3}$": "expected a version like 13.0.1.1071",
+}
+_KINDS = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
+          "number": "a number", "boolean": "true or false"}
+
+
+def _messages(e: Any, at: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Messages written here from the keyword (jsonschema's own quote the value, which may be a password)."""
+    secret = "credentials" in at
+    got = " (the value is not shown)" if secret else f", got {_shown(e.instance)}"
+    sch, kw = e.schema, e.validator
+    if kw == "additionalProperties":
+        allowed = set(sch.get("properties", {}))
+        for k in e.instance:
+            if k in allowed:
+                continue
+            if k.lower() in _SECRET_KEYS:
+                yield at + (k,), "secrets do not belong in the inventory: use password_env, keyring or prompt"
+            else:
+                yield at + (k,), f"unknown field (expected one of: {', '.join(sorted(allowed))})"
+    elif kw == "required":
+        for k in e.validator_value:
+            if k not in e.instance:
+                yield at, f"missing required field '{k}'"
+    elif kw in ("type", "minimum", "maximum") and "integer" in sch.get("type", ()) and "minimum" in sch:
+        what = f"an integer {sch['minimum']}-{sch['maximum']}" if "maximum" in sch else "a non-negative integer"
+        yield at, f"expected {what}{got}"
+    elif kw == "type":
+        types = [e.validator_value] if isinstance(e.validator_value, str) else e.validator_value
+        kinds = [_KINDS[t] for t in types if t != "null"]
+        yield at, f"expected {' or '.join(kinds)}{got}"
+    elif kw == "enum":
+        yield at, f"expected one of {', '.join(e.validator_value)}{got}"
+    elif kw == "pattern" and e.validator_value in _PATTERNS:
+        yield at, _PATTERNS[e.validator_value] + ("" if "not shown" in _PATTERNS[e.validator_value] else got)
+    elif kw == "pattern":  # the computer-name pattern
+        yield at, f"{_shown(e.instance)} is not a computer name"
+    elif kw in ("minProperties", "maxProperties"):
+        yield at, "give exactly one of cluster: NAME or host: NAME"
+    elif kw == "anyOf":
+        yield at, "give password_env, keyring or prompt: true (passwords never go in the file)"
+    elif kw == "dependentRequired":
+        yield at, "keyring and prompt need 'username'"
+    else:
+        yield at, f"not allowed by the schema ({kw}){'' if secret else got}"
+
+
+def _shown(value: Any) -> str:
+    return show(value) if isinstance(value, (str, int, float, bool)) or value is None else _kind(value)
+
+
 class _Parser:
-    def __init__(self, doc: Doc) -> None:
+    """What a schema cannot say, on a document whose shapes the schema has checked (entries with a schema
+    problem, ``broken``, are skipped): defaults, names normalised, a host listed twice, cross references."""
+
+    def __init__(self, doc: Doc, broken: set[tuple[Any, ...]], direct: set[tuple[Any, ...]]) -> None:
         self.doc = doc
+        self.broken = broken
+        self.direct = direct
         self.hosts: dict[str, Host] = {}
         self.given: dict[str, dict[str, Any]] = {}  # per host: the address / winrm given explicitly
         self.default_winrm: dict[str, Any] = dict(WINRM_DEFAULTS)
         self.default_creds: dict[str, Any] = dict(DEFAULT_CREDENTIALS)
 
-    # helpers: a wrong value is recorded (doc.fail) and skips the entry being parsed
-    def mapping(self, value: Any, at: tuple[Any, ...], allowed: set[str], required: tuple[str, ...] = ()) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            self.doc.fail(at, f"expected a mapping, got {_kind(value)}")
-        for k in value:
-            if k.lower() in _SECRET_KEYS:
-                self.doc.note(at + (k,), "secrets do not belong in the inventory: use password_env, keyring or prompt")
-            elif k not in allowed:
-                self.doc.note(at + (k,), f"unknown field (expected one of: {', '.join(sorted(allowed))})")
-        missing = [k for k in required if value.get(k) in (None, "")]
-        for k in missing:
-            self.doc.note(at, f"missing required field '{k}'")
-        if missing:
-            raise Skip
-        return value
+    def entries(self, top: dict[str, Any], key: str, nested: str = "") -> Iterator[tuple[tuple[Any, ...], Any]]:
+        """(path, entry) of a top-level list, without the entries the schema refused (an entry whose
+        ``nested`` list has a bad item is kept: only that item is skipped)."""
+        items = top.get(key)
+        for i, v in enumerate(items if isinstance(items, list) else []):
+            at = (key, i)
+            if at in self.broken and not (nested and at not in self.direct and at + (nested,) not in self.direct
+                                          and not any(at + (k,) in self.broken for k in v if k != nested)):
+                continue
+            yield at, v
 
-    def seq(self, value: Any, at: tuple[Any, ...]) -> list[Any]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.doc.fail(at, f"expected a list, got {_kind(value)}")
-        return value
-
-    def string(self, value: Any, at: tuple[Any, ...]) -> str:
-        if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value).strip() == "":
-            self.doc.fail(at, f"expected a non-empty string, got {_kind(value)}")
-        return str(value).strip()
-
-    def name(self, value: Any, at: tuple[Any, ...]) -> str:
-        s = self.string(value, at)
-        if any(c in s for c in " \\/:*?\"<>|") or not s.isprintable():
-            self.doc.fail(at, f"{show(s)} is not a computer name")
-        return norm_name(s)
-
-    def port(self, value: Any, at: tuple[Any, ...]) -> int:
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
-            self.doc.fail(at, f"expected an integer 1-65535, got {show(value)}")
-        return value
-
-    def boolean(self, value: Any, at: tuple[Any, ...]) -> bool:
-        if not isinstance(value, bool):
-            self.doc.fail(at, f"expected true or false, got {show(value)}")
-        return value
-
-    def choice(self, value: Any, at: tuple[Any, ...], options: tuple[str, ...]) -> str:
-        if value not in options:
-            self.doc.fail(at, f"expected one of {', '.join(options)}, got {show(value)}")
-        return value
-
-    # sections
-    def winrm(self, value: Any, at: tuple[Any, ...], base: dict[str, Any]) -> dict[str, Any]:
-        if value is None:
-            return dict(base)
-        v = self.mapping(value, at, _fields("$defs", "winrm"))
+    def winrm(self, value: Any, base: dict[str, Any]) -> dict[str, Any]:
         out = dict(base)
-        if "scheme" in v:
-            with self.doc.each():
-                out["scheme"] = self.choice(v["scheme"], at + ("scheme",), _enum("$defs", "winrm", "properties", "scheme"))
-                if "port" not in v and base.get("port") in (None, 5985, 5986):
-                    out["port"] = None
-        checks = {"port": self.port, "auth": lambda x, a: self.choice(x, a, AUTHS), "verify_tls": self.boolean,
-                  "ca_file": lambda x, a: None if x is None else self.string(x, a), "path": self.string,
-                  "message_encryption": lambda x, a: self.choice(x, a, _enum("$defs", "winrm", "properties",
-                                                                              "message_encryption"))}
-        for key, check in checks.items():
-            if key in v:
-                with self.doc.each():
-                    out[key] = check(v[key], at + (key,))
+        if value:
+            if "scheme" in value and "port" not in value and base.get("port") in (None, 5985, 5986):
+                out["port"] = None
+            out.update(value)
         return out
 
-    def credentials(self, value: Any, at: tuple[Any, ...], base: dict[str, Any]) -> dict[str, Any]:
-        """A credential spec; its values are never echoed in an error (a password may be pasted in one)."""
-        if value is None:
-            return base
-        v = self.mapping(value, at, _fields("$defs", "credentials"))
-        for key in ("username_env", "password_env"):
-            if key in v and not (isinstance(v[key], str) and _ENV_NAME.match(v[key])):
-                self.doc.fail(at + (key,), "does not look like an environment variable name (letters, digits and _; "
-                                           "the value is not shown: is a password pasted here?)")
-        if "prompt" in v and not isinstance(v["prompt"], bool):
-            self.doc.fail(at + ("prompt",), "expected true or false (the value is not shown)")
-        for key in ("username", "keyring"):
-            if key in v and (not isinstance(v[key], str) or not v[key].strip()):
-                self.doc.fail(at + (key,), "expected a non-empty string (the value is not shown)")
-        if not ({"password_env", "keyring"} & set(v) or v.get("prompt")):
-            self.doc.fail(at, "give password_env, keyring or prompt: true (passwords never go in the file)")
-        if ("keyring" in v or v.get("prompt")) and not v.get("username"):
-            self.doc.fail(at, "keyring and prompt need 'username'")
-        return dict(v)
-
-    def host(self, value: Any, at: tuple[Any, ...], role: str, extra: frozenset[str] | set[str] = frozenset(), cluster: str | None = None) -> Host:
+    def host(self, v: dict[str, Any], at: tuple[Any, ...], role: str, cluster: str | None = None) -> Host:
         doc = self.doc
-        v = self.mapping(value, at, _fields("$defs", "host") | set(extra), ("name",))
-        name = self.name(v["name"], at + ("name",))
-        w, creds, address, ok = dict(self.default_winrm), self.default_creds, name, True
-        for part in ("winrm", "credentials", "address"):
-            with doc.each():
-                if part == "winrm":
-                    w = self.winrm(v.get("winrm"), at + ("winrm",), self.default_winrm)
-                elif part == "credentials":
-                    creds = self.credentials(v.get("credentials"), at + ("credentials",), self.default_creds)
-                else:
-                    address = self.string(v.get("address") or v["name"], at + ("address",))
-                continue
-            ok = False
-        if not ok:
-            raise Skip
+        name = _name(v["name"])
+        w = self.winrm(v.get("winrm"), self.default_winrm)
+        creds = dict(v["credentials"]) if v.get("credentials") else self.default_creds
+        address = str(v.get("address") or v["name"]).strip()
         if w["port"] is None:
             w["port"] = 5986 if w["scheme"] == "https" else 5985
         given: dict[str, Any] = {k: (address if k == "address" else WinRM(**w)) for k in ("address", "winrm")
@@ -297,63 +297,43 @@ class _Parser:
         self.hosts[name], self.given[name] = h, given
         return h
 
-    def inventory(self, raw: Any) -> Inventory:
-        doc, each = self.doc, self.doc.each
-        top = self.mapping(raw, (), _TOP)
+    def inventory(self, top: dict[str, Any]) -> Inventory:
+        doc, each, broken = self.doc, self.doc.each, self.broken
         inv = Inventory(path=doc.path)
-        with each():
-            vbr = self.mapping(top.get("vbr") or {}, ("vbr",), _fields("properties", "vbr"))
-            inv.vbr_profile = vbr.get("profile")
-            if vbr.get("version") is not None:
-                ver = str(vbr["version"])
-                if not all(p.isdigit() for p in ver.split(".")) or len(ver.split(".")) > 4:
-                    doc.fail(("vbr", "version"), f"expected a version like 13.0.1.1071, got {show(ver)}")
-                inv.vbr_version = ver
-        with each():
-            defaults = self.mapping(top.get("defaults") or {}, ("defaults",), _fields("properties", "defaults"))
-            with each():
-                self.default_winrm = self.winrm(defaults.get("winrm"), ("defaults", "winrm"), WINRM_DEFAULTS)
-            with each():
-                self.default_creds = self.credentials(defaults.get("credentials"), ("defaults", "credentials"),
-                                                      DEFAULT_CREDENTIALS)
-        if top.get("backup_server") is not None:
+        vbr: dict[str, Any] = top["vbr"] if ("vbr",) not in broken and top.get("vbr") else {}
+        inv.vbr_profile = vbr.get("profile")
+        inv.vbr_version = None if vbr.get("version") is None else str(vbr["version"])
+        defaults: dict[str, Any] = top["defaults"] if ("defaults",) not in broken and top.get("defaults") else {}
+        self.default_winrm = self.winrm(defaults.get("winrm"), WINRM_DEFAULTS)
+        self.default_creds = dict(defaults.get("credentials") or DEFAULT_CREDENTIALS)
+        if top.get("backup_server") is not None and ("backup_server",) not in broken:
             with each():
                 self.host(top["backup_server"], ("backup_server",), "backup_server")
-        for i, c in self.entries(top, "clusters"):
+        for at, c in self.entries(top, "clusters", nested="nodes"):
             with each():
-                at = ("clusters", i)
-                c = self.mapping(c, at, _fields("$defs", "cluster"), ("name", "nodes"))
-                cname = self.name(c["name"], at + ("name",))
+                cname = _name(c["name"])
                 if cname in inv.clusters:
                     doc.fail(at + ("name",), f"cluster {cname} is listed twice")
                 nodes = inv.clusters[cname] = []
-                for j, n in enumerate(self.seq(c["nodes"], at + ("nodes",))):
+                for j, n in enumerate(c["nodes"]):
+                    if at + ("nodes", j) in broken:
+                        continue
                     with each():
                         nodes.append(self.host(n, at + ("nodes", j), "hyperv_host", cluster=cname).name)
-        for i, h in self.entries(top, "hyperv_hosts"):
+        for at, h in self.entries(top, "hyperv_hosts"):
             with each():
-                self.host(h, ("hyperv_hosts", i), "hyperv_host")
+                self.host(h, at, "hyperv_host")
         assignment_at: list[tuple[Any, ...]] = []
         proxies: dict[str, tuple[Any, ...]] = {}
-        for i, p in self.entries(top, "proxies"):
+        for at, p in self.entries(top, "proxies"):
             with each():
-                at = ("proxies", i)
-                mt = p.get("max_tasks") if isinstance(p, dict) else None
-                if mt is not None and (not isinstance(mt, int) or isinstance(mt, bool) or mt < 0):
-                    doc.note(at + ("max_tasks",), f"expected a non-negative integer, got {show(mt)}")
-                h = self.host(p, at, "proxy", _fields("$defs", "proxy") - _fields("$defs", "host"))
-                sources = []
-                for j, s in enumerate(self.seq(p.get("serves"), at + ("serves",))):
-                    with each():
-                        s = self.mapping(s, at + ("serves", j), _fields("$defs", "proxy", "properties", "serves", "items"))
-                        if len(s) != 1:
-                            doc.fail(at + ("serves", j), "give exactly one of cluster: NAME or host: NAME")
-                        kind, name = next(iter(s.items()))
-                        sources.append({"kind": kind, "name": self.name(name, at + ("serves", j, kind))})
+                mt = p.get("max_tasks")
+                h = self.host(p, at, "proxy")
+                sources = [{"kind": k, "name": _name(n)} for s in p.get("serves") or [] for k, n in s.items()]
                 entry = {"proxy": h.name, "max_tasks": mt, "sources": sources}
                 if h.name in proxies:
                     before: dict[str, Any] = next((a for a in inv.assignments if a["proxy"] == h.name),
-                                  {"proxy": h.name, "max_tasks": None, "sources": []})
+                                                  {"proxy": h.name, "max_tasks": None, "sources": []})
                     if before != entry:
                         doc.fail(at, f"proxy {h.name} is listed twice with different max_tasks or serves (first at "
                                      f"{doc.where(proxies[h.name])}): list it once")
@@ -362,35 +342,26 @@ class _Parser:
                 if sources or mt is not None:  # no serves: it serves everything (filled in below)
                     inv.assignments.append(entry)
                     assignment_at.append(at)
-        for i, f in self.entries(top, "file_servers"):
+        for at, f in self.entries(top, "file_servers"):
             with each():
-                at = ("file_servers", i)
-                f = self.mapping(f, at, _fields("$defs", "file_server"), ("name",))
                 if f.get("winrm") is not None:  # also a Windows host: its OS facts over WinRM, same credentials
                     self.host({k: f[k] for k in ("name", "address", "winrm", "credentials") if k in f}, at, "file_server")
-                shares = [self.string(s, at + ("shares", j)) for j, s in enumerate(self.seq(f.get("shares"), at + ("shares",)))]
-                name = self.name(f["name"], at + ("name",))
-                t = Target(name=name, kind="file_server", address=self.string(f.get("address") or f["name"], at + ("address",)),
-                           port=self.port(f.get("port", 445), at + ("port",)), options={"shares": shares})
+                t = Target(name=_name(f["name"]), kind="file_server", address=str(f.get("address") or f["name"]).strip(),
+                           port=f.get("port", 445), options={"shares": [str(s).strip() for s in f.get("shares") or []]})
                 inv.file_servers.append({"target": t, "where": doc.where(at),
-                                         "credentials": self.credentials(f.get("credentials"), at + ("credentials",), self.default_creds)})
-        for i, d in self.entries(top, "domain_controllers"):
-            with each():
-                at = ("domain_controllers", i)
-                d = self.mapping(d, at, _fields("$defs", "domain_controller"), ("name", "domain"))
-                ldap_at = ("$defs", "domain_controller", "properties", "ldap")
-                ldap = self.mapping(d.get("ldap") or {}, at + ("ldap",), _fields(*ldap_at))
-                mode = self.choice(ldap.get("tls", "ldaps"), at + ("ldap", "tls"), _enum(*ldap_at, "properties", "tls"))
-                port = self.port(ldap.get("port", 636 if mode == "ldaps" else 389), at + ("ldap", "port"))
-                t = Target(name=self.name(d["name"], at + ("name",)), kind="domain_controller",
-                           address=self.string(d.get("address") or d["name"], at + ("address",)), port=port,
-                           tls=mode != "plain", verify_tls=self.boolean(ldap.get("verify_tls", True), at + ("ldap", "verify_tls")),
-                           ca_file=ldap.get("ca_file"),
-                           options={"domain": self.string(d["domain"], at + ("domain",)).lower(), "tls_mode": mode,
-                                    **({"tls_server_name": self.string(ldap["tls_server_name"], at + ("ldap", "tls_server_name"))}
-                                       if ldap.get("tls_server_name") else {})})
-                inv.domain_controllers.append({"target": t, "where": doc.where(at),
-                                               "credentials": self.credentials(d.get("credentials"), at + ("credentials",), self.default_creds)})
+                                         "credentials": dict(f.get("credentials") or self.default_creds)})
+        for at, d in self.entries(top, "domain_controllers"):
+            ldap = d.get("ldap") or {}
+            mode = ldap.get("tls", "ldaps")
+            t = Target(name=_name(d["name"]), kind="domain_controller",
+                       address=str(d.get("address") or d["name"]).strip(),
+                       port=ldap.get("port", 636 if mode == "ldaps" else 389),
+                       tls=mode != "plain", verify_tls=ldap.get("verify_tls", True), ca_file=ldap.get("ca_file"),
+                       options={"domain": d["domain"].strip().lower(), "tls_mode": mode,
+                                **({"tls_server_name": ldap["tls_server_name"].strip()}
+                                   if ldap.get("tls_server_name") else {})})
+            inv.domain_controllers.append({"target": t, "where": doc.where(at),
+                                           "credentials": dict(d.get("credentials") or self.default_creds)})
         inv.hosts = list(self.hosts.values())
         everything = [{"kind": "cluster", "name": c} for c in inv.clusters] + [
             {"kind": "host", "name": h.name} for h in inv.hosts if "hyperv_host" in h.roles and not h.cluster]
@@ -408,12 +379,9 @@ class _Parser:
             doc.fail((), "the inventory lists no targets (proxies, hyperv_hosts, clusters, ...)")
         return inv
 
-    def entries(self, top: dict[str, Any], key: str) -> Iterator[tuple[int, Any]]:
-        """(index, entry) of a top-level list (nothing when it is not a list: that error is recorded)."""
-        items: list[Any] = []
-        with self.doc.each():
-            items = self.seq(top.get(key), (key,))
-        yield from enumerate(items)
+
+def _name(value: Any) -> str:
+    return norm_name(str(value).strip())
 
 
 def _kind(value: Any) -> str:

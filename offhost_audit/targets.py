@@ -8,6 +8,7 @@ imports nothing from the collectors, so the core and the collectors depend on it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
@@ -87,3 +88,28 @@ class FragmentMeta(TypedDict, total=False):
 
 # A partial facts document (same keys and shapes as schema/facts.schema.json) plus FragmentMeta keys.
 Fragment = dict[str, Any]
+
+
+def with_meta(facts: Fragment, *, errors: Sequence[str] = (), notes: Sequence[str] = ()) -> Fragment:
+    """A collector's fragment: its facts plus the FragmentMeta keys that have something to say."""
+    meta: FragmentMeta = {}
+    if errors:
+        meta["_errors"] = [str(e) for e in errors]
+    if notes:
+        meta["_notes"] = [str(n) for n in notes]
+    return {**facts, **meta}
+
+
+def meta_of(fragment: Fragment) -> FragmentMeta:
+    """The runner's side: the FragmentMeta keys of a fragment (absent when empty)."""
+    meta: FragmentMeta = {}
+    if fragment.get("_errors"):
+        meta["_errors"] = [str(e) for e in fragment["_errors"]]
+    if fragment.get("_notes"):
+        meta["_notes"] = [str(n) for n in fragment["_notes"]]
+    return meta
+
+
+def facts_of(fragment: Fragment) -> Fragment:
+    """A fragment without its FragmentMeta keys (what is merged into the facts document)."""
+    return {k: v for k, v in fragment.items() if k not in FragmentMeta.__annotations__}

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from offhost_audit import facts as facts_mod
-from offhost_audit.collectors.base import merge
+from offhost_audit.collectors.base import merge, with_meta
 from offhost_audit.errors import FactsError
 from offhost_audit.findings import at_or_above, breaches, sorted_findings
+from offhost_audit.targets import facts_of, meta_of
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "facts" / "csv-cluster-healthy.json"
 
@@ -132,3 +133,10 @@ def test_whole_sections_may_be_null():
     for key in ("vbr", "assignments", "clusters", "vms", "shares", "domains", "computer_accounts", "collection", "warnings"):
         doc[key] = None
     facts_mod.validate(doc)
+
+
+def test_fragment_meta_goes_in_and_out_through_the_typed_helpers():
+    frag = with_meta({"shares": []}, errors=["FS1: VMS not readable"], notes=[])
+    assert frag == {"shares": [], "_errors": ["FS1: VMS not readable"]}  # empty keys are left out
+    assert meta_of(frag) == {"_errors": ["FS1: VMS not readable"]} and facts_of(frag) == {"shares": []}
+    assert meta_of({"hosts": [], "_notes": []}) == {}

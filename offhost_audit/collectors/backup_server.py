@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from offhost_audit.collectors.base import Context, Target
+from offhost_audit.collectors.base import Context, Target, with_meta
 from offhost_audit.collectors.parsers_estate import parse_backup_server
 from offhost_audit.collectors.winrm import PsCollector
 
@@ -22,5 +22,5 @@ class BackupServerCollector(PsCollector):
         facts = parse_backup_server(doc)
         vbr = {k: v for k, v in facts["vbr"].items() if v is not None or k in ("managed_servers", "proxies")}
         vbr.setdefault("server", target.name)
-        return {"vbr": vbr, "_notes": [f"{target.name}: Veeam PowerShell module absent; backup-server facts unknown"]
-                if facts["module"] == "absent" else []}
+        absent = [f"{target.name}: Veeam PowerShell module absent; backup-server facts unknown"]
+        return with_meta({"vbr": vbr}, notes=absent if facts["module"] == "absent" else [])

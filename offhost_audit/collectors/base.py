@@ -8,7 +8,8 @@ the collection manifest and goes on.
 
 :class:`Target`, :class:`Context` and :data:`Fragment` are defined in the core
 (:mod:`offhost_audit.targets`) and re-exported here. A fragment is a partial facts document (same
-keys and shapes as ``schema/facts.schema.json``, plus the runner's ``_errors``/``_notes``). :func:`merge` combines fragments: hosts, clusters, VMs, shares,
+keys and shapes as ``schema/facts.schema.json``, plus the runner's
+:class:`FragmentMeta`, added with :func:`with_meta`). :func:`merge` combines fragments: hosts, clusters, VMs, shares,
 domains and computer accounts are merged by their key, dicts deep-merged, later non-null values
 winning.
 """
@@ -19,9 +20,18 @@ from typing import Any, Protocol
 
 from offhost_audit.credentials import Credentials
 from offhost_audit.names import norm_name
-from offhost_audit.targets import Context, Fragment, Target
+from offhost_audit.targets import Context, Fragment, FragmentMeta, Target, with_meta
 
-__all__ = ["Collector", "Context", "Credentials", "Fragment", "Target", "merge"]  # the collector contract
+__all__ = [
+    "Collector",
+    "Context",
+    "Credentials",
+    "Fragment",
+    "FragmentMeta",
+    "Target",
+    "merge",
+    "with_meta",
+]  # the collector contract
 
 
 class Collector(Protocol):

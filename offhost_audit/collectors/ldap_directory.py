@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import CollectorError, TargetUnreachableError
 from ..names import norm_name
 from ..winsec import WinsecError, sid_to_str, trust_attribute_flags, trust_direction, trust_type
-from .base import Context, Fragment, Target
+from .base import Context, Fragment, Target, with_meta
 
 id = "ldap.directory"
 source = "ldap"
@@ -266,13 +266,8 @@ def collect(target: Target, ctx: Context) -> Fragment:
             conn.unbind()
         except Exception:  # noqa: BLE001 - closing a broken connection
             pass
-    frag: Fragment = {"domains": [domain], "computer_accounts": accounts}
-    if errors:
-        frag["_errors"] = errors
-    notes = _security_notes(target)
-    if notes:
-        frag["_notes"] = notes  # the runner shows these as run-level warnings
-    return frag
+    # the runner shows the notes as run-level warnings
+    return with_meta({"domains": [domain], "computer_accounts": accounts}, errors=errors, notes=_security_notes(target))
 
 
 def _security_notes(target: Target) -> list[str]:

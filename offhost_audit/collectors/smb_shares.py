@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import CollectorError, TargetUnreachableError
 from ..names import norm_name
 from ..winsec import WinsecError, dacl_facts
-from .base import Context, Fragment, Target
+from .base import Context, Fragment, Target, with_meta
 from .ldap_directory import LOGON_SIDS
 from .smb_identity import local_groups, server_identity
 
@@ -258,7 +258,4 @@ def collect(target: Target, ctx: Context) -> Fragment:
         acl_reader.close()
     if not read_any:
         raise CollectorError(f"{target.name}: no share ACL could be read: " + "; ".join(errors))
-    frag: Fragment = {"shares": shares, "hosts": [host]}
-    if errors:
-        frag["_errors"] = errors
-    return frag
+    return with_meta({"shares": shares, "hosts": [host]}, errors=errors)

@@ -196,3 +196,32 @@ def test_what_the_schema_refuses_the_checker_refuses(text):
     assert not _schema_validator().is_valid(yaml.safe_load(text))
     with pytest.raises(InventoryError):
         inventory.loads(text)
+
+
+@pytest.mark.parametrize(
+    "creds",
+    [
+        '{password_env: "Hunter2-Secret"}',
+        '{username_env: "Hunter2 x", password_env: P}',
+        "{username: 7, password_env: Hunter2}",
+        '{prompt: "Hunter2"}',
+        '{keyring: "Hunter2"}',
+        '"Hunter2"',
+        '{password_env: ["Hunter2"]}',
+    ],
+)
+def test_schema_messages_never_quote_a_credential_value(creds):
+    with pytest.raises(InventoryError) as e:
+        inventory.loads(f"proxies:\n  - name: P1\n    credentials: {creds}\n", source="inv.yaml")
+    lines = str(e.value).splitlines()
+    assert lines and all(line.startswith("inv.yaml:3: proxies[0].credentials") for line in lines)
+    assert "Hunter2" not in str(e.value)
+
+
+def test_every_schema_problem_is_reported_in_document_order():
+    text = "hyperv_hosts:\n  - {name: HV1, winrm: {verify_tls: 1, port: 0, auth: digest}}\n  - {name: HV2, colour: red}\n"
+    with pytest.raises(InventoryError) as e:
+        inventory.loads(text, source="inv.yaml")
+    assert [line.split(": ")[1] for line in str(e.value).splitlines()] == [
+        "hyperv_hosts[0].winrm.verify_tls", "hyperv_hosts[0].winrm.port", "hyperv_hosts[0].winrm.auth",
+        "hyperv_hosts[1].colour"]
