@@ -1,21 +1,9 @@
-"""Shared pieces for the promise tests: the CLI in a fresh process, the example facts."""
+"""Puts this folder on sys.path for its helper modules (promise_kit.py, trickle.py): pytest's
+importlib mode does not."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
-from typing import IO, Any
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_FACTS = ROOT / "examples" / "facts" / "csv-cluster-healthy.json"
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # trickle.py
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120,
-            stdout: IO[Any] | None = None) -> subprocess.CompletedProcess:
-    """The CLI as a user runs it: a fresh process; stdout captured unless a file is given."""
-    return subprocess.run([sys.executable, "-m", "offhost_audit", *args], stdout=stdout or subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, timeout=timeout, cwd=cwd,
-                          env={**os.environ, **(env or {})})
+sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from conftest import EXAMPLE_FACTS, run_cli
+from promise_kit import EXAMPLE_FACTS, run_cli
 
 from offhost_audit import audit, cli
 

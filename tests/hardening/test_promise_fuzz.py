@@ -17,7 +17,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import EXAMPLE_FACTS, ROOT
+from promise_kit import EXAMPLE_FACTS, ROOT
 
 from offhost_audit import cli
 

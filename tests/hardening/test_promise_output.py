@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import EXAMPLE_FACTS, run_cli
+from promise_kit import EXAMPLE_FACTS, run_cli
 
 from offhost_audit import collect, facts as facts_mod, inventory
 from offhost_audit.credentials import Resolver

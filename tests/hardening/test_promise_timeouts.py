@@ -13,7 +13,7 @@ import pytest
 import requests
 import yaml
 
-from conftest import EXAMPLE_FACTS, run_cli
+from promise_kit import EXAMPLE_FACTS, run_cli
 from trickle import LDAP, SMB, Trickle
 
 from offhost_audit import audit, collect, inventory

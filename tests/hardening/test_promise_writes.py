@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE_FACTS, ROOT, run_cli
+from promise_kit import EXAMPLE_FACTS, ROOT, run_cli
 
 from offhost_audit.atomic import check_output, write_atomic
 from offhost_audit.errors import OutputError
