@@ -54,8 +54,9 @@ def _target(p: Path) -> tuple[Path, os.stat_result | None]:
     return (Path(os.path.realpath(p)) if os.path.islink(p) else p), st
 
 
-def check_output(path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str] | None] = (),
-                 what: str = "-o") -> None:
+def check_output(
+    path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str] | None] = (), what: str = "-o"
+) -> None:
     """Raise OutputError when ``path`` is one of ``inputs`` (same file) or plainly cannot be written."""
     p = Path(path)
     target, st = _target(p)
@@ -138,7 +139,7 @@ def _remove_stale(folder: Path, name: str) -> None:
     except OSError:
         return
     for c in candidates:
-        parts = c.name[len(name) + 2: -len(_TMP_SUFFIX)].split(".")
+        parts = c.name[len(name) + 2 : -len(_TMP_SUFFIX)].split(".")
         if len(parts) != 2 or not parts[0].isdigit() or int(parts[0]) == os.getpid():
             continue
         if not _alive(int(parts[0])):

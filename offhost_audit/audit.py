@@ -55,28 +55,42 @@ def run_warnings(facts: dict[str, Any]) -> list[str]:
     return [str(w) for w in (facts.get("warnings") or [])]
 
 
-def evaluate_file(path: str | os.PathLike[str], *, profile: str | None = None, opa_url: str | None = None,
-                  policies: Path | None = None, engine: str = "embedded",
-                  jobs: int | None = None) -> tuple[list[Finding], list[str]]:
+def evaluate_file(
+    path: str | os.PathLike[str],
+    *,
+    profile: str | None = None,
+    opa_url: str | None = None,
+    policies: Path | None = None,
+    engine: str = "embedded",
+    jobs: int | None = None,
+) -> tuple[list[Finding], list[str]]:
     """Read, validate and evaluate a facts file: (sorted findings, run warnings).
 
     The file's text goes to the engine as is (no re-serialising of a large document). Validation
     runs first, in this process: running it in a forked child beside the engine was measured
     slower here (copy-on-write faults and a busy second core), see benchmarks/bench_evaluate.py.
     """
-    _, found, warnings = evaluate_document(path, profile=profile, opa_url=opa_url, policies=policies, engine=engine,
-                                           jobs=jobs)
+    _, found, warnings = evaluate_document(
+        path, profile=profile, opa_url=opa_url, policies=policies, engine=engine, jobs=jobs
+    )
     return found, warnings
 
 
-def evaluate_document(path: str | os.PathLike[str], *, profile: str | None = None, opa_url: str | None = None,
-                      policies: Path | None = None, engine: str = "embedded",
-                      jobs: int | None = None) -> tuple[dict[str, Any], list[Finding], list[str]]:
+def evaluate_document(
+    path: str | os.PathLike[str],
+    *,
+    profile: str | None = None,
+    opa_url: str | None = None,
+    policies: Path | None = None,
+    engine: str = "embedded",
+    jobs: int | None = None,
+) -> tuple[dict[str, Any], list[Finding], list[str]]:
     """evaluate_file that also returns the facts document: (facts, sorted findings, run warnings)."""
     text = facts_doc.read_text(path)
     doc = facts_doc.loads(text, source=str(path))
-    found = evaluate_facts(doc, profile=profile, opa_url=opa_url, facts_json=text, policies=policies,
-                           engine=engine, jobs=jobs)
+    found = evaluate_facts(
+        doc, profile=profile, opa_url=opa_url, facts_json=text, policies=policies, engine=engine, jobs=jobs
+    )
     return doc, found, run_warnings(doc)
 
 
@@ -106,9 +120,15 @@ def run_audit(
     from offhost_audit import collect  # collectors pull in pywinrm/ldap3/impacket: not needed by evaluate
 
     engine_module(engine).compiled()
-    doc = collect.collect_facts(inventory, concurrency=concurrency, call_timeout=call_timeout,
-                                target_timeout=target_timeout, insecure=insecure, progress=progress,
-                                resolver=resolver)
+    doc = collect.collect_facts(
+        inventory,
+        concurrency=concurrency,
+        call_timeout=call_timeout,
+        target_timeout=target_timeout,
+        insecure=insecure,
+        progress=progress,
+        resolver=resolver,
+    )
     if save_facts:
         facts_doc.save(save_facts, doc)
     else:
@@ -118,8 +138,10 @@ def run_audit(
     warnings = run_warnings(doc)
     failed = [e for e in doc.get("collection") or [] if e["status"] != "ok"]
     if failed:
-        warnings.append(f"{len(failed)} collector run(s) failed or were skipped: their rules say unknown "
-                        "(see the facts' collection manifest, --save-facts)")
+        warnings.append(
+            f"{len(failed)} collector run(s) failed or were skipped: their rules say unknown "
+            "(see the facts' collection manifest, --save-facts)"
+        )
     return doc, found, warnings
 
 

@@ -35,6 +35,7 @@ def _seconds(text: str) -> float:
 
 def _integer(low: int, high: int, what: str) -> Callable[[str], int]:
     """An argparse type: a whole number from low to high."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -78,8 +79,15 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def _add_eval_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", type=_name, help="guidance profile (default: the facts' vbr.profile, else veeam-2025-08)")
-    p.add_argument("--fail-on", choices=SEVERITIES, default="high", help="exit 1 when a failure at or above this severity exists (default: high)")
+    p.add_argument(
+        "--profile", type=_name, help="guidance profile (default: the facts' vbr.profile, else veeam-2025-08)"
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=SEVERITIES,
+        default="high",
+        help="exit 1 when a failure at or above this severity exists (default: high)",
+    )
     p.add_argument("--opa-url", metavar="URL", help="evaluate on a running OPA server instead of the embedded engine")
     _add_engine_option(p)
     _add_jobs_option(p)
@@ -90,9 +98,13 @@ def _add_eval_options(p: argparse.ArgumentParser) -> None:
 def _add_engine_option(p: argparse.ArgumentParser) -> None:
     from offhost_audit.engine import ENGINES
 
-    p.add_argument("--engine", choices=ENGINES, default="embedded",
-                   help="Rego engine: embedded (regorus, default) or opa (OPA's Go engine in process, the "
-                        "reference, slower; needs offhost-audit[opa]); --opa-url overrides it")
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="embedded",
+        help="Rego engine: embedded (regorus, default) or opa (OPA's Go engine in process, the "
+        "reference, slower; needs offhost-audit[opa]); --opa-url overrides it",
+    )
 
 
 def _jobs(text: str) -> int:
@@ -106,18 +118,37 @@ _jobs.__name__ = "a number of jobs (0 or more)"  # argparse's "invalid ... value
 
 
 def _add_jobs_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--jobs", "-j", type=_jobs, default=0, metavar="N",
-                   help="evaluate independent parts of the estate in N processes (default 0: the usable "
-                        "cores; 1: one pass); small estates and ones that do not split run in one pass")
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=0,
+        metavar="N",
+        help="evaluate independent parts of the estate in N processes (default 0: the usable "
+        "cores; 1: one pass); small estates and ones that do not split run in one pass",
+    )
 
 
 def _add_collect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inventory", "-i", required=True, metavar="FILE", help="inventory YAML")
     p.add_argument("--concurrency", type=_positive_int, default=16, help="targets collected at once (default: 16)")
-    p.add_argument("--timeout", type=_seconds, default=60.0, help="per-call wall-clock timeout in seconds (default: 60)")
-    p.add_argument("--target-timeout", type=_seconds, default=300.0, help="per-target wall-clock timeout in seconds (default: 300)")
-    p.add_argument("--insecure", action="store_true", help="do not validate TLS certificates (reported in the output and the facts)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar; with audit, no table either (for cron: errors only; --format json still prints)")
+    p.add_argument(
+        "--timeout", type=_seconds, default=60.0, help="per-call wall-clock timeout in seconds (default: 60)"
+    )
+    p.add_argument(
+        "--target-timeout", type=_seconds, default=300.0, help="per-target wall-clock timeout in seconds (default: 300)"
+    )
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do not validate TLS certificates (reported in the output and the facts)",
+    )
+    p.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress bar; with audit, no table either (for cron: errors only; --format json still prints)",
+    )
 
 
 def _add_tui_options(p: argparse.ArgumentParser) -> None:
@@ -164,7 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", action="append", metavar="NAME|FILE", help="scenario(s) to run (default: all shipped)")
     p.add_argument("--profile", type=_name, help="guidance profile")
     p.add_argument("--format", choices=("table", "json"), default="table")
-    p.add_argument("--tui", action="store_true", help="open the TUI on one lab scenario (default: faults) and audit it live")
+    p.add_argument(
+        "--tui", action="store_true", help="open the TUI on one lab scenario (default: faults) and audit it live"
+    )
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("tui", help="the interactive terminal UI: browse findings, evidence, facts; audit live")
@@ -178,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--host", default="127.0.0.1")
     q.add_argument("--port", type=_port, default=5985, help="first port; one port per host unless --route-by-host")
     q.add_argument("--https", action="store_true", help="serve HTTPS with a generated self-signed certificate")
-    q.add_argument("--route-by-host", action="store_true", help="serve every host on one port, routed by the Host header")
+    q.add_argument(
+        "--route-by-host", action="store_true", help="serve every host on one port, routed by the Host header"
+    )
     q.add_argument("--inventory-out", metavar="FILE", help="write a matching inventory for the lab")
     q.set_defaults(func=_cmd_lab_serve)
 
@@ -188,7 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("paths", nargs="*", help="policy directories or files (default: the shipped policies)")
     q.add_argument("-v", "--verbose", action="store_true", help="list every test, not only failures")
     q.add_argument("--run", "-r", metavar="REGEX", help="run only tests whose data.pkg.test_name matches")
-    q.add_argument("--coverage", "-c", action="store_true", help="print a coverage report (JSON, like opa test --coverage)")
+    q.add_argument(
+        "--coverage", "-c", action="store_true", help="print a coverage report (JSON, like opa test --coverage)"
+    )
     q.add_argument("--threshold", type=float, default=0.0, help="with --coverage: exit 2 below this percentage")
     _add_engine_option(q)
     q.set_defaults(func=_cmd_policy_test)
@@ -201,8 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from offhost_audit import audit
 
-    doc, found, warnings = audit.evaluate_document(args.facts, profile=args.profile, opa_url=args.opa_url,
-                                                   engine=args.engine, jobs=args.jobs or None)
+    doc, found, warnings = audit.evaluate_document(
+        args.facts, profile=args.profile, opa_url=args.opa_url, engine=args.engine, jobs=args.jobs or None
+    )
     run = cli_reports.record(args, doc, found, warnings, facts_path=args.facts)
     return _emit(run.findings, warnings, args)
 
@@ -240,8 +278,14 @@ def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
 def _cmd_policy_test(args: argparse.Namespace) -> int:
     from offhost_audit.engine import testrunner
 
-    return testrunner.run(args.paths, verbose=args.verbose, run=args.run, coverage=args.coverage, threshold=args.threshold,
-                          engine=args.engine)
+    return testrunner.run(
+        args.paths,
+        verbose=args.verbose,
+        run=args.run,
+        coverage=args.coverage,
+        threshold=args.threshold,
+        engine=args.engine,
+    )
 
 
 def _cmd_collect(args: argparse.Namespace) -> int:
@@ -249,18 +293,28 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     from offhost_audit.text import clean
 
     inv = inventory.load(args.inventory)
-    doc = collect.collect_facts(inv, concurrency=args.concurrency, call_timeout=args.timeout,
-                                target_timeout=args.target_timeout, insecure=args.insecure, progress=not args.quiet)
+    doc = collect.collect_facts(
+        inv,
+        concurrency=args.concurrency,
+        call_timeout=args.timeout,
+        target_timeout=args.target_timeout,
+        insecure=args.insecure,
+        progress=not args.quiet,
+    )
     facts.save(args.output, doc)
     entries = doc.get("collection") or []
     for w in doc.get("warnings") or []:
         print(f"offhost-audit: warning: {clean(w)}", file=sys.stderr)
     bad = [e for e in entries if e["status"] != "ok"]
-    print(f"offhost-audit: {len(entries) - len(bad)}/{len(entries)} collector run(s) ok; facts written to {args.output}",
-          file=sys.stderr)
+    print(
+        f"offhost-audit: {len(entries) - len(bad)}/{len(entries)} collector run(s) ok; facts written to {args.output}",
+        file=sys.stderr,
+    )
     for e in bad[:20]:
-        print(clean(f"  {e['target']} {e['collector']}: {e['status']}: {e.get('error') or ''}", keep_newlines=False),
-              file=sys.stderr)
+        print(
+            clean(f"  {e['target']} {e['collector']}: {e['status']}: {e.get('error') or ''}", keep_newlines=False),
+            file=sys.stderr,
+        )
     collect.require_some_success(doc)
     return 0
 
@@ -270,9 +324,17 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
     inv = inventory.load(args.inventory)
     doc, found, warnings = audit.run_audit(
-        inv, concurrency=args.concurrency, call_timeout=args.timeout, target_timeout=args.target_timeout,
-        insecure=args.insecure, progress=not args.quiet, profile=args.profile, opa_url=args.opa_url,
-        save_facts=args.save_facts, engine=args.engine, jobs=args.jobs or None,
+        inv,
+        concurrency=args.concurrency,
+        call_timeout=args.timeout,
+        target_timeout=args.target_timeout,
+        insecure=args.insecure,
+        progress=not args.quiet,
+        profile=args.profile,
+        opa_url=args.opa_url,
+        save_facts=args.save_facts,
+        engine=args.engine,
+        jobs=args.jobs or None,
     )
     run = cli_reports.record(args, doc, found, warnings, inventory=args.inventory)
     return _emit(run.findings, warnings, args)
@@ -291,8 +353,14 @@ def _cmd_tui(args: argparse.Namespace) -> int:
 
         inv, resolver = inventory.load(args.inventory), Resolver()
         inv.targets(resolver=resolver)  # prompts (if any) happen now, before the TUI owns the terminal
-        session = Session.empty_for_inventory(inv, source=f"live audit of {args.inventory}", profile=args.profile,
-                                              resolver=resolver, audit_options={"insecure": args.insecure}, **common)
+        session = Session.empty_for_inventory(
+            inv,
+            source=f"live audit of {args.inventory}",
+            profile=args.profile,
+            resolver=resolver,
+            audit_options={"insecure": args.insecure},
+            **common,
+        )
     else:
         session = Session.from_history(args.run, db=args.db, profile=args.profile, waivers_path=common["waivers_path"])
     from offhost_audit.tui.app import build_app
@@ -310,10 +378,14 @@ def _demo_tui(args: argparse.Namespace) -> int:
 
     name = (args.scenario or ["faults"])[0]
     with demo.serve(name) as (sc, inv, resolver), tempfile.TemporaryDirectory(prefix="offhost-demo-") as tmp:
-        session = Session.empty_for_inventory(inv, source=f"lab scenario {sc['name']} (not real Windows)",
-                                              profile=args.profile, resolver=resolver,
-                                              history_db=f"{tmp}/lab-history.sqlite",  # lab runs stay out of yours
-                                              audit_options={"call_timeout": 10.0, "target_timeout": 60.0})
+        session = Session.empty_for_inventory(
+            inv,
+            source=f"lab scenario {sc['name']} (not real Windows)",
+            profile=args.profile,
+            resolver=resolver,
+            history_db=f"{tmp}/lab-history.sqlite",  # lab runs stay out of yours
+            audit_options={"call_timeout": 10.0, "target_timeout": 60.0},
+        )
         build_app(session, start_audit=True).run()
     return 0
 
@@ -337,7 +409,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     results = []
     for i, name in enumerate(names):
         if args.format == "table":
-            out.print(f"[bold]== {escape(name)}[/] [dim](the built-in lab: loopback WS-Management, not real Windows)[/]")
+            out.print(
+                f"[bold]== {escape(name)}[/] [dim](the built-in lab: loopback WS-Management, not real Windows)[/]"
+            )
         r = demo.run_scenario(name, profile=args.profile, auth="ntlm" if i % 2 == 0 else "basic")
         results.append(r)
         if args.format != "table":
@@ -349,13 +423,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         m = demo.manifest_summary(r["facts"])
         out.print(f"  collected {m['ok']}/{m['calls']} collector runs in {r['seconds']}s")
         for p in m["problems"][:8]:
-            out.print(f"    [yellow]{escape(p['target'])} {escape(p['collector'])}[/]: {escape(p['status'])}: {escape(p['error'] or '')[:160]}")
+            out.print(
+                f"    [yellow]{escape(p['target'])} {escape(p['collector'])}[/]: {escape(p['status'])}: {escape(p['error'] or '')[:160]}"
+            )
         out.print("  " + escape(report.summary_line(found)))
         for f in found:
             if f["status"] == "fail":
                 subject = (f.get("subject") or {}).get("name", "")
-                out.print(f"    [red]fail[/] {escape(f['rule_id'])} {escape(f['severity'])} {escape(str(subject))}: "
-                          f"{escape(str(f.get('message', '')))[:150]}")
+                out.print(
+                    f"    [red]fail[/] {escape(f['rule_id'])} {escape(f['severity'])} {escape(str(subject))}: "
+                    f"{escape(str(f.get('message', '')))[:150]}"
+                )
         for c in r["check"]:
             mark = "[green]as built[/]" if c["ok"] else "[bold red]NOT as built[/]"
             out.print(f"  expected {escape(c['rule'])} {c['want']}: got {', '.join(c['got']) or 'no finding'} {mark}")
@@ -364,7 +442,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         sys.stdout.write(demo.as_json(results))
     ok = all(c["ok"] for r in results for c in r["check"])
     if args.format == "table":
-        out.print("every scenario showed what it was built to show" if ok else "[bold red]some scenarios did not show what they were built to show[/]")
+        out.print(
+            "every scenario showed what it was built to show"
+            if ok
+            else "[bold red]some scenarios did not show what they were built to show[/]"
+        )
     return 0 if ok else 1
 
 
@@ -382,29 +464,37 @@ def _cmd_lab_serve(args: argparse.Namespace) -> int:
 
     sc = scenario.load(args.scenario)
     try:
-        lab = LabServer(responder.lab_hosts(sc), bind=args.host, port=args.port, https=args.https,
-                        route_by_host=args.route_by_host)
+        lab = LabServer(
+            responder.lab_hosts(sc), bind=args.host, port=args.port, https=args.https, route_by_host=args.route_by_host
+        )
         lab.start()
     except (ValueError, OSError) as e:
         raise InputError(f"lab serve: {e}", title="cannot start the lab") from None
     signal.signal(signal.SIGTERM, _stop)
     try:
-        print(f"offhost-audit lab: scenario {sc['name']!r} ({sc['title']}): {len(sc['hosts'])} simulated Windows host(s)")
+        print(
+            f"offhost-audit lab: scenario {sc['name']!r} ({sc['title']}): {len(sc['hosts'])} simulated Windows host(s)"
+        )
         print("This is the built-in lab (loopback WS-Management answering the collector scripts), not real Windows.")
         for h in sc["hosts"]:
             print(f"  {h['name']:<12} {lab.endpoint(h['name'])}  roles={','.join(h['roles'])}")
         print(f"credentials: {sc['lab']['username']} / {sc['lab']['password']} (lab only); auth basic or ntlm")
         if args.route_by_host:
-            print("one port for every host, routed by the Host header: the host names must resolve to "
-                  f"{args.host} (e.g. /etc/hosts) for a client to reach them")
+            print(
+                "one port for every host, routed by the Host header: the host names must resolve to "
+                f"{args.host} (e.g. /etc/hosts) for a client to reach them"
+            )
         if args.https:
             print(f"CA certificate: {lab.ca_file}")
         if args.inventory_out:
             write_atomic(args.inventory_out, responder.inventory_yaml(sc, lab))
             env = responder.lab_env(sc)
             print(f"inventory written to {args.inventory_out}; use it with:")
-            print("  " + " ".join(f"{k}='{v}'" for k, v in env.items()) +
-                  f" offhost-audit audit --inventory {args.inventory_out}")
+            print(
+                "  "
+                + " ".join(f"{k}='{v}'" for k, v in env.items())
+                + f" offhost-audit audit --inventory {args.inventory_out}"
+            )
         print("Ctrl-C stops the lab.", flush=True)
         lab.serve_forever()
     finally:
@@ -419,7 +509,9 @@ def main(argv: list[str] | None = None) -> int:
     except AuditError as e:  # --help or --version could not be written (> /dev/full)
         print(f"offhost-audit: {e.title}: {e}", file=sys.stderr)
         return e.exit_code
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         _check_outputs(args)
         code = args.func(args)
@@ -452,8 +544,11 @@ def _internal(e: Exception, debug: bool) -> int:
     """A bug: one short line and exit 4, never 1 (which means "findings found")."""
     from offhost_audit.text import clean
 
-    print(f"offhost-audit: internal error: {type(e).__name__}: {clean(str(e), keep_newlines=False)[:300]} "
-          "(a bug in offhost-audit; --debug shows the details)", file=sys.stderr)
+    print(
+        f"offhost-audit: internal error: {type(e).__name__}: {clean(str(e), keep_newlines=False)[:300]} "
+        "(a bug in offhost-audit; --debug shows the details)",
+        file=sys.stderr,
+    )
     if debug:
         import traceback
 

@@ -36,36 +36,68 @@ def add_run_options(p: argparse.ArgumentParser, *, quiet: bool = False) -> None:
     _add_db_option(g)
     g.add_argument("--no-history", action="store_true", help="do not store this run in the history")
     g.add_argument("--keep-runs", type=int, metavar="N", help="after storing, keep only the newest N runs")
-    g.add_argument("--waivers", metavar="FILE", help="waivers YAML (default for audit: waivers.yaml beside the inventory, if there)")
+    g.add_argument(
+        "--waivers",
+        metavar="FILE",
+        help="waivers YAML (default for audit: waivers.yaml beside the inventory, if there)",
+    )
     g.add_argument("--no-waivers", action="store_true", help="apply no waivers")
     g.add_argument("--report", metavar="DIR", help="also write report files into DIR (latest.* and timestamped copies)")
     # a list default: argparse would run _formats on a text default, importing the renderer (jinja2,
     # ~0.2 s) on every evaluate
-    g.add_argument("--report-formats", "-F", type=_formats, default=["html", "md", "junit", "sarif", "csv", "json"], metavar="LIST",
-                   help="with --report: comma-separated formats (html,md,junit,sarif,csv,json or all; default: all)")
+    g.add_argument(
+        "--report-formats",
+        "-F",
+        type=_formats,
+        default=["html", "md", "junit", "sarif", "csv", "json"],
+        metavar="LIST",
+        help="with --report: comma-separated formats (html,md,junit,sarif,csv,json or all; default: all)",
+    )
     _add_render_options(g)
     if quiet:
-        g.add_argument("--quiet", "-q", action="store_true", help="no table (for cron: errors only; --format json still prints); the exit code tells")
+        g.add_argument(
+            "--quiet",
+            "-q",
+            action="store_true",
+            help="no table (for cron: errors only; --format json still prints); the exit code tells",
+        )
 
 
 def _add_db_option(p: Any) -> None:
-    p.add_argument("--db", metavar="FILE", help="history database (default: history.sqlite in the user's data directory)")
+    p.add_argument(
+        "--db", metavar="FILE", help="history database (default: history.sqlite in the user's data directory)"
+    )
 
 
 def _add_render_options(p: Any) -> None:
-    p.add_argument("--template-dir", type=_folder, metavar="DIR", help="templates that override the shipped ones (same file names)")
-    p.add_argument("--keep", type=int, metavar="N", help="keep only the newest N timestamped copies of each report format")
+    p.add_argument(
+        "--template-dir", type=_folder, metavar="DIR", help="templates that override the shipped ones (same file names)"
+    )
+    p.add_argument(
+        "--keep", type=int, metavar="N", help="keep only the newest N timestamped copies of each report format"
+    )
 
 
 def add_commands(sub: Any) -> None:
     p = sub.add_parser("report", help="render a stored run as report files (html, md, junit, sarif, csv, json)")
     p.add_argument("run", nargs="?", type=int, metavar="RUN", help="run id (default: the latest; see `history`)")
-    p.add_argument("-f", "--formats", type=_formats, default="html,md,junit,sarif,csv,json", metavar="LIST",
-                   help="comma-separated formats: html,md,junit,sarif,csv,json or all (default: all)")
+    p.add_argument(
+        "-f",
+        "--formats",
+        type=_formats,
+        default="html,md,junit,sarif,csv,json",
+        metavar="LIST",
+        help="comma-separated formats: html,md,junit,sarif,csv,json or all (default: all)",
+    )
     p.add_argument("-o", "--output", dest="outdir", required=True, metavar="DIR", help="folder for the report files")
     _add_db_option(p)
     _add_render_options(p)
-    p.add_argument("--fail-on", choices=SEVERITIES, default="high", help="exit 1 when the run has a failure at or above this severity (default: high)")
+    p.add_argument(
+        "--fail-on",
+        choices=SEVERITIES,
+        default="high",
+        help="exit 1 when the run has a failure at or above this severity (default: high)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     p.set_defaults(func=cmd_report)
 
@@ -84,7 +116,9 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("waivers", help="waivers file tools")
     w = p.add_subparsers(dest="waivers_command", metavar="WAIVERS_COMMAND", required=True)
-    q = w.add_parser("lint", help="check a waivers file (exit 2: invalid entry; 1: expired or unparseable dates; 0: clean)")
+    q = w.add_parser(
+        "lint", help="check a waivers file (exit 2: invalid entry; 1: expired or unparseable dates; 0: clean)"
+    )
     q.add_argument("file", metavar="FILE")
     q.set_defaults(func=cmd_waivers_lint)
 
@@ -109,15 +143,32 @@ def waivers_path(args: argparse.Namespace) -> str | None:
     return None
 
 
-def record(args: argparse.Namespace, facts: dict[str, Any], found: list, warnings: list[str], *,
-           inventory: str | None = None, facts_path: str | None = None) -> Any:
+def record(
+    args: argparse.Namespace,
+    facts: dict[str, Any],
+    found: list,
+    warnings: list[str],
+    *,
+    inventory: str | None = None,
+    facts_path: str | None = None,
+) -> Any:
     """Apply waivers, store the run (unless --no-history), write --report files; returns the Run."""
     from offhost_audit import audit
 
-    run = audit.record_run(facts, found, engine=getattr(args, "engine", None) or "embedded", profile=args.profile,
-                           opa_url=args.opa_url, inventory_path=inventory, facts_path=facts_path,
-                           waivers=waivers_path(args), warnings=warnings, db=args.db, save=not args.no_history,
-                           keep_runs=args.keep_runs)
+    run = audit.record_run(
+        facts,
+        found,
+        engine=getattr(args, "engine", None) or "embedded",
+        profile=args.profile,
+        opa_url=args.opa_url,
+        inventory_path=inventory,
+        facts_path=facts_path,
+        waivers=waivers_path(args),
+        warnings=warnings,
+        db=args.db,
+        save=not args.no_history,
+        keep_runs=args.keep_runs,
+    )
     for note in _waiver_notes(run.meta.get("waivers") or {}):
         _say(args, f"warning: {note}")
     if args.report:
@@ -127,9 +178,13 @@ def record(args: argparse.Namespace, facts: dict[str, Any], found: list, warning
 
 def _waiver_notes(summary: dict[str, Any]) -> list[str]:
     notes = list(summary.get("problems") or [])
-    notes += [f"waiver {w['id']} ({w['rule_id']} {w['subject']}) expired {w['expires']}: its findings count again"
-              for w in summary.get("expired") or []]
-    notes += [f"waiver {w['id']} ({w['rule_id']} {w['subject']}) matches no finding" for w in summary.get("unmatched") or []]
+    notes += [
+        f"waiver {w['id']} ({w['rule_id']} {w['subject']}) expired {w['expires']}: its findings count again"
+        for w in summary.get("expired") or []
+    ]
+    notes += [
+        f"waiver {w['id']} ({w['rule_id']} {w['subject']}) matches no finding" for w in summary.get("unmatched") or []
+    ]
     return notes
 
 
@@ -142,8 +197,16 @@ def _render(args: argparse.Namespace, run: Any, outdir: str, names: list[str], f
         with History(args.db) as h:
             previous = h.previous(run.id)
             trend = h.runs(limit=60)
-    paths = render(run, names, outdir, previous=previous, trend=trend, fail_on=fail_on,
-                   template_dir=args.template_dir, keep=args.keep)
+    paths = render(
+        run,
+        names,
+        outdir,
+        previous=previous,
+        trend=trend,
+        fail_on=fail_on,
+        template_dir=args.template_dir,
+        keep=args.keep,
+    )
     _say(args, f"reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
 
 
@@ -160,8 +223,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         assert run_id is not None  # a stored run
         previous = h.previous(run_id)
         trend = [s for s in h.runs(limit=200) if s.id is not None and s.id <= run_id][:60]
-    paths = render(run, names, args.outdir, previous=previous, trend=trend, fail_on=args.fail_on,
-                   template_dir=args.template_dir, keep=args.keep)
+    paths = render(
+        run,
+        names,
+        args.outdir,
+        previous=previous,
+        trend=trend,
+        fail_on=args.fail_on,
+        template_dir=args.template_dir,
+        keep=args.keep,
+    )
     _say(args, f"run {run.id}: reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
     return EXIT_FINDINGS if breaches(run.findings, args.fail_on) else EXIT_OK
 
@@ -173,20 +244,37 @@ def cmd_history(args: argparse.Namespace) -> int:
     with History(args.db) as h:
         runs = h.runs(limit=args.limit or None)
     if args.format == "json":
-        sys.stdout.write(json.dumps([{"id": r.id, "started_at": r.started_at, "counts": r.counts,
-                                      **{k: r.meta.get(k) for k in ("profile", "engine", "inventory", "facts_file")},
-                                      "targets": len(r.meta.get("targets") or [])} for r in runs], indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "started_at": r.started_at,
+                        "counts": r.counts,
+                        **{k: r.meta.get(k) for k in ("profile", "engine", "inventory", "facts_file")},
+                        "targets": len(r.meta.get("targets") or []),
+                    }
+                    for r in runs
+                ],
+                indent=2,
+            )
+            + "\n"
+        )
         return 0
     if not runs:
         print(f"no runs in {h.path}")
         return 0
-    print(f"{'run':>5}  {'started (UTC)':<20}  {'fail':>6} {'unknown':>7} {'waived':>6} {'pass':>6} {'total':>6}  profile, engine, source")
+    print(
+        f"{'run':>5}  {'started (UTC)':<20}  {'fail':>6} {'unknown':>7} {'waived':>6} {'pass':>6} {'total':>6}  profile, engine, source"
+    )
     for r in runs:
         st = r.counts.get("status", {})
         src = r.meta.get("inventory") or r.meta.get("facts_file") or ""
-        print(f"{r.id:>5}  {r.started_at:<20}  {st.get('fail', 0):>6} {st.get('unknown', 0):>7} {st.get('waived', 0):>6} "
-              f"{st.get('pass', 0):>6} {r.counts.get('total', 0):>6}  "
-              + clean(f"{r.meta.get('profile') or '-'}, {r.meta.get('engine') or '-'}, {src or '-'}", keep_newlines=False))
+        print(
+            f"{r.id:>5}  {r.started_at:<20}  {st.get('fail', 0):>6} {st.get('unknown', 0):>7} {st.get('waived', 0):>6} "
+            f"{st.get('pass', 0):>6} {r.counts.get('total', 0):>6}  "
+            + clean(f"{r.meta.get('profile') or '-'}, {r.meta.get('engine') or '-'}, {src or '-'}", keep_newlines=False)
+        )
     return 0
 
 
@@ -219,8 +307,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
             continue
         for c in items[:200]:
             reason = f" ({c.reason})" if c.reason else ""
-            print("  " + clean(f"{c.rule_id} {c.severity} {c.subject}: {c.old_status or '-'} -> {c.new_status or '-'}{reason}",
-                               keep_newlines=False))
+            print(
+                "  "
+                + clean(
+                    f"{c.rule_id} {c.severity} {c.subject}: {c.old_status or '-'} -> {c.new_status or '-'}{reason}",
+                    keep_newlines=False,
+                )
+            )
         if len(items) > 200:
             print(f"  ... {len(items) - 200} more (--format json lists all)")
     return 0

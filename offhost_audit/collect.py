@@ -46,8 +46,16 @@ def _applies(c: Collector, t: Target) -> bool:
     return bool(set(c.kinds) & roles) and (c.source == "winrm") == _winrm(t)
 
 
-def _run_target(target: Target, collectors: list[Collector], base_ctx: Context, *, call_timeout: float,
-                target_timeout: float, secrets: list[str], tick: Progress) -> tuple[list[dict], list[dict]]:
+def _run_target(
+    target: Target,
+    collectors: list[Collector],
+    base_ctx: Context,
+    *,
+    call_timeout: float,
+    target_timeout: float,
+    secrets: list[str],
+    tick: Progress,
+) -> tuple[list[dict], list[dict]]:
     deadline = time.monotonic() + target_timeout
     extra: ContextExtra = {**base_ctx.extra, "call_timeout": call_timeout, "deadline": deadline}
     ctx = Context(proxies=base_ctx.proxies, domain_hint=base_ctx.domain_hint, extra=extra)
@@ -73,11 +81,20 @@ def _run_target(target: Target, collectors: list[Collector], base_ctx: Context, 
                 except Exception as e:  # noqa: BLE001 - one failure never stops the run
                     status, error = "error", _clean(f"{type(e).__name__}: {e}" if not str(e) else str(e), secrets)
                     if watch.expired:  # its sockets were shut at the deadline
-                        error = f"{target.name}: {c.id} stopped: target timeout of {target_timeout:g}s reached (timeout)"
+                        error = (
+                            f"{target.name}: {c.id} stopped: target timeout of {target_timeout:g}s reached (timeout)"
+                        )
                     if isinstance(e, TargetUnreachableError):
                         blocked = error
-            entries.append({"target": target.name, "collector": c.id, "status": status, "error": error,
-                            "duration_ms": round((time.monotonic() - start) * 1000, 1)})
+            entries.append(
+                {
+                    "target": target.name,
+                    "collector": c.id,
+                    "status": status,
+                    "error": error,
+                    "duration_ms": round((time.monotonic() - start) * 1000, 1),
+                }
+            )
             tick(target.name, c.id, status)
     finally:
         watch.disarm()
@@ -95,8 +112,14 @@ def _clean(text: str, secrets: list[str]) -> str:
     return text[:500]
 
 
-def _phase(targets: list[Target], collectors: tuple[Collector, ...], ctx: Context, pool: ThreadPoolExecutor,
-           ctx_for: Callable[[Target], Context], **kw: Any) -> tuple[list[dict], list[dict]]:
+def _phase(
+    targets: list[Target],
+    collectors: tuple[Collector, ...],
+    ctx: Context,
+    pool: ThreadPoolExecutor,
+    ctx_for: Callable[[Target], Context],
+    **kw: Any,
+) -> tuple[list[dict], list[dict]]:
     jobs = []
     for t in targets:
         cs = [c for c in collectors if _applies(c, t)]
@@ -114,16 +137,27 @@ def plan_size(targets: list[Target], collectors: tuple[Collector, ...]) -> int:
     return sum(1 for t in targets for c in collectors if _applies(c, t))
 
 
-def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: float = 60.0,
-                  target_timeout: float = 300.0, insecure: bool = False, progress: bool | Progress = False,
-                  resolver: Resolver | None = None, collectors: tuple[Collector, ...] | None = None) -> dict[str, Any]:
+def collect_facts(
+    inventory: Inventory,
+    *,
+    concurrency: int = 16,
+    call_timeout: float = 60.0,
+    target_timeout: float = 300.0,
+    insecure: bool = False,
+    progress: bool | Progress = False,
+    resolver: Resolver | None = None,
+    collectors: tuple[Collector, ...] | None = None,
+) -> dict[str, Any]:
     """Collect the estate in ``inventory`` into one facts document (not yet saved)."""
     collectors = registry() if collectors is None else collectors
     targets = inventory.targets(resolver=resolver, call_timeout=call_timeout, insecure=insecure)
     secrets = [t.credentials.password for t in targets if t.credentials]
     dcs = [t for t in targets if t.kind == "domain_controller"]
-    base = Context(proxies=inventory.proxies, domain_hint=dcs[0].options.get("domain") if dcs else None,
-                   extra={"file_servers": sorted({t.name for t in targets if t.kind == "file_server"})})
+    base = Context(
+        proxies=inventory.proxies,
+        domain_hint=dcs[0].options.get("domain") if dcs else None,
+        extra={"file_servers": sorted({t.name for t in targets if t.kind == "file_server"})},
+    )
     warnings: list[str] = []
     if insecure:
         warnings.append("TLS certificate validation was turned off (--insecure): the hosts' identity was not verified")
@@ -131,8 +165,10 @@ def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: 
         unverified = [t.name for t in targets if t.tls and not t.verify_tls]
         if unverified:
             more = f" and {len(unverified) - 10} more" if len(unverified) > 10 else ""
-            warnings.append(f"TLS certificate validation was turned off in the inventory (verify_tls: false) for "
-                            f"{', '.join(unverified[:10])}{more}: those hosts' identity was not verified")
+            warnings.append(
+                f"TLS certificate validation was turned off in the inventory (verify_tls: false) for "
+                f"{', '.join(unverified[:10])}{more}: those hosts' identity was not verified"
+            )
     entries: list[dict] = []
     phase2 = [t for t in targets if t.kind == "file_server" and not _winrm(t)]
     phase1 = [t for t in targets if t not in phase2]
@@ -152,8 +188,11 @@ def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: 
             sids = account_sids(partial.get("computer_accounts") or [])
 
             def fs_ctx(t: Target) -> Context:  # ctx.extra["shares"]: {file server name: [share, ...]}
-                return Context(proxies=base.proxies, domain_hint=base.domain_hint,
-                               extra={"shares": {t.name: shares_of(t)}, "account_sids": sids})
+                return Context(
+                    proxies=base.proxies,
+                    domain_hint=base.domain_hint,
+                    extra={"shares": {t.name: shares_of(t)}, "account_sids": sids},
+                )
 
             phase2 = [replace(t, options={**t.options, "shares": shares_of(t)}) for t in phase2]
             frags2, e2 = _phase(phase2, collectors, base, pool, fs_ctx, **kw)
@@ -162,8 +201,10 @@ def collect_facts(inventory: Inventory, *, concurrency: int = 16, call_timeout: 
     entries += e1 + e2
     fs_names = {t.name for t in phase2}
     for server in sorted(set(vm_shares) - fs_names):
-        warnings.append(f"VM disks live on \\\\{server} shares but {server} is not in the inventory's file_servers: "
-                        "its share ACLs were not collected (those rules say unknown)")
+        warnings.append(
+            f"VM disks live on \\\\{server} shares but {server} is not in the inventory's file_servers: "
+            "its share ACLs were not collected (those rules say unknown)"
+        )
     return _assemble(inventory, targets, frags + frags2, entries, warnings)
 
 
@@ -189,7 +230,12 @@ def account_sids(accounts: list[dict]) -> list[str]:
     """Every SID a proxy's network logon carries (for the file servers' alias membership)."""
     out = set()
     for a in accounts:
-        for sid in [a.get("sid"), a.get("primary_group_sid"), *(a.get("token_groups") or []), *(a.get("logon_sids") or [])]:
+        for sid in [
+            a.get("sid"),
+            a.get("primary_group_sid"),
+            *(a.get("token_groups") or []),
+            *(a.get("logon_sids") or []),
+        ]:
             if sid:
                 out.add(sid)
     return sorted(out)
@@ -205,8 +251,9 @@ def _shares_from_vms(vms: list[dict]) -> dict[str, set[str]]:
     return out
 
 
-def _assemble(inv: Inventory, targets: list[Target], fragments: list[dict], entries: list[dict],
-              warnings: list[str]) -> dict[str, Any]:
+def _assemble(
+    inv: Inventory, targets: list[Target], fragments: list[dict], entries: list[dict], warnings: list[str]
+) -> dict[str, Any]:
     for f in fragments:
         warnings += meta_of(f).get("_notes", [])
     hosts: dict[str, dict[str, Any]] = {}
@@ -224,8 +271,10 @@ def _assemble(inv: Inventory, targets: list[Target], fragments: list[dict], entr
     vbr: dict[str, Any] = {"version": inv.vbr_version, "profile": inv.vbr_profile}
     collected = doc.pop("vbr", None) or {}
     if collected.get("version") and inv.vbr_version and collected["version"] != inv.vbr_version:
-        warnings.append(f"the inventory says VBR {inv.vbr_version}, the backup server reports {collected['version']}: "
-                        "using the backup server's")
+        warnings.append(
+            f"the inventory says VBR {inv.vbr_version}, the backup server reports {collected['version']}: "
+            "using the backup server's"
+        )
     vbr.update({k: v for k, v in collected.items() if v is not None})
     vbr.setdefault("managed_servers", None)
     vbr.setdefault("proxies", None)
@@ -277,8 +326,15 @@ def _progress(progress: bool | Progress, total: int) -> tuple[Progress, Callable
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
 
-    bar = RichProgress(TextColumn("collecting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                       TextColumn("{task.fields[last]}"), console=Console(stderr=True), transient=True)
+    bar = RichProgress(
+        TextColumn("collecting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"),
+        console=Console(stderr=True),
+        transient=True,
+    )
     task = bar.add_task("collect", total=total, last="")
     bar.start()
 

@@ -66,20 +66,27 @@ class Resolver:
             try:
                 import keyring  # optional extra: pip install offhost-audit[keyring]
             except ImportError:
-                raise CredentialError(f"{where}: credentials come from the OS keyring but the 'keyring' package "
-                                      "is not installed (pip install 'offhost-audit[keyring]')") from None
+                raise CredentialError(
+                    f"{where}: credentials come from the OS keyring but the 'keyring' package "
+                    "is not installed (pip install 'offhost-audit[keyring]')"
+                ) from None
             try:
                 password = keyring.get_password(str(spec["keyring"]), user)
             except Exception as e:  # noqa: BLE001 - keyring backends raise their own types
-                raise CredentialError(f"{where}: keyring lookup failed for service {spec['keyring']!r}: "
-                                      f"{type(e).__name__}") from None
+                raise CredentialError(
+                    f"{where}: keyring lookup failed for service {spec['keyring']!r}: {type(e).__name__}"
+                ) from None
             if password is None:
-                raise CredentialError(f"{where}: no password in the keyring for service {spec['keyring']!r}, user {user!r}")
+                raise CredentialError(
+                    f"{where}: no password in the keyring for service {spec['keyring']!r}, user {user!r}"
+                )
             return Credentials(user, password)
         if spec.get("prompt"):
             user = _need(spec, "username", where)
             if not self.interactive:
-                raise CredentialError(f"{where}: credentials need an interactive prompt, but this run is not interactive")
+                raise CredentialError(
+                    f"{where}: credentials need an interactive prompt, but this run is not interactive"
+                )
             return Credentials(user, getpass.getpass(f"Password for {user} ({where}): "))
         user_env = spec.get("username_env")
         pass_env = spec.get("password_env")

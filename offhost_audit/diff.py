@@ -26,9 +26,15 @@ from typing import Any
 from offhost_audit.perf import paused_gc
 
 CATEGORIES = ("new", "regressed", "waiver_expired", "to_unknown", "fixed", "still_failing", "not_evaluated")
-LABELS = {"new": "new failures", "regressed": "regressed", "waiver_expired": "failing again: waiver expired",
-          "to_unknown": "changed to unknown", "fixed": "fixed", "still_failing": "still failing",
-          "not_evaluated": "no longer evaluated (not fixed)"}
+LABELS = {
+    "new": "new failures",
+    "regressed": "regressed",
+    "waiver_expired": "failing again: waiver expired",
+    "to_unknown": "changed to unknown",
+    "fixed": "fixed",
+    "still_failing": "still failing",
+    "not_evaluated": "no longer evaluated (not fixed)",
+}
 _TARGET_FIELDS = ("proxy", "host", "cluster", "server")  # subject fields that name an audited target
 
 Key = tuple[str, str, str]
@@ -49,7 +55,9 @@ def _was_failing(f: dict[str, Any] | None) -> bool:
     """Failing, or waived while really failing (the waiver hides it, the host still has it)."""
     if f is None:
         return False
-    return f.get("status") == "fail" or (f.get("status") == "waived" and (f.get("waiver") or {}).get("status") == "fail")
+    return f.get("status") == "fail" or (
+        f.get("status") == "waived" and (f.get("waiver") or {}).get("status") == "fail"
+    )
 
 
 @dataclass
@@ -86,16 +94,22 @@ class RunDiff:
         return {c.key: c.category for v in self.changes.values() for c in v}
 
     def as_dict(self) -> dict[str, Any]:
-        return {"old_run": self.old_id, "new_run": self.new_id, "counts": self.counts(),
-                "changes": {c: [x.as_dict() for x in v] for c, v in self.changes.items()}}
+        return {
+            "old_run": self.old_id,
+            "new_run": self.new_id,
+            "counts": self.counts(),
+            "changes": {c: [x.as_dict() for x in v] for c, v in self.changes.items()},
+        }
 
 
 def _scope(meta: dict[str, Any]) -> tuple[set[str] | None, set[str] | None]:
     """(rules, targets) in scope: from the metadata, else None (= unknown, treated as in scope)."""
     rules = meta.get("rules")
     targets = meta.get("targets")
-    return ({str(r).upper() for r in rules} if rules is not None else None,
-            {str(t).casefold() for t in targets} if targets is not None else None)
+    return (
+        {str(r).upper() for r in rules} if rules is not None else None,
+        {str(t).casefold() for t in targets} if targets is not None else None,
+    )
 
 
 def _out_of_scope(f: dict[str, Any], rules: set[str] | None, targets: set[str] | None) -> str:
@@ -123,8 +137,19 @@ def _diff(old: Any, new: Any) -> RunDiff:
 
     def add(cat: str, key: Key, o: dict[str, Any] | None, n: dict[str, Any] | None, reason: str = "") -> None:
         f = n or o or {}
-        out.changes[cat].append(Change(cat, key[0], key[2], str(f.get("severity", "")), _status(o), _status(n),
-                                       str(f.get("title", "")), reason, key[1]))
+        out.changes[cat].append(
+            Change(
+                cat,
+                key[0],
+                key[2],
+                str(f.get("severity", "")),
+                _status(o),
+                _status(n),
+                str(f.get("title", "")),
+                reason,
+                key[1],
+            )
+        )
 
     for key, n in new_by.items():
         o = old_by.get(key)

@@ -126,8 +126,10 @@ def duplicate_problems(doc: Facts) -> list[str]:
         for i, item in enumerate(doc.get(key) or []):
             n = norm_name(item["name"])
             if n in seen:
-                out.append(f"$.{key}[{i}].name: {item['name']!r} is the same {key[:-1]} as $.{key}[{seen[n]}].name "
-                           f"(names compare case-insensitively on their first label: {n})")
+                out.append(
+                    f"$.{key}[{i}].name: {item['name']!r} is the same {key[:-1]} as $.{key}[{seen[n]}].name "
+                    f"(names compare case-insensitively on their first label: {n})"
+                )
             else:
                 seen[n] = i
     return out

@@ -144,8 +144,10 @@ class History:
         try:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated
             if version > SCHEMA_VERSION:
-                raise InputError(f"{self.path}: history schema version {version} is newer than this offhost-audit "
-                                 f"understands ({SCHEMA_VERSION}); upgrade offhost-audit or use another --db")
+                raise InputError(
+                    f"{self.path}: history schema version {version} is newer than this offhost-audit "
+                    f"understands ({SCHEMA_VERSION}); upgrade offhost-audit or use another --db"
+                )
             for i in range(version, SCHEMA_VERSION):
                 for stmt in _MIGRATIONS[i].split(";"):
                     if stmt.strip():
@@ -156,8 +158,13 @@ class History:
             self._db.execute("ROLLBACK")
             raise
 
-    def save_run(self, meta: dict[str, Any], findings: list[dict[str, Any]], facts: dict[str, Any] | None = None,
-                 started_at: str | None = None) -> int:
+    def save_run(
+        self,
+        meta: dict[str, Any],
+        findings: list[dict[str, Any]],
+        facts: dict[str, Any] | None = None,
+        started_at: str | None = None,
+    ) -> int:
         """Store one run in one transaction; returns its id."""
         started = started_at or utc_now_iso()
         blob_findings, blob_facts = _pack(findings), (_pack(facts) if facts is not None else None)
@@ -167,8 +174,9 @@ class History:
             cur = self._db.execute("INSERT INTO runs (started_at, meta, counts) VALUES (?, ?, ?)", row)
             assert cur.lastrowid is not None  # an INSERT sets it
             run_id = int(cur.lastrowid)
-            self._db.execute("INSERT INTO run_data (run_id, findings, facts) VALUES (?, ?, ?)",
-                             (run_id, blob_findings, blob_facts))
+            self._db.execute(
+                "INSERT INTO run_data (run_id, findings, facts) VALUES (?, ?, ?)", (run_id, blob_findings, blob_facts)
+            )
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -188,13 +196,20 @@ class History:
         if run_id is None:
             row = self._db.execute(sql + "ORDER BY r.id DESC LIMIT 1").fetchone()
             if row is None:
-                raise InputError(f"{self.path}: the history has no runs yet (run `offhost-audit audit` or `evaluate` first)")
+                raise InputError(
+                    f"{self.path}: the history has no runs yet (run `offhost-audit audit` or `evaluate` first)"
+                )
         else:
             row = self._db.execute(sql + "WHERE r.id = ?", (int(run_id),)).fetchone()
             if row is None:
                 raise InputError(f"{self.path}: no run {run_id} in the history (`offhost-audit history` lists them)")
-        return Run(id=row[0], started_at=row[1], meta=json.loads(row[2]), findings=_unpack(row[3]),
-                   facts=_unpack(row[4]) if facts else None)
+        return Run(
+            id=row[0],
+            started_at=row[1],
+            meta=json.loads(row[2]),
+            findings=_unpack(row[3]),
+            facts=_unpack(row[4]) if facts else None,
+        )
 
     def previous(self, run_id: int, *, facts: bool = False) -> Run | None:
         """The run stored just before run_id, or None."""

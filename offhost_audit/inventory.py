@@ -44,8 +44,15 @@ def _enum(*path: str) -> tuple[str, ...]:
 
 
 AUTHS = _enum("$defs", "winrm", "properties", "auth")
-WINRM_DEFAULTS = {"scheme": "https", "port": None, "auth": "ntlm", "verify_tls": True, "ca_file": None,
-                  "message_encryption": "auto", "path": "/wsman"}
+WINRM_DEFAULTS = {
+    "scheme": "https",
+    "port": None,
+    "auth": "ntlm",
+    "verify_tls": True,
+    "ca_file": None,
+    "message_encryption": "auto",
+    "path": "/wsman",
+}
 DEFAULT_CREDENTIALS = {"username_env": "OFFHOST_WINRM_USER", "password_env": "OFFHOST_WINRM_PASSWORD"}
 _SECRET_KEYS = {"password", "passwd", "secret", "pass"}
 
@@ -89,32 +96,53 @@ class Inventory:
     def proxies(self) -> list[str]:
         return [h.name for h in self.hosts if "proxy" in h.roles]
 
-    def targets(self, *, resolver: Resolver | None = None, call_timeout: float = 60.0,
-                insecure: bool = False) -> list[Target]:
+    def targets(
+        self, *, resolver: Resolver | None = None, call_timeout: float = 60.0, insecure: bool = False
+    ) -> list[Target]:
         """Every target, credentials resolved (raises CredentialError/InventoryError, exit 2)."""
         resolver = resolver or Resolver()
         out = []
         for h in self.hosts:
             kind = next(k for k in ("proxy", "hyperv_host", "backup_server", "file_server") if k in h.roles)
             w = h.winrm
-            out.append(Target(
-                name=h.name, kind=kind, address=h.address, port=w.port,
-                credentials=resolver.resolve(h.credentials, where=h.where),
-                tls=w.scheme == "https", verify_tls=w.verify_tls and not insecure, ca_file=w.ca_file,
-                timeout_s=call_timeout,
-                options={"roles": list(h.roles), "auth": w.auth, "scheme": w.scheme, "path": w.path,
-                         "message_encryption": w.message_encryption, "cluster": h.cluster,
-                         "fqdn": h.address if "." in h.address and not h.address.replace(".", "").isdigit() else None},
-            ))
+            out.append(
+                Target(
+                    name=h.name,
+                    kind=kind,
+                    address=h.address,
+                    port=w.port,
+                    credentials=resolver.resolve(h.credentials, where=h.where),
+                    tls=w.scheme == "https",
+                    verify_tls=w.verify_tls and not insecure,
+                    ca_file=w.ca_file,
+                    timeout_s=call_timeout,
+                    options={
+                        "roles": list(h.roles),
+                        "auth": w.auth,
+                        "scheme": w.scheme,
+                        "path": w.path,
+                        "message_encryption": w.message_encryption,
+                        "cluster": h.cluster,
+                        "fqdn": h.address if "." in h.address and not h.address.replace(".", "").isdigit() else None,
+                    },
+                )
+            )
         for entries in (self.domain_controllers, self.file_servers):
             for e in entries:
                 creds = resolver.resolve(e["credentials"], where=e["where"]) if e.get("credentials") else None
-                out.append(replace(e["target"], credentials=creds,
-                                   verify_tls=e["target"].verify_tls and not insecure, timeout_s=call_timeout))
+                out.append(
+                    replace(
+                        e["target"],
+                        credentials=creds,
+                        verify_tls=e["target"].verify_tls and not insecure,
+                        timeout_s=call_timeout,
+                    )
+                )
         return out
 
 
 # --- loading -----------------------------------------------------------------------------------
+
 
 def load(path: str | os.PathLike[str]) -> Inventory:
     p = Path(path)
@@ -180,11 +208,17 @@ def schema_problems(raw: Any) -> list[tuple[tuple[Any, ...], str]]:
 _PATTERNS = {
     r"\S": "expected a non-empty string",
     r"^[A-Za-z_][A-Za-z0-9_]*$": "does not look like an environment variable name (letters, digits and _; "
-                                 "the value is not shown: is a password pasted here?)",
+    "the value is not shown: is a password pasted here?)",
     r"^[0-9]+(\.[0-9]+){0,3}$": "expected a version like 13.0.1.1071",
 }
-_KINDS = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
-          "number": "a number", "boolean": "true or false"}
+_KINDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+}
 
 
 def _messages(e: Any, at: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
@@ -251,8 +285,12 @@ class _Parser:
         items = top.get(key)
         for i, v in enumerate(items if isinstance(items, list) else []):
             at = (key, i)
-            if at in self.broken and not (nested and at not in self.direct and at + (nested,) not in self.direct
-                                          and not any(at + (k,) in self.broken for k in v if k != nested)):
+            if at in self.broken and not (
+                nested
+                and at not in self.direct
+                and at + (nested,) not in self.direct
+                and not any(at + (k,) in self.broken for k in v if k != nested)
+            ):
                 continue
             yield at, v
 
@@ -272,14 +310,18 @@ class _Parser:
         address = str(v.get("address") or v["name"]).strip()
         if w["port"] is None:
             w["port"] = 5986 if w["scheme"] == "https" else 5985
-        given: dict[str, Any] = {k: (address if k == "address" else WinRM(**w)) for k in ("address", "winrm")
-                                 if v.get(k) is not None}
+        given: dict[str, Any] = {
+            k: (address if k == "address" else WinRM(**w)) for k in ("address", "winrm") if v.get(k) is not None
+        }
         if name in self.hosts:
             h, before = self.hosts[name], self.given[name]
             first = f"first listed at {h.where}"
             if "address" in given and "address" in before and before["address"].lower() != address.lower():
-                doc.fail(at + ("address",), f"{name} is listed again with address {show(address)} ({first} "
-                                            f"with {show(h.address)}): give one address")
+                doc.fail(
+                    at + ("address",),
+                    f"{name} is listed again with address {show(address)} ({first} "
+                    f"with {show(h.address)}): give one address",
+                )
             if "winrm" in given and "winrm" in before and before["winrm"] != given["winrm"]:
                 doc.fail(at + ("winrm",), f"{name} is listed again with other winrm settings ({first}): give one")
             if "address" in given and "address" not in before:
@@ -332,11 +374,16 @@ class _Parser:
                 sources = [{"kind": k, "name": _name(n)} for s in p.get("serves") or [] for k, n in s.items()]
                 entry = {"proxy": h.name, "max_tasks": mt, "sources": sources}
                 if h.name in proxies:
-                    before: dict[str, Any] = next((a for a in inv.assignments if a["proxy"] == h.name),
-                                                  {"proxy": h.name, "max_tasks": None, "sources": []})
+                    before: dict[str, Any] = next(
+                        (a for a in inv.assignments if a["proxy"] == h.name),
+                        {"proxy": h.name, "max_tasks": None, "sources": []},
+                    )
                     if before != entry:
-                        doc.fail(at, f"proxy {h.name} is listed twice with different max_tasks or serves (first at "
-                                     f"{doc.where(proxies[h.name])}): list it once")
+                        doc.fail(
+                            at,
+                            f"proxy {h.name} is listed twice with different max_tasks or serves (first at "
+                            f"{doc.where(proxies[h.name])}): list it once",
+                        )
                     continue
                 proxies[h.name] = at
                 if sources or mt is not None:  # no serves: it serves everything (filled in below)
@@ -345,26 +392,47 @@ class _Parser:
         for at, f in self.entries(top, "file_servers"):
             with each():
                 if f.get("winrm") is not None:  # also a Windows host: its OS facts over WinRM, same credentials
-                    self.host({k: f[k] for k in ("name", "address", "winrm", "credentials") if k in f}, at, "file_server")
-                t = Target(name=_name(f["name"]), kind="file_server", address=str(f.get("address") or f["name"]).strip(),
-                           port=f.get("port", 445), options={"shares": [str(s).strip() for s in f.get("shares") or []]})
-                inv.file_servers.append({"target": t, "where": doc.where(at),
-                                         "credentials": dict(f.get("credentials") or self.default_creds)})
+                    self.host(
+                        {k: f[k] for k in ("name", "address", "winrm", "credentials") if k in f}, at, "file_server"
+                    )
+                t = Target(
+                    name=_name(f["name"]),
+                    kind="file_server",
+                    address=str(f.get("address") or f["name"]).strip(),
+                    port=f.get("port", 445),
+                    options={"shares": [str(s).strip() for s in f.get("shares") or []]},
+                )
+                inv.file_servers.append(
+                    {
+                        "target": t,
+                        "where": doc.where(at),
+                        "credentials": dict(f.get("credentials") or self.default_creds),
+                    }
+                )
         for at, d in self.entries(top, "domain_controllers"):
             ldap = d.get("ldap") or {}
             mode = ldap.get("tls", "ldaps")
-            t = Target(name=_name(d["name"]), kind="domain_controller",
-                       address=str(d.get("address") or d["name"]).strip(),
-                       port=ldap.get("port", 636 if mode == "ldaps" else 389),
-                       tls=mode != "plain", verify_tls=ldap.get("verify_tls", True), ca_file=ldap.get("ca_file"),
-                       options={"domain": d["domain"].strip().lower(), "tls_mode": mode,
-                                **({"tls_server_name": ldap["tls_server_name"].strip()}
-                                   if ldap.get("tls_server_name") else {})})
-            inv.domain_controllers.append({"target": t, "where": doc.where(at),
-                                           "credentials": dict(d.get("credentials") or self.default_creds)})
+            t = Target(
+                name=_name(d["name"]),
+                kind="domain_controller",
+                address=str(d.get("address") or d["name"]).strip(),
+                port=ldap.get("port", 636 if mode == "ldaps" else 389),
+                tls=mode != "plain",
+                verify_tls=ldap.get("verify_tls", True),
+                ca_file=ldap.get("ca_file"),
+                options={
+                    "domain": d["domain"].strip().lower(),
+                    "tls_mode": mode,
+                    **({"tls_server_name": ldap["tls_server_name"].strip()} if ldap.get("tls_server_name") else {}),
+                },
+            )
+            inv.domain_controllers.append(
+                {"target": t, "where": doc.where(at), "credentials": dict(d.get("credentials") or self.default_creds)}
+            )
         inv.hosts = list(self.hosts.values())
         everything = [{"kind": "cluster", "name": c} for c in inv.clusters] + [
-            {"kind": "host", "name": h.name} for h in inv.hosts if "hyperv_host" in h.roles and not h.cluster]
+            {"kind": "host", "name": h.name} for h in inv.hosts if "hyperv_host" in h.roles and not h.cluster
+        ]
         for a in inv.assignments:
             if not a["sources"]:
                 a["sources"] = [s for s in everything if s["name"] != a["proxy"]]
@@ -385,5 +453,12 @@ def _name(value: Any) -> str:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", type(None): "nothing", bool: "a boolean", str: "a string",
-            int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a mapping",
+        list: "a list",
+        type(None): "nothing",
+        bool: "a boolean",
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+    }.get(type(value), type(value).__name__)

@@ -49,7 +49,18 @@ from offhost_audit.errors import InputError
 
 DEFAULT_MAX_LIFETIME_DAYS = 365
 EXPIRING_SOON_DAYS = 14
-FIELDS = ("id", "rule_id", "subject", "justification", "owner", "approved_by", "created", "expires", "ticket", "statuses")
+FIELDS = (
+    "id",
+    "rule_id",
+    "subject",
+    "justification",
+    "owner",
+    "approved_by",
+    "created",
+    "expires",
+    "ticket",
+    "statuses",
+)
 REQUIRED = ("id", "rule_id", "subject", "justification", "expires")
 WAIVABLE = ("fail", "unknown")
 _RULE_ID = re.compile(r"^OHP-[0-9]{3}$")
@@ -106,20 +117,32 @@ class Applied:
 
     findings: list[dict[str, Any]]
     applied: dict[str, int] = field(default_factory=dict)  # waiver id -> findings it waived
-    expired: list[Waiver] = field(default_factory=list)    # matched something but had expired
+    expired: list[Waiver] = field(default_factory=list)  # matched something but had expired
     unmatched: list[Waiver] = field(default_factory=list)  # active, matched nothing
     expiring_soon: list[Waiver] = field(default_factory=list)
 
     def summary(self, source: WaiverFile | None = None) -> dict[str, Any]:
         """The JSON-able summary a run records in its metadata (and the reports show)."""
+
         def brief(w: Waiver) -> dict[str, Any]:
-            return {"id": w.id, "rule_id": w.rule_id, "subject": w.subject, "expires": w.expires,
-                    "owner": w.owner, "ticket": w.ticket}
-        return {"path": source.path if source else None, "count": len(source.waivers) if source else 0,
-                "applied": dict(self.applied), "expired": [brief(w) for w in self.expired],
-                "unmatched": [brief(w) for w in self.unmatched],
-                "expiring_soon": [brief(w) for w in self.expiring_soon],
-                "problems": list(source.problems) if source else []}
+            return {
+                "id": w.id,
+                "rule_id": w.rule_id,
+                "subject": w.subject,
+                "expires": w.expires,
+                "owner": w.owner,
+                "ticket": w.ticket,
+            }
+
+        return {
+            "path": source.path if source else None,
+            "count": len(source.waivers) if source else 0,
+            "applied": dict(self.applied),
+            "expired": [brief(w) for w in self.expired],
+            "unmatched": [brief(w) for w in self.unmatched],
+            "expiring_soon": [brief(w) for w in self.expiring_soon],
+            "problems": list(source.problems) if source else [],
+        }
 
 
 def parse_expiry(text: str) -> datetime | None:
@@ -218,8 +241,10 @@ def _entry(r: _Reader, node: yaml.Node, at: str, out: WaiverFile) -> Waiver:
     expires_at = parse_expiry(vals["expires"])
     eline = keys["expires"][1].start_mark.line + 1
     if expires_at is None:
-        out.problems.append(f"{_where(out.path, eline, at + '.expires')}: unparseable date {vals['expires']!r}: "
-                            f"waiver {vals['id']} counts as expired")
+        out.problems.append(
+            f"{_where(out.path, eline, at + '.expires')}: unparseable date {vals['expires']!r}: "
+            f"waiver {vals['id']} counts as expired"
+        )
     created = vals.get("created")
     if created is not None:
         created_at = parse_expiry(created)
@@ -228,9 +253,11 @@ def _entry(r: _Reader, node: yaml.Node, at: str, out: WaiverFile) -> Waiver:
             out.problems.append(f"{_where(out.path, cline, at + '.created')}: unparseable date {created!r}")
         elif expires_at is not None and expires_at > created_at + timedelta(days=out.max_lifetime_days):
             expires_at = created_at + timedelta(days=out.max_lifetime_days)
-            out.problems.append(f"{_where(out.path, eline, at + '.expires')}: more than max_lifetime_days="
-                                f"{out.max_lifetime_days} after created: waiver {vals['id']} expires "
-                                f"{expires_at.date().isoformat()} instead")
+            out.problems.append(
+                f"{_where(out.path, eline, at + '.expires')}: more than max_lifetime_days="
+                f"{out.max_lifetime_days} after created: waiver {vals['id']} expires "
+                f"{expires_at.date().isoformat()} instead"
+            )
     return Waiver(line=line, expires_at=expires_at, expires_line=eline, **vals)
 
 
@@ -251,8 +278,9 @@ def _utc(now: datetime | None) -> datetime:
     return now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now
 
 
-def apply(findings: Iterable[dict[str, Any]], waivers: WaiverFile | Iterable[Waiver] | None,
-          now: datetime | None = None) -> Applied:
+def apply(
+    findings: Iterable[dict[str, Any]], waivers: WaiverFile | Iterable[Waiver] | None, now: datetime | None = None
+) -> Applied:
     """Apply waivers to findings (the input dicts are not changed; changed findings are copies)."""
     now = _utc(now)
     items = list(waivers.waivers if isinstance(waivers, WaiverFile) else (waivers or []))
@@ -277,20 +305,37 @@ def apply(findings: Iterable[dict[str, Any]], waivers: WaiverFile | Iterable[Wai
         out.append(f)
     soon = now + timedelta(days=EXPIRING_SOON_DAYS)
     active = [w for w in items if not w.expired(now)]
-    return Applied(findings=out, applied=applied, expired=list(hit_expired.values()),
-                   unmatched=[w for w in active if w.id not in applied],
-                   expiring_soon=[w for w in active if w.expires_at is not None and w.expires_at <= soon])
+    return Applied(
+        findings=out,
+        applied=applied,
+        expired=list(hit_expired.values()),
+        unmatched=[w for w in active if w.id not in applied],
+        expiring_soon=[w for w in active if w.expires_at is not None and w.expires_at <= soon],
+    )
 
 
 def _mark(f: dict[str, Any], w: Waiver, now: datetime) -> dict[str, Any]:
     real = f["status"]
     if w.expired(now):
         when = "has an unparseable expiry date" if w.expires_at is None else f"expired {w.expires_at.isoformat()}"
-        info = {"id": w.id, "state": "expired", "status": real, "expires": w.expires,
-                "note": f"waiver {w.id} {when}: the finding counts as {real} again"}
+        info = {
+            "id": w.id,
+            "state": "expired",
+            "status": real,
+            "expires": w.expires,
+            "note": f"waiver {w.id} {when}: the finding counts as {real} again",
+        }
         return {**f, "waiver": info}
-    info = {"id": w.id, "state": "active", "status": real, "justification": w.justification, "owner": w.owner,
-            "approved_by": w.approved_by, "expires": w.expires, "ticket": w.ticket}
+    info = {
+        "id": w.id,
+        "state": "active",
+        "status": real,
+        "justification": w.justification,
+        "owner": w.owner,
+        "approved_by": w.approved_by,
+        "expires": w.expires,
+        "ticket": w.ticket,
+    }
     return {**f, "status": "waived", "waiver": info}
 
 
@@ -301,8 +346,10 @@ def lint(path: str | Path, now: datetime | None = None) -> list[str]:
     problems = list(wf.problems)
     for i, w in enumerate(wf.waivers):
         if w.expires_at is not None and w.expired(now):
-            problems.append(f"{_where(wf.path, w.expires_line, f'waivers[{i}].expires')}: waiver {w.id} expired "
-                            f"{w.expires_at.date().isoformat()}: renew it or remove it")
+            problems.append(
+                f"{_where(wf.path, w.expires_line, f'waivers[{i}].expires')}: waiver {w.id} expired "
+                f"{w.expires_at.date().isoformat()}: renew it or remove it"
+            )
     return problems
 
 
@@ -316,8 +363,10 @@ def append(path: str | Path, waiver: Waiver) -> None:
     entry = yaml.safe_dump([waiver.to_yaml_dict()], sort_keys=False, allow_unicode=True, default_flow_style=False)
     new_text = _appended_text(text, entry)
     if new_text is None:  # the list is not the file's last block: rewrite it whole (comments are lost)
-        doc = {"max_lifetime_days": current.max_lifetime_days,
-               "waivers": [w.to_yaml_dict() for w in current.waivers] + [waiver.to_yaml_dict()]}
+        doc = {
+            "max_lifetime_days": current.max_lifetime_days,
+            "waivers": [w.to_yaml_dict() for w in current.waivers] + [waiver.to_yaml_dict()],
+        }
         new_text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False)
     check = loads(new_text, source=str(p))  # never write a file that we could not read back
     if [w.id for w in check.waivers] != [w.id for w in current.waivers] + [waiver.id]:

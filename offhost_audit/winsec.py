@@ -69,14 +69,28 @@ def sid_to_bytes(text: str) -> bytes:
 # --- ACEs / ACLs / security descriptors ---------------------------------------------------------
 
 ACE_TYPES = {
-    0x00: "allow", 0x01: "deny", 0x02: "audit", 0x03: "alarm",
-    0x05: "allow_object", 0x06: "deny_object", 0x07: "audit_object", 0x08: "alarm_object",
-    0x09: "allow_callback", 0x0A: "deny_callback", 0x0B: "allow_callback_object",
-    0x0C: "deny_callback_object", 0x0D: "audit_callback", 0x0E: "alarm_callback",
-    0x0F: "audit_callback_object", 0x10: "alarm_callback_object", 0x11: "mandatory_label",
-    0x12: "resource_attribute", 0x13: "scoped_policy_id",
+    0x00: "allow",
+    0x01: "deny",
+    0x02: "audit",
+    0x03: "alarm",
+    0x05: "allow_object",
+    0x06: "deny_object",
+    0x07: "audit_object",
+    0x08: "alarm_object",
+    0x09: "allow_callback",
+    0x0A: "deny_callback",
+    0x0B: "allow_callback_object",
+    0x0C: "deny_callback_object",
+    0x0D: "audit_callback",
+    0x0E: "alarm_callback",
+    0x0F: "audit_callback_object",
+    0x10: "alarm_callback_object",
+    0x11: "mandatory_label",
+    0x12: "resource_attribute",
+    0x13: "scoped_policy_id",
 }
 _OBJECT_TYPES = {0x05, 0x06, 0x07, 0x08, 0x0B, 0x0C, 0x0F, 0x10}
+
 
 @dataclass(frozen=True)
 class Ace:
@@ -93,7 +107,12 @@ class Ace:
         """The facts-schema form ``{sid, type, mask, flags}`` (allow/deny ACEs only)."""
         if self.type_code not in (0x00, 0x01):
             raise WinsecError(f"ACE type {self.kind} has no allow/deny fact form")
-        return {"sid": self.sid, "type": "allow" if self.type_code == 0 else "deny", "mask": self.mask, "flags": self.flags}
+        return {
+            "sid": self.sid,
+            "type": "allow" if self.type_code == 0 else "deny",
+            "mask": self.mask,
+            "flags": self.flags,
+        }
 
 
 @dataclass(frozen=True)
@@ -198,8 +217,11 @@ def build_security_descriptor(owner: str | None, group: str | None, dacl: list[A
     """Encode a self-relative security descriptor (owner, group, DACL; no SACL)."""
     parts = b""
     offsets = []
-    for blob in (sid_to_bytes(owner) if owner else None, sid_to_bytes(group) if group else None,
-                 build_acl(dacl) if dacl is not None else None):
+    for blob in (
+        sid_to_bytes(owner) if owner else None,
+        sid_to_bytes(group) if group else None,
+        build_acl(dacl) if dacl is not None else None,
+    ):
         offsets.append(20 + len(parts) if blob is not None else 0)
         parts += blob or b""
     control = SE_SELF_RELATIVE | (SE_DACL_PRESENT if dacl is not None else 0)
@@ -232,12 +254,25 @@ def dacl_facts(sd_bytes: bytes) -> tuple[list[dict] | None, list[str]]:
 # --- access masks ------------------------------------------------------------------------------
 
 ACCESS_MASK_NAMES = {
-    0x00000001: "FILE_READ_DATA", 0x00000002: "FILE_WRITE_DATA", 0x00000004: "FILE_APPEND_DATA",
-    0x00000008: "FILE_READ_EA", 0x00000010: "FILE_WRITE_EA", 0x00000020: "FILE_EXECUTE",
-    0x00000040: "FILE_DELETE_CHILD", 0x00000080: "FILE_READ_ATTRIBUTES", 0x00000100: "FILE_WRITE_ATTRIBUTES",
-    0x00010000: "DELETE", 0x00020000: "READ_CONTROL", 0x00040000: "WRITE_DAC", 0x00080000: "WRITE_OWNER",
-    0x00100000: "SYNCHRONIZE", 0x01000000: "ACCESS_SYSTEM_SECURITY", 0x02000000: "MAXIMUM_ALLOWED",
-    0x10000000: "GENERIC_ALL", 0x20000000: "GENERIC_EXECUTE", 0x40000000: "GENERIC_WRITE",
+    0x00000001: "FILE_READ_DATA",
+    0x00000002: "FILE_WRITE_DATA",
+    0x00000004: "FILE_APPEND_DATA",
+    0x00000008: "FILE_READ_EA",
+    0x00000010: "FILE_WRITE_EA",
+    0x00000020: "FILE_EXECUTE",
+    0x00000040: "FILE_DELETE_CHILD",
+    0x00000080: "FILE_READ_ATTRIBUTES",
+    0x00000100: "FILE_WRITE_ATTRIBUTES",
+    0x00010000: "DELETE",
+    0x00020000: "READ_CONTROL",
+    0x00040000: "WRITE_DAC",
+    0x00080000: "WRITE_OWNER",
+    0x00100000: "SYNCHRONIZE",
+    0x01000000: "ACCESS_SYSTEM_SECURITY",
+    0x02000000: "MAXIMUM_ALLOWED",
+    0x10000000: "GENERIC_ALL",
+    0x20000000: "GENERIC_EXECUTE",
+    0x40000000: "GENERIC_WRITE",
     0x80000000: "GENERIC_READ",
 }
 

@@ -63,8 +63,7 @@ def _check_shape(text: str, source: str, error: type[InputError]) -> None:
             depth += 1
             if depth > MAX_DEPTH:
                 line = event.start_mark.line + 1 if event.start_mark else 0
-                raise error(f"{source}:{line}: nested more than {MAX_DEPTH} levels deep "
-                                     "(an inventory needs a handful)")
+                raise error(f"{source}:{line}: nested more than {MAX_DEPTH} levels deep (an inventory needs a handful)")
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
 
@@ -80,15 +79,21 @@ def _check_expansion(root: yaml.Node, source: str, error: type[InputError]) -> N
                 raise error(f"{source}:{node.start_mark.line + 1}: a YAML alias refers to itself")
             return sizes[key]
         sizes[key] = -1
-        children = [x for kv in node.value for x in kv] if isinstance(node, yaml.MappingNode) else (
-            node.value if isinstance(node, yaml.SequenceNode) else [])
+        children = (
+            [x for kv in node.value for x in kv]
+            if isinstance(node, yaml.MappingNode)
+            else (node.value if isinstance(node, yaml.SequenceNode) else [])
+        )
         total = 1 + sum(size(c) for c in children)
         sizes[key] = min(total, MAX_VALUES + 1)
         return sizes[key]
 
     if size(root) > MAX_VALUES:
-        raise error(f"{source}: the document expands to more than {MAX_VALUES:,} values through YAML "
-                             "aliases (*name): refused")
+        raise error(
+            f"{source}: the document expands to more than {MAX_VALUES:,} values through YAML aliases (*name): refused"
+        )
+
+
 class Skip(Exception):
     """One entry is wrong (recorded); parsing goes on with the next one."""
 
@@ -124,7 +129,9 @@ class Doc:
             return self._scalars.construct_object(node, deep=True)
         except yaml.YAMLError as e:
             line = node.start_mark.line + 1
-            raise self.error(f"{self.path}:{line}: not valid YAML: {getattr(e, 'problem', None) or type(e).__name__}") from None
+            raise self.error(
+                f"{self.path}:{line}: not valid YAML: {getattr(e, 'problem', None) or type(e).__name__}"
+            ) from None
 
     def where(self, at: tuple[Any, ...]) -> str:
         return f"{self.path}:{self.line(at)}"

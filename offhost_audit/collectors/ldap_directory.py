@@ -87,8 +87,14 @@ def _connect(target: Target):
             ca_certs_file=target.ca_file if target.verify_tls else None,
             valid_names=names,
         )
-    server = ldap3.Server(target.address, port=port, use_ssl=(mode == "ldaps"), tls=tls,
-                          get_info=ldap3.NONE, connect_timeout=target.timeout_s)
+    server = ldap3.Server(
+        target.address,
+        port=port,
+        use_ssl=(mode == "ldaps"),
+        tls=tls,
+        get_info=ldap3.NONE,
+        connect_timeout=target.timeout_s,
+    )
     kerberos = str(opts.get("auth", "simple")).lower() == "kerberos"
     where = f"{target.name} ({target.address}:{port}, {mode})"
     if kerberos:
@@ -96,14 +102,25 @@ def _connect(target: Target):
             import gssapi  # noqa: F401
         except ImportError as exc:
             raise CollectorError(f"{where}: Kerberos bind needs the 'gssapi' Python package") from exc
-        conn = ldap3.Connection(server, authentication=ldap3.SASL, sasl_mechanism=ldap3.KERBEROS,
-                                receive_timeout=target.timeout_s, raise_exceptions=True)
+        conn = ldap3.Connection(
+            server,
+            authentication=ldap3.SASL,
+            sasl_mechanism=ldap3.KERBEROS,
+            receive_timeout=target.timeout_s,
+            raise_exceptions=True,
+        )
     else:
         if target.credentials is None:
             raise CollectorError(f"{where}: no credentials given for the simple bind")
-        conn = ldap3.Connection(server, user=target.credentials.username, password=target.credentials.password,
-                                authentication=ldap3.SIMPLE, receive_timeout=target.timeout_s,
-                                raise_exceptions=True, read_only=True)
+        conn = ldap3.Connection(
+            server,
+            user=target.credentials.username,
+            password=target.credentials.password,
+            authentication=ldap3.SIMPLE,
+            receive_timeout=target.timeout_s,
+            raise_exceptions=True,
+            read_only=True,
+        )
     user = "the Kerberos ticket" if kerberos or target.credentials is None else repr(target.credentials.username)
     try:
         conn.open()
@@ -127,8 +144,9 @@ def _connect(target: Target):
     except Exception as exc:  # gssapi raises its own errors (no ticket, unknown realm)
         if not kerberos:
             raise
-        raise CollectorError(f"{where}: Kerberos (GSSAPI) bind failed, is there a ticket (klist)? "
-                             f"{type(exc).__name__}: {exc}") from exc
+        raise CollectorError(
+            f"{where}: Kerberos (GSSAPI) bind failed, is there a ticket (klist)? {type(exc).__name__}: {exc}"
+        ) from exc
     return conn
 
 
@@ -147,8 +165,9 @@ def _search(conn, base: str, flt: str, attrs: list[str], scope: str = "SUBTREE")
     if scope == "BASE":
         conn.search(base, flt, ldap3.BASE, attributes=attrs)
         return [e for e in conn.response if e.get("type") == "searchResEntry"]
-    gen = conn.extend.standard.paged_search(base, flt, ldap3.SUBTREE, attributes=attrs,
-                                            paged_size=PAGE_SIZE, generator=True)
+    gen = conn.extend.standard.paged_search(
+        base, flt, ldap3.SUBTREE, attributes=attrs, paged_size=PAGE_SIZE, generator=True
+    )
     return [e for e in gen if e.get("type") == "searchResEntry"]
 
 
@@ -176,12 +195,17 @@ def _trust(entry: dict, errors: list[str]) -> dict[str, Any] | None:
         return None
 
 
-def _computer(conn, name: str, domain_dn: str, domain_dns: str, domain_sid: str | None,
-              errors: list[str], missing_means: str) -> dict[str, Any] | None:
+def _computer(
+    conn, name: str, domain_dn: str, domain_dns: str, domain_sid: str | None, errors: list[str], missing_means: str
+) -> dict[str, Any] | None:
     short = norm_name(name)
     sam = short + "$"
-    found = _search(conn, domain_dn, f"(&(objectCategory=computer)(sAMAccountName={_escape(sam)}))",
-                    ["objectSid", "primaryGroupID", "sAMAccountName"])
+    found = _search(
+        conn,
+        domain_dn,
+        f"(&(objectCategory=computer)(sAMAccountName={_escape(sam)}))",
+        ["objectSid", "primaryGroupID", "sAMAccountName"],
+    )
     if not found:
         errors.append(f"computer account {sam} not found in {domain_dns}: {missing_means}")
         return None
@@ -213,8 +237,13 @@ def collect(target: Target, ctx: Context) -> Fragment:
     conn = _connect(target)
     errors: list[str] = []
     try:
-        root = _search(conn, "", "(objectClass=*)",
-                       ["defaultNamingContext", "rootDomainNamingContext", "configurationNamingContext"], "BASE")
+        root = _search(
+            conn,
+            "",
+            "(objectClass=*)",
+            ["defaultNamingContext", "rootDomainNamingContext", "configurationNamingContext"],
+            "BASE",
+        )
         domain_dn = _text(root[0], "defaultNamingContext") if root else None
         if not domain_dn:
             raise CollectorError(f"{target.name}: the rootDSE has no defaultNamingContext (not an AD DC?)")
@@ -225,17 +254,35 @@ def collect(target: Target, ctx: Context) -> Fragment:
         dns_name = dn_to_dns(domain_dn)
         netbios = None
         if config_dn:
-            parts = _search(conn, f"CN=Partitions,{config_dn}",
-                            f"(&(objectClass=crossRef)(nCName={_escape(domain_dn)}))", ["nETBIOSName", "dnsRoot"])
+            parts = _search(
+                conn,
+                f"CN=Partitions,{config_dn}",
+                f"(&(objectClass=crossRef)(nCName={_escape(domain_dn)}))",
+                ["nETBIOSName", "dnsRoot"],
+            )
             if parts:
                 netbios = _text(parts[0], "nETBIOSName")
                 dns_name = _text(parts[0], "dnsRoot") or dns_name
         trusts: list[dict[str, Any]] | None = None
         try:
-            trusts = [t for e in _search(conn, f"CN=System,{domain_dn}", "(objectClass=trustedDomain)",
-                                         ["cn", "trustPartner", "flatName", "securityIdentifier", "trustDirection",
-                                          "trustType", "trustAttributes"])
-                      if (t := _trust(e, errors)) is not None]
+            trusts = [
+                t
+                for e in _search(
+                    conn,
+                    f"CN=System,{domain_dn}",
+                    "(objectClass=trustedDomain)",
+                    [
+                        "cn",
+                        "trustPartner",
+                        "flatName",
+                        "securityIdentifier",
+                        "trustDirection",
+                        "trustType",
+                        "trustAttributes",
+                    ],
+                )
+                if (t := _trust(e, errors)) is not None
+            ]
         except lx.LDAPOperationResult as exc:  # e.g. no read right on CN=System: trusts stay unknown
             errors.append(f"trustedDomain objects not readable: {exc.description}: {exc.message}")
         domain = {
@@ -250,7 +297,11 @@ def collect(target: Target, ctx: Context) -> Fragment:
         file_servers = [n for n in (ctx.extra or {}).get("file_servers") or [] if n not in ctx.proxies]
         for proxy in list(ctx.proxies) + file_servers:  # file servers: their computer object (SID, domain)
             try:
-                why = "a file server of another domain, or of none" if proxy in file_servers else "its access facts are unknown"
+                why = (
+                    "a file server of another domain, or of none"
+                    if proxy in file_servers
+                    else "its access facts are unknown"
+                )
                 acct = _computer(conn, proxy, domain_dn, dns_name.lower(), domain_sid, errors, why)
             except (lx.LDAPOperationResult, WinsecError) as exc:
                 errors.append(f"computer account of {proxy} not readable: {exc}")

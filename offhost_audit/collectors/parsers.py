@@ -14,16 +14,49 @@ from offhost_audit.collectors import psjson as pj
 from offhost_audit.collectors.textparsers import parse_vssadmin
 
 PRODUCT_TYPE = {1: "workstation", 2: "domain_controller", 3: "server"}
-SERVICE_STATUS = {1: "stopped", 2: "start_pending", 3: "stop_pending", 4: "running", 5: "continue_pending",
-                  6: "pause_pending", 7: "paused"}
+SERVICE_STATUS = {
+    1: "stopped",
+    2: "start_pending",
+    3: "stop_pending",
+    4: "running",
+    5: "continue_pending",
+    6: "pause_pending",
+    7: "paused",
+}
 START_TYPE = {0: "boot", 1: "system", 2: "automatic", 3: "manual", 4: "disabled"}
 START_NAMES = {"auto": "automatic"}
 # MSFT_Disk.BusType
-BUS_TYPE = {1: "other", 2: "other", 3: "other", 4: "other", 5: "other", 6: "fc", 7: "usb", 8: "raid", 9: "iscsi",
-            10: "sas", 11: "sata", 12: "other", 13: "other", 14: "virtual", 15: "virtual", 16: "spaces", 17: "nvme",
-            18: "other"}
-BUS_NAMES = {"fibrechannel": "fc", "fibre channel": "fc", "storagespaces": "spaces", "filebackedvirtual": "virtual",
-             "scsi": "other", "ata": "other", "sd": "other", "mmc": "other", "unknown": "other"}
+BUS_TYPE = {
+    1: "other",
+    2: "other",
+    3: "other",
+    4: "other",
+    5: "other",
+    6: "fc",
+    7: "usb",
+    8: "raid",
+    9: "iscsi",
+    10: "sas",
+    11: "sata",
+    12: "other",
+    13: "other",
+    14: "virtual",
+    15: "virtual",
+    16: "spaces",
+    17: "nvme",
+    18: "other",
+}
+BUS_NAMES = {
+    "fibrechannel": "fc",
+    "fibre channel": "fc",
+    "storagespaces": "spaces",
+    "filebackedvirtual": "virtual",
+    "scsi": "other",
+    "ata": "other",
+    "sd": "other",
+    "mmc": "other",
+    "unknown": "other",
+}
 # MSFT_InitiatorPort.ConnectionType
 PORT_TYPE = {0: "other", 1: "fc", 2: "iscsi", 3: "sas"}
 PORT_NAMES = {"fibrechannel": "fc", "fibre channel": "fc"}
@@ -32,8 +65,17 @@ SAN_POLICY = {1: "online_all", 2: "offline_shared", 3: "offline_all", 4: "offlin
 # Win32_ShadowProvider.Type / VSS_PROVIDER_TYPE (4 = file share: no value in the schema)
 VSS_TYPE = {0: "unknown", 1: "system", 2: "software", 3: "hardware", 4: "unknown"}
 # CLUSTER_RESOURCE_STATE (CSV)
-CSV_STATE = {-1: "unknown", 0: "inherited", 1: "initializing", 2: "online", 3: "offline", 4: "failed",
-             128: "pending", 129: "online_pending", 130: "offline_pending"}
+CSV_STATE = {
+    -1: "unknown",
+    0: "inherited",
+    1: "initializing",
+    2: "online",
+    3: "offline",
+    4: "failed",
+    128: "pending",
+    129: "online_pending",
+    130: "offline_pending",
+}
 ISCSI_ANY_PORT = "ISCSI ANY PORT"  # Get-InitiatorPort PortAddress of every iSCSI initiator port
 FEATURES = {"hyper-v": "hyperv", "fs-data-deduplication": "dedup", "failover-clustering": "failover_clustering"}
 
@@ -58,7 +100,9 @@ def parse_system(doc: Any) -> dict[str, Any]:
             "product_type": pj.enum(os_.get("ProductType"), PRODUCT_TYPE),
             "is_64bit": ("64" in arch) if arch else None,  # "64-bit", "64 Bit", "64 bits": digits survive localization
             "installation_type": pj.text(reg.get("InstallationType")),
-        } if (os_ or reg) else None,
+        }
+        if (os_ or reg)
+        else None,
         "hardware": {
             "manufacturer": pj.text(cs.get("Manufacturer")),
             "model": pj.text(cs.get("Model")),
@@ -69,7 +113,9 @@ def parse_system(doc: Any) -> dict[str, Any]:
             "memory_bytes": _nonneg(cs.get("TotalPhysicalMemory")),
             "system_drive_free_bytes": _nonneg(drive.get("FreeSpace")),
             "nics": _nics(d.get("NetAdapters")),
-        } if cs else None,
+        }
+        if cs
+        else None,
         "features": _features(d.get("Features")),
         "domain": None,
     }
@@ -84,7 +130,9 @@ def parse_system(doc: Any) -> dict[str, Any]:
         if dns and dom and part:
             out["fqdn"] = f"{dns}.{dom}".lower()
         out["computer_name"] = (pj.text(cs.get("Name")) or "").upper() or None
-        out["dns_host_name"] = (f"{dns}.{dom}" if dns and dom and part and "." not in dns else dns or "").lower() or None
+        out["dns_host_name"] = (
+            f"{dns}.{dom}" if dns and dom and part and "." not in dns else dns or ""
+        ).lower() or None
     return out
 
 
@@ -132,16 +180,18 @@ def parse_storage(doc: Any) -> dict[str, Any]:
         x = pj.obj(x) or {}
         if not x:
             continue
-        disks.append({
-            "number": pj.integer(x.get("Number")),
-            "unique_id": (pj.text(x.get("UniqueId")) or "").lower() or None,
-            "friendly_name": pj.text(x.get("FriendlyName")),
-            "bus_type": pj.enum(x.get("BusType"), BUS_TYPE, BUS_NAMES, default="other"),
-            "size_bytes": _nonneg(x.get("Size")),
-            "is_offline": pj.boolean(x.get("IsOffline")),
-            "is_read_only": pj.boolean(x.get("IsReadOnly")),
-            "is_clustered": pj.boolean(x.get("IsClustered")),
-        })
+        disks.append(
+            {
+                "number": pj.integer(x.get("Number")),
+                "unique_id": (pj.text(x.get("UniqueId")) or "").lower() or None,
+                "friendly_name": pj.text(x.get("FriendlyName")),
+                "bus_type": pj.enum(x.get("BusType"), BUS_TYPE, BUS_NAMES, default="other"),
+                "size_bytes": _nonneg(x.get("Size")),
+                "is_offline": pj.boolean(x.get("IsOffline")),
+                "is_read_only": pj.boolean(x.get("IsReadOnly")),
+                "is_clustered": pj.boolean(x.get("IsClustered")),
+            }
+        )
     ports = []
     for p in pj.as_list(d.get("InitiatorPorts")):
         p = pj.obj(p) or {}
@@ -155,13 +205,17 @@ def parse_storage(doc: Any) -> dict[str, Any]:
     for s in pj.as_list(d.get("IscsiSessions")):
         s = pj.obj(s) or {}
         if s and pj.text(s.get("TargetNodeAddress")):
-            sessions.append({"target": pj.text(s.get("TargetNodeAddress")), "connected": pj.boolean(s.get("IsConnected"))})
-    return {"storage": {
-        "disks": disks,
-        "initiator_ports": ports,
-        "iscsi_sessions": sessions,
-        "san_policy": pj.enum(d.get("NewDiskPolicy"), SAN_POLICY),
-    }}
+            sessions.append(
+                {"target": pj.text(s.get("TargetNodeAddress")), "connected": pj.boolean(s.get("IsConnected"))}
+            )
+    return {
+        "storage": {
+            "disks": disks,
+            "initiator_ports": ports,
+            "iscsi_sessions": sessions,
+            "san_policy": pj.enum(d.get("NewDiskPolicy"), SAN_POLICY),
+        }
+    }
 
 
 def parse_vss(doc: Any) -> dict[str, Any]:
@@ -179,8 +233,15 @@ def parse_vss(doc: Any) -> dict[str, Any]:
         gid = pj.guid(p.get("ID"))
         if gid:
             name = pj.text(p.get("Name"))
-            out.append({"id": gid, "name": name, "type": pj.enum(p.get("Type"), VSS_TYPE, {"fileshare": "unknown"}, "unknown"),
-                        "vendor": _vendor(name), "version": pj.text(p.get("Version"))})
+            out.append(
+                {
+                    "id": gid,
+                    "name": name,
+                    "type": pj.enum(p.get("Type"), VSS_TYPE, {"fileshare": "unknown"}, "unknown"),
+                    "vendor": _vendor(name),
+                    "version": pj.text(p.get("Version")),
+                }
+            )
     return {"vss_providers": out}
 
 
@@ -198,9 +259,14 @@ def parse_services(doc: Any) -> dict[str, Any]:
         s = pj.obj(s) or {}
         name = pj.text(s.get("Name"))
         if name:
-            out.append({"name": name, "display_name": pj.text(s.get("DisplayName")),
-                        "status": pj.enum(s.get("Status"), SERVICE_STATUS, default="unknown") or "unknown",
-                        "start_type": pj.enum(s.get("StartType"), START_TYPE, START_NAMES)})
+            out.append(
+                {
+                    "name": name,
+                    "display_name": pj.text(s.get("DisplayName")),
+                    "status": pj.enum(s.get("Status"), SERVICE_STATUS, default="unknown") or "unknown",
+                    "start_type": pj.enum(s.get("StartType"), START_TYPE, START_NAMES),
+                }
+            )
     return {"veeam_services": out}
 
 

@@ -29,8 +29,13 @@ def parse_cluster(doc: Any) -> dict[str, Any]:
     dedup = []
     for v in pj.as_list(d.get("Dedup")):
         v = pj.obj(v) or {}
-        dedup.append(((pj.text(v.get("Volume")) or "").rstrip("\\").lower(),
-                      (pj.text(v.get("VolumeId")) or "").lower(), pj.boolean(v.get("Enabled"))))
+        dedup.append(
+            (
+                (pj.text(v.get("Volume")) or "").rstrip("\\").lower(),
+                (pj.text(v.get("VolumeId")) or "").lower(),
+                pj.boolean(v.get("Enabled")),
+            )
+        )
     csvs = []
     for c in pj.as_list(d.get("Csvs")):
         c = pj.obj(c) or {}
@@ -47,8 +52,16 @@ def parse_cluster(doc: Any) -> dict[str, Any]:
             enabled = False  # this node owns the CSV: Get-DedupVolume lists it when dedup is on (or is absent)
         uid = (pj.text(c.get("DiskUniqueId")) or "").lower()
         state = pj.enum(c.get("State"), CSV_STATE)
-        csvs.append({"name": cname, "path": path, "owner_node": pj.netbios(c.get("OwnerNode")), "state": state,
-                     "disk_unique_ids": [uid] if uid else None, "dedup_enabled": enabled})
+        csvs.append(
+            {
+                "name": cname,
+                "path": path,
+                "owner_node": pj.netbios(c.get("OwnerNode")),
+                "state": state,
+                "disk_unique_ids": [uid] if uid else None,
+                "dedup_enabled": enabled,
+            }
+        )
     cluster = {"name": name, "nodes": sorted(set(nodes)) or None, "csvs": csvs}
     return {"cluster": {"member": True, "name": name}, "clusters": [cluster] if name else None}
 
@@ -78,14 +91,21 @@ def parse_hyperv(doc: Any, *, host: str, cluster: str | None = None) -> dict[str
         v = pj.obj(v) or {}
         name = pj.text(v.get("Name"))
         if name:
-            vms[name.lower()] = {"name": name, "id": pj.guid(v.get("Id")), "host": host, "cluster": cluster, "disks": []}
+            vms[name.lower()] = {
+                "name": name,
+                "id": pj.guid(v.get("Id")),
+                "host": host,
+                "cluster": cluster,
+                "disks": [],
+            }
     for x in pj.as_list(d.get("Disks")):
         x = pj.obj(x) or {}
         name, path = pj.text(x.get("VMName")), pj.text(x.get("Path"))
         if not name:
             continue
-        vm = vms.setdefault(name.lower(), {"name": name, "id": pj.guid(x.get("VMId")), "host": host,
-                                            "cluster": cluster, "disks": []})
+        vm = vms.setdefault(
+            name.lower(), {"name": name, "id": pj.guid(x.get("VMId")), "host": host, "cluster": cluster, "disks": []}
+        )
         if path:
             vm["disks"].append(disk_kind(path))
     return {"vms": list(vms.values())}
@@ -128,10 +148,22 @@ def parse_backup_server(doc: Any) -> dict[str, Any]:
         name = pj.netbios(p.get("Name"))
         if name:
             mt = pj.integer(p.get("MaxTasks"))
-            proxies.append({"name": name, "max_tasks": mt if mt is not None and mt >= 0 else None,
-                            "disabled": pj.boolean(p.get("Disabled"))})
+            proxies.append(
+                {
+                    "name": name,
+                    "max_tasks": mt if mt is not None and mt >= 0 else None,
+                    "disabled": pj.boolean(p.get("Disabled")),
+                }
+            )
     version = pj.text(d.get("Version"))
     if version and not re.fullmatch(r"[0-9]+(\.[0-9]+){0,3}", version):
         version = None
-    return {"vbr": {"server": pj.netbios(d.get("Server")), "version": version,
-                    "managed_servers": servers, "proxies": proxies}, "module": "present"}
+    return {
+        "vbr": {
+            "server": pj.netbios(d.get("Server")),
+            "version": version,
+            "managed_servers": servers,
+            "proxies": proxies,
+        },
+        "module": "present",
+    }

@@ -39,9 +39,7 @@ _PRELUDE = (
     "& {{\n"
 )
 _POSTLUDE = "\n} @__p\n"
-_WRAPPED = re.compile(
-    r"FromBase64String\('(?P<args>[A-Za-z0-9+/=]*)'\).*?\n& \{\n(?P<body>.*)\n\} @__p\n?\Z", re.S
-)
+_WRAPPED = re.compile(r"FromBase64String\('(?P<args>[A-Za-z0-9+/=]*)'\).*?\n& \{\n(?P<body>.*)\n\} @__p\n?\Z", re.S)
 
 SCRIPTS = (
     "system.ps1",

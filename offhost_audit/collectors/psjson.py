@@ -19,8 +19,15 @@ from offhost_audit.errors import CollectorError
 from offhost_audit.names import norm_name
 
 CIM_NOISE = frozenset(
-    {"CimClass", "CimInstanceProperties", "CimSystemProperties", "PSComputerName", "PSShowComputerName",
-     "RunspaceId", "PSSourceJobInstanceId"}
+    {
+        "CimClass",
+        "CimInstanceProperties",
+        "CimSystemProperties",
+        "PSComputerName",
+        "PSShowComputerName",
+        "RunspaceId",
+        "PSSourceJobInstanceId",
+    }
 )
 _TYPE_NAME = re.compile(r"^[A-Za-z_][\w`]*(\.[A-Za-z_][\w`+]*)+(\[[^\]]*\])?$")
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
@@ -102,7 +109,9 @@ def boolean(value: Any) -> bool | None:
     return None
 
 
-def enum(value: Any, mapping: dict[int, str], names: dict[str, str] | None = None, default: str | None = None) -> str | None:
+def enum(
+    value: Any, mapping: dict[int, str], names: dict[str, str] | None = None, default: str | None = None
+) -> str | None:
     """Map an integer enum (PS 5.1) or its name (PS 7 ``-EnumsAsStrings``) to our value."""
     n = integer(value)
     if n is not None:
@@ -181,7 +190,7 @@ def decode_clixml(stderr: str) -> str:
     s = stderr.lstrip("\ufeff")
     if not s.lstrip().startswith(_CLIXML_HEADER):
         return s.strip()
-    body = s.lstrip()[len(_CLIXML_HEADER):].replace(_CLIXML_HEADER, "")
+    body = s.lstrip()[len(_CLIXML_HEADER) :].replace(_CLIXML_HEADER, "")
     parser: Any = ET.XMLPullParser(events=("end",))
     lines: list[str] = []
     try:

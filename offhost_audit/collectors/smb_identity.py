@@ -35,15 +35,23 @@ def server_identity(conn: Any, name: str) -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - an attribute the challenge did not carry
             return ""
 
-    computer, nb_domain, dns_domain, dns_host = (text(f) for f in (
-        "getServerName", "getServerDomain", "getServerDNSDomainName", "getServerDNSHostName"))
+    computer, nb_domain, dns_domain, dns_host = (
+        text(f) for f in ("getServerName", "getServerDomain", "getServerDNSDomainName", "getServerDNSHostName")
+    )
     member = bool(dns_domain) and bool(nb_domain) and nb_domain.upper() != computer.upper()
-    domain = {"name": (dns_domain if member else (nb_domain or computer)).lower() or None,
-              "netbios": nb_domain.upper() if member else None,
-              "part_of_domain": member if computer else None, "source": "ntlm"}
-    return {"name": name, "roles": ["file_server"], "computer_name": computer.upper() or None,
-            "dns_host_name": dns_host.lower() if member and dns_host else None,
-            "domain": domain if computer else None}
+    domain = {
+        "name": (dns_domain if member else (nb_domain or computer)).lower() or None,
+        "netbios": nb_domain.upper() if member else None,
+        "part_of_domain": member if computer else None,
+        "source": "ntlm",
+    }
+    return {
+        "name": name,
+        "roles": ["file_server"],
+        "computer_name": computer.upper() or None,
+        "dns_host_name": dns_host.lower() if member and dns_host else None,
+        "domain": domain if computer else None,
+    }
 
 
 def local_groups(conn: Any, address: str, port: int, sids: list[str]) -> dict[str, Any]:
@@ -66,8 +74,9 @@ def local_groups(conn: Any, address: str, port: int, sids: list[str]) -> dict[st
         for entry in samr.hSamrEnumerateDomainsInSamServer(dce, server)["Buffer"]["Buffer"]:
             dom_name = str(entry["Name"])
             dom_sid = samr.hSamrLookupDomainInSamServer(dce, server, dom_name)["DomainId"]
-            handle = samr.hSamrOpenDomain(dce, server, samr.DOMAIN_GET_ALIAS_MEMBERSHIP | samr.DOMAIN_LOOKUP,
-                                          dom_sid)["DomainHandle"]
+            handle = samr.hSamrOpenDomain(dce, server, samr.DOMAIN_GET_ALIAS_MEMBERSHIP | samr.DOMAIN_LOOKUP, dom_sid)[
+                "DomainHandle"
+            ]
             prefix = dom_sid.formatCanonical()
             arr = samr.SAMPR_PSID_ARRAY()
             for sid in sids:
@@ -76,15 +85,25 @@ def local_groups(conn: Any, address: str, port: int, sids: list[str]) -> dict[st
                 info["SidPointer"].fromCanonical(sid)
                 arr["Sids"].append(info)
             arr["Count"] = len(sids)
-            rids = sorted({int(r["Data"]) for r in samr.hSamrGetAliasMembership(dce, handle, arr)["Membership"]["Element"]})
+            rids = sorted(
+                {int(r["Data"]) for r in samr.hSamrGetAliasMembership(dce, handle, arr)["Membership"]["Element"]}
+            )
             names = samr.hSamrLookupIdsInDomain(dce, handle, rids)["Names"]["Element"] if rids else []
             for rid, n in zip(rids, names):  # which of the SIDs each alias holds: one call per alias found
                 alias = samr.hSamrOpenAlias(dce, handle, samr.ALIAS_LIST_MEMBERS, rid)["AliasHandle"]
-                held = {m["SidPointer"].formatCanonical().upper()
-                        for m in samr.hSamrGetMembersInAlias(dce, alias)["Members"]["Sids"]}
+                held = {
+                    m["SidPointer"].formatCanonical().upper()
+                    for m in samr.hSamrGetMembersInAlias(dce, alias)["Members"]["Sids"]
+                }
                 samr.hSamrCloseHandle(dce, alias)
-                groups.append({"sid": f"{prefix}-{rid}", "name": f"{dom_name}\\{n['Data']}", "domain": dom_name,
-                               "members": sorted(s for s in sids if s.upper() in held)})
+                groups.append(
+                    {
+                        "sid": f"{prefix}-{rid}",
+                        "name": f"{dom_name}\\{n['Data']}",
+                        "domain": dom_name,
+                        "members": sorted(s for s in sids if s.upper() in held),
+                    }
+                )
             samr.hSamrCloseHandle(dce, handle)
     except Exception as exc:
         raise CollectorError(f"SAMR alias membership not readable: {_reason(exc)}") from exc

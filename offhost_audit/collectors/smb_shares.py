@@ -51,8 +51,12 @@ def split_user(username: str) -> tuple[str, str]:
 def share_names(target: Target, ctx: Context) -> list[str]:
     names: list[str] = []
     me = norm_name(target.name)
-    extra = [n for server, found in ((ctx.extra or {}).get("shares") or {}).items()
-             if norm_name(server) == me for n in sorted(found or [])]
+    extra = [
+        n
+        for server, found in ((ctx.extra or {}).get("shares") or {}).items()
+        if norm_name(server) == me
+        for n in sorted(found or [])
+    ]
     for n in list((target.options or {}).get("shares", []) or []) + extra:
         n = str(n).strip().strip("\\").split("\\")[-1]
         if n and n.lower() not in {x.lower() for x in names}:
@@ -141,11 +145,14 @@ class _RootAclReader:
         tree.connect()
         try:
             root = Open(tree, "")
-            root.create(ImpersonationLevel.Impersonation,
-                        FilePipePrinterAccessMask.READ_CONTROL | FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES,
-                        FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
-                        ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE,
-                        CreateDisposition.FILE_OPEN, CreateOptions.FILE_DIRECTORY_FILE)
+            root.create(
+                ImpersonationLevel.Impersonation,
+                FilePipePrinterAccessMask.READ_CONTROL | FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES,
+                FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
+                ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE,
+                CreateDisposition.FILE_OPEN,
+                CreateOptions.FILE_DIRECTORY_FILE,
+            )
             try:
                 req = SMB2QueryInfoRequest()
                 req["info_type"] = InfoType.SMB2_0_INFO_SECURITY
@@ -229,8 +236,15 @@ def collect(target: Target, ctx: Context) -> Fragment:
             errors.append(f"{server}: local groups (alias membership) not read: {exc}")
         for name in names:
             unc = f"\\\\{server}\\{name}"
-            fact: dict[str, Any] = {"unc": unc, "server": server, "name": name, "path": None,
-                                    "dialect": dialect, "share_acl": None, "ntfs_acl": None}
+            fact: dict[str, Any] = {
+                "unc": unc,
+                "server": server,
+                "name": name,
+                "path": None,
+                "dialect": dialect,
+                "share_acl": None,
+                "ntfs_acl": None,
+            }
             try:
                 fact["path"], sd = info_reader.get(name)
                 if sd:
@@ -238,8 +252,10 @@ def collect(target: Target, ctx: Context) -> Fragment:
                     errors += [f"{unc} share ACL: {n}" for n in notes]
                     read_any = True
                 else:
-                    errors.append(f"{unc}: the server returned no share security descriptor "
-                                  "(reading it needs administrator rights on the server)")
+                    errors.append(
+                        f"{unc}: the server returned no share security descriptor "
+                        "(reading it needs administrator rights on the server)"
+                    )
             except WinsecError as exc:
                 errors.append(f"{unc}: share security descriptor undecodable: {exc}")
             except Exception as exc:  # noqa: BLE001 - impacket DCERPCSessionError and transport errors

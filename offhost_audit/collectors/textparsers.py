@@ -17,9 +17,18 @@ _VALUE = re.compile(r"^[^:]*:\s*(.*?)[\s`>'\"]*$")
 _VERSION = re.compile(r"\d+(?:\.\d+){0,3}")
 # Type words in the languages seen in the wild; anything else -> unknown (never a guess).
 _VSS_TYPES = {
-    "system": "system", "software": "software", "hardware": "hardware", "fileshare": "unknown",
-    "systeme": "system", "système": "system", "logiciel": "software", "matériel": "hardware",
-    "materiel": "hardware", "hardwareanbieter": "hardware", "sistema": "system", "hardwarebasiert": "hardware",
+    "system": "system",
+    "software": "software",
+    "hardware": "hardware",
+    "fileshare": "unknown",
+    "systeme": "system",
+    "système": "system",
+    "logiciel": "software",
+    "matériel": "hardware",
+    "materiel": "hardware",
+    "hardwareanbieter": "hardware",
+    "sistema": "system",
+    "hardwarebasiert": "hardware",
     "softwarebasiert": "software",
 }
 
@@ -65,13 +74,24 @@ def parse_vssadmin(text: str) -> list[dict[str, Any]]:
 _TRUST_LINE = re.compile(r"^\s*(\d+):\s+(\S+)(?:\s+(\S+))?\s*(.*)$")
 _PAREN = re.compile(r"\(\s*([^()]*?)\s*\)")
 ATTR_NAMES = {
-    "nontrans": 0x1, "uplevel": 0x2, "quarantine": 0x4, "foresttrans": 0x8, "crossorg": 0x10,
-    "withinforest": 0x20, "treatasext": 0x40, "rc4": 0x80, "aes": 0x100, "crossorgnotgt": 0x200,
+    "nontrans": 0x1,
+    "uplevel": 0x2,
+    "quarantine": 0x4,
+    "foresttrans": 0x8,
+    "crossorg": 0x10,
+    "withinforest": 0x20,
+    "treatasext": 0x40,
+    "rc4": 0x80,
+    "aes": 0x100,
+    "crossorgnotgt": 0x200,
     "pimtrust": 0x400,
 }
 FLAG_WORDS = {
-    "forest tree root": "tree_root", "primary domain": "primary", "native": "native_mode",
-    "direct outbound": "direct_outbound", "direct inbound": "direct_inbound",
+    "forest tree root": "tree_root",
+    "primary domain": "primary",
+    "native": "native_mode",
+    "direct outbound": "direct_outbound",
+    "direct inbound": "direct_inbound",
 }
 
 
@@ -90,9 +110,17 @@ def parse_nltest_trusts(text: str) -> list[dict[str, Any]]:
             idx, netbios, dns, rest = m.groups()
             if dns and dns.startswith("("):
                 rest, dns = f"{dns} {rest}", None
-            entry: dict[str, Any] = {"index": int(idx), "netbios": netbios.upper(), "dns_name": (dns or "").lower() or None,
-                                     "flags": [], "forest_index": None, "attributes": None, "attribute_flags": [],
-                                     "domain_sid": None, "domain_guid": None}
+            entry: dict[str, Any] = {
+                "index": int(idx),
+                "netbios": netbios.upper(),
+                "dns_name": (dns or "").lower() or None,
+                "flags": [],
+                "forest_index": None,
+                "attributes": None,
+                "attribute_flags": [],
+                "domain_sid": None,
+                "domain_guid": None,
+            }
             for p in _PAREN.findall(rest):
                 low = " ".join(p.lower().split())
                 if low.startswith("attr"):

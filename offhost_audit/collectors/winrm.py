@@ -46,14 +46,16 @@ class AuthenticationError(TargetUnreachableError):
 
 def _is_timeout_fault(e: Exception) -> bool:
     return isinstance(e, WinRMOperationTimeoutError) or (
-        isinstance(e, WSManFaultError) and e.wsman_fault_code == WSMAN_TIMEOUT)
+        isinstance(e, WSManFaultError) and e.wsman_fault_code == WSMAN_TIMEOUT
+    )
 
 
 class WinRMSession:
     """One WinRM connection and shell to one target, reused by every script for that target."""
 
-    def __init__(self, target: Target, *, call_timeout: float | None = None,
-                 max_output_bytes: int | None = None) -> None:
+    def __init__(
+        self, target: Target, *, call_timeout: float | None = None, max_output_bytes: int | None = None
+    ) -> None:
         self.target = target
         self.call_timeout = float(call_timeout or target.timeout_s)
         self.max_output_bytes = max_output_bytes or MAX_OUTPUT_BYTES
@@ -74,11 +76,17 @@ class WinRMSession:
             # the CA bundle is explicit: the target's ca_file, else the certifi bundle requests ships
             kwargs: dict[str, Any] = {"ca_trust_path": t.ca_file if (t.ca_file and t.verify_tls) else None}
             self._protocol = Protocol(
-                endpoint=self.endpoint, transport=t.options.get("auth", "ntlm"),
-                username=t.credentials.username, password=t.credentials.password,
+                endpoint=self.endpoint,
+                transport=t.options.get("auth", "ntlm"),
+                username=t.credentials.username,
+                password=t.credentials.password,
                 server_cert_validation="validate" if t.verify_tls else "ignore",
                 message_encryption=t.options.get("message_encryption", "auto"),
-                operation_timeout_sec=op, read_timeout_sec=read, proxy=None, **kwargs)
+                operation_timeout_sec=op,
+                read_timeout_sec=read,
+                proxy=None,
+                **kwargs,
+            )
         # connecting is bounded by the time left too (the wall-clock watch cuts reads, not connects)
         # requests takes (connect, read); pywinrm's annotation says int
         self._protocol.transport.read_timeout_sec = (max(0.5, end - time.monotonic()), self._read_timeout)  # type: ignore[assignment]
@@ -140,8 +148,10 @@ class WinRMSession:
                     size += len(o) + len(e)
                     if size > self.max_output_bytes:
                         self.close(graceful=False)
-                        raise CollectorError(f"{name}: {script} printed more than {self.max_output_bytes:,} bytes: "
-                                             "stopped and not parsed (output truncated)")
+                        raise CollectorError(
+                            f"{name}: {script} printed more than {self.max_output_bytes:,} bytes: "
+                            "stopped and not parsed (output truncated)"
+                        )
                 try:
                     proto.cleanup_command(self._shell, cid)
                 except WinRMError:
@@ -165,8 +175,10 @@ class WinRMSession:
         name = self.target.name
         if started:
             return CollectorError(f"{name}: {script} did not finish within {budget:.3g}s (timeout)")
-        return TargetUnreachableError(f"{name}: no answer from {self.endpoint} within {budget:.3g}s "
-                                      "(timeout: the answer was too slow or never came)")
+        return TargetUnreachableError(
+            f"{name}: no answer from {self.endpoint} within {budget:.3g}s "
+            "(timeout: the answer was too slow or never came)"
+        )
 
     def _error(self, script: str, e: Exception) -> CollectorError:
         name, url = self.target.name, self.endpoint
@@ -176,8 +188,10 @@ class WinRMSession:
             user = self.target.credentials.username if self.target.credentials else "?"
             return AuthenticationError(f"{name}: authentication failed (HTTP 401) at {url} as {user!r}")
         if isinstance(e, requests.exceptions.SSLError):
-            return TargetUnreachableError(f"{name}: TLS certificate verification failed for {url} "
-                                          "(set winrm.ca_file, or --insecure to skip validation)")
+            return TargetUnreachableError(
+                f"{name}: TLS certificate verification failed for {url} "
+                "(set winrm.ca_file, or --insecure to skip validation)"
+            )
         if isinstance(e, (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout)):
             return TargetUnreachableError(f"{name}: no answer from {url} within {self.call_timeout:g}s")
         if isinstance(e, requests.exceptions.ConnectionError):

@@ -139,4 +139,3 @@ def resolve_profile(policies: CompiledPolicies, facts: dict[str, Any], profile: 
             )
         return from_facts
     return policies.default_profile
-

@@ -31,8 +31,10 @@ PROFILES_DOC = "offhost.data.profiles.profiles"
 DEFAULT_PROFILE_DOC = "offhost.lib.profile.default_name"
 FALLBACK_DEFAULT_PROFILE = "veeam-2025-08"
 PIN = "opa-golib-python-bindings==0.4.4"
-INSTALL_HINT = (f"the OPA engine needs {PIN}: pip install 'offhost-audit[opa]' on Python >= 3.14, "
-                f"or `pip install --ignore-requires-python {PIN}` on Python 3.10-3.13")
+INSTALL_HINT = (
+    f"the OPA engine needs {PIN}: pip install 'offhost-audit[opa]' on Python >= 3.14, "
+    f"or `pip install --ignore-requires-python {PIN}` on Python 3.10-3.13"
+)
 
 # "x.rego:5: rego_parse_error: message", then the source line and a caret, each after a tab.
 _ERROR = re.compile(r"(?P<file>[^\s:]+\.rego):(?P<row>\d+): (?P<code>[a-z_]+): (?P<msg>[^\n]*)((?:\n\t[^\n]*)*)")

@@ -43,8 +43,16 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def evaluate(compiled: Any, engine: str, facts: dict[str, Any], facts_json: str | None, profile: str, *,
-             jobs: int | None = None, min_hosts: int | None = None) -> list[dict[str, Any]]:
+def evaluate(
+    compiled: Any,
+    engine: str,
+    facts: dict[str, Any],
+    facts_json: str | None,
+    profile: str,
+    *,
+    jobs: int | None = None,
+    min_hosts: int | None = None,
+) -> list[dict[str, Any]]:
     """The engine's findings for the facts: in parallel parts when that pays, else one pass here.
 
     ``compiled``: the engine's compiled policies (``engine_module(engine).compiled(root)``);
@@ -83,14 +91,22 @@ def evaluate(compiled: Any, engine: str, facts: dict[str, Any], facts_json: str 
             try:
                 ok, payload, timing = futures.pop(i).result()
             except BrokenProcessPool as e:
-                raise EngineUnavailableError(f"an evaluation worker process stopped abruptly ({e}); "
-                                             "--jobs 1 evaluates in one process") from None
+                raise EngineUnavailableError(
+                    f"an evaluation worker process stopped abruptly ({e}); --jobs 1 evaluates in one process"
+                ) from None
             if not ok:
                 raise PolicyError(payload)
             out[i] = findings_list(payload)
             timings.append(timing)
-            log.debug("part %d/%d: %.2f s CPU in worker %d, %.2f-%.2f s", i + 1, len(out), timing["cpu"],
-                      timing["pid"], timing["start"] - t0, timing["end"] - t0)
+            log.debug(
+                "part %d/%d: %.2f s CPU in worker %d, %.2f-%.2f s",
+                i + 1,
+                len(out),
+                timing["cpu"],
+                timing["pid"],
+                timing["start"] - t0,
+                timing["end"] - t0,
+            )
     LAST_TIMINGS[:] = timings
     return [f for found in out for f in found or ()]
 

@@ -61,7 +61,7 @@ def format_rego_error(exc: BaseException | str) -> str:
     if not loc or not msg:
         return text.strip() or type(exc).__name__
     head = f"{loc['file']}:{loc['line']}:{loc['col']}: {msg['msg'].strip()}"
-    diagram = [ln for ln in text[loc.end():msg.start()].splitlines() if ln.strip()]
+    diagram = [ln for ln in text[loc.end() : msg.start()].splitlines() if ln.strip()]
     if not diagram:
         return head
     return head + "\n" + "\n".join("    " + ln for ln in diagram)
@@ -94,7 +94,9 @@ def read_sources(root: Path, *, include_tests: bool = False) -> list[PolicySourc
     base = root if root.is_dir() else root.parent
     out = []
     for p in rego_files(root, include_tests=include_tests):
-        out.append(PolicySource(name=display_name(p), rel=p.relative_to(base).as_posix(), text=p.read_text(encoding="utf-8")))
+        out.append(
+            PolicySource(name=display_name(p), rel=p.relative_to(base).as_posix(), text=p.read_text(encoding="utf-8"))
+        )
     return out
 
 
@@ -105,7 +107,6 @@ def signature(root: Path) -> tuple:
         st = p.stat()
         sig.append((str(p), st.st_mtime_ns, st.st_size))
     return tuple(sig)
-
 
 
 def parse_json(text: str | bytes) -> Any:

@@ -85,8 +85,9 @@ def components(doc: dict[str, Any]) -> list[dict[str, list[int]]] | None:
             return None
     assignments, clusters, vms = doc["assignments"], doc["clusters"], doc["vms"]
     assigned = {_norm(a.get("proxy")) for a in assignments if isinstance(a, dict)}
-    if any(isinstance(h, dict) and "proxy" in _seq(h.get("roles")) and _norm(h.get("name")) not in assigned
-           for h in hosts):
+    if any(
+        isinstance(h, dict) and "proxy" in _seq(h.get("roles")) and _norm(h.get("name")) not in assigned for h in hosts
+    ):
         return None  # a proxy without an assignment serves every Hyper-V host
     nodes_known = {_norm(c.get("name")) for c in clusters if isinstance(c, dict) and isinstance(c.get("nodes"), list)}
     for a in assignments:

@@ -243,8 +243,9 @@ def run_cases_opa(engine: Any, cases: list[TestCase], sources: dict[str, str], c
     _run_batch(engine, list(groups.items()), sources, coverage)
 
 
-def _run_batch(engine: Any, groups: list[tuple[str, list[TestCase]]], sources: dict[str, str],
-               coverage: dict[str, Any] | None) -> None:
+def _run_batch(
+    engine: Any, groups: list[tuple[str, list[TestCase]]], sources: dict[str, str], coverage: dict[str, Any] | None
+) -> None:
     from offhost_audit.engine.opa import bindings
 
     if not groups:
@@ -330,7 +331,10 @@ def coverage_report(raw: dict[str, Any], coverable: dict[str, set[int]] | None =
         path = f["path"]
         if path.endswith("_test.rego"):
             continue
-        cov, notcov = sorted(set(f.get("covered", []))), sorted(set(f.get("not_covered", [])) - set(f.get("covered", [])))
+        cov, notcov = (
+            sorted(set(f.get("covered", []))),
+            sorted(set(f.get("not_covered", [])) - set(f.get("covered", []))),
+        )
         entry: dict[str, Any] = {}
         if cov:
             entry["covered"] = _ranges(cov)
@@ -387,8 +391,17 @@ def report(cases: list[TestCase], *, verbose: bool, out: TextIO) -> None:
             out.write(f"{label}: {k}/{n}\n")
 
 
-def run(paths: list[str] | None = None, *, verbose: bool = False, run: str | None = None, coverage: bool = False,
-        threshold: float = 0.0, out: TextIO | None = None, err: TextIO | None = None, engine: str = "embedded") -> int:
+def run(
+    paths: list[str] | None = None,
+    *,
+    verbose: bool = False,
+    run: str | None = None,
+    coverage: bool = False,
+    threshold: float = 0.0,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    engine: str = "embedded",
+) -> int:
     """The whole command; returns the exit code. ``engine``: "embedded" (regorus) or "opa"."""
     out = out or sys.stdout
     err = err or sys.stderr
@@ -415,8 +428,12 @@ def run(paths: list[str] | None = None, *, verbose: bool = False, run: str | Non
         texts = {s.name: s.text for s in sources}
         rows: dict[str, Any] | None = {} if coverage else None
         run_cases_opa(opa_engine, cases, texts, rows)
-        raw = {"files": [{"path": p, "covered": sorted(e["covered"]), "not_covered": sorted(e["not_covered"])}
-                         for p, e in (rows or {}).items()]}
+        raw = {
+            "files": [
+                {"path": p, "covered": sorted(e["covered"]), "not_covered": sorted(e["not_covered"])}
+                for p, e in (rows or {}).items()
+            ]
+        }
     else:
         regorus_engine.set_gather_prints(True)
         if coverage:

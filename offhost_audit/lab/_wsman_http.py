@@ -46,6 +46,7 @@ class Listener(Protocol):
 
     def address_for(self, name: str) -> str: ...
 
+
 MAX_BODY = 16 * 1024 * 1024
 _MAX_LINE = 65536
 _MAX_HEADERS = 100
@@ -80,8 +81,10 @@ class NtlmUserFile:
             for entries in cls._entries.values():
                 for key, line in lines.items():
                     if key in entries and entries[key].split(":")[3] != line.split(":")[3]:
-                        raise ValueError(f"two running lab hosts use NTLM user {key!r} with different passwords; "
-                                         "NTLM_USER_FILE is process-wide, so give them one password")
+                        raise ValueError(
+                            f"two running lab hosts use NTLM user {key!r} with different passwords; "
+                            "NTLM_USER_FILE is process-wide, so give them one password"
+                        )
             cls._next += 1
             cls._entries[cls._next] = lines
             cls._rewrite()
@@ -208,7 +211,9 @@ class WsmanHandler(socketserver.StreamRequestHandler):
             self._send(404, b"No lab host answers to this Host header or /wsman/<name> path.\n", "text/plain")
             return
         host = shells.host
-        dead = host.faults.dies_after_requests and shells.stats.get("http_requests", 0) >= host.faults.dies_after_requests
+        dead = (
+            host.faults.dies_after_requests and shells.stats.get("http_requests", 0) >= host.faults.dies_after_requests
+        )
         if host.faults.refuse or dead:  # refuse: only reachable behind a shared port; hang up without an answer
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -220,8 +225,12 @@ class WsmanHandler(socketserver.StreamRequestHandler):
         if not self._authenticate(shells):
             return
         if (self.headers.get("Content-Type") or "").lower().startswith("multipart/encrypted"):
-            self._send(415, b"The lab does not implement WinRM message encryption: connect with "
-                            b"message_encryption='never' (HTTP) or over HTTPS.\n", "text/plain")
+            self._send(
+                415,
+                b"The lab does not implement WinRM message encryption: connect with "
+                b"message_encryption='never' (HTTP) or over HTTPS.\n",
+                "text/plain",
+            )
             return
         if not data:  # pywinrm's encryption set-up probe; nothing to do
             self._send(200, b"", _SOAP_TYPE)
@@ -286,7 +295,9 @@ class WsmanHandler(socketserver.StreamRequestHandler):
             return False
         if not self.ntlm.complete:
             out = base64.b64encode(answer or b"").decode("ascii")
-            self._send(401, b"", "text/plain", www_authenticate=[f"{'NTLM' if scheme == 'ntlm' else 'Negotiate'} {out}"])
+            self._send(
+                401, b"", "text/plain", www_authenticate=[f"{'NTLM' if scheme == 'ntlm' else 'Negotiate'} {out}"]
+            )
             return False
         principal = (self.ntlm.client_principal or "").lower()
         self.ntlm = None
@@ -308,8 +319,11 @@ class WsmanHandler(socketserver.StreamRequestHandler):
     # -- I/O ----------------------------------------------------------------------------
     def _read_body(self) -> bytes | None:
         length_text = self.headers.get("Content-Length")
-        if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked" or length_text is None and \
-                self.command == "POST":
+        if (
+            (self.headers.get("Transfer-Encoding") or "").lower() == "chunked"
+            or length_text is None
+            and self.command == "POST"
+        ):
             self._send(411, b"Content-Length required\n", "text/plain")
             self.close_connection = True
             return None
@@ -323,10 +337,20 @@ class WsmanHandler(socketserver.StreamRequestHandler):
             return None
         return self.rfile.read(length) if length else b""
 
-    def _head(self, status: int, length: int, content_type: str, www_authenticate: list[str] | None = None,
-              allow: str | None = None) -> bytes:
-        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
-                 f"Server: {self.server_version}", f"Content-Type: {content_type}", f"Content-Length: {length}"]
+    def _head(
+        self,
+        status: int,
+        length: int,
+        content_type: str,
+        www_authenticate: list[str] | None = None,
+        allow: str | None = None,
+    ) -> bytes:
+        lines = [
+            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
+            f"Server: {self.server_version}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {length}",
+        ]
         lines += [f"WWW-Authenticate: {value}" for value in www_authenticate or ()]
         if allow:
             lines.append(f"Allow: {allow}")
@@ -335,8 +359,15 @@ class WsmanHandler(socketserver.StreamRequestHandler):
         self.log_request(status)
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
-    def _send(self, status: int, body: bytes, content_type: str, *, www_authenticate: list[str] | None = None,
-              allow: str | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        *,
+        www_authenticate: list[str] | None = None,
+        allow: str | None = None,
+    ) -> None:
         # Headers and body in one write: two small writes meet Nagle and delayed ACKs.
         self.wfile.write(self._head(status, len(body), content_type, www_authenticate, allow) + body)
 

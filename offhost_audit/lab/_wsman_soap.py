@@ -49,8 +49,17 @@ MAX_SHELLS = 1000  # per host; real WinRM allows 30 per user (MaxShellsPerUser) 
 ANONYMOUS = NS_A + "/role/anonymous"
 
 _ENVELOPE_OPEN = (
-    '<s:Envelope xml:lang="en-US" xmlns:s="' + NS_S + '" xmlns:a="' + NS_A + '" xmlns:x="' + NS_X
-    + '" xmlns:w="' + NS_W + '" xmlns:rsp="' + NS_RSP + '">'
+    '<s:Envelope xml:lang="en-US" xmlns:s="'
+    + NS_S
+    + '" xmlns:a="'
+    + NS_A
+    + '" xmlns:x="'
+    + NS_X
+    + '" xmlns:w="'
+    + NS_W
+    + '" xmlns:rsp="'
+    + NS_RSP
+    + '">'
 )
 _RESPONSE = (
     _ENVELOPE_OPEN + "<s:Header><a:Action>{action}</a:Action><a:MessageID>uuid:{mid}</a:MessageID>"
@@ -123,9 +132,9 @@ def parse_request(data: bytes) -> Request:
 
 
 def render_response(action: str, relates_to: str, body: str) -> bytes:
-    return _RESPONSE.format(
-        action=action, mid=str(uuid.uuid4()).upper(), relates=escape(relates_to), body=body
-    ).encode("utf-8")
+    return _RESPONSE.format(action=action, mid=str(uuid.uuid4()).upper(), relates=escape(relates_to), body=body).encode(
+        "utf-8"
+    )
 
 
 def render_fault(error: SoapError, relates_to: str = "", machine: str = "localhost") -> bytes:
@@ -196,8 +205,11 @@ class HostShells:
         if req.action == ACTION_SEND:
             self._shell(req)
             return Reply(200, render_response(NS_RSP + "/SendResponse", req.message_id, "<rsp:SendResponse/>"))
-        raise SoapError(ACTION_NOT_SUPPORTED_CODE, f"The action is not supported by the lab: {req.action}",
-                        subcode="a:ActionNotSupported")
+        raise SoapError(
+            ACTION_NOT_SUPPORTED_CODE,
+            f"The action is not supported by the lab: {req.action}",
+            subcode="a:ActionNotSupported",
+        )
 
     def _shell(self, req: Request) -> Shell:
         with self._lock:
@@ -231,11 +243,14 @@ class HostShells:
         shell = self._shell(req)
         if self.host.faults.http_500:
             self.count("injected_http_500")
-            raise SoapError(INTERNAL_ERROR_CODE, "The lab injected an internal error for this host (fault http_500).",
-                            sender=False)
+            raise SoapError(
+                INTERNAL_ERROR_CODE, "The lab injected an internal error for this host (fault http_500).", sender=False
+            )
         line = req.body.find(f"{{{NS_RSP}}}CommandLine") if req.body is not None else None
         if line is None:
-            raise SoapError(2150858817, "The Command request has no rsp:CommandLine.", subcode="w:SchemaValidationError")
+            raise SoapError(
+                2150858817, "The Command request has no rsp:CommandLine.", subcode="w:SchemaValidationError"
+            )
         command = line.findtext(f"{{{NS_RSP}}}Command") or ""
         arguments = [arg.text or "" for arg in line.findall(f"{{{NS_RSP}}}Arguments")]
         try:
@@ -243,8 +258,9 @@ class HostShells:
             stdout, stderr, exit_code = bytes(result.stdout), bytes(result.stderr), int(result.exit_code)
         except Exception as exc:  # a broken responder must not kill the connection thread
             log.exception("lab responder for host %s failed", self.host.name)
-            raise SoapError(INTERNAL_ERROR_CODE, f"The lab responder failed: {type(exc).__name__}: {exc}",
-                            sender=False) from exc
+            raise SoapError(
+                INTERNAL_ERROR_CODE, f"The lab responder failed: {type(exc).__name__}: {exc}", sender=False
+            ) from exc
         command_id = str(uuid.uuid4()).upper()
         with self._lock:
             shell.commands[command_id] = Command(shape_stdout(stdout, self.host.faults), stderr, exit_code)
@@ -260,8 +276,11 @@ class HostShells:
         with self._lock:
             command = shell.commands.get(command_id.upper())
         if command is None:
-            raise SoapError(SHELL_NOT_FOUND_CODE, f"The command {command_id or '(none)'} was not found in shell "
-                            f"{req.shell_id}.", subcode="w:InvalidSelectors")
+            raise SoapError(
+                SHELL_NOT_FOUND_CODE,
+                f"The command {command_id or '(none)'} was not found in shell {req.shell_id}.",
+                subcode="w:InvalidSelectors",
+            )
         return shell, command_id.upper(), command
 
     def _receive(self, req: Request) -> Reply:
@@ -292,13 +311,16 @@ class HostShells:
         if done:
             parts.append(f'<rsp:Stream Name="stdout" CommandId="{command_id}" End="true"></rsp:Stream>')
             parts.append(f'<rsp:Stream Name="stderr" CommandId="{command_id}" End="true"></rsp:Stream>')
-            parts.append(f'<rsp:CommandState CommandId="{command_id}" State="{STATE_DONE}">'
-                         f"<rsp:ExitCode>{command.exit_code}</rsp:ExitCode></rsp:CommandState>")
+            parts.append(
+                f'<rsp:CommandState CommandId="{command_id}" State="{STATE_DONE}">'
+                f"<rsp:ExitCode>{command.exit_code}</rsp:ExitCode></rsp:CommandState>"
+            )
         else:
             parts.append(f'<rsp:CommandState CommandId="{command_id}" State="{STATE_RUNNING}"/>')
         body = "<rsp:ReceiveResponse>" + "".join(parts) + "</rsp:ReceiveResponse>"
-        return Reply(200, render_response(NS_RSP + "/ReceiveResponse", req.message_id, body),
-                     drop=self.host.faults.drop)
+        return Reply(
+            200, render_response(NS_RSP + "/ReceiveResponse", req.message_id, body), drop=self.host.faults.drop
+        )
 
     def _signal(self, req: Request) -> bytes:
         shell, command_id, _ = self._find_command(req, f"{{{NS_RSP}}}Signal")

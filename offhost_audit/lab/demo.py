@@ -33,15 +33,33 @@ def serve(name: str, *, auth: str = "ntlm") -> Iterator[tuple[dict[str, Any], in
         yield sc, inv, Resolver(env=lab_env(sc), interactive=False)
 
 
-def run_scenario(name: str, *, profile: str | None = None, auth: str = "ntlm", concurrency: int = 16,
-                 call_timeout: float = 10.0, target_timeout: float = 60.0) -> dict[str, Any]:
+def run_scenario(
+    name: str,
+    *,
+    profile: str | None = None,
+    auth: str = "ntlm",
+    concurrency: int = 16,
+    call_timeout: float = 10.0,
+    target_timeout: float = 60.0,
+) -> dict[str, Any]:
     """Collect and evaluate one scenario in the lab; the facts, findings and the expectation check."""
     started = time.monotonic()
     with serve(name, auth=auth) as (sc, inv, resolver):
-        facts, found, _ = audit.run_audit(inv, concurrency=concurrency, call_timeout=call_timeout,
-                                          target_timeout=target_timeout, profile=profile, resolver=resolver)
-    return {"scenario": sc, "facts": facts, "findings": found, "check": check(sc, found),
-            "seconds": round(time.monotonic() - started, 2)}
+        facts, found, _ = audit.run_audit(
+            inv,
+            concurrency=concurrency,
+            call_timeout=call_timeout,
+            target_timeout=target_timeout,
+            profile=profile,
+            resolver=resolver,
+        )
+    return {
+        "scenario": sc,
+        "facts": facts,
+        "findings": found,
+        "check": check(sc, found),
+        "seconds": round(time.monotonic() - started, 2),
+    }
 
 
 def check(sc: dict[str, Any], findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -59,24 +77,37 @@ def check(sc: dict[str, Any], findings: list[dict[str, Any]]) -> list[dict[str, 
         rows.append({"rule": "(any)", "want": "no failures", "got": failing, "ok": not failing})
     for rule in sc["expect"].get("pass") or []:
         got = sorted(by_rule.get(rule, set()))
-        rows.append({"rule": rule, "want": "pass", "got": got, "ok": bool(got) and "fail" not in got and "unknown" not in got})
+        rows.append(
+            {"rule": rule, "want": "pass", "got": got, "ok": bool(got) and "fail" not in got and "unknown" not in got}
+        )
     return rows
 
 
 def manifest_summary(facts: dict[str, Any]) -> dict[str, Any]:
     entries = facts.get("collection") or []
     bad = [e for e in entries if e["status"] != "ok" or e.get("error")]
-    return {"calls": len(entries), "ok": sum(e["status"] == "ok" for e in entries),
-            "problems": [{k: e.get(k) for k in ("target", "collector", "status", "error")} for e in bad]}
+    return {
+        "calls": len(entries),
+        "ok": sum(e["status"] == "ok" for e in entries),
+        "problems": [{k: e.get(k) for k in ("target", "collector", "status", "error")} for e in bad],
+    }
 
 
 def as_json(results: list[dict[str, Any]]) -> str:
     out = []
     for r in results:
-        out.append({"scenario": r["scenario"]["name"], "title": r["scenario"]["title"], "lab": True,
-                    "seconds": r["seconds"], "expectations": r["check"],
-                    "ok": all(c["ok"] for c in r["check"]), "collection": manifest_summary(r["facts"]),
-                    "warnings": r["facts"].get("warnings") or [],
-                    "failures": sorted({f["rule_id"] for f in r["findings"] if f["status"] == "fail"}),
-                    "unknown": sorted({f["rule_id"] for f in r["findings"] if f["status"] == "unknown"})})
+        out.append(
+            {
+                "scenario": r["scenario"]["name"],
+                "title": r["scenario"]["title"],
+                "lab": True,
+                "seconds": r["seconds"],
+                "expectations": r["check"],
+                "ok": all(c["ok"] for c in r["check"]),
+                "collection": manifest_summary(r["facts"]),
+                "warnings": r["facts"].get("warnings") or [],
+                "failures": sorted({f["rule_id"] for f in r["findings"] if f["status"] == "fail"}),
+                "unknown": sorted({f["rule_id"] for f in r["findings"] if f["status"] == "unknown"}),
+            }
+        )
     return json.dumps(out, indent=2) + "\n"

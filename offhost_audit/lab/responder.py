@@ -29,14 +29,18 @@ class HostResponder:
     def respond(self, command: str, arguments: list[str]) -> CommandResult:
         decoded = decode_command(command, list(arguments))
         if decoded is None:
-            return _error("The lab answers only the shipped offhost-audit collector scripts; this command is not one "
-                          "of them.\r\n    + CategoryInfo          : NotImplemented\r\n"
-                          "    + FullyQualifiedErrorId : LabUnknownScript")
+            return _error(
+                "The lab answers only the shipped offhost-audit collector scripts; this command is not one "
+                "of them.\r\n    + CategoryInfo          : NotImplemented\r\n"
+                "    + FullyQualifiedErrorId : LabUnknownScript"
+            )
         name, args = decoded
         failure = self.host["script_errors"].get(name) or self.host["script_errors"].get(name.removesuffix(".ps1"))
         if failure:
-            return _error(f"{failure}\r\n    + CategoryInfo          : NotSpecified: (:) [], CimException\r\n"
-                          "    + FullyQualifiedErrorId : LabScriptError")
+            return _error(
+                f"{failure}\r\n    + CategoryInfo          : NotSpecified: (:) [], CimException\r\n"
+                "    + FullyQualifiedErrorId : LabScriptError"
+            )
         doc = render.RENDERERS[name](self.host, self.scenario, args)
         text = render.ps_json(doc)
         return CommandResult(stdout=(text + "\r\n").encode("utf-8") if text else b"")
@@ -49,8 +53,16 @@ def _error(message: str) -> CommandResult:
 def lab_hosts(scenario: dict[str, Any]) -> list[LabHost]:
     """One :class:`LabHost` per scenario host, with its faults and the scenario's lab credentials."""
     lab = scenario["lab"]
-    return [LabHost(name=h["name"], responder=HostResponder(h, scenario), username=lab["username"],
-                    password=lab["password"], faults=Faults(**h["faults"])) for h in scenario["hosts"]]
+    return [
+        LabHost(
+            name=h["name"],
+            responder=HostResponder(h, scenario),
+            username=lab["username"],
+            password=lab["password"],
+            faults=Faults(**h["faults"]),
+        )
+        for h in scenario["hosts"]
+    ]
 
 
 USER_ENV, PASSWORD_ENV = "OFFHOST_LAB_USER", "OFFHOST_LAB_PASSWORD"
@@ -63,6 +75,7 @@ def lab_env(scenario: dict[str, Any]) -> dict[str, str]:
 
 def inventory_doc(scenario: dict[str, Any], server: LabServer, *, auth: str = "basic") -> dict[str, Any]:
     """An inventory (as a YAML-ready dict) that points at the running lab: one endpoint per host."""
+
     def winrm(name: str) -> dict[str, Any]:
         url = urlsplit(server.endpoint(name))
         w = {"scheme": url.scheme, "port": url.port, "auth": auth, "message_encryption": "never", "path": url.path}
@@ -82,32 +95,40 @@ def inventory_doc(scenario: dict[str, Any], server: LabServer, *, auth: str = "b
     bs = scenario.get("backup_server")
     if bs:
         doc["backup_server"] = entry(next(h for h in hosts if h["name"] == bs["name"]))
-    doc["proxies"] = [{**entry(h), "max_tasks": h.get("max_tasks", 4), "serves": h.get("serves") or []}
-                      for h in hosts if "proxy" in h["roles"]]
-    doc["clusters"] = [{"name": c["name"], "nodes": [entry(h) for h in hosts if h["cluster"] == c["name"]]}
-                       for c in scenario["clusters"].values()]
-    doc["hyperv_hosts"] = [entry(h) for h in hosts
-                           if "hyperv_host" in h["roles"] and not h["cluster"] and "proxy" not in h["roles"]]
+    doc["proxies"] = [
+        {**entry(h), "max_tasks": h.get("max_tasks", 4), "serves": h.get("serves") or []}
+        for h in hosts
+        if "proxy" in h["roles"]
+    ]
+    doc["clusters"] = [
+        {"name": c["name"], "nodes": [entry(h) for h in hosts if h["cluster"] == c["name"]]}
+        for c in scenario["clusters"].values()
+    ]
+    doc["hyperv_hosts"] = [
+        entry(h) for h in hosts if "hyperv_host" in h["roles"] and not h["cluster"] and "proxy" not in h["roles"]
+    ]
     doc = {k: v for k, v in doc.items() if v not in ([], None)}
     return doc
 
 
 def inventory_yaml(scenario: dict[str, Any], server: LabServer, *, auth: str = "basic") -> str:
-    head = (f"# Inventory for the offhost-audit lab scenario {scenario['name']!r} (loopback, lab credentials).\n"
-            f"# export {USER_ENV}='{scenario['lab']['username']}' {PASSWORD_ENV}='{scenario['lab']['password']}'\n")
+    head = (
+        f"# Inventory for the offhost-audit lab scenario {scenario['name']!r} (loopback, lab credentials).\n"
+        f"# export {USER_ENV}='{scenario['lab']['username']}' {PASSWORD_ENV}='{scenario['lab']['password']}'\n"
+    )
     return head + yaml.safe_dump(inventory_doc(scenario, server, auth=auth), sort_keys=False)
 
 
 def _clixml_escape(line: str) -> str:
     """PowerShell's escaping: ``_x`` itself, CR, LF and characters XML cannot carry become ``_xHHHH_``."""
     out = html.escape(line, quote=False).replace("_x", "_x005F_x")
-    return "".join(c if c == "\t" or " " <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd" or c > "\uffff"
-                   else f"_x{ord(c):04X}_" for c in out)
+    return "".join(
+        c if c == "\t" or " " <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd" or c > "\uffff" else f"_x{ord(c):04X}_"
+        for c in out
+    )
 
 
 def encode_clixml(message: str) -> str:
     """The CLIXML stderr document PowerShell writes for an error message (what a failing lab script sends)."""
     body = "".join(f'<S S="Error">{_clixml_escape(line)}_x000D__x000A_</S>' for line in message.splitlines() or [""])
-    return ('#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
-            f"{body}</Objs>")
-
+    return f'#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">{body}</Objs>'

@@ -21,33 +21,78 @@ from offhost_audit import yamldoc
 from offhost_audit.errors import InputError
 
 BUILTIN_VSS = {
-    "microsoft": {"id": "b5946137-7b9f-4925-af80-51abd60b20d5", "name": "Microsoft Software Shadow Copy provider 1.0",
-                  "type": 1, "version": "1.0.0.7"},
-    "csv_software": {"id": "400a2ff4-5eb1-44b0-8a05-1fcac0bcf9ff", "name": "Microsoft CSV Software Shadow Copy Provider",
-                     "type": 2, "version": "1.0.0.1"},
-    "fileshare": {"id": "89300202-3cec-4981-9171-19f59559e0f2", "name": "Microsoft File Share Shadow Copy provider",
-                  "type": 4, "version": "1.0.0.1"},
-    "pure": {"id": "781c006a-5829-4a25-81e3-d5e43bd005ab", "name": "Pure Storage VSS Hardware Provider",
-             "type": 3, "version": "6.2.0"},
-    "netapp": {"id": "ddd3d232-a96f-4ac5-8f7b-250fd91fd102", "name": "NetApp Snapshot Provider", "type": 3, "version": "7.1"},
-    "veeam_hw": {"id": "a8ef1d2c-7a9d-4b7b-9c1e-3f3e9d1a2b01", "name": "Veeam VSS Hardware Provider", "type": 3,
-                 "version": "13.0.1.1071"},
+    "microsoft": {
+        "id": "b5946137-7b9f-4925-af80-51abd60b20d5",
+        "name": "Microsoft Software Shadow Copy provider 1.0",
+        "type": 1,
+        "version": "1.0.0.7",
+    },
+    "csv_software": {
+        "id": "400a2ff4-5eb1-44b0-8a05-1fcac0bcf9ff",
+        "name": "Microsoft CSV Software Shadow Copy Provider",
+        "type": 2,
+        "version": "1.0.0.1",
+    },
+    "fileshare": {
+        "id": "89300202-3cec-4981-9171-19f59559e0f2",
+        "name": "Microsoft File Share Shadow Copy provider",
+        "type": 4,
+        "version": "1.0.0.1",
+    },
+    "pure": {
+        "id": "781c006a-5829-4a25-81e3-d5e43bd005ab",
+        "name": "Pure Storage VSS Hardware Provider",
+        "type": 3,
+        "version": "6.2.0",
+    },
+    "netapp": {
+        "id": "ddd3d232-a96f-4ac5-8f7b-250fd91fd102",
+        "name": "NetApp Snapshot Provider",
+        "type": 3,
+        "version": "7.1",
+    },
+    "veeam_hw": {
+        "id": "a8ef1d2c-7a9d-4b7b-9c1e-3f3e9d1a2b01",
+        "name": "Veeam VSS Hardware Provider",
+        "type": 3,
+        "version": "13.0.1.1071",
+    },
 }
-VEEAM_SERVICES = {"VeeamDeploySvc": "Veeam Installer Service", "VeeamTransportSvc": "Veeam Data Mover Service",
-                  "VeeamHvIntegrationSvc": "Veeam Hyper-V Integration Service"}
+VEEAM_SERVICES = {
+    "VeeamDeploySvc": "Veeam Installer Service",
+    "VeeamTransportSvc": "Veeam Data Mover Service",
+    "VeeamHvIntegrationSvc": "Veeam Hyper-V Integration Service",
+}
 HOST_DEFAULTS: dict[str, Any] = {
-    "os": {"build": 20348, "ubr": 2340, "version": "10.0.20348", "caption": "Microsoft Windows Server 2022 Datacenter",
-           "edition": "ServerDatacenter", "installation_type": "Server", "product_type": 3, "architecture": "64-bit",
-           "sku": 8},
-    "hardware": {"manufacturer": "Dell Inc.", "model": "PowerEdge R750", "cores": 16, "logical": 32, "memory_gb": 128,
-                 "free_gb": 200, "nics": [{"name": "SLOT 3 Port 1", "speed_gbps": 10, "up": True}]},
+    "os": {
+        "build": 20348,
+        "ubr": 2340,
+        "version": "10.0.20348",
+        "caption": "Microsoft Windows Server 2022 Datacenter",
+        "edition": "ServerDatacenter",
+        "installation_type": "Server",
+        "product_type": 3,
+        "architecture": "64-bit",
+        "sku": 8,
+    },
+    "hardware": {
+        "manufacturer": "Dell Inc.",
+        "model": "PowerEdge R750",
+        "cores": 16,
+        "logical": 32,
+        "memory_gb": 128,
+        "free_gb": 200,
+        "nics": [{"name": "SLOT 3 Port 1", "speed_gbps": 10, "up": True}],
+    },
     "vss": ["microsoft"],
     "san_policy": 2,
 }
-OS_BY_BUILD = {14393: ("10.0.14393", "Microsoft Windows Server 2016 Datacenter"),
-               17763: ("10.0.17763", "Microsoft Windows Server 2019 Datacenter"),
-               20348: ("10.0.20348", "Microsoft Windows Server 2022 Datacenter"),
-               26100: ("10.0.26100", "Microsoft Windows Server 2025 Datacenter")}
+OS_BY_BUILD = {
+    14393: ("10.0.14393", "Microsoft Windows Server 2016 Datacenter"),
+    17763: ("10.0.17763", "Microsoft Windows Server 2019 Datacenter"),
+    20348: ("10.0.20348", "Microsoft Windows Server 2022 Datacenter"),
+    26100: ("10.0.26100", "Microsoft Windows Server 2025 Datacenter"),
+}
 
 
 def scenario_dir() -> Path:
@@ -104,11 +149,19 @@ def normalise(raw: dict[str, Any], *, source: str = "scenario") -> dict[str, Any
         csvs = []
         for i, v in enumerate(c.get("csvs") or []):
             vol = v.get("volume", f"Volume{i + 1}")
-            csvs.append({"name": v.get("name", f"Cluster Disk {i + 1}"), "path": f"C:\\ClusterStorage\\{vol}",
-                         "owner": (v.get("owner") or "").upper(), "lun": str(v.get("lun") or uuid.uuid5(
-                             uuid.NAMESPACE_URL, f"{name}/{vol}").hex).lower(), "dedup": bool(v.get("dedup")),
-                         "state": v.get("state", 2), "volume_guid": _vol_guid(name, vol), "bus": v.get("bus", 6),
-                         "size_gb": v.get("size_gb", 2048)})
+            csvs.append(
+                {
+                    "name": v.get("name", f"Cluster Disk {i + 1}"),
+                    "path": f"C:\\ClusterStorage\\{vol}",
+                    "owner": (v.get("owner") or "").upper(),
+                    "lun": str(v.get("lun") or uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{vol}").hex).lower(),
+                    "dedup": bool(v.get("dedup")),
+                    "state": v.get("state", 2),
+                    "volume_guid": _vol_guid(name, vol),
+                    "bus": v.get("bus", 6),
+                    "size_gb": v.get("size_gb", 2048),
+                }
+            )
         clusters[name] = {"name": name, "nodes": [], "csvs": csvs}
     hosts = []
     for h in sc.get("hosts") or []:
@@ -154,25 +207,62 @@ def normalise(raw: dict[str, Any], *, source: str = "scenario") -> dict[str, Any
     sc["hosts"], sc["clusters"] = hosts, clusters
     bs = sc.get("backup_server")
     if bs:
-        bs = {"name": bs.get("name", "VBR01").upper(), "veeam_module": bs.get("veeam_module", True),
-              "version": str(bs.get("version") or sc["vbr"]["version"]), **{k: v for k, v in bs.items() if k not in ("name",)}}
-        bs.setdefault("managed_servers", [{"name": c, "type": "HvCluster"} for c in clusters] + [
-            {"name": h["name"], "type": "HvServer"} for h in hosts if "hyperv_host" in h["roles"] and not h["cluster"]])
-        bs.setdefault("proxies", [{"name": h["name"], "max_tasks": h.get("max_tasks", 4), "disabled": False}
-                                  for h in hosts if "proxy" in h["roles"]])
+        bs = {
+            "name": bs.get("name", "VBR01").upper(),
+            "veeam_module": bs.get("veeam_module", True),
+            "version": str(bs.get("version") or sc["vbr"]["version"]),
+            **{k: v for k, v in bs.items() if k not in ("name",)},
+        }
+        bs.setdefault(
+            "managed_servers",
+            [{"name": c, "type": "HvCluster"} for c in clusters]
+            + [
+                {"name": h["name"], "type": "HvServer"}
+                for h in hosts
+                if "hyperv_host" in h["roles"] and not h["cluster"]
+            ],
+        )
+        bs.setdefault(
+            "proxies",
+            [
+                {"name": h["name"], "max_tasks": h.get("max_tasks", 4), "disabled": False}
+                for h in hosts
+                if "proxy" in h["roles"]
+            ],
+        )
         sc["backup_server"] = bs
         if not any(h["name"] == bs["name"] for h in hosts):
-            vbr_host = _merge(defaults, {"name": bs["name"], "roles": ["backup_server"], "features": [], "services": {},
-                                         "vss": [], "vms": [], "smb_connections": [], "faults": bs.get("faults") or {},
-                                         "script_errors": bs.get("script_errors") or {}, "san": {}, "vss_via": "cim",
-                                         "cluster": None})
+            vbr_host = _merge(
+                defaults,
+                {
+                    "name": bs["name"],
+                    "roles": ["backup_server"],
+                    "features": [],
+                    "services": {},
+                    "vss": [],
+                    "vms": [],
+                    "smb_connections": [],
+                    "faults": bs.get("faults") or {},
+                    "script_errors": bs.get("script_errors") or {},
+                    "san": {},
+                    "vss_via": "cim",
+                    "cluster": None,
+                },
+            )
             vbr_host["vss"] = []
             hosts.append(vbr_host)
     return sc
 
 
-def generate(*, clusters: int = 10, nodes_per_cluster: int = 4, proxies_per_cluster: int = 1, vms_per_host: int = 3,
-             latency_s: float = 0.0, base: dict[str, Any] | None = None) -> dict[str, Any]:
+def generate(
+    *,
+    clusters: int = 10,
+    nodes_per_cluster: int = 4,
+    proxies_per_cluster: int = 1,
+    vms_per_host: int = 3,
+    latency_s: float = 0.0,
+    base: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """A large healthy estate: N CSV clusters, each with its own off-host proxy and LUNs."""
     sc = {k: v for k, v in (base or {}).items() if k != "generate"}
     sc.setdefault("name", "large-generated")
@@ -182,16 +272,38 @@ def generate(*, clusters: int = 10, nodes_per_cluster: int = 4, proxies_per_clus
     faults = {"latency_s": latency_s} if latency_s else {}
     for c in range(1, clusters + 1):
         cname = f"HVCL{c:03d}"
-        sc["clusters"].append({"name": cname, "csvs": [{"volume": "Volume1", "owner": f"C{c:03d}N01"},
-                                                       {"volume": "Volume2", "owner": f"C{c:03d}N02" if nodes_per_cluster > 1 else f"C{c:03d}N01"}]})
+        sc["clusters"].append(
+            {
+                "name": cname,
+                "csvs": [
+                    {"volume": "Volume1", "owner": f"C{c:03d}N01"},
+                    {"volume": "Volume2", "owner": f"C{c:03d}N02" if nodes_per_cluster > 1 else f"C{c:03d}N01"},
+                ],
+            }
+        )
         for n in range(1, nodes_per_cluster + 1):
             node = f"C{c:03d}N{n:02d}"
-            vms = [{"name": f"VM{c:03d}{n:02d}{v:02d}",
-                    "disks": [f"C:\\ClusterStorage\\Volume{1 + v % 2}\\VM{c:03d}{n:02d}{v:02d}\\disk0.vhdx"]}
-                   for v in range(vms_per_host)]
-            sc["hosts"].append({"name": node, "cluster": cname, "vss": ["microsoft", "pure"], "vms": vms, "faults": faults})
+            vms = [
+                {
+                    "name": f"VM{c:03d}{n:02d}{v:02d}",
+                    "disks": [f"C:\\ClusterStorage\\Volume{1 + v % 2}\\VM{c:03d}{n:02d}{v:02d}\\disk0.vhdx"],
+                }
+                for v in range(vms_per_host)
+            ]
+            sc["hosts"].append(
+                {"name": node, "cluster": cname, "vss": ["microsoft", "pure"], "vms": vms, "faults": faults}
+            )
         for p in range(1, proxies_per_cluster + 1):
-            sc["hosts"].append({"name": f"PX{c:03d}{p:02d}", "roles": ["proxy"], "serves": [{"cluster": cname}],
-                                "max_tasks": 4, "vss": ["microsoft", "pure"], "san": {"luns_of": [cname]}, "faults": faults})
+            sc["hosts"].append(
+                {
+                    "name": f"PX{c:03d}{p:02d}",
+                    "roles": ["proxy"],
+                    "serves": [{"cluster": cname}],
+                    "max_tasks": 4,
+                    "vss": ["microsoft", "pure"],
+                    "san": {"luns_of": [cname]},
+                    "faults": faults,
+                }
+            )
     sc.setdefault("backup_server", {"name": "VBR01"})
     return sc

@@ -85,9 +85,15 @@ def generate_ca(common_name: str = "offhost-audit lab CA") -> tuple[ec.EllipticC
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -117,9 +123,7 @@ def generate_server_cert(
         .add_extension(x509.SubjectAlternativeName(_san_entries(host_names, bind)), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     return key, cert
@@ -143,12 +147,12 @@ def write_tls_files(folder: str | os.PathLike[str], host_names: list[str], bind:
     ca_file, cert_file, key_file = base / "lab-ca.pem", base / "server.pem", base / "server.key"
     _write_private(ca_file, ca_cert.public_bytes(serialization.Encoding.PEM))
     os.chmod(ca_file, 0o644)
-    _write_private(cert_file, cert.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(serialization.Encoding.PEM))
+    _write_private(
+        cert_file, cert.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(serialization.Encoding.PEM)
+    )
     _write_private(
         key_file,
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ),
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
     )
     return TlsFiles(ca_file=str(ca_file), cert_file=str(cert_file), key_file=str(key_file))
 

@@ -85,9 +85,17 @@ class _Listener:
 class LabServer:
     """A WS-Management endpoint for many lab hosts on loopback. Start with ``with`` or :meth:`start`."""
 
-    def __init__(self, hosts: list[LabHost], *, bind: str = "127.0.0.1", port: int = 0, https: bool = False,
-                 route_by_host: bool = False, auth: tuple[str, ...] = ("basic", "ntlm"),
-                 receive_chunk_bytes: int = 64 * 1024) -> None:
+    def __init__(
+        self,
+        hosts: list[LabHost],
+        *,
+        bind: str = "127.0.0.1",
+        port: int = 0,
+        https: bool = False,
+        route_by_host: bool = False,
+        auth: tuple[str, ...] = ("basic", "ntlm"),
+        receive_chunk_bytes: int = 64 * 1024,
+    ) -> None:
         if not hosts:
             raise ValueError("the lab needs at least one host")
         unknown = set(auth) - set(_AUTH_METHODS)
@@ -197,8 +205,9 @@ class LabServer:
                         log.exception("lab accept failed")
                         continue
                     conn.setblocking(True)
-                    thread = threading.Thread(target=self._serve, args=(conn, peer, key.data),
-                                              name="lab-wsman-conn", daemon=True)
+                    thread = threading.Thread(
+                        target=self._serve, args=(conn, peer, key.data), name="lab-wsman-conn", daemon=True
+                    )
                     with self._lock:
                         self._connections.add(conn)
                         self._threads.add(thread)
@@ -257,9 +266,11 @@ class LabServer:
         log.info("lab WS-Management endpoint stopped")
 
     def _cleanup(self) -> None:
-        for sock in [listener.sock for listener in self._listeners] + list(self._reserved.values()) + [
-            s for s in (self._wake_r, self._wake_w) if s is not None
-        ]:
+        for sock in (
+            [listener.sock for listener in self._listeners]
+            + list(self._reserved.values())
+            + [s for s in (self._wake_r, self._wake_w) if s is not None]
+        ):
             try:
                 sock.close()
             except OSError:

@@ -67,8 +67,13 @@ def build_table(findings: list[Finding]) -> Table:
     return table
 
 
-def render_table(findings: list[Finding], *, warnings: list[str] | None = None, fail_on: str | None = None,
-                 console: Console | None = None) -> None:
+def render_table(
+    findings: list[Finding],
+    *,
+    warnings: list[str] | None = None,
+    fail_on: str | None = None,
+    console: Console | None = None,
+) -> None:
     """Warnings, the table, the summary line. Large runs list only what needs attention: a Rich
     table costs about a millisecond per row, and 40,000 passing rows help nobody at a terminal."""
     console = console or Console()
@@ -81,8 +86,12 @@ def render_table(findings: list[Finding], *, warnings: list[str] | None = None, 
         console.print(build_table(rows))
     if len(rows) < len(findings):
         hidden = len(findings) - len(rows)
-        console.print(Text(f"{hidden} pass / not applicable row(s) not listed (more than {ALL_ROWS_UP_TO} "
-                           "findings); --format json lists every finding"))
+        console.print(
+            Text(
+                f"{hidden} pass / not applicable row(s) not listed (more than {ALL_ROWS_UP_TO} "
+                "findings); --format json lists every finding"
+            )
+        )
     _print_fixes(findings, console)
     console.print(Text(summary_line(findings, fail_on)))
 
@@ -103,10 +112,15 @@ def _print_fixes(findings: list[Finding], console: Console) -> None:
             console.print(_text(f"  see {f['doc_url']}"))
 
 
-def table_text(findings: list[Finding], *, warnings: list[str] | None = None, fail_on: str | None = None,
-               width: int = 160) -> str:
+def table_text(
+    findings: list[Finding], *, warnings: list[str] | None = None, fail_on: str | None = None, width: int = 160
+) -> str:
     """The table as plain text (no colour), e.g. for ``-o FILE``."""
     buf = io.StringIO()
-    render_table(findings, warnings=warnings, fail_on=fail_on,
-                 console=Console(file=buf, width=width, no_color=True, color_system=None, highlight=False))
+    render_table(
+        findings,
+        warnings=warnings,
+        fail_on=fail_on,
+        console=Console(file=buf, width=width, no_color=True, color_system=None, highlight=False),
+    )
     return buf.getvalue()

@@ -28,8 +28,16 @@ def _proxies(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if name:
             c = counts.setdefault(name, {s: 0 for s in STATUSES})
             c[f["status"]] = c.get(f["status"], 0) + 1
-    return [{"name": v["proxy"], "verdict": v["verdict"].replace("_", " "), "blocking": v["blocking"],
-             "unknown_rules": v["unknown"], "counts": counts[v["proxy"]]} for v in proxy_verdicts(findings)]
+    return [
+        {
+            "name": v["proxy"],
+            "verdict": v["verdict"].replace("_", " "),
+            "blocking": v["blocking"],
+            "unknown_rules": v["unknown"],
+            "counts": counts[v["proxy"]],
+        }
+        for v in proxy_verdicts(findings)
+    ]
 
 
 def _rules(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -37,9 +45,14 @@ def _rules(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for f in findings:
         r = by.get(f["rule_id"])
         if r is None:
-            r = by[f["rule_id"]] = {"rule_id": f["rule_id"], "title": f.get("title", ""), "severity": f.get("severity", ""),
-                                    "remediation": f.get("remediation", ""), "doc_url": f.get("doc_url", ""),
-                                    "counts": {s: 0 for s in STATUSES}}
+            r = by[f["rule_id"]] = {
+                "rule_id": f["rule_id"],
+                "title": f.get("title", ""),
+                "severity": f.get("severity", ""),
+                "remediation": f.get("remediation", ""),
+                "doc_url": f.get("doc_url", ""),
+                "counts": {s: 0 for s in STATUSES},
+            }
         r["counts"][f["status"]] = r["counts"].get(f["status"], 0) + 1
     return [by[k] for k in sorted(by)]
 
@@ -57,8 +70,14 @@ def _trend(trend: list[Any] | None, run: Any) -> list[dict[str, Any]]:
     return points[-60:]
 
 
-def build(run: Any, *, previous: Any = None, trend: list[Any] | None = None, fail_on: str | None = None,
-          diff: RunDiff | None = None) -> dict[str, Any]:
+def build(
+    run: Any,
+    *,
+    previous: Any = None,
+    trend: list[Any] | None = None,
+    fail_on: str | None = None,
+    diff: RunDiff | None = None,
+) -> dict[str, Any]:
     findings = run.findings
     counts = {s: 0 for s in STATUSES}
     sev = {s: {t: 0 for t in STATUSES} for s in SEVERITIES}

@@ -16,8 +16,19 @@ from typing import Any
 
 from offhost_audit.findings import Finding
 
-FIELDS = ("rule_id", "title", "severity", "status", "subject", "message", "evidence", "missing",
-          "remediation", "doc_url", "waiver")
+FIELDS = (
+    "rule_id",
+    "title",
+    "severity",
+    "status",
+    "subject",
+    "message",
+    "evidence",
+    "missing",
+    "remediation",
+    "doc_url",
+    "waiver",
+)
 _BATCH = 512  # findings per chunk: few write calls, small chunks
 
 

@@ -19,9 +19,27 @@ from offhost_audit.text import clean
 
 MARKDOWN_CAP = 1024 * 1024 - 4096  # GitHub job summaries take 1 MiB: keep a margin
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|!~])")
-CSV_FIELDS = ("rule_id", "title", "severity", "status", "real_status", "subject_kind", "subject", "proxy", "host",
-              "cluster", "csv", "share", "server", "vm", "message", "waiver_id", "waiver_state", "doc_url",
-              "change")
+CSV_FIELDS = (
+    "rule_id",
+    "title",
+    "severity",
+    "status",
+    "real_status",
+    "subject_kind",
+    "subject",
+    "proxy",
+    "host",
+    "cluster",
+    "csv",
+    "share",
+    "server",
+    "vm",
+    "message",
+    "waiver_id",
+    "waiver_state",
+    "doc_url",
+    "change",
+)
 
 
 def oneline(value: Any) -> str:
@@ -44,8 +62,13 @@ def real_status(f: dict[str, Any]) -> str:
 
 
 def install(env: jinja2.Environment) -> None:
-    env.filters.update(clean=lambda v: clean("" if v is None else v), oneline=oneline, md=md,
-                       subject=subject_name, real_status=real_status)
+    env.filters.update(
+        clean=lambda v: clean("" if v is None else v),
+        oneline=oneline,
+        md=md,
+        subject=subject_name,
+        real_status=real_status,
+    )
     env.globals.update(real_status=real_status)
 
 
@@ -81,11 +104,27 @@ def csv_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
             s = f.get("subject") or {}
             wv = f.get("waiver") or {}
             st = f.get("status")
-            yield (f.get("rule_id"), f.get("title"), f.get("severity"), st, wv.get("status") or st, s.get("kind"),
-                   _cell(s.get("name")), _cell(s.get("proxy")), _cell(s.get("host")), _cell(s.get("cluster")),
-                   _cell(s.get("csv")), _cell(s.get("share")), _cell(s.get("server")), _cell(s.get("vm")),
-                   _cell(f.get("message")), _cell(wv.get("id")), wv.get("state"), f.get("doc_url"),
-                   change.get(finding_key(f), "") if change else "")
+            yield (
+                f.get("rule_id"),
+                f.get("title"),
+                f.get("severity"),
+                st,
+                wv.get("status") or st,
+                s.get("kind"),
+                _cell(s.get("name")),
+                _cell(s.get("proxy")),
+                _cell(s.get("host")),
+                _cell(s.get("cluster")),
+                _cell(s.get("csv")),
+                _cell(s.get("share")),
+                _cell(s.get("server")),
+                _cell(s.get("vm")),
+                _cell(f.get("message")),
+                _cell(wv.get("id")),
+                wv.get("state"),
+                f.get("doc_url"),
+                change.get(finding_key(f), "") if change else "",
+            )
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -21,8 +21,19 @@ from markupsafe import Markup
 
 from offhost_audit.text import clean
 
-COLUMNS = ("status", "severity", "rule_id", "subject", "kind", "proxy", "message", "evidence", "waiver", "real_status",
-           "missing")
+COLUMNS = (
+    "status",
+    "severity",
+    "rule_id",
+    "subject",
+    "kind",
+    "proxy",
+    "message",
+    "evidence",
+    "waiver",
+    "real_status",
+    "missing",
+)
 DETAILED = ("fail", "unknown", "waived")  # findings whose evidence travels in the page (passes: see the JSON report)
 # A JSON escape: an escaped backslash (kept), or a C0 control that JSON escaped (\u001b, \b, \f, \r).
 # Scanning from each backslash and consuming an escaped backslash whole keeps the parity right: in
@@ -57,9 +68,21 @@ def _rows(findings: list[dict[str, Any]]) -> list[list[Any]]:
         w = f.get("waiver")
         wtext = (w.get("note") or f"{w.get('id')}: {w.get('justification')} (until {w.get('expires')})") if w else ""
         detailed = f["status"] in DETAILED
-        out.append([f["status"], f.get("severity", ""), f["rule_id"], s.get("name", ""), s.get("kind", ""),
-                    s.get("proxy") or "", f.get("message", ""), f.get("evidence") if detailed else None, wtext,
-                    (w or {}).get("status") or f["status"], f.get("missing") or None])
+        out.append(
+            [
+                f["status"],
+                f.get("severity", ""),
+                f["rule_id"],
+                s.get("name", ""),
+                s.get("kind", ""),
+                s.get("proxy") or "",
+                f.get("message", ""),
+                f.get("evidence") if detailed else None,
+                wtext,
+                (w or {}).get("status") or f["status"],
+                f.get("missing") or None,
+            ]
+        )
     return out
 
 
@@ -77,21 +100,49 @@ def trend_chart(points: list[dict[str, Any]], width: int = 640, height: int = 16
         return height - pad - (height - 2 * pad) * (v / top)
 
     lines = {s: " ".join(f"{x(i):.1f},{y(p.get(s, 0)):.1f}" for i, p in enumerate(points)) for s in series}
-    dots = [{"x": round(x(i), 1), "label": f"run {p['id']} {p['started_at']}: {p.get('fail', 0)} fail, "
-             f"{p.get('unknown', 0)} unknown, {p.get('waived', 0)} waived",
-             "y": {s: round(y(p.get(s, 0)), 1) for s in series}} for i, p in enumerate(points)]
-    return {"width": width, "height": height, "top": top, "pad": pad, "lines": lines, "dots": dots,
-            "series": series, "y_top": round(y(top), 1), "y_zero": round(y(0), 1)}
+    dots = [
+        {
+            "x": round(x(i), 1),
+            "label": f"run {p['id']} {p['started_at']}: {p.get('fail', 0)} fail, "
+            f"{p.get('unknown', 0)} unknown, {p.get('waived', 0)} waived",
+            "y": {s: round(y(p.get(s, 0)), 1) for s in series},
+        }
+        for i, p in enumerate(points)
+    ]
+    return {
+        "width": width,
+        "height": height,
+        "top": top,
+        "pad": pad,
+        "lines": lines,
+        "dots": dots,
+        "series": series,
+        "y_top": round(y(top), 1),
+        "y_zero": round(y(0), 1),
+    }
 
 
 def extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
     css = env.get_template("report.css.j2").render(**ctx)
     js = env.get_template("report.js.j2").render(**ctx)
-    rules = {r["rule_id"]: {"title": r["title"], "severity": r["severity"], "remediation": r["remediation"],
-                            "doc_url": r["doc_url"] if str(r["doc_url"]).startswith(("https://", "http://")) else ""}
-             for r in ctx["rules"]}
+    rules = {
+        r["rule_id"]: {
+            "title": r["title"],
+            "severity": r["severity"],
+            "remediation": r["remediation"],
+            "doc_url": r["doc_url"] if str(r["doc_url"]).startswith(("https://", "http://")) else "",
+        }
+        for r in ctx["rules"]
+    }
     data = {"columns": COLUMNS, "rows": _rows(ctx["findings"]), "rules": rules}
-    csp = (f"default-src 'none'; script-src {_csp_hash(js)}; style-src {_csp_hash(css)}; "
-           "img-src data:; base-uri 'none'; form-action 'none'")
-    return {"css": Markup(css), "js": Markup(js), "island": island(data), "csp": csp,
-            "chart": trend_chart(ctx["trend"])}
+    csp = (
+        f"default-src 'none'; script-src {_csp_hash(js)}; style-src {_csp_hash(css)}; "
+        "img-src data:; base-uri 'none'; form-action 'none'"
+    )
+    return {
+        "css": Markup(css),
+        "js": Markup(js),
+        "island": island(data),
+        "csp": csp,
+        "chart": trend_chart(ctx["trend"]),
+    }

@@ -46,8 +46,10 @@ def _case(f: dict[str, Any]) -> TestCase:
         case.result = [Skipped(f"not applicable: {msg}")]
     elif status == "waived":
         w = f.get("waiver") or {}
-        reason = (f"waived by {w.get('id')} (really {w.get('status')}) until {w.get('expires')}: "
-                  f"{w.get('justification')}; owner {w.get('owner')}, approved by {w.get('approved_by')}")
+        reason = (
+            f"waived by {w.get('id')} (really {w.get('status')}) until {w.get('expires')}: "
+            f"{w.get('justification')}; owner {w.get('owner')}, approved by {w.get('approved_by')}"
+        )
         case.result = [Skipped(clean(reason, keep_newlines=False), "waived")]
     return case
 
@@ -66,7 +68,7 @@ def build(ctx: dict[str, Any]) -> str:
             c[key] += 1
     diff = ctx["diff"]
     changes: dict[str, dict[str, int]] = {}
-    for cat, items in (diff.changes.items() if diff else ()):
+    for cat, items in diff.changes.items() if diff else ():
         for c in items:
             per = changes.setdefault(c.rule_id, {})
             per[cat] = per.get(cat, 0) + 1

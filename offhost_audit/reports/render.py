@@ -50,7 +50,9 @@ def parse_formats(text: str) -> list[str]:
         return list(FORMATS)
     bad = [n for n in names if n not in FORMATS]
     if bad or not names:
-        raise InputError(f"unknown report format(s) {', '.join(bad) or '(none)'}: choose from {', '.join(FORMATS)} or all")
+        raise InputError(
+            f"unknown report format(s) {', '.join(bad) or '(none)'}: choose from {', '.join(FORMATS)} or all"
+        )
     return list(dict.fromkeys(names))
 
 
@@ -78,8 +80,14 @@ def environment(template_dir: str | os.PathLike[str] | None = None) -> jinja2.En
 def _builders() -> dict[str, Callable[[dict[str, Any], jinja2.Environment], dict[str, Any]]]:
     from offhost_audit.reports import formats, html, junit, sarif
 
-    return {"html": html.extra, "md": formats.markdown_extra, "junit": junit.extra, "sarif": sarif.extra,
-            "csv": formats.csv_extra, "json": formats.json_extra}
+    return {
+        "html": html.extra,
+        "md": formats.markdown_extra,
+        "junit": junit.extra,
+        "sarif": sarif.extra,
+        "csv": formats.csv_extra,
+        "json": formats.json_extra,
+    }
 
 
 def render_text(fmt: str, ctx: dict[str, Any], env: jinja2.Environment) -> str:
@@ -107,9 +115,19 @@ def _render_text(fmt: str, ctx: dict[str, Any], env: jinja2.Environment) -> str:
         raise InputError(f"{where}: report template error: {e}") from None
 
 
-def render(run: Any, formats: list[str], outdir: str | os.PathLike[str], *, previous: Any = None,
-           trend: list[Any] | None = None, fail_on: str | None = None, template_dir: str | os.PathLike[str] | None = None,
-           keep: int | None = None, stamp: bool = True, diff: Any = None) -> list[Path]:
+def render(
+    run: Any,
+    formats: list[str],
+    outdir: str | os.PathLike[str],
+    *,
+    previous: Any = None,
+    trend: list[Any] | None = None,
+    fail_on: str | None = None,
+    template_dir: str | os.PathLike[str] | None = None,
+    keep: int | None = None,
+    stamp: bool = True,
+    diff: Any = None,
+) -> list[Path]:
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: not a folder (report output)")
@@ -143,7 +161,10 @@ def _write(path: Path, text: str) -> None:
 
 
 def _prune(out: Path, ext: str, keep: int) -> None:
-    mine = sorted((p for p in out.iterdir() if (m := _STAMPED.match(p.name)) and m.group("ext") == ext),
-                  key=lambda p: p.name, reverse=True)
+    mine = sorted(
+        (p for p in out.iterdir() if (m := _STAMPED.match(p.name)) and m.group("ext") == ext),
+        key=lambda p: p.name,
+        reverse=True,
+    )
     for p in mine[keep:]:
         p.unlink(missing_ok=True)

@@ -40,7 +40,8 @@ def _artifact(meta: dict[str, Any]) -> str:
 
 def _rule(r: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "id": r["rule_id"], "name": r["rule_id"].replace("-", ""),
+        "id": r["rule_id"],
+        "name": r["rule_id"].replace("-", ""),
         "shortDescription": {"text": r["title"] or r["rule_id"]},
         "help": {"text": r["remediation"] or r["title"] or r["rule_id"]},
         "defaultConfiguration": {"level": _LEVEL.get(r["severity"], "warning")},
@@ -52,24 +53,37 @@ def _rule(r: dict[str, Any]) -> dict[str, Any]:
 
 
 # diff category -> SARIF baselineState (relative to the previous stored run)
-_BASELINE = {"new": "new", "regressed": "new", "waiver_expired": "new", "to_unknown": "updated",
-             "still_failing": "unchanged"}
+_BASELINE = {
+    "new": "new",
+    "regressed": "new",
+    "waiver_expired": "new",
+    "to_unknown": "updated",
+    "still_failing": "unchanged",
+}
 
 
 def _result(f: dict[str, Any], index: int, uri: str, change: str | None) -> dict[str, Any]:
     subject = f.get("subject") or {}
     name = clean(subject.get("name", ""), keep_newlines=False)
     res: dict[str, Any] = {
-        "ruleId": f["rule_id"], "ruleIndex": index,
+        "ruleId": f["rule_id"],
+        "ruleIndex": index,
         "message": {"text": clean(f.get("message", "") or f.get("title", "")) or f["rule_id"]},
-        "locations": [{
-            "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": 1}},
-            "logicalLocations": [{"name": name, "fullyQualifiedName": f"{subject.get('kind', '')}:{name}",
-                                  "kind": "resource"}],
-        }],
+        "locations": [
+            {
+                "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": 1}},
+                "logicalLocations": [
+                    {"name": name, "fullyQualifiedName": f"{subject.get('kind', '')}:{name}", "kind": "resource"}
+                ],
+            }
+        ],
         "partialFingerprints": {"offhostSubject/v1": _fingerprint(f)},
-        "properties": {"status": f["status"], "severity": f.get("severity"),
-                       "evidence": f.get("evidence") or [], "subject": subject},
+        "properties": {
+            "status": f["status"],
+            "severity": f.get("severity"),
+            "evidence": f.get("evidence") or [],
+            "subject": subject,
+        },
     }
     if change is not None:
         res["baselineState"] = _BASELINE.get(change, "unchanged")
@@ -79,10 +93,17 @@ def _result(f: dict[str, Any], index: int, uri: str, change: str | None) -> dict
         res["kind"], res["level"] = "fail", _LEVEL.get(str(f.get("severity")), "warning")
     if f["status"] == "waived":
         w = f.get("waiver") or {}
-        res["suppressions"] = [{"kind": "external", "status": "accepted",
-                                "justification": clean(f"{w.get('id')}: {w.get('justification')} "
-                                                       f"(expires {w.get('expires')}, approved by {w.get('approved_by')})",
-                                                       keep_newlines=False)}]
+        res["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": clean(
+                    f"{w.get('id')}: {w.get('justification')} "
+                    f"(expires {w.get('expires')}, approved by {w.get('approved_by')})",
+                    keep_newlines=False,
+                ),
+            }
+        ]
     return res
 
 
@@ -96,24 +117,46 @@ def build(ctx: dict[str, Any]) -> dict[str, Any]:
     diff, changes = ctx["diff"], ctx["change_of"]
     invocation: dict[str, Any] = {"executionSuccessful": True}
     if dropped:
-        invocation["toolExecutionNotifications"] = [{"level": "warning", "message": {"text": (
-            f"{dropped} of {len(problems)} results left out: SARIF consumers such as code scanning take at most "
-            f"{MAX_RESULTS} results per run (failures first, then unknown, then waived)")}}]
+        invocation["toolExecutionNotifications"] = [
+            {
+                "level": "warning",
+                "message": {
+                    "text": (
+                        f"{dropped} of {len(problems)} results left out: SARIF consumers such as code scanning take at most "
+                        f"{MAX_RESULTS} results per run (failures first, then unknown, then waived)"
+                    )
+                },
+            }
+        ]
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "offhost-audit", "version": ctx["tool_version"],
-                                "informationUri": "https://offhost-audit.dev",
-                                "rules": [_rule(r) for r in rules]}},
-            "invocations": [invocation],
-            "automationDetails": {"id": f"offhost-audit/{ctx['run']['meta'].get('profile') or 'default'}/"},
-            "results": [_result(f, index[f["rule_id"]], uri, changes.get(finding_key(f), "unchanged") if diff else None)
-                        for f in kept],
-            "properties": {"run_id": ctx["run"]["id"], "started_at": ctx["run"]["started_at"],
-                           "results_total": len(problems), "results_omitted": dropped, "counts": ctx["counts"],
-                           "change_since_previous": ({"previous_run": diff.old_id, **diff.counts()} if diff else None)},
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "offhost-audit",
+                        "version": ctx["tool_version"],
+                        "informationUri": "https://offhost-audit.dev",
+                        "rules": [_rule(r) for r in rules],
+                    }
+                },
+                "invocations": [invocation],
+                "automationDetails": {"id": f"offhost-audit/{ctx['run']['meta'].get('profile') or 'default'}/"},
+                "results": [
+                    _result(f, index[f["rule_id"]], uri, changes.get(finding_key(f), "unchanged") if diff else None)
+                    for f in kept
+                ],
+                "properties": {
+                    "run_id": ctx["run"]["id"],
+                    "started_at": ctx["run"]["started_at"],
+                    "results_total": len(problems),
+                    "results_omitted": dropped,
+                    "counts": ctx["counts"],
+                    "change_since_previous": ({"previous_run": diff.old_id, **diff.counts()} if diff else None),
+                },
+            }
+        ],
     }
 
 

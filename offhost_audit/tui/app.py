@@ -41,8 +41,13 @@ class OffhostAuditApp(App[None]):
     CSS_PATH = Path(__file__).parent / "app.tcss"
     TITLE = "offhost-audit"
     COMMANDS = App.COMMANDS | {commands.OffhostCommands}
-    MODES = {"dashboard": DashboardScreen, "findings": FindingsScreen, "facts": FactsScreen,
-             "matrix": MatrixScreen, "audit": AuditScreen}
+    MODES = {
+        "dashboard": DashboardScreen,
+        "findings": FindingsScreen,
+        "facts": FactsScreen,
+        "matrix": MatrixScreen,
+        "audit": AuditScreen,
+    }
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
         Binding("1", "goto('dashboard')", "Dashboard", show=False, id="app.dashboard", tooltip="Counts and verdicts"),
@@ -99,7 +104,9 @@ class OffhostAuditApp(App[None]):
 
     def open_doc(self, url: str) -> None:
         """A browser when there is a graphical one (never a text browser in this terminal); else copy."""
-        gui = sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        gui = sys.platform in ("darwin", "win32") or bool(
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        )
         if gui:
             self.open_url(url)
             self.say(f"Opened {url} in the browser.")
@@ -173,10 +180,13 @@ class OffhostAuditApp(App[None]):
         if finding["status"] not in ("fail", "unknown"):
             self.say(f"Only failures and unknowns can be waived (this one is {finding['status']}).", severity="warning")
             return
+
         def submit(form: Any) -> None:
             if form is None:
                 return
-            call = partial(self.session.waive, finding, reason=form.reason, approver=form.approver, expires=form.expires)
+            call = partial(
+                self.session.waive, finding, reason=form.reason, approver=form.approver, expires=form.expires
+            )
             self._in_thread(call, done=f"Waived {finding['rule_id']} for {finding['subject']['name']}.")
 
         self.push_screen(WaiveScreen(finding["rule_id"], finding["subject"]["name"]), submit)
@@ -202,8 +212,10 @@ class OffhostAuditApp(App[None]):
 
     async def action_audit(self, only: str | None = None) -> None:
         if self.session.inventory is None:
-            self.say("No inventory: open the TUI with --inventory FILE (or `offhost-audit demo --tui`) to audit live.",
-                     severity="warning")
+            self.say(
+                "No inventory: open the TUI with --inventory FILE (or `offhost-audit demo --tui`) to audit live.",
+                severity="warning",
+            )
             return
         await self.action_goto("audit")
         self._audit(only)

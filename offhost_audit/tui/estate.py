@@ -39,8 +39,9 @@ class Matrix:
     def pairs(self) -> list[tuple[str, tuple[str, str], Cell]]:
         """Every assigned (proxy, source) cell, blocked first, then unknown, then ready."""
         rank = {"blocked": 0, "unknown": 1, "ready": 2, "none": 3}
-        return sorted(((p, c, cell) for (p, c), cell in self.cells.items()),
-                      key=lambda x: (rank[x[2].state], x[0], x[1]))
+        return sorted(
+            ((p, c, cell) for (p, c), cell in self.cells.items()), key=lambda x: (rank[x[2].state], x[0], x[1])
+        )
 
 
 def _upper(v: Any) -> str:
@@ -93,10 +94,13 @@ def _matrix(facts: dict[str, Any], findings: list[Finding]) -> Matrix:
     cells: dict[tuple[str, tuple[str, str]], Cell] = {}
     for pu, cols in assigned.items():
         for col in cols:
-            rows = pair.get((pu, col), []) + wide.get(pu, []) + (share_rows.get(col[1], []) if col[0] == "share" else [])
+            rows = (
+                pair.get((pu, col), []) + wide.get(pu, []) + (share_rows.get(col[1], []) if col[0] == "share" else [])
+            )
             cells[(proxies[pu], (col[0], display[col]))] = _cell(findings, sorted(set(rows)))
-    return Matrix(proxies=[proxies[p] for p in sorted(proxies)], columns=[(k, display[(k, n)]) for k, n in columns],
-                  cells=cells)
+    return Matrix(
+        proxies=[proxies[p] for p in sorted(proxies)], columns=[(k, display[(k, n)]) for k, n in columns], cells=cells
+    )
 
 
 def _cell(findings: list[Finding], rows: list[int]) -> Cell:
@@ -143,8 +147,11 @@ def findings_for_failure(findings: list[Finding], target: str, collector: str | 
         if f["status"] != "unknown":
             continue
         for p in (str(m).upper() for m in f.get("missing") or []):
-            if any(m in p for m in host_marks) or (f"[\\\\{t}\\" in p and (not areas or "SHARES[" in global_marks)) or \
-                    (any(p.startswith(g) for g in global_marks) and t in _subject_names(f)):
+            if (
+                any(m in p for m in host_marks)
+                or (f"[\\\\{t}\\" in p and (not areas or "SHARES[" in global_marks))
+                or (any(p.startswith(g) for g in global_marks) and t in _subject_names(f))
+            ):
                 out.append(i)
                 break
     return out
@@ -172,7 +179,7 @@ def fact_path(path: str) -> list[str | tuple[str]]:
             end = path.find("]", i)
             # share paths hold backslashes but no ']'; a missing ']' ends the path
             end = len(path) if end < 0 else end
-            steps.append((path[i + 1:end],))
+            steps.append((path[i + 1 : end],))
             i = end + 1
             continue
         m = _STEP.match(path, i)
@@ -212,9 +219,18 @@ def resolve(doc: Any, steps: list[str | tuple[str]]) -> list[int | str]:
                 continue
             want = step[0].upper()
             short = want if want.startswith("\\") else want.split(".")[0]
-            idx = next((j for j, it in enumerate(node) if isinstance(it, dict) and any(
-                isinstance(it.get(k), str) and (it[k].upper() == want or it[k].split(".")[0].upper() == short)
-                for k in _ITEM_KEYS)), None)
+            idx = next(
+                (
+                    j
+                    for j, it in enumerate(node)
+                    if isinstance(it, dict)
+                    and any(
+                        isinstance(it.get(k), str) and (it[k].upper() == want or it[k].split(".")[0].upper() == short)
+                        for k in _ITEM_KEYS
+                    )
+                ),
+                None,
+            )
             if idx is None:
                 break
             out.append(idx)

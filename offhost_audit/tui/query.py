@@ -32,11 +32,30 @@ Terms are ANDed; a comma ORs values; - in front negates a term.
 COLUMNS = ("status", "severity", "rule", "subject", "message")
 _SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 _STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
-_STATUS_ALIASES = {"na": "not_applicable", "n/a": "not_applicable", "notapplicable": "not_applicable",
-                   "failed": "fail", "failing": "fail", "passed": "pass", "unk": "unknown"}
-_KEYS = {"sev": "sev", "severity": "sev", "status": "status", "st": "status", "rule": "rule", "id": "rule",
-         "host": "host", "proxy": "host", "cluster": "host", "share": "host", "server": "host", "vm": "host",
-         "subject": "host"}
+_STATUS_ALIASES = {
+    "na": "not_applicable",
+    "n/a": "not_applicable",
+    "notapplicable": "not_applicable",
+    "failed": "fail",
+    "failing": "fail",
+    "passed": "pass",
+    "unk": "unknown",
+}
+_KEYS = {
+    "sev": "sev",
+    "severity": "sev",
+    "status": "status",
+    "st": "status",
+    "rule": "rule",
+    "id": "rule",
+    "host": "host",
+    "proxy": "host",
+    "cluster": "host",
+    "share": "host",
+    "server": "host",
+    "vm": "host",
+    "subject": "host",
+}
 _RELATED = ("name", "proxy", "host", "cluster", "csv", "share", "server", "vm")
 _COST = {"status": 0, "sev": 1, "rule": 2, "host": 3, "text": 4}
 
@@ -75,7 +94,9 @@ def parse(query: str) -> list[Term]:
         if not values:
             continue
         if key == "sev":
-            values = tuple(_expand(v.rstrip("+"), SEVERITIES, "severity") + ("+" if v.endswith("+") else "") for v in values)
+            values = tuple(
+                _expand(v.rstrip("+"), SEVERITIES, "severity") + ("+" if v.endswith("+") else "") for v in values
+            )
         elif key == "status":
             values = tuple(_expand(_STATUS_ALIASES.get(v, v), STATUSES, "status") for v in values)
         terms.append(Term(key, values, negate))
@@ -90,7 +111,10 @@ def _expand(value: str, names: tuple[str, ...], what: str) -> str:
     if len(hits) == 1:
         return hits[0]
     if not hits:
-        raise QueryError(f"unknown {what} {value!r} (one of {', '.join(names)}" + ("; add + for 'and above')" if what == "severity" else ")"))
+        raise QueryError(
+            f"unknown {what} {value!r} (one of {', '.join(names)}"
+            + ("; add + for 'and above')" if what == "severity" else ")")
+        )
     raise QueryError(f"{what} {value!r} is ambiguous: {', '.join(hits)}")
 
 
@@ -107,15 +131,28 @@ class Index:
     @property
     def text(self) -> list[str]:
         if self._text is None:
-            self._text = [" ".join((f["rule_id"], f.get("title") or "", f["subject"]["name"], f.get("message") or "",
-                                    f["status"], f["severity"])).lower() for f in self.findings]
+            self._text = [
+                " ".join(
+                    (
+                        f["rule_id"],
+                        f.get("title") or "",
+                        f["subject"]["name"],
+                        f.get("message") or "",
+                        f["status"],
+                        f["severity"],
+                    )
+                ).lower()
+                for f in self.findings
+            ]
         return self._text
 
     @property
     def related(self) -> list[str]:
         if self._related is None:
-            self._related = ["\x00".join(str(s.get(k) or "") for k in _RELATED).lower()
-                             for s in (f["subject"] for f in self.findings)]
+            self._related = [
+                "\x00".join(str(s.get(k) or "") for k in _RELATED).lower()
+                for s in (f["subject"] for f in self.findings)
+            ]
         return self._related
 
     @property
@@ -149,8 +186,15 @@ class Index:
             self._orders[column] = sorted(range(len(fs)), key=keys[column])
         return self._orders[column]
 
-    def select(self, query: str = "", *, sort: str = "status", reverse: bool = False,
-               hide_pass: bool = False, hide_waived: bool = False) -> list[int]:
+    def select(
+        self,
+        query: str = "",
+        *,
+        sort: str = "status",
+        reverse: bool = False,
+        hide_pass: bool = False,
+        hide_waived: bool = False,
+    ) -> list[int]:
         """Visible row numbers: the findings matching ``query``, in ``sort`` order."""
         terms = sorted(parse(query), key=lambda t: _COST[t.key])  # cheap, selective tests first
         fs = self.findings
@@ -173,8 +217,7 @@ class Index:
             text, needle = self.text, vals[0]
             p: Predicate = lambda i: needle in text[i]  # noqa: E731
         elif t.key == "sev":
-            want = {s for s in SEVERITIES for v in vals
-                    if s == v or (v.endswith("+") and at_or_above(s, v[:-1]))}
+            want = {s for s in SEVERITIES for v in vals if s == v or (v.endswith("+") and at_or_above(s, v[:-1]))}
             p = lambda i: fs[i]["severity"] in want  # noqa: E731
         elif t.key == "status":
             want = set(vals)

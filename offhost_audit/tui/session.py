@@ -43,13 +43,16 @@ class Session:
         text = facts_doc.read_text(path)
         doc = facts_doc.loads(text, source=str(path))
         found = audit.evaluate_facts(doc, profile=profile, facts_json=text)
-        s = cls(doc, found, audit.run_warnings(doc), profile=profile, source=f"facts {path}", facts_path=str(path), **kw)
+        s = cls(
+            doc, found, audit.run_warnings(doc), profile=profile, source=f"facts {path}", facts_path=str(path), **kw
+        )
         s._apply_waivers()
         return s
 
     @classmethod
-    def from_history(cls, run_id: str | None = None, *, db: str | None = None, profile: str | None = None,
-                     **kw: Any) -> Session:
+    def from_history(
+        cls, run_id: str | None = None, *, db: str | None = None, profile: str | None = None, **kw: Any
+    ) -> Session:
         """A stored run (None: the latest); its findings as stored, waivers included."""
         from offhost_audit import history
 
@@ -57,17 +60,29 @@ class Session:
             raise InputError(f"--run {run_id!r}: a run id is a number (`offhost-audit history` lists them)")
         with history.History(db) as store:
             run = store.load(int(run_id) if run_id is not None else None)
-        s = cls(run.facts or {}, list(run.findings), list(run.meta.get("warnings") or []),
-                profile=profile or run.meta.get("profile"), source=f"run {run.id} ({run.started_at})",
-                history_db=db, run_id=str(run.id), **kw)
+        s = cls(
+            run.facts or {},
+            list(run.findings),
+            list(run.meta.get("warnings") or []),
+            profile=profile or run.meta.get("profile"),
+            source=f"run {run.id} ({run.started_at})",
+            history_db=db,
+            run_id=str(run.id),
+            **kw,
+        )
         if profile or kw.get("waivers_path"):
             s.reevaluate(profile)
         return s
 
     @classmethod
     def empty_for_inventory(cls, inventory: Any, *, source: str, **kw: Any) -> Session:
-        return cls({"collection": [], "hosts": [], "assignments": list(inventory.assignments)}, [],
-                   source=source, inventory=inventory, **kw)
+        return cls(
+            {"collection": [], "hosts": [], "assignments": list(inventory.assignments)},
+            [],
+            source=source,
+            inventory=inventory,
+            **kw,
+        )
 
     # --- actions -----------------------------------------------------------------------------
 
@@ -93,8 +108,9 @@ class Session:
         if self.inventory is None:
             raise InputError("this session has no inventory: open the TUI with --inventory FILE for a live audit")
         inv = self.inventory if only is None else _only(self.inventory, only)
-        doc, found, warnings = audit.run_audit(inv, progress=progress, profile=self.profile,
-                                               resolver=self.resolver, **self.audit_options)
+        doc, found, warnings = audit.run_audit(
+            inv, progress=progress, profile=self.profile, resolver=self.resolver, **self.audit_options
+        )
         if only is not None:
             doc = _merge_target(self.facts, doc, only)
             found = audit.evaluate_facts(doc, profile=self.profile)
@@ -108,10 +124,15 @@ class Session:
 
     def record(self) -> str:
         """Apply the waivers and store the current run in the history (``audit.record_run``); its id."""
-        run = audit.record_run(self.facts, self.findings, profile=self.profile, db=self.history_db,
-                               waivers=self.waivers_path if self.waivers_path and os.path.exists(self.waivers_path) else None,
-                               inventory_path=getattr(self.inventory, "path", None) if self._inventory_file() else None,
-                               warnings=self.warnings)
+        run = audit.record_run(
+            self.facts,
+            self.findings,
+            profile=self.profile,
+            db=self.history_db,
+            waivers=self.waivers_path if self.waivers_path and os.path.exists(self.waivers_path) else None,
+            inventory_path=getattr(self.inventory, "path", None) if self._inventory_file() else None,
+            warnings=self.warnings,
+        )
         self.findings = run.findings
         self.run_id = str(run.id)
         self.origin = self.origin or self.source
@@ -128,11 +149,17 @@ class Session:
         import uuid
 
         path = self.waivers_path or _default_waivers_path(self)
-        w = waivers_mod.new_waiver(id=f"W-{uuid.uuid4().hex[:8]}", rule_id=finding["rule_id"],
-                                   subject=_glob_escape(finding["subject"]["name"]), justification=reason,
-                                   owner=owner or approver, approved_by=approver,
-                                   created=dt.date.today().isoformat(), expires=expires,
-                                   statuses=[finding["status"]] if finding["status"] in waivers_mod.WAIVABLE else None)
+        w = waivers_mod.new_waiver(
+            id=f"W-{uuid.uuid4().hex[:8]}",
+            rule_id=finding["rule_id"],
+            subject=_glob_escape(finding["subject"]["name"]),
+            justification=reason,
+            owner=owner or approver,
+            approved_by=approver,
+            created=dt.date.today().isoformat(),
+            expires=expires,
+            statuses=[finding["status"]] if finding["status"] in waivers_mod.WAIVABLE else None,
+        )
         waivers_mod.append(path, w)
         self.waivers_path = path
         self.reevaluate()
@@ -164,10 +191,12 @@ def _only(inventory: Any, target: str) -> Any:
     from dataclasses import replace
 
     t = target.upper()
-    return replace(inventory,
-                   hosts=[h for h in inventory.hosts if h.name.upper() == t],
-                   file_servers=[e for e in inventory.file_servers if e["target"].name.upper() == t],
-                   domain_controllers=[e for e in inventory.domain_controllers if e["target"].name.upper() == t])
+    return replace(
+        inventory,
+        hosts=[h for h in inventory.hosts if h.name.upper() == t],
+        file_servers=[e for e in inventory.file_servers if e["target"].name.upper() == t],
+        domain_controllers=[e for e in inventory.domain_controllers if e["target"].name.upper() == t],
+    )
 
 
 def _merge_target(old: dict[str, Any], new: dict[str, Any], target: str) -> dict[str, Any]:
@@ -195,9 +224,13 @@ def _merge_target(old: dict[str, Any], new: dict[str, Any], target: str) -> dict
     for key in ("hosts", "vms", "shares", "domains", "computer_accounts"):
         if isinstance(keep.get(key), list):
             keep[key] = [item for item in keep[key] if not mine(key, item)]
-    fresh = {k: new.get(k) for k in ("hosts", "clusters", "vms", "shares", "domains", "computer_accounts") if new.get(k)}
+    fresh = {
+        k: new.get(k) for k in ("hosts", "clusters", "vms", "shares", "domains", "computer_accounts") if new.get(k)
+    }
     merged = {**keep, **merge([{k: keep.get(k) or [] for k in fresh}, fresh])}
-    merged["collection"] = [e for e in old.get("collection") or [] if e["target"].upper() != t] + list(new.get("collection") or [])
+    merged["collection"] = [e for e in old.get("collection") or [] if e["target"].upper() != t] + list(
+        new.get("collection") or []
+    )
     merged["warnings"] = list(new.get("warnings") or [])
     return merged
 

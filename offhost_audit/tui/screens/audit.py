@@ -17,8 +17,16 @@ class AuditScreen(ViewScreen):
     VIEW = "Live audit"
     AUTO_FOCUS = "#targets"
     BINDINGS = [
-        Binding("R", "rerun_all", "Re-run all", id="audit.rerun_all", tooltip="Collect and evaluate the whole estate again"),
-        Binding("t", "rerun_target", "Re-run target", id="audit.rerun_target", tooltip="Collect the highlighted target again"),
+        Binding(
+            "R", "rerun_all", "Re-run all", id="audit.rerun_all", tooltip="Collect and evaluate the whole estate again"
+        ),
+        Binding(
+            "t",
+            "rerun_target",
+            "Re-run target",
+            id="audit.rerun_target",
+            tooltip="Collect the highlighted target again",
+        ),
         Binding("escape", "back", "Back", id="audit.back"),
     ]
 
@@ -36,7 +44,14 @@ class AuditScreen(ViewScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#targets", DataTable)
-        for label, width in (("target", 14), ("done", 6), ("last collector", 18), ("status", 10), ("failed", 6), ("first error", None)):
+        for label, width in (
+            ("target", 14),
+            ("done", 6),
+            ("last collector", 18),
+            ("status", 10),
+            ("failed", 6),
+            ("first error", None),
+        ):
             table.add_column(label, width=width, key=label)
         self.reload()
         self._status()
@@ -44,8 +59,15 @@ class AuditScreen(ViewScreen):
     def _status(self, text: Text | None = None) -> None:
         s = self.app.session
         if text is None:
-            text = Text("No live audit yet. " + ("R runs one." if s.inventory is not None else
-                        "Open the TUI with --inventory FILE (or demo --tui) to audit live."), style="dim")
+            text = Text(
+                "No live audit yet. "
+                + (
+                    "R runs one."
+                    if s.inventory is not None
+                    else "Open the TUI with --inventory FILE (or demo --tui) to audit live."
+                ),
+                style="dim",
+            )
         self.query_one("#audit-status", Static).update(text)
 
     def started(self, msg: AuditStarted) -> None:
@@ -55,8 +77,15 @@ class AuditScreen(ViewScreen):
             table.clear()
             for target, total in self.plan.items():
                 self.state[target] = {"done": 0, "errors": 0}
-                table.add_row(Text(clean(target, keep_newlines=False), style="bold"), Text(f"0/{total}"), Text(""),
-                              Text("waiting", style="dim"), Text("0"), Text(""), key=target)
+                table.add_row(
+                    Text(clean(target, keep_newlines=False), style="bold"),
+                    Text(f"0/{total}"),
+                    Text(""),
+                    Text("waiting", style="dim"),
+                    Text("0"),
+                    Text(""),
+                    key=target,
+                )
         else:
             self.plan.update(msg.plan)
             for target, total in msg.plan.items():
@@ -71,8 +100,14 @@ class AuditScreen(ViewScreen):
 
     def _row(self, target: str, done: str, collector: str, status: Text, errors: int, error: str | None = None) -> None:
         table = self.query_one("#targets", DataTable)
-        values = [Text(clean(target, keep_newlines=False), style="bold"), Text(done), Text(clean(collector, keep_newlines=False)),
-                  status, Text(str(errors), style="red" if errors else ""), Text(clean(error or "", keep_newlines=False))]
+        values = [
+            Text(clean(target, keep_newlines=False), style="bold"),
+            Text(done),
+            Text(clean(collector, keep_newlines=False)),
+            status,
+            Text(str(errors), style="red" if errors else ""),
+            Text(clean(error or "", keep_newlines=False)),
+        ]
         if target not in table.rows:
             table.add_row(*values, key=target)
             return
@@ -101,7 +136,9 @@ class AuditScreen(ViewScreen):
         fails = sum(1 for f in s.findings if f["status"] == "fail")
         unknown = sum(1 for f in s.findings if f["status"] == "unknown")
         t = Text(f"done: {len(s.findings)} findings, {fails} failing, {unknown} unknown", style="bold")
-        t.append(f"; saved to history as run {msg.run_id}" if msg.run_id else "; not saved (no history store)", style="dim")
+        t.append(
+            f"; saved to history as run {msg.run_id}" if msg.run_id else "; not saved (no history store)", style="dim"
+        )
         t.append("  2: findings  1: dashboard", style="dim")
         self._status(t)
 
@@ -122,4 +159,3 @@ class AuditScreen(ViewScreen):
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         await self.app.action_audit(only=key)
-

@@ -16,8 +16,18 @@ from offhost_audit.tui.messages import ShowFindings
 from offhost_audit.tui.screens.view import ViewScreen
 
 MAX_ROWS = 100  # the built-in DataTable: fine for a hundred rows, slow for thousands
-_VERDICT = {"ready": ("ready", "bold green"), "not_ready": ("not ready", "bold red"), "unknown": ("unknown", "bold yellow")}
-_STATUS_STYLE = {"fail": "bold red", "unknown": "bold yellow", "pass": "green", "not_applicable": "dim", "waived": "magenta"}
+_VERDICT = {
+    "ready": ("ready", "bold green"),
+    "not_ready": ("not ready", "bold red"),
+    "unknown": ("unknown", "bold yellow"),
+}
+_STATUS_STYLE = {
+    "fail": "bold red",
+    "unknown": "bold yellow",
+    "pass": "green",
+    "not_applicable": "dim",
+    "waived": "magenta",
+}
 
 
 def _t(value: object, style: str = "", width: int | None = None) -> Text:
@@ -77,14 +87,23 @@ class DashboardScreen(ViewScreen):
         p.add_columns("proxy", "verdict", "blocked by", "undecided")
         for v in self._verdicts:
             label, style = _VERDICT[v["verdict"]]
-            p.add_row(_t(v["proxy"], "bold"), Text(label, style=style), _t(", ".join(v["blocking"]) or "-"),
-                      _t(", ".join(v["unknown"]) or "-"))
+            p.add_row(
+                _t(v["proxy"], "bold"),
+                Text(label, style=style),
+                _t(", ".join(v["blocking"]) or "-"),
+                _t(", ".join(v["unknown"]) or "-"),
+            )
         if not self._verdicts:
             p.add_row(Text("no proxies in these findings", style="dim"), Text(""), Text(""), Text(""))
         by = {k: sum(1 for v in verdicts if v["verdict"] == k) for k in rank}
         self.query_one("#proxies-title", Static).update(
             f"Proxies: {by['not_ready']} not ready, {by['unknown']} unknown, {by['ready']} ready"
-            + (f" (the first {MAX_ROWS} shown, not ready first; the matrix has all)" if len(verdicts) > MAX_ROWS else ""))
+            + (
+                f" (the first {MAX_ROWS} shown, not ready first; the matrix has all)"
+                if len(verdicts) > MAX_ROWS
+                else ""
+            )
+        )
 
         failures = estate.manifest_failures(s.facts)
         self._failures = failures[:MAX_ROWS]
@@ -92,12 +111,19 @@ class DashboardScreen(ViewScreen):
         m.clear(columns=True)
         m.add_columns("target", "collector", "status", "error")
         for e in self._failures:
-            m.add_row(_t(e["target"], "bold"), _t(e["collector"]), _t(e["status"], "yellow"), _t(e.get("error") or "", width=200))
+            m.add_row(
+                _t(e["target"], "bold"),
+                _t(e["collector"]),
+                _t(e["status"], "yellow"),
+                _t(e.get("error") or "", width=200),
+            )
         total = len(s.facts.get("collection") or [])
         self.query_one("#failures-title", Static).update(
             f"Collection failures: {len(failures)} of {total} collector runs"
-            + (f" (the first {MAX_ROWS} shown)" if len(failures) > MAX_ROWS else "") if total else
-            "Collection failures: no collection manifest in these facts")
+            + (f" (the first {MAX_ROWS} shown)" if len(failures) > MAX_ROWS else "")
+            if total
+            else "Collection failures: no collection manifest in these facts"
+        )
         w = Text()
         for line in s.warnings:
             w.append("warning: ", style="bold yellow")
@@ -109,8 +135,11 @@ class DashboardScreen(ViewScreen):
         if event.cursor_row < len(self._verdicts):
             v = self._verdicts[event.cursor_row]
             findings = self.app.session.findings
-            rows = [i for i, f in enumerate(findings) if f["subject"].get("proxy") == v["proxy"]
-                    and f["status"] in ("fail", "unknown")]
+            rows = [
+                i
+                for i, f in enumerate(findings)
+                if f["subject"].get("proxy") == v["proxy"] and f["status"] in ("fail", "unknown")
+            ]
             self.post_message(ShowFindings(rows=rows, label=f"proxy {v['proxy']}: failures and unknowns"))
 
     @on(DataTable.RowSelected, "#failures")
@@ -124,4 +153,3 @@ class DashboardScreen(ViewScreen):
         focused = self.focused
         if isinstance(focused, DataTable):
             focused.action_select_cursor()
-

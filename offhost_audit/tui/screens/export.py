@@ -57,7 +57,8 @@ class ExportScreen(ModalScreen["ExportForm | None"]):
         bad = [f for f in formats if f not in FORMATS]
         if not directory or not formats or bad:
             self.query_one("#export-error", Static).update(
-                Text(f"unknown format(s): {', '.join(bad)}" if bad else "give a folder and at least one format"))
+                Text(f"unknown format(s): {', '.join(bad)}" if bad else "give a folder and at least one format")
+            )
             return
         self.dismiss(ExportForm(directory, formats))
 

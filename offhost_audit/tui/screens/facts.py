@@ -60,7 +60,9 @@ class FactsScreen(ViewScreen):
         t = Text()
         if self.matches:
             t.append(f"{self.label} {self.position + 1}/{len(self.matches)}: ", style="bold")
-            t.append(clean(_show(self.matches[self.position], self.app.session.facts), keep_newlines=False), style="cyan")
+            t.append(
+                clean(_show(self.matches[self.position], self.app.session.facts), keep_newlines=False), style="cyan"
+            )
             t.append("  n/N: next/previous", style="dim")
         elif extra:
             t.append(clean(extra, keep_newlines=False), style="yellow")

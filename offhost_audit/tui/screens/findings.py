@@ -29,7 +29,9 @@ class FindingsScreen(ViewScreen):
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter", id="findings.filter", tooltip="Filter as you type"),
         Binding("p", "toggle_pass", "Passes", id="findings.passes", tooltip="Hide or show passes and n/a"),
-        Binding("w", "toggle_waived", "Waived", show=False, id="findings.waived", tooltip="Hide or show waived findings"),
+        Binding(
+            "w", "toggle_waived", "Waived", show=False, id="findings.waived", tooltip="Hide or show waived findings"
+        ),
         Binding("s", "sort", "Sort", id="findings.sort", tooltip="Sort by the next column"),
         Binding("S", "reverse", "Reverse", show=False, id="findings.reverse"),
         Binding("e", "facts", "Facts", id="findings.facts", tooltip="Jump to the facts that decided it"),
@@ -52,8 +54,11 @@ class FindingsScreen(ViewScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="findings-title", classes="title-bar")
-        yield Input(placeholder="/ filter: text  sev:high+  status:fail  rule:OHP-010  host:NAME  -status:pass",
-                    id="filter", select_on_focus=False)
+        yield Input(
+            placeholder="/ filter: text  sev:high+  status:fail  rule:OHP-010  host:NAME  -status:pass",
+            id="filter",
+            select_on_focus=False,
+        )
         yield Static(id="findings-status", classes="status-line")
         yield FindingsList(id="findings-list")
         yield FindingDetail(id="detail")
@@ -90,7 +95,9 @@ class FindingsScreen(ViewScreen):
             await asyncio.sleep(DEBOUNCE_S)
         lst = self.query_one(FindingsList)
         index = self.app.index
-        args = dict(sort=lst.sort_column, reverse=lst.sort_reverse, hide_pass=self.hide_pass, hide_waived=self.hide_waived)
+        args = dict(
+            sort=lst.sort_column, reverse=lst.sort_reverse, hide_pass=self.hide_pass, hide_waived=self.hide_waived
+        )
         try:
             rows = await asyncio.to_thread(index.select, self.query_text, **args)
         except QueryError as e:

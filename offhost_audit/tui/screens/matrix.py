@@ -45,9 +45,16 @@ class MatrixScreen(ViewScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="matrix-title", classes="title-bar")
-        yield Static(Text.assemble(("✔ ready  ", "green"), ("✘ blocked by rules  ", "red"), ("? undecided  ", "yellow"),
-                                   ("· not assigned", "dim"), ("   Enter: the findings behind a cell", "dim")),
-                     classes="status-line")
+        yield Static(
+            Text.assemble(
+                ("✔ ready  ", "green"),
+                ("✘ blocked by rules  ", "red"),
+                ("? undecided  ", "yellow"),
+                ("· not assigned", "dim"),
+                ("   Enter: the findings behind a cell", "dim"),
+            ),
+            classes="status-line",
+        )
         yield DataTable(id="matrix-table", cursor_type="cell", zebra_stripes=True)
         yield Static(id="matrix-cell", classes="status-line")
         yield Footer()
@@ -72,8 +79,9 @@ class MatrixScreen(ViewScreen):
             for kind, name in m.columns:
                 table.add_column(Text(f"{_KIND[kind]} {clean(name, keep_newlines=False)}"))
             for p in m.proxies:
-                table.add_row(Text(clean(p, keep_newlines=False), style="bold"),
-                              *(cell_text(m.cell(p, col)) for col in m.columns))
+                table.add_row(
+                    Text(clean(p, keep_newlines=False), style="bold"), *(cell_text(m.cell(p, col)) for col in m.columns)
+                )
             note = Text(f"{len(m.proxies)} proxies x {len(m.columns)} sources", style="dim")
         else:  # a large estate: one row per assigned pair, the most urgent first
             table.cursor_type = "row"
@@ -81,13 +89,19 @@ class MatrixScreen(ViewScreen):
             for label in ("proxy", "source", "state"):
                 table.add_column(Text(label, style="bold"))
             for p, (kind, name), cell in self.pairs:
-                table.add_row(Text(clean(p, keep_newlines=False), style="bold"),
-                              Text(f"{_KIND[kind]} {clean(name, keep_newlines=False)}"), cell_text(cell))
-            note = Text(f"{len(m.cells):,} proxy x source pairs: too many for a grid; the {len(self.pairs):,} most urgent "
-                        "(blocked, then undecided). Enter opens a pair's findings; host:NAME in the findings filter finds any.",
-                        style="dim")
+                table.add_row(
+                    Text(clean(p, keep_newlines=False), style="bold"),
+                    Text(f"{_KIND[kind]} {clean(name, keep_newlines=False)}"),
+                    cell_text(cell),
+                )
+            note = Text(
+                f"{len(m.cells):,} proxy x source pairs: too many for a grid; the {len(self.pairs):,} most urgent "
+                "(blocked, then undecided). Enter opens a pair's findings; host:NAME in the findings filter finds any.",
+                style="dim",
+            )
         self.query_one("#matrix-cell", Static).update(
-            note if m.proxies else Text("No proxies in these facts or findings.", style="dim"))
+            note if m.proxies else Text("No proxies in these facts or findings.", style="dim")
+        )
 
     def _cell_at(self, row: int, column: int) -> tuple[str, tuple[str, str], estate.Cell] | None:
         m = self.model
@@ -120,8 +134,12 @@ class MatrixScreen(ViewScreen):
             return
         p, (kind, name), cell = hit
         t = Text(f"{clean(p)} × {kind} {clean(name)}: ", style="bold")
-        what = {"blocked": "blocked by " + ", ".join(cell.rules), "unknown": "undecided: " + ", ".join(cell.rules),
-                "ready": "ready", "none": "not assigned to this proxy"}[cell.state]
+        what = {
+            "blocked": "blocked by " + ", ".join(cell.rules),
+            "unknown": "undecided: " + ", ".join(cell.rules),
+            "ready": "ready",
+            "none": "not assigned to this proxy",
+        }[cell.state]
         t.append(f"{what} ({len(cell.rows)} findings)")
         self.query_one("#matrix-cell", Static).update(t, layout=False)
 
@@ -141,4 +159,3 @@ class MatrixScreen(ViewScreen):
 
     def action_open(self) -> None:
         self.query_one("#matrix-table", DataTable).action_select_cursor()
-

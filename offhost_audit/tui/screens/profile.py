@@ -27,7 +27,9 @@ class ProfileScreen(ModalScreen["str | None"]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text("Guidance profile (re-evaluates the same facts)", style="bold"))
-            yield OptionList(*(Option(Text(p + ("  (current)" if p == self.current else "")), id=p) for p in self.profiles))
+            yield OptionList(
+                *(Option(Text(p + ("  (current)" if p == self.current else "")), id=p) for p in self.profiles)
+            )
 
     def on_mount(self) -> None:
         ol = self.query_one(OptionList)

@@ -40,8 +40,14 @@ class WaiveScreen(ModalScreen["WaiverForm | None"]):
     def compose(self) -> ComposeResult:
         default = (dt.date.today() + dt.timedelta(days=90)).isoformat()
         with Vertical():
-            yield Static(Text.assemble(("Waive ", "bold"), (self.rule_id, "bold"), " for ",
-                                       (clean(self.subject, keep_newlines=False), "italic")))
+            yield Static(
+                Text.assemble(
+                    ("Waive ", "bold"),
+                    (self.rule_id, "bold"),
+                    " for ",
+                    (clean(self.subject, keep_newlines=False), "italic"),
+                )
+            )
             yield Label("Reason (required)")
             yield Input(id="reason")
             yield Label("Approved by (required)")

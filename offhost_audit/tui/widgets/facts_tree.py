@@ -18,8 +18,18 @@ from offhost_audit.text import clean
 from offhost_audit.tui.estate import item_name
 
 Path = tuple[int | str, ...]
-_ORDER = ("hosts", "clusters", "shares", "domains", "computer_accounts", "vms", "assignments", "vbr",
-          "collection", "warnings")
+_ORDER = (
+    "hosts",
+    "clusters",
+    "shares",
+    "domains",
+    "computer_accounts",
+    "vms",
+    "assignments",
+    "vbr",
+    "collection",
+    "warnings",
+)
 
 
 def _scalar(v: Any) -> str:

@@ -39,7 +39,10 @@ def render(f: Finding, *, description: str | None = None) -> Text:
     t = Text()
     status = f["status"]
     t.append(f"{f['rule_id']} ", style="bold")
-    t.append(f"{status.upper()} ", style={"fail": "bold red", "unknown": "bold yellow", "pass": "green"}.get(status, "magenta"))
+    t.append(
+        f"{status.upper()} ",
+        style={"fail": "bold red", "unknown": "bold yellow", "pass": "green"}.get(status, "magenta"),
+    )
     t.append(f"{f['severity']}\n", style="italic")
     t.append(clean(f.get("title") or "") + "\n", style="bold underline")
     t.append("\nSubject: ", style="bold")

@@ -21,10 +21,20 @@ from offhost_audit.text import clean
 from offhost_audit.tui.messages import FindingHighlighted, FindingSelected, SortRequested
 from offhost_audit.tui.query import COLUMNS
 
-_STATUS_STYLE = {"fail": Style(color="red", bold=True), "unknown": Style(color="yellow", bold=True),
-                 "pass": Style(color="green"), "not_applicable": Style(dim=True), "waived": Style(color="magenta")}
-_SEV_STYLE = {"critical": Style(color="red", bold=True, reverse=True), "high": Style(color="red"),
-              "medium": Style(color="yellow"), "low": Style(color="cyan"), "info": Style(dim=True)}
+_STATUS_STYLE = {
+    "fail": Style(color="red", bold=True),
+    "unknown": Style(color="yellow", bold=True),
+    "pass": Style(color="green"),
+    "not_applicable": Style(dim=True),
+    "waived": Style(color="magenta"),
+}
+_SEV_STYLE = {
+    "critical": Style(color="red", bold=True, reverse=True),
+    "high": Style(color="red"),
+    "medium": Style(color="yellow"),
+    "low": Style(color="cyan"),
+    "info": Style(dim=True),
+}
 _STATUS_LABEL = {"not_applicable": "n/a"}
 
 
@@ -54,8 +64,14 @@ class FindingsList(ScrollView, can_focus=True):
 
     cursor: reactive[int] = reactive(0, always_update=True, init=False)
 
-    def __init__(self, findings: list[Finding] | None = None, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self,
+        findings: list[Finding] | None = None,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.findings: list[Finding] = findings or []
         self.rows: list[int] = []
