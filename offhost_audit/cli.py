@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from offhost_audit import __version__, cli_reports
+from offhost_audit import __version__, cli_lab, cli_reports
 from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, AuditError
 from offhost_audit.findings import SEVERITIES
 
@@ -198,11 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tui", action="store_true", help="open the TUI on one lab scenario (default: faults) and audit it live"
     )
-    p.set_defaults(func=_cmd_demo)
+    p.set_defaults(func=cli_lab.cmd_demo)
 
     p = sub.add_parser("tui", help="the interactive terminal UI: browse findings, evidence, facts; audit live")
     _add_tui_options(p)
-    p.set_defaults(func=_cmd_tui)
+    p.set_defaults(func=cli_lab.cmd_tui)
 
     p = sub.add_parser("lab", help="the built-in WS-Management lab")
     lab = p.add_subparsers(dest="lab_command", metavar="LAB_COMMAND", required=True)
@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--route-by-host", action="store_true", help="serve every host on one port, routed by the Host header"
     )
     q.add_argument("--inventory-out", metavar="FILE", help="write a matching inventory for the lab")
-    q.set_defaults(func=_cmd_lab_serve)
+    q.set_defaults(func=cli_lab.cmd_lab_serve)
 
     p = sub.add_parser("policy", help="policy tools")
     pol = p.add_subparsers(dest="policy_command", metavar="POLICY_COMMAND", required=True)
@@ -338,168 +338,6 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     )
     run = cli_reports.record(args, doc, found, warnings, inventory=args.inventory)
     return _emit(run.findings, warnings, args)
-
-
-def _cmd_tui(args: argparse.Namespace) -> int:
-    from offhost_audit.cli_reports import waivers_path
-    from offhost_audit.tui.session import Session
-
-    common = dict(waivers_path=waivers_path(args), history_db=args.db)
-    if args.facts:
-        session = Session.from_facts_file(args.facts, profile=args.profile, **common)
-    elif args.inventory:
-        from offhost_audit import inventory
-        from offhost_audit.credentials import Resolver
-
-        inv, resolver = inventory.load(args.inventory), Resolver()
-        inv.targets(resolver=resolver)  # prompts (if any) happen now, before the TUI owns the terminal
-        session = Session.empty_for_inventory(
-            inv,
-            source=f"live audit of {args.inventory}",
-            profile=args.profile,
-            resolver=resolver,
-            audit_options={"insecure": args.insecure},
-            **common,
-        )
-    else:
-        session = Session.from_history(args.run, db=args.db, profile=args.profile, waivers_path=common["waivers_path"])
-    from offhost_audit.tui.app import build_app
-
-    build_app(session, start_audit=bool(args.inventory)).run()
-    return 0
-
-
-def _demo_tui(args: argparse.Namespace) -> int:
-    import tempfile
-
-    from offhost_audit.lab import demo
-    from offhost_audit.tui.app import build_app
-    from offhost_audit.tui.session import Session
-
-    name = (args.scenario or ["faults"])[0]
-    with demo.serve(name) as (sc, inv, resolver), tempfile.TemporaryDirectory(prefix="offhost-demo-") as tmp:
-        session = Session.empty_for_inventory(
-            inv,
-            source=f"lab scenario {sc['name']} (not real Windows)",
-            profile=args.profile,
-            resolver=resolver,
-            history_db=f"{tmp}/lab-history.sqlite",  # lab runs stay out of yours
-            audit_options={"call_timeout": 10.0, "target_timeout": 60.0},
-        )
-        build_app(session, start_audit=True).run()
-    return 0
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    if args.tui:
-        return _demo_tui(args)
-    from rich.console import Console
-    from rich.markup import escape as _escape
-
-    from offhost_audit.text import clean
-
-    def escape(value: object) -> str:  # host text: control characters stripped, then markup escaped
-        return _escape(clean(value, keep_newlines=False))
-
-    from offhost_audit.lab import demo, scenario
-    from offhost_audit.reports import console as report
-
-    names = args.scenario or scenario.shipped()
-    out = Console()
-    results = []
-    for i, name in enumerate(names):
-        if args.format == "table":
-            out.print(
-                f"[bold]== {escape(name)}[/] [dim](the built-in lab: loopback WS-Management, not real Windows)[/]"
-            )
-        r = demo.run_scenario(name, profile=args.profile, auth="ntlm" if i % 2 == 0 else "basic")
-        results.append(r)
-        if args.format != "table":
-            continue
-        sc, found = r["scenario"], r["findings"]
-        out.print(escape(sc["title"]))
-        for w in r["facts"].get("warnings") or []:
-            out.print(f"  [yellow]warning:[/] {escape(w)}")
-        m = demo.manifest_summary(r["facts"])
-        out.print(f"  collected {m['ok']}/{m['calls']} collector runs in {r['seconds']}s")
-        for p in m["problems"][:8]:
-            out.print(
-                f"    [yellow]{escape(p['target'])} {escape(p['collector'])}[/]: {escape(p['status'])}: {escape(p['error'] or '')[:160]}"
-            )
-        out.print("  " + escape(report.summary_line(found)))
-        for f in found:
-            if f["status"] == "fail":
-                subject = (f.get("subject") or {}).get("name", "")
-                out.print(
-                    f"    [red]fail[/] {escape(f['rule_id'])} {escape(f['severity'])} {escape(str(subject))}: "
-                    f"{escape(str(f.get('message', '')))[:150]}"
-                )
-        for c in r["check"]:
-            mark = "[green]as built[/]" if c["ok"] else "[bold red]NOT as built[/]"
-            out.print(f"  expected {escape(c['rule'])} {c['want']}: got {', '.join(c['got']) or 'no finding'} {mark}")
-        out.print()
-    if args.format == "json":
-        sys.stdout.write(demo.as_json(results))
-    ok = all(c["ok"] for r in results for c in r["check"])
-    if args.format == "table":
-        out.print(
-            "every scenario showed what it was built to show"
-            if ok
-            else "[bold red]some scenarios did not show what they were built to show[/]"
-        )
-    return 0 if ok else 1
-
-
-def _cmd_lab_serve(args: argparse.Namespace) -> int:
-    import signal
-
-    from offhost_audit.atomic import write_atomic
-    from offhost_audit.lab import responder, scenario
-    from offhost_audit.lab.wsman import LabServer
-
-    def _stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM stops the lab like Ctrl-C
-
-    from offhost_audit.errors import InputError
-
-    sc = scenario.load(args.scenario)
-    try:
-        lab = LabServer(
-            responder.lab_hosts(sc), bind=args.host, port=args.port, https=args.https, route_by_host=args.route_by_host
-        )
-        lab.start()
-    except (ValueError, OSError) as e:
-        raise InputError(f"lab serve: {e}", title="cannot start the lab") from None
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        print(
-            f"offhost-audit lab: scenario {sc['name']!r} ({sc['title']}): {len(sc['hosts'])} simulated Windows host(s)"
-        )
-        print("This is the built-in lab (loopback WS-Management answering the collector scripts), not real Windows.")
-        for h in sc["hosts"]:
-            print(f"  {h['name']:<12} {lab.endpoint(h['name'])}  roles={','.join(h['roles'])}")
-        print(f"credentials: {sc['lab']['username']} / {sc['lab']['password']} (lab only); auth basic or ntlm")
-        if args.route_by_host:
-            print(
-                "one port for every host, routed by the Host header: the host names must resolve to "
-                f"{args.host} (e.g. /etc/hosts) for a client to reach them"
-            )
-        if args.https:
-            print(f"CA certificate: {lab.ca_file}")
-        if args.inventory_out:
-            write_atomic(args.inventory_out, responder.inventory_yaml(sc, lab))
-            env = responder.lab_env(sc)
-            print(f"inventory written to {args.inventory_out}; use it with:")
-            print(
-                "  "
-                + " ".join(f"{k}='{v}'" for k, v in env.items())
-                + f" offhost-audit audit --inventory {args.inventory_out}"
-            )
-        print("Ctrl-C stops the lab.", flush=True)
-        lab.serve_forever()
-    finally:
-        lab.stop()
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,6 +38,7 @@ PARTS = {
     "lab": "lab",
     "cli": "cli",
     "cli_reports": "cli",
+    "cli_lab": "cli",
     "__main__": "main",
 }
 ALL = set(PARTS.values())
