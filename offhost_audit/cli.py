@@ -288,19 +288,23 @@ def _cmd_policy_test(args: argparse.Namespace) -> int:
     )
 
 
-def _cmd_collect(args: argparse.Namespace) -> int:
-    from offhost_audit import collect, facts, inventory
-    from offhost_audit.text import clean
-
-    inv = inventory.load(args.inventory)
-    doc = collect.collect_facts(
-        inv,
+def _collect_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """What `collect` and `audit` both pass to the collection (the options of _add_collect_options)."""
+    return dict(
         concurrency=args.concurrency,
         call_timeout=args.timeout,
         target_timeout=args.target_timeout,
         insecure=args.insecure,
         progress=not args.quiet,
     )
+
+
+def _cmd_collect(args: argparse.Namespace) -> int:
+    from offhost_audit import collect, facts, inventory
+    from offhost_audit.text import clean
+
+    inv = inventory.load(args.inventory)
+    doc = collect.collect_facts(inv, **_collect_kwargs(args))
     facts.save(args.output, doc)
     entries = doc.get("collection") or []
     for w in doc.get("warnings") or []:
@@ -325,11 +329,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     inv = inventory.load(args.inventory)
     doc, found, warnings = audit.run_audit(
         inv,
-        concurrency=args.concurrency,
-        call_timeout=args.timeout,
-        target_timeout=args.target_timeout,
-        insecure=args.insecure,
-        progress=not args.quiet,
+        **_collect_kwargs(args),
         profile=args.profile,
         opa_url=args.opa_url,
         save_facts=args.save_facts,
