@@ -10,7 +10,9 @@ raw      a fresh Python process: import regorus, add the policies, set_input_jso
 cli -jN  `offhost-audit evaluate --facts F --format json -o out.json --no-history --jobs N` (0: the
          default, the usable cores); --jobs 1 is the single pass. --no-history: storing the run in
          the history database is not evaluation (and costs several seconds at 10,000 hosts)
-tiny     `evaluate` of the smallest shipped example and `--help`, against a raw process on that file
+tiny     `evaluate` of the smallest shipped example and `--help`, against a raw process on that file;
+         `evaluate` with a cold policy cache (an empty XDG_CACHE_HOME for each run: METADATA parsed and
+         the profiles queried, the cache written) and a warm one (engine/policy_cache.py)
 
 For each: wall time, CPU time (user+sys of the process and its children, resource.getrusage),
 peak RSS (the largest of the process and its pool workers: ru_maxrss of RUSAGE_CHILDREN is the
@@ -56,7 +58,7 @@ print(len(out))
 """
 
 
-def measure(cmd: list[str], *, before: Path | None = None) -> dict[str, float]:
+def measure(cmd: list[str], *, before: Path | None = None, cache: Path | None = None) -> dict[str, float]:
     """Run cmd in a fresh child that reports its own children's rusage (so rounds do not mix)."""
     probe = (
         "import resource, subprocess, sys, time, json\n"
@@ -68,7 +70,9 @@ def measure(cmd: list[str], *, before: Path | None = None) -> dict[str, float]:
         " 'rss_mib': u.ru_maxrss / 1024}))\n"
     )
     # the other tree first on the path: `python -m` puts the working directory first, so run there too
-    env = dict(os.environ, PYTHONPATH=str(before)) if before is not None else None
+    env = dict(os.environ, PYTHONPATH=str(before)) if before is not None else dict(os.environ)
+    if cache is not None:  # the policy cache's folder (XDG_CACHE_HOME)
+        env["XDG_CACHE_HOME"] = str(cache)
     out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True, env=env, check=True,
                          cwd=before)
     return json.loads(out.stdout)
@@ -127,17 +131,22 @@ def bench(facts: Path, label: str, jobs: list[int], rounds: int, tmp: Path, befo
     print(f"  findings written by every cli run identical: {'yes' if same else 'NO: ' + ', '.join(digests['cli'])}")
 
 
-def tiny(rounds: int, before: Path | None) -> None:
+def tiny(rounds: int, before: Path | None, tmp: Path) -> None:
+    evaluate = [*CLI, "evaluate", "--facts", str(TINY), "--format", "json", "--no-history"]
     plans = {"raw (tiny file)": [sys.executable, "-c", RAW, str(TINY), str(ROOT / "policies")],
-             "evaluate (tiny)": [*CLI, "evaluate", "--facts", str(TINY), "--format", "json", "--no-history"],
+             "evaluate (cold)": evaluate,
+             "evaluate (warm)": evaluate,
              "--help": [*CLI, "--help"]}
     if before is not None:
         plans["evaluate (before)"] = [*CLI, "evaluate", "--facts", str(TINY), "--format", "json"]
         plans["--help (before)"] = plans["--help"]
     rows: dict[str, list[dict[str, float]]] = {k: [] for k in plans}
-    for _ in range(rounds):
+    warm = tmp / "cache-warm"
+    measure(evaluate, cache=warm)  # fills the warm cache
+    for r in range(rounds):
         for k, cmd in plans.items():
-            rows[k].append(measure(cmd, before=before if "(before)" in k else None))
+            cache = tmp / f"cache-cold-{r}" if k == "evaluate (cold)" else warm
+            rows[k].append(measure(cmd, before=before if "(before)" in k else None, cache=cache))
     raw = statistics.median(m["wall"] for m in rows["raw (tiny file)"])
     print(f"start-up: medians of {rounds} paired round(s)")
     for k, ms in rows.items():
@@ -148,7 +157,7 @@ def tiny(rounds: int, before: Path | None) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description="whole CLI process vs raw regorus process")
-    ap.add_argument("--hosts", type=int, nargs="*", default=[1000, 10000])
+    ap.add_argument("--hosts", type=int, nargs="*", default=[1000, 10000], help="estate sizes (none: start-up only)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--jobs", type=int, nargs="*", default=[1, 2, 0], help="--jobs values (0: the default; -1: no --jobs option)")
     ap.add_argument("--tiny-rounds", type=int, default=5)
@@ -160,10 +169,10 @@ def main() -> int:
     # set (as here) every run would otherwise compile ~20 modules from source (~0.1 s)
     for tree in [ROOT] + ([args.before] if args.before else []):
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "offhost_audit")], check=True)
-    if args.tiny_rounds:
-        tiny(args.tiny_rounds, args.before)
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
+        if args.tiny_rounds:
+            tiny(args.tiny_rounds, args.before, tmp)
         for n in args.hosts:
             path = tmp / f"estate-{n}.json"
             path.write_text(json.dumps(estate.generate(n)), encoding="utf-8")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -114,6 +113,8 @@ class History:
     """One history database. Not shared between threads: open one per thread (cheap)."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        import sqlite3  # here: a run that is not stored (--no-history) opens no database
+
         self.path = Path(path) if path else default_db_path()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -39,13 +39,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from offhost_audit import yamldoc
 from offhost_audit.atomic import write_atomic
 from offhost_audit.errors import InputError
+
+if TYPE_CHECKING:
+    import yaml  # imported where a file is read or written: applying no waivers needs no YAML
 
 DEFAULT_MAX_LIFETIME_DAYS = 365
 EXPIRING_SOON_DAYS = 14
@@ -171,6 +171,8 @@ class _Reader:
         raise InputError(f"{_where(self.path, node.start_mark.line + 1, at)}: {msg}")
 
     def plain(self, node: yaml.Node, at: str) -> Any:
+        import yaml
+
         if isinstance(node, yaml.ScalarNode):
             return node.value
         if isinstance(node, yaml.SequenceNode):
@@ -179,6 +181,10 @@ class _Reader:
 
 
 def loads(text: str, *, source: str = "waivers") -> WaiverFile:
+    import yaml
+
+    from offhost_audit import yamldoc
+
     root = yamldoc.compose(text, source)  # not YAML, nested too deep, alias bombs: one-line InputError
     out = WaiverFile(path=source)
     if root is None:
@@ -213,6 +219,8 @@ def loads(text: str, *, source: str = "waivers") -> WaiverFile:
 
 
 def _entry(r: _Reader, node: yaml.Node, at: str, out: WaiverFile) -> Waiver:
+    import yaml
+
     if not isinstance(node, yaml.MappingNode):
         r.fail(node, at, "expected a mapping (id, rule_id, subject, justification, expires, ...)")
     keys = {k.value: (k, v) for k, v in node.value}
@@ -355,6 +363,8 @@ def lint(path: str | Path, now: datetime | None = None) -> list[str]:
 
 def append(path: str | Path, waiver: Waiver) -> None:
     """Add one waiver to the file atomically, keeping its text (and comments) when it ends with the list."""
+    import yaml
+
     p = Path(path)
     text = p.read_text(encoding="utf-8-sig") if p.exists() else ""
     current = loads(text, source=str(p))
@@ -375,6 +385,10 @@ def append(path: str | Path, waiver: Waiver) -> None:
 
 
 def _appended_text(text: str, entry: str) -> str | None:
+    import yaml
+
+    from offhost_audit import yamldoc
+
     if not text.strip():
         return "waivers:\n" + _indent(entry, 2)
     root = yamldoc.compose(text, "waivers")
@@ -401,6 +415,8 @@ def _indent(block: str, n: int) -> str:
 
 def new_waiver(**kw: Any) -> Waiver:
     """A Waiver from keyword fields (as the TUI collects them), validated like a file entry."""
+    import yaml
+
     doc = yaml.safe_dump({"waivers": [{k: v for k, v in kw.items() if v is not None}]}, sort_keys=False)
     wf = loads(doc, source="new waiver")
     if wf.problems:

@@ -1,5 +1,6 @@
 """Suite-wide: runs that the CLI stores in the history go to a temporary data directory, never the
-user's (offhost_audit.history.default_db_path follows XDG_DATA_HOME through platformdirs)."""
+user's (offhost_audit.history.default_db_path follows XDG_DATA_HOME through platformdirs), and the
+policy cache (offhost_audit.engine.policy_cache, XDG_CACHE_HOME) to a temporary cache directory."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 @pytest.fixture(autouse=True)
 def _private_data_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.getbasetemp() / "xdg-data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
 
 
 def pytest_runtest_makereport(item, call):

@@ -3,7 +3,8 @@
 A regorus ``Engine`` is unsendable (using it from another thread panics), so compiled engines live
 in a ``threading.local`` cache keyed by policy folder; each evaluation works on a ``clone()``
 (about free) so that input and options never leak between runs. The cache notices edited policy
-files (mtime/size) and recompiles.
+files (mtime/size) and recompiles. What is derived from the sources besides the engine (METADATA,
+profiles, default profile) comes from the on-disk cache of :mod:`policy_cache` between runs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import regorus
 
+from offhost_audit.engine import policy_cache
 from offhost_audit.engine.metadata import RuleMeta, read_metadata
 from offhost_audit.engine.sources import (
     PolicySource,
@@ -96,6 +98,14 @@ def compile_policies(root: Path | None = None) -> CompiledPolicies:
             eng.add_policy(src.name, src.text)
         except Exception as e:  # noqa: BLE001 - regorus raises RuntimeError/ValueError with a caret diagram
             raise PolicyError(format_rego_error(e)) from None
+    metadata, profiles, default = policy_cache.derived(
+        root, sources, policy_cache.library_tag("regorus", regorus.regorus), lambda: _derive(root, eng, sources)
+    )
+    return CompiledPolicies(root, eng, sources, metadata, profiles, default, sig)
+
+
+def _derive(root: Path, eng: Any, sources: list[PolicySource]) -> policy_cache.Derived:
+    """The METADATA blocks, the profiles and the default profile (two probe queries): what the cache keeps."""
     metadata = read_metadata(sources)
     probe = eng.clone()
     try:
@@ -108,7 +118,7 @@ def compile_policies(root: Path | None = None) -> CompiledPolicies:
         raise PolicyError(format_rego_error(e)) from None
     if not isinstance(profiles, dict) or not profiles:
         raise PolicyError(f"{root}: {PROFILES_RULE} defines no guidance profiles")
-    return CompiledPolicies(root, eng, sources, metadata, profiles, default, sig)
+    return metadata, profiles, default
 
 
 def compiled(root: Path | None = None) -> CompiledPolicies:

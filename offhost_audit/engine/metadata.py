@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
-
-import yaml
 
 from offhost_audit.engine.sources import PolicySource
 from offhost_audit.errors import PolicyError
 from offhost_audit.findings import Finding
 from offhost_audit.names import norm_name
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~5x faster
 _COMMENT = re.compile(r"^\s*#( ?)(.*)$")
 _PACKAGE = re.compile(r"^\s*package\s+(\S+)")
 
@@ -39,8 +36,26 @@ class RuleMeta:
     line: int = 0
 
 
+_JSON_FIELDS = tuple(f.name for f in fields(RuleMeta) if f.name != "file")
+
+
+def meta_to_json(m: RuleMeta) -> dict[str, Any]:
+    """A RuleMeta as JSON (without ``file``, the source's display name, which depends on the working directory)."""
+    return {name: getattr(m, name) for name in _JSON_FIELDS}
+
+
+def meta_from_json(doc: dict[str, Any], *, file: str) -> RuleMeta:
+    """The RuleMeta that meta_to_json wrote; KeyError/TypeError when the fields are not exactly those."""
+    if not isinstance(doc, dict) or set(doc) != set(_JSON_FIELDS):
+        raise TypeError("not a RuleMeta")
+    return RuleMeta(**doc, file=file)
+
+
 def parse_blocks(text: str, *, file: str = "<policy>") -> list[tuple[int, dict[str, Any], str | None]]:
     """Every METADATA block as (line, mapping, package it sits above or None)."""
+    import yaml  # here, not at the top: a run whose policies are in the cache (policy_cache) needs no YAML
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~5x faster
     lines = text.splitlines()
     blocks = []
     i = 0
@@ -58,7 +73,7 @@ def parse_blocks(text: str, *, file: str = "<policy>") -> list[tuple[int, dict[s
             body.append(m.group(2))
             i += 1
         try:
-            doc = yaml.load("\n".join(body), Loader=_LOADER) or {}
+            doc = yaml.load("\n".join(body), Loader=loader) or {}
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             line = start + 1 + (mark.line if mark else 0)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from offhost_audit.engine import policy_cache
 from offhost_audit.engine.metadata import RuleMeta, read_metadata
 from offhost_audit.engine.sources import PolicySource, dumps_compact, parse_json, read_sources, signature
 from offhost_audit.errors import InputError, PolicyError
@@ -140,19 +141,27 @@ def _document(eng: Any, path: str, default: Any, sources: list[PolicySource]) ->
 
 def compile_policies(root: Path | None = None) -> OpaPolicies:
     """Load every non-test .rego file below root (default: the shipped policies) into OPA."""
-    bindings()
+    ob = bindings()
     root = Path(root) if root else policies_dir()
     sig = signature(root)
     sources = read_sources(root, include_tests=False)
     if not sources:
         raise PolicyError(f"{root}: no .rego policy files found")
+    metadata, profiles, default = policy_cache.derived(
+        root, sources, policy_cache.library_tag("opa", ob), lambda: _derive(root, sources)
+    )
+    return OpaPolicies(root, sources, metadata, profiles, default, sig)
+
+
+def _derive(root: Path, sources: list[PolicySource]) -> policy_cache.Derived:
+    """The METADATA blocks, the profiles and the default profile (a probe engine): what the cache keeps."""
     probe = new_engine(sources)
     profiles = _document(probe, PROFILES_DOC, {}, sources)
     default = _document(probe, DEFAULT_PROFILE_DOC, FALLBACK_DEFAULT_PROFILE, sources)
     probe.close()
     if not isinstance(profiles, dict) or not profiles:
         raise PolicyError(f"{root}: data.{PROFILES_DOC} defines no guidance profiles")
-    return OpaPolicies(root, sources, read_metadata(sources), profiles, default, sig)
+    return read_metadata(sources), profiles, default
 
 
 def compiled(root: Path | None = None) -> OpaPolicies:
