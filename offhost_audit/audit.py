@@ -170,6 +170,11 @@ def _sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def no_waivers_summary() -> dict[str, Any]:
+    """The waivers summary of a run without a waivers file (``waivers.apply(f, None).summary(None)``)."""
+    return {"path": None, "count": 0, "applied": {}, "expired": [], "unmatched": [], "expiring_soon": [], "problems": []}
+
+
 def record_run(
     facts: dict[str, Any],
     findings: list[Finding],
@@ -194,17 +199,23 @@ def record_run(
     waivers; a bad file raises InputError, exit 2); ``db``: a history path, an open
     ``history.History``, or None for the default file; ``save=False`` (``--no-history``) returns the
     run without storing it (``run.id`` None); ``keep_runs``: prune to the newest N after saving.
-    Returns a ``history.Run`` whose findings have the waivers applied and whose meta records time,
+    Returns a ``Run`` (``offhost_audit.runs``) whose findings have the waivers applied and whose meta records time,
     hashes, profile, engine, scope, warnings and the waivers summary (expired, unmatched, expiring).
     """
-    from offhost_audit import history, waivers as waivers_mod
+    from offhost_audit.runs import Run, utc_now_iso  # the history (sqlite3) and the waivers only when used
 
     if keep_runs is not None and keep_runs < 1:
         raise InputError(f"--keep-runs must be 1 or more, not {keep_runs}")
     compiled = embedded.compiled(policies)
     bundle = "\n".join(f"{s.rel}\n{s.text}" for s in sorted(compiled.sources, key=lambda s: s.rel))
-    wfile = waivers_mod.load(waivers) if waivers else None
-    applied = waivers_mod.apply(findings, wfile, now=now)
+    if waivers:
+        from offhost_audit import waivers as waivers_mod
+
+        wfile = waivers_mod.load(waivers)
+        applied = waivers_mod.apply(findings, wfile, now=now)
+        found, waived = sorted_findings(applied.findings), applied.summary(wfile)
+    else:  # what apply() and summary() give for no waivers (tests/test_core.py checks)
+        found, waived = sorted_findings(list(findings)), no_waivers_summary()
     meta: dict[str, Any] = {
         "inventory": str(inventory_path) if inventory_path else None,
         "inventory_hash": _sha256(Path(inventory_path).read_bytes()) if inventory_path else None,
@@ -215,12 +226,14 @@ def record_run(
         "engine": "opa-server" if opa_url else engine,
         "opa_url": opa_url,
         "warnings": list(warnings or []),
-        "waivers": applied.summary(wfile),
+        "waivers": waived,
         **scope_of(facts, list(compiled.metadata)),
     }
-    started = history.utc_now_iso()
-    run = history.Run(id=None, started_at=started, meta=meta, facts=facts, findings=sorted_findings(applied.findings))
+    started = utc_now_iso()
+    run = Run(id=None, started_at=started, meta=meta, facts=facts, findings=found)
     if save:
+        from offhost_audit import history
+
         store = db if isinstance(db, history.History) else history.History(db)
         try:
             run.id = store.save_run(meta, run.findings, facts=facts, started_at=started)

@@ -11,8 +11,8 @@ API (used by the CLI, the reports and the TUI)::
     h.previous(run_id) -> Run | None       # the run before it (findings only)
     h.prune(keep) -> int                   # keep the newest `keep` runs; returns how many went
 
-``Run(id, started_at, meta, facts, findings)``: ``started_at`` is ISO 8601 UTC; ``meta`` holds what the
-audit service records (``audit.record_run``): inventory hash, policy bundle hash, profile, engine,
+``Run(id, started_at, meta, facts, findings)`` (``offhost_audit.runs``, re-exported here): ``started_at`` is ISO 8601
+UTC; ``meta`` holds what the audit service records (``audit.record_run``): inventory hash, policy bundle hash, profile, engine,
 ``targets`` and ``rules`` in scope, warnings, the waivers summary. Facts and findings are stored as
 zlib-compressed JSON. The schema version lives in ``PRAGMA user_version``; ``_MIGRATIONS[i]`` takes a
 database from version i to i+1, all in one ``BEGIN IMMEDIATE`` transaction, so concurrent openers
@@ -23,15 +23,16 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import zlib
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from offhost_audit.errors import InputError
 from offhost_audit.findings import SEVERITIES, STATUSES
 from offhost_audit.perf import paused_gc
+from offhost_audit.runs import Run as Run, utc_now_iso as utc_now_iso  # here since the run left for runs.py
 
 BUSY_TIMEOUT_S = 60.0
 _ZLEVEL = 1  # level 1 is ~4x faster than 6 here and the file only ~15 % larger
@@ -63,27 +64,12 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("offhost-audit", appauthor=False)) / "history.sqlite"
 
 
-def utc_now_iso() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 @dataclass
 class RunSummary:
     id: int
     started_at: str
     meta: dict[str, Any]
     counts: dict[str, Any]
-
-
-@dataclass
-class Run:
-    """One stored run. ``id`` is None for a run that was not saved (``--no-history``)."""
-
-    id: int | None
-    started_at: str
-    meta: dict[str, Any] = field(default_factory=dict)
-    facts: dict[str, Any] | None = None
-    findings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_counts(findings: list[dict[str, Any]]) -> dict[str, Any]:
@@ -113,8 +99,6 @@ class History:
     """One history database. Not shared between threads: open one per thread (cheap)."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        import sqlite3  # here: a run that is not stored (--no-history) opens no database
-
         self.path = Path(path) if path else default_db_path()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

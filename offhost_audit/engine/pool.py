@@ -16,7 +16,6 @@ saves, see benchmarks/bench_split.py) or does not split (see split.plan).
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from pathlib import Path
@@ -26,8 +25,6 @@ from offhost_audit.engine import split
 from offhost_audit.engine.embedded import findings_list
 from offhost_audit.engine.sources import dumps_compact
 from offhost_audit.errors import AuditError, EngineUnavailableError, PolicyError
-
-log = logging.getLogger(__name__)
 
 LAST_TIMINGS: list[dict[str, float]] = []  # the last pooled evaluation's per-part timings (benchmarks)
 MIN_SPLIT_HOSTS = 2000  # measured: see the README's Performance section
@@ -72,9 +69,12 @@ def evaluate(
         for part in parts:
             found.extend(compiled.evaluate_json(dumps_compact(part), profile))
         return found
+    import logging  # like the pool's imports: only when splitting
     from concurrent.futures import ProcessPoolExecutor  # only when splitting: ~40 ms of imports
     from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
+
+    log = logging.getLogger(__name__)
 
     t0 = time.time()
     root = str(compiled.root)
