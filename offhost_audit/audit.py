@@ -172,7 +172,15 @@ def _sha256(data: bytes) -> str:
 
 def no_waivers_summary() -> dict[str, Any]:
     """The waivers summary of a run without a waivers file (``waivers.apply(f, None).summary(None)``)."""
-    return {"path": None, "count": 0, "applied": {}, "expired": [], "unmatched": [], "expiring_soon": [], "problems": []}
+    return {
+        "path": None,
+        "count": 0,
+        "applied": {},
+        "expired": [],
+        "unmatched": [],
+        "expiring_soon": [],
+        "problems": [],
+    }
 
 
 def record_run(

@@ -16,8 +16,6 @@ from offhost_audit import __version__, cli_lab, cli_reports
 from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, AuditError
 from offhost_audit.findings import SEVERITIES
 
-
-
 # --- argument types: a bad value is a usage error (exit 2) --------------------------------------
 
 

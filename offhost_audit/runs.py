@@ -21,7 +21,7 @@ class Run:
 
     def __init__(
         self,
-        id: int | None,  # noqa: A002 - the stored run's id
+        id: int | None,
         started_at: str,
         meta: dict[str, Any] | None = None,
         facts: dict[str, Any] | None = None,

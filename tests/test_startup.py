@@ -2,7 +2,9 @@
 
 `evaluate --format json` of a small file needs neither jsonschema (only to explain a failed check),
 nor rich (tables), nor jinja2 (reports), nor the collectors, nor the process pool (small estates
-run in one pass), nor orjson (small texts); `--help` needs no engine.
+run in one pass), nor orjson (small texts); `--help` needs no engine. With the policy cache warm
+(engine/policy_cache.py) and without history or waivers it needs no YAML (METADATA comes from the
+cache), no sqlite3 (nothing stored), no waivers module, no dataclasses and no logging.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ HEAVY = ("jsonschema", "rich", "jinja2", "winrm", "ldap3", "impacket", "smbproto
          "offhost_audit.collectors", "offhost_audit.collect", "concurrent.futures.process", "orjson")
 
 
+LEAN = ("yaml", "sqlite3", "_sqlite3", "offhost_audit.history", "offhost_audit.waivers", "offhost_audit.yamldoc",
+        "dataclasses", "inspect", "logging", "platformdirs")
+
+
 def _modules(*args: str) -> tuple[int, set[str]]:
     r = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
     last = json.loads(r.stderr.strip().splitlines()[-1])
@@ -47,10 +53,24 @@ def test_evaluate_json_of_a_small_file(tmp_path):
     assert _loaded(modules, HEAVY) == []
 
 
+def test_warm_evaluate_without_history_or_waivers_is_lean(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # empty: the first run is cold
+    outs = []
+    for run in ("cold", "warm"):
+        out = tmp_path / f"{run}.json"
+        rc, modules = _modules("evaluate", "--facts", str(EXAMPLE), "--format", "json", "-o", str(out), "--no-history")
+        assert rc in (0, 1)
+        outs.append(out.read_bytes())
+        if run == "cold":
+            assert "yaml" in modules  # METADATA parsed, and written to the cache
+    assert _loaded(modules, HEAVY + LEAN) == []
+    assert outs[0] == outs[1]
+
+
 def test_help_imports_no_engine():
     rc, modules = _modules("--help")
     assert rc == 0
-    assert _loaded(modules, HEAVY + ("regorus", "yaml", "offhost_audit.engine.embedded")) == []
+    assert _loaded(modules, HEAVY + ("regorus", "yaml", "sqlite3", "offhost_audit.engine.embedded")) == []
 
 
 def test_a_failed_check_still_explains_itself_with_jsonschema(tmp_path):
