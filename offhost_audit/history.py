@@ -14,9 +14,10 @@ API (used by the CLI, the reports and the TUI)::
 ``Run(id, started_at, meta, facts, findings)`` (``offhost_audit.runs``, re-exported here):
 ``started_at`` is ISO 8601 UTC; ``meta`` holds what the audit service records (``audit.record_run``):
 inventory hash, policy bundle hash, profile, engine, ``targets`` and ``rules`` in scope, warnings,
-the waivers summary. Facts and findings are stored as zlib-compressed JSON. The schema version lives in ``PRAGMA user_version``; ``_MIGRATIONS[i]`` takes a
-database from version i to i+1, all in one ``BEGIN IMMEDIATE`` transaction, so concurrent openers
-migrate once. Writers take the write lock with a busy timeout: two audits saving at once both land.
+the waivers summary. Facts and findings are stored as zlib-compressed JSON. The schema version
+lives in ``PRAGMA user_version``; ``_MIGRATIONS[i]`` takes a database from version i to i+1, all in
+one ``BEGIN IMMEDIATE`` transaction, so concurrent openers migrate once. Writers take the write
+lock with a busy timeout: two audits saving at once both land.
 """
 
 from __future__ import annotations
