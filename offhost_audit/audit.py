@@ -189,7 +189,7 @@ def record_run(
 ) -> Any:
     """Apply the waivers and record the run in the history: the one place a finished audit goes.
 
-    ``findings`` as ``evaluate_facts`` returned them; ``engine``: the engine's name as recorded
+    ``findings`` as ``evaluate_facts`` returned them (in ``sorted_findings`` order); ``engine``: the engine's name as recorded
     ("embedded", "opa"; "opa-server" when ``opa_url``); ``waivers``: a waivers file or None (no
     waivers; a bad file raises InputError, exit 2); ``db``: a history path, an open
     ``history.History``, or None for the default file; ``save=False`` (``--no-history``) returns the
@@ -219,7 +219,8 @@ def record_run(
         **scope_of(facts, list(compiled.metadata)),
     }
     started = history.utc_now_iso()
-    run = history.Run(id=None, started_at=started, meta=meta, facts=facts, findings=sorted_findings(applied.findings))
+    found = sorted_findings(applied.findings) if applied.changed else applied.findings  # a waived finding moves
+    run = history.Run(id=None, started_at=started, meta=meta, facts=facts, findings=found)
     if save:
         store = db if isinstance(db, history.History) else history.History(db)
         try:

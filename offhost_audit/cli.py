@@ -7,13 +7,14 @@ error; 3 the audit could not complete; 4 internal error (a bug). See offhost_aud
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from offhost_audit import __version__, cli_lab, cli_reports
+from offhost_audit import __version__, cli_lab, cli_reports, perf
 from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, AuditError
 from offhost_audit.findings import SEVERITIES
 
@@ -352,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         _check_outputs(args)
-        code = args.func(args)
+        with contextlib.nullcontext() if _interactive(args) else perf.one_shot():
+            code = args.func(args)
         _flush_stdout()
         return code
     except AuditError as e:
@@ -378,6 +380,11 @@ def main(argv: list[str] | None = None) -> int:
         return _internal(e, args.debug)
 
 
+def _interactive(args: argparse.Namespace) -> bool:
+    """The commands that keep running (the TUI, the lab server); the others run once and exit."""
+    return args.func in (cli_lab.cmd_tui, cli_lab.cmd_lab_serve) or bool(getattr(args, "tui", False))
+
+
 def _internal(e: Exception, debug: bool) -> int:
     """A bug: one short line and exit 4, never 1 (which means "findings found")."""
     from offhost_audit.text import clean
@@ -397,7 +404,6 @@ def _internal(e: Exception, debug: bool) -> int:
 def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
     """parse_args, with what --help/--version print captured and written by us: argparse ignores
     a failed write, so ``--help > /dev/full`` would exit 0 having printed nothing."""
-    import contextlib
     import io
 
     printed = io.StringIO()

@@ -46,6 +46,7 @@ import yaml
 from offhost_audit import yamldoc
 from offhost_audit.atomic import write_atomic
 from offhost_audit.errors import InputError
+from offhost_audit.inputs import read_input
 
 DEFAULT_MAX_LIFETIME_DAYS = 365
 EXPIRING_SOON_DAYS = 14
@@ -120,6 +121,11 @@ class Applied:
     expired: list[Waiver] = field(default_factory=list)  # matched something but had expired
     unmatched: list[Waiver] = field(default_factory=list)  # active, matched nothing
     expiring_soon: list[Waiver] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether any finding was marked (waived, or its expired waiver noted)."""
+        return bool(self.applied or self.expired)
 
     def summary(self, source: WaiverFile | None = None) -> dict[str, Any]:
         """The JSON-able summary a run records in its metadata (and the reports show)."""
@@ -262,14 +268,7 @@ def _entry(r: _Reader, node: yaml.Node, at: str, out: WaiverFile) -> Waiver:
 
 
 def load(path: str | os.PathLike[str]) -> WaiverFile:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file (waivers)") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{p}: cannot read the waivers file: {e}") from None
-    return loads(text, source=str(p))
+    return loads(read_input(path, "a waivers YAML file"), source=str(Path(path)))
 
 
 def _utc(now: datetime | None) -> datetime:
@@ -284,6 +283,8 @@ def apply(
     """Apply waivers to findings (the input dicts are not changed; changed findings are copies)."""
     now = _utc(now)
     items = list(waivers.waivers if isinstance(waivers, WaiverFile) else (waivers or []))
+    if not items:  # nothing to apply: the findings as they are (a scheduled run without waivers)
+        return Applied(findings=list(findings))
     by_rule: dict[str, list[Waiver]] = {}
     for item in items:
         by_rule.setdefault(item.rule_id.upper(), []).append(item)

@@ -15,7 +15,7 @@ from typing import Any
 
 from offhost_audit import audit, facts as facts_doc, waivers as waivers_mod
 from offhost_audit.errors import InputError
-from offhost_audit.findings import Finding
+from offhost_audit.findings import Finding, sorted_findings
 
 Progress = Callable[[str, str, str], None]
 
@@ -169,7 +169,7 @@ class Session:
         """Render the given findings (the current view) as reports into ``directory``; the files written."""
         from offhost_audit.reports.render import render
 
-        view = [self.findings[i] for i in rows]
+        view = sorted_findings([self.findings[i] for i in rows])  # the reports' order, whatever the list's sort
         run = audit.record_run(self.facts, view, profile=self.profile, save=False, warnings=self.warnings)
         run.id = int(self.run_id) if self.run_id and self.run_id.isdigit() else None
         return [str(p) for p in render(run, list(formats), directory)]
