@@ -219,7 +219,7 @@ def record_run(
         **scope_of(facts, list(compiled.metadata)),
     }
     started = history.utc_now_iso()
-    found = sorted_findings(applied.findings) if applied.changed else applied.findings  # a waived finding moves
+    found = applied.findings if wfile is None else sorted_findings(applied.findings)  # a waived finding moves
     run = history.Run(id=None, started_at=started, meta=meta, facts=facts, findings=found)
     if save:
         store = db if isinstance(db, history.History) else history.History(db)

@@ -104,7 +104,7 @@ def _add_engine_option(p: argparse.ArgumentParser) -> None:
         choices=ENGINES,
         default="embedded",
         help="Rego engine: embedded (regorus, default) or opa (OPA's Go engine in process, the "
-        "reference, slower; needs offhost-audit[opa]); --opa-url overrides it",
+        "reference, slower; needs offhost-audit[opa]); where there is --opa-url, that overrides it",
     )
 
 
@@ -161,6 +161,7 @@ def _add_tui_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--waivers", metavar="FILE", help="waivers YAML to apply and to add waivers to")
     p.add_argument("--db", metavar="FILE", help="run history database (default: the user's data dir)")
     p.add_argument("--insecure", action="store_true", help="with --inventory: do not validate TLS certificates")
+    _add_engine_option(p)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -122,11 +122,6 @@ class Applied:
     unmatched: list[Waiver] = field(default_factory=list)  # active, matched nothing
     expiring_soon: list[Waiver] = field(default_factory=list)
 
-    @property
-    def changed(self) -> bool:
-        """Whether any finding was marked (waived, or its expired waiver noted)."""
-        return bool(self.applied or self.expired)
-
     def summary(self, source: WaiverFile | None = None) -> dict[str, Any]:
         """The JSON-able summary a run records in its metadata (and the reports show)."""
 
