@@ -202,7 +202,7 @@ def record_run(
 ) -> Any:
     """Apply the waivers and record the run in the history: the one place a finished audit goes.
 
-    ``findings`` as ``evaluate_facts`` returned them; ``engine``: the engine's name as recorded
+    ``findings`` as ``evaluate_facts`` returned them (in ``sorted_findings`` order); ``engine``: the engine's name as recorded
     ("embedded", "opa"; "opa-server" when ``opa_url``); ``waivers``: a waivers file or None (no
     waivers; a bad file raises InputError, exit 2); ``db``: a history path, an open
     ``history.History``, or None for the default file; ``save=False`` (``--no-history``) returns the
@@ -221,9 +221,9 @@ def record_run(
 
         wfile = waivers_mod.load(waivers)
         applied = waivers_mod.apply(findings, wfile, now=now)
-        found, waived = sorted_findings(applied.findings), applied.summary(wfile)
-    else:  # what apply() and summary() give for no waivers (tests/test_core.py checks)
-        found, waived = sorted_findings(list(findings)), no_waivers_summary()
+        found, waived = sorted_findings(applied.findings), applied.summary(wfile)  # a waived finding moves
+    else:  # what apply() and summary() give for no waivers (tests/engine/test_policy_cache.py checks)
+        found, waived = list(findings), no_waivers_summary()
     meta: dict[str, Any] = {
         "inventory": str(inventory_path) if inventory_path else None,
         "inventory_hash": _sha256(Path(inventory_path).read_bytes()) if inventory_path else None,

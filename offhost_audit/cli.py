@@ -7,12 +7,13 @@ error; 3 the audit could not complete; 4 internal error (a bug). See offhost_aud
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from offhost_audit import __version__, cli_lab, cli_reports
+from offhost_audit import __version__, cli_lab, cli_reports, perf
 from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, AuditError
 from offhost_audit.findings import SEVERITIES
 
@@ -99,7 +100,7 @@ def _add_engine_option(p: argparse.ArgumentParser) -> None:
         choices=ENGINES,
         default="embedded",
         help="Rego engine: embedded (regorus, default) or opa (OPA's Go engine in process, the "
-        "reference, slower; needs offhost-audit[opa]); --opa-url overrides it",
+        "reference, slower; needs offhost-audit[opa]); where there is --opa-url, that overrides it",
     )
 
 
@@ -156,6 +157,7 @@ def _add_tui_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--waivers", metavar="FILE", help="waivers YAML to apply and to add waivers to")
     p.add_argument("--db", metavar="FILE", help="run history database (default: the user's data dir)")
     p.add_argument("--insecure", action="store_true", help="with --inventory: do not validate TLS certificates")
+    _add_engine_option(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -346,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args)
     try:
         _check_outputs(args)
-        code = args.func(args)
+        with contextlib.nullcontext() if _interactive(args) else perf.one_shot():
+            code = args.func(args)
         _flush_stdout()
         return code
     except AuditError as e:
@@ -388,6 +391,11 @@ def _configure_logging(args: argparse.Namespace) -> None:
     )
 
 
+def _interactive(args: argparse.Namespace) -> bool:
+    """The commands that keep running (the TUI, the lab server); the others run once and exit."""
+    return args.func in (cli_lab.cmd_tui, cli_lab.cmd_lab_serve) or bool(getattr(args, "tui", False))
+
+
 def _internal(e: Exception, debug: bool) -> int:
     """A bug: one short line and exit 4, never 1 (which means "findings found")."""
     from offhost_audit.text import clean
@@ -407,7 +415,6 @@ def _internal(e: Exception, debug: bool) -> int:
 def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
     """parse_args, with what --help/--version print captured and written by us: argparse ignores
     a failed write, so ``--help > /dev/full`` would exit 0 having printed nothing."""
-    import contextlib
     import io
 
     printed = io.StringIO()

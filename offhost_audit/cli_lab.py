@@ -10,9 +10,11 @@ import sys
 
 def cmd_tui(args: argparse.Namespace) -> int:
     from offhost_audit.cli_reports import waivers_path
+    from offhost_audit.engine import engine_module
     from offhost_audit.tui.session import Session
 
-    common = dict(waivers_path=waivers_path(args), history_db=args.db)
+    engine_module(args.engine).compiled()  # a missing OPA package fails here (exit 2), not inside the TUI
+    common = dict(waivers_path=waivers_path(args), history_db=args.db, engine=args.engine)
     if args.facts:
         session = Session.from_facts_file(args.facts, profile=args.profile, **common)
     elif args.inventory:
@@ -30,7 +32,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
             **common,
         )
     else:
-        session = Session.from_history(args.run, db=args.db, profile=args.profile, waivers_path=common["waivers_path"])
+        session = Session.from_history(
+            args.run, db=args.db, profile=args.profile, waivers_path=common["waivers_path"], engine=args.engine
+        )
     from offhost_audit.tui.app import build_app
 
     build_app(session, start_audit=bool(args.inventory)).run()

@@ -7,13 +7,13 @@ import json
 import os
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 
 from offhost_audit.atomic import write_atomic
 from offhost_audit.errors import FactsError
+from offhost_audit.inputs import read_input
 from offhost_audit.names import norm_name
 from offhost_audit.perf import json_loads, paused_gc
 from offhost_audit.resources import schema_dir
@@ -150,15 +150,7 @@ def loads(text: str, *, source: str = "facts") -> Facts:
 
 def read_text(path: str | os.PathLike[str]) -> str:
     """The facts file's text, not yet parsed; FactsError when it cannot be read."""
-    p = Path(path)
-    try:
-        return p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise FactsError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise FactsError(f"{p}: is a directory, expected a facts JSON file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise FactsError(f"{p}: cannot read: {e}") from None
+    return read_input(path, "a facts JSON file", FactsError)
 
 
 def load_with_text(path: str | os.PathLike[str]) -> tuple[Facts, str]:

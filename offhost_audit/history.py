@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import Any
 
 from offhost_audit.errors import InputError
 from offhost_audit.findings import SEVERITIES, STATUSES
-from offhost_audit.perf import paused_gc
+from offhost_audit.perf import json_dumps, json_loads, paused_gc
 from offhost_audit.runs import Run as Run, utc_now_iso as utc_now_iso  # here since the run left for runs.py
 
 BUSY_TIMEOUT_S = 60.0
@@ -85,15 +86,15 @@ def run_counts(findings: list[dict[str, Any]]) -> dict[str, Any]:
     return {"total": len(findings), "status": status, "fail_by_severity": fail_sev}
 
 
-def _pack(obj: Any) -> bytes:
-    return zlib.compress(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), _ZLEVEL)
+def _pack(obj: Any, large: bool) -> bytes:
+    return zlib.compress(json_dumps(obj, large=large), _ZLEVEL)
 
 
 def _unpack(blob: bytes | None) -> Any:
     if blob is None:
         return None
     with paused_gc():
-        return json.loads(zlib.decompress(blob).decode("utf-8"))
+        return json_loads(zlib.decompress(blob))
 
 
 class History:
@@ -105,7 +106,7 @@ class History:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             self._db.execute("PRAGMA foreign_keys = ON")
-            if self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+            if self._journal_mode_wal().lower() != "wal":
                 raise InputError(f"{self.path}: cannot use WAL mode on this file system (history database)")
             self._migrate()
         except sqlite3.DatabaseError as e:
@@ -121,6 +122,22 @@ class History:
 
     def close(self) -> None:
         self._db.close()
+
+    def _journal_mode_wal(self) -> str:
+        """Switch to WAL (once per database: the mode is stored in the file) and return the mode.
+
+        Two processes opening a new database at once can both hold a read lock and both want the
+        exclusive lock the switch needs; SQLite then answers one of them "database is locked" at
+        once, without the busy timeout (a deadlock to it). That one tries again, within the timeout.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                return str(self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -153,7 +170,8 @@ class History:
     ) -> int:
         """Store one run in one transaction; returns its id."""
         started = started_at or utc_now_iso()
-        blob_findings, blob_facts = _pack(findings), (_pack(facts) if facts is not None else None)
+        large = len(findings) > 512  # orjson: 3x faster for a large run (its import costs more for a small one)
+        blob_findings, blob_facts = _pack(findings, large), (_pack(facts, large) if facts is not None else None)
         row = (started, json.dumps(meta, ensure_ascii=False), json.dumps(run_counts(findings)))
         self._db.execute("BEGIN IMMEDIATE")
         try:

@@ -23,6 +23,7 @@ import jsonschema_rs
 
 from offhost_audit.credentials import Resolver
 from offhost_audit.errors import InventoryError
+from offhost_audit.inputs import read_input
 from offhost_audit.names import norm_name
 from offhost_audit.resources import schema_dir
 from offhost_audit.targets import MessageEncryption, Target, WinRMAuth
@@ -145,16 +146,7 @@ class Inventory:
 
 
 def load(path: str | os.PathLike[str]) -> Inventory:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InventoryError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise InventoryError(f"{p}: is a directory, expected an inventory YAML file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InventoryError(f"{p}: cannot read: {getattr(e, 'strerror', None) or e}") from None
-    return loads(text, source=str(p))
+    return loads(read_input(path, "an inventory YAML file", InventoryError), source=str(Path(path)))
 
 
 def loads(text: str, *, source: str = "inventory") -> Inventory:

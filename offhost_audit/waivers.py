@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from offhost_audit.atomic import write_atomic
 from offhost_audit.errors import InputError
+from offhost_audit.inputs import read_input
 
 if TYPE_CHECKING:
     import yaml  # imported where a file is read or written: applying no waivers needs no YAML
@@ -270,14 +271,7 @@ def _entry(r: _Reader, node: yaml.Node, at: str, out: WaiverFile) -> Waiver:
 
 
 def load(path: str | os.PathLike[str]) -> WaiverFile:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file (waivers)") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{p}: cannot read the waivers file: {e}") from None
-    return loads(text, source=str(p))
+    return loads(read_input(path, "a waivers YAML file"), source=str(Path(path)))
 
 
 def _utc(now: datetime | None) -> datetime:
@@ -292,6 +286,8 @@ def apply(
     """Apply waivers to findings (the input dicts are not changed; changed findings are copies)."""
     now = _utc(now)
     items = list(waivers.waivers if isinstance(waivers, WaiverFile) else (waivers or []))
+    if not items:  # nothing to apply: the findings as they are (a scheduled run without waivers)
+        return Applied(findings=list(findings))
     by_rule: dict[str, list[Waiver]] = {}
     for item in items:
         by_rule.setdefault(item.rule_id.upper(), []).append(item)

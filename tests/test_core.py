@@ -140,3 +140,70 @@ def test_fragment_meta_goes_in_and_out_through_the_typed_helpers():
     assert frag == {"shares": [], "_errors": ["FS1: VMS not readable"]}  # empty keys are left out
     assert meta_of(frag) == {"_errors": ["FS1: VMS not readable"]} and facts_of(frag) == {"shares": []}
     assert meta_of({"hosts": [], "_notes": []}) == {}
+
+
+def test_a_one_shot_command_freezes_what_it_parsed_and_gives_it_back(monkeypatch, capsys):
+    """evaluate runs in perf.one_shot(): a parsed document is frozen (the collector never walks it)
+    while the command runs, and handed back to the collector when it ends (nothing kept)."""
+    import gc
+
+    from offhost_audit import cli, perf
+
+    seen: list[int] = []
+    real = perf.json_loads
+
+    def loads_and_look(text):
+        out = real(text)
+        seen.append(gc.get_freeze_count())  # inside the paused section: nothing frozen yet
+        return out
+
+    monkeypatch.setattr("offhost_audit.facts.json_loads", loads_and_look)
+    frozen_during: list[int] = []
+    real_record = cli.cli_reports.record
+
+    def record(*a, **k):
+        frozen_during.append(gc.get_freeze_count())
+        return real_record(*a, **k)
+
+    monkeypatch.setattr(cli.cli_reports, "record", record)
+    assert cli.main(["evaluate", "-f", str(EXAMPLE), "--no-history", "--format", "json"]) == 0
+    capsys.readouterr()
+    assert seen and frozen_during[0] > seen[0]  # the facts' containers were frozen after the parse
+    assert gc.get_freeze_count() == 0  # and given back at the end of the command
+    with perf.paused_gc():
+        [{} for _ in range(100)]
+    assert gc.get_freeze_count() == 0  # outside a one-shot command nothing is frozen (the TUI, the tests)
+
+
+@pytest.mark.parametrize(
+    ("loader", "error", "kind"),
+    [
+        ("offhost_audit.facts:read_text", FactsError, "a facts JSON file"),
+        ("offhost_audit.inventory:load", "InventoryError", "an inventory YAML file"),
+        ("offhost_audit.waivers:load", "InputError", "a waivers YAML file"),
+        ("offhost_audit.lab.scenario:load", "InputError", "a lab scenario YAML file"),
+    ],
+)
+def test_every_input_file_that_cannot_be_read_is_one_line_naming_it(tmp_path, loader, error, kind):
+    """One reader (offhost_audit.inputs) for every user input file: the same three messages."""
+    import importlib
+
+    from offhost_audit import errors
+
+    mod, name = loader.split(":")
+    load = getattr(importlib.import_module(mod), name)
+    error = getattr(errors, error) if isinstance(error, str) else error
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"name: \xff\xfe\x00 not text")
+    cases = {
+        tmp_path / "missing.yaml": f"missing.yaml: no such file (expected {kind})",
+        tmp_path: f"{tmp_path}: is a directory, expected {kind}",
+        binary: f"binary.yaml: cannot read {kind}: not UTF-8 text (invalid start byte at byte 6)",
+    }
+    if "scenario" in mod:
+        del cases[tmp_path / "missing.yaml"], cases[tmp_path]  # a missing scenario is "no scenario" (the shipped names)
+    for path, message in cases.items():
+        with pytest.raises(error) as caught:
+            load(path)
+        assert message in str(caught.value) and "\n" not in str(caught.value)
+        assert caught.value.exit_code == 2

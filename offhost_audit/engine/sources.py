@@ -17,13 +17,12 @@ followed by the source diagram, without the backtrace.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from offhost_audit.perf import json_loads, paused_gc
+from offhost_audit.perf import json_dumps, json_loads, paused_gc
 
 _LOCATION = re.compile(r"-->\s*(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)\s*$", re.M)
 _MESSAGE = re.compile(r"^error:\s*(?P<msg>.*)$", re.M)
@@ -114,12 +113,5 @@ def parse_json(text: str | bytes) -> Any:
 
 
 def dumps_compact(doc: Any) -> str:
-    """Python to compact JSON text (orjson when installed); what the engines are given."""
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - orjson is a dependency
-        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
-    try:
-        return orjson.dumps(doc).decode("utf-8")
-    except TypeError:  # e.g. an integer beyond 64 bits
-        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    """Python to compact JSON text (perf.json_dumps); what the engines are given."""
+    return json_dumps(doc).decode("utf-8")

@@ -28,7 +28,7 @@ SPLIT_KEYS = ("assignments", "hosts", "clusters", "vms", "shares", "computer_acc
 
 
 class _Links:
-    """Union-find over string keys."""
+    """Union-find over string keys (a key is created by its first mention)."""
 
     def __init__(self) -> None:
         self.parent: dict[str, str] = {}
@@ -36,6 +36,8 @@ class _Links:
     def find(self, x: str) -> str:
         parent = self.parent
         root = parent.setdefault(x, x)
+        if root == x:
+            return x
         while root != parent[root]:
             root = parent[root]
         while parent[x] != root:  # path compression
@@ -98,7 +100,6 @@ def components(doc: dict[str, Any]) -> list[dict[str, list[int]]] | None:
     links = _Links()
     for i, a in enumerate(assignments):
         node = f"assignments:{i}"
-        links.join(node, node)
         if not isinstance(a, dict):
             continue
         links.join(node, "h:" + _norm(a.get("proxy")))
@@ -109,14 +110,12 @@ def components(doc: dict[str, Any]) -> list[dict[str, list[int]]] | None:
                 links.join(node, "h:" + name)
     for i, c in enumerate(clusters):
         node = f"clusters:{i}"
-        links.join(node, node)
         if isinstance(c, dict):
             links.join(node, "c:" + _norm(c.get("name")))
             for n in _seq(c.get("nodes")):
                 links.join(node, "h:" + _norm(n))
     for i, h in enumerate(hosts):
         node = f"hosts:{i}"
-        links.join(node, node)
         if not isinstance(h, dict):
             continue
         links.join(node, "h:" + _norm(h.get("name")))
@@ -131,7 +130,6 @@ def components(doc: dict[str, Any]) -> list[dict[str, list[int]]] | None:
     every_share = any(isinstance(vm, dict) and not isinstance(vm.get("disks"), list) for vm in vms)
     for i, s in enumerate(_seq(doc.get("shares"))):
         node = f"shares:{i}"
-        links.join(node, node)
         if every_share:
             links.join(node, "every-share")
         if isinstance(s, dict):
@@ -141,7 +139,6 @@ def components(doc: dict[str, Any]) -> list[dict[str, list[int]]] | None:
                 links.join(node, "h:" + _norm(s.get("server")))
     for i, vm in enumerate(vms):
         node = f"vms:{i}"
-        links.join(node, node)
         if not isinstance(vm, dict):
             continue
         links.join(node, "h:" + _norm(vm.get("host")))
@@ -158,7 +155,6 @@ def components(doc: dict[str, Any]) -> list[dict[str, list[int]]] | None:
                     _link_unc(links, node, path)  # not every path: "C:\\ClusterStorage\\..." would join all
     for i, acct in enumerate(_seq(doc.get("computer_accounts"))):
         node = f"computer_accounts:{i}"
-        links.join(node, node)
         if isinstance(acct, dict):
             links.join(node, "h:" + _norm(str(acct.get("name")).strip().removesuffix("$")))
 

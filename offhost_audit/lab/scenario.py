@@ -19,6 +19,7 @@ from typing import Any
 
 from offhost_audit import yamldoc
 from offhost_audit.errors import InputError
+from offhost_audit.inputs import read_input
 
 BUILTIN_VSS = {
     "microsoft": {
@@ -111,10 +112,7 @@ def load(name_or_path: str) -> dict[str, Any]:
         p = scenario_dir() / f"{name_or_path}.yaml"
     if not p.is_file():
         raise InputError(f"no scenario {name_or_path!r} (shipped: {', '.join(shipped())})")
-    try:
-        raw = yamldoc.safe_load(p.read_text(encoding="utf-8"), str(p))
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{p}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    raw = yamldoc.safe_load(read_input(p, "a lab scenario YAML file"), str(p))
     if not isinstance(raw, dict):
         raise InputError(f"{p}: a scenario is a mapping")
     raw.setdefault("name", p.stem)

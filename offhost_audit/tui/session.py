@@ -15,7 +15,7 @@ from typing import Any
 
 from offhost_audit import audit, facts as facts_doc, waivers as waivers_mod
 from offhost_audit.errors import InputError
-from offhost_audit.findings import Finding
+from offhost_audit.findings import Finding, sorted_findings
 
 Progress = Callable[[str, str, str], None]
 
@@ -35,6 +35,7 @@ class Session:
     run_id: str | None = None
     audit_options: dict[str, Any] = field(default_factory=dict)
     origin: str = ""  # what the session was opened on, kept when live runs renumber ``source``
+    engine: str = "embedded"  # the Rego engine every evaluation of this session uses (--engine)
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -42,7 +43,7 @@ class Session:
     def from_facts_file(cls, path: str, *, profile: str | None = None, **kw: Any) -> Session:
         text = facts_doc.read_text(path)
         doc = facts_doc.loads(text, source=str(path))
-        found = audit.evaluate_facts(doc, profile=profile, facts_json=text)
+        found = audit.evaluate_facts(doc, profile=profile, facts_json=text, engine=kw.get("engine", "embedded"))
         s = cls(
             doc, found, audit.run_warnings(doc), profile=profile, source=f"facts {path}", facts_path=str(path), **kw
         )
@@ -100,7 +101,7 @@ class Session:
         """Judge the same facts again (another profile): findings replaced in place."""
         if profile is not None:
             self.profile = profile
-        self.findings = audit.evaluate_facts(self.facts, profile=self.profile)
+        self.findings = audit.evaluate_facts(self.facts, profile=self.profile, engine=self.engine)
         self._apply_waivers()
 
     def run_audit(self, progress: Progress, *, only: str | None = None) -> None:
@@ -109,11 +110,16 @@ class Session:
             raise InputError("this session has no inventory: open the TUI with --inventory FILE for a live audit")
         inv = self.inventory if only is None else _only(self.inventory, only)
         doc, found, warnings = audit.run_audit(
-            inv, progress=progress, profile=self.profile, resolver=self.resolver, **self.audit_options
+            inv,
+            progress=progress,
+            profile=self.profile,
+            resolver=self.resolver,
+            engine=self.engine,
+            **self.audit_options,
         )
         if only is not None:
             doc = _merge_target(self.facts, doc, only)
-            found = audit.evaluate_facts(doc, profile=self.profile)
+            found = audit.evaluate_facts(doc, profile=self.profile, engine=self.engine)
             warnings = audit.run_warnings(doc)
         self.facts, self.findings, self.warnings = doc, found, warnings
         self.record()  # applies the waivers too
@@ -128,6 +134,7 @@ class Session:
             self.facts,
             self.findings,
             profile=self.profile,
+            engine=self.engine,
             db=self.history_db,
             waivers=self.waivers_path if self.waivers_path and os.path.exists(self.waivers_path) else None,
             inventory_path=getattr(self.inventory, "path", None) if self._inventory_file() else None,
@@ -169,7 +176,7 @@ class Session:
         """Render the given findings (the current view) as reports into ``directory``; the files written."""
         from offhost_audit.reports.render import render
 
-        view = [self.findings[i] for i in rows]
+        view = sorted_findings([self.findings[i] for i in rows])  # the reports' order, whatever the list's sort
         run = audit.record_run(self.facts, view, profile=self.profile, save=False, warnings=self.warnings)
         run.id = int(self.run_id) if self.run_id and self.run_id.isdigit() else None
         return [str(p) for p in render(run, list(formats), directory)]

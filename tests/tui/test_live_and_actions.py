@@ -212,3 +212,19 @@ def test_rerunning_one_target_never_keeps_its_stale_facts():
     assert [v["name"] for v in merged["vms"]] == ["VM2"]
     assert [(e["target"], e["status"]) for e in merged["collection"]] == [("HV71", "ok"), ("PROXY71", "error")]
     assert merged["warnings"] == []
+
+
+def test_a_tui_session_on_opas_engine_judges_like_the_embedded_one_and_records_it(tmp_path):
+    """`tui --engine opa`: the session evaluates, re-evaluates and records with OPA's engine."""
+    from offhost_audit.history import History
+
+    db = str(tmp_path / "h.sqlite")
+    name = "csv-cluster-problems.json"
+    embedded = Session.from_facts_file(f"examples/facts/{name}", history_db=db)
+    opa = Session.from_facts_file(f"examples/facts/{name}", history_db=db, engine="opa")
+    assert opa.findings == embedded.findings and any(f["status"] == "fail" for f in opa.findings)
+    opa.reevaluate("veeam-2025-08")
+    assert opa.findings == embedded.findings
+    run_id = opa.record()
+    with History(db) as h:
+        assert h.load(int(run_id)).meta["engine"] == "opa"
