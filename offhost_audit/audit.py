@@ -55,24 +55,15 @@ def run_warnings(facts: dict[str, Any]) -> list[str]:
     return [str(w) for w in (facts.get("warnings") or [])]
 
 
-def evaluate_file(
-    path: str | os.PathLike[str],
-    *,
-    profile: str | None = None,
-    opa_url: str | None = None,
-    policies: Path | None = None,
-    engine: str = "embedded",
-    jobs: int | None = None,
-) -> tuple[list[Finding], list[str]]:
-    """Read, validate and evaluate a facts file: (sorted findings, run warnings).
+def evaluate_file(path: str | os.PathLike[str], **options: Any) -> tuple[list[Finding], list[str]]:
+    """Read, validate and evaluate a facts file: (sorted findings, run warnings); ``options`` as
+    for :func:`evaluate_document` (profile, opa_url, policies, engine, jobs).
 
     The file's text goes to the engine as is (no re-serialising of a large document). Validation
     runs first, in this process: running it in a forked child beside the engine was measured
     slower here (copy-on-write faults and a busy second core), see benchmarks/bench_evaluate.py.
     """
-    _, found, warnings = evaluate_document(
-        path, profile=profile, opa_url=opa_url, policies=policies, engine=engine, jobs=jobs
-    )
+    _, found, warnings = evaluate_document(path, **options)
     return found, warnings
 
 
