@@ -6,6 +6,10 @@ Exit codes (documented in the README):
   2  usage or input error (bad facts file, bad inventory, policy syntax/evaluation error)
   3  the audit could not complete (e.g. nothing reachable, OPA server unreachable)
   4  internal error: a bug in offhost-audit (a short message; --debug shows the traceback)
+  5  no failure at or above --fail-on, but a finding at or above it is unknown (--accept-unknown: 0)
+  6  the run finished and its outputs were written, but it could not be stored in the history
+  130 / 143  interrupted by SIGINT / SIGTERM
+When several apply, :func:`combine` picks one: 4 > 2 > 3 > 1 > 5 > 6 > 0.
 """
 
 from __future__ import annotations
@@ -15,6 +19,21 @@ EXIT_FINDINGS = 1
 EXIT_INPUT = 2
 EXIT_INCOMPLETE = 3
 EXIT_INTERNAL = 4
+EXIT_UNKNOWN = 5
+EXIT_NOT_STORED = 6
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+# Which code wins when several apply (earlier wins); signals end the run before any other code.
+_PRECEDENCE = (EXIT_INTERNAL, EXIT_INPUT, EXIT_INCOMPLETE, EXIT_FINDINGS, EXIT_UNKNOWN, EXIT_NOT_STORED, EXIT_OK)
+
+
+def combine(*codes: int) -> int:
+    """The one exit code for a run to which several apply (e.g. findings and a failed history write)."""
+    for code in _PRECEDENCE:
+        if code in codes:
+            return code
+    return max(codes, default=EXIT_OK)
 
 
 class AuditError(Exception):
