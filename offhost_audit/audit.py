@@ -12,6 +12,7 @@ from offhost_audit.engine.metadata import enrich
 from offhost_audit.errors import InputError
 from offhost_audit.findings import Finding, sorted_findings
 from offhost_audit.perf import paused_gc
+from offhost_audit.text import redact_url
 
 
 def evaluate_facts(
@@ -223,7 +224,7 @@ def record_run(
         "policy_bundle_hash": _sha256(bundle.encode("utf-8")),
         "profile": embedded.resolve_profile(compiled, facts, profile),
         "engine": "opa-server" if opa_url else engine,
-        "opa_url": opa_url,
+        "opa_url": redact_url(opa_url) if opa_url else None,  # a password in it is never stored
         "warnings": list(warnings or []),
         "waivers": waived,
         **scope_of(facts, list(compiled.metadata)),

@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from offhost_audit import __version__, cli_lab, cli_reports, perf
-from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, AuditError
+from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_SIGINT, EXIT_SIGTERM, AuditError
 from offhost_audit.findings import SEVERITIES
 
 # --- argument types: a bad value is a usage error (exit 2) --------------------------------------
@@ -346,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"offhost-audit: {e.title}: {e}", file=sys.stderr)
         return e.exit_code
     _configure_logging(args)
+    previous = _unwind_on_signals()
     try:
         _check_outputs(args)
         with contextlib.nullcontext() if _interactive(args) else perf.one_shot():
@@ -353,17 +355,20 @@ def main(argv: list[str] | None = None) -> int:
         _flush_stdout()
         return code
     except AuditError as e:
-        from offhost_audit.text import clean
+        from offhost_audit.text import clean, redact_url
 
-        print(f"offhost-audit: {e.title}: {clean(str(e))}", file=sys.stderr)
+        print(f"offhost-audit: {e.title}: {clean(redact_url(str(e)))}", file=sys.stderr)
         if args.debug:
             import logging
 
             logging.getLogger("offhost_audit").debug("AuditError", exc_info=True)
         return e.exit_code
     except KeyboardInterrupt:
-        print("offhost-audit: interrupted", file=sys.stderr)
-        return 130
+        print("offhost-audit: interrupted (SIGINT)", file=sys.stderr)
+        return EXIT_SIGINT
+    except _Terminated:
+        print("offhost-audit: terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_SIGTERM
     except BrokenPipeError:
         return 0
     except OSError as e:
@@ -376,6 +381,33 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
     except Exception as e:  # noqa: BLE001 - anything else is a bug
         return _internal(e, args.debug)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the main thread is: it unwinds like Ctrl-C, so every ``finally`` and
+    ``with`` block runs (the lab stops, temporary folders go) before main() returns 143."""
+
+
+def _raise_for(signum: int, frame: object) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
+    raise _Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+
+def _unwind_on_signals() -> dict[int, Any]:
+    """SIGTERM raises :class:`_Terminated` and SIGINT KeyboardInterrupt for this command (SIGINT's
+    own handler too: with Python's default one, asyncio, under the TUI, would swallow it and the
+    TUI would exit 0); the handlers they replaced, to restore. None set when main() does not run in
+    the main thread, where Python cannot set one."""
+    previous: dict[int, Any] = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            previous[signum] = signal.signal(signum, _raise_for)
+        except ValueError:
+            break
+    return previous
 
 
 def _configure_logging(args: argparse.Namespace) -> None:
@@ -389,6 +421,19 @@ def _configure_logging(args: argparse.Namespace) -> None:
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_redact_record)
+
+
+def _redact_record(record: Any) -> bool:
+    """A logging filter: no URL's password reaches a log line, whoever logs it (text.redact_url)."""
+    from offhost_audit.text import redact_url
+
+    message = record.getMessage()
+    redacted = redact_url(message)
+    if redacted != message:
+        record.msg, record.args = redacted, None
+    return True
 
 
 def _interactive(args: argparse.Namespace) -> bool:
@@ -398,10 +443,10 @@ def _interactive(args: argparse.Namespace) -> bool:
 
 def _internal(e: Exception, debug: bool) -> int:
     """A bug: one short line and exit 4, never 1 (which means "findings found")."""
-    from offhost_audit.text import clean
+    from offhost_audit.text import clean, redact_url
 
     print(
-        f"offhost-audit: internal error: {type(e).__name__}: {clean(str(e), keep_newlines=False)[:300]} "
+        f"offhost-audit: internal error: {type(e).__name__}: {clean(redact_url(str(e)), keep_newlines=False)[:300]} "
         "(a bug in offhost-audit; --debug shows the details)",
         file=sys.stderr,
     )

@@ -123,16 +123,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_lab_serve(args: argparse.Namespace) -> int:
-    import signal
-
+    """Serve until Ctrl-C or SIGTERM (cli.main turns both into an exception that stops the lab here)."""
     from offhost_audit.atomic import write_atomic
+    from offhost_audit.errors import InputError
     from offhost_audit.lab import responder, scenario
     from offhost_audit.lab.wsman import LabServer
+    from offhost_audit.text import clean
 
-    def _stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM stops the lab like Ctrl-C
-
-    from offhost_audit.errors import InputError
+    def line(value: object) -> str:  # scenario text (a YAML file may be anyone's): no control characters
+        return clean(value, keep_newlines=False)
 
     sc = scenario.load(args.scenario)
     try:
@@ -142,15 +141,14 @@ def cmd_lab_serve(args: argparse.Namespace) -> int:
         lab.start()
     except (ValueError, OSError) as e:
         raise InputError(f"lab serve: {e}", title="cannot start the lab") from None
-    signal.signal(signal.SIGTERM, _stop)
     try:
         print(
-            f"offhost-audit lab: scenario {sc['name']!r} ({sc['title']}): {len(sc['hosts'])} simulated Windows host(s)"
+            line(f"offhost-audit lab: scenario {sc['name']!r} ({sc['title']}): {len(sc['hosts'])} simulated Windows host(s)")
         )
         print("This is the built-in lab (loopback WS-Management answering the collector scripts), not real Windows.")
         for h in sc["hosts"]:
-            print(f"  {h['name']:<12} {lab.endpoint(h['name'])}  roles={','.join(h['roles'])}")
-        print(f"credentials: {sc['lab']['username']} / {sc['lab']['password']} (lab only); auth basic or ntlm")
+            print(line(f"  {h['name']:<12} {lab.endpoint(h['name'])}  roles={','.join(h['roles'])}"))
+        print(line(f"credentials: {sc['lab']['username']} / {sc['lab']['password']} (lab only); auth basic or ntlm"))
         if args.route_by_host:
             print(
                 "one port for every host, routed by the Host header: the host names must resolve to "
@@ -164,7 +162,7 @@ def cmd_lab_serve(args: argparse.Namespace) -> int:
             print(f"inventory written to {args.inventory_out}; use it with:")
             print(
                 "  "
-                + " ".join(f"{k}='{v}'" for k, v in env.items())
+                + line(" ".join(f"{k}='{v}'" for k, v in env.items()))
                 + f" offhost-audit audit --inventory {args.inventory_out}"
             )
         print("Ctrl-C stops the lab.", flush=True)

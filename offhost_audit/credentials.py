@@ -4,7 +4,8 @@ Never from the inventory file itself. Specs (YAML, under ``defaults.credentials`
 
 * ``{username_env: OFFHOST_WINRM_USER, password_env: OFFHOST_WINRM_PASSWORD}``
 * ``{keyring: SERVICE, username: CORP\\auditor}`` (needs the optional ``keyring`` extra)
-* ``{prompt: true, username: CORP\\auditor}`` (asks once per run on the terminal)
+* ``{prompt: true, username: CORP\\auditor}`` (asks once per run on the terminal; with no terminal, as
+  under cron, an error that says to use one of the other two)
 
 Resolution is lazy and cached per spec, so one prompt serves every target that shares it.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -87,6 +89,12 @@ class Resolver:
                 raise CredentialError(
                     f"{where}: credentials need an interactive prompt, but this run is not interactive"
                 )
+            if not has_terminal():
+                raise CredentialError(
+                    f"{where}: credentials say prompt: true, but there is no terminal to ask on (cron, a "
+                    "service, a pipe); give the password another way: password_env: VARIABLE (an environment "
+                    "variable) or keyring: SERVICE (the OS keyring) in the inventory"
+                )
             return Credentials(user, getpass.getpass(f"Password for {user} ({where}): "))
         user_env = spec.get("username_env")
         pass_env = spec.get("password_env")
@@ -99,6 +107,25 @@ class Resolver:
         if password is None:
             raise CredentialError(f"{where}: environment variable {pass_env} is not set (the password)")
         return Credentials(str(found), password)
+
+
+def has_terminal() -> bool:
+    """Whether a prompt can be answered: getpass reads the controlling terminal (``/dev/tty``), or a
+    terminal on standard input; without either (cron, a service) it would read the password from
+    standard input in clear, after a GetPassWarning."""
+    try:
+        if sys.stdin is not None and sys.stdin.isatty():
+            return True
+    except (AttributeError, ValueError, OSError):  # a closed or replaced stdin
+        pass
+    if os.name != "posix":
+        return False
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
 
 
 def _need(spec: CredentialSpec, key: str, where: str) -> str:

@@ -112,7 +112,7 @@ class Inventory:
                     kind=kind,
                     address=h.address,
                     port=w.port,
-                    credentials=resolver.resolve(h.credentials, where=h.where),
+                    credentials=resolver.resolve(h.credentials, where=f"{h.where}: {h.name}"),
                     tls=w.scheme == "https",
                     verify_tls=w.verify_tls and not insecure,
                     ca_file=w.ca_file,
@@ -130,7 +130,11 @@ class Inventory:
             )
         for entries in (self.domain_controllers, self.file_servers):
             for e in entries:
-                creds = resolver.resolve(e["credentials"], where=e["where"]) if e.get("credentials") else None
+                creds = (
+                    resolver.resolve(e["credentials"], where=f"{e['where']}: {e['target'].name}")
+                    if e.get("credentials")
+                    else None
+                )
                 out.append(
                     replace(
                         e["target"],

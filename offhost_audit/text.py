@@ -46,3 +46,16 @@ def reflow(text: str) -> str:
         else:
             out.append(s)
     return "\n".join(out).strip()
+
+
+# scheme://NETLOC-WITH-USERINFO@: greedy up to the netloc's last '@' (a raw '@' in a password too).
+_URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#]*@")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the user name and password of every URL in it replaced by ``***``.
+
+    ``http://user:pass@opa:8181`` becomes ``http://***@opa:8181``: the one way a URL that may carry
+    credentials (``--opa-url``) reaches a message, a log line, a report or the history.
+    """
+    return _URL_USERINFO.sub(r"\1***@", text) if "@" in text else text

@@ -10,15 +10,20 @@ Every call has a wall-clock deadline (:func:`offhost_audit.deadline.wall_clock`:
 hold the audit. A server that answers but does not speak OPA's API (non-JSON, no ``result``, an
 error without OPA's details) is "not an OPA server" (exit 3), never a traceback.
 
+A user name and password in the URL (``http://user:pass@opa:8181``, e.g. for a proxy in front
+of OPA) are sent as HTTP Basic authentication and never shown: every message and log line names
+the server as :func:`offhost_audit.text.redact_url` gives it (``http://***@opa:8181``).
+
 Note: options are server-wide data, so two audits with different profiles must not share one
 OPA server at the same moment.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 from opa_client import OpaClient
@@ -27,6 +32,7 @@ from opa_client.errors import ConnectionsError, RegoParseError
 from offhost_audit.deadline import wall_clock
 from offhost_audit.engine.sources import PolicySource
 from offhost_audit.errors import EngineUnavailableError, InputError, PolicyError
+from offhost_audit.text import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +42,27 @@ HEALTH_TIMEOUT_S = 5.0
 
 
 def _client(url: str) -> OpaClient:
+    shown = redact_url(url)
     try:
         parts = urlsplit(url if "://" in url else f"http://{url}")
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError as e:
-        raise InputError(f"--opa-url {url!r}: not a valid URL ({e})") from None
+        raise InputError(f"--opa-url {shown!r}: not a valid URL ({redact_url(str(e))})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"--opa-url {url!r}: expected http://HOST[:PORT] or https://HOST[:PORT]")
+        raise InputError(f"--opa-url {shown!r}: expected http://HOST[:PORT] or https://HOST[:PORT]")
     if parts.path not in ("", "/"):
-        raise InputError(f"--opa-url {url!r}: give the server root, without a path (the client adds /v1/...)")
+        raise InputError(f"--opa-url {shown!r}: give the server root, without a path (the client adds /v1/...)")
     try:
         port = parts.port or DEFAULT_PORT
     except ValueError:
-        raise InputError(f"--opa-url {url!r}: the port is not a number") from None
-    return OpaClient(host=parts.hostname, port=port, ssl=parts.scheme == "https", timeout=TIMEOUT_S, retries=0)
+        raise InputError(f"--opa-url {shown!r}: the port is not a number") from None
+    headers = None
+    if parts.username is not None or parts.password is not None:
+        pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+        headers = {"Authorization": "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")}
+    return OpaClient(
+        host=parts.hostname, port=port, ssl=parts.scheme == "https", headers=headers, timeout=TIMEOUT_S, retries=0
+    )
 
 
 def _unavailable(url: str, why: object) -> EngineUnavailableError:
@@ -76,6 +89,7 @@ def _not_opa(url: str, why: str) -> EngineUnavailableError:
 def evaluate(url: str, sources: list[PolicySource], facts: dict[str, Any], profile: str) -> list[dict[str, Any]]:
     """Upload policies and options to the OPA server at url, return its raw findings."""
     client = _client(url)
+    url = redact_url(url)  # from here on, only for messages
     step = "GET /health"
     try:
         client.timeout = HEALTH_TIMEOUT_S

@@ -16,6 +16,15 @@ another release never uses an old entry; a header that does not match or a body 
 not match (a truncated or corrupted file) is ignored. Every error reading or writing the file is
 ignored: the values are computed as if there were no cache. Only values that survive a JSON round
 trip unchanged are written.
+
+The cache is only a cache: nobody but the user can make it change a verdict. The folder is created
+0700. On POSIX an entry is read only when it is a regular file owned by this user and writable by
+no one else, in a folder for which the same holds (opened without following a link at the last
+step; the entry with ``O_NONBLOCK|O_NOFOLLOW`` and checked with ``fstat`` before reading, so a FIFO
+or a device never blocks the run), and is written only into such a folder (a new file created
+exclusively, then renamed over the old name: never written through what is there). The values read
+are checked as well (:func:`_valid`: the default profile is one of the profiles, severities are
+from the known set, doc links are http(s)); when anything is off, the values are computed.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +43,7 @@ from offhost_audit.engine.metadata import RuleMeta, meta_from_json, meta_to_json
 from offhost_audit.engine.sources import PolicySource
 
 FORMAT = 1
+MAX_ENTRY_BYTES = 32 * 1024 * 1024  # the shipped policies' entry is about 60 KB
 Derived = tuple[dict[str, RuleMeta], dict[str, Any], str]  # metadata by rule id, profiles, default profile
 
 
@@ -85,9 +96,11 @@ def derived(root: Path, sources: list[PolicySource], engine: str, compute: Calla
 
 def _read(path: Path, k: str, sources: list[PolicySource]) -> Derived | None:
     try:
-        with open(path, "rb") as f:
-            header = json.loads(f.readline())
-            body = f.read()
+        data = _read_entry(path)
+        if data is None:
+            return None
+        header_line, _, body = data.partition(b"\n")
+        header = json.loads(header_line)
         if header != {"format": FORMAT, "key": k, "digest": hashlib.sha256(body).hexdigest()}:
             return None
         doc = json.loads(body)
@@ -96,19 +109,17 @@ def _read(path: Path, k: str, sources: list[PolicySource]) -> Derived | None:
         for index, fields in doc["metadata"]:
             m = meta_from_json(fields, file=names[index])
             metadata[m.rule_id] = m
-        profiles, default = doc["profiles"], doc["default_profile"]
-        if not isinstance(profiles, dict) or not profiles or not isinstance(default, str):
-            return None
-        return metadata, profiles, default
+        value = (metadata, doc["profiles"], doc["default_profile"])
+        return value if _valid(value) else None
     except Exception:  # noqa: BLE001 - a cache that cannot be read is no cache
         return None
 
 
 def _write(path: Path, k: str, sources: list[PolicySource], value: Derived) -> None:
-    from offhost_audit.atomic import write_atomic
-
     metadata, profiles, default = value
     try:
+        if not _valid(value):  # never write what _read would refuse: it would be computed every time anyway
+            return
         index = {s.name: i for i, s in enumerate(sources)}
         doc = {
             "metadata": [[index[m.file], meta_to_json(m)] for m in metadata.values()],
@@ -120,6 +131,108 @@ def _write(path: Path, k: str, sources: list[PolicySource], value: Derived) -> N
             return
         body = text.encode("utf-8")
         header = json.dumps({"format": FORMAT, "key": k, "digest": hashlib.sha256(body).hexdigest()})
-        write_atomic(path, header + "\n" + text)
+        _write_entry(path, header.encode("utf-8") + b"\n" + body)
     except Exception:  # noqa: BLE001 - a cache that cannot be written is no cache
         return
+
+
+def _valid(value: Derived) -> bool:
+    """Values a cache entry may give: the default profile is one of the profiles, every severity
+    (METADATA's and each profile's) is from the known set, every doc link is http(s)."""
+    from offhost_audit.findings import SEVERITIES
+
+    metadata, profiles, default = value
+    if not isinstance(profiles, dict) or not profiles or not isinstance(default, str) or default not in profiles:
+        return False
+    for profile in profiles.values():
+        severities = profile.get("severity", {}) if isinstance(profile, dict) else None
+        if not isinstance(severities, dict) or not all(v in SEVERITIES for v in severities.values()):
+            return False
+    for m in metadata.values():
+        if m.severity is not None and m.severity not in SEVERITIES:
+            return False
+        links = [m.doc_url] + [r.get("ref") for r in m.related if isinstance(r, dict) and "ref" in r]
+        if not all(link == "" or (isinstance(link, str) and _web_link(link)) for link in links):
+            return False
+    return True
+
+
+def _web_link(text: str) -> bool:
+    scheme, sep, rest = text.partition("://")
+    return bool(sep) and scheme.lower() in ("http", "https") and bool(rest) and text.isprintable()
+
+
+# On POSIX: the folder is opened once (not following a link) and the entry is opened, checked and
+# renamed relative to it, so nothing can swap either between the check and the use.
+_AT = os.open in os.supports_dir_fd and all(hasattr(os, f) for f in ("O_NOFOLLOW", "O_DIRECTORY", "geteuid"))
+
+
+def _private(st: os.stat_result) -> bool:
+    """Owned by this user and writable by no one else (group and others)."""
+    return st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _open_folder(folder: Path, *, create: bool) -> int | None:
+    """The cache folder, opened, when it is a folder (not a link) of this user's that no one else may write."""
+    if create:
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        except OSError:
+            return None
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    if not _private(os.fstat(fd)):
+        os.close(fd)
+        return None
+    return fd
+
+
+def _read_entry(path: Path) -> bytes | None:
+    """The entry's bytes, or None when it is missing, unsafe (see the module's doc) or too large."""
+    if not _AT:  # Windows: the user's own profile folder; regular files only
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as f:
+            return f.read(MAX_ENTRY_BYTES + 1) or None
+    folder = _open_folder(path.parent, create=False)
+    if folder is None:
+        return None
+    try:
+        fd = os.open(path.name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+    except OSError:
+        return None
+    finally:
+        os.close(folder)
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or not _private(st) or st.st_size > MAX_ENTRY_BYTES:
+            return None
+        return f.read(MAX_ENTRY_BYTES + 1)
+
+
+def _write_entry(path: Path, data: bytes) -> None:
+    """Write the entry as a new file of mode 0600, renamed over the name (what was there is replaced, never written)."""
+    if not _AT:
+        from offhost_audit.atomic import write_atomic
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data.decode("utf-8"))
+        return
+    folder = _open_folder(path.parent, create=True)
+    if folder is None:
+        return
+    tmp = f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path.name, src_dir_fd=folder, dst_dir_fd=folder)
+    except OSError:
+        try:
+            os.unlink(tmp, dir_fd=folder)
+        except OSError:
+            pass
+    finally:
+        os.close(folder)

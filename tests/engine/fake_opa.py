@@ -37,6 +37,7 @@ class FakeOpa:
         self.policies: dict[str, str] = {}
         self.data: dict[str, Any] = {}
         self.requests: list[tuple[str, str]] = []
+        self.authorizations: list[str | None] = []  # each request's Authorization header
         self._engine: OpaEngine | None = None
         self._server = HTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-opa", daemon=True)
@@ -120,6 +121,7 @@ def _handler(opa: FakeOpa) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802
             opa.requests.append(("GET", self.path))
+            opa.authorizations.append(self.headers.get("Authorization"))
             if self.path.startswith("/health"):
                 self._send(200, {})
             elif self.path.rstrip("/") == "/v1/policies":
@@ -129,6 +131,7 @@ def _handler(opa: FakeOpa) -> type[BaseHTTPRequestHandler]:
 
         def do_PUT(self) -> None:  # noqa: N802
             opa.requests.append(("PUT", self.path))
+            opa.authorizations.append(self.headers.get("Authorization"))
             body = self._body()
             if self.path.startswith("/v1/policies/"):
                 pid = self.path[len("/v1/policies/"):]
@@ -148,6 +151,7 @@ def _handler(opa: FakeOpa) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802
             opa.requests.append(("POST", self.path))
+            opa.authorizations.append(self.headers.get("Authorization"))
             if not self.path.startswith("/v1/data"):
                 self._send(404, {"code": "resource_not_found", "message": self.path})
                 return
