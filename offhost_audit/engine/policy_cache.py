@@ -138,7 +138,8 @@ def _write(path: Path, k: str, sources: list[PolicySource], value: Derived) -> N
 
 def _valid(value: Derived) -> bool:
     """Values a cache entry may give: the default profile is one of the profiles, every severity
-    (METADATA's and each profile's) is from the known set, every doc link is http(s)."""
+    (METADATA's and each profile's) is from the known set, every doc link is http(s), every field
+    of the types :func:`~offhost_audit.engine.metadata.read_metadata` gives."""
     from offhost_audit.findings import SEVERITIES
 
     metadata, profiles, default = value
@@ -149,9 +150,14 @@ def _valid(value: Derived) -> bool:
         if not isinstance(severities, dict) or not all(v in SEVERITIES for v in severities.values()):
             return False
     for m in metadata.values():
+        texts = (m.rule_id, m.title, m.description, m.remediation, m.doc_url, m.package or "")
+        if not all(isinstance(t, str) for t in texts) or type(m.line) is not int:
+            return False
+        if not isinstance(m.related, list) or not all(isinstance(r, dict) for r in m.related):
+            return False
         if m.severity is not None and m.severity not in SEVERITIES:
             return False
-        links = [m.doc_url] + [r.get("ref") for r in m.related if isinstance(r, dict) and "ref" in r]
+        links = [m.doc_url] + [r.get("ref") for r in m.related if "ref" in r]
         if not all(link == "" or (isinstance(link, str) and _web_link(link)) for link in links):
             return False
     return True

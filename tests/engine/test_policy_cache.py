@@ -177,3 +177,131 @@ def test_the_file_names_come_from_the_working_directory_not_the_cache(mini_polic
 
 def test_no_waivers_summary_is_what_applying_no_waivers_gives():
     assert audit.no_waivers_summary() == waivers.apply([], None).summary(None)
+
+
+# --- the cache is only a cache: what someone else could have written is never used -----------------
+
+
+def _entry(mini_policies: Path) -> Path:
+    """A warm entry for the mini policies, as this user wrote it."""
+    embedded.compile_policies(mini_policies)
+    [entry] = _cache_files()
+    return entry
+
+
+def _rewrite(entry: Path, edit) -> None:
+    """Change the entry's values with a header that matches them (the right key, a fresh digest)."""
+    header, body = entry.read_text(encoding="utf-8").split("\n", 1)
+    doc = json.loads(body)
+    edit(doc)
+    body = json.dumps(doc)
+    head = json.loads(header)
+    head["digest"] = hashlib.sha256(body.encode()).hexdigest()
+    entry.write_text(json.dumps(head) + "\n" + body, encoding="utf-8")
+
+
+def _switch_default(doc: dict) -> None:
+    doc["default_profile"] = "veeam-2026-02"  # a real profile: only who wrote the entry tells it apart
+
+
+def _as_root() -> None:
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("chown to another user needs root: CI runs as root")
+        pytest.skip("chown to another user needs root (CI runs as root)")
+
+
+def test_the_cache_folder_is_created_private(mini_policies):
+    embedded.compile_policies(mini_policies)
+    assert policy_cache.cache_dir().stat().st_mode & 0o777 == 0o700
+    assert _cache_files()[0].stat().st_mode & 0o777 == 0o600
+
+
+def test_an_entry_of_this_user_that_no_one_else_can_write_is_used(mini_policies):
+    """The control for the tests below: the same switched entry, kept private, is read."""
+    entry = _entry(mini_policies)
+    _rewrite(entry, _switch_default)
+    assert embedded.compile_policies(mini_policies).default_profile == "veeam-2026-02"
+
+
+@pytest.mark.parametrize("exposure", ["entry-world-writable", "entry-group-writable", "folder-world-writable",
+                                      "entry-owned-by-nobody", "folder-owned-by-nobody", "entry-a-symlink"])
+def test_an_entry_someone_else_could_have_written_is_ignored(mini_policies, tmp_path, exposure):
+    import pwd
+
+    entry = _entry(mini_policies)
+    _rewrite(entry, _switch_default)
+    nobody = pwd.getpwnam("nobody").pw_uid
+    if exposure == "entry-world-writable":
+        entry.chmod(0o666)
+    elif exposure == "entry-group-writable":
+        entry.chmod(0o620)
+    elif exposure == "folder-world-writable":
+        entry.parent.chmod(0o777)
+    elif exposure == "entry-owned-by-nobody":
+        _as_root()
+        os.chown(entry, nobody, -1)
+    elif exposure == "folder-owned-by-nobody":
+        _as_root()
+        os.chown(entry.parent, nobody, -1)
+    else:  # a link to a file elsewhere (this user's, private): the name itself may have been swapped
+        elsewhere = tmp_path / "planted.json"
+        entry.rename(elsewhere)
+        entry.symlink_to(elsewhere)
+    planted = (tmp_path / "planted.json").read_bytes() if exposure == "entry-a-symlink" else None
+    again = embedded.compile_policies(mini_policies)
+    assert again.default_profile == "veeam-2025-08"
+    assert _values(again) == _truth(mini_policies)
+    if exposure.startswith("folder"):  # nothing is written into a folder others may write
+        assert json.loads(entry.read_text(encoding="utf-8").split("\n", 1)[1])["default_profile"] == "veeam-2026-02"
+    if exposure == "entry-a-symlink":  # the link was replaced by a new entry, not written through
+        assert (tmp_path / "planted.json").read_bytes() == planted
+        assert not entry.is_symlink()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d.update(default_profile="no-such-profile"),
+        lambda d: d.update(profiles={}),
+        lambda d: d["profiles"]["veeam-2025-08"]["severity"].update({"OHP-001": "catastrophic"}),
+        lambda d: d["metadata"][0][1].update(severity="catastrophic"),
+        lambda d: d["metadata"][0][1].update(doc_url="javascript:alert(document.domain)"),
+        lambda d: d["metadata"][0][1].update(doc_url="https://example.invalid/\x1b]8;;evil\x07"),
+        lambda d: d["metadata"][0][1]["related"].append({"ref": "data:text/html,<script>alert(1)</script>"}),
+        lambda d: d["metadata"][0][1].update(related="not a list"),
+    ],
+    ids=["default-not-a-profile", "no-profiles", "profile-severity", "rule-severity", "javascript-link",
+         "control-in-link", "data-link", "related-not-a-list"],
+)
+def test_a_tampered_entry_with_a_valid_header_is_never_used(mini_policies, edit):
+    entry = _entry(mini_policies)
+    _rewrite(entry, edit)
+    again = embedded.compile_policies(mini_policies)
+    assert _values(again) == _truth(mini_policies)
+    assert again.metadata["OHP-001"].doc_url == "https://example.invalid/demo-doc"
+    # and the entry was written again from the computed values
+    assert json.loads(entry.read_text(encoding="utf-8").split("\n", 1)[1])["default_profile"] == "veeam-2025-08"
+
+
+def test_a_fifo_in_place_of_the_entry_does_not_hold_the_run(mini_policies):
+    import threading
+
+    embedded.compile_policies(mini_policies)
+    [entry] = _cache_files()
+    entry.unlink()
+    os.mkfifo(entry)
+    done: list = []
+    worker = threading.Thread(target=lambda: done.append(_values(embedded.compile_policies(mini_policies))),
+                              daemon=True)  # one engine per thread: compiled and used in the worker
+    worker.start()
+    worker.join(30)
+    assert done, "compiling the policies hung on a FIFO in the cache folder"
+    assert done[0] == _truth(mini_policies)
+
+
+def test_an_entry_larger_than_the_limit_is_not_read(mini_policies, monkeypatch):
+    entry = _entry(mini_policies)
+    _rewrite(entry, _switch_default)
+    monkeypatch.setattr(policy_cache, "MAX_ENTRY_BYTES", entry.stat().st_size - 1)
+    assert embedded.compile_policies(mini_policies).default_profile == "veeam-2025-08"
