@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.nullcontext() if _interactive(args) else perf.one_shot():
             code = args.func(args)
         _flush_stdout()
-        return code
+        return _after_signal(code)
     except AuditError as e:
         from offhost_audit.text import clean, redact_url
 
@@ -364,11 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger("offhost_audit").debug("AuditError", exc_info=True)
         return e.exit_code
     except KeyboardInterrupt:
-        print("offhost-audit: interrupted (SIGINT)", file=sys.stderr)
-        return EXIT_SIGINT
-    except _Terminated:
-        print("offhost-audit: terminated (SIGTERM)", file=sys.stderr)
-        return EXIT_SIGTERM
+        return _after_signal(EXIT_SIGINT, interrupted=True)
     except BrokenPipeError:
         return 0
     except OSError as e:
@@ -386,28 +382,45 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
-class _Terminated(BaseException):
-    """SIGTERM, raised where the main thread is: it unwinds like Ctrl-C, so every ``finally`` and
-    ``with`` block runs (the lab stops, temporary folders go) before main() returns 143."""
+_SIGNAL_EXITS = {
+    signal.SIGINT: (EXIT_SIGINT, "interrupted (SIGINT)"),
+    signal.SIGTERM: (EXIT_SIGTERM, "terminated (SIGTERM)"),
+}
+_signalled: list[int] = []  # the signals this command received
 
 
 def _raise_for(signum: int, frame: object) -> None:
-    signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
-    raise _Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+    """SIGTERM and SIGINT unwind the command like Ctrl-C: KeyboardInterrupt, which asyncio (the TUI)
+    and the lab's loop let through, so every ``finally`` and ``with`` block runs (the lab stops,
+    temporary folders go). The signal is noted: the exit code says which one, even when a loop
+    that ends on Ctrl-C returned normally."""
+    signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
+    _signalled.append(signum)
+    raise KeyboardInterrupt
 
 
 def _unwind_on_signals() -> dict[int, Any]:
-    """SIGTERM raises :class:`_Terminated` and SIGINT KeyboardInterrupt for this command (SIGINT's
-    own handler too: with Python's default one, asyncio, under the TUI, would swallow it and the
-    TUI would exit 0); the handlers they replaced, to restore. None set when main() does not run in
-    the main thread, where Python cannot set one."""
+    """Install :func:`_raise_for` for SIGTERM and SIGINT (SIGINT too: with Python's default
+    handler, asyncio swallows it under the TUI); the handlers it replaced, to restore. None set when
+    main() does not run in the main thread, where Python cannot set one."""
+    _signalled.clear()
     previous: dict[int, Any] = {}
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in _SIGNAL_EXITS:
         try:
             previous[signum] = signal.signal(signum, _raise_for)
         except ValueError:
             break
     return previous
+
+
+def _after_signal(code: int, *, interrupted: bool = False) -> int:
+    """``code``, unless a signal (or a KeyboardInterrupt: ``interrupted``) ended the command: then one
+    line and 130 (SIGINT) or 143 (SIGTERM)."""
+    if not _signalled and not interrupted:
+        return code
+    code, what = _SIGNAL_EXITS[_signalled[0] if _signalled else signal.SIGINT]
+    print(f"offhost-audit: {what}", file=sys.stderr)
+    return code
 
 
 def _configure_logging(args: argparse.Namespace) -> None:
