@@ -1,6 +1,7 @@
 """Benchmark: the hostile-input paths of issue 9, each bounded now.
 
-    python benchmarks/bench_hardening.py
+    python benchmarks/bench_hardening.py            # everything
+    python benchmarks/bench_hardening.py issue18    # only the issue-18 lines (below)
 
 table     = console.table_text with one 3 MB message and one 3 MB warning (was 15 s; 50 MB never ended)
 schema    = facts.validate on 1,500,000 hosts with a bad `os` each: stops after the first 25 in
@@ -8,6 +9,15 @@ schema    = facts.validate on 1,500,000 hosts with a bad `os` each: stops after 
 laughs    = inventory.loads of a 1 KB "billion laughs" file (was unbounded: 2.9 GB at 30 s)
 nesting   = inventory.loads of 10,000 nested `[` (was a RecursionError traceback)
 trickle   = one WinRM call (--timeout 3) against a server sending one byte per second (was > 150 s)
+
+Issue 18 (each a fresh `offhost-audit` process, as cron runs it; a hang past 60 s is a failure):
+cache-ok      = `evaluate` of the example facts with a good cache entry (the reference)
+cache-fifo    = the same with a FIFO in place of the entry (was: hung forever)
+cache-tamper  = the same with a world-writable entry saying another default profile and a
+                javascript: doc link (was: used; now ignored, the findings unchanged)
+prompt        = `audit` whose inventory says `prompt: true`, without a terminal (was exit 4 after a
+                GetPassWarning; now exit 2)
+sigterm       = from SIGTERM to the end of `demo`, its temporary folders removed (was: left behind)
 """
 
 from __future__ import annotations
@@ -39,6 +49,92 @@ def timed(name: str, fn) -> None:
     print(f"{name:<8} {time.perf_counter() - start:7.2f} s  {outcome}")
 
 
+def issue18() -> bool:
+    """The issue-18 lines; False when something hung or gave the wrong answer."""
+    import hashlib
+    import os
+    import signal
+    import subprocess
+    import tempfile
+
+    example = ROOT / "examples" / "facts" / "csv-cluster-healthy.json"
+    ok = True
+
+    def cli(*args: str, env: dict[str, str], **kw) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "offhost_audit", *args], capture_output=True, text=True,
+                              timeout=60, env={**os.environ, **env}, **kw)
+
+    def line(name: str, fn, want: str) -> None:
+        """fn() gives what happened, or (what happened, seconds) when it times only part of itself."""
+        nonlocal ok
+        start = time.perf_counter()
+        try:
+            got = fn()
+        except subprocess.TimeoutExpired:
+            got = "HANG (over 60 s)"
+        got, took = got if isinstance(got, tuple) else (got, time.perf_counter() - start)
+        ok = ok and got == want
+        print(f"{name:<13} {took:7.2f} s  {got}{'' if got == want else f'  (WRONG: want {want})'}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"XDG_CACHE_HOME": f"{tmp}/cache", "XDG_DATA_HOME": f"{tmp}/data", "TMPDIR": tmp}
+        expected = cli("evaluate", "-f", str(example), "--no-history", "--format", "json", env=env).stdout
+        [entry] = Path(tmp, "cache", "offhost-audit", "policies").glob("regorus-*.json")
+        good = entry.read_bytes()
+
+        def evaluate() -> str:
+            r = cli("evaluate", "-f", str(example), "--no-history", "--format", "json", env=env)
+            return f"exit {r.returncode}, " + ("the same findings" if r.stdout == expected else "OTHER findings")
+
+        line("cache-ok", evaluate, "exit 0, the same findings")
+        entry.unlink()
+        os.mkfifo(entry)
+        line("cache-fifo", evaluate, "exit 0, the same findings")
+        entry.unlink()
+        header, body = good.decode().split("\n", 1)
+        doc = json.loads(body)
+        doc["default_profile"] = "veeam-2026-02"
+        for _, meta in doc["metadata"]:
+            meta["doc_url"] = "javascript:alert(1)"
+        body = json.dumps(doc)
+        head = dict(json.loads(header), digest=hashlib.sha256(body.encode()).hexdigest())
+        entry.write_text(json.dumps(head) + "\n" + body)
+        entry.chmod(0o666)
+        line("cache-tamper", evaluate, "exit 0, the same findings")
+
+        inv = Path(tmp, "inv.yaml")
+        inv.write_text("defaults:\n  winrm: {scheme: http, auth: basic, message_encryption: never}\n"
+                       "  credentials: {prompt: true, username: auditor}\n"
+                       "proxies:\n  - {name: P1, address: 127.0.0.1, winrm: {port: 9}}\n")
+
+        def prompt() -> str:
+            r = cli("audit", "-i", str(inv), "-q", "--no-history", env=env, stdin=subprocess.DEVNULL,
+                    start_new_session=True)
+            return f"exit {r.returncode}, {'one line' if r.stderr.count(chr(10)) == 1 else 'NOT one line'}"
+
+        line("prompt", prompt, "exit 2, one line")
+
+        def sigterm() -> tuple[str, float]:
+            folder = Path(tmp, "demo")
+            folder.mkdir()
+            proc = subprocess.Popen([sys.executable, "-m", "offhost_audit", "demo"], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, env={**os.environ, **env, "TMPDIR": str(folder)})
+            end = time.monotonic() + 60
+            while not any(folder.iterdir()) and time.monotonic() < end:
+                time.sleep(0.01)
+            proc.send_signal(signal.SIGTERM)
+            start = time.perf_counter()
+            try:
+                code = proc.wait(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+            return f"exit {code}, {len(list(folder.iterdir()))} temporary folder(s) left", time.perf_counter() - start
+
+        line("sigterm", sigterm, "exit 143, 0 temporary folder(s) left")
+    return ok
+
+
 def main() -> None:
     finding = {"rule_id": "OHP-001", "title": "t", "severity": "high", "status": "unknown",
                "subject": {"name": "P"}, "message": "m" * 3_000_000, "remediation": "r"}
@@ -62,7 +158,11 @@ def main() -> None:
                    tls=False, options={"scheme": "http", "auth": "basic"})
         timed("trickle", lambda: WinRMSession(t, call_timeout=3).run("system.ps1"))
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (mostly the 1.5 M-host document)")
+    if not issue18():
+        sys.exit(1)
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["issue18"]:
+        sys.exit(0 if issue18() else 1)
     main()

@@ -382,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
-_SIGNAL_EXITS = {
+_SIGNAL_EXITS: dict[int, tuple[int, str]] = {
     signal.SIGINT: (EXIT_SIGINT, "interrupted (SIGINT)"),
     signal.SIGTERM: (EXIT_SIGTERM, "terminated (SIGTERM)"),
 }

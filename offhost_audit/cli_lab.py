@@ -143,7 +143,9 @@ def cmd_lab_serve(args: argparse.Namespace) -> int:
         raise InputError(f"lab serve: {e}", title="cannot start the lab") from None
     try:
         print(
-            line(f"offhost-audit lab: scenario {sc['name']!r} ({sc['title']}): {len(sc['hosts'])} simulated Windows host(s)")
+            line(
+                f"offhost-audit lab: scenario {sc['name']!r} ({sc['title']}): {len(sc['hosts'])} simulated Windows host(s)"
+            )
         )
         print("This is the built-in lab (loopback WS-Management answering the collector scripts), not real Windows.")
         for h in sc["hosts"]:

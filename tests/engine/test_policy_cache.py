@@ -224,8 +224,17 @@ def test_an_entry_of_this_user_that_no_one_else_can_write_is_used(mini_policies)
     assert embedded.compile_policies(mini_policies).default_profile == "veeam-2026-02"
 
 
-@pytest.mark.parametrize("exposure", ["entry-world-writable", "entry-group-writable", "folder-world-writable",
-                                      "entry-owned-by-nobody", "folder-owned-by-nobody", "entry-a-symlink"])
+@pytest.mark.parametrize(
+    "exposure",
+    [
+        "entry-world-writable",
+        "entry-group-writable",
+        "folder-world-writable",
+        "entry-owned-by-nobody",
+        "folder-owned-by-nobody",
+        "entry-a-symlink",
+    ],
+)
 def test_an_entry_someone_else_could_have_written_is_ignored(mini_policies, tmp_path, exposure):
     import pwd
 
@@ -271,8 +280,16 @@ def test_an_entry_someone_else_could_have_written_is_ignored(mini_policies, tmp_
         lambda d: d["metadata"][0][1]["related"].append({"ref": "data:text/html,<script>alert(1)</script>"}),
         lambda d: d["metadata"][0][1].update(related="not a list"),
     ],
-    ids=["default-not-a-profile", "no-profiles", "profile-severity", "rule-severity", "javascript-link",
-         "control-in-link", "data-link", "related-not-a-list"],
+    ids=[
+        "default-not-a-profile",
+        "no-profiles",
+        "profile-severity",
+        "rule-severity",
+        "javascript-link",
+        "control-in-link",
+        "data-link",
+        "related-not-a-list",
+    ],
 )
 def test_a_tampered_entry_with_a_valid_header_is_never_used(mini_policies, edit):
     entry = _entry(mini_policies)
@@ -292,8 +309,9 @@ def test_a_fifo_in_place_of_the_entry_does_not_hold_the_run(mini_policies):
     entry.unlink()
     os.mkfifo(entry)
     done: list = []
-    worker = threading.Thread(target=lambda: done.append(_values(embedded.compile_policies(mini_policies))),
-                              daemon=True)  # one engine per thread: compiled and used in the worker
+    worker = threading.Thread(
+        target=lambda: done.append(_values(embedded.compile_policies(mini_policies))), daemon=True
+    )  # one engine per thread: compiled and used in the worker
     worker.start()
     worker.join(30)
     assert done, "compiling the policies hung on a FIFO in the cache folder"

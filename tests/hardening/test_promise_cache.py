@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from promise_kit import EXAMPLE_FACTS, run_cli
 
 
@@ -71,8 +70,19 @@ def test_an_entry_someone_else_wrote_changes_no_verdict_and_no_link(cache_home, 
 
         os.chown(entry, pwd.getpwnam("nobody").pw_uid, -1)
     rep = tmp_path / "rep"
-    r = run_cli("evaluate", "-f", str(EXAMPLE_FACTS), "--no-history", "--format", "json", "--report", str(rep),
-                "-F", "md,html", env=cache_home)
+    r = run_cli(
+        "evaluate",
+        "-f",
+        str(EXAMPLE_FACTS),
+        "--no-history",
+        "--format",
+        "json",
+        "--report",
+        str(rep),
+        "-F",
+        "md,html",
+        env=cache_home,
+    )
     assert r.returncode == expected.returncode, r.stderr
     assert r.stdout == expected.stdout  # the same findings, severities and doc links as without any cache
     md = (rep / "latest.md").read_text(encoding="utf-8")

@@ -29,9 +29,25 @@ def _scenario(tmp_path):
 
 def test_the_lab_banner_shows_no_control_characters(tmp_path):
     sc = _scenario(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "offhost_audit", "lab", "serve", "--scenario", str(sc), "--port", "0",
-                             "--inventory-out", str(tmp_path / "inv.yaml")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "offhost_audit",
+            "lab",
+            "serve",
+            "--scenario",
+            str(sc),
+            "--port",
+            "0",
+            "--inventory-out",
+            str(tmp_path / "inv.yaml"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     try:
         end = time.monotonic() + 60
         while not (tmp_path / "inv.yaml").exists() and proc.poll() is None and time.monotonic() < end:

@@ -17,13 +17,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from promise_kit import EXAMPLE_FACTS, ROOT, run_cli
 
 from offhost_audit.text import redact_url
 
 sys.path.insert(0, str(ROOT / "tests" / "engine"))
-from fake_opa import FakeOpa  # noqa: E402 - after the path for it
+from fake_opa import FakeOpa
 
 SECRET = "S3cret-pw"
 USER = "auditor"
@@ -59,8 +58,23 @@ def test_a_password_in_the_opa_url_is_used_and_never_shown_or_stored(tmp_path):
     db.parent.mkdir()
     with FakeOpa() as opa:
         url = opa.url.replace("http://", f"http://{USER}:{SECRET}@")
-        r = run_cli("--debug", "evaluate", "-f", str(EXAMPLE_FACTS), "--opa-url", url, "--format", "json",
-                    "--db", str(db), "--report", str(rep), "-F", "all", env=env)
+        r = run_cli(
+            "--debug",
+            "evaluate",
+            "-f",
+            str(EXAMPLE_FACTS),
+            "--opa-url",
+            url,
+            "--format",
+            "json",
+            "--db",
+            str(db),
+            "--report",
+            str(rep),
+            "-F",
+            "all",
+            env=env,
+        )
         assert r.returncode == 0, r.stderr
         token = base64.b64encode(f"{USER}:{SECRET}".encode()).decode()
         assert opa.authorizations and set(opa.authorizations) == {f"Basic {token}"}  # sent, as HTTP Basic
@@ -90,11 +104,20 @@ def test_a_password_in_the_opa_url_is_used_and_never_shown_or_stored(tmp_path):
 )
 def test_an_opa_url_with_a_password_that_fails_never_shows_it(url, tmp_path):
     url = url.format(u=USER, p=SECRET, port=_free_port())
-    r = run_cli("--debug", "evaluate", "-f", str(EXAMPLE_FACTS), "--opa-url", url, "--db", str(tmp_path / "h.sqlite"),
-                env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    r = run_cli(
+        "--debug",
+        "evaluate",
+        "-f",
+        str(EXAMPLE_FACTS),
+        "--opa-url",
+        url,
+        "--db",
+        str(tmp_path / "h.sqlite"),
+        env={"XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )
     assert r.returncode in (2, 3), r.stderr  # (--debug: with the traceback, which shows no value either)
     assert SECRET not in r.stderr + r.stdout
-    assert f"http://***@127.0.0.1" in r.stderr or "ftp://***@127.0.0.1" in r.stderr
+    assert "http://***@127.0.0.1" in r.stderr or "ftp://***@127.0.0.1" in r.stderr
     assert not (tmp_path / "h.sqlite").exists() or SECRET.encode() not in _all_bytes(tmp_path)
 
 
@@ -115,8 +138,14 @@ def test_a_prompt_without_a_terminal_is_a_clear_error(command, tmp_path):
     inv = tmp_path / "inv.yaml"
     inv.write_text(PROMPT_INVENTORY, encoding="utf-8")
     extra = ["-o", str(tmp_path / "facts.json")] if command == "collect" else ["--db", str(tmp_path / "h.sqlite")]
-    r = subprocess.run([sys.executable, "-m", "offhost_audit", command, "-i", str(inv), "-q", *extra],
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, start_new_session=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "offhost_audit", command, "-i", str(inv), "-q", *extra],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+    )
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("\n") == 1 and "Warning" not in r.stderr and "Password for" not in r.stderr, r.stderr
     line = r.stderr.strip()

@@ -21,8 +21,10 @@ import pytest
 from offhost_audit import cli
 from offhost_audit.errors import EXIT_SIGINT, EXIT_SIGTERM
 
-CODES = {signal.SIGTERM: (EXIT_SIGTERM, "offhost-audit: terminated (SIGTERM)"),
-         signal.SIGINT: (EXIT_SIGINT, "offhost-audit: interrupted (SIGINT)")}
+CODES = {
+    signal.SIGTERM: (EXIT_SIGTERM, "offhost-audit: terminated (SIGTERM)"),
+    signal.SIGINT: (EXIT_SIGINT, "offhost-audit: interrupted (SIGINT)"),
+}
 
 
 def _wait_for(predicate, what: str, timeout: float = 60, pump=None) -> None:
@@ -40,8 +42,13 @@ def _wait_for(predicate, what: str, timeout: float = 60, pump=None) -> None:
 def test_demo_ended_by_a_signal_removes_its_temporary_folders(sig, tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "offhost_audit", "demo"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(tmp)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "offhost_audit", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
     try:
         _wait_for(lambda: any(tmp.iterdir()) or proc.poll() is not None, "the demo's lab to start")
         assert proc.poll() is None, "the demo ended before it could be signalled"
@@ -91,8 +98,9 @@ def test_demo_tui_ended_by_a_signal_removes_its_temporary_folders_and_gives_back
     term = _Pty([sys.executable, "-m", "offhost_audit", "demo", "--tui"], env)
     try:
         # the lab's NTLM folder and the demo's own (its history database)
-        _wait_for(lambda: len(list(tmp.iterdir())) >= 2 or term.proc.poll() is not None, "the TUI to start",
-                  pump=term.pump)
+        _wait_for(
+            lambda: len(list(tmp.iterdir())) >= 2 or term.proc.poll() is not None, "the TUI to start", pump=term.pump
+        )
         assert term.proc.poll() is None, term.output[-2000:]
         term.pump(1.0)  # the UI is up and auditing
         term.proc.send_signal(sig)
@@ -103,19 +111,25 @@ def test_demo_tui_ended_by_a_signal_removes_its_temporary_folders_and_gives_back
     code, line = CODES[sig]
     assert term.proc.returncode == code, term.output[-2000:]
     assert list(tmp.iterdir()) == []
-    tail = term.output[term.output.rfind(b"\x1b[?1049l"):]  # after the TUI left the alternate screen
+    tail = term.output[term.output.rfind(b"\x1b[?1049l") :]  # after the TUI left the alternate screen
     assert tail and line.encode() in tail, term.output[-2000:]
 
 
 def test_lab_serve_ended_by_sigterm_stops_and_removes_its_certificates(tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "offhost_audit", "lab", "serve", "--scenario", "csv-healthy",
-                             "--port", "0", "--https"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "TMPDIR": str(tmp)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "offhost_audit", "lab", "serve", "--scenario", "csv-healthy", "--port", "0", "--https"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
     try:
-        _wait_for(lambda: any(p.name.startswith("offhost-lab-tls-") for p in tmp.iterdir()) or proc.poll() is not None,
-                  "the lab's certificates")
+        _wait_for(
+            lambda: any(p.name.startswith("offhost-lab-tls-") for p in tmp.iterdir()) or proc.poll() is not None,
+            "the lab's certificates",
+        )
         assert proc.poll() is None
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
