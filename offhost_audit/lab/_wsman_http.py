@@ -14,8 +14,10 @@ Authentication follows what WinRM over HTTP.sys does:
 
 from __future__ import annotations
 
+import atexit
 import base64
 import binascii
+import glob
 import hmac
 import logging
 import os
@@ -45,6 +47,26 @@ class Listener(Protocol):
     def route(self, host_header: str, path: str = "/wsman") -> HostShells | None: ...
 
     def address_for(self, name: str) -> str: ...
+
+
+def lab_tempdir(kind: str) -> str:
+    """A private temp folder (0700) of this process, ``offhost-lab-<kind>-<pid>-*``. Its owner removes
+    it when it stops; whatever a signal left behind (it can land between making a folder and
+    recording it: SIGTERM and SIGINT unwind the command, cli.main) goes when the process exits."""
+    global _sweep_registered
+    if not _sweep_registered:
+        atexit.register(_sweep, os.getpid())
+        _sweep_registered = True
+    return tempfile.mkdtemp(prefix=f"offhost-lab-{kind}-{os.getpid()}-")
+
+
+_sweep_registered = False
+
+
+def _sweep(pid: int) -> None:
+    if pid == os.getpid():  # not in a forked child
+        for path in glob.glob(os.path.join(tempfile.gettempdir(), f"offhost-lab-*-{pid}-*")):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 MAX_BODY = 16 * 1024 * 1024
@@ -112,7 +134,7 @@ class NtlmUserFile:
             return
         if cls._folder is None:
             cls._saved_env = os.environ.get("NTLM_USER_FILE")
-            cls._folder = tempfile.mkdtemp(prefix="offhost-lab-ntlm-")  # mode 0700
+            cls._folder = lab_tempdir("ntlm")
         path = os.path.join(cls._folder, "ntlm_users")
         tmp = path + ".tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

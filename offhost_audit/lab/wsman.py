@@ -28,11 +28,10 @@ import selectors
 import shutil
 import socket
 import ssl
-import tempfile
 import threading
 from urllib.parse import quote, unquote
 
-from ._wsman_http import NtlmUserFile, WsmanHandler
+from ._wsman_http import NtlmUserFile, WsmanHandler, lab_tempdir
 from ._wsman_soap import HostShells
 from .faults import Faults
 from .hosts import CommandResult, LabHost, Responder
@@ -138,7 +137,7 @@ class LabServer:
         self._started = True
         try:
             if self.https:
-                self._tls_dir = tempfile.mkdtemp(prefix="offhost-lab-tls-")
+                self._tls_dir = lab_tempdir("tls")
                 files = write_tls_files(self._tls_dir, [h.name for h in self.hosts], self.bind)
                 self._ssl, self._ca_file = server_context(files), files.ca_file
             if "ntlm" in self.auth:
