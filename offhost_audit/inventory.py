@@ -298,12 +298,24 @@ class _Parser:
             out.update(value)
         return out
 
+    def address(self, v: dict[str, Any], at: tuple[Any, ...]) -> str:
+        """The entry's address (its name when none is given); never a URL's ``user:password@`` (the
+        value is not shown: it may hold a password)."""
+        address = str(v.get("address") or v["name"]).strip()
+        if "@" in address:
+            self.doc.fail(
+                at + ("address",),
+                "give a host name or an IP address, without user:password@ (the value is not shown: "
+                "credentials never go in the inventory)",
+            )
+        return address
+
     def host(self, v: dict[str, Any], at: tuple[Any, ...], role: str, cluster: str | None = None) -> Host:
         doc = self.doc
         name = _name(v["name"])
         w = self.winrm(v.get("winrm"), self.default_winrm)
         creds = dict(v["credentials"]) if v.get("credentials") else self.default_creds
-        address = str(v.get("address") or v["name"]).strip()
+        address = self.address(v, at)
         if w["port"] is None:
             w["port"] = 5986 if w["scheme"] == "https" else 5985
         given: dict[str, Any] = {
@@ -394,7 +406,7 @@ class _Parser:
                 t = Target(
                     name=_name(f["name"]),
                     kind="file_server",
-                    address=str(f.get("address") or f["name"]).strip(),
+                    address=self.address(f, at),
                     port=f.get("port", 445),
                     options={"shares": [str(s).strip() for s in f.get("shares") or []]},
                 )
@@ -411,7 +423,7 @@ class _Parser:
             t = Target(
                 name=_name(d["name"]),
                 kind="domain_controller",
-                address=str(d.get("address") or d["name"]).strip(),
+                address=self.address(d, at),
                 port=ldap.get("port", 636 if mode == "ldaps" else 389),
                 tls=mode != "plain",
                 verify_tls=ldap.get("verify_tls", True),

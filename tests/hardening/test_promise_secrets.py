@@ -151,3 +151,20 @@ def test_a_prompt_without_a_terminal_is_a_clear_error(command, tmp_path):
     line = r.stderr.strip()
     assert f"{inv}:4: PROXY-CRON:" in line and "no terminal" in line
     assert "password_env" in line and "keyring" in line  # how to give it instead
+
+
+def test_a_password_in_a_target_address_is_refused_without_being_shown(tmp_path):
+    """`address: user:password@host` would put the password in the WinRM URL, its errors and the
+    facts (the address is recorded): the inventory refuses it, exit 2, and does not echo the value."""
+    inv = tmp_path / "inv.yaml"
+    inv.write_text(
+        "defaults:\n  winrm: {scheme: http, auth: basic, message_encryption: never}\n"
+        "  credentials: {username_env: LAB_U, password_env: LAB_P}\n"
+        f"proxies:\n  - {{name: P1, address: '{USER}:{SECRET}@127.0.0.1', winrm: {{port: {_free_port()}}}}}\n",
+        encoding="utf-8",
+    )
+    facts = tmp_path / "facts.json"
+    r = run_cli("collect", "-i", str(inv), "-o", str(facts), "-q", env={"LAB_U": "lab-user", "LAB_P": "Lab-Pw0rd!"})
+    assert r.returncode == 2, r.stderr
+    assert f"{inv}:5: proxies[0].address: give a host name or an IP address, without user:password@" in r.stderr
+    assert SECRET not in r.stderr + r.stdout and not facts.exists()
