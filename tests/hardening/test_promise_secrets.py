@@ -93,6 +93,28 @@ def test_a_password_in_the_opa_url_is_used_and_never_shown_or_stored(tmp_path):
     assert EXAMPLE_FACTS.read_bytes().count(SECRET.encode()) == 0
 
 
+def test_an_audit_with_a_password_in_the_opa_url_keeps_it_out_of_the_facts(tmp_path):
+    """`audit` against the lab, judged on the fake OPA: the saved facts, the findings, the reports and
+    the history hold no password."""
+    from offhost_audit.lab import responder, scenario
+    from offhost_audit.lab.wsman import LabServer
+
+    sc = scenario.load("csv-healthy")
+    inv, facts, rep, db = tmp_path / "inv.yaml", tmp_path / "facts.json", tmp_path / "rep", tmp_path / "h.sqlite"
+    with LabServer(responder.lab_hosts(sc)) as lab, FakeOpa() as opa:
+        inv.write_text(responder.inventory_yaml(sc, lab), encoding="utf-8")
+        url = opa.url.replace("http://", f"http://{USER}:{SECRET}@")
+        r = run_cli(
+            "audit", "-i", str(inv), "--opa-url", url, "--save-facts", str(facts), "--format", "json",
+            "-o", str(tmp_path / "findings.json"), "--db", str(db), "--report", str(rep),
+            env=responder.lab_env(sc),
+        )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert json.loads(facts.read_text(encoding="utf-8"))["collection"]  # collected for real
+    assert SECRET not in r.stdout + r.stderr
+    assert SECRET.encode() not in _all_bytes(tmp_path)
+
+
 @pytest.mark.parametrize(
     "url",
     [
