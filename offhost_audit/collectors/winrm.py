@@ -166,7 +166,7 @@ class WinRMSession:
         stdout = b"".join(out).decode("utf-8", errors="replace")
         stderr = psjson.decode_clixml(b"".join(err).decode("utf-8", errors="replace"))
         if code != 0:
-            msg = stderr or stdout.strip()[:300] or "no error text"
+            msg = stderr or psjson.lf(stdout).strip()[:300] or "no error text"
             raise CollectorError(f"{name}: {script} failed (exit {code}): {msg}")
         return psjson.loads(stdout, what=f"{name}: {script} output")
 
@@ -186,7 +186,7 @@ class WinRMSession:
             return CollectorError(f"{name}: WS-Man operation timeout on {script}", retryable=True)
         if isinstance(e, InvalidCredentialsError):
             user = self.target.credentials.username if self.target.credentials else "?"
-            return AuthenticationError(f"{name}: authentication failed (HTTP 401) at {url} as {user!r}")
+            return AuthenticationError(f"{name}: authentication failed (HTTP 401) at {url} as {user}")
         if isinstance(e, requests.exceptions.SSLError):
             return TargetUnreachableError(
                 f"{name}: TLS certificate verification failed for {url} "

@@ -35,14 +35,16 @@ COLUMNS = (
     "missing",
 )
 DETAILED = ("fail", "unknown", "waived")  # findings whose evidence travels in the page (passes: see the JSON report)
-# A JSON escape: an escaped backslash (kept), or a C0 control that JSON escaped (\u001b, \b, \f, \r).
-# Scanning from each backslash and consuming an escaped backslash whole keeps the parity right: in
-# the JSON text  \\u001b  is a backslash and "u001b", not a control character.
-_ESCAPE = re.compile(r"\\(?:(\\)|u00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F])|[bfr])")
+# A JSON escape: an escaped backslash (kept), a CR or CRLF (a line break: \n), or a C0 control that
+# JSON escaped (\u001b, \b, \f). Scanning from each backslash and consuming an escaped backslash
+# whole keeps the parity right: in the JSON text  \\u001b  is a backslash and "u001b", not a control.
+_ESCAPE = re.compile(r"\\(?:(\\)|(r(?:\\n)?)|u00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F])|[bf])")
 
 
 def _no_c0(m: re.Match[str]) -> str:
-    return "\\\\" if m.group(1) else "\ufffd"
+    if m.group(1):
+        return "\\\\"
+    return "\\n" if m.group(2) else "\ufffd"
 
 
 def island(doc: Any) -> Markup:
