@@ -140,7 +140,7 @@ def csv_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
             )
 
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\r\n")  # quotes a cell with a CR or LF; clean() then makes every line end LF
     w.writerow(CSV_FIELDS)
     w.writerows([_cell(v) for v in row] for row in rows())
     return {"csv_text": "\ufeff" + clean(buf.getvalue()), "csv_fields": CSV_FIELDS}
