@@ -98,9 +98,12 @@ def markdown_extra(ctx: dict[str, Any], env: jinja2.Environment, limit: int | No
 _FORMULA = re.compile(r"^(?:[\t\r]|[\s\u3000]*[=+\-@\uff1d\uff0b\uff0d\uff20])")
 
 
+_SIGNS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+
+
 def _cell(value: Any) -> Any:
     """A CSV cell that is never a formula when opened in a spreadsheet."""
-    if isinstance(value, str) and _FORMULA.match(value):
+    if isinstance(value, str) and value and (value[0] in _SIGNS or value[0].isspace()) and _FORMULA.match(value):
         return "'" + value
     return value
 
@@ -108,8 +111,18 @@ def _cell(value: Any) -> Any:
 def csv_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
     """One row per finding, UTF-8 with a byte-order mark (Excel on Windows reads the file as UTF-8
     only with one). Control characters are replaced in one pass over the whole text (a cell with a
-    line break is quoted, as CSV allows); no cell can start a formula (``_cell``)."""
+    line break is quoted, as CSV allows); no cell can start a formula (``_cell``: every cell that
+    holds text from a host or a policy; the others are names of our own)."""
     change = ctx["change_of"]
+    texts: dict[str, Any] = {}  # titles and remediations repeat: reflowed and checked once each
+
+    def text(value: Any, *, flow: bool = False) -> Any:
+        if value is None:
+            return None
+        out = texts.get(value)
+        if out is None:
+            out = texts[value] = _cell(reflow(value) if flow else value)
+        return out
 
     def rows() -> Any:
         for f in ctx["findings"]:
@@ -118,31 +131,31 @@ def csv_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
             st = f.get("status")
             yield (
                 f.get("rule_id"),
-                f.get("title"),
+                text(f.get("title")),
                 f.get("severity"),
                 st,
                 wv.get("status") or st,
                 s.get("kind"),
-                s.get("name"),
-                s.get("proxy"),
-                s.get("host"),
-                s.get("cluster"),
-                s.get("csv"),
-                s.get("share"),
-                s.get("server"),
-                s.get("vm"),
-                f.get("message"),
-                wv.get("id"),
+                _cell(s.get("name")),
+                _cell(s.get("proxy")),
+                _cell(s.get("host")),
+                _cell(s.get("cluster")),
+                _cell(s.get("csv")),
+                _cell(s.get("share")),
+                _cell(s.get("server")),
+                _cell(s.get("vm")),
+                _cell(f.get("message")),
+                _cell(wv.get("id")),
                 wv.get("state"),
                 f.get("doc_url"),
                 change.get(finding_key(f), "") if change else "",
-                reflow(f.get("remediation") or ""),
+                text(f.get("remediation") or "", flow=True),
             )
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")  # quotes a cell with a CR or LF; clean() then makes every line end LF
     w.writerow(CSV_FIELDS)
-    w.writerows([_cell(v) for v in row] for row in rows())
+    w.writerows(rows())
     return {"csv_text": "\ufeff" + clean(buf.getvalue()), "csv_fields": CSV_FIELDS}
 
 

@@ -22,7 +22,9 @@ WIDTHS = [1400, 400]
 def page(tmp_path):
     run = sample.run()
     # a hard-wrapped remediation with a list, as the policies' METADATA blocks write them
-    run.findings[0]["remediation"] = "Give the proxy role to a server\noutside the cluster:\n\n- evict PROXY01\n- or use another server"
+    run.findings[0]["remediation"] = (
+        "Give the proxy role to a server\noutside the cluster:\n\n- evict PROXY01\n- or use another server"
+    )
     render(run, ["html"], tmp_path, previous=sample.previous(), trend=sample.trend(), stamp=False)
     return tmp_path / "latest.html"
 
@@ -33,23 +35,31 @@ def _open(drv, url: str, width: int) -> None:
     drv.set_window_size(width, 900)
     drv.get("about:blank")  # a new document even when only the hash differs
     drv.get(url)
-    WebDriverWait(drv, 30).until(lambda d: d.execute_script("return document.documentElement.getAttribute('data-ready')") == "1")
+    WebDriverWait(drv, 30).until(
+        lambda d: d.execute_script("return document.documentElement.getAttribute('data-ready')") == "1"
+    )
 
 
 def _rows(drv, cls: str = "c-rule") -> list[str]:
     return drv.execute_script(
         "return Array.from(document.querySelectorAll('#window .row:not(.grp) .' + arguments[0]))"
-        ".map(function (e) { return e.textContent; })", cls)
+        ".map(function (e) { return e.textContent; })",
+        cls,
+    )
 
 
 def _filter(drv, text: str) -> None:
-    drv.execute_script("var q = document.getElementById('q'); q.value = arguments[0];"
-                       "q.dispatchEvent(new Event('input'))", text)
+    drv.execute_script(
+        "var q = document.getElementById('q'); q.value = arguments[0];q.dispatchEvent(new Event('input'))", text
+    )
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(drv, 5).until(lambda d: d.execute_script(  # applied: the address holds it
-        "return location.hash.split('&').indexOf((location.hash.indexOf('#q=') === 0 ? '#' : '') + 'q=' + encodeURIComponent(arguments[0])) >= 0",
-        text))
+    WebDriverWait(drv, 5).until(
+        lambda d: d.execute_script(  # applied: the address holds it
+            "return location.hash.split('&').indexOf((location.hash.indexOf('#q=') === 0 ? '#' : '') + 'q=' + encodeURIComponent(arguments[0])) >= 0",
+            text,
+        )
+    )
 
 
 def _count(drv) -> str:
@@ -73,7 +83,9 @@ def test_headers_sort_the_list(chrome, page, width):
     assert chrome.find_element("css selector", '#head [data-sort="rule"]').get_attribute("aria-sort") == "ascending"
     chrome.find_element("css selector", '#head [data-sort="rule"]').click()
     assert _rows(chrome) == ["OHP-031", "OHP-020", "OHP-013", "OHP-012", "OHP-011", "OHP-010"]
-    assert "sort=rule" in chrome.execute_script("return location.hash") and "desc=1" in chrome.execute_script("return location.hash")
+    assert "sort=rule" in chrome.execute_script("return location.hash") and "desc=1" in chrome.execute_script(
+        "return location.hash"
+    )
     chrome.find_element("css selector", '#head [data-sort="severity"]').click()
     assert _rows(chrome, "c-sev")[0] == "critical"
 
@@ -89,7 +101,8 @@ def test_keyboard_moves_a_highlighted_row_and_opens_the_detail_in_view(chrome, p
     sel = chrome.find_elements("css selector", "#window .row.sel")
     assert len(sel) == 1 and sel[0].find_element("css selector", ".c-rule").text == "OHP-010"
     assert sel[0].value_of_css_property("background-color") != chrome.find_element(
-        "css selector", "#window .row:not(.sel):not(.grp)").value_of_css_property("background-color")
+        "css selector", "#window .row:not(.sel):not(.grp)"
+    ).value_of_css_property("background-color")
     lst.send_keys("j")
     lst.send_keys("j")
     lst.send_keys("k")
@@ -99,7 +112,8 @@ def test_keyboard_moves_a_highlighted_row_and_opens_the_detail_in_view(chrome, p
     detail = chrome.find_element("id", "detail")
     assert detail.is_displayed() and chrome.find_element("id", "d-title").text.startswith("OHP-031")
     top, bottom, view = chrome.execute_script(
-        "var r = document.getElementById('detail').getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]")
+        "var r = document.getElementById('detail').getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]"
+    )
     assert 0 <= top < view and (bottom <= view + 1 or top <= 10)  # scrolled into view (whole, or from its top)
     lst.send_keys(Keys.ARROW_UP)  # moving on updates the open detail
     assert chrome.find_element("id", "d-title").text.startswith("OHP-010")
@@ -144,10 +158,14 @@ def test_filter_in_the_tui_syntax_is_kept_in_the_address(chrome, page, width):
 @pytest.mark.parametrize("width", WIDTHS)
 def test_nothing_overflows_and_messages_stay_visible(chrome, page, width):
     _open(chrome, page.as_uri(), width)
-    scroll, inner = chrome.execute_script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    scroll, inner = chrome.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
     assert scroll <= inner, f"page is {scroll} px wide in a {inner} px window"
     for cell in chrome.find_elements("css selector", "#window .row:not(.grp) .c-msg"):
-        box = chrome.execute_script("var r = arguments[0].getBoundingClientRect(); return [r.left, r.right, r.width]", cell)
+        box = chrome.execute_script(
+            "var r = arguments[0].getBoundingClientRect(); return [r.left, r.right, r.width]", cell
+        )
         assert box[2] >= min(200, width / 2) and box[1] <= inner, box  # a message has room, inside the window
         assert cell.text.strip()
 
@@ -169,14 +187,18 @@ def test_detail_has_no_empty_headings_and_reflowed_remediation(chrome, page, wid
     Select(chrome.find_element("id", "f-group")).select_by_value("none")
 
     def open_rule(rule: str) -> None:
-        chrome.execute_script("var rule = arguments[0]; Array.from(document.querySelectorAll('#window .row')).find("
-                              "function (e) { return e.querySelector('.c-rule').textContent === rule; }).click()", rule)
+        chrome.execute_script(
+            "var rule = arguments[0]; Array.from(document.querySelectorAll('#window .row')).find("
+            "function (e) { return e.querySelector('.c-rule').textContent === rule; }).click()",
+            rule,
+        )
 
     open_rule("OHP-010")
     waiver_dt = chrome.find_element("css selector", '#detail dt[data-for="d-waiver"]')
     assert not waiver_dt.is_displayed() and not chrome.find_element("id", "d-waiver").is_displayed()
     assert chrome.find_element("id", "d-remediation").get_attribute("textContent") == (
-        "Give the proxy role to a server outside the cluster:\n\n- evict PROXY01\n- or use another server")
+        "Give the proxy role to a server outside the cluster:\n\n- evict PROXY01\n- or use another server"
+    )
     assert chrome.find_element("id", "d-status").text == "fail, critical"
     open_rule("OHP-011")
     assert waiver_dt.is_displayed()
@@ -191,9 +213,25 @@ def test_the_page_filters_as_the_tui_does(chrome, page):
 
     index = Index(sample.run().findings)
     _open(chrome, page.as_uri() + "#status=all&group=none", 1400)
-    queries = ["fail", "status:f", "sev:high", "sev:medium+", "sev:crit,med", "status:waived", "-sev:high",
-               "rule:ohp-0", "rule:OHP-02,OHP-03", "host:proxy02", "vm:script", "share:fs01", "title of",
-               "proxy01 -> hvcl", "'Cluster Disk'", "status:na,pass -rule:OHP-001", "nothing-matches-this"]
+    queries = [
+        "fail",
+        "status:f",
+        "sev:high",
+        "sev:medium+",
+        "sev:crit,med",
+        "status:waived",
+        "-sev:high",
+        "rule:ohp-0",
+        "rule:OHP-02,OHP-03",
+        "host:proxy02",
+        "vm:script",
+        "share:fs01",
+        "title of",
+        "proxy01 -> hvcl",
+        "'Cluster Disk'",
+        "status:na,pass -rule:OHP-001",
+        "nothing-matches-this",
+    ]
     for query in queries:
         _filter(chrome, query)
         want = len(index.select(query))

@@ -7,10 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -33,8 +33,22 @@ def _csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text[1:])))
 
 
-FORMULAS = ["\t=1+1", "\uff1d1+1", " @SUM(1)", "=HYPERLINK(\"http://x\")", "+1", "-1+2", "@A1", "\r=1", "\n=1",
-            "  \t-2", "\uff0bcmd", "\uff0d1", "\uff20A1", "\u3000=1"]
+FORMULAS = [
+    "\t=1+1",
+    "\uff1d1+1",
+    " @SUM(1)",
+    '=HYPERLINK("http://x")',
+    "+1",
+    "-1+2",
+    "@A1",
+    "\r=1",
+    "\n=1",
+    "  \t-2",
+    "\uff0bcmd",
+    "\uff0d1",
+    "\uff20A1",
+    "\u3000=1",
+]
 
 
 def test_csv_neutralises_every_formula_a_spreadsheet_would_run():
@@ -79,17 +93,25 @@ def test_sarif_ranks_by_security_severity_and_names_the_project():
     bands = {"critical": (9.0, 10.0), "high": (7.0, 8.9), "medium": (4.0, 6.9), "low": (0.1, 3.9), "info": (0.0, 0.0)}
     for sev, value in got.items():  # code scanning's bands for each level
         assert bands[sev][0] <= float(value) <= bands[sev][1]
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert doc["runs"][0]["tool"]["driver"]["informationUri"] == project["urls"]["Homepage"]
-    assert project["urls"]["Homepage"].startswith("https://")
+    urls = (ROOT / "pyproject.toml").read_text().split("[project.urls]")[1].split("\n[")[0]  # no tomllib on 3.10
+    homepage = re.search(r'^Homepage = "(https://[^"]+)"$', urls, re.M).group(1)
+    assert doc["runs"][0]["tool"]["driver"]["informationUri"] == homepage
     for result in doc["runs"][0]["results"]:
         assert [set(loc) for loc in result["locations"]] == [{"logicalLocations"}]  # no invented file position
 
 
 def test_waiver_text_never_says_none():
     run = sample.run()
-    run.findings[4]["waiver"] = {"id": "W-9", "state": "active", "status": "fail", "expires": "2027-01-01",
-                                 "justification": None, "owner": None, "approved_by": None, "ticket": None}
+    run.findings[4]["waiver"] = {
+        "id": "W-9",
+        "state": "active",
+        "status": "fail",
+        "expires": "2027-01-01",
+        "justification": None,
+        "owner": None,
+        "approved_by": None,
+        "ticket": None,
+    }
     for fmt in ("junit", "sarif", "html", "md", "csv"):
         assert "None" not in _text(fmt, run), fmt
     junit = _text("junit", run)
@@ -161,13 +183,18 @@ def test_status_is_spelled_one_way_on_human_faces():
     assert "not_applicable" not in md
     junit = _text("junit", run)
     assert "not applicable: no cluster assigned" in junit and "not_applicable" not in junit
-    html = re.sub(r"<(style|script)[^>]*>.*?</\1>", "", _text("html", run), flags=re.S)  # the data keeps the schema's names
+    html = re.sub(
+        r"<(style|script)[^>]*>.*?</\1>", "", _text("html", run), flags=re.S
+    )  # the data keeps the schema's names
     visible = re.sub(r"<[^>]+>", " ", html)
     assert "not applicable" in visible and "not_applicable" not in visible
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "offhost_audit", *args], capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "COLUMNS": "250"}  # Rich wraps at 80 without a terminal
+    return subprocess.run(
+        [sys.executable, "-m", "offhost_audit", *args], capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 def test_demo_lists_its_scenarios_and_refuses_an_unknown_one_before_starting():
@@ -195,3 +222,29 @@ def test_report_takes_evaluates_format_option_names(tmp_path):
         r = _cli("report", "--db", str(db), option, "csv", "-o", str(out))
         assert r.returncode in (0, 1), r.stderr
         assert sorted(p.name for p in out.iterdir() if p.name.startswith("latest.")) == ["latest.csv"]
+
+
+def test_powershell_errors_from_the_lab_keep_their_line_breaks_on_every_face(tmp_path):
+    """The faults scenario's script error (CLIXML with CRLF) collected over WinRM from the real lab."""
+    from offhost_audit import audit
+    from offhost_audit.lab import demo
+    from offhost_audit.reports.console import table_text
+    from offhost_audit.reports.render import FORMATS
+
+    r = demo.run_scenario("faults")
+    entry = next(e for e in r["facts"]["collection"] if e["target"] == "PROXY71" and e["collector"] == "winrm.storage")
+    assert (
+        entry["error"].startswith("PROXY71: storage.ps1 failed")
+        and "Access denied\n    + CategoryInfo" in entry["error"]
+    )
+    run = audit.record_run(r["facts"], r["findings"], save=False)
+    render(run, list(FORMATS), tmp_path, stamp=False)
+    for p in tmp_path.glob("latest.*"):
+        text = p.read_text(encoding="utf-8")
+        assert "\ufffd" not in text and "\r" not in text, p.name
+    html = (tmp_path / "latest.html").read_text()
+    assert "Get-Disk : Access denied\n    + CategoryInfo" in html  # the manifest table's cell keeps the line break
+    assert "\ufffd" not in table_text(r["findings"])
+    out = _cli("demo", "--scenario", "faults")
+    assert out.returncode == 0 and "\ufffd" not in out.stdout
+    assert "Unterminated string starting at char" in out.stdout and " at at " not in out.stdout
