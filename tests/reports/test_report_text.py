@@ -248,3 +248,15 @@ def test_powershell_errors_from_the_lab_keep_their_line_breaks_on_every_face(tmp
     out = _cli("demo", "--scenario", "faults")
     assert out.returncode == 0 and "\ufffd" not in out.stdout
     assert "Unterminated string starting at char" in out.stdout and " at at " not in out.stdout
+
+
+def test_connection_errors_read_without_reprs_or_stray_quotes():
+    """The lab dies mid-audit (requests -> urllib3 -> http.client wrapping) and refuses a host."""
+    from offhost_audit.lab import demo
+
+    errors = [e["error"] for e in demo.run_scenario("lab-dies")["facts"]["collection"] if e.get("error")]
+    aborted = [e for e in errors if "cannot connect" in e]
+    assert aborted and all(
+        e.endswith("(Connection aborted: Remote end closed connection without response)") for e in aborted
+    )
+    assert not [e for e in errors if "'" in e or '"' in e or "RemoteDisconnected" in e]
