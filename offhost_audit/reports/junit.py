@@ -70,7 +70,8 @@ def build(ctx: dict[str, Any]) -> str:
         for c in items:
             per = changes.setdefault(c.rule_id, {})
             per[cat] = per.get(cat, 0) + 1
-    xml = JUnitXml(f"offhost-audit run {ctx['run']['id']}")
+    run_id = ctx["run"]["id"]
+    xml = JUnitXml(f"offhost-audit run {run_id}" if run_id is not None else "offhost-audit (run not saved)")
     total = {"tests": 0, "failures": 0, "errors": 0}
     for rule_id in sorted(suites):
         s = TestSuite(clean(f"{rule_id} {titles[rule_id]}", keep_newlines=False))

@@ -241,3 +241,24 @@ def test_the_page_filters_as_the_tui_does(chrome, page):
             index.select(bad)
         _filter(chrome, bad)
         assert chrome.find_element("id", "q-error").is_displayed(), bad
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_powershell_error_text_keeps_its_line_break(chrome, tmp_path, width):
+    from selenium.webdriver.support.ui import Select
+
+    error = "PROXY71: storage.ps1 failed (exit 1): Get-Disk : Access denied\r\n    + CategoryInfo : NotSpecified"
+    run = sample.run()  # a run stored before the collectors made line ends LF: the faces still show a break
+    run.facts["collection"][1]["error"] = error
+    run.findings[3]["evidence"] = [{"path": "collection[PROXY71/winrm.storage]", "value": error}]
+    render(run, ["html"], tmp_path, stamp=False)
+    _open(chrome, (tmp_path / "latest.html").as_uri(), width)
+    cell = chrome.find_element("css selector", "#manifest-failed td.err").get_attribute("innerText")
+    assert cell == "PROXY71: storage.ps1 failed (exit 1): Get-Disk : Access denied\n+ CategoryInfo : NotSpecified"
+    Select(chrome.find_element("id", "f-group")).select_by_value("none")
+    chrome.execute_script(
+        "Array.from(document.querySelectorAll('#window .row')).find(function (e) {"
+        " return e.querySelector('.c-rule').textContent === 'OHP-013'; }).click()"
+    )
+    evidence = chrome.find_element("id", "d-evidence").get_attribute("textContent")
+    assert "Access denied\n    + CategoryInfo" in evidence and "\ufffd" not in evidence and "\\\\" not in evidence

@@ -116,6 +116,10 @@ def test_waiver_text_never_says_none():
         assert "None" not in _text(fmt, run), fmt
     junit = _text("junit", run)
     assert 'message="waived by waiver W-9 (really fail) until 2027-01-01"' in junit
+    run.id = None  # evaluate --no-history: a run that was not stored
+    for fmt in ("junit", "sarif", "html", "md"):
+        assert "None" not in _text(fmt, run), fmt
+    assert '<testsuites name="offhost-audit (run not saved)"' in _text("junit", run)
 
 
 def test_remediation_names_the_findings_proxy_and_cluster(evaluated):
