@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 from typing import Any
 
@@ -97,7 +98,7 @@ def _rows(findings: list[dict[str, Any]], rules: dict[str, dict[str, Any]]) -> l
 
 def trend_chart(points: list[dict[str, Any]], width: int = 640, height: int = 180) -> dict[str, Any]:
     """Polylines (SVG coordinates) for fail / unknown / waived per run, oldest left, and the run dates
-    under the time axis (at most ``6`` labels, evenly spread, first and last always)."""
+    under the time axis."""
     series = ("fail", "unknown", "waived")
     top = max([1] + [p.get(s, 0) for p in points for s in series])
     n = len(points)
@@ -119,7 +120,12 @@ def trend_chart(points: list[dict[str, Any]], width: int = 640, height: int = 18
         }
         for i, p in enumerate(points)
     ]
-    picks = sorted({round(k * (n - 1) / 5) for k in range(6)}) if n > 1 else [0] if n else []
+    # dates under the axis: first and last always, evenly between, never closer than ~130 units (a
+    # label is about 70 wide, 110 in the larger type of narrow screens)
+    step = max(1, math.ceil((n - 1) / max(1, (width - 2 * pad) // 130))) if n > 1 else 1
+    picks = list(range(0, n - 1, step)) + [n - 1] if n else []
+    if len(picks) > 2 and x(picks[-1]) - x(picks[-2]) < 120:
+        del picks[-2]
     days = [str(points[i]["started_at"])[:10] for i in picks]
     same_day = len(set(days)) < len(days)  # several runs a day: the time as well
     ticks = [

@@ -175,6 +175,12 @@ def test_trend_has_dates_on_its_axis(chrome, page, width):
     _open(chrome, page.as_uri(), width)
     ticks = [t.get_attribute("textContent") for t in chrome.find_elements("css selector", "#trend text.tick")]
     assert ticks[0] == "2026-11-21" and ticks[-1] == "2026-12-01" and 3 <= len(ticks) <= 6
+    boxes = chrome.execute_script(
+        "return Array.from(document.querySelectorAll('#trend text.tick')).map(function (t) {"
+        " var r = t.getBoundingClientRect(); return [r.left, r.right, r.height]; })"
+    )
+    assert all(a[1] <= b[0] for a, b in zip(boxes, boxes[1:])), boxes  # no label over another
+    assert min(b[2] for b in boxes) >= 9, boxes  # readable type at either width
     right = chrome.execute_script("return document.getElementById('trend').getBoundingClientRect().right")
     assert right <= chrome.execute_script("return document.documentElement.clientWidth")
 
