@@ -111,7 +111,7 @@ def locate(name_or_path: str) -> Path:
     if not p.suffix and not p.is_file():  # a name (a folder of that name in the cwd does not hide it)
         p = scenario_dir() / f"{name_or_path}.yaml"
     if not p.is_file():
-        raise InputError(f"no scenario {name_or_path!r}: choose one of {', '.join(shipped())}, or a scenario YAML file")
+        raise InputError(f"no scenario {name_or_path!r} (shipped: {', '.join(shipped())}; or a scenario YAML file)")
     return p
 
 
