@@ -37,12 +37,19 @@ def _fingerprint(f: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(finding_key(f), separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
+def _help(r: dict[str, Any]) -> str:
+    text = reflow(clean(r["remediation"])) or r["title"] or r["rule_id"]
+    if r.get("remediation_for"):  # the texts name each finding's proxy, cluster...: say whose these are
+        text = f"For {clean(r['remediation_for'], keep_newlines=False)} (each result's properties.remediation names its own): {text}"
+    return text
+
+
 def _rule(r: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": r["rule_id"],
         "name": r["rule_id"].replace("-", ""),
         "shortDescription": {"text": r["title"] or r["rule_id"]},
-        "help": {"text": reflow(clean(r["remediation"])) or r["title"] or r["rule_id"]},
+        "help": {"text": _help(r)},
         "defaultConfiguration": {"level": _LEVEL.get(r["severity"], "warning")},
         "properties": {
             "severity": r["severity"],
@@ -65,7 +72,7 @@ _BASELINE = {
 }
 
 
-def _result(f: dict[str, Any], index: int, change: str | None) -> dict[str, Any]:
+def _result(f: dict[str, Any], index: int, change: str | None, rule: dict[str, Any]) -> dict[str, Any]:
     subject = f.get("subject") or {}
     name = clean(subject.get("name", ""), keep_newlines=False)
     res: dict[str, Any] = {
@@ -87,6 +94,8 @@ def _result(f: dict[str, Any], index: int, change: str | None) -> dict[str, Any]
             "subject": subject,
         },
     }
+    if rule["remediation_for"] and f.get("remediation") != rule["remediation"]:
+        res["properties"]["remediation"] = reflow(clean(f.get("remediation") or ""))
     if change is not None:
         res["baselineState"] = _BASELINE.get(change, "unchanged")
     if f["status"] == "unknown":
@@ -141,7 +150,12 @@ def build(ctx: dict[str, Any]) -> dict[str, Any]:
                 "invocations": [invocation],
                 "automationDetails": {"id": f"offhost-audit/{ctx['run']['meta'].get('profile') or 'default'}/"},
                 "results": [
-                    _result(f, index[f["rule_id"]], changes.get(finding_key(f), "unchanged") if diff else None)
+                    _result(
+                        f,
+                        index[f["rule_id"]],
+                        changes.get(finding_key(f), "unchanged") if diff else None,
+                        rules[index[f["rule_id"]]],
+                    )
                     for f in kept
                 ],
                 "properties": {

@@ -151,6 +151,15 @@ def test_rule_sections_say_whose_names_the_text_carries():
     assert rules["OHP-010"]["remediation"] == "Evict PROXY01 from HVCL02"
     assert rules["OHP-010"]["remediation_for"] == "PROXY01 -> HVCL02"
     assert "For PROXY01 -&gt; HVCL02; each finding" in _text("html", run)
+    sarif_run = json.loads(_text("sarif", run))["runs"][0]
+    help_text = next(r for r in sarif_run["tool"]["driver"]["rules"] if r["id"] == "OHP-010")["help"]["text"]
+    assert help_text.startswith("For PROXY01 -> HVCL02 (each result's properties.remediation names its own): Evict")
+    own = {
+        r["locations"][0]["logicalLocations"][0]["name"]: r["properties"].get("remediation")
+        for r in sarif_run["results"]
+    }
+    assert own["PROXY01 -> \\\\FS01\\</script>"] == "Evict PROXY01 from FS01"
+    assert own["PROXY01 -> HVCL02"] is None  # the rule's help already says it
     assert rules["OHP-031"]["remediation_for"] == ""
 
 
