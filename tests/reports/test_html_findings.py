@@ -268,3 +268,27 @@ def test_powershell_error_text_keeps_its_line_break(chrome, tmp_path, width):
     )
     evidence = chrome.find_element("id", "d-evidence").get_attribute("textContent")
     assert "Access denied\n    + CategoryInfo" in evidence and "\ufffd" not in evidence and "\\\\" not in evidence
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_each_finding_shows_the_remediation_with_its_own_names(chrome, tmp_path, width):
+    run = sample.run()
+    for i, cluster in ((0, "HVCL02"), (5, "HVCL01")):  # one rule, two subjects (as enrich fills <cluster>)
+        run.findings[i]["rule_id"] = "OHP-010"
+        run.findings[i]["remediation"] = f"Remove-ClusterNode -Name PROXY01 -Cluster {cluster}"
+    render(run, ["html"], tmp_path, stamp=False)
+    _open(chrome, (tmp_path / "latest.html").as_uri() + "#group=none", width)  # ungrouped, from the address
+    shown = {}
+    for subject in ("PROXY01 -> HVCL02", "PROXY01 -> HVCL01/Cluster Disk 1"):
+        chrome.execute_script(
+            "var s = arguments[0]; Array.from(document.querySelectorAll('#window .row')).find("
+            "function (e) { return e.querySelector('.c-subj').textContent === s; }).click()",
+            subject,
+        )
+        shown[subject] = chrome.find_element("id", "d-remediation").text
+    assert shown == {
+        "PROXY01 -> HVCL02": "Remove-ClusterNode -Name PROXY01 -Cluster HVCL02",
+        "PROXY01 -> HVCL01/Cluster Disk 1": "Remove-ClusterNode -Name PROXY01 -Cluster HVCL01",
+    }
+    note = chrome.find_element("xpath", "//h3[starts-with(., 'OHP-010')]/following-sibling::p[1]").text
+    assert note.startswith("For PROXY01 -> HVCL02; each finding's detail names its own")
