@@ -161,6 +161,16 @@ def _add_tui_options(p: argparse.ArgumentParser) -> None:
     _add_engine_option(p)
 
 
+class _ScenarioHelp(str):
+    """``demo --scenario``'s help, naming the shipped scenarios; read only when help is shown
+    (argparse expands a help text with ``%``): listing them at every start would import the lab."""
+
+    def __mod__(self, params: object) -> str:
+        from offhost_audit.lab.scenario import shipped
+
+        return f"a shipped scenario ({', '.join(shipped())}) or a scenario YAML file; repeatable (default: all shipped)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="offhost-audit",
@@ -191,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_reports.add_commands(sub)
 
     p = sub.add_parser("demo", help="start the built-in lab and audit it through the real WinRM client")
-    p.add_argument("--scenario", action="append", metavar="NAME|FILE", help="scenario(s) to run (default: all shipped)")
+    p.add_argument("--scenario", action="append", metavar="NAME|FILE", help=_ScenarioHelp("scenario(s) to run"))
     p.add_argument("--profile", type=_name, help="guidance profile")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument(

@@ -63,6 +63,10 @@ def _demo_tui(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from offhost_audit.lab import scenario
+
+    for name in args.scenario or ():  # every name checked before the first banner or the TUI
+        scenario.locate(name)
     if args.tui:
         return _demo_tui(args)
     from rich.console import Console

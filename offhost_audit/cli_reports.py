@@ -84,10 +84,14 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "-f",
         "--formats",
+        "-F",
+        "--report-formats",  # evaluate's and audit's spelling works here too
+        dest="formats",
         type=_formats,
         default="html,md,junit,sarif,csv,json",
         metavar="LIST",
-        help="comma-separated formats: html,md,junit,sarif,csv,json or all (default: all)",
+        help="comma-separated formats: html,md,junit,sarif,csv,json or all (default: all); "
+        "-F/--report-formats as on evaluate and audit",
     )
     p.add_argument("-o", "--output", dest="outdir", required=True, metavar="DIR", help="folder for the report files")
     _add_db_option(p)

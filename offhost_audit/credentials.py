@@ -80,7 +80,7 @@ class Resolver:
                 ) from None
             if password is None:
                 raise CredentialError(
-                    f"{where}: no password in the keyring for service {spec['keyring']!r}, user {user!r}"
+                    f"{where}: no password in the keyring for service {spec['keyring']!r}, user {user}"
                 )
             return Credentials(user, password)
         if spec.get("prompt"):

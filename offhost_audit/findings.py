@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 Finding = dict[str, Any]
@@ -10,6 +11,39 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 STATUSES = ("fail", "unknown", "pass", "not_applicable", "waived")
 _SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 _STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
+
+
+def status_label(status: object) -> str:
+    """A status as people read it (``not_applicable`` -> ``not applicable``). Every human face (the
+    table, TUI, HTML, Markdown, JUnit messages) shows this; machine faces (JSON, CSV, SARIF
+    properties) keep the schema's spelling."""
+    return str(status).replace("_", " ")
+
+
+def evidence_value(value: Any) -> str:
+    """An evidence value for a reader: a string in quotes as it is (``"\\\\FS01\\VMS"``, not JSON's
+    doubled backslashes), anything else as JSON."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    return json.dumps(value, ensure_ascii=False)
+
+
+def waiver_text(w: dict[str, Any]) -> str:
+    """A waiver in one line for a reader: id, the real status, expiry, justification, who; parts the
+    waiver does not have are left out (never "owner None")."""
+    text = f"waiver {w.get('id') or '(no id)'}"
+    if w.get("status"):
+        text += f" (really {status_label(w['status'])})"
+    if w.get("expires"):
+        text += f" until {w['expires']}"
+    if w.get("justification"):
+        text += f": {w['justification']}"
+    who = [
+        f"{label} {w[k]}"
+        for k, label in (("owner", "owner"), ("approved_by", "approved by"), ("ticket", "ticket"))
+        if w.get(k)
+    ]
+    return text + ("; " + ", ".join(who) if who else "")
 
 
 def at_or_above(severity: str, threshold: str) -> bool:

@@ -18,12 +18,15 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u20
 def clean(value: object, *, keep_newlines: bool = True) -> str:
     """``str(value)`` with terminal control characters replaced by U+FFFD (visible, never executed).
 
-    ``keep_newlines=False`` also turns TAB and LF into spaces, for one-line cells.
+    CRLF and a lone CR become LF (collectors already normalise host text; this covers runs stored
+    before). ``keep_newlines=False`` also turns TAB and LF into spaces, for one-line cells.
     """
     text = value if isinstance(value, str) else str(value)
+    if "\r" in text:  # Windows line ends (CRLF, or a lone CR) are line breaks, not control characters
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("\ufffd", text)
     if not keep_newlines:
-        text = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
+        text = text.replace("\n", " ").replace("\t", " ")
     return text
 
 

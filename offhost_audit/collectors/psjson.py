@@ -17,6 +17,7 @@ from typing import Any
 
 from offhost_audit.errors import CollectorError
 from offhost_audit.names import norm_name
+from offhost_audit.text import clean
 
 CIM_NOISE = frozenset(
     {
@@ -42,8 +43,9 @@ def loads(text: str, *, what: str = "output") -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        snippet = text[:120].replace("\n", " ")
-        raise CollectorError(f"{what} is not valid JSON ({e.msg} at char {e.pos}): {snippet!r}") from None
+        snippet = clean(text[:120], keep_newlines=False)
+        where = f"{e.msg} char {e.pos}" if e.msg.endswith(" at") else f"{e.msg} at char {e.pos}"
+        raise CollectorError(f"{what} is not valid JSON ({where}): {snippet}") from None
     except RecursionError:
         raise CollectorError(f"{what} is not valid JSON (nested too deeply)") from None
 
@@ -182,6 +184,7 @@ _CLIXML_HEADER = "#< CLIXML"
 
 def decode_clixml(stderr: str) -> str:
     """Readable text from ``#< CLIXML`` stderr (error/warning streams); other text passes through.
+    Line ends are LF (PowerShell writes CRLF, as ``_x000D__x000A_`` inside CLIXML).
 
     The ``<Objs>`` documents after the header are read with ElementTree's pull parser: the string
     records (``<S S="Error">``) of the error and warning streams are kept, progress records and the
@@ -189,7 +192,7 @@ def decode_clixml(stderr: str) -> str:
     """
     s = stderr.lstrip("\ufeff")
     if not s.lstrip().startswith(_CLIXML_HEADER):
-        return s.strip()
+        return lf(s).strip()
     body = s.lstrip()[len(_CLIXML_HEADER) :].replace(_CLIXML_HEADER, "")
     parser: Any = ET.XMLPullParser(events=("end",))
     lines: list[str] = []
@@ -200,4 +203,9 @@ def decode_clixml(stderr: str) -> str:
                 lines.append(_CLIXML_ESC.sub(lambda e: chr(int(e.group(1), 16)), el.text or ""))
     except ET.ParseError:
         pass  # truncated or malformed: keep the records read before the fault
-    return "".join(lines).strip()
+    return lf("".join(lines)).strip()
+
+
+def lf(text: str) -> str:
+    """Windows line ends (CRLF, a lone CR) as LF: host text keeps its line breaks on every face."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text

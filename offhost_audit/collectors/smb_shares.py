@@ -199,16 +199,16 @@ def _open_sessions(target: Target, port: int) -> tuple[_ShareInfoReader, _RootAc
     try:
         acl_reader = _RootAclReader(target, port)
     except (sx.LogonFailure, sx.WrongPassword, sx.SMBAuthenticationError) as exc:
-        raise CollectorError(f"{where}: logon as {user!r} rejected (wrong user name or password)") from exc
+        raise CollectorError(f"{where}: logon as {user} rejected (wrong user name or password)") from exc
     except (OSError, ValueError, sx.SMBException) as exc:
         if isinstance(exc, sx.SMBResponseException):
-            raise CollectorError(f"{where}: SMB session setup as {user!r} failed: {_smb_error(exc)}") from exc
+            raise CollectorError(f"{where}: SMB session setup as {user} failed: {_smb_error(exc)}") from exc
         raise TargetUnreachableError(f"{where}: cannot connect: {exc}") from exc
     try:
         info_reader = _ShareInfoReader(target, port)
     except (SessionError, OSError) as exc:
         acl_reader.close()
-        raise CollectorError(f"{where}: impacket SMB session as {user!r} failed: {exc}") from exc
+        raise CollectorError(f"{where}: impacket SMB session as {user} failed: {exc}") from exc
     except Exception as exc:
         acl_reader.close()
         raise CollectorError(f"{where}: cannot open the srvsvc pipe: {type(exc).__name__}: {exc}") from exc

@@ -166,7 +166,7 @@ class WinRMSession:
         stdout = b"".join(out).decode("utf-8", errors="replace")
         stderr = psjson.decode_clixml(b"".join(err).decode("utf-8", errors="replace"))
         if code != 0:
-            msg = stderr or stdout.strip()[:300] or "no error text"
+            msg = stderr or psjson.lf(stdout).strip()[:300] or "no error text"
             raise CollectorError(f"{name}: {script} failed (exit {code}): {msg}")
         return psjson.loads(stdout, what=f"{name}: {script} output")
 
@@ -186,7 +186,7 @@ class WinRMSession:
             return CollectorError(f"{name}: WS-Man operation timeout on {script}", retryable=True)
         if isinstance(e, InvalidCredentialsError):
             user = self.target.credentials.username if self.target.credentials else "?"
-            return AuthenticationError(f"{name}: authentication failed (HTTP 401) at {url} as {user!r}")
+            return AuthenticationError(f"{name}: authentication failed (HTTP 401) at {url} as {user}")
         if isinstance(e, requests.exceptions.SSLError):
             return TargetUnreachableError(
                 f"{name}: TLS certificate verification failed for {url} "
@@ -203,8 +203,24 @@ class WinRMSession:
         return CollectorError(f"{name}: {script}: {type(e).__name__}: {_short(e)}")
 
 
-def _short(e: Exception) -> str:
-    s = str(e)
+def _short(e: BaseException) -> str:
+    """The reason at the bottom of requests' / urllib3's wrapping, without tuple reprs and their quotes:
+    ``Connection aborted: Remote end closed connection without response``, ``[Errno 111] Connection refused``."""
+    parts: list[str] = []
+    cur: BaseException | None = e
+    seen: set[int] = set()
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        args = getattr(cur, "args", ())
+        inner = next((a for a in args if isinstance(a, BaseException)), None)
+        if inner is not None:  # ProtocolError("Connection aborted.", RemoteDisconnected(...)): keep its words
+            parts += [a.rstrip(".") for a in args if isinstance(a, str)]
+        elif isinstance(getattr(cur, "reason", None), BaseException):
+            inner = cur.reason  # type: ignore[attr-defined]  # MaxRetryError: its own text is the pool's repr
+        else:
+            parts.append(str(cur))
+        cur = inner
+    s = ": ".join(p for p in parts if p)
     for marker in ("Caused by ", "Failed to establish a new connection: "):
         if marker in s:
             s = s.split(marker, 1)[1]

@@ -131,6 +131,17 @@ def _subject_targets(subject: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(_norm(n) for n in names if n))
 
 
+_PLACEHOLDER = re.compile(r"<(proxy|host|cluster|csv|share|server|vm)>")
+
+
+def fill_names(text: str, subject: dict[str, Any]) -> str:
+    """A remediation text with ``<proxy>``, ``<cluster>``, ``<host>``... replaced by the finding's own
+    names (the subject's fields of that name); a placeholder the subject has no name for stays."""
+    if "<" not in text:
+        return text
+    return _PLACEHOLDER.sub(lambda m: str(subject.get(m.group(1)) or m.group(0)), text)
+
+
 def enrich(findings: list[Finding], meta: dict[str, RuleMeta], facts: dict[str, Any]) -> list[Finding]:
     """Add title/remediation/doc_url (in place) and, for unknowns, the collection errors that explain them."""
     errors = _collection_errors(facts)
@@ -138,7 +149,7 @@ def enrich(findings: list[Finding], meta: dict[str, RuleMeta], facts: dict[str, 
         m = meta.get(f.get("rule_id", ""))
         if m is not None:
             f.setdefault("title", m.title)
-            f.setdefault("remediation", m.remediation)
+            f.setdefault("remediation", fill_names(m.remediation, f.get("subject") or {}))
             f.setdefault("doc_url", m.doc_url)
             if not f.get("severity") and m.severity:
                 f["severity"] = m.severity

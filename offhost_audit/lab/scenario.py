@@ -105,13 +105,19 @@ def shipped() -> list[str]:
     return sorted(p.stem for p in scenario_dir().glob("*.yaml"))
 
 
-def load(name_or_path: str) -> dict[str, Any]:
-    """A shipped scenario by name, or a scenario file; normalised (see module doc)."""
+def locate(name_or_path: str) -> Path:
+    """The file of a shipped scenario's name, or a scenario file; InputError naming the choices."""
     p = Path(name_or_path)
     if not p.suffix and not p.is_file():  # a name (a folder of that name in the cwd does not hide it)
         p = scenario_dir() / f"{name_or_path}.yaml"
     if not p.is_file():
-        raise InputError(f"no scenario {name_or_path!r} (shipped: {', '.join(shipped())})")
+        raise InputError(f"no scenario {name_or_path!r} (shipped: {', '.join(shipped())}; or a scenario YAML file)")
+    return p
+
+
+def load(name_or_path: str) -> dict[str, Any]:
+    """A shipped scenario by name, or a scenario file; normalised (see module doc)."""
+    p = locate(name_or_path)
     raw = yamldoc.safe_load(read_input(p, "a lab scenario YAML file"), str(p))
     if not isinstance(raw, dict):
         raise InputError(f"{p}: a scenario is a mapping")

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from offhost_audit.findings import STATUSES, Finding, breaches, counts
+from offhost_audit.findings import STATUSES, Finding, breaches, counts, status_label
 from offhost_audit.reports.findings_json import to_json  # noqa: F401  (one JSON writer: findings_json)
 from offhost_audit.text import clean, reflow
 
@@ -25,7 +25,7 @@ _SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": 
 
 def summary_line(findings: list[Finding], fail_on: str | None = None) -> str:
     c = counts(findings)
-    parts = [f"{c[s]} {s.replace('_', ' ')}" for s in STATUSES if c.get(s)]
+    parts = [f"{c[s]} {status_label(s)}" for s in STATUSES if c.get(s)]
     text = f"{len(findings)} finding(s): " + (", ".join(parts) if parts else "none")
     if fail_on:
         n = len(breaches(findings, fail_on))
@@ -58,7 +58,7 @@ def build_table(findings: list[Finding]) -> Table:
     for f in findings:
         st, sev = str(f.get("status", "")), str(f.get("severity", ""))
         table.add_row(
-            _text(st, _STATUS_STYLE.get(st, "")),
+            _text(status_label(st), _STATUS_STYLE.get(st, "")),
             _text(sev, _SEV_STYLE.get(sev, "")),
             _text(f.get("rule_id", "")),
             _text((f.get("subject") or {}).get("name", "")),
@@ -99,14 +99,21 @@ def render_table(
 def _print_fixes(findings: list[Finding], console: Console) -> None:
     """How to fix: each failing rule once, with its remediation and the page it comes from."""
     failing: dict[str, Finding] = {}
+    varies: set[str] = set()  # rules whose texts name each finding's own proxy, cluster...
     for f in findings:
         if f.get("status") == "fail":
-            failing.setdefault(f["rule_id"], f)
+            first = failing.setdefault(f["rule_id"], f)
+            if f.get("remediation") != first.get("remediation"):
+                varies.add(f["rule_id"])
     if not failing:
         return
     console.print(Text("How to fix", style="bold"))
     for rule_id, f in failing.items():
         console.print(Text.assemble(_text(f"{rule_id} ", "bold"), _text(f.get("title", ""))))
+        if rule_id in varies:
+            console.print(
+                _text(f"for {(f.get('subject') or {}).get('name', '')} (--format json has each finding's own):")
+            )
         console.print(_text(reflow(str(f.get("remediation", "")))))
         if f.get("doc_url"):
             console.print(_text(f"  see {f['doc_url']}"))

@@ -3,7 +3,7 @@
 ``build(run, previous=None, trend=None, fail_on=None, now=None) -> dict`` with keys:
   run (id, started_at, meta), findings (the run's, sorted), counts {status: n},
   severity_counts {severity: {status: n}}, proxies [{name, verdict, blocking: [rule ids], counts}],
-  rules [{rule_id, title, severity, remediation, doc_url, counts, findings_failing}],
+  rules [{rule_id, title, severity, remediation, remediation_for, doc_url, counts}],
   diff (offhost_audit.diff.RunDiff or None), change_of {finding_key: category}, diff_labels, trend [{id, started_at, fail, unknown,
   pass, waived}], manifest [collection entries], manifest_failed, waivers (the run's waivers
   summary), warnings, fail_on, breaches (count), generated_at, tool_version.
@@ -41,7 +41,11 @@ def _proxies(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _rules(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per rule: counts and the remediation of its first failing or unknown finding. The texts name
+    their finding's proxy, cluster...: when they differ between findings, ``remediation_for`` names
+    the subject the shown text is for (each finding carries its own)."""
     by: dict[str, dict[str, Any]] = {}
+    first_problem: dict[str, dict[str, Any]] = {}
     for f in findings:
         r = by.get(f["rule_id"])
         if r is None:
@@ -50,10 +54,18 @@ def _rules(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "title": f.get("title", ""),
                 "severity": f.get("severity", ""),
                 "remediation": f.get("remediation", ""),
+                "remediation_for": "",
                 "doc_url": f.get("doc_url", ""),
                 "counts": {s: 0 for s in STATUSES},
             }
         r["counts"][f["status"]] = r["counts"].get(f["status"], 0) + 1
+        if f["status"] in ("fail", "unknown"):
+            rem = f.get("remediation", "")
+            first = first_problem.setdefault(f["rule_id"], f)
+            if first is f:
+                r["remediation"] = rem
+            elif rem != r["remediation"] and not r["remediation_for"]:
+                r["remediation_for"] = str((first.get("subject") or {}).get("name", ""))
     return [by[k] for k in sorted(by)]
 
 

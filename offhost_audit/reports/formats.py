@@ -2,7 +2,8 @@
 
 Filters: ``clean`` (control characters out, ``offhost_audit.text.clean``), ``oneline`` (also no
 newlines), ``md`` (one Markdown table cell / inline text: cleaned, markup characters escaped, ``<``
-as ``&lt;`` so wikis never see host HTML), ``subject``, ``status_label``.
+as ``&lt;`` so wikis never see host HTML), ``subject``, ``real_status``, ``status`` (a status as
+people read it: ``not applicable``), ``reflow`` (cleaned, hard-wrapped lines joined).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 import jinja2
 
 from offhost_audit.diff import finding_key
-from offhost_audit.text import clean
+from offhost_audit.findings import status_label
+from offhost_audit.text import clean, reflow
 
 MARKDOWN_CAP = 1024 * 1024 - 4096  # GitHub job summaries take 1 MiB: keep a margin
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|!~])")
@@ -39,6 +41,7 @@ CSV_FIELDS = (
     "waiver_state",
     "doc_url",
     "change",
+    "remediation",
 )
 
 
@@ -68,6 +71,8 @@ def install(env: jinja2.Environment) -> None:
         md=md,
         subject=subject_name,
         real_status=real_status,
+        status=status_label,
+        reflow=lambda v: reflow(clean("" if v is None else v)),
     )
     env.globals.update(real_status=real_status)
 
@@ -87,17 +92,37 @@ def markdown_extra(ctx: dict[str, Any], env: jinja2.Environment, limit: int | No
     return {"listed": shown, "omitted": len(listed) - len(shown), "cap": MARKDOWN_CAP}
 
 
+# What a spreadsheet reads as a formula (OWASP "CSV injection"): = + - @ (and their full-width
+# forms, which Excel and LibreOffice also accept) after any leading whitespace, or a cell that starts
+# with TAB or CR. Such a cell gets a leading apostrophe: shown as text, never run.
+_FORMULA = re.compile(r"^(?:[\t\r]|[\s\u3000]*[=+\-@\uff1d\uff0b\uff0d\uff20])")
+
+
+_SIGNS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+
+
 def _cell(value: Any) -> Any:
-    """A host-supplied CSV cell that is never a formula when opened in a spreadsheet."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    """A CSV cell that is never a formula when opened in a spreadsheet."""
+    if isinstance(value, str) and value and (value[0] in _SIGNS or value[0].isspace()) and _FORMULA.match(value):
         return "'" + value
     return value
 
 
 def csv_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
-    """One row per finding. Control characters are replaced in one pass over the whole text (a cell
-    with a line break is quoted, as CSV allows)."""
+    """One row per finding, UTF-8 with a byte-order mark (Excel on Windows reads the file as UTF-8
+    only with one). Control characters are replaced in one pass over the whole text (a cell with a
+    line break is quoted, as CSV allows); no cell can start a formula (``_cell``: every cell that
+    holds text from a host or a policy; the others are names of our own)."""
     change = ctx["change_of"]
+    texts: dict[str, Any] = {}  # titles and remediations repeat: reflowed and checked once each
+
+    def text(value: Any, *, flow: bool = False) -> Any:
+        if value is None:
+            return None
+        out = texts.get(value)
+        if out is None:
+            out = texts[value] = _cell(reflow(value) if flow else value)
+        return out
 
     def rows() -> Any:
         for f in ctx["findings"]:
@@ -106,7 +131,7 @@ def csv_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
             st = f.get("status")
             yield (
                 f.get("rule_id"),
-                f.get("title"),
+                text(f.get("title")),
                 f.get("severity"),
                 st,
                 wv.get("status") or st,
@@ -124,13 +149,14 @@ def csv_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
                 wv.get("state"),
                 f.get("doc_url"),
                 change.get(finding_key(f), "") if change else "",
+                text(f.get("remediation") or "", flow=True),
             )
 
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\r\n")  # quotes a cell with a CR or LF; clean() then makes every line end LF
     w.writerow(CSV_FIELDS)
     w.writerows(rows())
-    return {"csv_text": clean(buf.getvalue()), "csv_fields": CSV_FIELDS}
+    return {"csv_text": "\ufeff" + clean(buf.getvalue()), "csv_fields": CSV_FIELDS}
 
 
 def json_extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:

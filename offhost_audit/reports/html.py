@@ -13,13 +13,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-from offhost_audit.text import clean
+from offhost_audit.findings import SEVERITIES, STATUSES, waiver_text
+from offhost_audit.text import clean, reflow
 
 COLUMNS = (
     "status",
@@ -33,16 +35,21 @@ COLUMNS = (
     "waiver",
     "real_status",
     "missing",
+    "objects",  # the subject's other names (host, cluster, CSV, share, server, VM), "\n"-joined: host:NAME
+    "remediation",  # the finding's own text when it differs from its rule's (names substituted), else null
 )
+_OBJECTS = ("host", "cluster", "csv", "share", "server", "vm")
 DETAILED = ("fail", "unknown", "waived")  # findings whose evidence travels in the page (passes: see the JSON report)
-# A JSON escape: an escaped backslash (kept), or a C0 control that JSON escaped (\u001b, \b, \f, \r).
-# Scanning from each backslash and consuming an escaped backslash whole keeps the parity right: in
-# the JSON text  \\u001b  is a backslash and "u001b", not a control character.
-_ESCAPE = re.compile(r"\\(?:(\\)|u00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F])|[bfr])")
+# A JSON escape: an escaped backslash (kept), a CR or CRLF (a line break: \n), or a C0 control that
+# JSON escaped (\u001b, \b, \f). Scanning from each backslash and consuming an escaped backslash
+# whole keeps the parity right: in the JSON text  \\u001b  is a backslash and "u001b", not a control.
+_ESCAPE = re.compile(r"\\(?:(\\)|(r(?:\\n)?)|u00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F])|[bf])")
 
 
 def _no_c0(m: re.Match[str]) -> str:
-    return "\\\\" if m.group(1) else "\ufffd"
+    if m.group(1):
+        return "\\\\"
+    return "\\n" if m.group(2) else "\ufffd"
 
 
 def island(doc: Any) -> Markup:
@@ -61,13 +68,14 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def _rows(findings: list[dict[str, Any]]) -> list[list[Any]]:
+def _rows(findings: list[dict[str, Any]], rules: dict[str, dict[str, Any]]) -> list[list[Any]]:
     out = []
     for f in findings:
         s = f.get("subject") or {}
         w = f.get("waiver")
-        wtext = (w.get("note") or f"{w.get('id')}: {w.get('justification')} (until {w.get('expires')})") if w else ""
         detailed = f["status"] in DETAILED
+        rem = f.get("remediation") or ""
+        rule_rem = rules.get(f["rule_id"], {}).get("raw")
         out.append(
             [
                 f["status"],
@@ -78,36 +86,55 @@ def _rows(findings: list[dict[str, Any]]) -> list[list[Any]]:
                 s.get("proxy") or "",
                 f.get("message", ""),
                 f.get("evidence") if detailed else None,
-                wtext,
+                (w.get("note") or waiver_text(w)) if w else "",
                 (w or {}).get("status") or f["status"],
                 f.get("missing") or None,
+                "\n".join(str(s[k]) for k in _OBJECTS if s.get(k)),
+                reflow(rem) if detailed and rem != rule_rem else None,
             ]
         )
     return out
 
 
-def trend_chart(points: list[dict[str, Any]], width: int = 640, height: int = 160) -> dict[str, Any]:
-    """Polylines (SVG coordinates) for fail / unknown / waived per run, oldest left."""
+def trend_chart(points: list[dict[str, Any]], width: int = 640, height: int = 180) -> dict[str, Any]:
+    """Polylines (SVG coordinates) for fail / unknown / waived per run, oldest left, and the run dates
+    under the time axis."""
     series = ("fail", "unknown", "waived")
     top = max([1] + [p.get(s, 0) for p in points for s in series])
     n = len(points)
-    pad = 30
+    pad, bottom = 34, 40
 
     def x(i: int) -> float:
         return pad + (width - 2 * pad) * (i / (n - 1) if n > 1 else 0.5)
 
     def y(v: int) -> float:
-        return height - pad - (height - 2 * pad) * (v / top)
+        return height - bottom - (height - pad // 2 - bottom) * (v / top)
 
     lines = {s: " ".join(f"{x(i):.1f},{y(p.get(s, 0)):.1f}" for i, p in enumerate(points)) for s in series}
     dots = [
         {
             "x": round(x(i), 1),
-            "label": f"run {p['id']} {p['started_at']}: {p.get('fail', 0)} fail, "
+            "label": f"run {p['id'] if p['id'] is not None else '(not saved)'} {p['started_at']}: {p.get('fail', 0)} fail, "
             f"{p.get('unknown', 0)} unknown, {p.get('waived', 0)} waived",
             "y": {s: round(y(p.get(s, 0)), 1) for s in series},
         }
         for i, p in enumerate(points)
+    ]
+    # dates under the axis: first and last always, evenly between, never closer than ~130 units (a
+    # label is about 70 wide, 110 in the larger type of narrow screens)
+    step = max(1, math.ceil((n - 1) / max(1, (width - 2 * pad) // 130))) if n > 1 else 1
+    picks = list(range(0, n - 1, step)) + [n - 1] if n else []
+    if len(picks) > 2 and x(picks[-1]) - x(picks[-2]) < 120:
+        del picks[-2]
+    days = [str(points[i]["started_at"])[:10] for i in picks]
+    same_day = len(set(days)) < len(days)  # several runs a day: the time as well
+    ticks = [
+        {
+            "x": round(x(i), 1),
+            "label": str(points[i]["started_at"])[5:16].replace("T", " ") if same_day else days[k],
+            "anchor": "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle",
+        }
+        for k, i in enumerate(picks)
     ]
     return {
         "width": width,
@@ -116,9 +143,11 @@ def trend_chart(points: list[dict[str, Any]], width: int = 640, height: int = 16
         "pad": pad,
         "lines": lines,
         "dots": dots,
+        "ticks": ticks,
         "series": series,
         "y_top": round(y(top), 1),
         "y_zero": round(y(0), 1),
+        "y_dates": height - bottom + 16,
     }
 
 
@@ -129,12 +158,22 @@ def extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
         r["rule_id"]: {
             "title": r["title"],
             "severity": r["severity"],
-            "remediation": r["remediation"],
+            "remediation": reflow(r["remediation"]),
+            "raw": r["remediation"],
             "doc_url": r["doc_url"] if str(r["doc_url"]).startswith(("https://", "http://")) else "",
         }
         for r in ctx["rules"]
     }
-    data = {"columns": COLUMNS, "rows": _rows(ctx["findings"]), "rules": rules}
+    rows = _rows(ctx["findings"], rules)
+    for r in rules.values():
+        del r["raw"]
+    data = {
+        "columns": COLUMNS,
+        "rows": rows,
+        "rules": rules,
+        "statuses": STATUSES,
+        "severities": SEVERITIES,
+    }
     csp = (
         f"default-src 'none'; script-src {_csp_hash(js)}; style-src {_csp_hash(css)}; "
         "img-src data:; base-uri 'none'; form-action 'none'"

@@ -10,20 +10,20 @@ wrap or replace it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import jinja2
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 from markupsafe import Markup
 
-from offhost_audit.text import clean
+from offhost_audit.findings import evidence_value, waiver_text
+from offhost_audit.text import clean, reflow
 
 _COUNTED = {"fail": "fail", "unknown": "unknown", "not_applicable": "skipped", "waived": "skipped"}
 
 
 def _evidence(f: dict[str, Any]) -> str:
-    lines = [f"{e.get('path')} = {json.dumps(e.get('value'), ensure_ascii=False)}" for e in f.get("evidence") or []]
+    lines = [f"{e.get('path')} = {evidence_value(e.get('value'))}" for e in f.get("evidence") or []]
     if f.get("missing"):
         lines.append("missing facts: " + ", ".join(map(str, f["missing"])))
     return clean("\n".join(lines))
@@ -35,8 +35,10 @@ def _case(f: dict[str, Any]) -> TestCase:
     status, msg = f["status"], clean(f.get("message", ""), keep_newlines=False)
     r: Failure | Error
     if status == "fail":
-        r = Failure(msg, f"{f.get('severity')}")
-        r.text = _evidence(f) + "\n\nremediation: " + clean(f.get("remediation", "")) + f"\nsee {f.get('doc_url', '')}"
+        r = Failure(msg, str(f.get("severity") or "fail"))
+        r.text = _evidence(f) + "\n\nremediation: " + reflow(clean(f.get("remediation") or ""))
+        if f.get("doc_url"):
+            r.text += f"\nsee {f['doc_url']}"
         case.result = [r]
     elif status == "unknown":
         r = Error(msg or "the facts that decide this rule could not be collected", "unknown")
@@ -45,11 +47,7 @@ def _case(f: dict[str, Any]) -> TestCase:
     elif status == "not_applicable":
         case.result = [Skipped(f"not applicable: {msg}")]
     elif status == "waived":
-        w = f.get("waiver") or {}
-        reason = (
-            f"waived by {w.get('id')} (really {w.get('status')}) until {w.get('expires')}: "
-            f"{w.get('justification')}; owner {w.get('owner')}, approved by {w.get('approved_by')}"
-        )
+        reason = "waived by " + waiver_text(f.get("waiver") or {})
         case.result = [Skipped(clean(reason, keep_newlines=False), "waived")]
     return case
 
@@ -72,7 +70,8 @@ def build(ctx: dict[str, Any]) -> str:
         for c in items:
             per = changes.setdefault(c.rule_id, {})
             per[cat] = per.get(cat, 0) + 1
-    xml = JUnitXml(f"offhost-audit run {ctx['run']['id']}")
+    run_id = ctx["run"]["id"]
+    xml = JUnitXml(f"offhost-audit run {run_id}" if run_id is not None else "offhost-audit (run not saved)")
     total = {"tests": 0, "failures": 0, "errors": 0}
     for rule_id in sorted(suites):
         s = TestSuite(clean(f"{rule_id} {titles[rule_id]}", keep_newlines=False))

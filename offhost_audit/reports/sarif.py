@@ -1,41 +1,47 @@
 """SARIF 2.1.0 as plain dicts: one reportingDescriptor per OHP rule, one result per problem finding.
 
-Findings are about hosts, not files. Code-scanning uploads reject a result without
-``physicalLocation.artifactLocation.uri``, so every result points at the audited estate's source
-(the inventory file, else the facts file, else ``offhost-audit/estate``) and carries a
-``logicalLocations`` entry for its subject plus a stable ``partialFingerprints`` (rule + subject).
-fail -> level by severity; unknown -> ``kind: review``; waived -> ``suppressions`` with the
-justification. Passes and not-applicable findings are not results. With a previous run, every
-result has a ``baselineState`` (new, unchanged, updated) and the run's properties the diff counts. At most ``MAX_RESULTS`` results
-(code scanning's limit per run): failures first; the run's properties and an invocation
-notification say how many were left out.
+Findings are about hosts, not files: a result names its subject in ``logicalLocations`` (kind
+``resource``) and has no ``physicalLocation`` (SARIF allows that; an invented "line 1 of the
+inventory" would send a reader to a line that says nothing). Each result has a stable
+``partialFingerprints`` (rule + subject). Each rule carries ``properties.security-severity``, the
+number GitHub code scanning ranks alerts by (:data:`SECURITY_SEVERITY`: critical 9.5, high 8.0,
+medium 5.5, low 3.0, info 0.0, inside code scanning's bands critical >= 9.0, high 7.0-8.9, medium
+4.0-6.9, low 0.1-3.9). fail -> level by severity; unknown -> ``kind: review``; waived ->
+``suppressions`` with the justification. Passes and not-applicable findings are not results. With a
+previous run, every result has a ``baselineState`` (new, unchanged, updated) and the run's
+properties the diff counts. At most ``MAX_RESULTS`` results (code scanning's limit per run): failures
+first; the run's properties and an invocation notification say how many were left out.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import PurePath
 from typing import Any
 
 import jinja2
 
+from offhost_audit import __url__
 from offhost_audit.diff import finding_key
-from offhost_audit.text import clean
+from offhost_audit.findings import waiver_text
+from offhost_audit.text import clean, reflow
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 MAX_RESULTS = 25_000
 _LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 _RANK = {"fail": 0, "unknown": 1, "waived": 2}
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
 
 
 def _fingerprint(f: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(finding_key(f), separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
-def _artifact(meta: dict[str, Any]) -> str:
-    src = meta.get("inventory") or meta.get("facts_file")
-    return PurePath(src).name if src else "offhost-audit/estate"
+def _help(r: dict[str, Any]) -> str:
+    text = reflow(clean(r["remediation"])) or r["title"] or r["rule_id"]
+    if r.get("remediation_for"):  # the texts name each finding's proxy, cluster...: say whose these are
+        text = f"For {clean(r['remediation_for'], keep_newlines=False)} (each result's properties.remediation names its own): {text}"
+    return text
 
 
 def _rule(r: dict[str, Any]) -> dict[str, Any]:
@@ -43,9 +49,13 @@ def _rule(r: dict[str, Any]) -> dict[str, Any]:
         "id": r["rule_id"],
         "name": r["rule_id"].replace("-", ""),
         "shortDescription": {"text": r["title"] or r["rule_id"]},
-        "help": {"text": r["remediation"] or r["title"] or r["rule_id"]},
+        "help": {"text": _help(r)},
         "defaultConfiguration": {"level": _LEVEL.get(r["severity"], "warning")},
-        "properties": {"severity": r["severity"], "tags": ["offhost-audit", "veeam", "hyper-v"]},
+        "properties": {
+            "severity": r["severity"],
+            "security-severity": SECURITY_SEVERITY.get(r["severity"], "5.5"),
+            "tags": ["offhost-audit", "veeam", "hyper-v"],
+        },
     }
     if r["doc_url"]:
         out["helpUri"] = r["doc_url"]
@@ -62,7 +72,7 @@ _BASELINE = {
 }
 
 
-def _result(f: dict[str, Any], index: int, uri: str, change: str | None) -> dict[str, Any]:
+def _result(f: dict[str, Any], index: int, change: str | None, rule: dict[str, Any]) -> dict[str, Any]:
     subject = f.get("subject") or {}
     name = clean(subject.get("name", ""), keep_newlines=False)
     res: dict[str, Any] = {
@@ -71,7 +81,6 @@ def _result(f: dict[str, Any], index: int, uri: str, change: str | None) -> dict
         "message": {"text": clean(f.get("message", "") or f.get("title", "")) or f["rule_id"]},
         "locations": [
             {
-                "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": 1}},
                 "logicalLocations": [
                     {"name": name, "fullyQualifiedName": f"{subject.get('kind', '')}:{name}", "kind": "resource"}
                 ],
@@ -85,6 +94,8 @@ def _result(f: dict[str, Any], index: int, uri: str, change: str | None) -> dict
             "subject": subject,
         },
     }
+    if rule["remediation_for"] and f.get("remediation") != rule["remediation"]:
+        res["properties"]["remediation"] = reflow(clean(f.get("remediation") or ""))
     if change is not None:
         res["baselineState"] = _BASELINE.get(change, "unchanged")
     if f["status"] == "unknown":
@@ -97,11 +108,7 @@ def _result(f: dict[str, Any], index: int, uri: str, change: str | None) -> dict
             {
                 "kind": "external",
                 "status": "accepted",
-                "justification": clean(
-                    f"{w.get('id')}: {w.get('justification')} "
-                    f"(expires {w.get('expires')}, approved by {w.get('approved_by')})",
-                    keep_newlines=False,
-                ),
+                "justification": clean(waiver_text(w), keep_newlines=False),
             }
         ]
     return res
@@ -113,7 +120,6 @@ def build(ctx: dict[str, Any]) -> dict[str, Any]:
     problems = [f for f in ctx["findings"] if f["status"] in _RANK]
     problems.sort(key=lambda f: _RANK[f["status"]])  # stable: keeps severity order within a status
     kept, dropped = problems[:MAX_RESULTS], max(0, len(problems) - MAX_RESULTS)
-    uri = _artifact(ctx["run"]["meta"])
     diff, changes = ctx["diff"], ctx["change_of"]
     invocation: dict[str, Any] = {"executionSuccessful": True}
     if dropped:
@@ -137,14 +143,19 @@ def build(ctx: dict[str, Any]) -> dict[str, Any]:
                     "driver": {
                         "name": "offhost-audit",
                         "version": ctx["tool_version"],
-                        "informationUri": "https://offhost-audit.dev",
+                        "informationUri": __url__,
                         "rules": [_rule(r) for r in rules],
                     }
                 },
                 "invocations": [invocation],
                 "automationDetails": {"id": f"offhost-audit/{ctx['run']['meta'].get('profile') or 'default'}/"},
                 "results": [
-                    _result(f, index[f["rule_id"]], uri, changes.get(finding_key(f), "unchanged") if diff else None)
+                    _result(
+                        f,
+                        index[f["rule_id"]],
+                        changes.get(finding_key(f), "unchanged") if diff else None,
+                        rules[index[f["rule_id"]]],
+                    )
                     for f in kept
                 ],
                 "properties": {

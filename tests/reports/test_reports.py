@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import sys
@@ -94,7 +96,8 @@ def test_junit_validates_and_maps_statuses():
     cases = {c["@name"]: c for s in doc["testsuite"] for c in s["testcase"]}
     assert "failure" in cases["PROXY01 -> HVCL02"]
     assert "error" in cases["PROXY01 -> HV\ufffd]0;pwned\ufffdEVIL\ufffd[2J"]
-    assert "waived by W-001" in cases["PROXY01 -> HVCL01/Cluster Disk 2"]["skipped"][0]["@message"]
+    assert cases["PROXY01 -> HVCL01/Cluster Disk 2"]["skipped"][0]["@message"] == (
+        "waived by waiver W-001 (really fail) until 2027-01-31: moving to ReFS <b>soon</b>; owner ops, approved by ciso, ticket CHG-1")
     assert "not applicable" in cases["PROXY02"]["skipped"][0]["@message"]
     assert "failure" in cases["PROXY01 -> HVCL01/Cluster Disk 1"]  # the expired waiver does not hide it
 
@@ -124,8 +127,8 @@ def test_sarif_validates_and_carries_what_code_scanning_needs():
     assert len(results) == 6  # fail x4 (one with an expired waiver), unknown, waived; no passes
     for r in results:
         loc = r["locations"][0]
-        assert loc["physicalLocation"]["artifactLocation"]["uri"] == "inventory.yaml"
-        assert loc["logicalLocations"][0]["name"]
+        assert "physicalLocation" not in loc  # findings are about hosts: no invented "line 1 of a file"
+        assert loc["logicalLocations"][0]["kind"] == "resource" and loc["logicalLocations"][0]["name"]
         assert re.fullmatch(r"[0-9a-f]{64}", r["partialFingerprints"]["offhostSubject/v1"])
     waived = [r for r in results if r.get("suppressions")]
     assert len(waived) == 1 and "moving to ReFS" in waived[0]["suppressions"][0]["justification"]
@@ -174,7 +177,7 @@ def test_template_dir_overrides_one_template(tmp_path):
     (tmp_path / "report.md.j2").write_text("custom {{ counts.fail }} fail(s) for {{ run.meta.profile }}\n")
     ctx = context.build(sample.run())
     assert render_text("md", ctx, render_mod.environment(tmp_path)) == "custom 4 fail(s) for veeam-2025-08\n"
-    assert render_text("csv", ctx, render_mod.environment(tmp_path)).startswith("rule_id,")  # the others stay
+    assert render_text("csv", ctx, render_mod.environment(tmp_path)).startswith("\ufeffrule_id,")  # the others stay
     (tmp_path / "report.html.j2").write_text("{{ findings[1].subject.name }}")
     assert render_text("html", ctx, render_mod.environment(tmp_path)) == "&lt;script&gt;alert(1)&lt;/script&gt;"
 
@@ -192,7 +195,7 @@ def test_bad_template_and_formats_are_input_errors(tmp_path):
 
 def test_every_report_says_what_changed_since_the_previous_run():
     """Regressed OHP-010, fixed OHP-002, expired waiver OHP-012 (sample.previous -> sample.run)."""
-    rows = {(r.split(",")[0], r.split(",")[6]): r.rsplit(",", 1)[1] for r in _text("csv").splitlines()[1:]}
+    rows = {(r["rule_id"], r["subject"]): r["change"] for r in csv.DictReader(io.StringIO(_text("csv").lstrip("\ufeff")))}
     assert rows[("OHP-010", "PROXY01 -> HVCL02")] == "regressed"
     assert rows[("OHP-002", "PROXY02 -> HV01")] == "fixed"
     assert rows[("OHP-012", "PROXY01 -> HVCL01/Cluster Disk 1")] == "waiver_expired"
@@ -217,7 +220,7 @@ def test_json_island_replaces_controls_but_keeps_backslashes():
     assert "<" not in text and ">" not in text
     back = _json.loads(text)
     assert back == ["esc\ufffd[2J", "lit\\u001b", "bs-then-esc\\\ufffd", "C:\\backup\\r",
-                    "bel\ufffd bs\ufffd ff\ufffd cr\ufffd", "c1\ufffd bidi\ufffd sep\ufffd", "ok\ttab\nline", "</script><!--"]
+                    "bel\ufffd bs\ufffd ff\ufffd cr\n", "c1\ufffd bidi\ufffd sep\ufffd", "ok\ttab\nline", "</script><!--"]
 
 
 def test_unwritable_output_is_one_clear_error(tmp_path):

@@ -19,7 +19,7 @@
 #     Move the off-host proxy role to a physical Windows Server with the Hyper-V role and SAN or SMB
 #     access to the production storage (Backup Infrastructure > Backup Proxies > Add Proxy >
 #     Hyper-V off-host). If a VM must serve for evaluation, enable nested virtualization on its host
-#     (`Set-VMProcessor -VMName <vm> -ExposeVirtualizationExtensions $true`, VM off) and install
+#     (`Set-VMProcessor -VMName <proxy> -ExposeVirtualizationExtensions $true`, VM off) and install
 #     the role inside it (`Install-WindowsFeature Hyper-V -IncludeManagementTools -Restart`).
 package offhost.general.physical_proxy
 
