@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import yaml
 
 from offhost_audit.errors import InputError
+from offhost_audit.perf import paused_gc
 
 MAX_DEPTH = 50  # mappings and lists nested deeper than this are refused (a real inventory needs 6)
 MAX_VALUES = 500_000  # values after YAML aliases are expanded (a "billion laughs" file expands to 10^9)
@@ -33,7 +34,8 @@ def compose(text: str, source: str, error: type[InputError] = InputError) -> yam
     recursion: depth and alias expansion are checked as the nodes are made. PyYAML's own composer
     recurses (a deep document overflows the stack) and, pure Python, took 13 s for 20,000 waivers."""
     try:
-        return _Composer(source, error).run(text)
+        with paused_gc():  # ~300,000 nodes for 20,000 waivers, no cycles: full collections would triple the time
+            return _Composer(source, error).run(text)
     except yaml.reader.ReaderError as e:  # a character YAML does not allow (a raw control character)
         line = text.count("\n", 0, e.position) + 1 if isinstance(e.position, int) else 0
         what = f"U+{e.character:04X}" if isinstance(e.character, int) else "a character"
@@ -56,7 +58,8 @@ class _Composer:
 
     def __init__(self, source: str, error: type[InputError]) -> None:
         self.source, self.error = source, error
-        self.resolver = yaml.resolver.Resolver()
+        self.anchors: dict[str, yaml.Node] = {}
+        self.sizes: dict[str, int] = {}  # anchor -> values its node expands to (absent while it is open)
 
     def run(self, text: str) -> yaml.Node | None:
         from yaml.events import (
@@ -69,83 +72,79 @@ class _Composer:
             SequenceStartEvent,
         )
 
-        resolve = self.resolver.resolve
-        anchors: dict[str, yaml.Node] = {}
-        sizes: dict[int, int] = {}  # id(node) -> values it expands to; absent while the node is open
-        stack: list[tuple[yaml.Node, list[Any]]] = []  # open collections and their pending key
+        resolve = yaml.resolver.Resolver().resolve
+        scalar, mapping, sequence = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
+        # open collections: [node, pending mapping key or None, values so far, anchor]
+        stack: list[list[Any]] = []
         root: yaml.Node | None = None
-        documents = 0
         for ev in yaml.parse(text, Loader=_PARSER):
             kind = type(ev)
             if kind is ScalarEvent:
-                tag = ev.tag if ev.tag not in (None, "!") else resolve(yaml.ScalarNode, ev.value, ev.implicit)
-                node: yaml.Node = yaml.ScalarNode(tag, ev.value, ev.start_mark, ev.end_mark, style=ev.style)
-                sizes[id(node)] = 1
+                tag = ev.tag if ev.tag is not None and ev.tag != "!" else resolve(scalar, ev.value, ev.implicit)
+                node: yaml.Node = scalar(tag, ev.value, ev.start_mark, ev.end_mark, style=ev.style)
+                size = 1
+                if ev.anchor is not None:
+                    self._anchor(ev, node, 1)
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
                 if len(stack) >= MAX_DEPTH:
                     raise self.error(f"{self.source}:{ev.start_mark.line + 1}: {_TOO_DEEP}")
-                cls = yaml.MappingNode if kind is MappingStartEvent else yaml.SequenceNode
-                tag = ev.tag if ev.tag not in (None, "!") else resolve(cls, None, ev.implicit)
+                cls = mapping if kind is MappingStartEvent else sequence
+                tag = ev.tag if ev.tag is not None and ev.tag != "!" else resolve(cls, None, ev.implicit)
                 node = cls(tag, [], ev.start_mark, None, flow_style=ev.flow_style)
-                self._anchor(anchors, ev, node)
-                stack.append((node, []))
+                if ev.anchor is not None:
+                    self._anchor(ev, node, None)
+                stack.append([node, None, 1, ev.anchor])
                 continue
-            elif kind is MappingEndEvent or kind is SequenceEndEvent:
-                node, _ = stack.pop()
-                node.end_mark = ev.end_mark
-                children = [x for kv in node.value for x in kv] if kind is MappingEndEvent else node.value
-                sizes[id(node)] = min(1 + sum(sizes[id(c)] for c in children), MAX_VALUES + 1)
-                if sizes[id(node)] > MAX_VALUES:
-                    raise self.error(
-                        f"{self.source}: the document expands to more than {MAX_VALUES:,} values through YAML "
-                        "aliases (*name): refused"
-                    )
             elif kind is AliasEvent:
-                if ev.anchor not in anchors:
-                    raise yaml.composer.ComposerError(
-                        None, None, f"found undefined alias {ev.anchor!r}", ev.start_mark
-                    )
-                node = anchors[ev.anchor]
-                if id(node) not in sizes:
+                if ev.anchor not in self.anchors:
+                    raise yaml.composer.ComposerError(None, None, f"found undefined alias {ev.anchor!r}", ev.start_mark)
+                if ev.anchor not in self.sizes:
                     raise self.error(f"{self.source}:{ev.start_mark.line + 1}: a YAML alias refers to itself")
+                node, size = self.anchors[ev.anchor], self.sizes[ev.anchor]
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                node, _, size, anchor = stack.pop()
+                node.end_mark = ev.end_mark
+                if anchor is not None:
+                    self.sizes[anchor] = size
             else:
-                if kind is DocumentStartEvent:
-                    documents += 1
-                    if documents > 1:
-                        raise yaml.composer.ComposerError(
-                            "expected a single document in the stream",
-                            root.start_mark if root is not None else None,
-                            "but found another document",
-                            ev.start_mark,
-                        )
-                    anchors = {}
+                if kind is DocumentStartEvent and root is not None:
+                    raise yaml.composer.ComposerError(
+                        "expected a single document in the stream",
+                        root.start_mark,
+                        "but found another document",
+                        ev.start_mark,
+                    )
                 continue
-            if kind is ScalarEvent:
-                self._anchor(anchors, ev, node)
             if not stack:
                 root = node
+                continue
+            frame = stack[-1]
+            frame[2] += size
+            if frame[2] > MAX_VALUES:
+                raise self.error(
+                    f"{self.source}: the document expands to more than {MAX_VALUES:,} values through YAML "
+                    "aliases (*name): refused"
+                )
+            if type(frame[0]) is sequence:
+                frame[0].value.append(node)
+            elif frame[1] is None:
+                frame[1] = node
             else:
-                parent, key = stack[-1]
-                if isinstance(parent, yaml.SequenceNode):
-                    parent.value.append(node)
-                elif key:
-                    parent.value.append((key.pop(), node))
-                else:
-                    key.append(node)
+                frame[0].value.append((frame[1], node))
+                frame[1] = None
         return root
 
-    @staticmethod
-    def _anchor(anchors: dict[str, yaml.Node], ev: Any, node: yaml.Node) -> None:
-        if ev.anchor is None:
-            return
-        if ev.anchor in anchors:
+    def _anchor(self, ev: Any, node: yaml.Node, size: int | None) -> None:
+        if ev.anchor in self.anchors:
             raise yaml.composer.ComposerError(
                 f"found duplicate anchor {ev.anchor!r}; first occurrence",
-                anchors[ev.anchor].start_mark,
+                self.anchors[ev.anchor].start_mark,
                 "second occurrence",
                 ev.start_mark,
             )
-        anchors[ev.anchor] = node
+        self.anchors[ev.anchor] = node
+        if size is not None:
+            self.sizes[ev.anchor] = size
 
 
 def safe_load(text: str, source: str, error: type[InputError] = InputError) -> Any:

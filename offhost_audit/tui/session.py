@@ -25,6 +25,7 @@ class Session:
     facts: dict[str, Any]
     findings: list[Finding]
     warnings: list[str] = field(default_factory=list)
+    waiver_warnings: list[str] = field(default_factory=list)  # waivers not applied as too broad
     profile: str | None = None  # as asked; None: the facts' vbr.profile, else the policies' default
     source: str = ""  # shown in the header: "facts FILE", "run ID", "live audit of FILE"
     facts_path: str | None = None
@@ -125,8 +126,10 @@ class Session:
         self.record()  # applies the waivers too
 
     def _apply_waivers(self) -> None:
+        self.waiver_warnings = []
         if self.waivers_path and os.path.exists(self.waivers_path):
-            self.findings = waivers_mod.apply(self.findings, waivers_mod.load(self.waivers_path)).findings
+            applied = waivers_mod.apply(self.findings, waivers_mod.load(self.waivers_path))
+            self.findings, self.waiver_warnings = applied.findings, applied.warnings()
 
     def record(self) -> str:
         """Apply the waivers and store the current run in the history (``audit.record_run``); its id."""
@@ -141,6 +144,7 @@ class Session:
             warnings=self.warnings,
         )
         self.findings = run.findings
+        self.waiver_warnings = waivers_mod.summary_warnings(run.meta["waivers"])
         self.run_id = str(run.id)
         self.origin = self.origin or self.source
         self.source = f"run {run.id} ({self.origin})"

@@ -28,11 +28,13 @@ waivers:
     rule_id: OHP-011
     subject: "PROXY01 -> HVCL01/Cluster Disk 2"
     justification: old
+    created: 2026-10-01
     expires: 2026-12-01
   - id: W-003
     rule_id: OHP-020
     subject: nothing-matches-this
     justification: stale
+    created: 2026-10-01
     expires: 2027-03-01
 """
 
@@ -91,12 +93,12 @@ def test_lifetime_cap(tmp_path):
 
 
 @pytest.mark.parametrize(("edit", "where"), [
-    (lambda t: t.replace("    justification: stale\n", ""), ":18: waivers[2].justification: required field missing"),
+    (lambda t: t.replace("    justification: stale\n", ""), ":19: waivers[2].justification: required field missing"),
     (lambda t: t.replace("ticket: CHG-42", "tikcet: CHG-42"), ":12: waivers[0].tikcet: unknown field"),
-    (lambda t: t.replace("rule_id: OHP-020", "rule_id: 20"), ":19: waivers[2].rule_id: expected a rule id"),
-    (lambda t: t.replace("id: W-003", "id: W-001"), ":18: waivers[2].id: duplicate waiver id 'W-001' (first at line 4)"),
+    (lambda t: t.replace("rule_id: OHP-020", "rule_id: 20"), ":20: waivers[2].rule_id: expected a rule id"),
+    (lambda t: t.replace("id: W-003", "id: W-001"), ":19: waivers[2].id: duplicate waiver id 'W-001' (first at line 4)"),
     (lambda t: t.replace("    owner: ops\n", "    statuses: [pass]\n"), ":8: waivers[0].statuses: expected a list of"),
-    (lambda t: t + "  - just a string\n", ":23: waivers[3]: expected a mapping"),
+    (lambda t: t + "  - just a string\n", ":25: waivers[3]: expected a mapping"),
     (lambda t: "waivers: 5\n", ":1: waivers: expected a list"),
     (lambda t: "waivers: [\n", ":2: not valid YAML"),
 ])
@@ -124,16 +126,20 @@ def test_deep_nesting_is_refused(tmp_path):
 
 def test_lint(tmp_path):
     p = _write(tmp_path, GOOD.replace("expires: 2027-03-01", "expires: someday"))
-    problems = waivers.lint(p, now=NOW)
-    assert any(":17: waivers[1].expires: waiver W-002 expired 2026-12-01" in x for x in problems)
-    assert any("waivers[2].expires: unparseable date 'someday'" in x for x in problems)
-    assert waivers.lint(_write(tmp_path, "waivers: []\n", "empty.yaml"), now=NOW) == []
+    result = waivers.lint(p, now=NOW)
+    texts = [x.text for x in result.problems]
+    assert any(":18: waivers[1].expires: waiver W-002 expired 2026-12-01" in x for x in texts)
+    assert any("waivers[2].expires: unparseable date 'someday'" in x for x in texts)
+    assert result.exit_code == 1 and result.count == 3
+    empty = waivers.lint(_write(tmp_path, "waivers: []\n", "empty.yaml"), now=NOW)
+    assert empty.problems == [] and empty.exit_code == 0
 
 
 def test_append_keeps_comments_and_validates(tmp_path):
     p = _write(tmp_path, GOOD)
     w = waivers.new_waiver(id="W-004", rule_id="OHP-012", subject="PROXY01 -> HVCL01/Cluster Disk 1",
-                           justification="vendor case 123 <script>", expires="2027-01-15", owner="me")
+                           justification="vendor case 123 <script>", expires="2027-01-15", owner="me",
+                           created="2026-11-30")
     waivers.append(p, w)
     text = p.read_text()
     assert text.startswith(GOOD)  # everything that was there, comments included
@@ -151,9 +157,10 @@ def test_append_creates_the_file(tmp_path):
 
 
 def test_append_when_the_list_is_not_last(tmp_path):
-    p = _write(tmp_path, "waivers:\n  - {id: A, rule_id: OHP-001, subject: x, justification: j, expires: 2027-01-01}\n"
-               "max_lifetime_days: 100\n")
-    waivers.append(p, waivers.new_waiver(id="B", rule_id="OHP-002", subject="y", justification="j", expires="2027-01-01"))
+    p = _write(tmp_path, "waivers:\n  - {id: A, rule_id: OHP-001, subject: x, justification: j, created: 2026-11-01,"
+               " expires: 2027-01-01}\nmax_lifetime_days: 100\n")
+    waivers.append(p, waivers.new_waiver(id="B", rule_id="OHP-002", subject="y", justification="j", created="2026-11-01",
+                                         expires="2027-01-01"))
     wf = waivers.load(p)
     assert [w.id for w in wf.waivers] == ["A", "B"] and wf.max_lifetime_days == 100
 
@@ -163,7 +170,7 @@ def test_an_active_waiver_wins_over_an_expired_one_for_the_same_finding(tmp_path
     text = GOOD.replace('subject: "PROXY01 -> HVCL01/Cluster Disk 2"', 'subject: "PROXY01 -> HVCL0*"').replace(
         "rule_id: OHP-011", "rule_id: OHP-010")  # W-002 (expired) now matches what W-001 (active) matches
     text = text.replace("  - id: W-001", "  - id: W-000\n    rule_id: OHP-010\n    subject: '*'\n"
-                        "    justification: old\n    expires: 2020-01-01\n  - id: W-001")
+                        "    justification: old\n    created: 2019-12-01\n    expires: 2020-01-01\n  - id: W-001")
     res = waivers.apply(found, waivers.loads(text, source="w.yaml"), now=NOW)
     hit = [f for f in res.findings if f["rule_id"] == "OHP-010" and f.get("waiver")]
     assert hit and all(f["status"] == "waived" and f["waiver"]["id"] == "W-001" for f in hit)
