@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -174,3 +175,139 @@ def test_an_active_waiver_wins_over_an_expired_one_for_the_same_finding(tmp_path
     res = waivers.apply(found, waivers.loads(text, source="w.yaml"), now=NOW)
     hit = [f for f in res.findings if f["rule_id"] == "OHP-010" and f.get("waiver")]
     assert hit and all(f["status"] == "waived" and f["waiver"]["id"] == "W-001" for f in hit)
+
+
+# --- every problem at once, bounded values, unsafe characters -----------------------------------------
+
+BAD_MANY = """\
+max_lifetime_days: 30
+waivers:
+  - id: W-1
+    rule_id: OHP-10
+    subject: a
+    justification: j
+    created: 2026-11-01
+    expires: 2026-12-01
+  - id: W-2
+    rule_id: OHP-010
+    subject: b
+    justification: j
+    expires: 2026-12-01
+  - id: W-3
+    rule_id: OHP-010
+    subject: c
+    justification: j
+    created: 2026-11-01
+    expires: 9999-12-31
+  - id: W-4
+    rule_id: OHP-010
+    subject: d
+    justification: j
+    created: 2026-11-01
+    expires: 2026-12-01
+    scope: everything
+"""
+
+
+def test_load_names_every_invalid_entry_in_one_error(tmp_path):
+    p = _write(tmp_path, BAD_MANY)
+    with pytest.raises(InputError) as e:
+        waivers.load(p)
+    assert str(e.value).splitlines() == [
+        f"{p}:4: waivers[0].rule_id: expected a rule id like OHP-010, not 'OHP-10'",
+        f"{p}:9: waivers[1].created: required when the file sets max_lifetime_days (=30): the lifetime counts from it",
+        f"{p}:19: waivers[2].expires: year 9999 is outside 2000-2199: give a real date",
+        f"{p}:26: waivers[3].scope: expected broad, not 'everything'",
+    ]
+    assert e.value.exit_code == 2
+
+
+def test_lint_lists_invalid_entries_and_date_problems_together(tmp_path):
+    p = _write(tmp_path, BAD_MANY + "  - id: W-5\n    rule_id: OHP-010\n    subject: e\n    justification: j\n"
+               "    created: 2026-01-01\n    expires: 2026-06-01\n")
+    result = waivers.lint(p, now=NOW)
+    assert [(x.line, x.invalid) for x in result.problems] == [(4, True), (9, True), (19, True), (26, True),
+                                                               (32, False), (32, False)]
+    assert "more than max_lifetime_days=30 after created" in result.problems[4].text
+    assert "waiver W-5 expired 2026-01-31" in result.problems[5].text
+    assert result.exit_code == 2 and result.count == 1  # W-5 is the one valid waiver
+
+
+@pytest.mark.parametrize("expires", ["9999-12-31", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",
+                                     "1999-12-31", "2200-01-01"])
+def test_dates_outside_the_years_2000_to_2199_are_invalid(tmp_path, expires):
+    p = _write(tmp_path, GOOD.replace("expires: 2027-01-31", f'expires: "{expires}"'))
+    with pytest.raises(InputError, match=rf"^{p}:11: waivers\[0\].expires: year \d+ is outside 2000-2199"):
+        waivers.load(p)
+
+
+def test_created_outside_the_range_is_invalid(tmp_path):
+    p = _write(tmp_path, GOOD.replace("created: 2026-11-01", "created: 0001-01-01"))
+    with pytest.raises(InputError, match=rf"^{p}:10: waivers\[0\].created: year 1 is outside"):
+        waivers.load(p)
+
+
+@pytest.mark.parametrize("days", ["0", "-1", "3651", "99999999999999999999", "²", "1e3", "30.5", "[30]"])
+def test_max_lifetime_days_is_a_whole_number_from_1_to_3650(tmp_path, days):
+    p = _write(tmp_path, GOOD.replace("max_lifetime_days: 400", f"max_lifetime_days: {days}"))
+    with pytest.raises(InputError, match=rf"^{p}:2: max_lifetime_days: expected a whole number of days from 1 to 3650"):
+        waivers.load(p)
+
+
+def test_max_lifetime_days_3650_is_accepted(tmp_path):
+    assert waivers.load(_write(tmp_path, GOOD.replace("max_lifetime_days: 400", "max_lifetime_days: 3650"))) \
+        .max_lifetime_days == 3650
+
+
+def test_a_configured_lifetime_caps_what_created_allows(tmp_path):
+    text = "max_lifetime_days: 30\nwaivers:\n  - {id: W, rule_id: OHP-010, subject: x, justification: j, " \
+           "created: 2026-11-01, expires: 2199-12-31}\n"
+    wf = waivers.loads(text, source="w.yaml")
+    assert wf.waivers[0].expires_at == datetime(2026, 12, 1, tzinfo=timezone.utc)
+
+
+def test_without_a_configured_lifetime_created_stays_optional(tmp_path):
+    wf = waivers.loads("waivers:\n  - {id: W, rule_id: OHP-010, subject: x, justification: j, expires: 2027-01-01}\n",
+                       source="w.yaml")
+    assert wf.waivers[0].created is None and not wf.max_lifetime_set
+
+
+@pytest.mark.parametrize(("field", "value", "code"), [
+    ("id", r"W-\x1b[2J", "U+001B"),
+    ("subject", r"PROXY01\u202e -> x", "U+202E"),
+    ("owner", r"ops\x07", "U+0007"),
+    ("ticket", r"CHG\n42", "U+000A"),
+    ("justification", r"fine\x9b", "U+009B"),
+])
+def test_control_characters_in_a_field_are_refused_naming_it(tmp_path, field, value, code):
+    entry = {"id": "W-1", "rule_id": "OHP-010", "subject": "x", "justification": "j", "expires": "2027-01-01",
+             field: f'"{value}"'}  # a YAML escape: the file itself is plain text
+    p = _write(tmp_path, "waivers:\n" + "".join(f"{'    ' if i else '  - '}{k}: {v}\n" for i, (k, v) in
+                                                  enumerate(entry.items())))
+    with pytest.raises(InputError) as e:
+        waivers.load(p)
+    assert f"waivers[0].{field}: contains the unprintable character {code}" in str(e.value)
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]", str(e.value))  # the message itself is clean
+
+
+def test_a_justification_may_span_lines(tmp_path):
+    p = _write(tmp_path, "waivers:\n  - id: W-1\n    rule_id: OHP-010\n    subject: x\n    justification: |\n"
+               "      first line\n      second\tline\n    expires: 2027-01-01\n")
+    assert waivers.load(p).waivers[0].justification == "first line\nsecond\tline"
+
+
+def test_a_lone_surrogate_is_a_clear_error_in_a_file_and_from_the_tui(tmp_path):
+    p = _write(tmp_path, 'waivers:\n  - id: "W-\\ud800"\n')
+    with pytest.raises(InputError, match=rf"^{p}:2: not valid YAML"):
+        waivers.load(p)
+    with pytest.raises(InputError, match=r"new waiver:\d+: not valid YAML"):
+        waivers.new_waiver(id="W-1", rule_id="OHP-010", subject="x", justification="bad \ud800", expires="2027-01-01")
+    with pytest.raises(InputError, match=r"^w.yaml:2: not valid YAML: lone surrogate U\+DC80"):
+        waivers.loads("waivers:\n  - id: W-\udc80\n", source="w.yaml")
+
+
+def test_rewriting_a_file_keeps_an_unset_lifetime_unset(tmp_path):
+    p = _write(tmp_path, "{waivers: [{id: A, rule_id: OHP-001, subject: x, justification: j, expires: 2027-01-01}]}\n")
+    waivers.append(p, waivers.new_waiver(id="B", rule_id="OHP-002", subject="y", justification="j", expires="2027-01-01"))
+    wf = waivers.load(p)  # a flow-style list cannot be appended to: the file was rewritten whole
+    assert [w.id for w in wf.waivers] == ["A", "B"] and not wf.max_lifetime_set
