@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import estate  # noqa: E402
+import estate
 
-from offhost_audit import audit, waivers  # noqa: E402
+from offhost_audit import audit, waivers
 
 
 def waivers_text(findings: list[dict], n: int, *, seed: int = 7) -> str:
@@ -82,8 +82,10 @@ def main() -> None:
         t_apply, applied = timed(lambda: waivers.apply(found, wf), args.runs)
         t_record, _ = timed(lambda: audit.record_run(doc, found, waivers=path, save=False), args.runs)
     waived = sum(applied.applied.values())
-    print(f"{args.hosts:,} hosts, {len(found):,} findings, {len(wf.waivers):,} waivers ({size / 1e6:.1f} MB), "
-          f"{waived:,} findings waived, {len(applied.unmatched):,} waivers unmatched")
+    print(
+        f"{args.hosts:,} hosts, {len(found):,} findings, {len(wf.waivers):,} waivers ({size / 1e6:.1f} MB), "
+        f"{waived:,} findings waived, {len(applied.unmatched):,} waivers unmatched"
+    )
     for name, t in (("evaluate", t_eval), ("load", t_load), ("apply", t_apply), ("record", t_record)):
         print(f"{name:<9} {t:7.2f} s")
     print(f"waiver pass (record) = {t_record / t_eval:.2f} x the evaluation")

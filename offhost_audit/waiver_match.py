@@ -77,7 +77,6 @@ class Applied:
         """Run warnings: the waivers ignored as too broad (every face shows the run's warnings)."""
         return summary_warnings(self.summary())
 
-
     def summary(self, source: SourceLike | None = None) -> dict[str, Any]:
         """The JSON-able summary a run records in its metadata (and the reports show)."""
 
@@ -99,7 +98,9 @@ class Applied:
             "unmatched": [brief(w) for w in self.unmatched],
             "expiring_soon": [brief(w) for w in self.expiring_soon],
             "problems": list(source.problems) if source else [],
-            "ignored_broad": [dict(brief(b.waiver), matched=b.matched, subjects=b.subjects) for b in self.ignored_broad],
+            "ignored_broad": [
+                dict(brief(b.waiver), matched=b.matched, subjects=b.subjects) for b in self.ignored_broad
+            ],
             "broad": [
                 dict(brief(b.waiver), matched=b.matched, subjects=b.subjects, waived=self.applied.get(b.waiver.id, 0))
                 for b in self.broad
@@ -128,7 +129,7 @@ def apply(
 ) -> Applied:
     """Apply waivers to findings (the input dicts are not changed; changed findings are copies)."""
     now = as_utc(now)
-    items: list[WaiverLike] = list(getattr(waivers, "waivers", waivers) or [])
+    items: list[WaiverLike] = list(waivers.waivers if hasattr(waivers, "waivers") else waivers or [])  # type: ignore[union-attr]
     if not items:  # nothing to apply: the findings as they are (a scheduled run without waivers)
         return Applied(findings=list(findings))
     findings = list(findings)

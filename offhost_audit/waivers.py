@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -66,8 +66,21 @@ if TYPE_CHECKING:
 
     from offhost_audit.yamldoc import Doc
 
-__all__ = ["EXPIRING_SOON_DAYS", "WAIVABLE", "Applied", "Lint", "Waiver", "WaiverFile", "append", "apply", "lint",
-           "load", "loads", "new_waiver", "summary_warnings"]
+__all__ = [
+    "EXPIRING_SOON_DAYS",
+    "WAIVABLE",
+    "Applied",
+    "Lint",
+    "Waiver",
+    "WaiverFile",
+    "append",
+    "apply",
+    "lint",
+    "load",
+    "loads",
+    "new_waiver",
+    "summary_warnings",
+]
 
 DEFAULT_MAX_LIFETIME_DAYS = 365
 MAX_LIFETIME_LIMIT = 3650  # ten years: the most `max_lifetime_days` may say
@@ -215,13 +228,19 @@ def _parse(text: str, source: str) -> tuple[WaiverFile, Doc]:
         elif key == "waivers":
             entries = v
         else:
-            doc.note(("(top)",) if key is None else (key,), "unknown key (expected `waivers` or `max_lifetime_days`)",
-                     line=k.start_mark.line + 1)
+            doc.note(
+                ("(top)",) if key is None else (key,),
+                "unknown key (expected `waivers` or `max_lifetime_days`)",
+                line=k.start_mark.line + 1,
+            )
     if lifetime is not None:
         raw = lifetime.value if isinstance(lifetime, yaml.ScalarNode) else None
         if not (isinstance(raw, str) and _DAYS.fullmatch(raw) and 1 <= int(raw) <= MAX_LIFETIME_LIMIT):
-            doc.note(("max_lifetime_days",), f"expected a whole number of days from 1 to {MAX_LIFETIME_LIMIT}",
-                     line=lifetime.start_mark.line + 1)
+            doc.note(
+                ("max_lifetime_days",),
+                f"expected a whole number of days from 1 to {MAX_LIFETIME_LIMIT}",
+                line=lifetime.start_mark.line + 1,
+            )
         else:
             out.max_lifetime_days = int(raw)
         out.max_lifetime_set = True
@@ -235,8 +254,9 @@ def _parse(text: str, source: str) -> tuple[WaiverFile, Doc]:
         with doc.each():
             w = _entry(doc, node, ("waivers", i), out)
             if w.id in seen:
-                doc.fail(("waivers", i, "id"), f"duplicate waiver id {_show(w.id)} (first at line {seen[w.id]})",
-                         line=w.line)
+                doc.fail(
+                    ("waivers", i, "id"), f"duplicate waiver id {_show(w.id)} (first at line {seen[w.id]})", line=w.line
+                )
             seen[w.id] = w.line
             out.waivers.append(w)
     return out, doc
@@ -274,7 +294,9 @@ def _entry(doc: Doc, node: yaml.Node, at: tuple[Any, ...], out: WaiverFile) -> W
             val: Any = [v.value] if isinstance(v, yaml.ScalarNode) else v.value
             vals[name] = ()
             if not (
-                isinstance(val, list) and val and all(isinstance(s, (str, yaml.ScalarNode)) for s in val)
+                isinstance(val, list)
+                and val
+                and all(isinstance(s, (str, yaml.ScalarNode)) for s in val)
                 and all((s if isinstance(s, str) else s.value) in WAIVABLE for s in val)
             ):
                 doc.note(at + (name,), f"expected a list of: {', '.join(WAIVABLE)}", line=vline)
@@ -293,13 +315,17 @@ def _entry(doc: Doc, node: yaml.Node, at: tuple[Any, ...], out: WaiverFile) -> W
         if name not in lines:
             doc.note(at + (name,), "required field missing", line=line)
     if "rule_id" in vals and not _RULE_ID.match(vals["rule_id"].upper()):
-        doc.note(at + ("rule_id",), f"expected a rule id like OHP-010, not {_show(vals['rule_id'])}",
-                 line=lines["rule_id"])
+        doc.note(
+            at + ("rule_id",), f"expected a rule id like OHP-010, not {_show(vals['rule_id'])}", line=lines["rule_id"]
+        )
     if vals.get("scope") not in (None, *SCOPES):
         doc.note(at + ("scope",), f"expected {' or '.join(SCOPES)}, not {_show(vals['scope'])}", line=lines["scope"])
     if out.max_lifetime_set and "created" not in lines:
-        doc.note(at + ("created",), f"required when the file sets max_lifetime_days (={out.max_lifetime_days}): "
-                 "the lifetime counts from it", line=line)
+        doc.note(
+            at + ("created",),
+            f"required when the file sets max_lifetime_days (={out.max_lifetime_days}): the lifetime counts from it",
+            line=line,
+        )
     dates: dict[str, datetime | None] = {}
     for name in ("created", "expires"):
         if name in vals:
@@ -315,8 +341,12 @@ def _entry(doc: Doc, node: yaml.Node, at: tuple[Any, ...], out: WaiverFile) -> W
 
 
 def _dated(
-    out: WaiverFile, at: tuple[Any, ...], vals: dict[str, Any], lines: dict[str, int],
-    dates: dict[str, datetime | None], line: int,
+    out: WaiverFile,
+    at: tuple[Any, ...],
+    vals: dict[str, Any],
+    lines: dict[str, int],
+    dates: dict[str, datetime | None],
+    line: int,
 ) -> Waiver:
     """The waiver with its effective expiry; unparseable dates and a capped lifetime go to out.problems."""
     from offhost_audit.yamldoc import field_path
@@ -326,8 +356,10 @@ def _dated(
 
     expires_at = dates["expires"]
     if expires_at is None:
-        out.problem(lines["expires"], f"{where('expires')}: unparseable date {_show(vals['expires'])}: "
-                            f"waiver {vals['id']} counts as expired")
+        out.problem(
+            lines["expires"],
+            f"{where('expires')}: unparseable date {_show(vals['expires'])}: waiver {vals['id']} counts as expired",
+        )
     if "created" in vals:
         created_at = dates["created"]
         if created_at is None:
@@ -337,10 +369,16 @@ def _dated(
             out.problem(
                 lines["expires"],
                 f"{where('expires')}: more than max_lifetime_days={out.max_lifetime_days} after created: "
-                f"waiver {vals['id']} expires {expires_at.date().isoformat()} instead"
+                f"waiver {vals['id']} expires {expires_at.date().isoformat()} instead",
             )
-    return Waiver(line=line, expires_at=expires_at, expires_line=lines["expires"], index=at[-1],
-                  field_lines=tuple(lines.items()), **vals)
+    return Waiver(
+        line=line,
+        expires_at=expires_at,
+        expires_line=lines["expires"],
+        index=at[-1],
+        field_lines=tuple(lines.items()),
+        **vals,
+    )
 
 
 def literal_characters(pattern: str) -> str:
@@ -376,9 +414,13 @@ def lint(path: str | Path, now: datetime | None = None, rules: Collection[str] |
         if known is not None and w.rule_id.upper() not in known:
             problem("rule_id", f"no rule {w.rule_id} in the policies: this waiver can never apply", True)
         if w.scope != "broad" and MAGIC.search(w.subject) and not literal_characters(w.subject).strip():
-            problem("subject", f"{_show(w.subject)} matches any subject: name the subjects, or say `scope: broad` "
-                    f"(without it a run ignores a glob matching more than half of a rule's subjects and more than "
-                    f"{BROAD_MIN})", True)
+            problem(
+                "subject",
+                f"{_show(w.subject)} matches any subject: name the subjects, or say `scope: broad` "
+                f"(without it a run ignores a glob matching more than half of a rule's subjects and more than "
+                f"{BROAD_MIN})",
+                True,
+            )
         if w.expires_at is not None and w.expired(now):
             problem("expires", f"waiver {w.id} expired {w.expires_at.date().isoformat()}: renew it or remove it", False)
     found.sort(key=lambda p: p.line)

@@ -42,7 +42,8 @@ def compose(text: str, source: str, error: type[InputError] = InputError) -> yam
         raise error(f"{source}:{line}: not valid YAML: {what} is not allowed in YAML text") from None
     except yaml.YAMLError as e:
         if "maximum nesting depth" in str(getattr(e, "problem", "")):  # libyaml's own limit (1,000), met first
-            line = e.problem_mark.line + 1 if getattr(e, "problem_mark", None) else 1
+            mark = getattr(e, "problem_mark", None)
+            line = mark.line + 1 if mark else 1
             raise error(f"{source}:{line}: {_TOO_DEEP}") from None
         raise _yaml_error(e, source, error) from None
     except UnicodeEncodeError as e:  # libyaml takes UTF-8: a lone surrogate in text given in-process
@@ -77,7 +78,8 @@ class _Composer:
         # open collections: [node, pending mapping key or None, values so far, anchor]
         stack: list[list[Any]] = []
         root: yaml.Node | None = None
-        for ev in yaml.parse(text, Loader=_PARSER):
+        events: Iterator[Any] = yaml.parse(text, Loader=_PARSER)  # events typed loosely: attributes vary by kind
+        for ev in events:
             kind = type(ev)
             if kind is ScalarEvent:
                 tag = ev.tag if ev.tag is not None and ev.tag != "!" else resolve(scalar, ev.value, ev.implicit)

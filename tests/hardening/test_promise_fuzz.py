@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
-
 from promise_kit import EXAMPLE_FACTS, ROOT
 
 from offhost_audit import cli

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from promise_kit import EXAMPLE_FACTS, ROOT, run_cli
 
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -30,8 +29,10 @@ def test_a_date_beyond_the_calendar_is_exit_2_naming_the_field(tmp_path, expires
     run = run_cli("evaluate", "-f", str(EXAMPLE_FACTS), "--no-history", "--waivers", str(w), "-q")
     lint = run_cli("waivers", "lint", str(w))
     assert (run.returncode, lint.returncode) == (2, 2)
-    assert run.stderr.splitlines() == [f"offhost-audit: invalid input: {w}:6: waivers[0].expires: year "
-                                       f"{expires[:4].lstrip('0')} is outside 2000-2199: give a real date"]
+    assert run.stderr.splitlines() == [
+        f"offhost-audit: invalid input: {w}:6: waivers[0].expires: year "
+        f"{expires[:4].lstrip('0')} is outside 2000-2199: give a real date"
+    ]
     assert lint.stdout.startswith(f"{w}:6: waivers[0].expires: year") and "Traceback" not in lint.stderr
 
 
@@ -45,12 +46,15 @@ def test_a_configured_lifetime_needs_created_and_lint_and_run_say_so(tmp_path):
 
 
 def test_lint_reports_every_problem_of_a_file_in_one_run(tmp_path):
-    w = _write(tmp_path, "max_lifetime_days: 0\nwaivers:\n"
-               "  - {id: A, rule_id: OHP-999, subject: x, justification: j, created: 2026-11-01, expires: 2027-01-01}\n"
-               "  - {id: B, rule_id: OHP-010, subject: '*', justification: j, created: 2026-11-01, expires: 2027-01-01}\n"
-               "  - {id: C, rule_id: OHP-010, subject: y, justification: j, created: 2026-11-01, expires: 2020-01-01}\n"
-               "  - {id: D, rule_id: OHP-010, subject: z, created: 2026-11-01, expires: 2027-01-01}\n"
-               "  - {id: E, rule_id: OHP-010, subject: z, justification: j, created: 2026-11-01, expires: soon}\n")
+    w = _write(
+        tmp_path,
+        "max_lifetime_days: 0\nwaivers:\n"
+        "  - {id: A, rule_id: OHP-999, subject: x, justification: j, created: 2026-11-01, expires: 2027-01-01}\n"
+        "  - {id: B, rule_id: OHP-010, subject: '*', justification: j, created: 2026-11-01, expires: 2027-01-01}\n"
+        "  - {id: C, rule_id: OHP-010, subject: y, justification: j, created: 2026-11-01, expires: 2020-01-01}\n"
+        "  - {id: D, rule_id: OHP-010, subject: z, created: 2026-11-01, expires: 2027-01-01}\n"
+        "  - {id: E, rule_id: OHP-010, subject: z, justification: j, created: 2026-11-01, expires: soon}\n",
+    )
     lint = run_cli("waivers", "lint", str(w))
     assert lint.returncode == 2
     assert [line.split(": ")[0:2] for line in lint.stdout.splitlines()] == [
@@ -65,8 +69,11 @@ def test_lint_reports_every_problem_of_a_file_in_one_run(tmp_path):
 
 
 def test_lint_never_prints_a_control_character(tmp_path):
-    w = _write(tmp_path, 'waivers:\n  - id: "W-\\e]0;pwned\\a"\n    rule_id: "OHP-010\\e[2J"\n    subject: x\n'
-               '    justification: j\n    expires: 2027-01-01\n    "own\\ner\\e[31m": x\n')
+    w = _write(
+        tmp_path,
+        'waivers:\n  - id: "W-\\e]0;pwned\\a"\n    rule_id: "OHP-010\\e[2J"\n    subject: x\n'
+        '    justification: j\n    expires: 2027-01-01\n    "own\\ner\\e[31m": x\n',
+    )
     lint = run_cli("waivers", "lint", str(w))
     assert lint.returncode == 2
     assert len(lint.stdout.splitlines()) == 3  # id, rule_id and the unknown field, each named
@@ -83,15 +90,30 @@ def _estate(tmp_path: Path) -> Path:
 
 
 def _broad(tmp_path: Path, scope: str = "") -> Path:
-    return _write(tmp_path, "waivers:\n  - id: W-ALL\n    rule_id: OHP-013\n    subject: 'PRX*'\n"
-                  f"    justification: j\n    expires: 2199-01-01\n    statuses: [unknown]\n{scope}")
+    return _write(
+        tmp_path,
+        "waivers:\n  - id: W-ALL\n    rule_id: OHP-013\n    subject: 'PRX*'\n"
+        f"    justification: j\n    expires: 2199-01-01\n    statuses: [unknown]\n{scope}",
+    )
 
 
 def test_a_glob_over_most_of_a_rule_is_not_applied_and_every_face_says_so(tmp_path):
     facts, w = _estate(tmp_path), _broad(tmp_path)
     said = "waiver W-ALL (OHP-013 'PRX*') was not applied: it matches 51 of the 51 subjects of OHP-013"
-    js = run_cli("evaluate", "-f", str(facts), "--waivers", str(w), "--format", "json", "--no-history",
-                 "--report", str(tmp_path / "rep"), "-F", "html,md")
+    js = run_cli(
+        "evaluate",
+        "-f",
+        str(facts),
+        "--waivers",
+        str(w),
+        "--format",
+        "json",
+        "--no-history",
+        "--report",
+        str(tmp_path / "rep"),
+        "-F",
+        "html,md",
+    )
     assert js.returncode in (0, 1), js.stderr  # the estate has failures of its own
     assert not [f for f in json.loads(js.stdout) if f["status"] == "waived"]
     assert said in js.stderr
@@ -122,8 +144,20 @@ def _tui_warnings(facts: Path, waivers_file: Path) -> str:
 
 def test_scope_broad_applies_and_the_reports_show_it_at_the_top(tmp_path):
     facts, w = _estate(tmp_path), _broad(tmp_path, "    scope: broad\n")
-    run = run_cli("evaluate", "-f", str(facts), "--waivers", str(w), "--format", "json", "--no-history",
-                  "--report", str(tmp_path / "rep"), "-F", "html,md")
+    run = run_cli(
+        "evaluate",
+        "-f",
+        str(facts),
+        "--waivers",
+        str(w),
+        "--format",
+        "json",
+        "--no-history",
+        "--report",
+        str(tmp_path / "rep"),
+        "-F",
+        "html,md",
+    )
     assert run.returncode in (0, 1), run.stderr
     assert len([f for f in json.loads(run.stdout) if f["status"] == "waived"]) == 8
     html = (tmp_path / "rep" / "latest.html").read_text(encoding="utf-8")

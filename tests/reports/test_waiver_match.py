@@ -20,14 +20,26 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def _finding(rule: str, name: str, status: str = "fail") -> dict:
-    return {"rule_id": rule, "severity": "high", "status": status, "subject": {"kind": "host", "name": name},
-            "message": "m"}
+    return {
+        "rule_id": rule,
+        "severity": "high",
+        "status": status,
+        "subject": {"kind": "host", "name": name},
+        "message": "m",
+    }
 
 
 def _waiver(i: int, rule: str, subject: str, *, statuses=("fail",), expired=False, scope=None) -> Waiver:
-    return Waiver(id=f"W-{i}", rule_id=rule, subject=subject, justification="j", expires="2027-01-01",
-                  statuses=tuple(statuses), scope=scope,
-                  expires_at=NOW + (timedelta(days=-1) if expired else timedelta(days=30)))
+    return Waiver(
+        id=f"W-{i}",
+        rule_id=rule,
+        subject=subject,
+        justification="j",
+        expires="2027-01-01",
+        statuses=tuple(statuses),
+        scope=scope,
+        expires_at=NOW + (timedelta(days=-1) if expired else timedelta(days=30)),
+    )
 
 
 def reference(findings: list[dict], items: list[Waiver]):
@@ -44,9 +56,14 @@ def reference(findings: list[dict], items: list[Waiver]):
                 ignored.add(w.id)
     out, applied = [], defaultdict(int)
     for f in findings:
-        hits = [w for w in items if w.id not in ignored and f["status"] in w.statuses
-                and w.rule_id.upper() == f["rule_id"].upper()
-                and fnmatch.fnmatchcase(f["subject"]["name"].casefold(), w.subject.casefold())]
+        hits = [
+            w
+            for w in items
+            if w.id not in ignored
+            and f["status"] in w.statuses
+            and w.rule_id.upper() == f["rule_id"].upper()
+            and fnmatch.fnmatchcase(f["subject"]["name"].casefold(), w.subject.casefold())
+        ]
         w = next((c for c in hits if not c.expired(NOW)), hits[0] if hits else None)
         if w is None:
             out.append((f["status"], None, None))
@@ -59,7 +76,9 @@ def reference(findings: list[dict], items: list[Waiver]):
 
 
 def _seen(res) -> list:
-    return [(f["status"], (f.get("waiver") or {}).get("id"), (f.get("waiver") or {}).get("state")) for f in res.findings]
+    return [
+        (f["status"], (f.get("waiver") or {}).get("id"), (f.get("waiver") or {}).get("state")) for f in res.findings
+    ]
 
 
 ALPHABET = "aAbß- >1"
@@ -72,20 +91,31 @@ rule = st.sampled_from(["OHP-001", "ohp-001", "OHP-002"])
 @given(data=st.data())
 def test_the_index_matches_like_the_plain_matcher(data):
     names = data.draw(st.lists(name, min_size=1, max_size=14))
-    findings = [_finding(data.draw(rule), data.draw(st.sampled_from(names)),
-                         data.draw(st.sampled_from(["fail", "unknown", "pass"])))
-                for _ in range(data.draw(st.integers(0, 30)))]
-    items = [_waiver(i, data.draw(rule), data.draw(st.one_of(st.sampled_from(names), pattern)),
-                     statuses=data.draw(st.sampled_from([("fail",), ("unknown",), ("fail", "unknown")])),
-                     expired=data.draw(st.booleans()), scope=data.draw(st.sampled_from([None, "broad"])))
-             for i in range(data.draw(st.integers(0, 8)))]
+    findings = [
+        _finding(
+            data.draw(rule), data.draw(st.sampled_from(names)), data.draw(st.sampled_from(["fail", "unknown", "pass"]))
+        )
+        for _ in range(data.draw(st.integers(0, 30)))
+    ]
+    items = [
+        _waiver(
+            i,
+            data.draw(rule),
+            data.draw(st.one_of(st.sampled_from(names), pattern)),
+            statuses=data.draw(st.sampled_from([("fail",), ("unknown",), ("fail", "unknown")])),
+            expired=data.draw(st.booleans()),
+            scope=data.draw(st.sampled_from([None, "broad"])),
+        )
+        for i in range(data.draw(st.integers(0, 8)))
+    ]
     res = waivers.apply(findings, items, now=NOW)
     want, ignored, applied = reference(findings, items)
     assert _seen(res) == want
     assert {b.waiver.id for b in res.ignored_broad} == ignored
     assert res.applied == applied
-    assert {w.id for w in res.unmatched} == {w.id for w in items if not w.expired(NOW) and w.id not in ignored
-                                              and w.id not in applied}
+    assert {w.id for w in res.unmatched} == {
+        w.id for w in items if not w.expired(NOW) and w.id not in ignored and w.id not in applied
+    }
 
 
 def _estate(n: int) -> list[dict]:
@@ -96,9 +126,11 @@ def test_a_glob_matching_more_than_half_and_more_than_five_is_not_applied():
     res = waivers.apply(_estate(10), [_waiver(1, "OHP-013", "PRX0[0-5]*")], now=NOW)  # 6 of 10
     assert not any(f["status"] == "waived" for f in res.findings)
     assert [(b.waiver.id, b.matched, b.subjects) for b in res.ignored_broad] == [("W-1", 6, 10)]
-    assert res.warnings() == ["waiver W-1 (OHP-013 'PRX0[0-5]*') was not applied: it matches 6 of the 10 subjects "
-                              "of OHP-013; name the subjects, or add `scope: broad` to the waiver if it is meant to "
-                              "cover most of them"]
+    assert res.warnings() == [
+        "waiver W-1 (OHP-013 'PRX0[0-5]*') was not applied: it matches 6 of the 10 subjects "
+        "of OHP-013; name the subjects, or add `scope: broad` to the waiver if it is meant to "
+        "cover most of them"
+    ]
     assert res.unmatched == []  # it is reported as ignored, not as matching nothing
 
 
@@ -123,8 +155,11 @@ def test_subjects_of_other_rules_do_not_count():
 
 
 def test_a_run_with_twenty_thousand_waivers_waives_what_each_names():
-    findings = [_finding("OHP-013", f"PRX{i:05d} -> HV{i:05d}N{k}", "fail" if k % 3 else "unknown")
-                for i in range(500) for k in range(8)]
+    findings = [
+        _finding("OHP-013", f"PRX{i:05d} -> HV{i:05d}N{k}", "fail" if k % 3 else "unknown")
+        for i in range(500)
+        for k in range(8)
+    ]
     items = [_waiver(i, "OHP-013", f"prx{i // 8 % 500:05d} -> hv{i // 8 % 500:05d}n{i % 8}") for i in range(16_000)]
     items += [_waiver(16_000 + i, "OHP-013", f"PRX{i:05d} -> *", statuses=("unknown",)) for i in range(4_000)]
     res = waivers.apply(findings, items, now=NOW)
