@@ -83,7 +83,7 @@ class _Composer:
             kind = type(ev)
             if kind is ScalarEvent:
                 tag = ev.tag if ev.tag is not None and ev.tag != "!" else resolve(scalar, ev.value, ev.implicit)
-                node: yaml.Node = scalar(tag, ev.value, ev.start_mark, ev.end_mark, style=ev.style)
+                node: yaml.Node = scalar(tag, ev.value, ev.start_mark, ev.end_mark, style=ev.style or None)
                 size = 1
                 if ev.anchor is not None:
                     self._anchor(ev, node, 1)
