@@ -97,23 +97,16 @@ def _broad(tmp_path: Path, scope: str = "") -> Path:
     )
 
 
+def _evaluate(facts: Path, waivers_file: Path, reports: Path):
+    """`evaluate` with JSON on stdout and the HTML and Markdown reports written to reports/."""
+    args = ["--format", "json", "--no-history", "--report", str(reports), "-F", "html,md"]
+    return run_cli("evaluate", "-f", str(facts), "--waivers", str(waivers_file), *args)
+
+
 def test_a_glob_over_most_of_a_rule_is_not_applied_and_every_face_says_so(tmp_path):
     facts, w = _estate(tmp_path), _broad(tmp_path)
     said = "waiver W-ALL (OHP-013 'PRX*') was not applied: it matches 51 of the 51 subjects of OHP-013"
-    js = run_cli(
-        "evaluate",
-        "-f",
-        str(facts),
-        "--waivers",
-        str(w),
-        "--format",
-        "json",
-        "--no-history",
-        "--report",
-        str(tmp_path / "rep"),
-        "-F",
-        "html,md",
-    )
+    js = _evaluate(facts, w, tmp_path / "rep")
     assert js.returncode in (0, 1), js.stderr  # the estate has failures of its own
     assert not [f for f in json.loads(js.stdout) if f["status"] == "waived"]
     assert said in js.stderr
@@ -144,20 +137,7 @@ def _tui_warnings(facts: Path, waivers_file: Path) -> str:
 
 def test_scope_broad_applies_and_the_reports_show_it_at_the_top(tmp_path):
     facts, w = _estate(tmp_path), _broad(tmp_path, "    scope: broad\n")
-    run = run_cli(
-        "evaluate",
-        "-f",
-        str(facts),
-        "--waivers",
-        str(w),
-        "--format",
-        "json",
-        "--no-history",
-        "--report",
-        str(tmp_path / "rep"),
-        "-F",
-        "html,md",
-    )
+    run = _evaluate(facts, w, tmp_path / "rep")
     assert run.returncode in (0, 1), run.stderr
     assert len([f for f in json.loads(run.stdout) if f["status"] == "waived"]) == 8
     html = (tmp_path / "rep" / "latest.html").read_text(encoding="utf-8")
