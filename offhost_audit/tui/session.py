@@ -38,6 +38,11 @@ class Session:
     origin: str = ""  # what the session was opened on, kept when live runs renumber ``source``
     engine: str = "embedded"  # the Rego engine every evaluation of this session uses (--engine)
 
+    @property
+    def all_warnings(self) -> list[str]:
+        """The run's warnings and the waivers' (a stored run already holds both in its warnings)."""
+        return list(dict.fromkeys([*self.warnings, *self.waiver_warnings]))
+
     # --- opening -----------------------------------------------------------------------------
 
     @classmethod
@@ -181,7 +186,7 @@ class Session:
         from offhost_audit.reports.render import render
 
         view = sorted_findings([self.findings[i] for i in rows])  # the reports' order, whatever the list's sort
-        run = audit.record_run(self.facts, view, profile=self.profile, save=False, warnings=self.warnings)
+        run = audit.record_run(self.facts, view, profile=self.profile, save=False, warnings=self.all_warnings)
         run.id = int(self.run_id) if self.run_id and self.run_id.isdigit() else None
         return [str(p) for p in render(run, list(formats), directory)]
 
