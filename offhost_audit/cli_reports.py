@@ -178,15 +178,31 @@ def record(
     return run
 
 
-def _waiver_notes(summary: dict[str, Any]) -> list[str]:
-    notes = list(summary.get("problems") or [])
-    notes += [
-        f"waiver {w['id']} ({w['rule_id']} {w['subject']}) expired {w['expires']}: its findings count again"
-        for w in summary.get("expired") or []
+def _waiver_notes(summary: dict[str, Any], most: int = 20) -> list[str]:
+    """The waivers summary as warning lines: at most ``most`` of each kind (20,000 waivers must not
+    mean 20,000 lines on stderr), then how many more; the HTML and Markdown reports list them all."""
+    kinds = [
+        (list(summary.get("problems") or []), "problem(s) in the waivers file"),
+        (
+            [
+                f"waiver {w['id']} ({w['rule_id']} {w['subject']}) expired {w['expires']}: its findings count again"
+                for w in summary.get("expired") or []
+            ],
+            "expired waiver(s) matching findings",
+        ),
+        (
+            [
+                f"waiver {w['id']} ({w['rule_id']} {w['subject']}) matches no finding"
+                for w in summary.get("unmatched") or []
+            ],
+            "waiver(s) matching no finding",
+        ),
     ]
-    notes += [
-        f"waiver {w['id']} ({w['rule_id']} {w['subject']}) matches no finding" for w in summary.get("unmatched") or []
-    ]
+    notes: list[str] = []
+    for lines, what in kinds:
+        notes += lines[:most]
+        if len(lines) > most:
+            notes.append(f"... and {len(lines) - most:,} more {what} (the HTML report lists them all)")
     return notes
 
 

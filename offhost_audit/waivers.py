@@ -397,9 +397,10 @@ def lint(path: str | Path, now: datetime | None = None, rules: Collection[str] |
     from offhost_audit.yamldoc import field_path
 
     now = as_utc(now)
+    text = read_input(path, "a waivers YAML file")  # a file that cannot be read is an error, not a problem
     try:
         with paused_gc():
-            wf, doc = _parse(read_input(path, "a waivers YAML file"), str(Path(path)))
+            wf, doc = _parse(text, str(Path(path)))
     except InputError as e:  # not YAML at all: that one problem
         return Lint(0, [Problem(0, line, True) for line in str(e).splitlines()])
     found = [Problem(n, text, True) for n, text in doc.errors]

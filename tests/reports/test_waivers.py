@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -311,3 +312,16 @@ def test_rewriting_a_file_keeps_an_unset_lifetime_unset(tmp_path):
     waivers.append(p, waivers.new_waiver(id="B", rule_id="OHP-002", subject="y", justification="j", expires="2027-01-01"))
     wf = waivers.load(p)  # a flow-style list cannot be appended to: the file was rewritten whole
     assert [w.id for w in wf.waivers] == ["A", "B"] and not wf.max_lifetime_set
+
+
+def test_a_run_with_many_stale_waivers_says_how_many_without_listing_each(tmp_path, capsys):
+    from offhost_audit.cli import main
+
+    entries = "".join(f"  - {{id: W-{i}, rule_id: OHP-010, subject: nobody-{i}, justification: j, "
+                      f"expires: 2099-01-01}}\n" for i in range(30))
+    p = _write(tmp_path, "waivers:\n" + entries)
+    facts = Path(__file__).resolve().parents[2] / "examples" / "facts" / "csv-cluster-problems.json"
+    main(["evaluate", "-f", str(facts), "--no-history", "--waivers", str(p), "--format", "json"])
+    err = capsys.readouterr().err.splitlines()
+    assert len([line for line in err if line.endswith("matches no finding")]) == 20
+    assert "offhost-audit: warning: ... and 10 more waiver(s) matching no finding (the HTML report lists them all)" in err
