@@ -188,12 +188,11 @@ def _rule_index(items: list[WaiverLike], positions: list[int], names: set[str], 
                 out.setdefault(pattern, []).append(pos)
             continue
         prefix = _EDGE.match(pattern).group()  # type: ignore[union-attr]  # always matches (maybe empty)
-        suffix = _EDGE.search(pattern[::-1]).group()[::-1]  # type: ignore[union-attr]
-        if not prefix and suffix:
+        rsuffix = _EDGE.match(pattern[::-1]).group()  # type: ignore[union-attr]  # the literal end, reversed
+        if not prefix and rsuffix:
             if backwards is None:
                 backwards = sorted(n[::-1] for n in names)
-            rev = suffix[::-1]
-            candidates = [n[::-1] for n in _starting(backwards, rev)]
+            candidates = [n[::-1] for n in _starting(backwards, rsuffix)]
         else:
             candidates = _starting(ordered, prefix)
         test = _matcher(pattern)
