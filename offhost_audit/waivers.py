@@ -33,8 +33,8 @@ A waived finding keeps its real status underneath: ``status`` becomes ``waived``
 ``{"id", "state": "active", "status": <real status>, "justification", "owner", "approved_by",
 "expires", "ticket"}``. A matching waiver that has expired no longer applies: the finding keeps its
 real status and gets ``waiver = {"id", "state": "expired", "status", "expires", "note"}``. An
-unparseable ``expires`` counts as expired and is reported in ``WaiverFile.problems``; an ``expires``
-beyond ``created + max_lifetime_days`` is capped there and reported too.
+unparseable ``expires`` or ``created`` counts as expired and is reported in ``WaiverFile.problems``;
+an ``expires`` beyond ``created + max_lifetime_days`` is capped there and reported too.
 """
 
 from __future__ import annotations
@@ -281,7 +281,7 @@ def _entry(doc: Doc, node: yaml.Node, at: tuple[Any, ...], out: WaiverFile) -> W
     vals: dict[str, Any] = {}
     lines: dict[str, int] = {}
     for k, v in node.value:
-        name = k.value if isinstance(k, yaml.ScalarNode) else str(k.value)
+        name = k.value if isinstance(k, yaml.ScalarNode) else "(a list or mapping as a key)"
         vline = v.start_mark.line + 1
         if name not in FIELDS:
             doc.note(at + (name,), f"unknown field (expected one of: {', '.join(FIELDS)})", line=k.start_mark.line + 1)
@@ -362,8 +362,12 @@ def _dated(
         )
     if "created" in vals:
         created_at = dates["created"]
-        if created_at is None:
-            out.problem(lines["created"], f"{where('created')}: unparseable date {_show(vals['created'])}")
+        if created_at is None:  # the lifetime cannot be checked: as with an unparseable expiry, it counts as expired
+            expires_at = None
+            out.problem(
+                lines["created"],
+                f"{where('created')}: unparseable date {_show(vals['created'])}: waiver {vals['id']} counts as expired",
+            )
         elif expires_at is not None and expires_at > created_at + timedelta(days=out.max_lifetime_days):
             expires_at = created_at + timedelta(days=out.max_lifetime_days)
             out.problem(

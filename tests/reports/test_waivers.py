@@ -325,3 +325,12 @@ def test_a_run_with_many_stale_waivers_says_how_many_without_listing_each(tmp_pa
     err = capsys.readouterr().err.splitlines()
     assert len([line for line in err if line.endswith("matches no finding")]) == 20
     assert "offhost-audit: warning: ... and 10 more waiver(s) matching no finding (the HTML report lists them all)" in err
+
+
+def test_an_unparseable_created_counts_as_expired_so_the_cap_cannot_be_dodged(tmp_path, problems):
+    _, found = problems
+    p = _write(tmp_path, GOOD.replace("created: 2026-11-01", "created: last week"))
+    wf = waivers.load(p)
+    assert wf.waivers[0].expires_at is None
+    assert f"{p}:10: waivers[0].created: unparseable date 'last week': waiver W-001 counts as expired" in wf.problems
+    assert "W-001" not in waivers.apply(found, wf, now=NOW).applied
