@@ -118,6 +118,11 @@ def summary_warnings(summary: dict[str, Any]) -> list[str]:
     ]
 
 
+def literal_characters(pattern: str) -> str:
+    """What a subject glob says literally: the pattern without ``*``, ``?`` and ``[...]`` sets."""
+    return re.sub(r"\[!?\]?[^\]]*\]|[*?]", "", pattern)
+
+
 def as_utc(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(timezone.utc)

@@ -58,6 +58,7 @@ from offhost_audit.waiver_match import (
     Applied,
     apply,
     as_utc,
+    literal_characters,
     summary_warnings,
 )
 
@@ -383,11 +384,6 @@ def _dated(
         field_lines=tuple(lines.items()),
         **vals,
     )
-
-
-def literal_characters(pattern: str) -> str:
-    """What a subject glob says literally: the pattern without ``*``, ``?`` and ``[...]`` sets."""
-    return re.sub(r"\[!?\]?[^\]]*\]|[*?]", "", pattern)
 
 
 def lint(path: str | Path, now: datetime | None = None, rules: Collection[str] | None = None) -> Lint:

@@ -334,3 +334,17 @@ def test_an_unparseable_created_counts_as_expired_so_the_cap_cannot_be_dodged(tm
     assert wf.waivers[0].expires_at is None
     assert f"{p}:10: waivers[0].created: unparseable date 'last week': waiver W-001 counts as expired" in wf.problems
     assert "W-001" not in waivers.apply(found, wf, now=NOW).applied
+
+
+@pytest.mark.parametrize(("subject", "scope", "flagged"), [
+    ("*", "", True), ("**", "", True), ("?*", "", True), ("[A-Z]*", "", True), ("[!x]?", "", True),
+    ("PRX*", "", False), ("* -> HVCL01", "", False), ("[[]lab]*", "", False), ("exact name", "", False),
+    ("*", "scope: broad", False),
+])
+def test_lint_flags_a_subject_without_a_literal_character_unless_scope_broad(tmp_path, subject, scope, flagged):
+    p = _write(tmp_path, f"waivers:\n  - {{id: W, rule_id: OHP-010, subject: '{subject}', justification: j, "
+               f"expires: 2099-01-01{', ' + scope if scope else ''}}}\n")
+    result = waivers.lint(p, now=NOW)
+    assert [x.invalid for x in result.problems] == ([True] if flagged else [])
+    if flagged:
+        assert "matches any subject: name the subjects, or say `scope: broad`" in result.problems[0].text
