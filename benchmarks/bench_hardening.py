@@ -8,6 +8,8 @@ schema    = facts.validate on 1,500,000 hosts with a bad `os` each: stops after 
             document order (was 232 s and 971 MB to print 25, sorted as text)
 laughs    = inventory.loads of a 1 KB "billion laughs" file (was unbounded: 2.9 GB at 30 s)
 nesting   = inventory.loads of 10,000 nested `[` (was a RecursionError traceback)
+wdates    = waivers.loads of 20,000 waivers dated 9999-12-31 or 0001-01-01T00:00:00+01:00: every one
+            named (was accepted, or an OverflowError at the first: exit 4; bench_waivers.py times the rest)
 trickle   = one WinRM call (--timeout 3) against a server sending one byte per second (was > 150 s)
 
 Issue 18 (each a fresh `offhost-audit` process, as cron runs it; a hang past 60 s is a failure):
@@ -31,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "hardening"))
 
-from offhost_audit import facts, inventory  # noqa: E402
+from offhost_audit import facts, inventory, waivers  # noqa: E402
 from offhost_audit.collectors.base import Target  # noqa: E402
 from offhost_audit.collectors.winrm import WinRMSession  # noqa: E402
 from offhost_audit.credentials import Credentials  # noqa: E402
@@ -150,6 +152,10 @@ def main() -> None:
         f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 10) + "]" for i in range(1, 9)]
     timed("laughs", lambda: inventory.loads("\n".join(lines) + "\n", source="laughs.yaml"))
     timed("nesting", lambda: inventory.loads("proxies: " + "[" * 10_000 + "]" * 10_000, source="deep.yaml"))
+    dates = ["9999-12-31", "'0001-01-01T00:00:00+01:00'"]
+    entry = "  - {{id: W-{i}, rule_id: OHP-010, subject: x, justification: j, expires: {d}}}\n"
+    text = "waivers:\n" + "".join(entry.format(i=i, d=dates[i % 2]) for i in range(20_000))
+    timed("wdates", lambda: waivers.loads(text, source="waivers.yaml"))
 
     from trickle import Trickle
 

@@ -172,6 +172,8 @@ def no_waivers_summary() -> dict[str, Any]:
         "unmatched": [],
         "expiring_soon": [],
         "problems": [],
+        "ignored_broad": [],
+        "broad": [],
     }
 
 
@@ -214,6 +216,7 @@ def record_run(
         wfile = waivers_mod.load(waivers)
         applied = waivers_mod.apply(findings, wfile, now=now)
         found, waived = sorted_findings(applied.findings), applied.summary(wfile)  # a waived finding moves
+        warnings = [*(warnings or []), *applied.warnings()]  # waivers ignored as too broad: every face shows them
     else:  # what apply() and summary() give for no waivers (tests/engine/test_policy_cache.py checks)
         found, waived = list(findings), no_waivers_summary()
     meta: dict[str, Any] = {

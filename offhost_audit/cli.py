@@ -251,7 +251,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         args.facts, profile=args.profile, opa_url=args.opa_url, engine=args.engine, jobs=args.jobs or None
     )
     run = cli_reports.record(args, doc, found, warnings, facts_path=args.facts)
-    return _emit(run.findings, warnings, args)
+    return _emit(run.findings, run.meta["warnings"], args)  # with the waivers' warnings
 
 
 def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
@@ -346,7 +346,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         jobs=args.jobs or None,
     )
     run = cli_reports.record(args, doc, found, warnings, inventory=args.inventory)
-    return _emit(run.findings, warnings, args)
+    return _emit(run.findings, run.meta["warnings"], args)  # with the waivers' warnings
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -121,7 +121,9 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("waivers", help="waivers file tools")
     w = p.add_subparsers(dest="waivers_command", metavar="WAIVERS_COMMAND", required=True)
     q = w.add_parser(
-        "lint", help="check a waivers file (exit 2: invalid entry; 1: expired or unparseable dates; 0: clean)"
+        "lint",
+        help="check a waivers file, every problem one line (exit 2: an invalid entry, an unknown rule id or a subject "
+        "matching anything; 1: expired, unparseable or too distant dates; 0: clean)",
     )
     q.add_argument("file", metavar="FILE")
     q.set_defaults(func=cmd_waivers_lint)
@@ -180,15 +182,31 @@ def record(
     return run
 
 
-def _waiver_notes(summary: dict[str, Any]) -> list[str]:
-    notes = list(summary.get("problems") or [])
-    notes += [
-        f"waiver {w['id']} ({w['rule_id']} {w['subject']}) expired {w['expires']}: its findings count again"
-        for w in summary.get("expired") or []
+def _waiver_notes(summary: dict[str, Any], most: int = 20) -> list[str]:
+    """The waivers summary as warning lines: at most ``most`` of each kind (20,000 waivers must not
+    mean 20,000 lines on stderr), then how many more; the HTML and Markdown reports list them all."""
+    kinds = [
+        (list(summary.get("problems") or []), "problem(s) in the waivers file"),
+        (
+            [
+                f"waiver {w['id']} ({w['rule_id']} {w['subject']}) expired {w['expires']}: its findings count again"
+                for w in summary.get("expired") or []
+            ],
+            "expired waiver(s) matching findings",
+        ),
+        (
+            [
+                f"waiver {w['id']} ({w['rule_id']} {w['subject']}) matches no finding"
+                for w in summary.get("unmatched") or []
+            ],
+            "waiver(s) matching no finding",
+        ),
     ]
-    notes += [
-        f"waiver {w['id']} ({w['rule_id']} {w['subject']}) matches no finding" for w in summary.get("unmatched") or []
-    ]
+    notes: list[str] = []
+    for lines, what in kinds:
+        notes += lines[:most]
+        if len(lines) > most:
+            notes.append(f"... and {len(lines) - most:,} more {what} (the HTML report lists them all)")
     return notes
 
 
@@ -325,10 +343,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_waivers_lint(args: argparse.Namespace) -> int:
     from offhost_audit import waivers
+    from offhost_audit.engine import embedded
+    from offhost_audit.text import clean
 
-    problems = waivers.lint(args.file)
-    for p in problems:
-        print(p)
-    n = len(waivers.load(args.file).waivers)
-    print(f"{args.file}: {n} waiver(s), {len(problems)} problem(s)", file=sys.stderr)
-    return 1 if problems else 0
+    result = waivers.lint(args.file, rules=embedded.compiled().metadata)  # the policies' rule ids
+    for p in result.problems:
+        print(clean(p.text, keep_newlines=False))
+    print(clean(f"{args.file}: {result.count} waiver(s), {len(result.problems)} problem(s)"), file=sys.stderr)
+    return result.exit_code

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-# C0 controls except TAB and LF, DEL, C1 controls, and the Unicode line/paragraph separators and
-# bidi overrides that reorder what a reader sees.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# C0 controls except TAB and LF, DEL, C1 controls, the Unicode line/paragraph separators and
+# bidi overrides that reorder what a reader sees, and lone surrogates (no terminal can print them).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def clean(value: object, *, keep_newlines: bool = True) -> str:
@@ -30,6 +30,14 @@ def clean(value: object, *, keep_newlines: bool = True) -> str:
     return text
 
 
+def unsafe_character(text: str, *, newlines: bool = True) -> str | None:
+    """The first character :func:`clean` would replace (with ``newlines=False`` also TAB, LF and CR),
+    as ``U+XXXX`` for a message; None when there is none. For input that must be refused, not cleaned."""
+    m = _CONTROL.search(text) or (None if newlines else _BREAKS.search(text))
+    return f"U+{ord(m.group()):04X}" if m else None
+
+
+_BREAKS = re.compile("[\t\n\r]")
 _LIST_ITEM = re.compile(r"^([-*\u2022]|\d+[.)])\s")
 
 

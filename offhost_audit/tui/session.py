@@ -25,6 +25,7 @@ class Session:
     facts: dict[str, Any]
     findings: list[Finding]
     warnings: list[str] = field(default_factory=list)
+    waiver_warnings: list[str] = field(default_factory=list)  # waivers not applied as too broad
     profile: str | None = None  # as asked; None: the facts' vbr.profile, else the policies' default
     source: str = ""  # shown in the header: "facts FILE", "run ID", "live audit of FILE"
     facts_path: str | None = None
@@ -36,6 +37,11 @@ class Session:
     audit_options: dict[str, Any] = field(default_factory=dict)
     origin: str = ""  # what the session was opened on, kept when live runs renumber ``source``
     engine: str = "embedded"  # the Rego engine every evaluation of this session uses (--engine)
+
+    @property
+    def all_warnings(self) -> list[str]:
+        """The run's warnings and the waivers' (a stored run already holds both in its warnings)."""
+        return list(dict.fromkeys([*self.warnings, *self.waiver_warnings]))
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -125,8 +131,10 @@ class Session:
         self.record()  # applies the waivers too
 
     def _apply_waivers(self) -> None:
+        self.waiver_warnings = []
         if self.waivers_path and os.path.exists(self.waivers_path):
-            self.findings = waivers_mod.apply(self.findings, waivers_mod.load(self.waivers_path)).findings
+            applied = waivers_mod.apply(self.findings, waivers_mod.load(self.waivers_path))
+            self.findings, self.waiver_warnings = applied.findings, applied.warnings()
 
     def record(self) -> str:
         """Apply the waivers and store the current run in the history (``audit.record_run``); its id."""
@@ -141,6 +149,7 @@ class Session:
             warnings=self.warnings,
         )
         self.findings = run.findings
+        self.waiver_warnings = waivers_mod.summary_warnings(run.meta["waivers"])
         self.run_id = str(run.id)
         self.origin = self.origin or self.source
         self.source = f"run {run.id} ({self.origin})"
@@ -177,7 +186,7 @@ class Session:
         from offhost_audit.reports.render import render
 
         view = sorted_findings([self.findings[i] for i in rows])  # the reports' order, whatever the list's sort
-        run = audit.record_run(self.facts, view, profile=self.profile, save=False, warnings=self.warnings)
+        run = audit.record_run(self.facts, view, profile=self.profile, save=False, warnings=self.all_warnings)
         run.id = int(self.run_id) if self.run_id and self.run_id.isdigit() else None
         return [str(p) for p in render(run, list(formats), directory)]
 

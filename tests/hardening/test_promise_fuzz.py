@@ -1,5 +1,6 @@
 """Promise: whatever the arguments or the documents, no traceback, an exit code in {0, 1, 2, 3},
-and every error about a file is one line per problem naming that file.
+and every error about a file is one line per problem naming that file (waivers files too, through
+`waivers lint` and `evaluate --waivers`, with no control character printed).
 
 Hypothesis drives the real CLI (``cli.main``, in process) with generated arguments, and with
 inventories and facts documents mutated from the shipped examples. Nothing here reaches the
@@ -10,18 +11,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
-
 from promise_kit import EXAMPLE_FACTS, ROOT
 
 from offhost_audit import cli
 
 EXAMPLE_INVENTORY = ROOT / "examples" / "inventory.yaml"
+EXAMPLE_WAIVERS = ROOT / "examples" / "waivers.example.yaml"
 SETTINGS = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)), deadline=None, derandomize="FUZZ_EXAMPLES" not in os.environ,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
@@ -34,14 +36,19 @@ value = st.recursive(scalar, lambda inner: st.one_of(st.lists(inner, max_size=3)
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code, _, err = _run_both(argv, capsys)
+    return code, err
+
+
+def _run_both(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     try:
         code = cli.main(argv)
     except SystemExit as e:  # argparse: usage errors exit 2, --help/--version 0
         code = e.code if isinstance(e.code, int) else 2
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert "Traceback" not in err, err
     assert code in (0, 1, 2, 3), (argv, code, err)
-    return code, err
+    return code, out, err
 
 
 def _errors_name(err: str, path: Path) -> None:
@@ -136,6 +143,24 @@ def test_mutated_facts_are_evaluated_or_refused_one_line_per_error(tmp_path_fact
     code, err = _run(["evaluate", "-f", str(f), "--format", "json"], capsys)
     if code == 2:
         _errors_name(err, f)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_mutated_waivers_files_are_linted_and_applied_or_refused_one_line_per_error(tmp_path_factory, capsys, data):
+    f = _mutated_file(tmp_path_factory.mktemp("waivers"), "waivers.yaml", EXAMPLE_WAIVERS.read_text(), data)
+    code, out, err = _run_both(["waivers", "lint", str(f)], capsys)
+    assert code in (0, 1, 2)
+    for line in out.splitlines():  # every problem one line, naming the file
+        assert line.startswith(f"{f}:"), line
+    assert not CONTROL.search(out + err)
+    code, err = _run(["evaluate", "-f", str(EXAMPLE_FACTS), "--no-history", "--waivers", str(f), "-q"], capsys)
+    if code == 2:
+        _errors_name(err, f)
+    assert not CONTROL.search(err)
+
+
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # what a terminal would run, or cannot print
 
 
 def _garble(text: str, data: st.DataObject) -> str:

@@ -57,8 +57,8 @@ def test_evaluate_report_option_and_no_history(tmp_path, capsys):
 def test_evaluate_applies_waivers(tmp_path, db, capsys):
     w = tmp_path / "w.yaml"
     w.write_text("waivers:\n  - id: W-1\n    rule_id: OHP-010\n    subject: 'PROXY01 -> HVCL02'\n"
-                 "    justification: decommissioning\n    expires: 2999-01-01\n"
-                 "  - id: W-2\n    rule_id: OHP-001\n    subject: nobody\n    justification: x\n    expires: 2999-01-01\n")
+                 "    justification: decommissioning\n    expires: 2099-01-01\n"
+                 "  - id: W-2\n    rule_id: OHP-001\n    subject: nobody\n    justification: x\n    expires: 2099-01-01\n")
     code = main(["evaluate", "-f", PROBLEMS, "--db", db, "--waivers", str(w), "--format", "json", "--fail-on", "critical"])
     cap = capsys.readouterr()
     found = json.loads(cap.out)
@@ -71,16 +71,16 @@ def test_evaluate_applies_waivers(tmp_path, db, capsys):
 
 def test_waivers_lint_exit_codes(tmp_path, capsys):
     good = tmp_path / "good.yaml"
-    good.write_text("waivers:\n  - id: W-1\n    rule_id: OHP-010\n    subject: x\n    justification: j\n    expires: 2999-01-01\n")
+    good.write_text("waivers:\n  - id: W-1\n    rule_id: OHP-010\n    subject: x\n    justification: j\n    expires: 2099-01-01\n")
     assert main(["waivers", "lint", str(good)]) == 0
     stale = tmp_path / "stale.yaml"
-    stale.write_text(good.read_text().replace("2999-01-01", "2000-01-01"))
+    stale.write_text(good.read_text().replace("2099-01-01", "2000-01-01"))
     assert main(["waivers", "lint", str(stale)]) == 1
     assert f"{stale}:6: waivers[0].expires: waiver W-1 expired 2000-01-01" in capsys.readouterr().out
     bad = tmp_path / "bad.yaml"
     bad.write_text(good.read_text().replace("    justification: j\n", ""))
     assert main(["waivers", "lint", str(bad)]) == 2
-    assert f"{bad}:2: waivers[0].justification: required field missing" in capsys.readouterr().err
+    assert f"{bad}:2: waivers[0].justification: required field missing" in capsys.readouterr().out
 
 
 def test_history_errors_are_one_line_exit_2(tmp_path, db, capsys):

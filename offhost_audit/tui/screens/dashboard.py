@@ -125,7 +125,7 @@ class DashboardScreen(ViewScreen):
             else "Collection failures: no collection manifest in these facts"
         )
         w = Text()
-        for line in s.warnings:
+        for line in s.all_warnings:
             w.append("warning: ", style="bold yellow")
             w.append(clean(line) + "\n")
         self.query_one("#warnings", Static).update(w)
