@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNKNOWN
+from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNKNOWN, combine
 from offhost_audit.findings import Finding, at_or_above, breaches
 
 STATES = ("not_ready", "unknown", "ready_with_warnings", "ready")  # worst first
@@ -313,11 +313,10 @@ def undecided(findings: list[Finding], fail_on: str) -> list[Finding]:
 
 def exit_code(findings: list[Finding], fail_on: str, *, accept_unknown: bool = False) -> int:
     """1 for a failure at or above --fail-on; else 5 for an unknown at or above it (0 with accept_unknown); else 0."""
-    if breaches(findings, fail_on):
-        return EXIT_FINDINGS
-    if not accept_unknown and undecided(findings, fail_on):
-        return EXIT_UNKNOWN
-    return EXIT_OK
+    return combine(
+        EXIT_FINDINGS if breaches(findings, fail_on) else EXIT_OK,
+        EXIT_UNKNOWN if undecided(findings, fail_on) and not accept_unknown else EXIT_OK,
+    )
 
 
 def run_sentence(findings: list[Finding], fail_on: str, *, accept_unknown: bool = False) -> str:

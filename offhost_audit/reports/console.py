@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from offhost_audit.findings import STATUSES, Finding, breaches, counts
+from offhost_audit import verdicts
+from offhost_audit.findings import STATUSES, Finding, counts
 from offhost_audit.reports.findings_json import to_json  # noqa: F401  (one JSON writer: findings_json)
 from offhost_audit.text import clean, reflow
 
@@ -23,13 +24,13 @@ _STATUS_STYLE = {"fail": "bold red", "unknown": "yellow", "pass": "green", "not_
 _SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
-def summary_line(findings: list[Finding], fail_on: str | None = None) -> str:
+def summary_line(findings: list[Finding], fail_on: str | None = None, *, accept_unknown: bool = False) -> str:
+    """``33 finding(s): 2 fail, 6 unknown, 25 pass`` and, with --fail-on, what that means for the run."""
     c = counts(findings)
-    parts = [f"{c[s]} {s.replace('_', ' ')}" for s in STATUSES if c.get(s)]
-    text = f"{len(findings)} finding(s): " + (", ".join(parts) if parts else "none")
+    parts = [f"{c[s]:,} {s.replace('_', ' ')}" for s in STATUSES if c.get(s)]
+    text = f"{len(findings):,} finding(s): " + (", ".join(parts) if parts else "none")
     if fail_on:
-        n = len(breaches(findings, fail_on))
-        text += f"; {n} failure(s) at or above {fail_on}"
+        text += ". " + verdicts.run_sentence(findings, fail_on, accept_unknown=accept_unknown)
     return text
 
 
@@ -44,14 +45,14 @@ def _text(value: object, style: str = "", *, limit: int = CELL_CHARS) -> Text:
     return Text(clean(s), style=style)
 
 
-ALL_ROWS_UP_TO = 2000  # above this many findings the table lists only fail/unknown/waived rows
+LISTED = ("fail", "unknown", "waived")  # rows the table lists; passes and not applicable are counted
 
 
 def build_table(findings: list[Finding]) -> Table:
     """One row per finding. Cells are Text objects: host-supplied strings are never parsed as markup."""
-    table = Table(show_lines=False, header_style="bold", expand=False)
+    table = Table(show_lines=False, header_style="bold", expand=False, pad_edge=False)
     table.add_column("status", no_wrap=True)
-    table.add_column("severity", no_wrap=True)
+    table.add_column("sev", no_wrap=True)
     table.add_column("rule", no_wrap=True)
     table.add_column("subject", overflow="fold")
     table.add_column("message", overflow="fold", ratio=1)
@@ -72,48 +73,80 @@ def render_table(
     *,
     warnings: list[str] | None = None,
     fail_on: str | None = None,
+    accept_unknown: bool = False,
+    facts: dict | None = None,
     console: Console | None = None,
 ) -> None:
-    """Warnings, the table, the summary line. Large runs list only what needs attention: a Rich
-    table costs about a millisecond per row, and 40,000 passing rows help nobody at a terminal."""
+    """Warnings; failures, unknowns and waived findings (the most urgent first; passes counted, not
+    listed: a Rich table costs about a millisecond per row and 40,000 passing rows help nobody);
+    how to fix each failing rule; how to get each undecided fact; the verdict per proxy; the summary."""
     console = console or Console()
     for w in warnings or []:
         console.print(Text.assemble(("warning: ", "bold yellow"), _text(w)))
-    rows = findings
-    if len(findings) > ALL_ROWS_UP_TO:
-        rows = [f for f in findings if f.get("status") in ("fail", "unknown", "waived")]
+    rows = [f for f in findings if f.get("status") in LISTED]
     if rows:
         console.print(build_table(rows))
-    if len(rows) < len(findings):
-        hidden = len(findings) - len(rows)
+    c = counts(findings)
+    if c.get("pass") or c.get("not_applicable"):
         console.print(
             Text(
-                f"{hidden} pass / not applicable row(s) not listed (more than {ALL_ROWS_UP_TO} "
-                "findings); --format json lists every finding"
+                f"{c.get('pass', 0):,} passed and {c.get('not_applicable', 0):,} not applicable: counted, not "
+                "listed (--format json lists every finding)",
+                style="dim",
             )
         )
     _print_fixes(findings, console)
-    console.print(Text(summary_line(findings, fail_on)))
+    _print_verdicts(verdicts.judge(facts, findings), console)
+    console.print(Text(summary_line(findings, fail_on, accept_unknown=accept_unknown), style="bold"))
+
+
+MAX_PROXY_LINES = 50
+
+
+def _print_verdicts(v: verdicts.Verdicts, console: Console) -> None:
+    """One line per proxy, the not ready first: ``PROXY07  not ready for host HV62 (OHP-023); ...``."""
+    if not v.by_proxy:
+        return
+    console.print(Text(verdicts.tally_text(v.by_proxy), style="bold"))
+    style = {"not_ready": "bold red", "unknown": "yellow", "ready_with_warnings": "cyan", "ready": "green"}
+    for s in v.by_proxy[:MAX_PROXY_LINES]:
+        console.print(Text.assemble(_text(s.name, "bold"), "  ", _text(s.text, style[s.state])))
+    if len(v.by_proxy) > MAX_PROXY_LINES:
+        console.print(Text(f"... and {len(v.by_proxy) - MAX_PROXY_LINES:,} more proxies (the reports list all)"))
 
 
 def _print_fixes(findings: list[Finding], console: Console) -> None:
-    """How to fix: each failing rule once, with its remediation and the page it comes from."""
+    """How to fix: each failing rule once, with its remediation and the page it comes from. How to
+    get the facts: each distinct advice of the undecided findings once (their remediation says how
+    to collect the missing fact, see ``engine.metadata.enrich``)."""
     failing: dict[str, Finding] = {}
+    undecided: dict[str, list[str]] = {}
     for f in findings:
         if f.get("status") == "fail":
             failing.setdefault(f["rule_id"], f)
-    if not failing:
-        return
-    console.print(Text("How to fix", style="bold"))
+        elif f.get("status") == "unknown":
+            undecided.setdefault(str(f.get("remediation", "")), []).append(str(f.get("rule_id", "")))
+    if failing:
+        console.print(Text("How to fix", style="bold"))
     for rule_id, f in failing.items():
         console.print(Text.assemble(_text(f"{rule_id} ", "bold"), _text(f.get("title", ""))))
         console.print(_text(reflow(str(f.get("remediation", "")))))
         if f.get("doc_url"):
             console.print(_text(f"  see {f['doc_url']}"))
+    if undecided:
+        console.print(Text("How to decide the unknowns", style="bold"))
+    for advice, rules in undecided.items():
+        console.print(Text.assemble(_text(", ".join(dict.fromkeys(rules)) + ": ", "bold"), _text(reflow(advice))))
 
 
 def table_text(
-    findings: list[Finding], *, warnings: list[str] | None = None, fail_on: str | None = None, width: int = 160
+    findings: list[Finding],
+    *,
+    warnings: list[str] | None = None,
+    fail_on: str | None = None,
+    accept_unknown: bool = False,
+    facts: dict | None = None,
+    width: int = 160,
 ) -> str:
     """The table as plain text (no colour), e.g. for ``-o FILE``."""
     buf = io.StringIO()
@@ -121,6 +154,8 @@ def table_text(
         findings,
         warnings=warnings,
         fail_on=fail_on,
+        accept_unknown=accept_unknown,
+        facts=facts,
         console=Console(file=buf, width=width, no_color=True, color_system=None, highlight=False),
     )
     return buf.getvalue()
