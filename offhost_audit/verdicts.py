@@ -229,7 +229,9 @@ def judge(facts: dict[str, Any] | None, findings: list[Finding]) -> Verdicts:
     cells: dict[tuple[str, tuple[str, str]], Verdict] = {}
     for pu, cols in assigned.items():
         for col in cols:
-            cells[(proxies[pu], (col[0], display[col]))] = _merge(pair.get((pu, col)), wide.get(pu), side.get(col), estate)
+            cells[(proxies[pu], (col[0], display[col]))] = _merge(
+                pair.get((pu, col)), wide.get(pu), side.get(col), estate
+            )
     order = {k: i for i, k in enumerate(SOURCE_KINDS)}
     columns = sorted({c for cols in assigned.values() for c in cols}, key=lambda c: (order[c[0]], c[1]))
     # sources no proxy serves still get a verdict of their own (a host's VMs, say); not a cluster's node
@@ -237,14 +239,18 @@ def judge(facts: dict[str, Any] | None, findings: list[Finding]) -> Verdicts:
     by_proxy = []
     for pu in sorted(proxies):
         name = proxies[pu]
-        mine = sorted(assigned.get(pu, ()), key=lambda c: (order[c[0]], c[1]))
-        prs = [(source_label((c[0], display[c])), cells[(name, (c[0], display[c]))]) for c in mine]
+        srcs = sorted(assigned.get(pu, ()), key=lambda c: (order[c[0]], c[1]))
+        prs = [(source_label((c[0], display[c])), cells[(name, (c[0], display[c]))]) for c in srcs]
         v = _worst([v for _, v in prs]) if prs else _merge(wide.get(pu), estate)
         by_proxy.append(Summary("proxy", name, v, prs, _text(v, prs, "for")))
     by_source = []
     for col in sorted(set(columns) | set(unserved), key=lambda c: (order[c[0]], c[1])):
         name = display[col]
-        prs = [(p, cells[(p, (col[0], name))]) for p in (proxies[pu] for pu in sorted(proxies)) if (p, (col[0], name)) in cells]
+        prs = [
+            (p, cells[(p, (col[0], name))])
+            for p in (proxies[pu] for pu in sorted(proxies))
+            if (p, (col[0], name)) in cells
+        ]
         v = _worst([v for _, v in prs]) if prs else _merge(side.get(col), estate)
         by_source.append(Summary(col[0], name, v, prs, _text(v, prs, "via")))
     by_proxy.sort(key=lambda s: _RANK[s.state])  # stable: names within a state

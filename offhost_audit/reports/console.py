@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from offhost_audit import verdicts
@@ -48,24 +47,21 @@ def _text(value: object, style: str = "", *, limit: int = CELL_CHARS) -> Text:
 LISTED = ("fail", "unknown", "waived")  # rows the table lists; passes and not applicable are counted
 
 
-def build_table(findings: list[Finding]) -> Table:
-    """One row per finding. Cells are Text objects: host-supplied strings are never parsed as markup."""
-    table = Table(show_lines=False, header_style="bold", expand=False, pad_edge=False)
-    table.add_column("status", no_wrap=True)
-    table.add_column("sev", no_wrap=True)
-    table.add_column("rule", no_wrap=True)
-    table.add_column("subject", overflow="fold")
-    table.add_column("message", overflow="fold", ratio=1)
+def _print_rows(findings: list[Finding], console: Console) -> None:
+    """Two lines per finding: status, severity, rule and subject; then the message, indented, the
+    whole width for it (a five-column table wrapped a message into six lines at 80 columns)."""
     for f in findings:
         st, sev = str(f.get("status", "")), str(f.get("severity", ""))
-        table.add_row(
-            _text(st, _STATUS_STYLE.get(st, "")),
-            _text(sev, _SEV_STYLE.get(sev, "")),
-            _text(f.get("rule_id", "")),
-            _text((f.get("subject") or {}).get("name", "")),
-            _text(f.get("message", "")),
+        console.print(
+            Text.assemble(
+                _text(f"{st:<8}", _STATUS_STYLE.get(st, "")),
+                _text(f"{sev:<9}", _SEV_STYLE.get(sev, "")),
+                _text(f"{f.get('rule_id', '')}  ", "bold"),
+                _text((f.get("subject") or {}).get("name", "")),
+            ),
+            overflow="fold",
         )
-    return table
+        console.print(Text("    ") + _text(f.get("message", "")), overflow="fold")
 
 
 def render_table(
@@ -83,9 +79,7 @@ def render_table(
     console = console or Console()
     for w in warnings or []:
         console.print(Text.assemble(("warning: ", "bold yellow"), _text(w)))
-    rows = [f for f in findings if f.get("status") in LISTED]
-    if rows:
-        console.print(build_table(rows))
+    _print_rows([f for f in findings if f.get("status") in LISTED], console)
     c = counts(findings)
     if c.get("pass") or c.get("not_applicable"):
         console.print(

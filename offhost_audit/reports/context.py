@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from offhost_audit import __version__
+from offhost_audit import __version__, verdicts
 from offhost_audit.diff import CATEGORIES, LABELS, RunDiff, diff_runs
-from offhost_audit import verdicts
 from offhost_audit.findings import SEVERITIES, STATUSES, breaches
 
 
