@@ -29,7 +29,7 @@ def summary_line(findings: list[Finding], fail_on: str | None = None, *, accept_
     parts = [f"{c[s]:,} {s.replace('_', ' ')}" for s in STATUSES if c.get(s)]
     text = f"{len(findings):,} finding(s): " + (", ".join(parts) if parts else "none")
     if fail_on:
-        text += ". " + verdicts.run_sentence(findings, fail_on, accept_unknown=accept_unknown)
+        text += "\n" + verdicts.run_sentence(findings, fail_on, accept_unknown=accept_unknown)
     return text
 
 
