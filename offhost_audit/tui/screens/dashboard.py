@@ -17,6 +17,7 @@ from offhost_audit.tui.messages import ShowFindings
 from offhost_audit.tui.screens.view import ViewScreen
 
 MAX_ROWS = 100  # the built-in DataTable: fine for a hundred rows, slow for thousands
+MAX_RULE_TITLES = 12
 _VERDICT_STYLE = {
     "ready": "bold green",
     "ready_with_warnings": "bold cyan",
@@ -59,6 +60,7 @@ class DashboardScreen(ViewScreen):
             yield Static(id="counts")
             yield Static("Proxies", classes="section", id="proxies-title")
             yield DataTable(id="proxies", cursor_type="row", zebra_stripes=True)
+            yield Static(id="rule-titles")
             yield Static("Sources", classes="section", id="sources-title")
             yield DataTable(id="sources", cursor_type="row", zebra_stripes=True)
             yield Static("Collection failures", classes="section", id="failures-title")
@@ -85,10 +87,10 @@ class DashboardScreen(ViewScreen):
         self.query_one("#counts", Static).update(t)
 
         judged = estate.matrix(s.facts, findings)
-        titles = {f["rule_id"]: f.get("title", "") for f in findings if f["status"] in ("fail", "unknown")}
-        self._verdicts = self._summaries("#proxies", "proxy", judged.by_proxy, titles)
+        self._verdicts = self._summaries("#proxies", "proxy", judged.by_proxy)
         self.query_one("#proxies-title", Static).update(self._title(judged.by_proxy, "proxies"))
-        self._sources = self._summaries("#sources", "source", judged.by_source, titles)
+        self.query_one("#rule-titles", Static).update(self._rule_titles(findings, self._verdicts))
+        self._sources = self._summaries("#sources", "source", judged.by_source)
         self.query_one("#sources-title", Static).update(self._title(judged.by_source, "sources"))
 
         failures = unknowns.failures(s.facts)
@@ -116,27 +118,36 @@ class DashboardScreen(ViewScreen):
             w.append(clean(line) + "\n")
         self.query_one("#warnings", Static).update(w)
 
-    def _summaries(
-        self, table_id: str, head: str, summaries: list[verdicts.Summary], titles: dict[str, str]
-    ) -> list[verdicts.Summary]:
-        """The first MAX_ROWS summaries (not ready first) as rows: name, verdict, which pairs, the rules with titles."""
+    def _summaries(self, table_id: str, head: str, summaries: list[verdicts.Summary]) -> list[verdicts.Summary]:
+        """The first MAX_ROWS summaries (not ready first) as rows: name, verdict, which pairs and rules."""
         shown = summaries[:MAX_ROWS]
         t = self.query_one(table_id, DataTable)
         t.clear(columns=True)  # columns too: their widths follow the new rows
-        t.add_columns(
-            head, "verdict", "which " + ("sources" if head == "proxy" else "proxies") + ", which rules", "rules"
-        )
+        t.add_columns(head, "verdict", "which " + ("sources" if head == "proxy" else "proxies") + ", which rules")
         for v in shown:
-            rules = v.verdict.blocking + v.verdict.unknown + v.verdict.warnings
             t.add_row(
                 _t(v.name if head == "proxy" else f"{v.kind} {v.name}", "bold"),
                 Text(v.verdict.label, style=_VERDICT_STYLE[v.state]),
-                _t(v.text, width=120),
-                _t("; ".join(f"{r} {titles.get(r, '')}".strip() for r in rules) or "-", width=120),
+                _t(v.text, width=200),
             )
         if not shown:
-            t.add_row(Text(f"no {head} in these findings", style="dim"), Text(""), Text(""), Text(""))
+            t.add_row(Text(f"no {head} in these findings", style="dim"), Text(""), Text(""))
         return shown
+
+    @staticmethod
+    def _rule_titles(findings: list[dict], shown: list[verdicts.Summary]) -> Text:
+        """The rules the proxies' verdicts name, each with its title: ``OHP-010 Off-host proxy is not a node...``."""
+        named = sorted({r for v in shown for r in v.verdict.blocking + v.verdict.unknown + v.verdict.warnings})
+        titles = {f["rule_id"]: f.get("title", "") for f in findings if f["rule_id"] in named}
+        t = Text()
+        for r in named[:MAX_RULE_TITLES]:
+            t.append(f"  {r} ", style="bold")
+            t.append(clean(titles.get(r, ""), keep_newlines=False) + "\n", style="dim")
+        if len(named) > MAX_RULE_TITLES:
+            t.append(
+                f"  … and {len(named) - MAX_RULE_TITLES} more rules (the findings view has them all)\n", style="dim"
+            )
+        return t
 
     @staticmethod
     def _title(summaries: list[verdicts.Summary], what: str) -> str:
