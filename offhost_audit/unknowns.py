@@ -71,6 +71,7 @@ def findings_for_failure(findings: list[Finding], target: str, collector: str | 
 
 
 Failed = dict[str, list[dict[str, Any]]]  # failed collector runs by target (norm_name)
+_MAPPED = re.compile(r"(hosts|shares|vms)\[", re.I)  # paths AREAS can attribute to a collector run
 _PATH_NAME = re.compile(r"\[(?:host=)?\\*([^\]\\]+)")
 
 
@@ -83,16 +84,16 @@ def index(failed: list[dict[str, Any]]) -> Failed:
 
 
 def explaining(f: Finding, failed: Failed) -> list[dict[str, Any]]:
-    """The failed collector runs that explain this unknown finding: by its missing facts, else (no
-    missing path matches) every failed run on a machine its subject names."""
+    """The failed collector runs that explain this unknown finding: by its missing facts; when it
+    names none that AREAS can attribute, every failed run on a machine its subject names."""
     if f["status"] != "unknown" or not failed:
         return []
     subject = [norm_name(v) for k, v in f["subject"].items() if k in ("proxy", "host", "server", "cluster") and v]
     named = [norm_name(m.group(1)) for p in f.get("missing") or [] for m in _PATH_NAME.finditer(str(p))]
     candidates = [e for t in dict.fromkeys(named + subject) for e in failed.get(t, [])]
     hits = [e for e in candidates if explains(f, e.get("target", ""), e.get("collector"))]
-    if hits:
-        return hits
+    if hits or any(_MAPPED.match(str(p)) for p in f.get("missing") or []):
+        return hits  # a machine's fact that no failed run would have given: not explained by them
     return [e for t in dict.fromkeys(subject) for e in failed.get(t, [])]
 
 
