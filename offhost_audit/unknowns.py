@@ -117,19 +117,19 @@ def advice(e: dict[str, Any]) -> str:
     target, collector, err = e.get("target", "?"), e.get("collector", "?"), _cause(e)
     if _AUTH.search(err):
         return (
-            f"{target} refused the audit account's credentials ({collector}): check the user name and password "
+            f"{target} refused the audit account's credentials: check the user name and password "
             f"the inventory gives for {target} (environment variable, prompt or keyring) and that the account "
             "may log on over WinRM, then run the audit again."
         )
     if _RIGHTS.search(err):
         return (
-            f"The audit account may not read this on {target} ({collector} was denied): give it the rights the "
-            "README lists for that collector (local Administrators on the machine is enough), then run the "
-            "audit again."
+            f"The audit account may not read this on {target} ({collector} was denied): give it the rights "
+            "that collector needs (membership of the machine's local Administrators group is enough for the "
+            "WinRM collectors), then run the audit again."
         )
     if _REACH.search(err):
         return (
-            f"{target} did not answer over WinRM ({collector}): check that its WinRM listener is on "
+            f"{target} did not answer over WinRM: check that its WinRM listener is on "
             "(`winrm enumerate winrm/config/listener`; `winrm quickconfig` to create one), that the firewall "
             "lets the audit machine reach that port, and the host name, port and certificate settings in the "
             "inventory, then run the audit again."
@@ -142,9 +142,12 @@ def advice(e: dict[str, Any]) -> str:
     return f"The {collector} collector failed on {target}: fix the cause shown in its error, then run the audit again."
 
 
+DECIDED = "Once the rule can decide, a failure shows its own fix."
+
+
 def how_to_decide(f: Finding, failed: Failed) -> str:
     """The remediation of an unknown finding: how to get the fact it misses, not how to fix a
-    failure it may not have."""
+    failure it may not have. One line per cause, then :data:`DECIDED`."""
     hits = explaining(f, failed)
     said: list[str] = []
     for e in hits:
@@ -152,17 +155,16 @@ def how_to_decide(f: Finding, failed: Failed) -> str:
         if a not in said:
             said.append(a)
     if said:
-        return " ".join(said) + " Once decided, a failure shows its own fix."
+        return "\n".join([*said, DECIDED])
     missing = [str(m) for m in f.get("missing") or []]
-    if missing:
-        targets = list(dict.fromkeys(m.group(1) for p in missing if (m := _PATH_NAME.search(p))))
-        where = f" from {', '.join(targets)}" if targets else ""
+    targets = list(dict.fromkeys(m.group(1) for p in missing if (m := _PATH_NAME.search(p))))
+    if targets:
         return (
-            f"These facts were not collected{where}, and no collector reported an error for them: "
-            f"{', '.join(missing)}. Add the machine that holds them to the inventory (a file server, domain "
-            "controller or host it does not list yet) or check that its collector ran, then run the audit "
-            "again. Once decided, a failure shows its own fix."
+            f"Facts of {', '.join(targets)} were not collected, and no collector reported an error for them: "
+            "add it to the inventory if it is not there (a file server, domain controller or Hyper-V host, with "
+            "the way to reach it), or check that its collectors ran, then run the audit again.\n" + DECIDED
         )
     return (
-        "The rule could not decide from the collected facts: check the collection manifest, then run the audit again."
+        "The rule could not decide from the collected facts (see the facts it names as missing): check the "
+        "collection manifest and the inventory, then run the audit again.\n" + DECIDED
     )

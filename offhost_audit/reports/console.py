@@ -14,7 +14,7 @@ import io
 from rich.console import Console
 from rich.text import Text
 
-from offhost_audit import verdicts
+from offhost_audit import unknowns, verdicts
 from offhost_audit.findings import STATUSES, Finding, counts
 from offhost_audit.reports.findings_json import to_json  # noqa: F401  (one JSON writer: findings_json)
 from offhost_audit.text import clean, reflow
@@ -94,19 +94,22 @@ def render_table(
     console.print(Text(summary_line(findings, fail_on, accept_unknown=accept_unknown), style="bold"))
 
 
-MAX_PROXY_LINES = 50
+MAX_VERDICT_LINES = 50  # per block (proxies, sources); the reports list all
 
 
 def _print_verdicts(v: verdicts.Verdicts, console: Console) -> None:
-    """One line per proxy, the not ready first: ``PROXY07  not ready for host HV62 (OHP-023); ...``."""
-    if not v.by_proxy:
-        return
-    console.print(Text(verdicts.tally_text(v.by_proxy), style="bold"))
+    """One line per proxy, then per source, the not ready first:
+    ``PROXY07  not ready for host HV62 (OHP-023); ready for host HV61``."""
     style = {"not_ready": "bold red", "unknown": "yellow", "ready_with_warnings": "cyan", "ready": "green"}
-    for s in v.by_proxy[:MAX_PROXY_LINES]:
-        console.print(Text.assemble(_text(s.name, "bold"), "  ", _text(s.text, style[s.state])))
-    if len(v.by_proxy) > MAX_PROXY_LINES:
-        console.print(Text(f"... and {len(v.by_proxy) - MAX_PROXY_LINES:,} more proxies (the reports list all)"))
+    for what, summaries in (("proxies", v.by_proxy), ("sources", v.by_source)):
+        if not summaries:
+            continue
+        console.print(Text(verdicts.tally_text(summaries, what), style="bold"))
+        for s in summaries[:MAX_VERDICT_LINES]:
+            name = s.name if s.kind == "proxy" else verdicts.source_label((s.kind, s.name))
+            console.print(Text.assemble("  ", _text(name, "bold"), "  ", _text(s.text, style[s.state])))
+        if len(summaries) > MAX_VERDICT_LINES:
+            console.print(Text(f"  ... and {len(summaries) - MAX_VERDICT_LINES:,} more {what} (the reports list all)"))
 
 
 def _print_fixes(findings: list[Finding], console: Console) -> None:
@@ -114,12 +117,14 @@ def _print_fixes(findings: list[Finding], console: Console) -> None:
     get the facts: each distinct advice of the undecided findings once (their remediation says how
     to collect the missing fact, see ``engine.metadata.enrich``)."""
     failing: dict[str, Finding] = {}
-    undecided: dict[str, list[str]] = {}
+    undecided: dict[str, list[str]] = {}  # one cause's advice -> the rules it leaves undecided
     for f in findings:
         if f.get("status") == "fail":
             failing.setdefault(f["rule_id"], f)
         elif f.get("status") == "unknown":
-            undecided.setdefault(str(f.get("remediation", "")), []).append(str(f.get("rule_id", "")))
+            for line in str(f.get("remediation", "")).split("\n"):
+                if line.strip() and line != unknowns.DECIDED:
+                    undecided.setdefault(line, []).append(str(f.get("rule_id", "")))
     if failing:
         console.print(Text("How to fix", style="bold"))
     for rule_id, f in failing.items():
@@ -130,7 +135,7 @@ def _print_fixes(findings: list[Finding], console: Console) -> None:
     if undecided:
         console.print(Text("How to decide the unknowns", style="bold"))
     for advice, rules in undecided.items():
-        console.print(Text.assemble(_text(", ".join(dict.fromkeys(rules)) + ": ", "bold"), _text(reflow(advice))))
+        console.print(Text.assemble(_text(", ".join(sorted(set(rules))) + ": ", "bold"), _text(advice)))
 
 
 def table_text(
