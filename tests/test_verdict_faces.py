@@ -14,13 +14,13 @@ import pytest
 from textual.widgets import DataTable
 
 sys.path.insert(0, str(Path(__file__).parent / "tui"))
-from tuikit import drive, settle  # noqa: E402
+from tuikit import drive, settle
 
-from offhost_audit import audit, verdicts  # noqa: E402
-from offhost_audit.lab import demo, scenario  # noqa: E402
-from offhost_audit.reports import console  # noqa: E402
-from offhost_audit.reports.render import render  # noqa: E402
-from offhost_audit.tui.session import Session  # noqa: E402
+from offhost_audit import audit, verdicts
+from offhost_audit.lab import demo, scenario
+from offhost_audit.reports import console
+from offhost_audit.reports.render import render
+from offhost_audit.tui.session import Session
 
 _CACHE: dict[str, dict] = {}
 
