@@ -22,7 +22,6 @@ the reports say the same thing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNKNOWN, combine
@@ -43,15 +42,28 @@ _WARNING = ("medium", "low")
 MAX_NAMED = 3  # sources named per group in a summary line; the rest are counted
 
 
-@dataclass
 class Verdict:
-    """One pair's (or a proxy's, or a source's) verdict and the findings behind it."""
+    """One pair's (or a proxy's, or a source's) verdict and the findings behind it. (Plain classes,
+    not dataclasses: ``evaluate`` imports this module, and dataclasses would cost it ``inspect``.)"""
 
-    state: str = "ready"  # a STATES value; "none" for a pair that is not assigned
-    blocking: list[str] = field(default_factory=list)  # failing rules at critical/high
-    unknown: list[str] = field(default_factory=list)  # undecided rules at critical/high
-    warnings: list[str] = field(default_factory=list)  # failing or undecided rules at medium/low
-    rows: list[int] = field(default_factory=list)  # indexes of the findings behind it
+    __slots__ = ("state", "blocking", "unknown", "warnings", "rows")
+
+    def __init__(
+        self,
+        state: str = "ready",
+        blocking: list[str] | None = None,
+        unknown: list[str] | None = None,
+        warnings: list[str] | None = None,
+        rows: list[int] | None = None,
+    ) -> None:
+        self.state = state  # a STATES value; "none" for a pair that is not assigned
+        self.blocking = blocking or []  # failing rules at critical/high
+        self.unknown = unknown or []  # undecided rules at critical/high
+        self.warnings = warnings or []  # failing or undecided rules at medium/low
+        self.rows = rows or []  # indexes of the findings behind it
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.state!r}, blocking={self.blocking}, unknown={self.unknown}, warnings={self.warnings})"
 
     @property
     def label(self) -> str:
@@ -65,28 +77,44 @@ class Verdict:
         )
 
 
-@dataclass
 class Summary:
     """A proxy's or a source's verdict over its pairs, and one line that says which pairs differ."""
 
-    kind: str  # "proxy", or the source's kind
-    name: str
-    verdict: Verdict
-    pairs: list[tuple[str, Verdict]]  # (the other side's display name, the pair's verdict)
-    text: str = ""
+    __slots__ = ("kind", "name", "verdict", "pairs", "text")
+
+    def __init__(self, kind: str, name: str, verdict: Verdict, pairs: list[tuple[str, Verdict]], text: str) -> None:
+        self.kind = kind  # "proxy", or the source's kind
+        self.name = name
+        self.verdict = verdict
+        self.pairs = pairs  # (the other side's display name, the pair's verdict)
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"Summary({self.kind!r}, {self.name!r}, {self.text!r})"
 
     @property
     def state(self) -> str:
         return self.verdict.state
 
 
-@dataclass
 class Verdicts:
-    proxies: list[str]  # proxy names, sorted
-    columns: list[tuple[str, str]]  # sources (kind, name): clusters, hosts, shares
-    cells: dict[tuple[str, tuple[str, str]], Verdict]  # only the pairs: the rest is "none"
-    by_proxy: list[Summary]  # worst first, then by name
-    by_source: list[Summary]
+    """Every pair's verdict (the matrix) and the summaries per proxy and per source."""
+
+    __slots__ = ("proxies", "columns", "cells", "by_proxy", "by_source")
+
+    def __init__(
+        self,
+        proxies: list[str],
+        columns: list[tuple[str, str]],
+        cells: dict[tuple[str, tuple[str, str]], Verdict],
+        by_proxy: list[Summary],
+        by_source: list[Summary],
+    ) -> None:
+        self.proxies = proxies  # proxy names, sorted
+        self.columns = columns  # sources (kind, name): clusters, hosts, shares
+        self.cells = cells  # only the pairs: the rest is "none"
+        self.by_proxy = by_proxy  # worst first, then by name
+        self.by_source = by_source
 
     def cell(self, proxy: str, column: tuple[str, str]) -> Verdict:
         return self.cells.get((proxy, column)) or Verdict("none")
