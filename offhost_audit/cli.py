@@ -87,20 +87,12 @@ def _add_eval_options(p: argparse.ArgumentParser) -> None:
         help="exit 1 when a failure at or above this severity exists, else 5 when a finding at or above it "
         "is unknown (default: high)",
     )
-    add_accept_unknown(p)
+    cli_reports.add_accept_unknown(p)
     p.add_argument("--opa-url", metavar="URL", help="evaluate on a running OPA server instead of the embedded engine")
     _add_engine_option(p)
     _add_jobs_option(p)
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
-
-
-def add_accept_unknown(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--accept-unknown",
-        action="store_true",
-        help="exit 0 instead of 5 when nothing fails at or above --fail-on but something there is unknown",
-    )
 
 
 def _add_engine_option(p: argparse.ArgumentParser) -> None:

@@ -63,6 +63,15 @@ def add_run_options(p: argparse.ArgumentParser, *, quiet: bool = False) -> None:
         )
 
 
+def add_accept_unknown(p: Any) -> None:
+    """--accept-unknown of evaluate, audit and report (exit code 5 becomes 0)."""
+    p.add_argument(
+        "--accept-unknown",
+        action="store_true",
+        help="exit 0 instead of 5 when nothing fails at or above --fail-on but something there is unknown",
+    )
+
+
 def _add_db_option(p: Any) -> None:
     p.add_argument(
         "--db", metavar="FILE", help="history database (default: history.sqlite in the user's data directory)"
@@ -99,11 +108,7 @@ def add_commands(sub: Any) -> None:
         help="exit 1 when the run has a failure at or above this severity, else 5 when a finding at or above it "
         "is unknown (default: high)",
     )
-    p.add_argument(
-        "--accept-unknown",
-        action="store_true",
-        help="exit 0 instead of 5 when nothing fails at or above --fail-on but something there is unknown",
-    )
+    add_accept_unknown(p)
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     p.set_defaults(func=cmd_report)
 
