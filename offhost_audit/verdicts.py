@@ -224,19 +224,19 @@ def judge(facts: dict[str, Any] | None, findings: list[Finding]) -> Verdicts:
             if not ks:
                 estate.add(i, f)
             for k in ks:
-                side.setdefault(k, _Acc()).add(i, f)
+                _acc(side, k).add(i, f)
             continue
         pu = _u(p)
         proxies.setdefault(pu, str(p))
         if s["kind"] == "proxy":
-            wide.setdefault(pu, _Acc()).add(i, f)
+            _acc(wide, pu).add(i, f)
             continue
         if s.get("server") and not s.get("share"):
             servers.append((i, f, pu))
             continue
         ks = keys(s)
         if not ks:
-            wide.setdefault(pu, _Acc()).add(i, f)
+            _acc(wide, pu).add(i, f)
             continue
         mine = assigned.setdefault(pu, set())
         hit = [k for k in ks if k in mine]
@@ -244,7 +244,7 @@ def judge(facts: dict[str, Any] | None, findings: list[Finding]) -> Verdicts:
             hit = [ks[-1] if len(ks) > 1 else ks[0]]
             mine.add(hit[0])
         for k in hit:
-            pair.setdefault((pu, k), _Acc()).add(i, f)
+            _acc(pair, (pu, k)).add(i, f)
     for i, f, pu in servers:  # OHP-022 proxy -> file server: every share of that server the proxy reads
         prefix = "\\\\" + _u(f["subject"]["server"]) + "\\"
         mine = assigned.setdefault(pu, set())
@@ -252,7 +252,7 @@ def judge(facts: dict[str, Any] | None, findings: list[Finding]) -> Verdicts:
         for k in hit:
             display.setdefault(k, "\\\\" + str(f["subject"]["server"]))
             mine.add(k)
-            pair.setdefault((pu, k), _Acc()).add(i, f)
+            _acc(pair, (pu, k)).add(i, f)
 
     cells: dict[tuple[str, tuple[str, str]], Verdict] = {}
     for pu, cols in assigned.items():
@@ -263,7 +263,11 @@ def judge(facts: dict[str, Any] | None, findings: list[Finding]) -> Verdicts:
     order = {k: i for i, k in enumerate(SOURCE_KINDS)}
     columns = sorted({c for cols in assigned.values() for c in cols}, key=lambda c: (order[c[0]], c[1]))
     # sources no proxy serves still get a verdict of their own (a host's VMs, say); not a cluster's node
-    unserved = [k for k in side if k not in set(columns) and not (k[0] == "host" and k[1] in clusters_of)]
+    served: dict[tuple[str, str], list[str]] = {}  # source -> the proxies (UPPER) that serve it, sorted
+    for pu in sorted(assigned):
+        for col in assigned[pu]:
+            served.setdefault(col, []).append(pu)
+    unserved = [k for k in side if k not in served and not (k[0] == "host" and k[1] in clusters_of)]
     by_proxy = []
     for pu in sorted(proxies):
         name = proxies[pu]
@@ -272,13 +276,9 @@ def judge(facts: dict[str, Any] | None, findings: list[Finding]) -> Verdicts:
         v = _worst([v for _, v in prs]) if prs else _merge(wide.get(pu), estate)
         by_proxy.append(Summary("proxy", name, v, prs, _text(v, prs, "for")))
     by_source = []
-    for col in sorted(set(columns) | set(unserved), key=lambda c: (order[c[0]], c[1])):
+    for col in sorted([*columns, *unserved], key=lambda c: (order[c[0]], c[1])):
         name = display[col]
-        prs = [
-            (p, cells[(p, (col[0], name))])
-            for p in (proxies[pu] for pu in sorted(proxies))
-            if (p, (col[0], name)) in cells
-        ]
+        prs = [(proxies[pu], cells[(proxies[pu], (col[0], name))]) for pu in served.get(col, [])]
         v = _worst([v for _, v in prs]) if prs else _merge(side.get(col), estate)
         by_source.append(Summary(col[0], name, v, prs, _text(v, prs, "via")))
     by_proxy.sort(key=lambda s: _RANK[s.state])  # stable: names within a state
@@ -290,6 +290,13 @@ def judge(facts: dict[str, Any] | None, findings: list[Finding]) -> Verdicts:
         by_proxy=by_proxy,
         by_source=by_source,
     )
+
+
+def _acc(d: dict[Any, _Acc], key: Any) -> _Acc:
+    a = d.get(key)
+    if a is None:
+        a = d[key] = _Acc()
+    return a
 
 
 def _worst(vs: list[Verdict]) -> Verdict:
