@@ -51,11 +51,11 @@ class MatrixScreen(ViewScreen):
         yield Static(
             Text.assemble(
                 ("✔ ready  ", "green"),
-                ("✘ not ready (blocking rules)  ", "red"),
-                ("? unknown  ", "yellow"),
                 ("! warnings  ", "cyan"),
-                ("· not assigned", "dim"),
-                ("   Enter: the findings behind a cell", "dim"),
+                ("? unknown  ", "yellow"),
+                ("✘ not ready  ", "red"),
+                ("· unassigned", "dim"),
+                ("  Enter: findings", "dim"),
             ),
             classes="status-line",
         )
