@@ -1,7 +1,10 @@
-"""The HTML report's proxies table links each proxy to its findings: opened in headless Chromium,
-the link fills the findings filter with the proxy's name and the list shows that proxy's problems."""
+"""The HTML and Markdown proxies sections: each proxy links to its findings (opened in headless
+Chromium, the link fills the findings filter with the proxy's name), not ready first, counts with
+thousands separators."""
 
 from __future__ import annotations
+
+import re
 
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -23,3 +26,20 @@ def test_a_proxy_link_filters_the_findings_to_that_proxy(problems, tmp_path, chr
     want = sum(f["status"] in ("fail", "unknown", "waived") and f["subject"].get("proxy") == "PROXY01" for f in found)
     assert want > 0 and len(rows) >= want
     assert chrome.execute_script("return location.hash") == "#findings:PROXY01"
+
+
+def test_counts_have_thousands_separators_and_the_proxies_come_not_ready_first(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "support"))
+    import sample
+
+    run = sample.many(12_000, fail_every=8)  # 40 proxies; failing VMs under every 8th one
+    render(run, ["html", "md"], tmp_path, fail_on="high", stamp=False)
+    page = (tmp_path / "latest.html").read_text(encoding="utf-8")
+    md = (tmp_path / "latest.md").read_text(encoding="utf-8")
+    assert "<b>12,000</b>findings" in page and "| 12,000 | " in md
+    states = re.findall(r'<tr><td><a href="#findings:PROXY\d+"[^>]*>PROXY\d+</a></td><td class="v-([a-z-]+)">', page)
+    assert len(states) == 40 and "ready" in states and "not-ready" in states
+    assert states == sorted(states, key=["not-ready", "unknown", "ready-with-warnings", "ready"].index)
