@@ -17,7 +17,9 @@ def test_a_proxy_link_filters_the_findings_to_that_proxy(problems, tmp_path, chr
     run = audit.record_run(facts, found, db=tmp_path / "h.sqlite")
     render(run, ["html"], tmp_path, fail_on="high", stamp=False)
     chrome.get((tmp_path / "latest.html").as_uri())
-    WebDriverWait(chrome, 30).until(lambda d: d.execute_script("return document.documentElement.getAttribute('data-ready')") == "1")
+    WebDriverWait(chrome, 30).until(
+        lambda d: d.execute_script("return document.documentElement.getAttribute('data-ready')") == "1"
+    )
     links = chrome.find_elements("css selector", "#proxies a")
     assert [a.text for a in links] == ["PROXY01"]
     links[0].click()
