@@ -45,3 +45,21 @@ def test_counts_have_thousands_separators_and_the_proxies_come_not_ready_first(t
     states = re.findall(r'<tr><td><a href="#findings:PROXY\d+"[^>]*>PROXY\d+</a></td><td class="v-([a-z-]+)">', page)
     assert len(states) == 40 and "ready" in states and "not-ready" in states
     assert states == sorted(states, key=["not-ready", "unknown", "ready-with-warnings", "ready"].index)
+
+
+def test_markdown_lists_the_first_100_proxies_and_counts_the_rest(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "support"))
+    import sample
+
+    run = sample.many(3_000, fail_every=10)
+    for i, f in enumerate(run.findings):
+        f["subject"]["proxy"] = f"PROXY{i % 250:03d}"
+    render(run, ["md", "html"], tmp_path, fail_on="high", stamp=False)
+    md = (tmp_path / "latest.md").read_text(encoding="utf-8")
+    proxies = md.split("\n## Proxies\n", 1)[1].split("\n## ", 1)[0]
+    assert sum(line.startswith("| PROXY") for line in proxies.splitlines()) == 100
+    assert "150 more proxies (the not ready are listed first): see the HTML report." in proxies
+    assert (tmp_path / "latest.html").read_text(encoding="utf-8").count('<a href="#findings:PROXY') == 250
