@@ -62,6 +62,9 @@ def _rules(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "doc_url": f.get("doc_url", ""),
                 "counts": {s: 0 for s in STATUSES},
             }
+        elif f["status"] != "unknown" and r["counts"]["unknown"] == sum(r["counts"].values()):
+            # only unknowns so far, whose remediation says how to get their fact: this is the rule's own fix
+            r["remediation"] = f.get("remediation", "")
         r["counts"][f["status"]] = r["counts"].get(f["status"], 0) + 1
     return [by[k] for k in sorted(by)]
 
