@@ -33,6 +33,7 @@ COLUMNS = (
     "waiver",
     "real_status",
     "missing",
+    "advice",  # an unknown's own remediation: how to get the fact (the rules' fixes travel once per rule)
 )
 DETAILED = ("fail", "unknown", "waived")  # findings whose evidence travels in the page (passes: see the JSON report)
 # A JSON escape: an escaped backslash (kept), or a C0 control that JSON escaped (\u001b, \b, \f, \r).
@@ -81,6 +82,7 @@ def _rows(findings: list[dict[str, Any]]) -> list[list[Any]]:
                 wtext,
                 (w or {}).get("status") or f["status"],
                 f.get("missing") or None,
+                f.get("remediation") if f["status"] == "unknown" else None,
             ]
         )
     return out

@@ -63,3 +63,26 @@ def test_markdown_lists_the_first_100_proxies_and_counts_the_rest(tmp_path):
     assert sum(line.startswith("| PROXY") for line in proxies.splitlines()) == 100
     assert "150 more proxies (the not ready are listed first): see the HTML report." in proxies
     assert (tmp_path / "latest.html").read_text(encoding="utf-8").count('<a href="#findings:PROXY') == 250
+
+
+def test_an_unknown_findings_detail_says_how_to_get_the_fact(tmp_path, chrome):
+    """faults, audited through the lab: PROXY72 answered HTTP 401, so its OS rule is unknown; the detail
+    pane says to check the credentials, not to rebuild the proxy's OS (the rule's fix)."""
+    from offhost_audit.lab import demo
+
+    r = demo.run_scenario("faults")
+    run = audit.record_run(r["facts"], r["findings"], db=tmp_path / "h.sqlite")
+    render(run, ["html"], tmp_path, fail_on="high", stamp=False)
+    chrome.get((tmp_path / "latest.html").as_uri())
+    WebDriverWait(chrome, 30).until(
+        lambda d: d.execute_script("return document.documentElement.getAttribute('data-ready')") == "1"
+    )
+    chrome.execute_script(
+        "document.getElementById('q').value = 'OHP-001';"
+        "document.getElementById('f-status').dispatchEvent(new Event('change'))"
+    )
+    row = next(e for e in chrome.find_elements("css selector", "#window .row") if "OHP-001" in e.text)
+    row.click()
+    text = chrome.find_element("id", "d-remediation").text
+    assert "refused the audit account's credentials" in text and "PROXY72" in text
+    assert "rebuild" not in text
