@@ -67,6 +67,7 @@ def test_manifest_failure_jumps_to_the_findings_it_made_unknown(tmp_path):
         await settle(app, pilot)
         seen["mode"] = app.current_mode
         seen["rows"] = [(app.index.findings[i]["rule_id"], app.index.findings[i]["status"]) for i in app.screen.view_rows]
+        seen["detail"] = app.screen.query_one("#detail-body").render().plain
 
     drive(s, body)
     assert any(r[:3] == ["PROXY71", "winrm.storage", "error"] and "Get-Disk : Access denied" in r[3] for r in seen["failures"])
@@ -74,6 +75,9 @@ def test_manifest_failure_jumps_to_the_findings_it_made_unknown(tmp_path):
     assert {r[0]: r[1] for r in seen["verdicts"]} == {"PROXY71": "unknown", "PROXY72": "unknown"}
     assert seen["mode"] == "findings"
     assert seen["rows"] == [("OHP-011", "unknown")]  # PROXY71's disks were not read: only the LUN rule is undecided
+    # its remediation: how to get the fact (the collector was denied), not how to zone LUNs
+    assert "The audit account may not read this on PROXY71" in " ".join(seen["detail"].split())
+    assert "Zone or map the CSV LUNs" not in seen["detail"]
 
 
 def test_matrix_cells_and_a_cell_opens_its_findings():
