@@ -12,7 +12,6 @@ import re
 from typing import Any
 
 from offhost_audit import verdicts
-from offhost_audit.engine.sources import paused_gc
 from offhost_audit.findings import Finding
 
 Matrix = verdicts.Verdicts
@@ -21,8 +20,7 @@ Cell = verdicts.Verdict
 
 def matrix(facts: dict[str, Any], findings: list[Finding]) -> Matrix:
     """Linear in findings and pairs (a 50,000-finding estate has ~12,000 pairs, not 15 million cells)."""
-    with paused_gc():
-        return verdicts.judge(facts, findings)
+    return verdicts.judge(facts, findings)
 
 
 _STEP = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
