@@ -286,7 +286,8 @@ def _judge(facts: dict[str, Any], findings: list[Finding]) -> Verdicts:
         name = display[col]
         prs = [(proxies[pu], cells[(proxies[pu], (col[0], name))]) for pu in served.get(col, [])]
         v = _worst([v for _, v in prs]) if prs else _merge(side.get(col), estate)
-        by_source.append(Summary(col[0], name, v, prs, _text(v, prs, "via")))
+        text = _text(v, prs, "via") + ("" if prs else " (no proxy in these facts serves it)")
+        by_source.append(Summary(col[0], name, v, prs, text))
     by_proxy.sort(key=lambda s: _RANK[s.state])  # stable: names within a state
     by_source.sort(key=lambda s: _RANK[s.state])
     return Verdicts(

@@ -131,6 +131,14 @@ def test_proxy_to_file_server_findings_join_the_shares_of_that_server():
     assert v.cell("PROXY02", ("share", "\\\\FS01\\VMS")).unknown == ["OHP-022"]
 
 
+def test_a_source_no_proxy_serves_gets_its_own_verdict_and_says_so():
+    vm = f("OHP-030", "fail", "high", kind="vm", host="HV99", vm="SQL9")
+    v = verdicts.judge(FACTS, [*passing(), vm])
+    hv99 = next(s for s in v.by_source if s.name == "HV99")
+    assert hv99.state == "not_ready" and hv99.text == "not ready: OHP-030 (no proxy in these facts serves it)"
+    assert {s.name: s.state for s in v.by_proxy} == {"PROXY01": "ready", "PROXY02": "ready"}
+
+
 def test_without_assignments_the_pairs_come_from_the_findings():
     v = verdicts.judge(None, [f("OHP-002", "fail", "high", proxy="P9", host="H9")])
     assert v.proxies == ["P9"] and v.columns == [("host", "H9")]
