@@ -1,7 +1,8 @@
 """Command line: parse, call the core, map errors to exit codes. Nothing else lives here.
 
-Exit codes: 0 nothing at or above --fail-on; 1 findings at or above --fail-on; 2 usage or input
-error; 3 the audit could not complete; 4 internal error (a bug). See offhost_audit.errors.
+Exit codes: 0 nothing at or above --fail-on; 1 failures at or above --fail-on; 2 usage or input
+error; 3 the audit could not complete; 4 internal error (a bug); 5 unknowns at or above --fail-on
+(--accept-unknown: 0); 6 not stored in the history. See offhost_audit.errors.
 """
 
 from __future__ import annotations
@@ -84,8 +85,10 @@ def _add_eval_options(p: argparse.ArgumentParser) -> None:
         "--fail-on",
         choices=SEVERITIES,
         default="high",
-        help="exit 1 when a failure at or above this severity exists (default: high)",
+        help="exit 1 when a failure at or above this severity exists, else 5 when a finding at or above it "
+        "is unknown (default: high)",
     )
+    cli_reports.add_accept_unknown(p)
     p.add_argument("--opa-url", metavar="URL", help="evaluate on a running OPA server instead of the embedded engine")
     _add_engine_option(p)
     _add_jobs_option(p)
@@ -251,14 +254,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         args.facts, profile=args.profile, opa_url=args.opa_url, engine=args.engine, jobs=args.jobs or None
     )
     run = cli_reports.record(args, doc, found, warnings, facts_path=args.facts)
-    return _emit(run.findings, run.meta["warnings"], args)  # with the waivers' warnings
+    return _emit(run.findings, run.meta["warnings"], args, facts=doc)  # with the waivers' warnings
 
 
-def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
-    """Print or write the findings as --format asks; the exit code follows --fail-on."""
+def _emit(found: list, warnings: list[str], args: argparse.Namespace, *, facts: dict | None = None) -> int:
+    """Print or write the findings as --format asks; the exit code follows --fail-on and --accept-unknown."""
+    from offhost_audit import verdicts
     from offhost_audit.atomic import stdout_errors, write_atomic
-    from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK
-    from offhost_audit.findings import breaches
     from offhost_audit.text import clean
 
     if getattr(args, "quiet", False) and args.format == "table" and not args.output:
@@ -276,12 +278,13 @@ def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
     else:
         from offhost_audit.reports import console
 
+        opts = dict(warnings=warnings, fail_on=args.fail_on, accept_unknown=args.accept_unknown, facts=facts)
         if args.output:
-            write_atomic(args.output, console.table_text(found, warnings=warnings, fail_on=args.fail_on))
+            write_atomic(args.output, console.table_text(found, **opts))
         else:
             with stdout_errors():
-                console.render_table(found, warnings=warnings, fail_on=args.fail_on)
-    return EXIT_FINDINGS if breaches(found, args.fail_on) else EXIT_OK
+                console.render_table(found, **opts)
+    return verdicts.exit_code(found, args.fail_on, accept_unknown=args.accept_unknown)
 
 
 def _cmd_policy_test(args: argparse.Namespace) -> int:
@@ -346,7 +349,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         jobs=args.jobs or None,
     )
     run = cli_reports.record(args, doc, found, warnings, inventory=args.inventory)
-    return _emit(run.findings, run.meta["warnings"], args)  # with the waivers' warnings
+    return _emit(run.findings, run.meta["warnings"], args, facts=doc)  # with the waivers' warnings
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -77,6 +77,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     def escape(value: object) -> str:  # host text: control characters stripped, then markup escaped
         return _escape(clean(value, keep_newlines=False))
 
+    from offhost_audit import verdicts
     from offhost_audit.lab import demo, scenario
     from offhost_audit.reports import console as report
 
@@ -103,6 +104,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 f"    [yellow]{escape(p['target'])} {escape(p['collector'])}[/]: {escape(p['status'])}: {escape(p['error'] or '')[:160]}"
             )
         out.print("  " + escape(report.summary_line(found)))
+        for v in verdicts.judge(r["facts"], found).by_proxy:
+            out.print(f"  proxy [bold]{escape(v.name)}[/]: {escape(v.text)}")
         for f in found:
             if f["status"] == "fail":
                 subject = (f.get("subject") or {}).get("name", "")

@@ -63,6 +63,15 @@ def add_run_options(p: argparse.ArgumentParser, *, quiet: bool = False) -> None:
         )
 
 
+def add_accept_unknown(p: Any) -> None:
+    """--accept-unknown of evaluate, audit and report (exit code 5 becomes 0)."""
+    p.add_argument(
+        "--accept-unknown",
+        action="store_true",
+        help="exit 0 instead of 5 when nothing fails at or above --fail-on but something there is unknown",
+    )
+
+
 def _add_db_option(p: Any) -> None:
     p.add_argument(
         "--db", metavar="FILE", help="history database (default: history.sqlite in the user's data directory)"
@@ -100,8 +109,10 @@ def add_commands(sub: Any) -> None:
         "--fail-on",
         choices=SEVERITIES,
         default="high",
-        help="exit 1 when the run has a failure at or above this severity (default: high)",
+        help="exit 1 when the run has a failure at or above this severity, else 5 when a finding at or above it "
+        "is unknown (default: high)",
     )
+    add_accept_unknown(p)
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     p.set_defaults(func=cmd_report)
 
@@ -226,6 +237,7 @@ def _render(args: argparse.Namespace, run: Any, outdir: str, names: list[str], f
         previous=previous,
         trend=trend,
         fail_on=fail_on,
+        accept_unknown=args.accept_unknown,
         template_dir=args.template_dir,
         keep=args.keep,
     )
@@ -233,8 +245,7 @@ def _render(args: argparse.Namespace, run: Any, outdir: str, names: list[str], f
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK
-    from offhost_audit.findings import breaches
+    from offhost_audit import verdicts
     from offhost_audit.history import History
     from offhost_audit.reports.render import render
 
@@ -252,11 +263,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         previous=previous,
         trend=trend,
         fail_on=args.fail_on,
+        accept_unknown=args.accept_unknown,
         template_dir=args.template_dir,
         keep=args.keep,
     )
     _say(args, f"run {run.id}: reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
-    return EXIT_FINDINGS if breaches(run.findings, args.fail_on) else EXIT_OK
+    return verdicts.exit_code(run.findings, args.fail_on, accept_unknown=args.accept_unknown)
 
 
 def cmd_history(args: argparse.Namespace) -> int:

@@ -106,25 +106,3 @@ def counts(findings: list[Finding]) -> dict[str, int]:
 def is_waived(f: Finding) -> bool:
     """Waived by an active waiver (an expired one leaves the real status, with ``waiver.state`` expired)."""
     return f["status"] == "waived"
-
-
-def proxy_verdicts(findings: list[Finding]) -> list[dict[str, Any]]:
-    """Per proxy: ``verdict`` ready / not_ready / unknown, the rules that ``blocking`` it, the rules still ``unknown``.
-
-    not_ready: at least one failure (a waived finding is not a failure); unknown: none, but a rule
-    could not decide; ready: neither. The same verdict as the reports' summary.
-    """
-    out: dict[str, dict[str, Any]] = {}
-    for f in findings:
-        proxy = f["subject"].get("proxy")
-        if not proxy:
-            continue
-        v = out.setdefault(proxy, {"proxy": proxy, "blocking": set(), "unknown": set()})
-        if f["status"] == "fail":
-            v["blocking"].add(f["rule_id"])
-        elif f["status"] == "unknown":
-            v["unknown"].add(f["rule_id"])
-    for v in out.values():
-        v["verdict"] = "not_ready" if v["blocking"] else "unknown" if v["unknown"] else "ready"
-        v["blocking"], v["unknown"] = sorted(v["blocking"]), sorted(v["unknown"])
-    return [out[p] for p in sorted(out)]

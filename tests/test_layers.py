@@ -23,11 +23,11 @@ PKG = Path(__file__).resolve().parents[1] / "offhost_audit"
 
 # Top-level module or subpackage of offhost_audit -> its part.
 PARTS = {
-    # the core: documents (inventory, facts, findings, waivers, history, diff) and shared helpers
+    # the core: documents (inventory, facts, findings, waivers, history, diff), verdicts, shared helpers
     **dict.fromkeys(
         ["__init__", "inventory", "targets", "names", "facts", "findings", "errors", "resources", "credentials",
          "winsec", "atomic", "inputs", "text", "yamldoc", "deadline", "perf", "history", "runs", "waivers", "waiver_match",
-         "diff"],
+         "diff", "verdicts", "unknowns"],
         "core",
     ),
     "collectors": "collectors",

@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+from offhost_audit import unknowns
 from offhost_audit.engine.sources import PolicySource
 from offhost_audit.errors import PolicyError
 from offhost_audit.findings import Finding
-from offhost_audit.names import norm_name
 
 _COMMENT = re.compile(r"^\s*#( ?)(.*)$")
 _PACKAGE = re.compile(r"^\s*package\s+(\S+)")
@@ -114,23 +114,6 @@ def read_metadata(sources: Iterable[PolicySource]) -> dict[str, RuleMeta]:
     return out
 
 
-def _norm(name: Any) -> str:
-    return norm_name(name) if name else ""
-
-
-def _collection_errors(facts: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    by_target: dict[str, list[dict[str, Any]]] = {}
-    for e in facts.get("collection") or []:
-        if e.get("status") != "ok" and e.get("error"):
-            by_target.setdefault(_norm(e.get("target")), []).append(e)
-    return by_target
-
-
-def _subject_targets(subject: dict[str, Any]) -> list[str]:
-    names = [subject.get(k) for k in ("proxy", "host", "server", "cluster")]
-    return list(dict.fromkeys(_norm(n) for n in names if n))
-
-
 _PLACEHOLDER = re.compile(r"<(proxy|host|cluster|csv|share|server|vm)>")
 
 
@@ -143,8 +126,10 @@ def fill_names(text: str, subject: dict[str, Any]) -> str:
 
 
 def enrich(findings: list[Finding], meta: dict[str, RuleMeta], facts: dict[str, Any]) -> list[Finding]:
-    """Add title/remediation/doc_url (in place) and, for unknowns, the collection errors that explain them."""
-    errors = _collection_errors(facts)
+    """Add title/remediation/doc_url (in place). An unknown finding also gets the collection errors
+    that explain it as evidence, and as remediation how to get the fact it misses
+    (``unknowns.how_to_decide``), not the rule's fix for a failure it may not have."""
+    failed = unknowns.index([e for e in unknowns.failures(facts) if e.get("error")])
     for f in findings:
         m = meta.get(f.get("rule_id", ""))
         if m is not None:
@@ -157,9 +142,9 @@ def enrich(findings: list[Finding], meta: dict[str, RuleMeta], facts: dict[str, 
             f.setdefault("title", f.get("rule_id", ""))
             f.setdefault("remediation", "")
             f.setdefault("doc_url", "")
-        if f.get("status") == "unknown" and errors:
+        if f.get("status") == "unknown":
             ev = f.setdefault("evidence", [])
-            for target in _subject_targets(f.get("subject") or {}):
-                for e in errors.get(target, []):
-                    ev.append({"path": f"collection[{e['target']}/{e['collector']}]", "value": e["error"]})
+            for e in unknowns.explaining(f, failed):
+                ev.append({"path": f"collection[{e['target']}/{e['collector']}]", "value": e["error"]})
+            f["remediation"] = unknowns.how_to_decide(f, failed)
     return findings

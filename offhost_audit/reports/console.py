@@ -12,10 +12,10 @@ from __future__ import annotations
 import io
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from offhost_audit.findings import STATUSES, Finding, breaches, counts, status_label
+from offhost_audit import unknowns, verdicts
+from offhost_audit.findings import STATUSES, Finding, counts, status_label
 from offhost_audit.reports.findings_json import to_json  # noqa: F401  (one JSON writer: findings_json)
 from offhost_audit.text import clean, reflow
 
@@ -23,13 +23,13 @@ _STATUS_STYLE = {"fail": "bold red", "unknown": "yellow", "pass": "green", "not_
 _SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
-def summary_line(findings: list[Finding], fail_on: str | None = None) -> str:
+def summary_line(findings: list[Finding], fail_on: str | None = None, *, accept_unknown: bool = False) -> str:
+    """``33 finding(s): 2 fail, 6 unknown, 25 pass`` and, with --fail-on, what that means for the run."""
     c = counts(findings)
-    parts = [f"{c[s]} {status_label(s)}" for s in STATUSES if c.get(s)]
-    text = f"{len(findings)} finding(s): " + (", ".join(parts) if parts else "none")
+    parts = [f"{c[s]:,} {status_label(s)}" for s in STATUSES if c.get(s)]
+    text = f"{len(findings):,} finding(s): " + (", ".join(parts) if parts else "none")
     if fail_on:
-        n = len(breaches(findings, fail_on))
-        text += f"; {n} failure(s) at or above {fail_on}"
+        text += "\n" + verdicts.run_sentence(findings, fail_on, accept_unknown=accept_unknown)
     return text
 
 
@@ -44,27 +44,26 @@ def _text(value: object, style: str = "", *, limit: int = CELL_CHARS) -> Text:
     return Text(clean(s), style=style)
 
 
-ALL_ROWS_UP_TO = 2000  # above this many findings the table lists only fail/unknown/waived rows
+LISTED = ("fail", "unknown", "waived")  # rows the table lists; passes and not applicable are counted
 
 
-def build_table(findings: list[Finding]) -> Table:
-    """One row per finding. Cells are Text objects: host-supplied strings are never parsed as markup."""
-    table = Table(show_lines=False, header_style="bold", expand=False)
-    table.add_column("status", no_wrap=True)
-    table.add_column("severity", no_wrap=True)
-    table.add_column("rule", no_wrap=True)
-    table.add_column("subject", overflow="fold")
-    table.add_column("message", overflow="fold", ratio=1)
-    for f in findings:
-        st, sev = str(f.get("status", "")), str(f.get("severity", ""))
-        table.add_row(
-            _text(status_label(st), _STATUS_STYLE.get(st, "")),
-            _text(sev, _SEV_STYLE.get(sev, "")),
-            _text(f.get("rule_id", "")),
-            _text((f.get("subject") or {}).get("name", "")),
-            _text(f.get("message", "")),
-        )
-    return table
+def _print_rows(findings: list[Finding], console: Console, chunk: int = 200) -> None:
+    """Two lines per finding: status, severity, rule and subject; then the message, indented, the
+    whole width for it (a five-column table wrapped a message into six lines at 80 columns).
+    Printed ``chunk`` findings at a time: one print per line costs Rich about a millisecond."""
+    for start in range(0, len(findings), chunk):
+        block = Text()
+        for f in findings[start : start + chunk]:
+            st, sev = str(f.get("status", "")), str(f.get("severity", ""))
+            block.append_text(_text(f"{status_label(st):<8}", _STATUS_STYLE.get(st, "")))
+            block.append_text(_text(f"{sev:<9}", _SEV_STYLE.get(sev, "")))
+            block.append_text(_text(f"{f.get('rule_id', '')}  ", "bold"))
+            block.append_text(_text((f.get("subject") or {}).get("name", "")))
+            block.append("\n    ")
+            block.append_text(_text(f.get("message", "")))
+            block.append("\n")
+        block.rstrip()
+        console.print(block, overflow="fold")
 
 
 def render_table(
@@ -72,42 +71,67 @@ def render_table(
     *,
     warnings: list[str] | None = None,
     fail_on: str | None = None,
+    accept_unknown: bool = False,
+    facts: dict | None = None,
     console: Console | None = None,
 ) -> None:
-    """Warnings, the table, the summary line. Large runs list only what needs attention: a Rich
-    table costs about a millisecond per row, and 40,000 passing rows help nobody at a terminal."""
+    """Warnings; failures, unknowns and waived findings (the most urgent first; passes counted, not
+    listed: a Rich table costs about a millisecond per row and 40,000 passing rows help nobody);
+    how to fix each failing rule; how to get each undecided fact; the verdict per proxy; the summary."""
     console = console or Console()
     for w in warnings or []:
         console.print(Text.assemble(("warning: ", "bold yellow"), _text(w)))
-    rows = findings
-    if len(findings) > ALL_ROWS_UP_TO:
-        rows = [f for f in findings if f.get("status") in ("fail", "unknown", "waived")]
-    if rows:
-        console.print(build_table(rows))
-    if len(rows) < len(findings):
-        hidden = len(findings) - len(rows)
+    _print_rows([f for f in findings if f.get("status") in LISTED], console)
+    c = counts(findings)
+    if c.get("pass") or c.get("not_applicable"):
         console.print(
             Text(
-                f"{hidden} pass / not applicable row(s) not listed (more than {ALL_ROWS_UP_TO} "
-                "findings); --format json lists every finding"
+                f"{c.get('pass', 0):,} passed and {c.get('not_applicable', 0):,} not applicable: counted, not "
+                "listed (--format json lists every finding)",
+                style="dim",
             )
         )
     _print_fixes(findings, console)
-    console.print(Text(summary_line(findings, fail_on)))
+    _print_verdicts(verdicts.judge(facts, findings), console)
+    console.print(Text(summary_line(findings, fail_on, accept_unknown=accept_unknown), style="bold"))
+
+
+MAX_VERDICT_LINES = 50  # per block (proxies, sources); the reports list all
+
+
+def _print_verdicts(v: verdicts.Verdicts, console: Console) -> None:
+    """One line per proxy, then per source, the not ready first:
+    ``PROXY07  not ready for host HV62 (OHP-023); ready for host HV61``."""
+    style = {"not_ready": "bold red", "unknown": "yellow", "ready_with_warnings": "cyan", "ready": "green"}
+    for what, summaries in (("proxies", v.by_proxy), ("sources", v.by_source)):
+        if not summaries:
+            continue
+        console.print(Text(verdicts.tally_text(summaries, what), style="bold"))
+        for s in summaries[:MAX_VERDICT_LINES]:
+            name = s.name if s.kind == "proxy" else verdicts.source_label((s.kind, s.name))
+            console.print(Text.assemble("  ", _text(name, "bold"), "  ", _text(s.text, style[s.state])))
+        if len(summaries) > MAX_VERDICT_LINES:
+            console.print(Text(f"  ... and {len(summaries) - MAX_VERDICT_LINES:,} more {what} (the reports list all)"))
 
 
 def _print_fixes(findings: list[Finding], console: Console) -> None:
-    """How to fix: each failing rule once, with its remediation and the page it comes from."""
+    """How to fix: each failing rule once, with its remediation and the page it comes from. How to
+    get the facts: each distinct advice of the undecided findings once (their remediation says how
+    to collect the missing fact, see ``engine.metadata.enrich``)."""
     failing: dict[str, Finding] = {}
     varies: set[str] = set()  # rules whose texts name each finding's own proxy, cluster...
+    undecided: dict[str, list[str]] = {}  # one cause's advice -> the rules it leaves undecided
     for f in findings:
         if f.get("status") == "fail":
             first = failing.setdefault(f["rule_id"], f)
             if f.get("remediation") != first.get("remediation"):
                 varies.add(f["rule_id"])
-    if not failing:
-        return
-    console.print(Text("How to fix", style="bold"))
+        elif f.get("status") == "unknown":
+            for line in str(f.get("remediation", "")).split("\n"):
+                if line.strip() and line != unknowns.DECIDED:
+                    undecided.setdefault(line, []).append(str(f.get("rule_id", "")))
+    if failing:
+        console.print(Text("How to fix", style="bold"))
     for rule_id, f in failing.items():
         console.print(Text.assemble(_text(f"{rule_id} ", "bold"), _text(f.get("title", ""))))
         if rule_id in varies:
@@ -117,10 +141,20 @@ def _print_fixes(findings: list[Finding], console: Console) -> None:
         console.print(_text(reflow(str(f.get("remediation", "")))))
         if f.get("doc_url"):
             console.print(_text(f"  see {f['doc_url']}"))
+    if undecided:
+        console.print(Text("How to decide the unknowns", style="bold"))
+    for advice, rules in undecided.items():
+        console.print(Text.assemble(_text(", ".join(sorted(set(rules))) + ": ", "bold"), _text(advice)))
 
 
 def table_text(
-    findings: list[Finding], *, warnings: list[str] | None = None, fail_on: str | None = None, width: int = 160
+    findings: list[Finding],
+    *,
+    warnings: list[str] | None = None,
+    fail_on: str | None = None,
+    accept_unknown: bool = False,
+    facts: dict | None = None,
+    width: int = 160,
 ) -> str:
     """The table as plain text (no colour), e.g. for ``-o FILE``."""
     buf = io.StringIO()
@@ -128,6 +162,8 @@ def table_text(
         findings,
         warnings=warnings,
         fail_on=fail_on,
+        accept_unknown=accept_unknown,
+        facts=facts,
         console=Console(file=buf, width=width, no_color=True, color_system=None, highlight=False),
     )
     return buf.getvalue()

@@ -2,11 +2,14 @@
 
 ``build(run, previous=None, trend=None, fail_on=None, now=None) -> dict`` with keys:
   run (id, started_at, meta), findings (the run's, sorted), counts {status: n},
-  severity_counts {severity: {status: n}}, proxies [{name, verdict, blocking: [rule ids], counts}],
-  rules [{rule_id, title, severity, remediation, remediation_for, doc_url, counts}],
+  severity_counts {severity: {status: n}}, proxies and sources [{name, kind, state, verdict (label),
+  text (which pairs differ), blocking, unknown_rules, warnings, pairs, counts, filter}] from
+  ``verdicts.judge`` (worst first), proxy_tally / source_tally {state: n}, verdict_states, verdict_labels,
+  rules [{rule_id, title, severity, remediation, remediation_for, doc_url, counts, findings_failing}],
   diff (offhost_audit.diff.RunDiff or None), change_of {finding_key: category}, diff_labels, trend [{id, started_at, fail, unknown,
   pass, waived}], manifest [collection entries], manifest_failed, waivers (the run's waivers
-  summary), warnings, fail_on, breaches (count), generated_at, tool_version.
+  summary), warnings, fail_on, breaches (count), undecided (count of unknowns at or above fail_on),
+  run_sentence (what the result means, in words), generated_at, tool_version.
 Values are the run's own: escaping (HTML/XML autoescape) and control-character cleaning
 (``text.clean`` in text formats) are the templates' and renderers' job.
 """
@@ -15,37 +18,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from offhost_audit import __version__
+from offhost_audit import __version__, verdicts
 from offhost_audit.diff import CATEGORIES, LABELS, RunDiff, diff_runs
-from offhost_audit.findings import SEVERITIES, STATUSES, breaches, proxy_verdicts
+from offhost_audit.findings import SEVERITIES, STATUSES, breaches
 
 
-def _proxies(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``findings.proxy_verdicts`` (the TUI's verdict too), with counts by status and a label."""
-    counts: dict[str, dict[str, int]] = {}
-    for f in findings:
-        name = (f.get("subject") or {}).get("proxy")
-        if name:
-            c = counts.setdefault(name, {s: 0 for s in STATUSES})
-            c[f["status"]] = c.get(f["status"], 0) + 1
-    return [
-        {
-            "name": v["proxy"],
-            "verdict": v["verdict"].replace("_", " "),
-            "blocking": v["blocking"],
-            "unknown_rules": v["unknown"],
-            "counts": counts[v["proxy"]],
-        }
-        for v in proxy_verdicts(findings)
-    ]
+def _summaries(summaries: list[verdicts.Summary], findings: list[dict[str, Any]], side: str) -> list[dict[str, Any]]:
+    """``verdicts.judge`` summaries (the TUI's and the CLI's too) as template rows, not ready first,
+    with counts by status of the findings behind each."""
+    out = []
+    for s in summaries:
+        c = {st: 0 for st in STATUSES}
+        for i in s.verdict.rows:
+            c[findings[i]["status"]] = c.get(findings[i]["status"], 0) + 1
+        out.append(
+            {
+                "name": s.name,
+                "kind": s.kind,
+                "state": s.state,
+                "verdict": s.verdict.label,
+                "text": s.text,
+                "blocking": s.verdict.blocking,
+                "unknown_rules": s.verdict.unknown,
+                "warnings": s.verdict.warnings,
+                "pairs": [{"name": n, "state": v.state, "verdict": v.label, "rules": v.rules} for n, v in s.pairs],
+                "counts": c,
+                "filter": f"{side}:{s.name}",
+            }
+        )
+    return out
 
 
 def _rules(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per rule: counts and the remediation of its first failing or unknown finding. The texts name
-    their finding's proxy, cluster...: when they differ between findings, ``remediation_for`` names
-    the subject the shown text is for (each finding carries its own)."""
+    """Per rule: counts and the rule's own fix. An unknown finding's remediation says how to get its
+    fact (``engine.metadata.enrich``), so the fix shown is that of the rule's first failing finding,
+    else of its first decided one. The texts name their finding's proxy, cluster...: when the failing
+    findings' texts differ, ``remediation_for`` names the subject the shown text is for (each finding
+    carries its own)."""
     by: dict[str, dict[str, Any]] = {}
-    first_problem: dict[str, dict[str, Any]] = {}
+    first_fail: dict[str, dict[str, Any]] = {}
     for f in findings:
         r = by.get(f["rule_id"])
         if r is None:
@@ -53,19 +64,21 @@ def _rules(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "rule_id": f["rule_id"],
                 "title": f.get("title", ""),
                 "severity": f.get("severity", ""),
-                "remediation": f.get("remediation", ""),
+                "remediation": "",
                 "remediation_for": "",
                 "doc_url": f.get("doc_url", ""),
                 "counts": {s: 0 for s in STATUSES},
             }
         r["counts"][f["status"]] = r["counts"].get(f["status"], 0) + 1
-        if f["status"] in ("fail", "unknown"):
-            rem = f.get("remediation", "")
-            first = first_problem.setdefault(f["rule_id"], f)
+        rem = f.get("remediation", "")
+        if f["status"] == "fail":
+            first = first_fail.setdefault(f["rule_id"], f)
             if first is f:
                 r["remediation"] = rem
             elif rem != r["remediation"] and not r["remediation_for"]:
                 r["remediation_for"] = str((first.get("subject") or {}).get("name", ""))
+        elif f["status"] != "unknown" and not r["remediation"]:
+            r["remediation"] = rem
     return [by[k] for k in sorted(by)]
 
 
@@ -88,9 +101,11 @@ def build(
     previous: Any = None,
     trend: list[Any] | None = None,
     fail_on: str | None = None,
+    accept_unknown: bool = False,
     diff: RunDiff | None = None,
 ) -> dict[str, Any]:
     findings = run.findings
+    judged = verdicts.judge(run.facts, findings)
     counts = {s: 0 for s in STATUSES}
     sev = {s: {t: 0 for t in STATUSES} for s in SEVERITIES}
     for f in findings:
@@ -107,7 +122,12 @@ def build(
         "severity_counts": sev,
         "severities": SEVERITIES,
         "statuses": STATUSES,
-        "proxies": _proxies(findings),
+        "proxies": _summaries(judged.by_proxy, findings, "proxy"),
+        "proxy_tally": verdicts.tally(judged.by_proxy),
+        "sources": _summaries(judged.by_source, findings, "source"),
+        "source_tally": verdicts.tally(judged.by_source),
+        "verdict_states": verdicts.STATES,
+        "verdict_labels": verdicts.LABELS,
         "rules": _rules(findings),
         "diff": diff,
         "change_of": diff.by_key() if diff else {},
@@ -120,5 +140,7 @@ def build(
         "warnings": meta.get("warnings") or [],
         "fail_on": fail_on,
         "breaches": len(breaches(findings, fail_on)) if fail_on else None,
+        "undecided": len(verdicts.undecided(findings, fail_on)) if fail_on else None,
+        "run_sentence": verdicts.run_sentence(findings, fail_on, accept_unknown=accept_unknown) if fail_on else "",
         "tool_version": __version__,
     }

@@ -123,6 +123,7 @@ def render(
     previous: Any = None,
     trend: list[Any] | None = None,
     fail_on: str | None = None,
+    accept_unknown: bool = False,
     template_dir: str | os.PathLike[str] | None = None,
     keep: int | None = None,
     stamp: bool = True,
@@ -135,7 +136,9 @@ def render(
         raise InputError(f"--keep must be 1 or more, not {keep}")
     env = environment(template_dir)
     with paused_gc():
-        ctx = ctx_mod.build(run, previous=previous, trend=trend, fail_on=fail_on, diff=diff)
+        ctx = ctx_mod.build(
+            run, previous=previous, trend=trend, fail_on=fail_on, accept_unknown=accept_unknown, diff=diff
+        )
     when = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     written: list[Path] = []
     for fmt in formats:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -17,11 +18,11 @@ from offhost_audit.lab import scenario as scenarios
 LAB_ENV = {"OFFHOST_LAB_USER": "lab\\auditor", "OFFHOST_LAB_PASSWORD": "Lab-Passw0rd!"}
 
 
-@pytest.fixture
-def lab_serve(tmp_path):
-    """`offhost-audit lab serve --scenario version-mismatch --port 0 --inventory-out F` as a real process."""
-    inv = tmp_path / "lab-inventory.yaml"
-    proc = subprocess.Popen([sys.executable, "-m", "offhost_audit", "lab", "serve", "--scenario", "version-mismatch",
+@contextlib.contextmanager
+def serving(tmp_path, name: str):
+    """`offhost-audit lab serve --scenario NAME --port 0 --inventory-out F` as a real process; yields F."""
+    inv = tmp_path / f"{name}-inventory.yaml"
+    proc = subprocess.Popen([sys.executable, "-m", "offhost_audit", "lab", "serve", "--scenario", name,
                              "--port", "0", "--inventory-out", str(inv)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -40,6 +41,12 @@ def lab_serve(tmp_path):
             proc.wait()
 
 
+@pytest.fixture
+def lab_serve(tmp_path):
+    with serving(tmp_path, "version-mismatch") as inv:
+        yield inv
+
+
 def test_collect_then_audit_against_lab_serve(lab_serve, tmp_path, monkeypatch, capsys):
     for k, v in LAB_ENV.items():
         monkeypatch.setenv(k, v)
@@ -54,6 +61,25 @@ def test_collect_then_audit_against_lab_serve(lab_serve, tmp_path, monkeypatch, 
     assert {f["rule_id"] for f in findings if f["status"] == "fail"} == {"OHP-002"}
     assert (tmp_path / "f2.json").exists()
     assert main(["audit", "-i", str(lab_serve), "-q", "--profile", "veeam-2026-02", "--fail-on", "high"]) == 0
+
+
+def test_faults_exits_5_when_nothing_fails_but_proxies_cannot_be_judged(tmp_path, monkeypatch, capsys):
+    """19 of 35 collector runs fail, nothing fails at or above high: a nightly job must not stay green."""
+    for k, v in LAB_ENV.items():
+        monkeypatch.setenv(k, v)
+    with serving(tmp_path, "faults") as inv:
+        assert main(["audit", "-i", str(inv), "--no-history"]) == 5
+        out = " ".join(capsys.readouterr().out.split())
+        assert "No failure at or above high, but 8 finding(s) at or above it could not be decided: the run is not green." in out
+        assert "PROXY72 unknown: OHP-001" in out and "PROXY72 refused the audit account's credentials" in out
+        assert main(["audit", "-i", str(inv), "--no-history", "--accept-unknown", "-q"]) == 0
+        assert main(["audit", "-i", str(inv), "--no-history", "--fail-on", "critical", "-q"]) == 0  # none at critical
+        db = tmp_path / "h.sqlite"
+        assert main(["audit", "-i", str(inv), "--db", str(db), "-q"]) == 5
+    assert main(["report", "-o", str(tmp_path / "out"), "--db", str(db), "-f", "md", "-q"]) == 5
+    assert main(["report", "-o", str(tmp_path / "out"), "--db", str(db), "-f", "md", "-q", "--accept-unknown"]) == 0
+    md = (tmp_path / "out" / "latest.md").read_text(encoding="utf-8")
+    assert "could not be decided" in md and "the run is green" in md  # the report written with --accept-unknown
 
 
 def test_collect_exit_3_when_nothing_answers(tmp_path, monkeypatch, capsys):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -18,6 +19,10 @@ def _strip_text(strip) -> str:
 
 
 def test_markup_and_escapes_in_host_names_show_as_text_everywhere(hostile_facts):
+    doc = json.loads(hostile_facts.read_text(encoding="utf-8"))
+    hostile = next(h["name"] for h in doc["hosts"] if "PWN" in h["name"])
+    doc["assignments"][0]["sources"].append({"kind": "host", "name": hostile})  # its own matrix column
+    hostile_facts.write_text(json.dumps(doc), encoding="utf-8")
     s = Session.from_facts_file(str(hostile_facts))
     s.source = "hostile"
     seen = {}
@@ -42,7 +47,7 @@ def test_markup_and_escapes_in_host_names_show_as_text_everywhere(hostile_facts)
         seen["notes"] = [n.message for n in app._notifications]
 
     drive(s, body)
-    assert f"host {shown}" in seen["matrix_header"]
+    assert f"HOST {shown}" in [h.upper() for h in seen["matrix_header"]]  # spelt as the assignments spell it
     assert seen["lines"] and all("\x1b" not in line and "\x07" not in line for line in seen["lines"])
     assert any("PROXY01 -> HV01[BOLD RED]PWN[/]" in line for line in seen["lines"])
     detail = seen["detail"]

@@ -32,6 +32,7 @@ def test_dashboard_counts_and_proxy_verdicts():
     async def body(app, pilot):
         seen["counts"] = str(app.screen.query_one("#counts").render())
         seen["proxies"] = _cells(app.screen.query_one("#proxies", DataTable))
+        seen["titles"] = str(app.screen.query_one("#rule-titles").render())
         await pilot.press("enter")  # the first proxy: its failures and unknowns
         await settle(app, pilot)
         seen["mode"] = app.current_mode
@@ -44,7 +45,8 @@ def test_dashboard_counts_and_proxy_verdicts():
 
     drive(session("csv-cluster-problems.json"), body)
     assert "33 findings" in seen["counts"] and "fail 6" in seen["counts"] and "critical 1" in seen["counts"]
-    assert seen["proxies"] == [["PROXY01", "not ready", "OHP-010, OHP-011, OHP-012, OHP-013", "-"]]
+    assert seen["proxies"] == [["PROXY01", "not ready", "not ready for cluster HVCL01 (OHP-011, OHP-012, OHP-013), cluster HVCL02 (OHP-010, OHP-013)"]]
+    assert "OHP-010 Off-host proxy is not a node of the CSV cluster\n" in seen["titles"]  # rule titles beside IDs
     assert seen["mode"] == "findings"
     assert seen["rows"] == ["OHP-010", "OHP-011", "OHP-012", "OHP-013", "OHP-013", "OHP-013"]
     assert seen["back"] == "dashboard"
@@ -65,6 +67,7 @@ def test_manifest_failure_jumps_to_the_findings_it_made_unknown(tmp_path):
         await settle(app, pilot)
         seen["mode"] = app.current_mode
         seen["rows"] = [(app.index.findings[i]["rule_id"], app.index.findings[i]["status"]) for i in app.screen.view_rows]
+        seen["detail"] = app.screen.query_one("#detail-body").render().plain
 
     drive(s, body)
     assert any(r[:3] == ["PROXY71", "winrm.storage", "error"] and "Get-Disk : Access denied" in r[3] for r in seen["failures"])
@@ -72,6 +75,9 @@ def test_manifest_failure_jumps_to_the_findings_it_made_unknown(tmp_path):
     assert {r[0]: r[1] for r in seen["verdicts"]} == {"PROXY71": "unknown", "PROXY72": "unknown"}
     assert seen["mode"] == "findings"
     assert seen["rows"] == [("OHP-011", "unknown")]  # PROXY71's disks were not read: only the LUN rule is undecided
+    # its remediation: how to get the fact (the collector was denied), not how to zone LUNs
+    assert "The audit account may not read this on PROXY71" in " ".join(seen["detail"].split())
+    assert "Zone or map the CSV LUNs" not in seen["detail"]
 
 
 def test_matrix_cells_and_a_cell_opens_its_findings():
@@ -91,22 +97,24 @@ def test_matrix_cells_and_a_cell_opens_its_findings():
         await settle(app, pilot)
         seen["mode"] = app.current_mode
         seen["rows"] = sorted({app.index.findings[i]["rule_id"] for i in app.screen.view_rows})
-        seen["subjects"] = {(app.index.findings[i]["subject"]["kind"], app.index.findings[i]["subject"].get("cluster"))
+        seen["subjects"] = {(app.index.findings[i]["subject"]["kind"],
+                             app.index.findings[i]["subject"].get("cluster") or app.index.findings[i]["subject"].get("host"))
                             for i in app.screen.view_rows}
         seen["status"] = str(app.screen.query_one("#findings-status").render())
 
     drive(session("csv-cluster-problems.json"), body)
     h = seen["header"]
-    assert h[:3] == ["proxy \\ source", "cluster HVCL01", "cluster HVCL02"]
+    assert h == ["proxy \\ source", "cluster HVCL01", "cluster HVCL02"]  # the nodes' findings count in their cluster
     row = dict(zip(h, seen["cells"][0]))
     assert row["proxy \\ source"] == "PROXY01"
-    assert row["cluster HVCL01"] == "✘ 011,012"
-    assert row["cluster HVCL02"] == "✘ 010"
-    assert row["host HV01"] == "✘ 013"
-    assert "PROXY01 × cluster HVCL02: blocked by OHP-010" in seen["cell_line"]
+    assert row["cluster HVCL01"] == "✘ 011,012,013"  # OHP-013 fails on node HV01
+    assert row["cluster HVCL02"] == "✘ 010,013"
+    assert "PROXY01 × cluster HVCL02: not ready: OHP-010, OHP-013" in seen["cell_line"]
     assert seen["mode"] == "findings"
     assert "OHP-010" in seen["rows"] and "OHP-001" in seen["rows"]  # the cell's own and the proxy-wide rules
-    assert seen["subjects"] <= {("proxy", None), ("proxy_cluster", "HVCL02"), ("proxy_csv", "HVCL02")}
+    # the proxy's own findings, the cluster's, and those of its nodes (PROXY01 and HV03) and their VMs
+    assert {k for k, _ in seen["subjects"]} >= {"proxy", "proxy_cluster", "vm"}
+    assert {n for _, n in seen["subjects"]} <= {None, "HVCL02", "PROXY01", "HV03"}
     assert "PROXY01 × cluster HVCL02" in seen["status"]
 
 
@@ -206,7 +214,7 @@ def test_a_large_estate_shows_the_matrix_as_pairs_most_urgent_first():
     from offhost_audit import audit
     from offhost_audit.tui.screens.matrix import MAX_GRID_COLUMNS
 
-    doc = estate.generate(120)
+    doc = estate.generate(320)  # 64 sources: more than a grid shows
     s = Session(doc, audit.evaluate_facts(doc), source="generated")
     seen = {}
 
@@ -227,6 +235,6 @@ def test_a_large_estate_shows_the_matrix_as_pairs_most_urgent_first():
     assert seen["columns"] > MAX_GRID_COLUMNS
     assert seen["header"] == ["proxy", "source", "state"]
     states = [r[2][0] for r in seen["rows"]]
-    assert states == sorted(states, key="✘?✔".index) and states[0] == "✘"  # blocked, then undecided, then ready
-    assert "blocked by" in seen["note"]  # the highlighted pair, described
+    assert states == sorted(states, key="✘?!✔".index) and states[0] == "✘"  # not ready, unknown, warnings, ready
+    assert "not ready: OHP-" in seen["note"]  # the highlighted pair, described
     assert seen["mode"] == "findings" and "fail" in seen["opened"]

@@ -9,17 +9,20 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
-from offhost_audit.findings import SEVERITIES, STATUSES, counts, proxy_verdicts
+from offhost_audit import unknowns, verdicts
+from offhost_audit.findings import SEVERITIES, STATUSES, counts
 from offhost_audit.text import clean
 from offhost_audit.tui import estate
 from offhost_audit.tui.messages import ShowFindings
 from offhost_audit.tui.screens.view import ViewScreen
 
 MAX_ROWS = 100  # the built-in DataTable: fine for a hundred rows, slow for thousands
-_VERDICT = {
-    "ready": ("ready", "bold green"),
-    "not_ready": ("not ready", "bold red"),
-    "unknown": ("unknown", "bold yellow"),
+MAX_RULE_TITLES = 12
+_VERDICT_STYLE = {
+    "ready": "bold green",
+    "ready_with_warnings": "bold cyan",
+    "not_ready": "bold red",
+    "unknown": "bold yellow",
 }
 _STATUS_STYLE = {
     "fail": "bold red",
@@ -48,7 +51,8 @@ class DashboardScreen(ViewScreen):
     def __init__(self) -> None:
         super().__init__("dashboard")
         self._failures: list[dict] = []
-        self._verdicts: list[dict] = []
+        self._verdicts: list[verdicts.Summary] = []
+        self._sources: list[verdicts.Summary] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="dashboard-title", classes="title-bar")
@@ -56,6 +60,9 @@ class DashboardScreen(ViewScreen):
             yield Static(id="counts")
             yield Static("Proxies", classes="section", id="proxies-title")
             yield DataTable(id="proxies", cursor_type="row", zebra_stripes=True)
+            yield Static(id="rule-titles")
+            yield Static("Sources", classes="section", id="sources-title")
+            yield DataTable(id="sources", cursor_type="row", zebra_stripes=True)
             yield Static("Collection failures", classes="section", id="failures-title")
             yield DataTable(id="failures", cursor_type="row")
             yield Static(id="warnings")
@@ -79,33 +86,14 @@ class DashboardScreen(ViewScreen):
                     t.append(f"{sev} {n:,}  ")
         self.query_one("#counts", Static).update(t)
 
-        rank = {"not_ready": 0, "unknown": 1, "ready": 2}
-        verdicts = sorted(proxy_verdicts(findings), key=lambda v: rank[v["verdict"]])  # stable: names within
-        self._verdicts = verdicts[:MAX_ROWS]
-        p = self.query_one("#proxies", DataTable)
-        p.clear(columns=True)  # columns too: their widths follow the new rows
-        p.add_columns("proxy", "verdict", "blocked by", "undecided")
-        for v in self._verdicts:
-            label, style = _VERDICT[v["verdict"]]
-            p.add_row(
-                _t(v["proxy"], "bold"),
-                Text(label, style=style),
-                _t(", ".join(v["blocking"]) or "-"),
-                _t(", ".join(v["unknown"]) or "-"),
-            )
-        if not self._verdicts:
-            p.add_row(Text("no proxies in these findings", style="dim"), Text(""), Text(""), Text(""))
-        by = {k: sum(1 for v in verdicts if v["verdict"] == k) for k in rank}
-        self.query_one("#proxies-title", Static).update(
-            f"Proxies: {by['not_ready']} not ready, {by['unknown']} unknown, {by['ready']} ready"
-            + (
-                f" (the first {MAX_ROWS} shown, not ready first; the matrix has all)"
-                if len(verdicts) > MAX_ROWS
-                else ""
-            )
-        )
+        judged = estate.matrix(s.facts, findings)
+        self._verdicts = self._summaries("#proxies", "proxy", judged.by_proxy)
+        self.query_one("#proxies-title", Static).update(self._title(judged.by_proxy, "proxies"))
+        self.query_one("#rule-titles", Static).update(self._rule_titles(findings, self._verdicts))
+        self._sources = self._summaries("#sources", "source", judged.by_source)
+        self.query_one("#sources-title", Static).update(self._title(judged.by_source, "sources"))
 
-        failures = estate.manifest_failures(s.facts)
+        failures = unknowns.failures(s.facts)
         self._failures = failures[:MAX_ROWS]
         m = self.query_one("#failures", DataTable)
         m.clear(columns=True)
@@ -130,23 +118,64 @@ class DashboardScreen(ViewScreen):
             w.append(clean(line) + "\n")
         self.query_one("#warnings", Static).update(w)
 
+    def _summaries(self, table_id: str, head: str, summaries: list[verdicts.Summary]) -> list[verdicts.Summary]:
+        """The first MAX_ROWS summaries (not ready first) as rows: name, verdict, which pairs and rules."""
+        shown = summaries[:MAX_ROWS]
+        t = self.query_one(table_id, DataTable)
+        t.clear(columns=True)  # columns too: their widths follow the new rows
+        t.add_columns(head, "verdict", "which " + ("sources" if head == "proxy" else "proxies") + ", which rules")
+        for v in shown:
+            t.add_row(
+                _t(v.name if head == "proxy" else f"{v.kind} {v.name}", "bold"),
+                Text(v.verdict.label, style=_VERDICT_STYLE[v.state]),
+                _t(v.text, width=200),
+            )
+        if not shown:
+            t.add_row(Text(f"no {head} in these findings", style="dim"), Text(""), Text(""))
+        return shown
+
+    @staticmethod
+    def _rule_titles(findings: list[dict], shown: list[verdicts.Summary]) -> Text:
+        """The rules the proxies' verdicts name, each with its title: ``OHP-010 Off-host proxy is not a node...``."""
+        named = sorted({r for v in shown for r in v.verdict.blocking + v.verdict.unknown + v.verdict.warnings})
+        titles = {f["rule_id"]: f.get("title", "") for f in findings if f["rule_id"] in named}
+        t = Text()
+        for r in named[:MAX_RULE_TITLES]:
+            t.append(f"  {r} ", style="bold")
+            t.append(clean(titles.get(r, ""), keep_newlines=False) + "\n", style="dim")
+        if len(named) > MAX_RULE_TITLES:
+            t.append(
+                f"  … and {len(named) - MAX_RULE_TITLES} more rules (the findings view has them all)\n", style="dim"
+            )
+        return t
+
+    @staticmethod
+    def _title(summaries: list[verdicts.Summary], what: str) -> str:
+        return verdicts.tally_text(summaries, what) + (
+            f" (the first {MAX_ROWS} shown, not ready first; the matrix has all)" if len(summaries) > MAX_ROWS else ""
+        )
+
+    def _open_summary(self, v: verdicts.Summary, what: str) -> None:
+        findings = self.app.session.findings
+        rows = [i for i in v.verdict.rows if findings[i]["status"] in ("fail", "unknown")]
+        self.post_message(ShowFindings(rows=rows, label=f"{what} {v.name}: failures and unknowns"))
+
     @on(DataTable.RowSelected, "#proxies")
     def _proxy(self, event: DataTable.RowSelected) -> None:
         if event.cursor_row < len(self._verdicts):
-            v = self._verdicts[event.cursor_row]
-            findings = self.app.session.findings
-            rows = [
-                i
-                for i, f in enumerate(findings)
-                if f["subject"].get("proxy") == v["proxy"] and f["status"] in ("fail", "unknown")
-            ]
-            self.post_message(ShowFindings(rows=rows, label=f"proxy {v['proxy']}: failures and unknowns"))
+            self._open_summary(self._verdicts[event.cursor_row], "proxy")
+
+    @on(DataTable.RowSelected, "#sources")
+    def _source(self, event: DataTable.RowSelected) -> None:
+        if event.cursor_row < len(self._sources):
+            v = self._sources[event.cursor_row]
+            self._open_summary(v, v.kind)
 
     @on(DataTable.RowSelected, "#failures")
     def _failure(self, event: DataTable.RowSelected) -> None:
         if event.cursor_row < len(self._failures):
             e = self._failures[event.cursor_row]
-            rows = estate.findings_for_failure(self.app.session.findings, e["target"], e["collector"])
+            rows = unknowns.findings_for_failure(self.app.session.findings, e["target"], e["collector"])
             self.post_message(ShowFindings(rows=rows, label=f"unknown because {e['target']} {e['collector']} failed"))
 
     def action_open(self) -> None:

@@ -19,11 +19,14 @@ MAX_GRID_PROXIES = 300
 MAX_PAIRS = 500  # the built-in DataTable is fine for hundreds of rows, not tens of thousands
 
 
+_MARK = {"not_ready": ("✘ ", "bold red"), "unknown": ("? ", "bold yellow"), "ready_with_warnings": ("! ", "cyan")}
+
+
 def cell_text(cell: estate.Cell) -> Text:
-    if cell.state == "blocked":
-        return Text("✘ " + ",".join(r.removeprefix("OHP-") for r in cell.rules), style="bold red")
-    if cell.state == "unknown":
-        return Text("? " + ",".join(r.removeprefix("OHP-") for r in cell.rules), style="bold yellow")
+    """``✘ 023`` not ready (blocking rules), ``? 020,021`` unknown, ``! 005`` ready with warnings, ``✔ ready``."""
+    if cell.state in _MARK:
+        mark, style = _MARK[cell.state]
+        return Text(mark + ",".join(r.removeprefix("OHP-") for r in cell.rules), style=style)
     if cell.state == "ready":
         return Text("✔ ready", style="green")
     return Text("·", style="dim")
@@ -48,10 +51,11 @@ class MatrixScreen(ViewScreen):
         yield Static(
             Text.assemble(
                 ("✔ ready  ", "green"),
-                ("✘ blocked by rules  ", "red"),
-                ("? undecided  ", "yellow"),
-                ("· not assigned", "dim"),
-                ("   Enter: the findings behind a cell", "dim"),
+                ("! warnings  ", "cyan"),
+                ("? unknown  ", "yellow"),
+                ("✘ not ready  ", "red"),
+                ("· unassigned", "dim"),
+                ("  Enter: findings", "dim"),
             ),
             classes="status-line",
         )
@@ -96,7 +100,7 @@ class MatrixScreen(ViewScreen):
                 )
             note = Text(
                 f"{len(m.cells):,} proxy x source pairs: too many for a grid; the {len(self.pairs):,} most urgent "
-                "(blocked, then undecided). Enter opens a pair's findings; host:NAME in the findings filter finds any.",
+                "(not ready, then unknown). Enter opens a pair's findings; host:NAME in the findings filter finds any.",
                 style="dim",
             )
         self.query_one("#matrix-cell", Static).update(
@@ -134,12 +138,9 @@ class MatrixScreen(ViewScreen):
             return
         p, (kind, name), cell = hit
         t = Text(f"{clean(p)} × {kind} {clean(name)}: ", style="bold")
-        what = {
-            "blocked": "blocked by " + ", ".join(cell.rules),
-            "unknown": "undecided: " + ", ".join(cell.rules),
-            "ready": "ready",
-            "none": "not assigned to this proxy",
-        }[cell.state]
+        what = "not assigned to this proxy" if cell.state == "none" else cell.label
+        if cell.rules:
+            what += ": " + ", ".join(cell.rules)
         t.append(f"{what} ({len(cell.rows)} findings)")
         self.query_one("#matrix-cell", Static).update(t, layout=False)
 

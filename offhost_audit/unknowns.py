@@ -1,0 +1,170 @@
+"""Why a finding is unknown, and how to get the fact it misses.
+
+An ``unknown`` finding lists the fact paths it could not read (``missing``). When a collector run
+that would have given one of them failed (the facts' collection manifest has its error), the way to
+decide the finding is to fix that failure: credentials after a 401, the WinRM listener or firewall
+after a refused or timed-out connection, the audit account's rights after an access denied. This
+module finds those runs (:func:`explaining`) and words that advice (:func:`how_to_decide`); it is
+the unknown finding's remediation in every face, instead of the rule's own fix for a failure the
+subject may not have. The TUI's "findings behind a failure" uses the same matching
+(:func:`findings_for_failure`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from offhost_audit.findings import Finding
+from offhost_audit.names import norm_name
+
+# Where each collector's facts land (hosts[T].<key>, or a top-level list): how a failed run of it shows
+# in the ``missing`` paths of the findings it made unknown. Lower case: keys under hosts[T]; upper
+# case: prefixes of top-level paths.
+AREAS = {
+    "winrm.system": ("os", "hardware", "features", "domain", "fqdn"),
+    "winrm.storage": ("storage",),
+    "winrm.cluster": ("cluster", "CLUSTERS["),
+    "winrm.vss": ("vss_providers",),
+    "winrm.hyperv": ("VMS[", "VMS."),
+    "winrm.services": ("veeam_services",),
+    "winrm.smb_client": ("smb_connections",),
+    "winrm.backup_server": ("VBR.", "VBR["),
+    "ldap.directory": ("DOMAINS", "COMPUTER_ACCOUNTS"),
+    "smb.shares": ("SHARES[",),
+}
+
+
+def failures(facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """The (target, collector) runs that did not succeed, in manifest order."""
+    return [e for e in facts.get("collection") or [] if e.get("status") != "ok"]
+
+
+def _subject_names(f: Finding) -> set[str]:
+    return {str(v).upper() for k, v in f["subject"].items() if k != "kind" and v}
+
+
+def explains(f: Finding, target: str, collector: str | None) -> bool:
+    """Whether a failed (target, collector) run would have given a fact this unknown finding misses:
+    a fact of the target (``hosts[T].storage...``, ``shares[\\\\T\\...]``, ``vms[host=T]``) in the
+    area the collector fills; a collector not listed in AREAS matches every missing fact of the target."""
+    if f["status"] != "unknown":
+        return False
+    t = norm_name(target)
+    areas = AREAS.get(collector or "")
+    host_marks = [f"[{t}].{a.upper()}" for a in areas if a.islower()] if areas else [f"[{t}]"]
+    global_marks = [a for a in areas if a.isupper()] if areas else []
+    for p in (str(m).upper() for m in f.get("missing") or []):
+        if (
+            any(m in p for m in host_marks)
+            or (f"[\\\\{t}\\" in p and (not areas or "SHARES[" in global_marks))
+            or (p.startswith("VMS[HOST=" + t + "]") and (not areas or "VMS[" in global_marks))
+            or (any(p.startswith(g) for g in global_marks) and t in _subject_names(f))
+        ):
+            return True
+    return False
+
+
+def findings_for_failure(findings: list[Finding], target: str, collector: str | None = None) -> list[int]:
+    """Rows of the ``unknown`` findings that miss a fact this (target, collector) run would have given."""
+    return [i for i, f in enumerate(findings) if explains(f, target, collector)]
+
+
+Failed = dict[str, list[dict[str, Any]]]  # failed collector runs by target (norm_name)
+_MAPPED = re.compile(r"(hosts|shares|vms)\[", re.I)  # paths AREAS can attribute to a collector run
+_PATH_NAME = re.compile(r"\[(?:host=)?\\*([^\]\\]+)")
+
+
+def index(failed: list[dict[str, Any]]) -> Failed:
+    """Failed collector runs by target, for :func:`explaining` (linear, not findings x failures)."""
+    out: Failed = {}
+    for e in failed:
+        out.setdefault(norm_name(e.get("target", "")), []).append(e)
+    return out
+
+
+def explaining(f: Finding, failed: Failed) -> list[dict[str, Any]]:
+    """The failed collector runs that explain this unknown finding: by its missing facts; when it
+    names none that AREAS can attribute, every failed run on a machine its subject names."""
+    if f["status"] != "unknown" or not failed:
+        return []
+    subject = [norm_name(v) for k, v in f["subject"].items() if k in ("proxy", "host", "server", "cluster") and v]
+    named = [norm_name(m.group(1)) for p in f.get("missing") or [] for m in _PATH_NAME.finditer(str(p))]
+    candidates = [e for t in dict.fromkeys(named + subject) for e in failed.get(t, [])]
+    hits = [e for e in candidates if explains(f, e.get("target", ""), e.get("collector"))]
+    if hits or any(_MAPPED.match(str(p)) for p in f.get("missing") or []):
+        return hits  # a machine's fact that no failed run would have given: not explained by them
+    return [e for t in dict.fromkeys(subject) for e in failed.get(t, [])]
+
+
+_AUTH = re.compile(r"HTTP 401|authentication failed|logon failure|kerberos|credential", re.I)
+_RIGHTS = re.compile(r"HTTP 403|access (is )?denied|unauthorizedaccess|permission denied|not authorized", re.I)
+_REACH = re.compile(
+    r"cannot connect|connection refused|timed? ?out|no route|name or service not known|unreachable|"
+    r"connection reset|getaddrinfo|certificate|ssl|tls",
+    re.I,
+)
+_OUTPUT = re.compile(r"not valid JSON|malformed|cannot parse|could not be parsed", re.I)
+
+
+def _cause(e: dict[str, Any]) -> str:
+    err = str(e.get("error") or e.get("status") or "")
+    return err.removeprefix("not attempted: ")
+
+
+def advice(e: dict[str, Any]) -> str:
+    """One failed collector run: what to do so that the next run collects its facts."""
+    target, collector, err = e.get("target", "?"), e.get("collector", "?"), _cause(e)
+    if _AUTH.search(err):
+        return (
+            f"{target} refused the audit account's credentials: check the user name and password "
+            f"the inventory gives for {target} (environment variable, prompt or keyring) and that the account "
+            "may log on over WinRM, then run the audit again."
+        )
+    if _RIGHTS.search(err):
+        return (
+            f"The audit account may not read this on {target} ({collector} was denied): give it the rights "
+            "that collector needs (membership of the machine's local Administrators group is enough for the "
+            "WinRM collectors), then run the audit again."
+        )
+    if _REACH.search(err):
+        return (
+            f"{target} did not answer over WinRM: check that its WinRM listener is on "
+            "(`winrm enumerate winrm/config/listener`; `winrm quickconfig` to create one), that the firewall "
+            "lets the audit machine reach that port, and the host name, port and certificate settings in the "
+            "inventory, then run the audit again."
+        )
+    if _OUTPUT.search(err):
+        return (
+            f"{target} answered {collector} with output that could not be read: run the audit again; if it "
+            "happens again, run it with --debug and report the output."
+        )
+    return f"The {collector} collector failed on {target}: fix the cause shown in its error, then run the audit again."
+
+
+DECIDED = "Once the rule can decide, a failure shows its own fix."
+
+
+def how_to_decide(f: Finding, failed: Failed) -> str:
+    """The remediation of an unknown finding: how to get the fact it misses, not how to fix a
+    failure it may not have. One line per cause, then :data:`DECIDED`."""
+    hits = explaining(f, failed)
+    said: list[str] = []
+    for e in hits:
+        a = advice(e)
+        if a not in said:
+            said.append(a)
+    if said:
+        return "\n".join([*said, DECIDED])
+    missing = [str(m) for m in f.get("missing") or []]
+    targets = list(dict.fromkeys(m.group(1) for p in missing if (m := _PATH_NAME.search(p))))
+    if targets:
+        return (
+            f"Facts of {', '.join(targets)} were not collected, and no collector reported an error for them: "
+            "add it to the inventory if it is not there (a file server, domain controller or Hyper-V host, with "
+            "the way to reach it), or check that its collectors ran, then run the audit again.\n" + DECIDED
+        )
+    return (
+        "The rule could not decide from the collected facts (see the facts it names as missing): check the "
+        "collection manifest and the inventory, then run the audit again.\n" + DECIDED
+    )
