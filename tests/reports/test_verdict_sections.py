@@ -23,11 +23,11 @@ def test_a_proxy_link_filters_the_findings_to_that_proxy(problems, tmp_path, chr
     links = chrome.find_elements("css selector", "#proxies a")
     assert [a.text for a in links] == ["PROXY01"]
     links[0].click()
-    WebDriverWait(chrome, 10).until(lambda d: d.find_element("id", "q").get_attribute("value") == "PROXY01")
+    WebDriverWait(chrome, 10).until(lambda d: d.find_element("id", "q").get_attribute("value") == "proxy:PROXY01")
     rows = chrome.find_elements("css selector", "#window .row")
     want = sum(f["status"] in ("fail", "unknown", "waived") and f["subject"].get("proxy") == "PROXY01" for f in found)
     assert want > 0 and len(rows) >= want
-    assert chrome.execute_script("return location.hash") == "#findings:PROXY01"
+    assert chrome.execute_script("return location.hash") == "#q=proxy%3APROXY01"
 
 
 def test_counts_have_thousands_separators_and_the_proxies_come_not_ready_first(tmp_path):
@@ -42,7 +42,7 @@ def test_counts_have_thousands_separators_and_the_proxies_come_not_ready_first(t
     page = (tmp_path / "latest.html").read_text(encoding="utf-8")
     md = (tmp_path / "latest.md").read_text(encoding="utf-8")
     assert "<b>12,000</b>findings" in page and "| 12,000 | " in md
-    states = re.findall(r'<tr><td><a href="#findings:PROXY\d+"[^>]*>PROXY\d+</a></td><td class="v-([a-z-]+)">', page)
+    states = re.findall(r'<tr><td><a href="#q=proxy%3APROXY\d+"[^>]*>PROXY\d+</a></td><td class="v-([a-z-]+)">', page)
     assert len(states) == 40 and "ready" in states and "not-ready" in states
     assert states == sorted(states, key=["not-ready", "unknown", "ready-with-warnings", "ready"].index)
 
@@ -62,7 +62,7 @@ def test_markdown_lists_the_first_100_proxies_and_counts_the_rest(tmp_path):
     proxies = md.split("\n## Proxies\n", 1)[1].split("\n## ", 1)[0]
     assert sum(line.startswith("| PROXY") for line in proxies.splitlines()) == 100
     assert "150 more proxies (the not ready are listed first): see the HTML report." in proxies
-    assert (tmp_path / "latest.html").read_text(encoding="utf-8").count('<a href="#findings:PROXY') == 250
+    assert (tmp_path / "latest.html").read_text(encoding="utf-8").count('<a href="#q=proxy%3APROXY') == 250
 
 
 def test_an_unknown_findings_detail_says_how_to_get_the_fact(tmp_path, chrome):
