@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from offhost_audit import __version__, cli_lab, cli_reports, perf
-from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, AuditError
+from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, AuditError, combine
 from offhost_audit.findings import SEVERITIES
 
 # --- argument types: a bad value is a usage error (exit 2) --------------------------------------
@@ -73,6 +73,29 @@ def _check_outputs(args: argparse.Namespace) -> None:
         if value:
             check_output(value, inputs=[*inputs, *seen], what=flag)
             seen.append(value)
+    _check_report_folder(args, [*inputs, getattr(args, "waivers", None), *seen])
+    cli_reports.check_run_options(args)
+
+
+def _check_report_folder(args: argparse.Namespace, others: list[Any]) -> None:
+    """The report folder's ``latest.*`` names may not be one of the run's inputs or outputs."""
+    import os
+
+    from offhost_audit.errors import OutputError
+
+    folder, flag = (args.report, "--report") if getattr(args, "report", None) else (getattr(args, "outdir", None), "-o")
+    if not folder:
+        return
+    from offhost_audit.reports.render import latest_names
+
+    for name in latest_names(getattr(args, "report_formats", None) or getattr(args, "formats", None) or []):
+        target = os.path.realpath(os.path.join(folder, name))
+        for other in others:
+            if other and os.path.realpath(other) == target:
+                raise OutputError(
+                    f"{os.path.join(folder, name)}: {flag} {folder} would replace {other}, an input or output of "
+                    "this run; choose another report folder"
+                )
 
 
 def _add_eval_options(p: argparse.ArgumentParser) -> None:
@@ -239,8 +262,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     doc, found, warnings = audit.evaluate_document(
         args.facts, profile=args.profile, opa_url=args.opa_url, engine=args.engine, jobs=args.jobs or None
     )
-    run = cli_reports.record(args, doc, found, warnings, facts_path=args.facts)
-    return _emit(run.findings, warnings, args)
+    run, stored = cli_reports.record(args, doc, found, warnings, facts_path=args.facts)
+    return combine(_emit(run.findings, warnings, args), stored)
 
 
 def _emit(found: list, warnings: list[str], args: argparse.Namespace) -> int:
@@ -334,8 +357,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         engine=args.engine,
         jobs=args.jobs or None,
     )
-    run = cli_reports.record(args, doc, found, warnings, inventory=args.inventory)
-    return _emit(run.findings, warnings, args)
+    run, stored = cli_reports.record(args, doc, found, warnings, inventory=args.inventory)
+    return combine(_emit(run.findings, warnings, args), stored)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,17 @@ def _formats(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+MAX_NUMBER = 2**63 - 1  # SQLite's INTEGER: run ids and counts beyond it are refused, never an overflow
+DEFAULT_KEEP = 30  # timestamped copies per format (DECISIONS.md)
+
+
+def _number(low: int, what: str) -> Any:
+    """An argparse type: a whole number from ``low`` to 2**63-1 (a usage error otherwise, exit 2)."""
+    from offhost_audit.cli import _integer
+
+    return _integer(low, MAX_NUMBER, f"{what} from {low} to {MAX_NUMBER}")
+
+
 def _folder(text: str) -> str:
     if not Path(text).is_dir():
         raise argparse.ArgumentTypeError(f"{text}: no such folder")
@@ -35,7 +46,9 @@ def add_run_options(p: argparse.ArgumentParser, *, quiet: bool = False) -> None:
     g = p.add_argument_group("history, waivers and reports")
     _add_db_option(g)
     g.add_argument("--no-history", action="store_true", help="do not store this run in the history")
-    g.add_argument("--keep-runs", type=int, metavar="N", help="after storing, keep only the newest N runs")
+    g.add_argument(
+        "--keep-runs", type=_number(1, "a number of runs"), metavar="N", help="after storing, keep only the newest N runs"
+    )
     g.add_argument(
         "--waivers",
         metavar="FILE",
@@ -74,13 +87,17 @@ def _add_render_options(p: Any) -> None:
         "--template-dir", type=_folder, metavar="DIR", help="templates that override the shipped ones (same file names)"
     )
     p.add_argument(
-        "--keep", type=int, metavar="N", help="keep only the newest N timestamped copies of each report format"
+        "--keep",
+        type=_number(1, "a number of copies"),
+        metavar="N",
+        help=f"keep only the newest N timestamped copies of each report format that this tool recorded in "
+        f"the history (default: {DEFAULT_KEEP}; other files in the folder are never removed)",
     )
 
 
 def add_commands(sub: Any) -> None:
     p = sub.add_parser("report", help="render a stored run as report files (html, md, junit, sarif, csv, json)")
-    p.add_argument("run", nargs="?", type=int, metavar="RUN", help="run id (default: the latest; see `history`)")
+    p.add_argument("run", nargs="?", type=run_id, metavar="RUN", help="run id (default: the latest; see `history`)")
     p.add_argument(
         "-f",
         "--formats",
@@ -103,13 +120,24 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("history", help="list the stored runs")
     _add_db_option(p)
-    p.add_argument("--limit", type=int, default=20, metavar="N", help="newest N runs (default: 20; 0 = all)")
+    p.add_argument(
+        "--limit", type=_number(0, "a number of runs"), default=20, metavar="N", help="newest N runs (default: 20; 0 = all)"
+    )
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_history)
 
-    p = sub.add_parser("diff", help="what changed between two stored runs (default: the latest and the one before)")
-    p.add_argument("run_a", nargs="?", type=int, metavar="RUN_A", help="older run (default: the one before RUN_B)")
-    p.add_argument("run_b", nargs="?", type=int, metavar="RUN_B", help="newer run (default: the latest)")
+    p = sub.add_parser(
+        "diff",
+        help="what changed between two stored runs (default: the latest and the previous run of the same estate)",
+    )
+    p.add_argument(
+        "run_a",
+        nargs="?",
+        type=run_id,
+        metavar="RUN_A",
+        help="with RUN_B: compare RUN_A -> RUN_B; alone: compare the previous run of its estate -> RUN_A",
+    )
+    p.add_argument("run_b", nargs="?", type=run_id, metavar="RUN_B", help="the run to compare RUN_A with")
     _add_db_option(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_diff)
@@ -121,6 +149,29 @@ def add_commands(sub: Any) -> None:
     )
     q.add_argument("file", metavar="FILE")
     q.set_defaults(func=cmd_waivers_lint)
+
+
+def run_id(text: str) -> int:
+    """A run id on the command line: 1 to 2**63-1 (`history` lists them)."""
+    return int(_number(1, "a run id")(text))
+
+
+def check_run_options(args: argparse.Namespace) -> None:
+    """Before any work: option combinations that cannot do what they say."""
+    from offhost_audit.errors import InputError
+
+    if getattr(args, "no_history", False) and getattr(args, "keep", None) is not None:
+        raise InputError(
+            "--keep removes only the report copies recorded in the history database; it cannot be used "
+            "with --no-history"
+        )
+
+
+def _warn(text: str) -> None:
+    """A warning that --quiet does not silence (the run's result is kept, but something was not)."""
+    from offhost_audit.text import clean
+
+    print(f"offhost-audit: warning: {clean(text, keep_newlines=False)}", file=sys.stderr)
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
@@ -151,9 +202,13 @@ def record(
     *,
     inventory: str | None = None,
     facts_path: str | None = None,
-) -> Any:
-    """Apply waivers, store the run (unless --no-history), write --report files; returns the Run."""
+) -> tuple[Any, int]:
+    """Apply waivers, store the run (unless --no-history), write --report files; returns the Run and
+    the history's exit code: 0, or EXIT_NOT_STORED (6) with a warning when the history could not be
+    written (the findings and reports are still written)."""
     from offhost_audit import audit
+    from offhost_audit.errors import EXIT_NOT_STORED, EXIT_OK
+    from offhost_audit.history_errors import HistoryError
 
     run = audit.record_run(
         facts,
@@ -165,15 +220,24 @@ def record(
         facts_path=facts_path,
         waivers=waivers_path(args),
         warnings=warnings,
-        db=args.db,
-        save=not args.no_history,
-        keep_runs=args.keep_runs,
+        save=False,
     )
+    code = EXIT_OK
+    if not args.no_history:
+        try:
+            audit.store_run(run, args.db, keep_runs=args.keep_runs)
+        except HistoryError as e:
+            _warn(f"this run was not stored in the history: {e}")
+            code = EXIT_NOT_STORED
     for note in _waiver_notes(run.meta.get("waivers") or {}):
         _say(args, f"warning: {note}")
     if args.report:
-        _render(args, run, args.report, args.report_formats, args.fail_on)
-    return run
+        try:
+            _render(args, run, args.report, args.report_formats, args.fail_on)
+        except HistoryError as e:
+            _warn(f"the reports were written but not recorded for --keep: {e}")
+            code = EXIT_NOT_STORED
+    return run, code
 
 
 def _waiver_notes(summary: dict[str, Any]) -> list[str]:
@@ -189,25 +253,32 @@ def _waiver_notes(summary: dict[str, Any]) -> list[str]:
 
 
 def _render(args: argparse.Namespace, run: Any, outdir: str, names: list[str], fail_on: str | None) -> None:
+    """--report: with a stored run, its context (previous run and trend of the same estate) and the
+    copies recorded for --keep; without one (--no-history, or a history that failed), neither."""
+    import contextlib
+
     from offhost_audit.history import History
     from offhost_audit.reports.render import render
 
-    previous, trend = None, None
-    if run.id is not None:
-        with History(args.db) as h:
-            previous = h.previous(run.id)
-            trend = h.runs(limit=60)
-    paths = render(
-        run,
-        names,
-        outdir,
-        previous=previous,
-        trend=trend,
-        fail_on=fail_on,
-        template_dir=args.template_dir,
-        keep=args.keep,
-    )
+    with contextlib.ExitStack() as stack:
+        h = stack.enter_context(History(args.db, create=False)) if run.id is not None else None
+        paths = render(
+            run,
+            names,
+            outdir,
+            **(_context(h, run.id) if h is not None else {}),
+            fail_on=fail_on,
+            template_dir=args.template_dir,
+            keep=(args.keep or DEFAULT_KEEP) if h is not None else None,
+            manifest=h,
+        )
     _say(args, f"reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
+
+
+def _context(h: Any, run_id: int) -> dict[str, Any]:
+    """The previous run and the trend (up to 60 runs) of the run's own estate."""
+    estate = h.estate(run_id)
+    return {"previous": h.previous(run_id), "trend": h.runs(limit=60, estate=estate, up_to=run_id)}
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -217,31 +288,32 @@ def cmd_report(args: argparse.Namespace) -> int:
     from offhost_audit.reports.render import render
 
     names = args.formats
-    with History(args.db) as h:
+    with History(args.db, create=False) as h:
         run = h.load(args.run)
-        run_id = run.id
-        assert run_id is not None  # a stored run
-        previous = h.previous(run_id)
-        trend = [s for s in h.runs(limit=200) if s.id is not None and s.id <= run_id][:60]
-    paths = render(
-        run,
-        names,
-        args.outdir,
-        previous=previous,
-        trend=trend,
-        fail_on=args.fail_on,
-        template_dir=args.template_dir,
-        keep=args.keep,
-    )
+        assert run.id is not None  # a stored run
+        paths = render(
+            run,
+            names,
+            args.outdir,
+            **_context(h, run.id),
+            fail_on=args.fail_on,
+            template_dir=args.template_dir,
+            keep=args.keep or DEFAULT_KEEP,
+            manifest=h,
+        )
     _say(args, f"run {run.id}: reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
     return EXIT_FINDINGS if breaches(run.findings, args.fail_on) else EXIT_OK
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from offhost_audit.history import History
+    from offhost_audit.history import History, default_db_path
     from offhost_audit.text import clean
 
-    with History(args.db) as h:
+    path = Path(args.db) if args.db else default_db_path()
+    if not path.exists():  # a reading command never creates the database
+        print("[]" if args.format == "json" else clean(f"no runs: no history database at {path} yet"))
+        return 0
+    with History(path, create=False) as h:
         runs = h.runs(limit=args.limit or None)
     if args.format == "json":
         sys.stdout.write(
@@ -250,6 +322,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                     {
                         "id": r.id,
                         "started_at": r.started_at,
+                        "estate": r.meta.get("estate"),
                         "counts": r.counts,
                         **{k: r.meta.get(k) for k in ("profile", "engine", "inventory", "facts_file")},
                         "targets": len(r.meta.get("targets") or []),
@@ -262,7 +335,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         )
         return 0
     if not runs:
-        print(f"no runs in {h.path}")
+        print(clean(f"no runs in {h.path}"))
         return 0
     print(
         f"{'run':>5}  {'started (UTC)':<20}  {'fail':>6} {'unknown':>7} {'waived':>6} {'pass':>6} {'total':>6}  profile, engine, source"
@@ -271,7 +344,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         st = r.counts.get("status", {})
         src = r.meta.get("inventory") or r.meta.get("facts_file") or ""
         print(
-            f"{r.id:>5}  {r.started_at:<20}  {st.get('fail', 0):>6} {st.get('unknown', 0):>7} {st.get('waived', 0):>6} "
+            f"{r.id:>5}  {clean(r.started_at, keep_newlines=False):<20}  {st.get('fail', 0):>6} {st.get('unknown', 0):>7} {st.get('waived', 0):>6} "
             f"{st.get('pass', 0):>6} {r.counts.get('total', 0):>6}  "
             + clean(f"{r.meta.get('profile') or '-'}, {r.meta.get('engine') or '-'}, {src or '-'}", keep_newlines=False)
         )
@@ -284,25 +357,30 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from offhost_audit.history import History
     from offhost_audit.text import clean
 
-    with History(args.db) as h:
-        new = h.load(args.run_b, facts=False) if args.run_b is not None else None
-        if args.run_a is not None and args.run_b is None:
-            old, new = h.load(args.run_a, facts=False), h.load(None, facts=False)
-        else:
-            new = new or h.load(None, facts=False)
+    if args.run_a is not None and args.run_a == args.run_b:
+        raise InputError(f"diff {args.run_a} {args.run_b}: that is the same run twice; give two different runs")
+    with History(args.db, create=False) as h:
+        if args.run_b is not None:  # exactly these two, in this order
+            old, new = h.load(args.run_a, facts=False), h.load(args.run_b, facts=False)
+        else:  # RUN_A (or the latest) against the previous run of its estate
+            new = h.load(args.run_a, facts=False)
             assert new.id is not None  # a stored run
             earlier = h.previous(new.id)
             if earlier is None:
-                raise InputError(f"{h.path}: run {new.id} has no earlier run to compare with")
+                where = h.estate(new.id) or "no inventory or facts file recorded"
+                raise InputError(
+                    f"{h.path}: run {new.id} has no earlier run of the same estate ({where}) to compare with; "
+                    "give two run ids (`offhost-audit history` lists them)"
+                )
             old = earlier
     d = diff_runs(old, new)
     if args.format == "json":
-        sys.stdout.write(json.dumps(d.as_dict(), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(d.as_dict(), indent=2) + "\n")  # ASCII: no control character reaches a terminal
         return 0
-    print(f"run {old.id} ({old.started_at}) -> run {new.id} ({new.started_at})")
+    print(clean(f"run {old.id} ({old.started_at}) -> run {new.id} ({new.started_at})", keep_newlines=False))
     for cat in CATEGORIES:
         items = d.changes[cat]
-        print(f"{LABELS[cat]}: {len(items)}")
+        print(f"{LABELS[cat]}: {len(items)}")  # our own labels and counts
         if cat == "still_failing":
             continue
         for c in items[:200]:

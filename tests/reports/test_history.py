@@ -48,7 +48,7 @@ def test_newer_schema_is_refused(tmp_path):
 def test_not_a_database(tmp_path):
     path = tmp_path / "h.sqlite"
     path.write_text("hello, I am not sqlite " * 100)
-    with pytest.raises(InputError, match="not a usable offhost-audit history database"):
+    with pytest.raises(InputError, match="not an offhost-audit history database .*left as it is"):
         History(path)
 
 
