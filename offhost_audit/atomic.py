@@ -55,9 +55,13 @@ def _target(p: Path) -> tuple[Path, os.stat_result | None]:
 
 
 def check_output(
-    path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str] | None] = (), what: str = "-o"
+    path: str | os.PathLike[str],
+    *,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+    what: str = "-o",
+    writable: bool = True,
 ) -> None:
-    """Raise OutputError when ``path`` is one of ``inputs`` (same file) or plainly cannot be written."""
+    """Raise OutputError when ``path`` is one of ``inputs`` (same file) or (``writable``) plainly cannot be written."""
     p = Path(path)
     target, st = _target(p)
     for i in inputs:
@@ -69,7 +73,7 @@ def check_output(
             same = False
         if same:
             raise OutputError(f"{p}: {what} names an input of this run ({i}); writing it would destroy the input")
-    if st is not None and not stat.S_ISREG(st.st_mode):
+    if not writable or (st is not None and not stat.S_ISREG(st.st_mode)):
         return  # a device or FIFO: written directly, like the shell's >
     parent = target.parent
     while not parent.exists():

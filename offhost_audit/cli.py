@@ -71,7 +71,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
     for attr, flag in _OUTPUTS.items():
         value = getattr(args, attr, None)
         if value:
-            check_output(value, inputs=[*inputs, *seen], what=flag)
+            # the history's own failures come later, in one line, without losing the run (exit 6)
+            check_output(value, inputs=[*inputs, *seen], what=flag, writable=attr != "db")
             seen.append(value)
     _check_report_folder(args, [*inputs, getattr(args, "waivers", None), *seen])
     cli_reports.check_run_options(args)

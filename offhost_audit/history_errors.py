@@ -81,8 +81,8 @@ def translate(path: Path, e: BaseException) -> HistoryError:
         return HistoryError(f"{path}: cannot write the history database: the disk is full; free some space")
     if name.startswith("SQLITE_IOERR") or isinstance(e, OSError):
         return HistoryError(
-            f"{path}: cannot write the history database: a disk I/O error ({detail}: a full disk, a file size "
-            "limit or a failing disk); free some space or give --db another file"
+            f"{path}: cannot write the history database: the write failed (a full disk, a file size limit or a "
+            "failing disk); free some space or give --db another file"
         )
     if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
         return HistoryError(
