@@ -47,7 +47,10 @@ def add_run_options(p: argparse.ArgumentParser, *, quiet: bool = False) -> None:
     _add_db_option(g)
     g.add_argument("--no-history", action="store_true", help="do not store this run in the history")
     g.add_argument(
-        "--keep-runs", type=_number(1, "a number of runs"), metavar="N", help="after storing, keep only the newest N runs"
+        "--keep-runs",
+        type=_number(1, "a number of runs"),
+        metavar="N",
+        help="after storing, keep only the newest N runs",
     )
     g.add_argument(
         "--waivers",
@@ -121,7 +124,11 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("history", help="list the stored runs")
     _add_db_option(p)
     p.add_argument(
-        "--limit", type=_number(0, "a number of runs"), default=20, metavar="N", help="newest N runs (default: 20; 0 = all)"
+        "--limit",
+        type=_number(0, "a number of runs"),
+        default=20,
+        metavar="N",
+        help="newest N runs (default: 20; 0 = all)",
     )
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_history)

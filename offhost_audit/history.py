@@ -262,7 +262,11 @@ class History:
         for table, columns in _TABLES[version].items():
             have = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
             if not columns <= have:
-                what = f"table {table} is missing" if not have else f"table {table} lacks {', '.join(sorted(columns - have))}"
+                what = (
+                    f"table {table} is missing"
+                    if not have
+                    else f"table {table} lacks {', '.join(sorted(columns - have))}"
+                )
                 raise damaged(self.path, what) if ours or "runs" in tables else foreign(self.path, what)
         return int(version)
 
@@ -380,13 +384,24 @@ class History:
 
     def runs(self, limit: int | None = None, *, estate: Any = ANY, up_to: int | None = None) -> list[RunSummary]:
         """Run summaries, newest first; ``estate``: only that estate's runs; ``up_to``: ids up to it."""
-        sql, params = "SELECT id, started_at, meta, counts FROM runs WHERE id <= ?", [MAX_ID if up_to is None else up_to]
+        sql, params = (
+            "SELECT id, started_at, meta, counts FROM runs WHERE id <= ?",
+            [MAX_ID if up_to is None else up_to],
+        )
         if estate is not ANY:
             sql, params = sql + " AND estate IS ?", [*params, estate]
         sql += " ORDER BY id DESC" + (" LIMIT ?" if limit else "")
         with self._errors():
             rows = self.db.execute(sql, [*params, limit] if limit else params).fetchall()
-        return [RunSummary(r[0], str(r[1]), self._json(r[0], r[2], "metadata", dict), _counts(self._json(r[0], r[3], "counts", dict))) for r in rows]
+        return [
+            RunSummary(
+                r[0],
+                str(r[1]),
+                self._json(r[0], r[2], "metadata", dict),
+                _counts(self._json(r[0], r[3], "counts", dict)),
+            )
+            for r in rows
+        ]
 
     def _json(self, run_id: Any, text: Any, what: str, kind: type) -> Any:
         try:
@@ -411,7 +426,9 @@ class History:
             else:
                 row = self.db.execute(sql + "WHERE r.id = ?", (int(run_id),)).fetchone()
                 if row is None:
-                    raise HistoryError(f"{self.path}: no run {run_id} in the history (`offhost-audit history` lists them)")
+                    raise HistoryError(
+                        f"{self.path}: no run {run_id} in the history (`offhost-audit history` lists them)"
+                    )
         try:
             found = _unpack(row[3])
             stored_facts = _unpack(row[4]) if facts else None

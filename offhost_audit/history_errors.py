@@ -48,8 +48,7 @@ def damaged(path: Path, what: str) -> HistoryError:
 
 def foreign(path: Path, what: str) -> HistoryError:
     return HistoryError(
-        f"{path}: not an offhost-audit history database ({what}); it was left as it is. "
-        "Give --db a file of its own"
+        f"{path}: not an offhost-audit history database ({what}); it was left as it is. Give --db a file of its own"
     )
 
 

@@ -27,11 +27,19 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def cli(*args: str, env: dict[str, str] | None = None, preexec=None, timeout: float = 120,
-        cwd: Path | None = None) -> subprocess.CompletedProcess:
+def cli(
+    *args: str, env: dict[str, str] | None = None, preexec=None, timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     """The CLI in a fresh process, optionally limited or unprivileged by ``preexec``."""
-    return subprocess.run([sys.executable, "-m", "offhost_audit", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, preexec_fn=preexec, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "offhost_audit", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        preexec_fn=preexec,
+        cwd=cwd,
+    )
 
 
 def stored_history(folder: Path, runs: int = 2) -> Path:
@@ -78,8 +86,10 @@ def without_dac_override() -> None:
 def file_size_limit(limit: int):
     """preexec: a file system that is full beyond ``limit`` bytes per file (RLIMIT_FSIZE; Python
     ignores SIGXFSZ, so a write past it fails with EFBIG)."""
+
     def set_limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return set_limit
 
 

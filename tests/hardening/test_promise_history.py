@@ -15,10 +15,18 @@ import secrets
 import sqlite3
 
 import pytest
-
 from promise_kit import EXAMPLE_FACTS
-from store_kit import (cli, digest, file_size_limit, lock_held, one_line, sql, stored_history, timed,
-                       without_dac_override)
+from store_kit import (
+    cli,
+    digest,
+    file_size_limit,
+    lock_held,
+    one_line,
+    sql,
+    stored_history,
+    timed,
+    without_dac_override,
+)
 
 
 def _overwrite_pages(db: os.PathLike, first_page: int = 3) -> None:
@@ -33,8 +41,24 @@ def _overwrite_pages(db: os.PathLike, first_page: int = 3) -> None:
 def _evaluate_into(db, tmp_path, *extra: str, **kw):
     """A healthy run (exit 0 on its own) into ``db``, its findings to -o and its reports to a folder."""
     out, rep = tmp_path / "findings.json", tmp_path / "rep"
-    r = cli("evaluate", "-f", str(EXAMPLE_FACTS), "--db", str(db), "--format", "json", "-o", str(out),
-            "--report", str(rep), "-F", "md,json", "-q", *extra, **kw)
+    r = cli(
+        "evaluate",
+        "-f",
+        str(EXAMPLE_FACTS),
+        "--db",
+        str(db),
+        "--format",
+        "json",
+        "-o",
+        str(out),
+        "--report",
+        str(rep),
+        "-F",
+        "md,json",
+        "-q",
+        *extra,
+        **kw,
+    )
     return r, out, rep
 
 
@@ -163,8 +187,16 @@ def test_a_lock_held_too_long_is_exit_3_for_readers(tmp_path):
 def test_a_lock_held_too_long_keeps_the_run_and_exits_6(tmp_path):
     db = stored_history(tmp_path)
     with lock_held(db, "write"):
-        r = cli("evaluate", "-f", str(EXAMPLE_FACTS), "--db", str(db), "--format", "json",
-                env={"OFFHOST_AUDIT_DB_TIMEOUT": "1"})
+        r = cli(
+            "evaluate",
+            "-f",
+            str(EXAMPLE_FACTS),
+            "--db",
+            str(db),
+            "--format",
+            "json",
+            env={"OFFHOST_AUDIT_DB_TIMEOUT": "1"},
+        )
     assert r.returncode == 6 and json.loads(r.stdout) and "locked" in one_line(r.stderr)
 
 
@@ -177,8 +209,18 @@ def test_the_findings_code_wins_over_not_stored(tmp_path):
     assert r.returncode == 1 and "not stored" in one_line(r.stderr)  # combine(1, 6) == 1
 
 
-@pytest.mark.parametrize("args", [["history"], ["history", "--format", "json"], ["diff"], ["diff", "1", "2"],
-                                  ["report", "-o", "REP"], ["tui", "--run", "1"], ["tui"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["history"],
+        ["history", "--format", "json"],
+        ["diff"],
+        ["diff", "1", "2"],
+        ["report", "-o", "REP"],
+        ["tui", "--run", "1"],
+        ["tui"],
+    ],
+)
 def test_reading_commands_never_create_a_database(tmp_path, args):
     db = tmp_path / "sub" / "history.sqlite"
     args = [a.replace("REP", str(tmp_path / "rep")) for a in args]
@@ -205,8 +247,10 @@ def test_a_version_1_history_is_upgraded_in_place_and_keeps_its_runs(tmp_path):
     import zlib
 
     for i in (1, 2):
-        con.execute("INSERT INTO runs (started_at, meta, counts) VALUES (?, ?, ?)",
-                    (f"2026-11-0{i}T00:00:00Z", json.dumps({"inventory": "/etc/inv.yaml"}), json.dumps({"total": 0})))
+        con.execute(
+            "INSERT INTO runs (started_at, meta, counts) VALUES (?, ?, ?)",
+            (f"2026-11-0{i}T00:00:00Z", json.dumps({"inventory": "/etc/inv.yaml"}), json.dumps({"total": 0})),
+        )
         con.execute("INSERT INTO run_data (run_id, findings) VALUES (?, ?)", (i, zlib.compress(b"[]")))
     con.close()
     r = cli("diff", "--db", str(db))

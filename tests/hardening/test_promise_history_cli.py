@@ -10,25 +10,33 @@ import sqlite3
 import zlib
 
 import pytest
-
 from promise_kit import EXAMPLE_FACTS
-from store_kit import cli, one_line, stored_history
+from store_kit import cli, stored_history
 
 HUGE = [("0", "zero"), ("-1", "negative"), (str(2**63), "2**63"), (str(10**30), "10**30")]
 
 
 @pytest.mark.parametrize("value,_", HUGE)
-@pytest.mark.parametrize("args", [
-    ["diff", "V"], ["diff", "1", "V"], ["report", "V", "-o", "OUT"], ["tui", "--run", "V"],
-    ["evaluate", "-f", "FACTS", "--keep-runs", "V"], ["evaluate", "-f", "FACTS", "--report", "OUT", "--keep", "V"],
-    ["report", "-o", "OUT", "--keep", "V"], ["history", "--limit", "V"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["diff", "V"],
+        ["diff", "1", "V"],
+        ["report", "V", "-o", "OUT"],
+        ["tui", "--run", "V"],
+        ["evaluate", "-f", "FACTS", "--keep-runs", "V"],
+        ["evaluate", "-f", "FACTS", "--report", "OUT", "--keep", "V"],
+        ["report", "-o", "OUT", "--keep", "V"],
+        ["history", "--limit", "V"],
+    ],
+)
 def test_out_of_range_numbers_are_one_usage_line_exit_2(tmp_path, args, value, _):
     if args[:2] == ["history", "--limit"] and value == "0":
         value = "-5"  # 0 is documented: all runs
     db = stored_history(tmp_path, runs=1) if args[0] in ("diff", "report", "tui") else tmp_path / "h.sqlite"
-    argv = [a.replace("V", value).replace("OUT", str(tmp_path / "rep")).replace("FACTS", str(EXAMPLE_FACTS))
-            for a in args]
+    argv = [
+        a.replace("V", value).replace("OUT", str(tmp_path / "rep")).replace("FACTS", str(EXAMPLE_FACTS)) for a in args
+    ]
     r = cli(*argv, "--db", str(db), timeout=60)
     assert r.returncode == 2, r.stderr
     errors = [line for line in r.stderr.splitlines() if not line.startswith(("usage:", " "))]
@@ -51,7 +59,9 @@ def _crafted(tmp_path):
         for f in found:
             f["subject"]["name"] += evil
             f["title"] = f"{f.get('title')}{evil}"
-        con.execute("UPDATE run_data SET findings = ? WHERE run_id = ?", (zlib.compress(json.dumps(found).encode()), rid))
+        con.execute(
+            "UPDATE run_data SET findings = ? WHERE run_id = ?", (zlib.compress(json.dumps(found).encode()), rid)
+        )
     con.close()
     return db
 
@@ -60,8 +70,9 @@ def _no_controls(text: str) -> None:
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text), repr(text[:300])
 
 
-@pytest.mark.parametrize("args", [["history"], ["history", "--format", "json"], ["diff", "1", "2"],
-                                  ["diff", "1", "2", "--format", "json"]])
+@pytest.mark.parametrize(
+    "args", [["history"], ["history", "--format", "json"], ["diff", "1", "2"], ["diff", "1", "2", "--format", "json"]]
+)
 def test_control_characters_from_a_crafted_history_never_reach_the_terminal(tmp_path, args):
     db = _crafted(tmp_path)
     r = cli(*args, "--db", str(db))
