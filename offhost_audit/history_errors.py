@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 from offhost_audit.errors import EXIT_INCOMPLETE, InputError
@@ -88,6 +87,8 @@ def translate(path: Path, e: BaseException) -> HistoryError:
             f"{path}: cannot open the history database ({detail}): check that it and its folder can be read "
             "and written, or give --db another file"
         )
+    import sqlite3  # here: the CLI imports this module on runs that never open a history
+
     if isinstance(e, sqlite3.DatabaseError):
         return damaged(path, detail)
     return HistoryError(f"{path}: cannot use the history database: {detail}")
