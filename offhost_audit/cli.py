@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import math
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from offhost_audit import __version__, cli_lab, cli_reports, perf
@@ -30,23 +29,8 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _integer(low: int, high: int, what: str) -> Callable[[str], int]:
-    """An argparse type: a whole number from low to high."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-        return value
-
-    return parse
-
-
-_positive_int = _integer(1, 10_000, "a whole number 1-10000")
-_port = _integer(0, 65535, "a port 0-65535 (0: any free port)")
+_positive_int = cli_reports.integer(1, 10_000, "a whole number 1-10000")
+_port = cli_reports.integer(0, 65535, "a port 0-65535 (0: any free port)")
 
 
 def _name(text: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,24 @@ MAX_NUMBER = 2**63 - 1  # SQLite's INTEGER: run ids and counts beyond it are ref
 DEFAULT_KEEP = 30  # timestamped copies per format (DECISIONS.md)
 
 
-def _number(low: int, what: str) -> Any:
-    """An argparse type: a whole number from ``low`` to 2**63-1 (a usage error otherwise, exit 2)."""
-    from offhost_audit.cli import _integer
+def integer(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from low to high (a usage error otherwise, exit 2)."""
 
-    return _integer(low, MAX_NUMBER, f"{what} from {low} to {MAX_NUMBER}")
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _number(low: int, what: str) -> Callable[[str], int]:
+    """A whole number from ``low`` to 2**63-1: run ids and counts that SQLite can hold."""
+    return integer(low, MAX_NUMBER, f"{what} from {low} to {MAX_NUMBER}")
 
 
 def _folder(text: str) -> str:

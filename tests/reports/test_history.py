@@ -152,10 +152,11 @@ def test_previous_is_the_previous_run_of_the_same_estate(tmp_path):
         a1 = h.save_run({"estate": "inventory:/etc/a.yaml"}, [])
         b1 = h.save_run({"estate": "facts:/tmp/b.json"}, [])
         a2 = h.save_run({"estate": "inventory:/etc/a.yaml"}, [])
-        legacy = h.save_run({"inventory": "/etc/a.yaml"}, [])  # a run recorded before the estate key
+        legacy = h.save_run({"inventory": "/etc/a.yaml"}, [])  # recorded before the estate key: the path as given
+        relative = h.save_run({"inventory": "a.yaml"}, [])
         assert h.previous(a2).id == a1 and h.previous(b1) is None and h.previous(a1) is None
-        assert h.previous(legacy) is None  # "inventory:/etc/a.yaml" as written: not the absolute key
-        assert [r.id for r in h.runs(estate="inventory:/etc/a.yaml")] == [a2, a1]
+        assert h.previous(legacy).id == a2 and h.previous(relative) is None
+        assert [r.id for r in h.runs(estate="inventory:/etc/a.yaml")] == [legacy, a2, a1]
 
 
 def test_the_report_manifest_lists_what_is_beyond_keep(tmp_path):
