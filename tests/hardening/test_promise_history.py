@@ -38,27 +38,15 @@ def _overwrite_pages(db: os.PathLike, first_page: int = 3) -> None:
         f.write(bytes((i * 37 + 11) % 256 for i in range(size - page * (first_page - 1))))
 
 
+def _evaluate_json(db, *extra: str, **kw):
+    """A healthy run (exit 0 on its own) into ``db``, its findings as JSON."""
+    return cli("evaluate", "-f", str(EXAMPLE_FACTS), "--db", str(db), "--format", "json", *extra, **kw)
+
+
 def _evaluate_into(db, tmp_path, *extra: str, **kw):
     """A healthy run (exit 0 on its own) into ``db``, its findings to -o and its reports to a folder."""
     out, rep = tmp_path / "findings.json", tmp_path / "rep"
-    r = cli(
-        "evaluate",
-        "-f",
-        str(EXAMPLE_FACTS),
-        "--db",
-        str(db),
-        "--format",
-        "json",
-        "-o",
-        str(out),
-        "--report",
-        str(rep),
-        "-F",
-        "md,json",
-        "-q",
-        *extra,
-        **kw,
-    )
+    r = _evaluate_json(db, "-o", str(out), "--report", str(rep), "-F", "md,json", "-q", *extra, **kw)
     return r, out, rep
 
 
@@ -144,7 +132,7 @@ def test_a_read_only_database_file_keeps_the_run_and_says_so(tmp_path):
     db = stored_history(tmp_path)
     db.chmod(0o444)  # the folder stays writable: only the file is read-only
     before = digest(db)
-    r = cli("evaluate", "-f", str(EXAMPLE_FACTS), "--db", str(db), "--format", "json", preexec=without_dac_override)
+    r = _evaluate_json(db, preexec=without_dac_override)
     assert r.returncode == 6 and json.loads(r.stdout)
     line = one_line(r.stderr)
     assert str(db) in line and "read-only" in line and digest(db) == before
@@ -156,7 +144,7 @@ def test_a_read_only_folder_keeps_the_run_and_says_so(tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o555)
     db = locked / "history.sqlite"
-    r = cli("evaluate", "-f", str(EXAMPLE_FACTS), "--db", str(db), "--format", "json", preexec=without_dac_override)
+    r = _evaluate_json(db, preexec=without_dac_override)
     assert r.returncode == 6 and json.loads(r.stdout) and str(db) in one_line(r.stderr)
     assert not db.exists()
 
@@ -187,16 +175,7 @@ def test_a_lock_held_too_long_is_exit_3_for_readers(tmp_path):
 def test_a_lock_held_too_long_keeps_the_run_and_exits_6(tmp_path):
     db = stored_history(tmp_path)
     with lock_held(db, "write"):
-        r = cli(
-            "evaluate",
-            "-f",
-            str(EXAMPLE_FACTS),
-            "--db",
-            str(db),
-            "--format",
-            "json",
-            env={"OFFHOST_AUDIT_DB_TIMEOUT": "1"},
-        )
+        r = _evaluate_json(db, env={"OFFHOST_AUDIT_DB_TIMEOUT": "1"})
     assert r.returncode == 6 and json.loads(r.stdout) and "locked" in one_line(r.stderr)
 
 
