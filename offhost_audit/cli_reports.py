@@ -252,12 +252,8 @@ def record(
             code = EXIT_NOT_STORED
     for note in _waiver_notes(run.meta.get("waivers") or {}):
         _say(args, f"warning: {note}")
-    if args.report:
-        try:
-            _render(args, run, args.report, args.report_formats, args.fail_on)
-        except HistoryError as e:
-            _warn(f"the reports were written but not recorded for --keep: {e}")
-            code = EXIT_NOT_STORED
+    if args.report and not _render(args, run, args.report, args.report_formats, args.fail_on):
+        code = EXIT_NOT_STORED
     return run, code
 
 
@@ -273,55 +269,62 @@ def _waiver_notes(summary: dict[str, Any]) -> list[str]:
     return notes
 
 
-def _render(args: argparse.Namespace, run: Any, outdir: str, names: list[str], fail_on: str | None) -> None:
+def _render(args: argparse.Namespace, run: Any, outdir: str, names: list[str], fail_on: str | None) -> bool:
     """--report: with a stored run, its context (previous run and trend of the same estate) and the
-    copies recorded for --keep; without one (--no-history, or a history that failed), neither."""
-    import contextlib
+    copies recorded for --keep; without one (--no-history, or a history that failed), neither.
+    Whether the history took the copies (a failure is a warning: the reports are written anyway)."""
+    from offhost_audit.history import History, HistoryError
 
-    from offhost_audit.history import History
+    if run.id is not None:
+        try:
+            with History(args.db, create=False) as h:
+                paths, recorded = _render_stored(args, h, run, outdir, names, fail_on)
+        except HistoryError as e:  # the history went away between storing and rendering
+            _warn(f"the reports leave out the history (previous run, trend, --keep): {e}")
+            paths, recorded = _render_with(args, run, outdir, names, fail_on), False
+    else:
+        paths, recorded = _render_with(args, run, outdir, names, fail_on), True
+    _say(args, f"reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
+    return recorded
+
+
+def _render_with(args: argparse.Namespace, run: Any, outdir: str, names: list[str], fail_on: Any, **kw: Any) -> Any:
     from offhost_audit.reports.render import render
 
-    with contextlib.ExitStack() as stack:
-        h = stack.enter_context(History(args.db, create=False)) if run.id is not None else None
-        paths = render(
-            run,
-            names,
-            outdir,
-            **(_context(h, run.id) if h is not None else {}),
-            fail_on=fail_on,
-            template_dir=args.template_dir,
-            keep=(args.keep or DEFAULT_KEEP) if h is not None else None,
-            manifest=h,
-        )
-    _say(args, f"reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
+    return render(run, names, outdir, fail_on=fail_on, template_dir=args.template_dir, **kw)
 
 
-def _context(h: Any, run_id: int) -> dict[str, Any]:
-    """The previous run and the trend (up to 60 runs) of the run's own estate."""
-    estate = h.estate(run_id)
-    return {"previous": h.previous(run_id), "trend": h.runs(limit=60, estate=estate, up_to=run_id)}
+def _render_stored(
+    args: argparse.Namespace, h: Any, run: Any, outdir: str, names: list[str], fail_on: Any
+) -> tuple[list[Path], bool]:
+    """Render a stored run with its estate's previous run and trend, recording the copies for --keep
+    (default 30). A history that fails here is a warning; (the paths, whether the copies were recorded)."""
+    from offhost_audit.history import HistoryError
+    from offhost_audit.reports.render import latest_names
+
+    try:
+        context = {"previous": h.previous(run.id), "trend": h.runs(limit=60, estate=h.estate(run.id), up_to=run.id)}
+    except HistoryError as e:
+        _warn(f"the reports leave out the change since the previous run: {e}")
+        context = {}
+    try:
+        return _render_with(
+            args, run, outdir, names, fail_on, **context, keep=args.keep or DEFAULT_KEEP, manifest=h
+        ), True
+    except HistoryError as e:  # raised after the files were written: only the manifest failed
+        _warn(f"the reports were written but not recorded for --keep (no old copy was removed): {e}")
+        return [Path(outdir) / n for n in latest_names(names)], False
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK
     from offhost_audit.findings import breaches
     from offhost_audit.history import History
-    from offhost_audit.reports.render import render
 
-    names = args.formats
     with History(args.db, create=False) as h:
         run = h.load(args.run)
         assert run.id is not None  # a stored run
-        paths = render(
-            run,
-            names,
-            args.outdir,
-            **_context(h, run.id),
-            fail_on=args.fail_on,
-            template_dir=args.template_dir,
-            keep=args.keep or DEFAULT_KEEP,
-            manifest=h,
-        )
+        paths, _ = _render_stored(args, h, run, args.outdir, args.formats, args.fail_on)
     _say(args, f"run {run.id}: reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
     return EXIT_FINDINGS if breaches(run.findings, args.fail_on) else EXIT_OK
 

@@ -235,3 +235,14 @@ def test_a_version_1_history_is_upgraded_in_place_and_keeps_its_runs(tmp_path):
     r = cli("diff", "--db", str(db))
     assert r.returncode == 0 and r.stdout.startswith("run 1 (2026-11-01T00:00:00Z) -> run 2"), r.stderr
     assert sqlite3.connect(db).execute("SELECT estate FROM runs").fetchall() == [("inventory:/etc/inv.yaml",)] * 2
+
+
+def test_a_damaged_previous_run_still_gives_the_reports_of_a_new_one(tmp_path):
+    db = stored_history(tmp_path)  # runs 1 and 2 of tmp_path/facts.json
+    sql(db, "UPDATE run_data SET findings = x'00' WHERE run_id = 2")
+    rep = tmp_path / "rep"
+    r = cli("evaluate", "-f", str(tmp_path / "facts.json"), "--db", str(db), "--report", str(rep), "-F", "md", "-q")
+    assert r.returncode == 0  # stored (run 3) and reported: only the comparison is missing, and said so
+    line = one_line(r.stderr)
+    assert "leave out the change since the previous run" in line and "run 2" in line
+    assert "No previous run to compare with." in (rep / "latest.md").read_text()
