@@ -443,9 +443,12 @@ class History:
 
     def previous(self, run_id: int, *, facts: bool = False) -> Run | None:
         """The run of the same estate (``estate_of``) stored just before run_id, or None."""
-        sql = "SELECT id FROM runs WHERE id < ? AND estate IS (SELECT estate FROM runs WHERE id = ?) ORDER BY id DESC LIMIT 1"
+        sql = (
+            "SELECT p.id FROM runs r JOIN runs p ON p.id < r.id AND p.estate IS r.estate WHERE r.id = ? "
+            "ORDER BY p.id DESC LIMIT 1"
+        )
         with self._errors():
-            row = self.db.execute(sql, (int(run_id), int(run_id))).fetchone()
+            row = self.db.execute(sql, (int(run_id),)).fetchone()
         return self.load(row[0], facts=facts) if row else None
 
     def estate(self, run_id: int) -> str | None:

@@ -155,7 +155,7 @@ def test_previous_is_the_previous_run_of_the_same_estate(tmp_path):
         legacy = h.save_run({"inventory": "/etc/a.yaml"}, [])  # recorded before the estate key: the path as given
         relative = h.save_run({"inventory": "a.yaml"}, [])
         assert h.previous(a2).id == a1 and h.previous(b1) is None and h.previous(a1) is None
-        assert h.previous(legacy).id == a2 and h.previous(relative) is None
+        assert h.previous(legacy).id == a2 and h.previous(relative) is None and h.previous(99) is None
         assert [r.id for r in h.runs(estate="inventory:/etc/a.yaml")] == [legacy, a2, a1]
 
 
