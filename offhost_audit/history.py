@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from offhost_audit.findings import SEVERITIES, STATUSES
+from offhost_audit.history_checks import findings_checker, meta_problem, summary_counts
 from offhost_audit.history_errors import (
     HistoryError as HistoryError,
     HistoryLockedError as HistoryLockedError,
@@ -158,31 +159,6 @@ def _unpack(blob: bytes | None) -> Any:
         return json_loads(zlib.decompress(blob))
 
 
-def _counts(raw: Any) -> dict[str, Any]:
-    """A stored summary's counts as numbers only (a crafted file cannot make the listing fail)."""
-    out: dict[str, Any] = {"total": 0, "status": {}, "fail_by_severity": {}}
-    if not isinstance(raw, dict):
-        return out
-    out["total"] = raw["total"] if isinstance(raw.get("total"), int) else 0
-    for key in ("status", "fail_by_severity"):
-        part = raw.get(key)
-        if isinstance(part, dict):
-            out[key] = {str(k): v for k, v in part.items() if isinstance(v, int)}
-    return out
-
-
-def _is_finding(f: Any) -> bool:
-    """The fields every face reads without checking (a crafted or damaged blob fails here, not later)."""
-    subject = f.get("subject") if isinstance(f, dict) else None
-    return (
-        isinstance(subject, dict)
-        and isinstance(subject.get("name", ""), str)
-        and isinstance(f.get("rule_id"), str)
-        and f.get("status") in STATUSES
-        and isinstance(f.get("severity", ""), str)
-    )
-
-
 class History:
     """One history database. Not shared between threads: open one per thread (cheap).
 
@@ -288,6 +264,8 @@ class History:
             raise
         except (sqlite3.Error, OSError) as e:
             raise translate(self.path, e) from None
+        except UnicodeDecodeError:  # a stored text column that is not UTF-8 any more
+            raise damaged(self.path, "a stored text is not UTF-8") from None
 
     def __enter__(self) -> History:
         return self
@@ -398,7 +376,7 @@ class History:
                 r[0],
                 str(r[1]),
                 self._json(r[0], r[2], "metadata", dict),
-                _counts(self._json(r[0], r[3], "counts", dict)),
+                summary_counts(self._json(r[0], r[3], "counts", dict)),
             )
             for r in rows
         ]
@@ -410,6 +388,8 @@ class History:
             raise damaged(self.path, f"run {run_id}: its {what} cannot be read") from None
         if not isinstance(value, kind):
             raise damaged(self.path, f"run {run_id}: its {what} is not a JSON {kind.__name__}")
+        if what == "metadata" and (bad := meta_problem(value)):
+            raise damaged(self.path, f"run {run_id}: its metadata has an unexpected {bad}")
         return value
 
     def load(self, run_id: int | None = None, *, facts: bool = True) -> Run:
@@ -434,10 +414,16 @@ class History:
             stored_facts = _unpack(row[4]) if facts else None
         except (zlib.error, ValueError, TypeError):
             raise damaged(self.path, f"run {row[0]}: its findings or facts cannot be read") from None
-        if not isinstance(found, list) or not all(_is_finding(f) for f in found):
+        if not findings_checker().is_valid(found):  # every face reads them as the published findings
             raise damaged(self.path, f"run {row[0]}: its findings are not a list of findings")
-        if stored_facts is not None and not isinstance(stored_facts, dict):
-            raise damaged(self.path, f"run {row[0]}: its facts are not a facts document")
+        if stored_facts is not None:
+            from offhost_audit.errors import FactsError
+            from offhost_audit.facts import validate
+
+            try:
+                validate(stored_facts, source="facts")  # the faces read them as a valid document
+            except FactsError:
+                raise damaged(self.path, f"run {row[0]}: its facts are not a valid facts document") from None
         meta = self._json(row[0], row[2], "metadata", dict)
         return Run(id=row[0], started_at=str(row[1]), meta=meta, findings=found, facts=stored_facts)
 

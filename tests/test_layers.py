@@ -26,8 +26,8 @@ PARTS = {
     # the core: documents (inventory, facts, findings, waivers, history, diff) and shared helpers
     **dict.fromkeys(
         ["__init__", "inventory", "targets", "names", "facts", "findings", "errors", "resources", "credentials",
-         "winsec", "atomic", "inputs", "text", "yamldoc", "deadline", "perf", "history", "history_errors", "runs",
-         "waivers", "diff"],
+         "winsec", "atomic", "inputs", "text", "yamldoc", "deadline", "perf", "history", "history_errors",
+         "history_checks", "runs", "waivers", "diff"],
         "core",
     ),
     "collectors": "collectors",

@@ -246,3 +246,32 @@ def test_a_damaged_previous_run_still_gives_the_reports_of_a_new_one(tmp_path):
     line = one_line(r.stderr)
     assert "leave out the change since the previous run" in line and "run 2" in line
     assert "No previous run to compare with." in (rep / "latest.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["meta targets", "meta waivers", "finding message", "finding severity", "finding evidence", "facts collection"],
+)
+def test_a_crafted_run_is_refused_as_damaged_never_a_crash(tmp_path, change):
+    import zlib
+
+    db = stored_history(tmp_path)
+    con = sqlite3.connect(db, isolation_level=None)
+    where, key = change.split()
+    if where == "meta":
+        meta = json.loads(con.execute("SELECT meta FROM runs WHERE id = 2").fetchone()[0])
+        meta[key] = 5 if key == "targets" else {"expired": "soon"}
+        con.execute("UPDATE runs SET meta = ? WHERE id = 2", (json.dumps(meta),))
+    else:
+        column = "findings" if where == "finding" else "facts"
+        doc = json.loads(zlib.decompress(con.execute(f"SELECT {column} FROM run_data WHERE run_id = 2").fetchone()[0]))
+        for f in doc if where == "finding" else [doc]:
+            f[key] = {"message": 5, "severity": "bogus", "evidence": "x", "collection": False}[key]
+        con.execute(f"UPDATE run_data SET {column} = ? WHERE run_id = 2", (zlib.compress(json.dumps(doc).encode()),))
+    con.close()
+    for args in (["report", "2", "-o", str(tmp_path / "rep")], ["diff", "1", "2"], ["history"]):
+        r = cli(*args, "--db", str(db))
+        if args[0] == "diff" and where == "facts" or args[0] == "history" and where != "meta":
+            assert r.returncode == 0, r.stderr  # what they read is intact
+            continue
+        assert r.returncode == 2 and "run 2: its" in one_line(r.stderr) and "damaged" in r.stderr, (args, r.stderr)
