@@ -25,6 +25,8 @@ from offhost_audit.errors import OutputError
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+# Windows has no *at() calls: there the folder is named by its path for each file (O_EXCL still holds)
+_AT = all(f in os.supports_dir_fd for f in (os.open, os.stat, os.unlink, os.rename))
 
 
 def _why(e: OSError) -> str:
@@ -36,9 +38,11 @@ class ReportFolder:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self.fd = -1
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            self.fd = os.open(self.path, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+            if _AT:
+                self.fd = os.open(self.path, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
         except (FileExistsError, NotADirectoryError):
             raise OutputError(f"{self.path}: not a folder (report output)") from None
         except OSError as e:
@@ -56,9 +60,14 @@ class ReportFolder:
             os.close(self.fd)
             self.fd = -1
 
+    def _at(self, name: str) -> tuple[str, dict[str, int]]:
+        """``name`` relative to the open folder, or (without *at() calls) its path."""
+        return (name, {"dir_fd": self.fd}) if self.fd >= 0 else (str(self.path / name), {})
+
     def _stat(self, name: str) -> os.stat_result | None:
+        where, at = self._at(name)
         try:
-            return os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+            return os.stat(where, **at, follow_symlinks=False)
         except FileNotFoundError:
             return None
 
@@ -71,9 +80,9 @@ class ReportFolder:
         old = self._stat(name)
         if old is not None and stat.S_ISDIR(old.st_mode):
             raise OutputError(f"{self.path / name}: is a folder, not a report file; move it away")
-        tmp = f".{name}.{os.getpid()}.{secrets.token_hex(8)}.offhost-tmp"
+        (tmp, at), (dest, _) = self._at(f".{name}.{os.getpid()}.{secrets.token_hex(8)}.offhost-tmp"), self._at(name)
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o666, dir_fd=self.fd)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o666, **at)
         except OSError as e:
             raise OutputError(f"{self.path / name}: cannot write the report: {_why(e)}") from None
         try:
@@ -87,14 +96,17 @@ class ReportFolder:
                 f.flush()
                 os.fsync(f.fileno())
                 st = os.fstat(f.fileno())
-            os.rename(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+            if at:  # POSIX rename replaces the name in one step, a link there included
+                os.rename(tmp, dest, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+            else:
+                os.replace(tmp, dest)
         except OSError as e:
             with contextlib.suppress(OSError):
-                os.unlink(tmp, dir_fd=self.fd)
+                os.unlink(tmp, **at)
             raise OutputError(f"{self.path / name}: cannot write the report: {_why(e)}") from None
         except BaseException:
             with contextlib.suppress(OSError):
-                os.unlink(tmp, dir_fd=self.fd)
+                os.unlink(tmp, **at)
             raise
         return f"{st.st_dev}:{st.st_ino}"
 
@@ -106,7 +118,8 @@ class ReportFolder:
             st = self._stat(name)
             if st is None or not stat.S_ISREG(st.st_mode) or f"{st.st_dev}:{st.st_ino}" != identity:
                 return False
-            os.unlink(name, dir_fd=self.fd)
+            where, at = self._at(name)
+            os.unlink(where, **at)
         except OSError:
             return False
         return True

@@ -197,3 +197,15 @@ def test_the_report_folder_is_refused_when_it_is_a_file(tmp_path):
     f.write_text("x")
     r = cli("evaluate", "-f", str(EXAMPLE_FACTS), "--no-history", "--report", str(f), "-F", "md")
     assert r.returncode == 2 and str(f) in one_line(r.stderr) and f.read_text() == "x"
+
+
+def test_a_report_folder_swapped_for_a_link_after_opening_keeps_the_files_in_the_folder(tmp_path):
+    from offhost_audit.reports.folder import ReportFolder
+
+    rep, moved, elsewhere = tmp_path / "rep", tmp_path / "moved", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with ReportFolder(rep) as folder:
+        rep.rename(moved)
+        rep.symlink_to(elsewhere, target_is_directory=True)  # the folder's name now leads somewhere else
+        folder.write("latest.md", "report\n")
+    assert (moved / "latest.md").read_text() == "report\n" and list(elsewhere.iterdir()) == []
