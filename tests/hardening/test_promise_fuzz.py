@@ -85,7 +85,6 @@ def _mutate(doc: Any, data: st.DataObject, depth: int = 0) -> Any:
 @pytest.fixture(autouse=True)
 def _no_credentials(monkeypatch, tmp_path_factory):
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))  # a generated -o NAME lands here, not in the checkout
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))  # the default history too
     for k in list(os.environ):
         if k.startswith("OFFHOST_"):
             monkeypatch.delenv(k)
