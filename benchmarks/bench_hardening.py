@@ -20,6 +20,13 @@ cache-tamper  = the same with a world-writable entry saying another default prof
 prompt        = `audit` whose inventory says `prompt: true`, without a terminal (was exit 4 after a
                 GetPassWarning; now exit 2)
 sigterm       = from SIGTERM to the end of `demo`, its temporary folders removed (was: left behind)
+
+dbdamage  = storing a run into a history whose pages were overwritten: refused before any write (was exit 4)
+dbforeign = storing a run into another application's SQLite file: refused before the WAL switch (was exit 4)
+dblock    = storing a run while another process holds the write lock, OFFHOST_AUDIT_DB_TIMEOUT=1 (default 60 s)
+link      = the six report formats into a folder with links planted at every latest.* (victim unchanged)
+quickchk  = the damage check before a history's first write, on a history of 200 runs of 1,000 hosts
+Each must end within its bound (a hang is a failure: exit 1).
 """
 
 from __future__ import annotations
@@ -41,14 +48,21 @@ from offhost_audit.errors import AuditError  # noqa: E402
 from offhost_audit.reports import console  # noqa: E402
 
 
-def timed(name: str, fn) -> None:
+FAILED: list[str] = []
+
+
+def timed(name: str, fn, bound: float = 300.0) -> None:
     start = time.perf_counter()
     try:
         fn()
         outcome = "ok"
     except AuditError as e:
         outcome = str(e).splitlines()[0][:90]
-    print(f"{name:<8} {time.perf_counter() - start:7.2f} s  {outcome}")
+    seconds = time.perf_counter() - start
+    if seconds > bound:
+        FAILED.append(name)
+        outcome = f"TOO SLOW (bound {bound:g} s): {outcome}"
+    print(f"{name:<9} {seconds:7.2f} s  {outcome}")
 
 
 def issue18() -> bool:
@@ -164,8 +178,82 @@ def main() -> None:
                    tls=False, options={"scheme": "http", "auth": "basic"})
         timed("trickle", lambda: WinRMSession(t, call_timeout=3).run("system.ps1"))
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (mostly the 1.5 M-host document)")
+    store()
     if not issue18():
-        sys.exit(1)
+        FAILED.append("issue18")
+    if FAILED:
+        sys.exit(f"hung or too slow: {', '.join(FAILED)}")
+
+
+def store() -> None:
+    """The history and report-folder classes of issue 18."""
+    import os
+    import sqlite3
+    import subprocess
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import estate
+
+    from offhost_audit import audit
+    from offhost_audit.history import History
+    from offhost_audit.reports.render import FORMATS, render
+
+    doc = json.loads((ROOT / "examples" / "facts" / "csv-cluster-healthy.json").read_text())
+    found = audit.evaluate_facts(doc)
+    with tempfile.TemporaryDirectory() as tmp:
+        damaged = Path(tmp) / "damaged.sqlite"
+        with History(damaged) as h:
+            for _ in range(3):
+                h.save_run({}, found, facts=doc)
+        with open(damaged, "r+b") as f:
+            f.seek(4096 * 2)
+            f.write(b"\xa5" * 4096 * 4)
+        timed("dbdamage", lambda: History(damaged).save_run({}, found), bound=5)
+
+        foreign = Path(tmp) / "foreign.sqlite"
+        con = sqlite3.connect(foreign)
+        con.execute("CREATE TABLE t (x)")
+        con.commit()
+        con.close()
+        timed("dbforeign", lambda: History(foreign).save_run({}, found), bound=5)
+
+        locked = Path(tmp) / "locked.sqlite"
+        History(locked).close()
+        hold = "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); " \
+               "c.execute('BEGIN IMMEDIATE'); print('held', flush=True); time.sleep(60)"
+        holder = subprocess.Popen([sys.executable, "-c", hold, str(locked)], stdout=subprocess.PIPE, text=True)
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        os.environ["OFFHOST_AUDIT_DB_TIMEOUT"] = "1"
+        try:
+            timed("dblock", lambda: History(locked).save_run({}, found), bound=5)
+        finally:
+            del os.environ["OFFHOST_AUDIT_DB_TIMEOUT"]
+            holder.kill()
+            holder.wait()
+
+        rep, victim = Path(tmp) / "rep", Path(tmp) / "victim"
+        rep.mkdir()
+        victim.write_text("keep me\n")
+        for _, ext in FORMATS.values():
+            (rep / f"latest.{ext}").symlink_to(victim)
+        run = audit.record_run(doc, found, save=False)
+
+        def links() -> None:
+            render(run, list(FORMATS), rep)
+            assert victim.read_text() == "keep me\n"
+
+        timed("link", links, bound=30)
+
+        big = Path(tmp) / "big.sqlite"
+        large = estate.generate(1000)
+        large_found = audit.evaluate_facts(large)
+        with History(big) as h:
+            for _ in range(200):
+                h.save_run({}, large_found, facts=large)
+        size = big.stat().st_size / 1e6
+        timed("quickchk", lambda: History(big)._before_write(), bound=30)
+        print(f"          (a {size:.0f} MB history, {len(large_found):,} findings per run)")
 
 
 if __name__ == "__main__":

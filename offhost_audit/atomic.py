@@ -55,9 +55,13 @@ def _target(p: Path) -> tuple[Path, os.stat_result | None]:
 
 
 def check_output(
-    path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str] | None] = (), what: str = "-o"
+    path: str | os.PathLike[str],
+    *,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+    what: str = "-o",
+    writable: bool = True,
 ) -> None:
-    """Raise OutputError when ``path`` is one of ``inputs`` (same file) or plainly cannot be written."""
+    """Raise OutputError when ``path`` is one of ``inputs`` (same file) or (``writable``) plainly cannot be written."""
     p = Path(path)
     target, st = _target(p)
     for i in inputs:
@@ -69,7 +73,7 @@ def check_output(
             same = False
         if same:
             raise OutputError(f"{p}: {what} names an input of this run ({i}); writing it would destroy the input")
-    if st is not None and not stat.S_ISREG(st.st_mode):
+    if not writable or (st is not None and not stat.S_ISREG(st.st_mode)):
         return  # a device or FIFO: written directly, like the shell's >
     parent = target.parent
     while not parent.exists():
@@ -101,7 +105,7 @@ def write_atomic(path: str | os.PathLike[str], text: str | Iterable[str]) -> Non
         raise OutputError(f"{p}: cannot write: a part of the path is a file, not a folder") from None
     except OSError as e:
         raise OutputError(f"{p}: cannot create the folder {folder}: {_why(e)}") from None
-    _remove_stale(folder, target.name)
+    remove_stale(folder, target.name)
     tmp = folder / f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}{_TMP_SUFFIX}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if st is None else 0o600)
@@ -132,7 +136,7 @@ def _write(f: Any, text: str | Iterable[str]) -> None:
         f.writelines(text)
 
 
-def _remove_stale(folder: Path, name: str) -> None:
+def remove_stale(folder: Path, name: str) -> None:
     """Remove our temporary files for ``name`` whose writing process no longer exists."""
     try:
         candidates = list(folder.glob(f".{_glob_escape(name)}.*{_TMP_SUFFIX}"))
@@ -186,4 +190,4 @@ def silence_stdout() -> None:
         os.close(devnull)
 
 
-__all__ = ["OutputError", "check_output", "stdout_errors", "write_atomic"]
+__all__ = ["OutputError", "check_output", "remove_stale", "stdout_errors", "write_atomic"]

@@ -156,6 +156,16 @@ def scope_of(facts: dict[str, Any], rules: list[str]) -> dict[str, list[str]]:
     return {"targets": sorted(names), "rules": sorted(rules)}
 
 
+def estate_key(inventory_path: Any = None, facts_path: Any = None) -> str | None:
+    """Which estate a run audits, for "the previous run of the same estate": the inventory file, else
+    the facts file (absolute paths); None when the run came from neither."""
+    if inventory_path:
+        return f"inventory:{os.path.abspath(inventory_path)}"
+    if facts_path:
+        return f"facts:{os.path.abspath(facts_path)}"
+    return None
+
+
 def _sha256(data: bytes) -> str:
     import hashlib
 
@@ -220,6 +230,7 @@ def record_run(
     else:  # what apply() and summary() give for no waivers (tests/engine/test_policy_cache.py checks)
         found, waived = list(findings), no_waivers_summary()
     meta: dict[str, Any] = {
+        "estate": estate_key(inventory_path, facts_path),
         "inventory": str(inventory_path) if inventory_path else None,
         "inventory_hash": _sha256(Path(inventory_path).read_bytes()) if inventory_path else None,
         "facts_file": str(facts_path) if facts_path else None,
@@ -235,14 +246,21 @@ def record_run(
     started = utc_now_iso()
     run = Run(id=None, started_at=started, meta=meta, facts=facts, findings=found)
     if save:
-        from offhost_audit import history
-
-        store = db if isinstance(db, history.History) else history.History(db)
-        try:
-            run.id = store.save_run(meta, run.findings, facts=facts, started_at=started)
-            if keep_runs is not None:
-                store.prune(keep_runs)
-        finally:
-            if store is not db:
-                store.close()
+        store_run(run, db, keep_runs=keep_runs)
     return run
+
+
+def store_run(run: Any, db: Any = None, *, keep_runs: int | None = None) -> None:
+    """Save a run built by ``record_run(save=False)`` in the history (sets ``run.id``); then prune to
+    the newest ``keep_runs``. ``db``: a path, an open ``history.History`` or None (the default file).
+    A history that cannot be used raises ``history.HistoryError`` (one line; the run is still in hand)."""
+    from offhost_audit import history
+
+    store = db if isinstance(db, history.History) else history.History(db)
+    try:
+        run.id = store.save_run(run.meta, run.findings, facts=run.facts, started_at=run.started_at)
+        if keep_runs is not None:
+            store.prune(keep_runs)
+    finally:
+        if store is not db:
+            store.close()

@@ -12,11 +12,10 @@ import contextlib
 import math
 import signal
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from offhost_audit import __version__, cli_lab, cli_reports, perf
-from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_SIGINT, EXIT_SIGTERM, AuditError
+from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_SIGINT, EXIT_SIGTERM, AuditError, combine
 from offhost_audit.findings import SEVERITIES
 
 # --- argument types: a bad value is a usage error (exit 2) --------------------------------------
@@ -32,23 +31,8 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _integer(low: int, high: int, what: str) -> Callable[[str], int]:
-    """An argparse type: a whole number from low to high."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-        return value
-
-    return parse
-
-
-_positive_int = _integer(1, 10_000, "a whole number 1-10000")
-_port = _integer(0, 65535, "a port 0-65535 (0: any free port)")
+_positive_int = cli_reports.integer(1, 10_000, "a whole number 1-10000")
+_port = cli_reports.integer(0, 65535, "a port 0-65535 (0: any free port)")
 
 
 def _name(text: str) -> str:
@@ -73,8 +57,32 @@ def _check_outputs(args: argparse.Namespace) -> None:
     for attr, flag in _OUTPUTS.items():
         value = getattr(args, attr, None)
         if value:
-            check_output(value, inputs=[*inputs, *seen], what=flag)
+            # the history's own failures come later, in one line, without losing the run (exit 6)
+            check_output(value, inputs=[*inputs, *seen], what=flag, writable=attr != "db")
             seen.append(value)
+    _check_report_folder(args, [*inputs, getattr(args, "waivers", None), *seen])
+    cli_reports.check_run_options(args)
+
+
+def _check_report_folder(args: argparse.Namespace, others: list[Any]) -> None:
+    """The report folder's ``latest.*`` names may not be one of the run's inputs or outputs."""
+    import os
+
+    from offhost_audit.errors import OutputError
+
+    folder, flag = (args.report, "--report") if getattr(args, "report", None) else (getattr(args, "outdir", None), "-o")
+    if not folder:
+        return
+    from offhost_audit.reports.render import latest_names
+
+    for name in latest_names(getattr(args, "report_formats", None) or getattr(args, "formats", None) or []):
+        target = os.path.realpath(os.path.join(folder, name))
+        for other in others:
+            if other and os.path.realpath(other) == target:
+                raise OutputError(
+                    f"{os.path.join(folder, name)}: {flag} {folder} would replace {other}, an input or output of "
+                    "this run; choose another report folder"
+                )
 
 
 def _add_eval_options(p: argparse.ArgumentParser) -> None:
@@ -253,8 +261,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     doc, found, warnings = audit.evaluate_document(
         args.facts, profile=args.profile, opa_url=args.opa_url, engine=args.engine, jobs=args.jobs or None
     )
-    run = cli_reports.record(args, doc, found, warnings, facts_path=args.facts)
-    return _emit(run.findings, run.meta["warnings"], args, facts=doc)  # with the waivers' warnings
+    run, stored = cli_reports.record(args, doc, found, warnings, facts_path=args.facts)
+    return combine(_emit(run.findings, run.meta["warnings"], args, facts=doc), stored)
 
 
 def _emit(found: list, warnings: list[str], args: argparse.Namespace, *, facts: dict | None = None) -> int:
@@ -348,8 +356,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         engine=args.engine,
         jobs=args.jobs or None,
     )
-    run = cli_reports.record(args, doc, found, warnings, inventory=args.inventory)
-    return _emit(run.findings, run.meta["warnings"], args, facts=doc)  # with the waivers' warnings
+    run, stored = cli_reports.record(args, doc, found, warnings, inventory=args.inventory)
+    return combine(_emit(run.findings, run.meta["warnings"], args, facts=doc), stored)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,30 @@ def _formats(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+MAX_NUMBER = 2**63 - 1  # SQLite's INTEGER: run ids and counts beyond it are refused, never an overflow
+DEFAULT_KEEP = 30  # timestamped copies per format (DECISIONS.md)
+
+
+def integer(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from low to high (a usage error otherwise, exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _number(low: int, what: str) -> Callable[[str], int]:
+    """A whole number from ``low`` to 2**63-1: run ids and counts that SQLite can hold."""
+    return integer(low, MAX_NUMBER, f"{what} from {low} to {MAX_NUMBER}")
+
+
 def _folder(text: str) -> str:
     if not Path(text).is_dir():
         raise argparse.ArgumentTypeError(f"{text}: no such folder")
@@ -35,7 +60,12 @@ def add_run_options(p: argparse.ArgumentParser, *, quiet: bool = False) -> None:
     g = p.add_argument_group("history, waivers and reports")
     _add_db_option(g)
     g.add_argument("--no-history", action="store_true", help="do not store this run in the history")
-    g.add_argument("--keep-runs", type=int, metavar="N", help="after storing, keep only the newest N runs")
+    g.add_argument(
+        "--keep-runs",
+        type=_number(1, "a number of runs"),
+        metavar="N",
+        help="after storing, keep only the newest N runs",
+    )
     g.add_argument(
         "--waivers",
         metavar="FILE",
@@ -83,13 +113,17 @@ def _add_render_options(p: Any) -> None:
         "--template-dir", type=_folder, metavar="DIR", help="templates that override the shipped ones (same file names)"
     )
     p.add_argument(
-        "--keep", type=int, metavar="N", help="keep only the newest N timestamped copies of each report format"
+        "--keep",
+        type=_number(1, "a number of copies"),
+        metavar="N",
+        help=f"keep only the newest N timestamped copies of each report format that this tool recorded in "
+        f"the history (default: {DEFAULT_KEEP}; other files in the folder are never removed)",
     )
 
 
 def add_commands(sub: Any) -> None:
     p = sub.add_parser("report", help="render a stored run as report files (html, md, junit, sarif, csv, json)")
-    p.add_argument("run", nargs="?", type=int, metavar="RUN", help="run id (default: the latest; see `history`)")
+    p.add_argument("run", nargs="?", type=run_id, metavar="RUN", help="run id (default: the latest; see `history`)")
     p.add_argument(
         "-f",
         "--formats",
@@ -118,13 +152,28 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("history", help="list the stored runs")
     _add_db_option(p)
-    p.add_argument("--limit", type=int, default=20, metavar="N", help="newest N runs (default: 20; 0 = all)")
+    p.add_argument(
+        "--limit",
+        type=_number(0, "a number of runs"),
+        default=20,
+        metavar="N",
+        help="newest N runs (default: 20; 0 = all)",
+    )
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_history)
 
-    p = sub.add_parser("diff", help="what changed between two stored runs (default: the latest and the one before)")
-    p.add_argument("run_a", nargs="?", type=int, metavar="RUN_A", help="older run (default: the one before RUN_B)")
-    p.add_argument("run_b", nargs="?", type=int, metavar="RUN_B", help="newer run (default: the latest)")
+    p = sub.add_parser(
+        "diff",
+        help="what changed between two stored runs (default: the latest and the previous run of the same estate)",
+    )
+    p.add_argument(
+        "run_a",
+        nargs="?",
+        type=run_id,
+        metavar="RUN_A",
+        help="with RUN_B: compare RUN_A -> RUN_B; alone: compare the previous run of its estate -> RUN_A",
+    )
+    p.add_argument("run_b", nargs="?", type=run_id, metavar="RUN_B", help="the run to compare RUN_A with")
     _add_db_option(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_diff)
@@ -138,6 +187,29 @@ def add_commands(sub: Any) -> None:
     )
     q.add_argument("file", metavar="FILE")
     q.set_defaults(func=cmd_waivers_lint)
+
+
+def run_id(text: str) -> int:
+    """A run id on the command line: 1 to 2**63-1 (`history` lists them)."""
+    return int(_number(1, "a run id")(text))
+
+
+def check_run_options(args: argparse.Namespace) -> None:
+    """Before any work: option combinations that cannot do what they say."""
+    from offhost_audit.errors import InputError
+
+    if getattr(args, "no_history", False) and getattr(args, "keep", None) is not None:
+        raise InputError(
+            "--keep removes only the report copies recorded in the history database; it cannot be used "
+            "with --no-history"
+        )
+
+
+def _warn(text: str) -> None:
+    """A warning that --quiet does not silence (the run's result is kept, but something was not)."""
+    from offhost_audit.text import clean
+
+    print(f"offhost-audit: warning: {clean(text, keep_newlines=False)}", file=sys.stderr)
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
@@ -168,9 +240,13 @@ def record(
     *,
     inventory: str | None = None,
     facts_path: str | None = None,
-) -> Any:
-    """Apply waivers, store the run (unless --no-history), write --report files; returns the Run."""
+) -> tuple[Any, int]:
+    """Apply waivers, store the run (unless --no-history), write --report files; returns the Run and
+    the history's exit code: 0, or EXIT_NOT_STORED (6) with a warning when the history could not be
+    written (the findings and reports are still written)."""
     from offhost_audit import audit
+    from offhost_audit.errors import EXIT_NOT_STORED, EXIT_OK
+    from offhost_audit.history_errors import HistoryError
 
     run = audit.record_run(
         facts,
@@ -182,15 +258,20 @@ def record(
         facts_path=facts_path,
         waivers=waivers_path(args),
         warnings=warnings,
-        db=args.db,
-        save=not args.no_history,
-        keep_runs=args.keep_runs,
+        save=False,
     )
+    code = EXIT_OK
+    if not args.no_history:
+        try:
+            audit.store_run(run, args.db, keep_runs=args.keep_runs)
+        except HistoryError as e:
+            _warn(f"this run was not stored in the history: {e}")
+            code = EXIT_NOT_STORED
     for note in _waiver_notes(run.meta.get("waivers") or {}):
         _say(args, f"warning: {note}")
-    if args.report:
-        _render(args, run, args.report, args.report_formats, args.fail_on)
-    return run
+    if args.report and not _render(args, run, args.report, args.report_formats, args.fail_on):
+        code = EXIT_NOT_STORED
+    return run, code
 
 
 def _waiver_notes(summary: dict[str, Any], most: int = 20) -> list[str]:
@@ -221,61 +302,76 @@ def _waiver_notes(summary: dict[str, Any], most: int = 20) -> list[str]:
     return notes
 
 
-def _render(args: argparse.Namespace, run: Any, outdir: str, names: list[str], fail_on: str | None) -> None:
-    from offhost_audit.history import History
+def _render(args: argparse.Namespace, run: Any, outdir: str, names: list[str], fail_on: str | None) -> bool:
+    """--report: with a stored run, its context (previous run and trend of the same estate) and the
+    copies recorded for --keep; without one (--no-history, or a history that failed), neither.
+    Whether the history took the copies (a failure is a warning: the reports are written anyway)."""
+    from offhost_audit.history import History, HistoryError
+
+    if run.id is not None:
+        try:
+            with History(args.db, create=False) as h:
+                paths, recorded = _render_stored(args, h, run, outdir, names, fail_on)
+        except HistoryError as e:  # the history went away between storing and rendering
+            _warn(f"the reports leave out the history (previous run, trend, --keep): {e}")
+            paths, recorded = _render_with(args, run, outdir, names, fail_on), False
+    else:
+        paths, recorded = _render_with(args, run, outdir, names, fail_on), True
+    _say(args, f"reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
+    return recorded
+
+
+def _render_with(args: argparse.Namespace, run: Any, outdir: str, names: list[str], fail_on: Any, **kw: Any) -> Any:
     from offhost_audit.reports.render import render
 
-    previous, trend = None, None
-    if run.id is not None:
-        with History(args.db) as h:
-            previous = h.previous(run.id)
-            trend = h.runs(limit=60)
-    paths = render(
-        run,
-        names,
-        outdir,
-        previous=previous,
-        trend=trend,
-        fail_on=fail_on,
-        accept_unknown=args.accept_unknown,
-        template_dir=args.template_dir,
-        keep=args.keep,
+    return render(
+        run, names, outdir, fail_on=fail_on, accept_unknown=args.accept_unknown, template_dir=args.template_dir, **kw
     )
-    _say(args, f"reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
+
+
+def _render_stored(
+    args: argparse.Namespace, h: Any, run: Any, outdir: str, names: list[str], fail_on: Any
+) -> tuple[list[Path], bool]:
+    """Render a stored run with its estate's previous run and trend, recording the copies for --keep
+    (default 30). A history that fails here is a warning; (the paths, whether the copies were recorded)."""
+    from offhost_audit.history import HistoryError
+    from offhost_audit.reports.render import latest_names
+
+    try:
+        context = {"previous": h.previous(run.id), "trend": h.runs(limit=60, estate=h.estate(run.id), up_to=run.id)}
+    except HistoryError as e:
+        _warn(f"the reports leave out the change since the previous run: {e}")
+        context = {}
+    try:
+        return _render_with(
+            args, run, outdir, names, fail_on, **context, keep=args.keep or DEFAULT_KEEP, manifest=h
+        ), True
+    except HistoryError as e:  # raised after the files were written: only the manifest failed
+        _warn(f"the reports were written but not recorded for --keep (no old copy was removed): {e}")
+        return [Path(outdir) / n for n in latest_names(names)], False
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from offhost_audit import verdicts
     from offhost_audit.history import History
-    from offhost_audit.reports.render import render
 
-    names = args.formats
-    with History(args.db) as h:
+    with History(args.db, create=False) as h:
         run = h.load(args.run)
-        run_id = run.id
-        assert run_id is not None  # a stored run
-        previous = h.previous(run_id)
-        trend = [s for s in h.runs(limit=200) if s.id is not None and s.id <= run_id][:60]
-    paths = render(
-        run,
-        names,
-        args.outdir,
-        previous=previous,
-        trend=trend,
-        fail_on=args.fail_on,
-        accept_unknown=args.accept_unknown,
-        template_dir=args.template_dir,
-        keep=args.keep,
-    )
+        assert run.id is not None  # a stored run
+        paths, _ = _render_stored(args, h, run, args.outdir, args.formats, args.fail_on)
     _say(args, f"run {run.id}: reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
     return verdicts.exit_code(run.findings, args.fail_on, accept_unknown=args.accept_unknown)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from offhost_audit.history import History
+    from offhost_audit.history import History, default_db_path
     from offhost_audit.text import clean
 
-    with History(args.db) as h:
+    path = Path(args.db) if args.db else default_db_path()
+    if not path.exists():  # a reading command never creates the database
+        print("[]" if args.format == "json" else clean(f"no runs: no history database at {path} yet"))
+        return 0
+    with History(path, create=False) as h:
         runs = h.runs(limit=args.limit or None)
     if args.format == "json":
         sys.stdout.write(
@@ -284,6 +380,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                     {
                         "id": r.id,
                         "started_at": r.started_at,
+                        "estate": r.meta.get("estate"),
                         "counts": r.counts,
                         **{k: r.meta.get(k) for k in ("profile", "engine", "inventory", "facts_file")},
                         "targets": len(r.meta.get("targets") or []),
@@ -296,7 +393,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         )
         return 0
     if not runs:
-        print(f"no runs in {h.path}")
+        print(clean(f"no runs in {h.path}"))
         return 0
     print(
         f"{'run':>5}  {'started (UTC)':<20}  {'fail':>6} {'unknown':>7} {'waived':>6} {'pass':>6} {'total':>6}  profile, engine, source"
@@ -305,7 +402,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         st = r.counts.get("status", {})
         src = r.meta.get("inventory") or r.meta.get("facts_file") or ""
         print(
-            f"{r.id:>5}  {r.started_at:<20}  {st.get('fail', 0):>6} {st.get('unknown', 0):>7} {st.get('waived', 0):>6} "
+            f"{r.id:>5}  {clean(r.started_at, keep_newlines=False):<20}  {st.get('fail', 0):>6} {st.get('unknown', 0):>7} {st.get('waived', 0):>6} "
             f"{st.get('pass', 0):>6} {r.counts.get('total', 0):>6}  "
             + clean(f"{r.meta.get('profile') or '-'}, {r.meta.get('engine') or '-'}, {src or '-'}", keep_newlines=False)
         )
@@ -318,25 +415,30 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from offhost_audit.history import History
     from offhost_audit.text import clean
 
-    with History(args.db) as h:
-        new = h.load(args.run_b, facts=False) if args.run_b is not None else None
-        if args.run_a is not None and args.run_b is None:
-            old, new = h.load(args.run_a, facts=False), h.load(None, facts=False)
-        else:
-            new = new or h.load(None, facts=False)
+    if args.run_a is not None and args.run_a == args.run_b:
+        raise InputError(f"diff {args.run_a} {args.run_b}: that is the same run twice; give two different runs")
+    with History(args.db, create=False) as h:
+        if args.run_b is not None:  # exactly these two, in this order
+            old, new = h.load(args.run_a, facts=False), h.load(args.run_b, facts=False)
+        else:  # RUN_A (or the latest) against the previous run of its estate
+            new = h.load(args.run_a, facts=False)
             assert new.id is not None  # a stored run
             earlier = h.previous(new.id)
             if earlier is None:
-                raise InputError(f"{h.path}: run {new.id} has no earlier run to compare with")
+                where = h.estate(new.id) or "no inventory or facts file recorded"
+                raise InputError(
+                    f"{h.path}: run {new.id} has no earlier run of the same estate ({where}) to compare with; "
+                    "give two run ids (`offhost-audit history` lists them)"
+                )
             old = earlier
     d = diff_runs(old, new)
     if args.format == "json":
-        sys.stdout.write(json.dumps(d.as_dict(), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(d.as_dict(), indent=2) + "\n")  # ASCII: no control character reaches a terminal
         return 0
-    print(f"run {old.id} ({old.started_at}) -> run {new.id} ({new.started_at})")
+    print(clean(f"run {old.id} ({old.started_at}) -> run {new.id} ({new.started_at})", keep_newlines=False))
     for cat in CATEGORIES:
         items = d.changes[cat]
-        print(f"{LABELS[cat]}: {len(items)}")
+        print(f"{LABELS[cat]}: {len(items)}")  # our own labels and counts
         if cat == "still_failing":
             continue
         for c in items[:200]:

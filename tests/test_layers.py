@@ -26,8 +26,8 @@ PARTS = {
     # the core: documents (inventory, facts, findings, waivers, history, diff), verdicts, shared helpers
     **dict.fromkeys(
         ["__init__", "inventory", "targets", "names", "facts", "findings", "errors", "resources", "credentials",
-         "winsec", "atomic", "inputs", "text", "yamldoc", "deadline", "perf", "history", "runs", "waivers", "waiver_match",
-         "diff", "verdicts", "unknowns"],
+         "winsec", "atomic", "inputs", "text", "yamldoc", "deadline", "perf", "history", "history_errors",
+         "history_checks", "runs", "waivers", "waiver_match", "diff", "verdicts", "unknowns"],
         "core",
     ),
     "collectors": "collectors",

@@ -3,20 +3,21 @@
 API (the CLI's ``report``/``--report`` and the TUI's export call this)::
 
     render(run, formats, outdir, *, previous=None, trend=None, fail_on=None, template_dir=None,
-           keep=None, stamp=True) -> list[Path]
+           keep=None, manifest=None, stamp=True) -> list[Path]
 
 ``run``/``previous``: ``history.Run``; ``trend``: ``History.runs()`` summaries for the trend chart;
 ``formats``: names from ``FORMATS`` (html, md, junit, sarif, csv, json). Each format's template is
 ``templates/<name>`` shipped as package data; a file of the same name in ``template_dir`` overrides it.
 HTML and XML templates autoescape. Every file goes to ``outdir/latest.<ext>`` and, with ``stamp``, to
-``outdir/offhost-audit-<UTC time>-run<id>.<ext>``; ``keep`` keeps only the newest N stamped copies
-per format. Returns the paths written (latest first per format).
+``outdir/offhost-audit-<UTC time>-run<id>-<random>.<ext>``, written through ``folder.ReportFolder``
+(never through a link planted in the folder). ``manifest`` (an open ``history.History``) records the
+stamped copies; ``keep`` then removes the recorded copies of each format beyond the newest N, and
+only those. Returns the paths written (latest first per format).
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,10 +25,10 @@ from typing import Any
 
 import jinja2
 
-from offhost_audit.atomic import write_atomic
 from offhost_audit.errors import InputError
 from offhost_audit.perf import paused_gc
 from offhost_audit.reports import context as ctx_mod
+from offhost_audit.reports.folder import ReportFolder, unique_name
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -40,7 +41,6 @@ FORMATS: dict[str, tuple[str, str]] = {
     "csv": ("findings.csv.j2", "csv"),
     "json": ("findings.json.j2", "json"),
 }
-_STAMPED = re.compile(r"^offhost-audit-\d{8}T\d{6}Z-run[\w-]+\.(?P<ext>.+)$")
 
 
 def parse_formats(text: str) -> list[str]:
@@ -126,14 +126,15 @@ def render(
     accept_unknown: bool = False,
     template_dir: str | os.PathLike[str] | None = None,
     keep: int | None = None,
+    manifest: Any = None,
     stamp: bool = True,
     diff: Any = None,
 ) -> list[Path]:
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: not a folder (report output)")
-    if keep is not None and keep < 1:
-        raise InputError(f"--keep must be 1 or more, not {keep}")
+    if keep is not None and (keep < 1 or manifest is None):
+        raise InputError(f"--keep must be 1 or more, not {keep}" if keep < 1 else "--keep needs the history database")
     env = environment(template_dir)
     with paused_gc():
         ctx = ctx_mod.build(
@@ -141,33 +142,28 @@ def render(
         )
     when = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     written: list[Path] = []
-    for fmt in formats:
-        _, ext = FORMATS[fmt]
-        text = render_text(fmt, ctx, env)
-        latest = out / f"latest.{ext}"
-        _write(latest, text)
-        written.append(latest)
-        if stamp:
-            stamped = out / f"offhost-audit-{when}-run{run.id if run.id is not None else 'unsaved'}.{ext}"
-            _write(stamped, text)
-            written.append(stamped)
-        if keep is not None:
-            _prune(out, ext, keep)
+    copies: list[tuple[str, str, int | None, str]] = []
+    with ReportFolder(out) as folder:
+        for fmt in formats:
+            _, ext = FORMATS[fmt]
+            text = render_text(fmt, ctx, env)
+            folder.write(f"latest.{ext}", text)
+            written.append(out / f"latest.{ext}")
+            if stamp:
+                name = unique_name(f"offhost-audit-{when}-run{run.id if run.id is not None else 'unsaved'}", ext)
+                copies.append((name, fmt, run.id, folder.write(name, text)))
+                written.append(out / name)
+        if manifest is not None and copies:
+            manifest.add_report_files(folder.key, copies)
+        if manifest is not None and keep is not None:
+            for fmt in formats:
+                old = manifest.report_files_beyond(folder.key, fmt, keep)
+                for entry in old:
+                    folder.remove(entry.name, entry.identity)  # gone or not ours any more: forgotten either way
+                manifest.forget_report_files([entry.id for entry in old])
     return written
 
 
-def _write(path: Path, text: str) -> None:
-    try:
-        write_atomic(path, text)
-    except OSError as e:
-        raise InputError(f"{path}: cannot write the report: {e.strerror or e}") from None
-
-
-def _prune(out: Path, ext: str, keep: int) -> None:
-    mine = sorted(
-        (p for p in out.iterdir() if (m := _STAMPED.match(p.name)) and m.group("ext") == ext),
-        key=lambda p: p.name,
-        reverse=True,
-    )
-    for p in mine[keep:]:
-        p.unlink(missing_ok=True)
+def latest_names(formats: list[str]) -> list[str]:
+    """The ``latest.*`` file names the given formats write (the CLI checks them against its inputs)."""
+    return [f"latest.{FORMATS[fmt][1]}" for fmt in formats]

@@ -63,9 +63,11 @@ class Session:
         """A stored run (None: the latest); its findings as stored, waivers included."""
         from offhost_audit import history
 
-        if run_id is not None and not str(run_id).isdigit():
-            raise InputError(f"--run {run_id!r}: a run id is a number (`offhost-audit history` lists them)")
-        with history.History(db) as store:
+        if run_id is not None and not (str(run_id).isdigit() and 1 <= int(run_id) <= history.MAX_ID):
+            raise InputError(
+                f"--run {run_id!r}: a run id is a number from 1 to {history.MAX_ID} (`offhost-audit history` lists them)"
+            )
+        with history.History(db, create=False) as store:  # opening a run never creates a database
             run = store.load(int(run_id) if run_id is not None else None)
         s = cls(
             run.facts or {},

@@ -170,3 +170,90 @@ def _garble(text: str, data: st.DataObject) -> str:
         text = text[:i] + data.draw(st.sampled_from(["", "\t", ":", "- ", "{", "]", "&a ", "*a", "'", "\"", "\n  "])) \
             + text[i + data.draw(st.integers(0, 3)):]
     return text
+
+
+@pytest.fixture(scope="module")
+def history_template(tmp_path_factory):
+    """A real history with three runs (two estates) to copy and damage per example."""
+    from offhost_audit import audit
+
+    db = tmp_path_factory.mktemp("history") / "h.sqlite"
+    doc = json.loads(EXAMPLE_FACTS.read_text())
+    found, _ = audit.evaluate_file(EXAMPLE_FACTS)
+    for i, path in enumerate(("a.json", "b.json", "a.json")):
+        audit.record_run(doc, found[i:], db=db, facts_path=path)
+    return db
+
+
+def _damage(db: Path, data: st.DataObject) -> None:
+    """One crafted change: a stored value replaced (as JSON, as text, as bytes), a row or table
+    dropped, or bytes of the file overwritten."""
+    import sqlite3
+    import zlib
+
+    kind = data.draw(st.sampled_from(["meta", "counts", "started_at", "estate", "findings", "facts", "delete",
+                                      "drop", "bytes"]))
+    if kind == "bytes":
+        size = db.stat().st_size
+        with open(db, "r+b") as f:
+            f.seek(data.draw(st.integers(0, size - 1)))
+            f.write(data.draw(st.binary(min_size=1, max_size=64)))
+        return
+    con = sqlite3.connect(db, isolation_level=None)
+    try:
+        _change(con, kind, data)
+    except (sqlite3.Error, TypeError, ValueError, zlib.error):
+        pass  # an earlier change already broke what this one would change
+    finally:
+        con.close()
+
+
+def _change(con: Any, kind: str, data: st.DataObject) -> None:
+    import zlib
+
+    run = data.draw(st.integers(1, 3))
+    if kind in ("meta", "counts"):
+        old = json.loads(con.execute(f"SELECT {kind} FROM runs WHERE id = ?", (run,)).fetchone()[0])
+        new = json.dumps(_mutate(old, data)) if data.draw(st.booleans()) else data.draw(odd_text)
+        con.execute(f"UPDATE runs SET {kind} = ? WHERE id = ?", (new, run))
+    elif kind in ("started_at", "estate"):
+        con.execute(f"UPDATE runs SET {kind} = ? WHERE id = ?", (data.draw(odd_text), run))
+    elif kind in ("findings", "facts"):
+        blob = con.execute(f"SELECT {kind} FROM run_data WHERE run_id = ?", (run,)).fetchone()[0]
+        if data.draw(st.booleans()):
+            new = zlib.compress(json.dumps(_mutate(json.loads(zlib.decompress(blob)), data)).encode())
+        else:
+            new = data.draw(st.binary(max_size=40))
+        con.execute(f"UPDATE run_data SET {kind} = ? WHERE run_id = ?", (new, run))
+    elif kind == "delete":
+        con.execute("DELETE FROM runs WHERE id = ?", (run,))
+    else:
+        con.execute(f"DROP TABLE {data.draw(st.sampled_from(['run_data', 'report_files', 'runs']))}")
+
+
+@SETTINGS
+@given(data=st.data())
+def test_history_diff_and_report_on_a_crafted_history_never_crash(tmp_path_factory, capsys, history_template, data):
+    import re
+    import shutil
+
+    tmp = tmp_path_factory.mktemp("crafted")
+    db = tmp / "h.sqlite"
+    shutil.copy(history_template, db)
+    for _ in range(data.draw(st.integers(1, 3))):
+        _damage(db, data)
+    ids = st.one_of(st.sampled_from(["1", "2", "3", "0", "-1", str(2**63), "x"]), odd_text)
+    command = data.draw(st.sampled_from(["history", "diff", "report"]))
+    argv = [command]
+    if command == "history" and data.draw(st.booleans()):
+        argv += ["--limit", data.draw(ids)]
+    elif command == "diff":
+        argv += data.draw(st.lists(ids, max_size=2))
+    elif command == "report":
+        argv += [*data.draw(st.lists(ids, max_size=1)), "-o", str(tmp / "rep"), "-f", "md,json"]
+    if command != "report":
+        argv += ["--format", data.draw(st.sampled_from(["table", "json"]))]
+    argv = [a.replace("\x00", "") for a in argv]
+    code, err = _run([*argv, "--db", str(db)], capsys)
+    out = capsys.readouterr().out
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", out + err), repr((out + err)[:300])

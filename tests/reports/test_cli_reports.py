@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from offhost_audit.cli import main
+from offhost_audit.history import History
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBLEMS = str(ROOT / "examples" / "facts" / "csv-cluster-problems.json")
@@ -22,9 +23,12 @@ def db(tmp_path):
 
 
 def test_evaluate_stores_runs_then_history_diff_report(tmp_path, db, capsys):
-    assert main(["evaluate", "-f", PROBLEMS, "--db", db, "--quiet"]) == 1  # critical failures, exit 1
+    facts = tmp_path / "facts.json"  # one estate: the same facts file, collected again after a fix
+    facts.write_bytes(Path(PROBLEMS).read_bytes())
+    assert main(["evaluate", "-f", str(facts), "--db", db, "--quiet"]) == 1  # critical failures, exit 1
     assert capsys.readouterr().out == ""  # --quiet: nothing on stdout
-    assert main(["evaluate", "-f", HEALTHY, "--db", db, "--format", "json"]) == 0
+    facts.write_bytes(Path(HEALTHY).read_bytes())
+    assert main(["evaluate", "-f", str(facts), "--db", db, "--format", "json"]) == 0
     capsys.readouterr()
     assert main(["history", "--db", db, "--format", "json"]) == 0
     runs = json.loads(capsys.readouterr().out)
@@ -84,6 +88,9 @@ def test_waivers_lint_exit_codes(tmp_path, capsys):
 
 
 def test_history_errors_are_one_line_exit_2(tmp_path, db, capsys):
+    assert main(["report", "-o", str(tmp_path / "r"), "--db", db]) == 2
+    assert "no history database here" in capsys.readouterr().err
+    History(db).close()
     assert main(["report", "-o", str(tmp_path / "r"), "--db", db]) == 2
     assert "the history has no runs yet" in capsys.readouterr().err
     assert main(["diff", "--db", db]) == 2

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 from offhost_audit import audit
 from offhost_audit.diff import diff_runs
@@ -115,3 +117,69 @@ def test_rule_removed_from_the_policy_bundle_is_not_fixed(tmp_path, problems):
     assert not [c for c in d.changes["fixed"] if c.rule_id == "OHP-010"]
     dropped = [c for c in d.changes["not_evaluated"] if c.rule_id == "OHP-010"]
     assert dropped and all(c.reason == "rule OHP-010 not in scope of the newer run" for c in dropped)
+
+
+def _three_runs(tmp_path):
+    """Runs 1 and 3 of one estate (facts file a.json), run 2 of another (b.json)."""
+    from offhost_audit.cli import main
+
+    db = tmp_path / "h.sqlite"
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    examples = Path(__file__).resolve().parents[2] / "examples" / "facts"
+    a.write_bytes((examples / "csv-cluster-problems.json").read_bytes())
+    b.write_bytes((examples / "smb-estate.json").read_bytes())
+    for f in (a, b):
+        assert main(["evaluate", "-f", str(f), "--db", str(db), "-q"]) in (0, 1)
+    a.write_bytes((examples / "csv-cluster-healthy.json").read_bytes())  # the estate after a fix
+    assert main(["evaluate", "-f", str(a), "--db", str(db), "-q"]) == 0
+    return db
+
+
+def _diff(db, capsys, *args):
+    from offhost_audit.cli import main
+
+    capsys.readouterr()
+    code = main(["diff", *args, "--db", str(db), "--format", "json"])
+    out = capsys.readouterr()
+    return code, (json.loads(out.out) if code == 0 else out.err)
+
+
+def test_diff_two_runs_compares_exactly_those_in_that_order(tmp_path, capsys):
+    db = _three_runs(tmp_path)
+    code, d = _diff(db, capsys, "1", "3")
+    assert code == 0 and (d["old_run"], d["new_run"]) == (1, 3)
+    code, d = _diff(db, capsys, "3", "1")
+    assert code == 0 and (d["old_run"], d["new_run"]) == (3, 1) and d["counts"]["regressed"] + d["counts"]["new"] > 0
+    from offhost_audit.cli import main
+
+    assert main(["diff", "1", "3", "--db", str(db)]) == 0
+    assert capsys.readouterr().out.startswith("run 1 (")
+
+
+def test_diff_one_run_compares_it_with_the_previous_run_of_its_estate(tmp_path, capsys):
+    db = _three_runs(tmp_path)
+    code, d = _diff(db, capsys, "3")
+    assert code == 0 and (d["old_run"], d["new_run"]) == (1, 3) and d["counts"]["not_evaluated"] == 2
+    code, d = _diff(db, capsys)  # the latest: run 3, against run 1 (run 2 audited another estate)
+    assert code == 0 and (d["old_run"], d["new_run"]) == (1, 3)
+    code, err = _diff(db, capsys, "2")
+    assert code == 2 and "run 2 has no earlier run of the same estate" in err
+
+
+def test_diff_of_a_run_with_itself_is_refused(tmp_path, capsys):
+    db = _three_runs(tmp_path)
+    code, err = _diff(db, capsys, "2", "2")
+    assert code == 2 and "the same run twice" in err
+
+
+def test_reports_compare_with_the_previous_run_of_the_same_estate(tmp_path, capsys):
+    from offhost_audit.cli import main
+
+    db = _three_runs(tmp_path)
+    out = tmp_path / "rep"
+    assert main(["report", "3", "-o", str(out), "--db", str(db), "-f", "md", "-q"]) == 0
+    md = (out / "latest.md").read_text()
+    assert "Run 1 → run 3." in md.split("## Change since the previous run")[1].split("##")[0]
+    with History(db) as h:
+        assert [s.id for s in h.runs(estate=h.estate(3))] == [3, 1]
+        assert [s.id for s in h.runs(estate=h.estate(3), up_to=2)] == [1]

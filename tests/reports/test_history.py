@@ -48,7 +48,7 @@ def test_newer_schema_is_refused(tmp_path):
 def test_not_a_database(tmp_path):
     path = tmp_path / "h.sqlite"
     path.write_text("hello, I am not sqlite " * 100)
-    with pytest.raises(InputError, match="not a usable offhost-audit history database"):
+    with pytest.raises(InputError, match="not an offhost-audit history database .*left as it is"):
         History(path)
 
 
@@ -145,3 +145,33 @@ def test_opening_a_new_database_from_many_threads_at_once_never_fails(tmp_path):
         for t in threads:
             t.join()
         assert errors == [], f"round {k}: {errors[0]}"
+
+
+def test_previous_is_the_previous_run_of_the_same_estate(tmp_path):
+    with History(tmp_path / "h.sqlite") as h:
+        a1 = h.save_run({"estate": "inventory:/etc/a.yaml"}, [])
+        b1 = h.save_run({"estate": "facts:/tmp/b.json"}, [])
+        a2 = h.save_run({"estate": "inventory:/etc/a.yaml"}, [])
+        legacy = h.save_run({"inventory": "/etc/a.yaml"}, [])  # recorded before the estate key: the path as given
+        relative = h.save_run({"inventory": "a.yaml"}, [])
+        assert h.previous(a2).id == a1 and h.previous(b1) is None and h.previous(a1) is None
+        assert h.previous(legacy).id == a2 and h.previous(relative) is None and h.previous(99) is None
+        assert [r.id for r in h.runs(estate="inventory:/etc/a.yaml")] == [legacy, a2, a1]
+
+
+def test_the_report_manifest_lists_what_is_beyond_keep(tmp_path):
+    with History(tmp_path / "h.sqlite") as h:
+        h.add_report_files("/srv/rep", [(f"c{i}.md", "md", i, f"1:{i}") for i in range(5)])
+        h.add_report_files("/srv/other", [("x.md", "md", 1, "1:99")])
+        beyond = h.report_files_beyond("/srv/rep", "md", 2)
+        assert [f.name for f in beyond] == ["c2.md", "c1.md", "c0.md"]
+        h.forget_report_files([f.id for f in beyond])
+        assert h.report_files_beyond("/srv/rep", "md", 0) != [] and h.report_files_beyond("/srv/rep", "md", 2) == []
+        assert [f.name for f in h.report_files_beyond("/srv/other", "md", 0)] == ["x.md"]
+
+
+def test_a_new_database_is_marked_as_ours(tmp_path):
+    from offhost_audit.history import APPLICATION_ID
+
+    History(tmp_path / "h.sqlite").close()
+    assert sqlite3.connect(tmp_path / "h.sqlite").execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID

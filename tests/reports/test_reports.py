@@ -161,12 +161,16 @@ def test_markdown_stays_under_one_mib():
 
 
 def test_latest_timestamped_and_keep(tmp_path):
+    from offhost_audit.history import History
+
     run = sample.run()
-    for i in range(3):
-        run.id = 10 + i
-        written = render(run, ["md", "csv"], tmp_path, keep=2)
-        assert tmp_path / "latest.md" in written
-    names = sorted(p.name for p in tmp_path.iterdir())
+    out = tmp_path / "out"
+    with History(tmp_path / "h.sqlite") as h:  # --keep removes what the history's manifest lists
+        for i in range(3):
+            run.id = 10 + i
+            written = render(run, ["md", "csv"], out, keep=2, manifest=h)
+            assert out / "latest.md" in written
+    names = sorted(p.name for p in out.iterdir())
     assert names.count("latest.md") == 1
     assert len([n for n in names if n.endswith(".md") and n.startswith("offhost-audit-")]) == 2
     assert not [n for n in names if "run10" in n]
