@@ -1,8 +1,10 @@
 """SARIF 2.1.0 as plain dicts: one reportingDescriptor per OHP rule, one result per problem finding.
 
 Findings are about hosts, not files: a result names its subject in ``logicalLocations`` (kind
-``resource``) and has no ``physicalLocation`` (SARIF allows that; an invented "line 1 of the
-inventory" would send a reader to a line that says nothing). Each result has a stable
+``resource``). Its ``physicalLocation`` is the file the run judged (the inventory, or the facts
+file), without a region: GitHub code scanning rejects a result without an artifact URI, and an
+invented "line 1" would send a reader to a line that says nothing. A run with neither file (the
+TUI's live audit of an estate not on disk) has no physical location. Each result has a stable
 ``partialFingerprints`` (rule + subject). Each rule carries ``properties.security-severity``, the
 number GitHub code scanning ranks alerts by (:data:`SECURITY_SEVERITY`: critical 9.5, high 8.0,
 medium 5.5, low 3.0, info 0.0, inside code scanning's bands critical >= 9.0, high 7.0-8.9, medium
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import PurePath
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 
@@ -72,20 +76,31 @@ _BASELINE = {
 }
 
 
-def _result(f: dict[str, Any], index: int, change: str | None, rule: dict[str, Any]) -> dict[str, Any]:
+def _artifact(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The judged file's name as a SARIF artifact location (no region), or None."""
+    source = meta.get("inventory") or meta.get("facts_file")
+    if not source:
+        return None
+    return {"artifactLocation": {"uri": quote(PurePath(str(source)).name)}}
+
+
+def _result(
+    f: dict[str, Any], index: int, change: str | None, rule: dict[str, Any], artifact: dict[str, Any] | None
+) -> dict[str, Any]:
     subject = f.get("subject") or {}
     name = clean(subject.get("name", ""), keep_newlines=False)
+    location: dict[str, Any] = {
+        "logicalLocations": [
+            {"name": name, "fullyQualifiedName": f"{subject.get('kind', '')}:{name}", "kind": "resource"}
+        ],
+    }
+    if artifact:
+        location["physicalLocation"] = artifact
     res: dict[str, Any] = {
         "ruleId": f["rule_id"],
         "ruleIndex": index,
         "message": {"text": clean(f.get("message", "") or f.get("title", "")) or f["rule_id"]},
-        "locations": [
-            {
-                "logicalLocations": [
-                    {"name": name, "fullyQualifiedName": f"{subject.get('kind', '')}:{name}", "kind": "resource"}
-                ],
-            }
-        ],
+        "locations": [location],
         "partialFingerprints": {"offhostSubject/v1": _fingerprint(f)},
         "properties": {
             "status": f["status"],
@@ -121,6 +136,7 @@ def build(ctx: dict[str, Any]) -> dict[str, Any]:
     problems.sort(key=lambda f: _RANK[f["status"]])  # stable: keeps severity order within a status
     kept, dropped = problems[:MAX_RESULTS], max(0, len(problems) - MAX_RESULTS)
     diff, changes = ctx["diff"], ctx["change_of"]
+    artifact = _artifact(ctx["run"]["meta"])
     invocation: dict[str, Any] = {"executionSuccessful": True}
     if dropped:
         invocation["toolExecutionNotifications"] = [
@@ -155,6 +171,7 @@ def build(ctx: dict[str, Any]) -> dict[str, Any]:
                         index[f["rule_id"]],
                         changes.get(finding_key(f), "unchanged") if diff else None,
                         rules[index[f["rule_id"]]],
+                        artifact,
                     )
                     for f in kept
                 ],

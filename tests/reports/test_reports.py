@@ -124,10 +124,12 @@ def test_sarif_validates_and_carries_what_code_scanning_needs():
     assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {f["rule_id"] for f in sample.findings()}
     assert all(r.get("helpUri") and r["help"]["text"] for r in run["tool"]["driver"]["rules"])
     results = run["results"]
+    want_uri = "inventory.yaml"  # sample.META's inventory, /etc/offhost/inventory.yaml
     assert len(results) == 6  # fail x4 (one with an expired waiver), unknown, waived; no passes
     for r in results:
         loc = r["locations"][0]
-        assert "physicalLocation" not in loc  # findings are about hosts: no invented "line 1 of a file"
+        # the file the run judged, for code scanning (which rejects a result without one); no invented line
+        assert loc["physicalLocation"] == {"artifactLocation": {"uri": want_uri}}
         assert loc["logicalLocations"][0]["kind"] == "resource" and loc["logicalLocations"][0]["name"]
         assert re.fullmatch(r"[0-9a-f]{64}", r["partialFingerprints"]["offhostSubject/v1"])
     waived = [r for r in results if r.get("suppressions")]
