@@ -30,7 +30,11 @@ from offhost_audit.tui.screens.help import HelpScreen
 from offhost_audit.tui.screens.matrix import MatrixScreen
 from offhost_audit.tui.screens.profile import ProfileScreen
 from offhost_audit.tui.screens.waive import WaiveScreen
+from offhost_audit.tui.scopes import Scope
 from offhost_audit.tui.session import Session, plan
+
+
+VIEWS = Binding.Group("views", compact=True)  # the footer shows "12345 views"
 
 
 def _error_text(e: BaseException) -> str:
@@ -50,11 +54,11 @@ class OffhostAuditApp(App[None]):
     }
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
-        Binding("1", "goto('dashboard')", "Dashboard", show=False, id="app.dashboard", tooltip="Counts and verdicts"),
-        Binding("2", "goto('findings')", "Findings", show=False, id="app.findings"),
-        Binding("3", "goto('facts')", "Facts", show=False, id="app.facts"),
-        Binding("4", "goto('matrix')", "Matrix", show=False, id="app.matrix"),
-        Binding("5", "goto('audit')", "Audit", show=False, id="app.audit"),
+        Binding("1", "goto('dashboard')", "Dashboard", group=VIEWS, id="app.dashboard", tooltip="Counts and verdicts"),
+        Binding("2", "goto('findings')", "Findings", group=VIEWS, id="app.findings", tooltip="Every finding"),
+        Binding("3", "goto('facts')", "Facts", group=VIEWS, id="app.facts", tooltip="The facts document"),
+        Binding("4", "goto('matrix')", "Matrix", group=VIEWS, id="app.matrix", tooltip="Proxy eligibility"),
+        Binding("5", "goto('audit')", "Audit", group=VIEWS, id="app.audit", tooltip="Live audit"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Keys and filter syntax"),
         Binding("P", "switch_profile", "Profile", show=False, id="app.profile"),
         Binding("R", "audit", "Re-run", show=False, id="app.rerun"),
@@ -131,9 +135,9 @@ class OffhostAuditApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    async def show_findings(self, query: str = "", rows: list[int] | None = None, label: str = "") -> None:
+    async def show_findings(self, query: str = "", scope: Scope | None = None) -> None:
         await self.action_goto("findings")
-        self.screen.show(query, rows, label)  # type: ignore[attr-defined]
+        self.screen.show(query, scope)  # type: ignore[attr-defined]
 
     async def findings_action(self, name: str) -> None:
         await self.action_goto("findings")
@@ -145,7 +149,7 @@ class OffhostAuditApp(App[None]):
 
     @on(ShowFindings)
     async def _show_findings(self, msg: ShowFindings) -> None:
-        await self.show_findings(msg.query, msg.rows, msg.label)
+        await self.show_findings(msg.query, msg.scope)
 
     @on(ShowFacts)
     async def _show_facts(self, msg: ShowFacts) -> None:

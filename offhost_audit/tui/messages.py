@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from offhost_audit.tui.scopes import Scope
 
 
 @dataclass
@@ -46,11 +50,10 @@ class AuditFinished(Message):
 
 @dataclass
 class ShowFindings(Message):
-    """Open the findings view on a filter, or on an explicit set of rows (from a matrix cell or a manifest failure)."""
+    """Open the findings view on a filter, or on a drill-down scope (a proxy, a matrix cell, a manifest failure)."""
 
     query: str = ""
-    rows: list[int] | None = None
-    label: str = ""
+    scope: Scope | None = None
 
 
 @dataclass

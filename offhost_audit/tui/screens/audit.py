@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Footer, ProgressBar, Static
 from offhost_audit.text import clean
 from offhost_audit.tui.messages import AuditFinished, AuditProgress, AuditStarted
 from offhost_audit.tui.screens.view import ViewScreen
+from offhost_audit.tui.widgets.keyed import KeyedDataTable
 
 
 class AuditScreen(ViewScreen):
@@ -39,8 +40,8 @@ class AuditScreen(ViewScreen):
         yield Static(id="audit-title", classes="title-bar")
         yield ProgressBar(id="audit-bar", show_eta=False)
         yield Static(id="audit-status", classes="status-line")
-        yield DataTable(id="targets", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyedDataTable(id="targets", cursor_type="row", zebra_stripes=True)
+        yield Footer(show_command_palette=False)  # ? (help) names Ctrl+P: room for the view keys
 
     def on_mount(self) -> None:
         table = self.query_one("#targets", DataTable)

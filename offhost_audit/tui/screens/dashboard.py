@@ -11,9 +11,10 @@ from textual.widgets import DataTable, Footer, Static
 
 from offhost_audit.findings import SEVERITIES, STATUSES, counts, proxy_verdicts
 from offhost_audit.text import clean
-from offhost_audit.tui import estate
+from offhost_audit.tui import estate, scopes
 from offhost_audit.tui.messages import ShowFindings
 from offhost_audit.tui.screens.view import ViewScreen
+from offhost_audit.tui.widgets.keyed import KeyedDataTable
 
 MAX_ROWS = 100  # the built-in DataTable: fine for a hundred rows, slow for thousands
 _VERDICT = {
@@ -55,11 +56,11 @@ class DashboardScreen(ViewScreen):
         with VerticalScroll(id="dashboard-body"):
             yield Static(id="counts")
             yield Static("Proxies", classes="section", id="proxies-title")
-            yield DataTable(id="proxies", cursor_type="row", zebra_stripes=True)
+            yield KeyedDataTable(id="proxies", cursor_type="row", zebra_stripes=True)
             yield Static("Collection failures", classes="section", id="failures-title")
-            yield DataTable(id="failures", cursor_type="row")
+            yield KeyedDataTable(id="failures", cursor_type="row")
             yield Static(id="warnings")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ? (help) names Ctrl+P: room for the view keys
 
     def load(self) -> None:
         s = self.app.session
@@ -133,21 +134,13 @@ class DashboardScreen(ViewScreen):
     @on(DataTable.RowSelected, "#proxies")
     def _proxy(self, event: DataTable.RowSelected) -> None:
         if event.cursor_row < len(self._verdicts):
-            v = self._verdicts[event.cursor_row]
-            findings = self.app.session.findings
-            rows = [
-                i
-                for i, f in enumerate(findings)
-                if f["subject"].get("proxy") == v["proxy"] and f["status"] in ("fail", "unknown")
-            ]
-            self.post_message(ShowFindings(rows=rows, label=f"proxy {v['proxy']}: failures and unknowns"))
+            self.post_message(ShowFindings(scope=scopes.proxy(self._verdicts[event.cursor_row]["proxy"])))
 
     @on(DataTable.RowSelected, "#failures")
     def _failure(self, event: DataTable.RowSelected) -> None:
         if event.cursor_row < len(self._failures):
             e = self._failures[event.cursor_row]
-            rows = estate.findings_for_failure(self.app.session.findings, e["target"], e["collector"])
-            self.post_message(ShowFindings(rows=rows, label=f"unknown because {e['target']} {e['collector']} failed"))
+            self.post_message(ShowFindings(scope=scopes.collection_failure(e["target"], e["collector"])))
 
     def action_open(self) -> None:
         focused = self.focused
