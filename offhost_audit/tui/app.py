@@ -6,6 +6,7 @@ import gc
 import os
 import sys
 import threading
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,22 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from offhost_audit import audit
 from offhost_audit.errors import AuditError
 from offhost_audit.text import clean
 from offhost_audit.tui import commands
-from offhost_audit.tui.messages import AuditFinished, AuditProgress, AuditStarted, DataChanged, ShowFacts, ShowFindings
+from offhost_audit.tui.messages import (
+    AuditFinished,
+    AuditProgress,
+    AuditStarted,
+    DataChanged,
+    ShowFacts,
+    ShowFindings,
+    WorkProgress,
+)
 from offhost_audit.tui.query import Index
 from offhost_audit.tui.screens.audit import AuditScreen
 from offhost_audit.tui.screens.dashboard import DashboardScreen
@@ -32,6 +43,7 @@ from offhost_audit.tui.screens.profile import ProfileScreen
 from offhost_audit.tui.screens.waive import WaiveScreen
 from offhost_audit.tui.scopes import Scope
 from offhost_audit.tui.session import Session, plan
+from offhost_audit.tui.widgets.activity import Activity, Busy
 
 
 VIEWS = Binding.Group("views", compact=True)  # the footer shows "12345 views"
@@ -72,17 +84,71 @@ class OffhostAuditApp(App[None]):
         self.generation = 0
         self.start_audit = start_audit
         self._back: list[str] = []
+        self.busy: Busy | None = None  # long work in progress (the views' activity line shows it)
+        self._spinner: Timer | None = None
+        self.open_error: BaseException | None = None  # opening the facts failed: the CLI reports it
 
     async def on_mount(self) -> None:
-        self.call_after_refresh(self._warm, self.index)  # after the first paint: it competes for the GIL
+        if self.session.pending is not None:  # a facts file: validated and evaluated after the first frame
+            self.begin_work(f"opening {self.session.facts_path}")
+            self.call_after_refresh(self._open)
+        else:
+            self.call_after_refresh(self._warm, self.index)  # after the first paint: it competes for the GIL
         if self.start_audit:
             await self.action_audit()
+
+    @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False, description="opening the facts")
+    def _open(self) -> None:
+        self.session.open(self._steps)
+        self.post_message(DataChanged())
 
     @work(thread=True, exclusive=True, group="index", exit_on_error=False, description="indexing findings")
     def _warm(self, index: Index) -> None:
         """Build the search text and sort order after the first paint, so that the first key is fast."""
         index.warm()
         gc.freeze()  # the findings are long-lived: keep full collections from rescanning them on every keystroke
+
+    # --- long work: the activity line -------------------------------------------------------
+
+    def begin_work(self, what: str) -> None:
+        """Show at once that work started (on the event loop, before the worker runs)."""
+        self.busy = Busy(what)
+        if self._spinner is None:
+            self._spinner = self.set_interval(0.2, self._spin)
+        self._activities(Activity.sync)
+
+    def end_work(self) -> None:
+        self.busy = None
+        if self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
+        self._activities(Activity.sync)
+
+    def _spin(self) -> None:
+        self._activities(Activity.advance)
+
+    def _activities(self, fn: Callable[[Activity], None]) -> None:
+        for screen in self.screen_stack:  # the view under a modal (the profile picker) too
+            for activity in screen.query(Activity):
+                fn(activity)
+
+    def _steps(self, what: str, done: int | None, total: int | None) -> None:
+        """A worker's progress (called in the worker thread)."""
+        self.post_message(WorkProgress(what, done, total))
+
+    @on(WorkProgress)
+    def _work_progress(self, msg: WorkProgress) -> None:
+        if self.busy is not None:
+            if msg.what != self.busy.what:
+                self.busy.what, self.busy.done, self.busy.total = msg.what, None, None
+            if msg.total:
+                self.busy.done, self.busy.total = msg.done, msg.total
+            self._activities(Activity.sync)
+
+    def _refuse_while_busy(self) -> bool:
+        if self.busy is not None:
+            self.say(f"Still busy ({self.busy.what}): try again when it is done.", severity="warning")
+        return self.busy is not None
 
     # --- helpers used by screens -------------------------------------------------------------
 
@@ -96,6 +162,9 @@ class OffhostAuditApp(App[None]):
         t.append(" offhost-audit ", style="bold reverse")
         t.append(f" {view} ", style="bold")
         t.append(clean(s.source, keep_newlines=False), style="italic")
+        if s.pending is not None:
+            t.append("  opening…", style="dim")
+            return t
         try:
             t.append(f"  profile {s.current_profile()}", style="dim")
         except AuditError:
@@ -160,6 +229,7 @@ class OffhostAuditApp(App[None]):
 
     @on(DataChanged)
     def _data_changed(self, msg: DataChanged) -> None:
+        self.end_work()
         self.index = Index(self.session.findings)
         self._warm(self.index)
         self.generation += 1
@@ -170,6 +240,8 @@ class OffhostAuditApp(App[None]):
             self.say(msg.reason)
 
     def action_switch_profile(self) -> None:
+        if self._refuse_while_busy():
+            return
         try:
             profiles, current = self.session.profiles(), self.session.current_profile()
         except AuditError as e:
@@ -178,9 +250,14 @@ class OffhostAuditApp(App[None]):
         self.push_screen(ProfileScreen(profiles, current), lambda p: self.set_profile(p) if p else None)
 
     def set_profile(self, profile: str) -> None:
-        self._in_thread(self.session.reevaluate, profile, done=f"Re-evaluated with profile {profile}.")
+        if self._refuse_while_busy():
+            return
+        self.begin_work(f"re-evaluating with profile {profile}")
+        self._in_thread(self.session.reevaluate, profile, self._steps, done=f"Re-evaluated with profile {profile}.")
 
     def action_waive_finding(self, finding: dict) -> None:
+        if self._refuse_while_busy():
+            return
         if finding["status"] not in ("fail", "unknown"):
             self.say(f"Only failures and unknowns can be waived (this one is {finding['status']}).", severity="warning")
             return
@@ -191,26 +268,33 @@ class OffhostAuditApp(App[None]):
             call = partial(
                 self.session.waive, finding, reason=form.reason, approver=form.approver, expires=form.expires
             )
-            self._in_thread(call, done=f"Waived {finding['rule_id']} for {finding['subject']['name']}.")
+            rule, subject = finding["rule_id"], finding["subject"]["name"]
+            self.begin_work(f"waiving {rule} for {subject}")
+            self._in_thread(call, done=lambda path: f"Waived {rule} for {subject}: the waiver is in {path}")
 
         self.push_screen(WaiveScreen(finding["rule_id"], finding["subject"]["name"]), submit)
 
-    def action_export_view(self, rows: list[int]) -> None:
+    def action_export_view(self, rows: list[int], filtered: str = "") -> None:
+        """Export these rows; ``filtered`` names what narrowed the view ("" when it is every finding)."""
+
         def submit(form: Any) -> None:
             if form is not None:
-                self._export(rows, form.directory, form.formats)
+                self._export(rows, form.directory, form.formats, filtered)
 
-        self.push_screen(ExportScreen(len(rows)), submit)
+        self.push_screen(ExportScreen(len(rows), len(self.session.findings), filtered), submit)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="exporting")
-    def _export(self, rows: list[int], directory: str, formats: tuple[str, ...]) -> None:
-        files = self.session.export(rows, directory, formats)
-        self.call_from_thread(self.say, f"Exported {len(rows):,} findings: {', '.join(files)}")
+    def _export(self, rows: list[int], directory: str, formats: tuple[str, ...], filtered: str) -> None:
+        total = len(self.session.findings)
+        note = f"a filtered view of {total:,} findings ({filtered}): {len(rows):,} exported" if filtered else ""
+        files = self.session.export(rows, directory, formats, note=note)
+        what = f"{len(rows):,} of {total:,} findings (filtered: {filtered})" if filtered else f"all {len(rows):,} findings"
+        self.call_from_thread(self.say, f"Exported {what}: {', '.join(files)}", timeout=10)
 
     @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False, description="evaluating")
-    def _in_thread(self, fn: Any, *args: Any, done: str = "") -> None:
-        fn(*args)
-        self.post_message(DataChanged(reason=done))
+    def _in_thread(self, fn: Any, *args: Any, done: str | Callable[[Any], str] = "") -> None:
+        result = fn(*args)
+        self.post_message(DataChanged(reason=done(result) if callable(done) else done))
 
     # --- live audit --------------------------------------------------------------------------
 
@@ -268,6 +352,12 @@ class OffhostAuditApp(App[None]):
         """The one place that turns a failed worker into a notification (never a traceback)."""
         if event.state != WorkerState.ERROR:
             return
+        if event.worker.group == "evaluate":
+            self.end_work()
+        if event.worker.description == "opening the facts":  # nothing to show: the CLI prints the error
+            self.open_error = event.worker.error
+            self.exit(return_code=2)
+            return
         text = _error_text(event.worker.error) if event.worker.error else "failed"
         self.say(f"{event.worker.description or event.worker.group}: {text}", severity="error", timeout=10)
         if event.worker.group == "audit" and (s := self._audit_screen()) is not None:
@@ -276,4 +366,5 @@ class OffhostAuditApp(App[None]):
 
 def build_app(session: Session, *, start_audit: bool = False) -> OffhostAuditApp:
     """The factory the CLI, the tests and the benchmark use."""
+    audit.prepare_parallel()  # before Textual takes stderr: the process pool needs a real one
     return OffhostAuditApp(session, start_audit=start_audit)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from offhost_audit.engine.sources import paused_gc
+from offhost_audit.perf import paused_gc
 from offhost_audit.findings import Finding
 
 COLUMN_KINDS = ("cluster", "host", "share")

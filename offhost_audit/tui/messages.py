@@ -19,6 +19,18 @@ class DataChanged(Message):
 
 
 @dataclass
+class WorkProgress(Message):
+    """Long work moved on (posted from a worker thread): what it does now, parts done of total."""
+
+    what: str
+    done: int | None = None
+    total: int | None = None
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, WorkProgress)
+
+
+@dataclass
 class AuditStarted(Message):
     """A live audit began: the targets and how many collector runs each will make."""
 

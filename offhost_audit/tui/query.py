@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from offhost_audit.engine.sources import paused_gc
+from offhost_audit.perf import paused_gc
 from offhost_audit.findings import SEVERITIES, STATUSES, Finding, at_or_above, sort_key
 
 SYNTAX = """\

@@ -242,7 +242,19 @@ class FindingsScreen(ViewScreen):
         self.app.action_waive_finding(f)
 
     def action_export(self) -> None:
-        self.app.action_export_view(list(self.view_rows))
+        self.app.action_export_view(list(self.view_rows), self.filtered_by())
+
+    def filtered_by(self) -> str:
+        """What narrows this view, in words ("" when it shows every finding)."""
+        parts = []
+        if self.query_text.strip():
+            parts.append(f"filter {self.query_text.strip()}")
+        if self.scope is not None:
+            parts.append(f"only {self.scope.label}")
+        hidden = [w for w, on in (("passes and n/a", self.hide_pass), ("waived", self.hide_waived)) if on]
+        if hidden and len(self.view_rows) < len(self.app.index):
+            parts.append(f"{' and '.join(hidden)} hidden")
+        return "; ".join(parts)
 
     async def action_back(self) -> None:
         if self.maximized is not None:
