@@ -40,13 +40,14 @@ from offhost_audit.tui.screens.findings import FindingsScreen
 from offhost_audit.tui.screens.help import HelpScreen
 from offhost_audit.tui.screens.matrix import MatrixScreen
 from offhost_audit.tui.screens.profile import ProfileScreen
+from offhost_audit.tui.screens.runs import RunsScreen
 from offhost_audit.tui.screens.waive import WaiveScreen
 from offhost_audit.tui.scopes import Scope
 from offhost_audit.tui.session import Session, plan
 from offhost_audit.tui.widgets.activity import Activity, Busy
 
 
-VIEWS = Binding.Group("views", compact=True)  # the footer shows "12345 views"
+VIEWS = Binding.Group("views", compact=True)  # the footer shows "123456 views"
 
 
 def _error_text(e: BaseException) -> str:
@@ -63,6 +64,7 @@ class OffhostAuditApp(App[None]):
         "facts": FactsScreen,
         "matrix": MatrixScreen,
         "audit": AuditScreen,
+        "runs": RunsScreen,
     }
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
@@ -71,6 +73,7 @@ class OffhostAuditApp(App[None]):
         Binding("3", "goto('facts')", "Facts", group=VIEWS, id="app.facts", tooltip="The facts document"),
         Binding("4", "goto('matrix')", "Matrix", group=VIEWS, id="app.matrix", tooltip="Proxy eligibility"),
         Binding("5", "goto('audit')", "Audit", group=VIEWS, id="app.audit", tooltip="Live audit"),
+        Binding("6", "goto('runs')", "Runs", group=VIEWS, id="app.runs", tooltip="Run history: open a run, diff two"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Keys and filter syntax"),
         Binding("P", "switch_profile", "Profile", show=False, id="app.profile"),
         Binding("R", "audit", "Re-run", show=False, id="app.rerun"),
@@ -158,7 +161,7 @@ class OffhostAuditApp(App[None]):
 
     def title_text(self, view: str) -> Text:
         s = self.session
-        t = Text()
+        t = Text(no_wrap=True, overflow="ellipsis")  # a long path ends in "…" at 80 columns
         t.append(" offhost-audit ", style="bold reverse")
         t.append(f" {view} ", style="bold")
         t.append(clean(s.source, keep_newlines=False), style="italic")
@@ -254,6 +257,25 @@ class OffhostAuditApp(App[None]):
             return
         self.begin_work(f"re-evaluating with profile {profile}")
         self._in_thread(self.session.reevaluate, profile, self._steps, done=f"Re-evaluated with profile {profile}.")
+
+    def open_run(self, run_id: int) -> None:
+        """Open a stored run in place of the current findings (the run history's Enter)."""
+        if self._refuse_while_busy():
+            return
+        self.begin_work(f"opening run {run_id}")
+        self._open_run(run_id)
+
+    @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False, description="opening a run")
+    def _open_run(self, run_id: int) -> None:
+        s = self.session
+        keep = dict(inventory=s.inventory, resolver=s.resolver, audit_options=s.audit_options, engine=s.engine)
+        new = Session.from_history(str(run_id), db=s.history_db, waivers_path=s.waivers_path, **keep)
+        self.call_from_thread(self._replace_session, new, f"Opened run {run_id}.")
+
+    async def _replace_session(self, session: Session, reason: str) -> None:
+        self.session = session
+        self.post_message(DataChanged(reason=reason))
+        await self.action_goto("dashboard")
 
     def action_waive_finding(self, finding: dict) -> None:
         if self._refuse_while_busy():
