@@ -25,6 +25,7 @@ DEBOUNCE_S = 0.02  # long enough to coalesce a burst of keys (auto-repeat, paste
 class FindingsScreen(ViewScreen):
     VIEW = "Findings"
     AUTO_FOCUS = "#findings-list"
+    ESCAPE_TO_MINIMIZE = False  # Esc goes through action_back: un-zoom and give the list its focus back
     """Every finding; the filter runs in an exclusive worker after a short debounce."""
 
     BINDINGS = [

@@ -55,7 +55,8 @@ class Activity(Widget):
     def __init__(self) -> None:
         super().__init__(id="activity")
         self.tick = 0
-        self.frames = 0  # renders while busy (tests and the benchmark wait for the first)
+        self.frames = 0  # renders while busy (tests and the benchmark wait for the first) ...
+        self.shown = ""  # ... and the last text drawn
 
     def sync(self) -> None:
         """Show (or hide) the app's current work."""
@@ -72,4 +73,6 @@ class Activity(Widget):
         if busy is None:
             return Text()
         self.frames += 1
-        return describe(busy, self.tick)
+        text = describe(busy, self.tick)
+        self.shown = text.plain
+        return text
