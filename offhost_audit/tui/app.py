@@ -256,14 +256,15 @@ class OffhostAuditApp(App[None]):
         if self._refuse_while_busy():
             return
         self.begin_work(f"re-evaluating with profile {profile}")
-        self._in_thread(self.session.reevaluate, profile, self._steps, done=f"Re-evaluated with profile {profile}.")
+        work = partial(self._in_thread, self.session.reevaluate, profile, self._steps)
+        self.call_after_refresh(work, done=f"Re-evaluated with profile {profile}.")  # the activity line first
 
     def open_run(self, run_id: int) -> None:
         """Open a stored run in place of the current findings (the run history's Enter)."""
         if self._refuse_while_busy():
             return
         self.begin_work(f"opening run {run_id}")
-        self._open_run(run_id)
+        self.call_after_refresh(self._open_run, run_id)
 
     @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False, description="opening a run")
     def _open_run(self, run_id: int) -> None:
@@ -292,7 +293,7 @@ class OffhostAuditApp(App[None]):
             )
             rule, subject = finding["rule_id"], finding["subject"]["name"]
             self.begin_work(f"waiving {rule} for {subject}")
-            self._in_thread(call, done=lambda path: f"Waived {rule} for {subject}: the waiver is in {path}")
+            self.call_after_refresh(self._in_thread, call, done=lambda p: f"Waived {rule} for {subject}: the waiver is in {p}")
 
         self.push_screen(WaiveScreen(finding["rule_id"], finding["subject"]["name"]), submit)
 
