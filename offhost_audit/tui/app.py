@@ -27,11 +27,13 @@ from offhost_audit.tui.messages import (
     AuditProgress,
     AuditStarted,
     DataChanged,
+    SessionOpened,
     ShowFacts,
     ShowFindings,
     WorkProgress,
 )
 from offhost_audit.tui.query import Index
+from offhost_audit.tui.scopes import Scope
 from offhost_audit.tui.screens.audit import AuditScreen
 from offhost_audit.tui.screens.dashboard import DashboardScreen
 from offhost_audit.tui.screens.export import ExportScreen
@@ -42,10 +44,8 @@ from offhost_audit.tui.screens.matrix import MatrixScreen
 from offhost_audit.tui.screens.profile import ProfileScreen
 from offhost_audit.tui.screens.runs import RunsScreen
 from offhost_audit.tui.screens.waive import WaiveScreen
-from offhost_audit.tui.scopes import Scope
 from offhost_audit.tui.session import Session, plan
 from offhost_audit.tui.widgets.activity import Activity, Busy
-
 
 VIEWS = Binding.Group("views", compact=True)  # the footer shows "123456 views"
 
@@ -271,11 +271,12 @@ class OffhostAuditApp(App[None]):
         s = self.session
         keep = dict(inventory=s.inventory, resolver=s.resolver, audit_options=s.audit_options, engine=s.engine)
         new = Session.from_history(str(run_id), db=s.history_db, waivers_path=s.waivers_path, **keep)
-        self.call_from_thread(self._replace_session, new, f"Opened run {run_id}.")
+        self.post_message(SessionOpened(new, f"Opened run {run_id}."))
 
-    async def _replace_session(self, session: Session, reason: str) -> None:
-        self.session = session
-        self.post_message(DataChanged(reason=reason))
+    @on(SessionOpened)
+    async def _session_opened(self, msg: SessionOpened) -> None:
+        self.session = msg.session
+        self.post_message(DataChanged(reason=msg.reason))
         await self.action_goto("dashboard")
 
     def action_waive_finding(self, finding: dict) -> None:
@@ -293,7 +294,9 @@ class OffhostAuditApp(App[None]):
             )
             rule, subject = finding["rule_id"], finding["subject"]["name"]
             self.begin_work(f"waiving {rule} for {subject}")
-            self.call_after_refresh(self._in_thread, call, done=lambda p: f"Waived {rule} for {subject}: the waiver is in {p}")
+            self.call_after_refresh(
+                self._in_thread, call, done=lambda p: f"Waived {rule} for {subject}: the waiver is in {p}"
+            )
 
         self.push_screen(WaiveScreen(finding["rule_id"], finding["subject"]["name"]), submit)
 
@@ -311,7 +314,9 @@ class OffhostAuditApp(App[None]):
         total = len(self.session.findings)
         note = f"a filtered view of {total:,} findings ({filtered}): {len(rows):,} exported" if filtered else ""
         files = self.session.export(rows, directory, formats, note=note)
-        what = f"{len(rows):,} of {total:,} findings (filtered: {filtered})" if filtered else f"all {len(rows):,} findings"
+        what = (
+            f"{len(rows):,} of {total:,} findings (filtered: {filtered})" if filtered else f"all {len(rows):,} findings"
+        )
         self.call_from_thread(self.say, f"Exported {what}: {', '.join(files)}", timeout=10)
 
     @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False, description="evaluating")

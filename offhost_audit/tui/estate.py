@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from offhost_audit.perf import paused_gc
 from offhost_audit.findings import Finding
+from offhost_audit.perf import paused_gc
 
 COLUMN_KINDS = ("cluster", "host", "share")
 

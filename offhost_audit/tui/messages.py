@@ -9,12 +9,21 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from offhost_audit.tui.scopes import Scope
+    from offhost_audit.tui.session import Session
 
 
 @dataclass
 class DataChanged(Message):
     """The session's findings (or facts) were replaced: re-evaluated, waived, audited."""
 
+    reason: str = ""
+
+
+@dataclass
+class SessionOpened(Message):
+    """Another session replaces the open one (a run chosen in the run history)."""
+
+    session: Session
     reason: str = ""
 
 

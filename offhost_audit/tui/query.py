@@ -12,8 +12,8 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from offhost_audit.perf import paused_gc
 from offhost_audit.findings import SEVERITIES, STATUSES, Finding, at_or_above, sort_key
+from offhost_audit.perf import paused_gc
 
 SYNTAX = """\
 Terms are ANDed; a comma ORs values; - in front negates a term.

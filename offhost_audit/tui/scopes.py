@@ -55,4 +55,3 @@ def cell(proxy_name: str, column: tuple[str, str]) -> Scope:
         return estate.matrix(facts, findings).cell(proxy_name, column).rows
 
     return Scope(f"{proxy_name} × {column[0]} {column[1]}", select)
-

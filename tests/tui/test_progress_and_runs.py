@@ -110,8 +110,13 @@ def test_a_profile_switch_shows_progress_at_once_and_says_when_done():
         await settle(app, pilot)
         await pilot.press("enter")
         await settle(app, pilot)
-        seen["after"] = (before, s.current_profile(), app.busy, app.screen.query_one(Activity).has_class("-busy"),
-                         [n.message for n in app._notifications])
+        seen["after"] = (
+            before,
+            s.current_profile(),
+            app.busy,
+            app.screen.query_one(Activity).has_class("-busy"),
+            [n.message for n in app._notifications],
+        )
 
     drive(s, body, message_hook=hook)
     what, shown = seen["at_data"]
@@ -141,8 +146,13 @@ def test_the_run_history_lists_runs_and_opens_one(tmp_path):
         seen["rows"] = [[str(c) for c in table.get_row_at(i)][1:3] for i in range(table.row_count)]
         await pilot.press("j", "enter")
         await settle(app, pilot)
-        seen["opened"] = (app.current_mode, app.session.run_id, len(app.session.findings),
-                          str(app.screen.query_one("#counts").render()), [n.message for n in app._notifications])
+        seen["opened"] = (
+            app.current_mode,
+            app.session.run_id,
+            len(app.session.findings),
+            str(app.screen.query_one("#counts").render()),
+            [n.message for n in app._notifications],
+        )
 
     drive(s, body)
     assert [r[0] for r in seen["rows"]] == ["3", "2", "1"]
@@ -186,8 +196,12 @@ def test_two_marked_runs_diff_inside_the_tui(tmp_path):
     for cat, n in d.counts().items():
         assert f"{LABELS[cat]}: {n}" in seen["counts"]
     listed = sorted((r[0], r[1], r[3]) for r in seen["rows"])
-    assert listed == sorted((LABELS[c.category], c.rule_id, c.subject) for v in d.changes.values() for c in v
-                            if c.category != "still_failing")
+    assert listed == sorted(
+        (LABELS[c.category], c.rule_id, c.subject)
+        for v in d.changes.values()
+        for c in v
+        if c.category != "still_failing"
+    )
     assert seen["back"] == "RunsScreen"
 
 

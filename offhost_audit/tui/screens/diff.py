@@ -13,8 +13,15 @@ from offhost_audit.text import clean
 from offhost_audit.tui.widgets.keyed import KeyedDataTable
 
 MAX_ROWS = 1000  # the built-in DataTable: fine for hundreds of rows
-_STYLE = {"new": "bold red", "regressed": "bold red", "waiver_expired": "red", "to_unknown": "yellow",
-          "fixed": "green", "still_failing": "dim", "not_evaluated": "magenta"}
+_STYLE = {
+    "new": "bold red",
+    "regressed": "bold red",
+    "waiver_expired": "red",
+    "to_unknown": "yellow",
+    "fixed": "green",
+    "still_failing": "dim",
+    "not_evaluated": "magenta",
+}
 
 
 class DiffScreen(Screen):
@@ -32,8 +39,9 @@ class DiffScreen(Screen):
 
     def compose(self) -> ComposeResult:
         title = Text(" offhost-audit ", style="bold reverse")
-        title.append(f" What changed: run {self.old[0]} ({self.old[1]}) -> run {self.new[0]} ({self.new[1]})",
-                     style="bold")
+        title.append(
+            f" What changed: run {self.old[0]} ({self.old[1]}) -> run {self.new[0]} ({self.new[1]})", style="bold"
+        )
         title.no_wrap, title.overflow = True, "ellipsis"
         yield Static(title, classes="title-bar")
         counts = Text()

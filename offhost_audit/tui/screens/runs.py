@@ -35,7 +35,13 @@ class RunsScreen(ViewScreen):
     BINDINGS = [
         Binding("enter", "open_run", "Open", id="runs.open", tooltip="Open the highlighted run"),
         Binding("space", "mark", "Mark", id="runs.mark", tooltip="Mark a run to diff (two at most)"),
-        Binding("d", "diff", "Diff", id="runs.diff", tooltip="What changed: the two marked runs, else this one and the one before"),
+        Binding(
+            "d",
+            "diff",
+            "Diff",
+            id="runs.diff",
+            tooltip="What changed: the two marked runs, else this one and the one before",
+        ),
         Binding("r", "refresh", "Refresh", show=False, id="runs.refresh"),
         Binding("escape", "back", "Back", show=False, id="runs.back"),
     ]
@@ -145,8 +151,9 @@ class RunsScreen(ViewScreen):
             r = self._highlighted()
             older = [x.id for x in self.runs if r is not None and x.id < r.id]
             if r is None or not older:
-                self.app.say("Mark two runs with space (or highlight a run that has an earlier one) to diff.",
-                             severity="warning")
+                self.app.say(
+                    "Mark two runs with space (or highlight a run that has an earlier one) to diff.", severity="warning"
+                )
                 return
             old, new = max(older), r.id
         self._diff(self.app.session.history_db, old, new)
@@ -161,4 +168,6 @@ class RunsScreen(ViewScreen):
         d = diff_runs(old, new)
         from offhost_audit.tui.screens.diff import DiffScreen
 
-        self.app.call_from_thread(self.app.push_screen, DiffScreen(d, (old.id, old.started_at), (new.id, new.started_at)))
+        self.app.call_from_thread(
+            self.app.push_screen, DiffScreen(d, (old.id, old.started_at), (new.id, new.started_at))
+        )
