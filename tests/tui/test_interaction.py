@@ -253,5 +253,5 @@ def test_drilling_in_says_it_shows_passes_and_esc_gives_the_setting_back():
     drive(s, body)
     status, statuses = seen["drill"]
     assert "passes hidden" in seen["start"]
-    assert "only: " in status and "passes shown in this drill-down" in status and "pass" in statuses
+    assert "only: " in status and "passes shown (drill-down)" in status and "pass" in statuses
     assert "only: " not in seen["cleared"] and "passes hidden" in seen["cleared"]

@@ -73,7 +73,9 @@ class DiffScreen(Screen):
                 )
                 shown += 1
         if not shown:
-            table.add_row(Text("nothing changed but what still fails", style="dim"), *(Text("") for _ in range(5)))
+            still = len(self.d.changes["still_failing"])
+            note = f"no changes ({still:,} still failing)" if still else "no changes"
+            table.add_row(Text(note, style="dim"), *(Text("") for _ in range(5)))
         table.focus()
 
     def action_close(self) -> None:

@@ -127,7 +127,7 @@ class FindingsScreen(ViewScreen):
 
     def _status(self, error: Text | None = None) -> None:
         lst = self.query_one(FindingsList)
-        t = Text()
+        t = Text(no_wrap=True, overflow="ellipsis")
         t.append(f"{len(self.view_rows):,} of {len(self.app.index):,} findings", style="bold")
         if self.scope is not None:
             t.append("  only: ", style="bold magenta")
@@ -136,7 +136,7 @@ class FindingsScreen(ViewScreen):
             t.append(f"  {self._hidden_asked}", style="bold yellow")
         t.append(f"  sort {sort_label(lst.sort_column, lst.sort_reverse)}")
         if self.scope is not None and not self.hide_pass:
-            t.append("  passes shown in this drill-down", style="dim")
+            t.append("  passes shown (drill-down)", style="dim")
         else:
             t.append("  passes hidden" if self.hide_pass else "  passes shown", style="dim")
         if self.hide_waived:

@@ -111,7 +111,7 @@ class RunsScreen(ViewScreen):
 
     def _status(self, text: Text | None = None) -> None:
         if text is None:
-            text = Text(f"{len(self.runs):,} runs", style="bold")
+            text = Text(f"{len(self.runs):,} run{'s' if len(self.runs) != 1 else ''}", style="bold")
             if self.marked:
                 text.append(f"  marked: {', '.join(str(i) for i in sorted(self.marked))}", style="magenta")
             text.append("  Enter opens  space marks  d diffs", style="dim")
