@@ -63,9 +63,9 @@ class Session:
             return
         say(f"checking {path} ({len(text) / 2**20:,.1f} MB)", None, None)
         doc = facts_doc.loads(text, source=str(path))
-        self.findings = self._evaluate(doc, say, facts_json=text)
-        self.facts, self.warnings, self.pending = doc, audit.run_warnings(doc), None
-        self._apply_waivers()
+        found = self._with_waivers(self._evaluate(doc, say, facts_json=text))
+        # all at once: the UI reads the session on the event loop while this runs in a worker
+        self.facts, self.findings, self.warnings, self.pending = doc, found, audit.run_warnings(doc), None
 
     def _evaluate(self, doc: dict[str, Any], say: Steps, facts_json: str | None = None) -> list[Finding]:
         what = f"evaluating {len(doc.get('hosts') or []):,} hosts with profile {self.current_profile(doc)}"
@@ -123,10 +123,14 @@ class Session:
 
     def reevaluate(self, profile: str | None = None, steps: Steps | None = None) -> None:
         """Judge the same facts again (another profile): findings replaced in place."""
+        before = self.profile
         if profile is not None:
             self.profile = profile
-        self.findings = self._evaluate(self.facts, steps or (lambda what, done, total: None))
-        self._apply_waivers()
+        try:
+            self.findings = self._with_waivers(self._evaluate(self.facts, steps or (lambda what, done, total: None)))
+        except BaseException:
+            self.profile = before  # the findings are still the old profile's
+            raise
 
     def run_audit(self, progress: Progress, *, only: str | None = None) -> None:
         """Collect live (all targets, or ``only`` one) through ``audit.run_audit``; then record it in the history."""
@@ -148,9 +152,11 @@ class Session:
         self.facts, self.findings, self.warnings = doc, found, warnings
         self.record()  # applies the waivers too
 
-    def _apply_waivers(self) -> None:
+    def _with_waivers(self, findings: list[Finding]) -> list[Finding]:
+        """The findings with the waivers file applied (when there is one)."""
         if self.waivers_path and os.path.exists(self.waivers_path):
-            self.findings = waivers_mod.apply(self.findings, waivers_mod.load(self.waivers_path)).findings
+            return waivers_mod.apply(findings, waivers_mod.load(self.waivers_path)).findings
+        return findings
 
     def record(self) -> str:
         """Apply the waivers and store the current run in the history (``audit.record_run``); its id."""
