@@ -65,7 +65,9 @@ class DashboardScreen(ViewScreen):
     def load(self) -> None:
         s = self.app.session
         if s.pending is not None:  # a facts file still being evaluated (the activity line shows how far)
-            self.query_one("#counts", Static).update(Text("Opening the facts: counts and verdicts follow.", style="dim"))
+            self.query_one("#counts", Static).update(
+                Text("Opening the facts: counts and verdicts follow.", style="dim")
+            )
             return
         findings = s.findings
         c = counts(findings)
