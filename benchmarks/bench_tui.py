@@ -17,6 +17,20 @@ filter       = keystroke to repaint while typing a filter one key at a time, the
 peak memory  = the process's peak RSS (loading the JSON included), and the RSS the app added on top
                of the loaded facts and findings (current RSS after the typing minus before the app)
 Targets (issue 11): first paint < 0.5 s, filter p95 < 100 ms at 50,000 findings.
+
+    python benchmarks/bench_tui.py --open 10000   # open a facts file of that many hosts, 3 runs
+
+open         = `tui --facts FILE` on a generated estate, each run its own process doing what the
+               command does (compile the policies, read the file, build the app), from the
+               process's first line of Python (imports included) to:
+               first frame  the activity line drawn (the first frame, with progress)
+               evaluated    the findings in and the dashboard filled in (validation and the
+                            evaluation on the process pool in a worker thread)
+               longest stall  the longest gap between two ticks of a 50 ms timer on the event loop
+                            while it loaded (what a key pressed meanwhile could wait)
+switch       = then P, the other profile, Enter: from the Enter key to the activity line drawn
+               with the new profile (first sign of progress), and to the new findings shown
+Targets (issue 17): first frame < 1 s; a profile switch shows progress at once.
 """
 
 from __future__ import annotations
@@ -31,6 +45,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+T0 = time.perf_counter()  # "first frame" counts from here: before the package and Textual are imported
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -61,9 +77,6 @@ def _rss_now_mb() -> float:
 
 
 async def _measure(doc: dict, found: list[dict]) -> dict:
-    from textual import events
-    from textual.keys import _character_to_key
-
     from offhost_audit.tui.app import build_app
     from offhost_audit.tui.session import Session
     from offhost_audit.tui.widgets.findings_list import FindingsList
@@ -74,11 +87,6 @@ async def _measure(doc: dict, found: list[dict]) -> dict:
             if time.perf_counter() > end:
                 raise SystemExit(f"the findings list never repainted ({lst.rows_version=} {lst.painted_version=} {version=} {app.focused=} {app.screen.query_one('#filter').value=})")
             await asyncio.sleep(0.0005)
-
-    def key(app, k: str) -> None:  # what the terminal driver sends for a keystroke (as Pilot does, without its waits)
-        event = events.Key(_character_to_key(k), k) if len(k) == 1 else events.Key(k, None)
-        event.set_sender(app)
-        app._driver.send_message(event)
 
     before = _rss_now_mb()
     s = Session(doc, found, source="benchmark")
@@ -117,6 +125,88 @@ async def _measure(doc: dict, found: list[dict]) -> dict:
             "peak_rss_mb": round(_rss_mb(), 1), "app_added_mb": round(_rss_now_mb() - before, 1)}
 
 
+async def _measure_open(path: str, t0: float) -> dict:
+    from offhost_audit.engine import engine_module
+    from offhost_audit.tui.app import build_app
+    from offhost_audit.tui.session import Session
+    from offhost_audit.tui.widgets.activity import Activity
+
+    engine_module("embedded").compiled()  # as cmd_tui does before the app starts
+    s = Session.for_facts_file(path)
+    app = build_app(s)
+    gaps: list[float] = []
+
+    async def until(cond, timeout: float = 600.0) -> float:
+        end = time.perf_counter() + timeout
+        while not cond():
+            if time.perf_counter() > end:
+                raise SystemExit("timed out")
+            await asyncio.sleep(0.002)
+        return time.perf_counter()
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        last = [time.perf_counter()]
+
+        def tick() -> None:
+            now = time.perf_counter()
+            gaps.append(now - last[0])
+            last[0] = now
+
+        app.set_interval(0.05, tick)
+        activity = app.screen.query_one(Activity)
+        first = await until(lambda: activity.frames > 0) - t0
+        done = await until(lambda: s.pending is None and app.busy is None
+                           and str(app.screen.query_one("#counts").render()).startswith(f"{len(s.findings):,} findings")) - t0
+        stall = max(gaps, default=0.0)
+        await app.workers.wait_for_complete()
+        await pilot.press("P")
+        await pilot.pause()
+        other = next(p for p in s.profiles() if p != s.current_profile())
+        await pilot.press("down" if s.profiles().index(other) > s.profiles().index(s.current_profile()) else "up")
+        frames = activity.frames
+        t1 = time.perf_counter()
+        key(app, "enter")
+        sign = await until(lambda: activity.frames > frames and other in activity.shown) - t1
+        switched = await until(lambda: app.busy is None and s.current_profile() == other) - t1
+    return {"hosts": len(s.facts.get("hosts") or []), "findings": len(s.findings), "first_frame_s": round(first, 3),
+            "evaluated_s": round(done, 3), "longest_stall_s": round(stall, 3), "switch_sign_s": round(sign, 3),
+            "switch_done_s": round(switched, 3), "peak_rss_mb": round(_rss_mb(), 1)}
+
+
+def key(app, k: str) -> None:
+    """What the terminal driver sends for a keystroke (as Pilot does, without its waits)."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    event = events.Key(_character_to_key(k), k) if len(k) == 1 else events.Key(k, None)
+    event.set_sender(app)
+    app._driver.send_message(event)
+
+
+def open_child(path: str, t0: float) -> None:
+    print(json.dumps(asyncio.run(_measure_open(path, t0))))
+
+
+def bench_open(hosts: int, runs: int) -> None:
+    import estate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "estate.json"
+        path.write_text(json.dumps(estate.generate(hosts)), encoding="utf-8")
+        size = path.stat().st_size / 2**20
+        results = []
+        for _ in range(runs):
+            out = subprocess.run([sys.executable, __file__, "--open-child", str(path)], capture_output=True,
+                                 text=True, check=True)
+            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    med = {k: statistics.median(r[k] for r in results) for k in results[0]}
+    print(f"open a {hosts:,}-host facts file ({size:.0f} MB, {results[0]['findings']:,} findings; median of "
+          f"{len(results)}): first frame {med['first_frame_s']:.2f} s, evaluated {med['evaluated_s']:.1f} s, "
+          f"longest event-loop stall {med['longest_stall_s']:.2f} s; profile switch: first sign of progress "
+          f"{med['switch_sign_s'] * 1000:.0f} ms, done {med['switch_done_s']:.1f} s; peak RSS {med['peak_rss_mb']:.0f} MB")
+    print("        runs: " + json.dumps(results))
+
+
 def child(path: str) -> None:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     print(json.dumps(asyncio.run(_measure(data["facts"], data["findings"]))))
@@ -126,10 +216,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[500, 50_000])
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--open", type=int, metavar="HOSTS", help="measure opening a facts file of HOSTS hosts instead")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--open-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(args.child)
+        return
+    if args.open_child:
+        open_child(args.open_child, T0)
+        return
+    if args.open:
+        bench_open(args.open, args.runs)
         return
     for n in args.sizes:
         results = []

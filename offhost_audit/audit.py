@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ def evaluate_facts(
     policies: Path | None = None,
     engine: str = "embedded",
     jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Finding]:
     """Evaluate a validated facts document; findings carry title, remediation and doc_url.
 
@@ -35,6 +37,7 @@ def evaluate_facts(
     reference; an InputError when its package is not installed). Ignored with ``opa_url``.
     ``jobs``: worker processes for the independent parts of the estate (None: the usable cores;
     1: one pass in this process; see engine/pool.py); with ``opa_url`` always one pass.
+    ``progress``: called with (parts evaluated, parts) as the engine finishes each part.
     Raises PolicyError (exit 2) for policy errors and EngineUnavailableError (exit 3) when the
     OPA server does not answer.
     """
@@ -45,10 +48,32 @@ def evaluate_facts(
 
         raw = opa_server.evaluate(opa_url, compiled.sources, facts, name)
     else:
-        raw = pool.evaluate(compiled, engine, facts, facts_json, name, jobs=jobs)
+        raw = pool.evaluate(compiled, engine, facts, facts_json, name, jobs=jobs, progress=progress)
     del facts_json
     with paused_gc():
         return sorted_findings(enrich(raw, compiled.metadata, facts))
+
+
+def prepare_parallel() -> None:
+    """Call before a full-screen UI takes the terminal: evaluation in worker processes then works
+    from inside it (see engine/pool.py ``prepare``)."""
+    pool.prepare()
+
+
+def profiles(engine: str = "embedded") -> list[str]:
+    """The guidance profiles the shipped policies define, sorted."""
+    return sorted(engine_module(engine).compiled().profiles)
+
+
+def resolve_profile(facts: dict[str, Any], profile: str | None = None, engine: str = "embedded") -> str:
+    """The profile an evaluation of these facts uses: ``profile``, else the facts' vbr.profile, else the default."""
+    return embedded.resolve_profile(engine_module(engine).compiled(), facts, profile)
+
+
+def rule_description(rule_id: str, engine: str = "embedded") -> str | None:
+    """A rule's METADATA description, or None."""
+    meta = engine_module(engine).compiled().metadata.get(rule_id)
+    return meta.description if meta else None
 
 
 def run_warnings(facts: dict[str, Any]) -> list[str]:

@@ -16,7 +16,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
     engine_module(args.engine).compiled()  # a missing OPA package fails here (exit 2), not inside the TUI
     common = dict(waivers_path=waivers_path(args), history_db=args.db, engine=args.engine)
     if args.facts:
-        session = Session.from_facts_file(args.facts, profile=args.profile, **common)
+        session = Session.for_facts_file(args.facts, profile=args.profile, **common)  # evaluated in the TUI
     elif args.inventory:
         from offhost_audit import inventory
         from offhost_audit.credentials import Resolver
@@ -37,7 +37,10 @@ def cmd_tui(args: argparse.Namespace) -> int:
         )
     from offhost_audit.tui.app import build_app
 
-    build_app(session, start_audit=bool(args.inventory)).run()
+    app = build_app(session, start_audit=bool(args.inventory))
+    app.run()
+    if app.open_error is not None:  # the facts file did not validate or evaluate: one line, exit 2 (or 4)
+        raise app.open_error
     return 0
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,25 +50,31 @@ def evaluate(
     *,
     jobs: int | None = None,
     min_hosts: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """The engine's findings for the facts: in parallel parts when that pays, else one pass here.
 
     ``compiled``: the engine's compiled policies (``engine_module(engine).compiled(root)``);
     ``facts_json``: the facts as JSON text when the caller has it; ``jobs``: worker processes
     (None: the usable cores); ``min_hosts``: split only estates of at least this many hosts
-    (None: MIN_SPLIT_HOSTS).
+    (None: MIN_SPLIT_HOSTS); ``progress``: called with (parts done, parts) as parts finish (a
+    single pass calls it only at its end).
     """
     jobs = usable_cores() if jobs is None else jobs
     min_hosts = MIN_SPLIT_HOSTS if min_hosts is None else min_hosts
     parts = split.plan(facts, max(jobs * PARTS_PER_JOB, SEQUENTIAL_PARTS), min_hosts=min_hosts)
     LAST_TIMINGS.clear()
+    tick = progress or (lambda done, total: None)
     if parts is None:
-        return compiled.evaluate_json(facts_json if facts_json is not None else dumps_compact(facts), profile)
+        one = compiled.evaluate_json(facts_json if facts_json is not None else dumps_compact(facts), profile)
+        tick(1, 1)
+        return one
     if jobs == 1:  # one part after the other in this process: the same CPU, a quarter of the engine's memory
         del facts_json
         found: list[dict[str, Any]] = []
-        for part in parts:
+        for n, part in enumerate(parts, 1):
             found.extend(compiled.evaluate_json(dumps_compact(part), profile))
+            tick(n, len(parts))
         return found
     import logging  # like the pool's imports: only when splitting
     from concurrent.futures import ProcessPoolExecutor  # only when splitting: ~40 ms of imports
@@ -98,6 +105,7 @@ def evaluate(
                 raise PolicyError(payload)
             out[i] = findings_list(payload)
             timings.append(timing)
+            tick(len(timings), len(out))
             log.debug(
                 "part %d/%d: %.2f s CPU in worker %d, %.2f-%.2f s",
                 i + 1,
@@ -109,6 +117,18 @@ def evaluate(
             )
     LAST_TIMINGS[:] = timings
     return [f for found in out for f in found or ()]
+
+
+def prepare() -> None:
+    """Start multiprocessing's resource tracker now, while ``sys.stderr`` is still a file.
+
+    A full-screen UI (Textual) replaces ``sys.stderr`` with an object whose ``fileno()`` is -1; the
+    tracker, started on the first pool, passes that descriptor on and fails ("bad value(s) in
+    fds_to_keep"). Started before the UI takes the terminal, later pools reuse it. About 30 ms.
+    """
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
 
 
 _compiled_here: dict[tuple[str, str], Any] = {}

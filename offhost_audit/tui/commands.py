@@ -42,6 +42,7 @@ def app_commands(app: Any) -> list[tuple[str, Callable[[], object], str]]:
         ("Go to facts explorer", partial(run, "goto('facts')"), "the facts document as a tree"),
         ("Go to proxy eligibility matrix", partial(run, "goto('matrix')"), "proxies x hosts, clusters, shares"),
         ("Go to live audit", partial(run, "goto('audit')"), "per-target progress of a live audit"),
+        ("Go to run history", partial(run, "goto('runs')"), "open a stored run, diff two runs"),
         ("Filter: failures", partial(a.show_findings, "status:fail"), "status:fail"),
         ("Filter: unknown", partial(a.show_findings, "status:unknown"), "status:unknown"),
         ("Filter: high and above", partial(a.show_findings, "sev:high+ -status:pass"), "sev:high+"),

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from offhost_audit.tui.scopes import Scope
+    from offhost_audit.tui.session import Session
 
 
 @dataclass
@@ -12,6 +17,26 @@ class DataChanged(Message):
     """The session's findings (or facts) were replaced: re-evaluated, waived, audited."""
 
     reason: str = ""
+
+
+@dataclass
+class SessionOpened(Message):
+    """Another session replaces the open one (a run chosen in the run history)."""
+
+    session: Session
+    reason: str = ""
+
+
+@dataclass
+class WorkProgress(Message):
+    """Long work moved on (posted from a worker thread): what it does now, parts done of total."""
+
+    what: str
+    done: int | None = None
+    total: int | None = None
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, WorkProgress)
 
 
 @dataclass
@@ -46,11 +71,10 @@ class AuditFinished(Message):
 
 @dataclass
 class ShowFindings(Message):
-    """Open the findings view on a filter, or on an explicit set of rows (from a matrix cell or a manifest failure)."""
+    """Open the findings view on a filter, or on a drill-down scope (a proxy, a matrix cell, a manifest failure)."""
 
     query: str = ""
-    rows: list[int] | None = None
-    label: str = ""
+    scope: Scope | None = None
 
 
 @dataclass

@@ -12,8 +12,8 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from offhost_audit.engine.sources import paused_gc
 from offhost_audit.findings import SEVERITIES, STATUSES, Finding, at_or_above, sort_key
+from offhost_audit.perf import paused_gc
 
 SYNTAX = """\
 Terms are ANDed; a comma ORs values; - in front negates a term.
@@ -116,6 +116,34 @@ def _expand(value: str, names: tuple[str, ...], what: str) -> str:
             + ("; add + for 'and above')" if what == "severity" else ")")
         )
     raise QueryError(f"{what} {value!r} is ambiguous: {', '.join(hits)}")
+
+
+_ORDER_WORDS = {  # column -> (the order unreversed, reversed), in words
+    "status": ("failures first", "failures last"),
+    "severity": ("most severe first", "least severe first"),
+    "rule": ("rule id A-Z", "rule id Z-A"),
+    "subject": ("subject A-Z", "subject Z-A"),
+    "message": ("message A-Z", "message Z-A"),
+}
+
+
+def sort_label(column: str, reverse: bool = False) -> str:
+    """The sort order as the status line names it, e.g. ``severity: most severe first``."""
+    return f"{column}: {_ORDER_WORDS[column][reverse]}"
+
+
+def hidden_note(query: str, *, hide_pass: bool, hide_waived: bool) -> str:
+    """What the filter asks for that a toggle hides (``status:pass`` with passes hidden), or ""."""
+    try:
+        asked = {v for t in parse(query) if t.key == "status" and not t.negate for v in t.values}
+    except QueryError:
+        return ""
+    notes = []
+    if hide_pass and asked & {"pass", "not_applicable"}:
+        notes.append("passes and n/a are hidden: p shows them")
+    if hide_waived and "waived" in asked:
+        notes.append("waived are hidden: w shows them")
+    return "; ".join(notes)
 
 
 class Index:

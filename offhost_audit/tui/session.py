@@ -18,6 +18,7 @@ from offhost_audit.errors import InputError
 from offhost_audit.findings import Finding, sorted_findings
 
 Progress = Callable[[str, str, str], None]
+Steps = Callable[[str, int | None, int | None], None]  # (what is being done, done, total): None, None = no count yet
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Session:
     audit_options: dict[str, Any] = field(default_factory=dict)
     origin: str = ""  # what the session was opened on, kept when live runs renumber ``source``
     engine: str = "embedded"  # the Rego engine every evaluation of this session uses (--engine)
+    pending: str | None = None  # a facts file's text not yet validated and evaluated (``open`` does it)
 
     @property
     def all_warnings(self) -> list[str]:
@@ -46,15 +48,41 @@ class Session:
     # --- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def from_facts_file(cls, path: str, *, profile: str | None = None, **kw: Any) -> Session:
+    def for_facts_file(cls, path: str, *, profile: str | None = None, **kw: Any) -> Session:
+        """A session on a facts file, read but not yet evaluated: ``open`` does that (in a worker).
+
+        The file is read here, so that one that cannot be read fails before the UI starts."""
         text = facts_doc.read_text(path)
-        doc = facts_doc.loads(text, source=str(path))
-        found = audit.evaluate_facts(doc, profile=profile, facts_json=text, engine=kw.get("engine", "embedded"))
-        s = cls(
-            doc, found, audit.run_warnings(doc), profile=profile, source=f"facts {path}", facts_path=str(path), **kw
-        )
-        s._apply_waivers()
+        return cls({}, [], profile=profile, source=f"facts {path}", facts_path=str(path), pending=text, **kw)
+
+    @classmethod
+    def from_facts_file(cls, path: str, *, profile: str | None = None, **kw: Any) -> Session:
+        s = cls.for_facts_file(path, profile=profile, **kw)
+        s.open()
         return s
+
+    def open(self, steps: Steps | None = None) -> None:
+        """Validate and evaluate the pending facts file; ``steps`` hears each step as it starts."""
+        say = steps or (lambda what, done, total: None)
+        text, path = self.pending, self.facts_path
+        if text is None:
+            return
+        say(f"checking {path} ({len(text) / 2**20:,.1f} MB)", None, None)
+        doc = facts_doc.loads(text, source=str(path))
+        found = self._with_waivers(self._evaluate(doc, say, facts_json=text))
+        # all at once: the UI reads the session on the event loop while this runs in a worker
+        self.facts, self.findings, self.warnings, self.pending = doc, found, audit.run_warnings(doc), None
+
+    def _evaluate(self, doc: dict[str, Any], say: Steps, facts_json: str | None = None) -> list[Finding]:
+        what = f"evaluating {len(doc.get('hosts') or []):,} hosts with profile {self.current_profile(doc)}"
+        say(what, None, None)
+        return audit.evaluate_facts(
+            doc,
+            profile=self.profile,
+            facts_json=facts_json,
+            engine=self.engine,
+            progress=lambda done, total: say(what, done, total),
+        )
 
     @classmethod
     def from_history(
@@ -96,21 +124,21 @@ class Session:
     # --- actions -----------------------------------------------------------------------------
 
     def profiles(self) -> list[str]:
-        from offhost_audit.engine import embedded
+        return audit.profiles()
 
-        return sorted(embedded.compiled().profiles)
+    def current_profile(self, facts: dict[str, Any] | None = None) -> str:
+        return audit.resolve_profile(self.facts if facts is None else facts, self.profile)
 
-    def current_profile(self) -> str:
-        from offhost_audit.engine import embedded
-
-        return embedded.resolve_profile(embedded.compiled(), self.facts, self.profile)
-
-    def reevaluate(self, profile: str | None = None) -> None:
+    def reevaluate(self, profile: str | None = None, steps: Steps | None = None) -> None:
         """Judge the same facts again (another profile): findings replaced in place."""
+        before = self.profile
         if profile is not None:
             self.profile = profile
-        self.findings = audit.evaluate_facts(self.facts, profile=self.profile, engine=self.engine)
-        self._apply_waivers()
+        try:
+            self.findings = self._with_waivers(self._evaluate(self.facts, steps or (lambda what, done, total: None)))
+        except BaseException:
+            self.profile = before  # the findings are still the old profile's
+            raise
 
     def run_audit(self, progress: Progress, *, only: str | None = None) -> None:
         """Collect live (all targets, or ``only`` one) through ``audit.run_audit``; then record it in the history."""
@@ -132,11 +160,15 @@ class Session:
         self.facts, self.findings, self.warnings = doc, found, warnings
         self.record()  # applies the waivers too
 
-    def _apply_waivers(self) -> None:
+    def _with_waivers(self, findings: list[Finding]) -> list[Finding]:
+        """The findings with the waivers file applied (when there is one); the waivers the run held
+        back as too broad become ``waiver_warnings``."""
         self.waiver_warnings = []
         if self.waivers_path and os.path.exists(self.waivers_path):
-            applied = waivers_mod.apply(self.findings, waivers_mod.load(self.waivers_path))
-            self.findings, self.waiver_warnings = applied.findings, applied.warnings()
+            applied = waivers_mod.apply(findings, waivers_mod.load(self.waivers_path))
+            self.waiver_warnings = applied.warnings()
+            return applied.findings
+        return findings
 
     def record(self) -> str:
         """Apply the waivers and store the current run in the history (``audit.record_run``); its id."""
@@ -183,12 +215,17 @@ class Session:
         self.reevaluate()
         return path
 
-    def export(self, rows: list[int], directory: str, formats: tuple[str, ...] = ("html",)) -> list[str]:
-        """Render the given findings (the current view) as reports into ``directory``; the files written."""
+    def export(
+        self, rows: list[int], directory: str, formats: tuple[str, ...] = ("html",), *, note: str = ""
+    ) -> list[str]:
+        """Render the given findings (the current view) as reports into ``directory``; the files written.
+
+        ``note``: what filtered the view, added to the run's warnings so the reports say it too."""
         from offhost_audit.reports.render import render
 
         view = sorted_findings([self.findings[i] for i in rows])  # the reports' order, whatever the list's sort
-        run = audit.record_run(self.facts, view, profile=self.profile, save=False, warnings=self.all_warnings)
+        warnings = self.all_warnings + ([f"This report is {note}."] if note else [])
+        run = audit.record_run(self.facts, view, profile=self.profile, save=False, warnings=warnings)
         run.id = int(self.run_id) if self.run_id and self.run_id.isdigit() else None
         return [str(p) for p in render(run, list(formats), directory)]
 
@@ -255,10 +292,7 @@ def _merge_target(old: dict[str, Any], new: dict[str, Any], target: str) -> dict
 
 def describe(rule_id: str) -> str | None:
     """The rule's METADATA description (for the detail pane)."""
-    from offhost_audit.engine import embedded
-
-    meta = embedded.compiled().metadata.get(rule_id)
-    return meta.description if meta else None
+    return audit.rule_description(rule_id)
 
 
 def plan(session: Session, only: str | None = None) -> dict[str, int]:

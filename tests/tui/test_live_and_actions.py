@@ -111,9 +111,11 @@ def test_waive_writes_the_waivers_file_and_the_finding_turns_waived(tmp_path):
         await pilot.press("w")  # hide waived
         await settle(app, pilot)
         seen["hidden"] = [app.index.findings[i]["rule_id"] for i in app.screen.view_rows]
+        seen["notes"] = [n.message for n in app._notifications]
 
     drive(s, body)
     assert seen["form"] == "WaiveScreen"
+    assert f"Waived OHP-010 for PROXY01 -> HVCL02: the waiver is in {wfile}" in seen["notes"]
     assert seen["status"]["OHP-010"] == "waived"
     wf = waivers.load(wfile)
     assert [(w.rule_id, w.subject, w.justification, w.approved_by) for w in wf.waivers] == \
@@ -157,17 +159,46 @@ def test_export_writes_the_current_view_as_reports(tmp_path):
         await pilot.press("X")
         await settle(app, pilot)
         app.screen.query_one("#directory").value = str(out)
-        app.screen.query_one("#formats").value = "json,csv"
+        seen["form"] = [str(w.render()) for w in app.screen.query("Static")][:2]
+        app.screen.query_one("#formats").value = "json,csv,md"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        seen["notes"] = [n.message for n in app._notifications]
+        seen["total"] = len(s.findings)
+
+    drive(s, body)
+    total = seen["total"]
+    assert seen["form"] == [f"Export the 3 of {total} findings in this view",
+                            "Filtered: filter rule:OHP-013; passes and n/a hidden"]
+    assert any(n.startswith(f"Exported 3 of {total} findings (filtered: filter rule:OHP-013; passes and n/a hidden): ")
+               and str(out / "latest.md") in n for n in seen["notes"]), seen["notes"]
+    assert f"a filtered view of {total} findings (filter rule:OHP-013" in (out / "latest.md").read_text(encoding="utf-8")
+    data = json.loads((out / "latest.json").read_text(encoding="utf-8"))
+    rules = [f["rule_id"] for f in (data if isinstance(data, list) else data.get("findings", []))]
+    assert rules == ["OHP-013"] * 3
+    assert (out / "latest.csv").read_text(encoding="utf-8").count("OHP-013") == 3
+
+
+def test_exporting_every_finding_says_all(tmp_path):
+    out = tmp_path / "reports"
+    s = session("csv-cluster-healthy.json")
+    seen = {}
+
+    async def body(app, pilot):
+        await pilot.press("2", "p")  # passes shown: the view is every finding
+        await settle(app, pilot)
+        await pilot.press("X")
+        await settle(app, pilot)
+        app.screen.query_one("#directory").value = str(out)
+        app.screen.query_one("#formats").value = "md"
         await pilot.press("enter")
         await settle(app, pilot)
         seen["notes"] = [n.message for n in app._notifications]
 
     drive(s, body)
-    data = json.loads((out / "latest.json").read_text(encoding="utf-8"))
-    rules = [f["rule_id"] for f in (data if isinstance(data, list) else data.get("findings", []))]
-    assert rules == ["OHP-013"] * 3
-    assert (out / "latest.csv").read_text(encoding="utf-8").count("OHP-013") == 3
-    assert any("Exported 3 findings" in n for n in seen["notes"])
+    n = len(s.findings)
+    assert any(m.startswith(f"Exported all {n} findings: ") for m in seen["notes"]), seen["notes"]
+    assert "filtered view" not in (out / "latest.md").read_text(encoding="utf-8")
 
 
 def test_tui_opens_the_latest_run_or_a_given_run_from_history(tmp_path):

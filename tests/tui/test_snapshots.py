@@ -51,3 +51,8 @@ def test_facts_after_jump_from_a_finding(snap_compare, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_proxy_matrix(snap_compare, size):
     assert snap_compare(_app(), terminal_size=size, run_before=_before("4", "right", "right"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_findings_detail_zoomed_and_scrolled(snap_compare, size):
+    assert snap_compare(_app(), terminal_size=size, run_before=_before("2", "z", "pagedown"))

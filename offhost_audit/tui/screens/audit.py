@@ -11,6 +11,10 @@ from textual.widgets import DataTable, Footer, ProgressBar, Static
 from offhost_audit.text import clean
 from offhost_audit.tui.messages import AuditFinished, AuditProgress, AuditStarted
 from offhost_audit.tui.screens.view import ViewScreen
+from offhost_audit.tui.widgets.findings_list import fit
+from offhost_audit.tui.widgets.keyed import KeyedDataTable
+
+TARGET_W, COLLECTOR_W = 16, 20  # longer names end in "…" (winrm.backup_server fits)
 
 
 class AuditScreen(ViewScreen):
@@ -39,15 +43,15 @@ class AuditScreen(ViewScreen):
         yield Static(id="audit-title", classes="title-bar")
         yield ProgressBar(id="audit-bar", show_eta=False)
         yield Static(id="audit-status", classes="status-line")
-        yield DataTable(id="targets", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyedDataTable(id="targets", cursor_type="row", zebra_stripes=True)
+        yield Footer(show_command_palette=False)  # ? (help) names Ctrl+P: room for the view keys
 
     def on_mount(self) -> None:
         table = self.query_one("#targets", DataTable)
         for label, width in (
-            ("target", 14),
+            ("target", TARGET_W),
             ("done", 6),
-            ("last collector", 18),
+            ("last collector", COLLECTOR_W),
             ("status", 10),
             ("failed", 6),
             ("first error", None),
@@ -78,7 +82,7 @@ class AuditScreen(ViewScreen):
             for target, total in self.plan.items():
                 self.state[target] = {"done": 0, "errors": 0}
                 table.add_row(
-                    Text(clean(target, keep_newlines=False), style="bold"),
+                    Text(fit(clean(target, keep_newlines=False), TARGET_W).rstrip(), style="bold"),
                     Text(f"0/{total}"),
                     Text(""),
                     Text("waiting", style="dim"),
@@ -101,9 +105,9 @@ class AuditScreen(ViewScreen):
     def _row(self, target: str, done: str, collector: str, status: Text, errors: int, error: str | None = None) -> None:
         table = self.query_one("#targets", DataTable)
         values = [
-            Text(clean(target, keep_newlines=False), style="bold"),
+            Text(fit(clean(target, keep_newlines=False), TARGET_W).rstrip(), style="bold"),
             Text(done),
-            Text(clean(collector, keep_newlines=False)),
+            Text(fit(clean(collector, keep_newlines=False), COLLECTOR_W).rstrip()),
             status,
             Text(str(errors), style="red" if errors else ""),
             Text(clean(error or "", keep_newlines=False)),

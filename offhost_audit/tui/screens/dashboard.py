@@ -12,9 +12,10 @@ from textual.widgets import DataTable, Footer, Static
 from offhost_audit import unknowns, verdicts
 from offhost_audit.findings import SEVERITIES, STATUSES, counts
 from offhost_audit.text import clean
-from offhost_audit.tui import estate
+from offhost_audit.tui import estate, scopes
 from offhost_audit.tui.messages import ShowFindings
 from offhost_audit.tui.screens.view import ViewScreen
+from offhost_audit.tui.widgets.keyed import KeyedDataTable
 
 MAX_ROWS = 100  # the built-in DataTable: fine for a hundred rows, slow for thousands
 MAX_RULE_TITLES = 12
@@ -59,17 +60,22 @@ class DashboardScreen(ViewScreen):
         with VerticalScroll(id="dashboard-body"):
             yield Static(id="counts")
             yield Static("Proxies", classes="section", id="proxies-title")
-            yield DataTable(id="proxies", cursor_type="row", zebra_stripes=True)
+            yield KeyedDataTable(id="proxies", cursor_type="row", zebra_stripes=True)
             yield Static(id="rule-titles")
             yield Static("Sources", classes="section", id="sources-title")
-            yield DataTable(id="sources", cursor_type="row", zebra_stripes=True)
+            yield KeyedDataTable(id="sources", cursor_type="row", zebra_stripes=True)
             yield Static("Collection failures", classes="section", id="failures-title")
-            yield DataTable(id="failures", cursor_type="row")
+            yield KeyedDataTable(id="failures", cursor_type="row")
             yield Static(id="warnings")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ? (help) names Ctrl+P: room for the view keys
 
     def load(self) -> None:
         s = self.app.session
+        if s.pending is not None:  # a facts file still being evaluated (the activity line shows how far)
+            self.query_one("#counts", Static).update(
+                Text("Opening the facts: counts and verdicts follow.", style="dim")
+            )
+            return
         findings = s.findings
         c = counts(findings)
         t = Text()
@@ -155,28 +161,24 @@ class DashboardScreen(ViewScreen):
             f" (the first {MAX_ROWS} shown, not ready first; the matrix has all)" if len(summaries) > MAX_ROWS else ""
         )
 
-    def _open_summary(self, v: verdicts.Summary, what: str) -> None:
-        findings = self.app.session.findings
-        rows = [i for i in v.verdict.rows if findings[i]["status"] in ("fail", "unknown")]
-        self.post_message(ShowFindings(rows=rows, label=f"{what} {v.name}: failures and unknowns"))
+    def _open_summary(self, v: verdicts.Summary) -> None:
+        self.post_message(ShowFindings(scope=scopes.summary(v.kind, v.name)))
 
     @on(DataTable.RowSelected, "#proxies")
     def _proxy(self, event: DataTable.RowSelected) -> None:
         if event.cursor_row < len(self._verdicts):
-            self._open_summary(self._verdicts[event.cursor_row], "proxy")
+            self._open_summary(self._verdicts[event.cursor_row])
 
     @on(DataTable.RowSelected, "#sources")
     def _source(self, event: DataTable.RowSelected) -> None:
         if event.cursor_row < len(self._sources):
-            v = self._sources[event.cursor_row]
-            self._open_summary(v, v.kind)
+            self._open_summary(self._sources[event.cursor_row])
 
     @on(DataTable.RowSelected, "#failures")
     def _failure(self, event: DataTable.RowSelected) -> None:
         if event.cursor_row < len(self._failures):
             e = self._failures[event.cursor_row]
-            rows = unknowns.findings_for_failure(self.app.session.findings, e["target"], e["collector"])
-            self.post_message(ShowFindings(rows=rows, label=f"unknown because {e['target']} {e['collector']} failed"))
+            self.post_message(ShowFindings(scope=scopes.collection_failure(e["target"], e["collector"])))
 
     def action_open(self) -> None:
         focused = self.focused

@@ -13,6 +13,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from offhost_audit.text import clean
+
 
 @dataclass
 class ExportForm:
@@ -29,15 +31,19 @@ class ExportScreen(ModalScreen["ExportForm | None"]):
     ExportScreen #export-error { color: $error; }
     """
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, total: int, filtered: str = "") -> None:
         super().__init__()
-        self.count = count
+        self.count, self.total, self.filtered = count, total, filtered
 
     def compose(self) -> ComposeResult:
         from offhost_audit.reports.render import FORMATS  # the renderers' own list (imported when asked)
 
         with Vertical():
-            yield Static(Text(f"Export the {self.count:,} findings of this view", style="bold"))
+            if self.filtered:
+                yield Static(Text(f"Export the {self.count:,} of {self.total:,} findings in this view", style="bold"))
+                yield Static(Text(f"Filtered: {clean(self.filtered, keep_newlines=False)}", style="yellow"))
+            else:
+                yield Static(Text(f"Export all {self.count:,} findings", style="bold"))
             yield Label("Folder")
             yield Input(value=os.path.join(os.getcwd(), "offhost-report"), id="directory")
             yield Label(f"Formats (comma-separated: {', '.join(FORMATS)})")

@@ -49,7 +49,7 @@ class FactsScreen(ViewScreen):
         yield Input(placeholder="/ search facts (keys and values; Enter)", id="facts-search")
         yield Static(id="facts-status", classes="status-line")
         yield FactsTree(id="facts-tree")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ? (help) names Ctrl+P: room for the view keys
 
     def load(self) -> None:
         self.query_one(FactsTree).load(self.app.session.facts)

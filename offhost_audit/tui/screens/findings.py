@@ -12,7 +12,8 @@ from textual.widgets import Footer, Input, Static
 
 from offhost_audit.text import clean
 from offhost_audit.tui.messages import FindingHighlighted, FindingSelected, ShowFacts, SortRequested
-from offhost_audit.tui.query import COLUMNS, QueryError
+from offhost_audit.tui.query import COLUMNS, QueryError, hidden_note, sort_label
+from offhost_audit.tui.scopes import Scope
 from offhost_audit.tui.screens.view import ViewScreen
 from offhost_audit.tui.session import describe
 from offhost_audit.tui.widgets.finding_detail import FindingDetail
@@ -24,6 +25,7 @@ DEBOUNCE_S = 0.02  # long enough to coalesce a burst of keys (auto-repeat, paste
 class FindingsScreen(ViewScreen):
     VIEW = "Findings"
     AUTO_FOCUS = "#findings-list"
+    ESCAPE_TO_MINIMIZE = False  # Esc goes through action_back: un-zoom and give the list its focus back
     """Every finding; the filter runs in an exclusive worker after a short debounce."""
 
     BINDINGS = [
@@ -34,8 +36,8 @@ class FindingsScreen(ViewScreen):
         ),
         Binding("s", "sort", "Sort", id="findings.sort", tooltip="Sort by the next column"),
         Binding("S", "reverse", "Reverse", show=False, id="findings.reverse"),
-        Binding("e", "facts", "Facts", id="findings.facts", tooltip="Jump to the facts that decided it"),
-        Binding("o", "doc", "Doc", id="findings.doc", tooltip="Open the doc link (or copy it)"),
+        Binding("e", "facts", "Facts", show=False, id="findings.facts", tooltip="Jump to the facts that decided it"),
+        Binding("o", "doc", "Doc", show=False, id="findings.doc", tooltip="Open the doc link (or copy it)"),
         Binding("W", "waive", "Waive", id="findings.waive", tooltip="Waive the finding"),
         Binding("X", "export", "Export", id="findings.export", tooltip="Export this view as a report"),
         Binding("z", "zoom", "Zoom", show=False, id="findings.zoom", tooltip="Detail pane full screen"),
@@ -47,9 +49,11 @@ class FindingsScreen(ViewScreen):
         self.query_text = ""
         self.hide_pass = True
         self.hide_waived = False
-        self.restrict: list[int] | None = None  # rows from a matrix cell or a manifest failure
-        self.restrict_label = ""
+        self.scope: Scope | None = None  # a drill-down (proxy, matrix cell, manifest failure); Esc clears it
+        self._scope_rows: tuple[int, set[int]] | None = None  # (generation, rows) of the scope for the findings shown
+        self._hide_pass_outside = True  # the passes setting to restore when the drill-down is cleared
         self.view_rows: list[int] = []
+        self._hidden_asked = ""  # the filter asks for statuses a toggle hides: says so
         self._shown: tuple[int | None, int] | None = None  # (row, generation) in the detail pane
 
     def compose(self) -> ComposeResult:
@@ -62,7 +66,7 @@ class FindingsScreen(ViewScreen):
         yield Static(id="findings-status", classes="status-line")
         yield FindingsList(id="findings-list")
         yield FindingDetail(id="detail")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ? (help) names Ctrl+P: room for the view keys
 
     # --- data --------------------------------------------------------------------------------
 
@@ -70,11 +74,18 @@ class FindingsScreen(ViewScreen):
         """The session's findings changed: rebuild the view with the same filter."""
         self.refilter(debounce=False)
 
-    def show(self, query: str = "", rows: list[int] | None = None, label: str = "") -> None:
-        """Open on a filter or a fixed set of rows (Esc clears it)."""
-        self.restrict, self.restrict_label = rows, label
-        if rows is not None:
+    def show(self, query: str = "", scope: Scope | None = None) -> None:
+        """Open on a filter, or on a drill-down scope (Esc clears it).
+
+        A scope shows its passes too (a ready cell is its passes); the status line says so, and
+        clearing the scope gives back the passes setting from before."""
+        if scope is not None and self.scope is None:
+            self._hide_pass_outside = self.hide_pass
+        elif scope is None and self.scope is not None:
+            self.hide_pass = self._hide_pass_outside
+        if scope is not None:
             self.hide_pass = False
+        self.scope, self._scope_rows = scope, None
         self.query_text = query
         self.query_one("#filter", Input).value = query
         self.mark_current()
@@ -94,7 +105,7 @@ class FindingsScreen(ViewScreen):
         if debounce:
             await asyncio.sleep(DEBOUNCE_S)
         lst = self.query_one(FindingsList)
-        index = self.app.index
+        index, generation, session = self.app.index, self.app.generation, self.app.session
         args = dict(
             sort=lst.sort_column, reverse=lst.sort_reverse, hide_pass=self.hide_pass, hide_waived=self.hide_waived
         )
@@ -103,24 +114,33 @@ class FindingsScreen(ViewScreen):
         except QueryError as e:
             self._status(Text(f"filter: {e}", style="bold red"))
             return
-        if self.restrict is not None:
-            keep = set(self.restrict)
+        if self.scope is not None:
+            if self._scope_rows is None or self._scope_rows[0] != generation:  # new findings: the same scope again
+                scoped = await asyncio.to_thread(self.scope.rows, session.facts, index.findings)
+                self._scope_rows = (generation, set(scoped))
+            keep = self._scope_rows[1]
             rows = [r for r in rows if r in keep]
+        self._hidden_asked = hidden_note(self.query_text, hide_pass=self.hide_pass, hide_waived=self.hide_waived)
         self.view_rows = rows
         lst.set_rows(index.findings, rows, keep=lst.current)
         self._status()
 
     def _status(self, error: Text | None = None) -> None:
         lst = self.query_one(FindingsList)
-        t = Text()
+        t = Text(no_wrap=True, overflow="ellipsis")
         t.append(f"{len(self.view_rows):,} of {len(self.app.index):,} findings", style="bold")
-        t.append(f"  sort {lst.sort_column}{' desc' if lst.sort_reverse else ''}")
-        t.append("  passes hidden" if self.hide_pass else "  passes shown", style="dim")
+        if self.scope is not None:
+            t.append("  only: ", style="bold magenta")
+            t.append(clean(self.scope.label, keep_newlines=False) + " (Esc clears)", style="magenta")
+        if self._hidden_asked and error is None:
+            t.append(f"  {self._hidden_asked}", style="bold yellow")
+        t.append(f"  sort {sort_label(lst.sort_column, lst.sort_reverse)}")
+        if self.scope is not None and not self.hide_pass:
+            t.append("  passes shown (drill-down)", style="dim")
+        else:
+            t.append("  passes hidden" if self.hide_pass else "  passes shown", style="dim")
         if self.hide_waived:
             t.append("  waived hidden", style="dim")
-        if self.restrict is not None:
-            t.append("  only: ", style="bold magenta")
-            t.append(clean(self.restrict_label, keep_newlines=False) + " (Esc clears)", style="magenta")
         if error is not None:
             t.append("  ")
             t.append_text(error)
@@ -167,6 +187,8 @@ class FindingsScreen(ViewScreen):
     # --- actions -----------------------------------------------------------------------------
 
     def action_focus_filter(self) -> None:
+        if self.maximized is not None:  # never type into a filter the zoomed pane hides
+            self.minimize()
         self.query_one("#filter", Input).focus()
 
     def action_toggle_pass(self) -> None:
@@ -189,11 +211,14 @@ class FindingsScreen(ViewScreen):
         self.refilter(debounce=False)
 
     def action_zoom(self) -> None:
+        """The detail pane full screen, focused (arrows, j/k, PgUp/PgDn scroll it); again: back to the list."""
         detail = self.query_one(FindingDetail)
         if self.maximized is detail:
             self.minimize()
+            self.query_one(FindingsList).focus()
         else:
             self.maximize(detail, container=False)
+            detail.focus()
 
     def action_facts(self) -> None:
         f = self.current
@@ -218,14 +243,27 @@ class FindingsScreen(ViewScreen):
         self.app.action_waive_finding(f)
 
     def action_export(self) -> None:
-        self.app.action_export_view(list(self.view_rows))
+        self.app.action_export_view(list(self.view_rows), self.filtered_by())
+
+    def filtered_by(self) -> str:
+        """What narrows this view, in words ("" when it shows every finding)."""
+        parts = []
+        if self.query_text.strip():
+            parts.append(f"filter {self.query_text.strip()}")
+        if self.scope is not None:
+            parts.append(f"only {self.scope.label}")
+        hidden = [w for w, on in (("passes and n/a", self.hide_pass), ("waived", self.hide_waived)) if on]
+        if hidden and len(self.view_rows) < len(self.app.index):
+            parts.append(f"{' and '.join(hidden)} hidden")
+        return "; ".join(parts)
 
     async def action_back(self) -> None:
         if self.maximized is not None:
             self.minimize()
-        elif self.focused is self.query_one("#filter", Input):
             self.query_one(FindingsList).focus()
-        elif self.restrict is not None or self.query_text:
+        elif self.focused is self.query_one("#filter", Input) or isinstance(self.focused, FindingDetail):
+            self.query_one(FindingsList).focus()
+        elif self.scope is not None or self.query_text:
             self.show("")
         else:
             await self.app.action_back()

@@ -13,18 +13,24 @@ from offhost_audit.tui import query
 
 HELP = """\
 Views       1 dashboard  2 findings  3 facts  4 matrix  5 live audit
+            6 run history
 Anywhere    ?  this help             Ctrl+P  every action, themes
             Esc  back                q  quit
             P  switch the profile    R  run the live audit again
 Findings    /  filter as you type    Enter  the detail pane
             p  hide/show passes      w  hide/show waived
             s  sort by next column   S  reverse (or click a header)
-            z  zoom the detail       e  the facts that decided it
+            z  zoom the detail (z or Esc: back; arrows, j/k, PgDn scroll it)
+            e  the facts that decided it
             o  open or copy the doc  W  waive     X  export this view
-Facts       /  search                n / N  next / previous match
+Lists       ↑↓ or j/k move           g / G  first / last (findings)
+Facts       →/Enter open a node      ←  close it (or go to its parent)
+            /  search                n / N  next / previous match
 Matrix      Enter  the findings behind the cell
 Dashboard   Enter  the findings of a proxy or a collection failure
 Live audit  R  re-run everything     t or Enter  re-run the target
+Run history Enter  open the run      space  mark (two at most)
+            d  diff the two marked runs (or this run and the one before)
 """
 
 

@@ -9,9 +9,10 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from offhost_audit.text import clean
-from offhost_audit.tui import estate
+from offhost_audit.tui import estate, scopes
 from offhost_audit.tui.messages import ShowFindings
 from offhost_audit.tui.screens.view import ViewScreen
+from offhost_audit.tui.widgets.keyed import KeyedDataTable
 
 _KIND = {"cluster": "cluster", "host": "host", "share": "share"}
 MAX_GRID_COLUMNS = 60  # wider than that a grid is unreadable: one row per assigned pair instead
@@ -59,9 +60,9 @@ class MatrixScreen(ViewScreen):
             ),
             classes="status-line",
         )
-        yield DataTable(id="matrix-table", cursor_type="cell", zebra_stripes=True)
+        yield KeyedDataTable(id="matrix-table", cursor_type="cell", zebra_stripes=True)
         yield Static(id="matrix-cell", classes="status-line")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ? (help) names Ctrl+P: room for the view keys
 
     def load(self) -> None:
         self.query_one("#matrix-cell", Static).update(Text("computing…", style="dim"))
@@ -156,7 +157,7 @@ class MatrixScreen(ViewScreen):
         if not cell.rows:
             self.app.say(f"No findings behind {p} × {name}.")
             return
-        self.post_message(ShowFindings(rows=cell.rows, label=f"{p} × {kind} {name}"))
+        self.post_message(ShowFindings(scope=scopes.cell(p, (kind, name))))
 
     def action_open(self) -> None:
         self.query_one("#matrix-table", DataTable).action_select_cursor()

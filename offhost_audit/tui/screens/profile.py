@@ -11,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from offhost_audit.tui.widgets.keyed import KeyedOptionList
+
 
 class ProfileScreen(ModalScreen["str | None"]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -27,7 +29,7 @@ class ProfileScreen(ModalScreen["str | None"]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text("Guidance profile (re-evaluates the same facts)", style="bold"))
-            yield OptionList(
+            yield KeyedOptionList(
                 *(Option(Text(p + ("  (current)" if p == self.current else "")), id=p) for p in self.profiles)
             )
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from textual import events, on
 from textual.screen import Screen
 from textual.widgets import Static
+
+from offhost_audit.tui.widgets.activity import Activity
 
 
 class ViewScreen(Screen):
@@ -16,7 +19,16 @@ class ViewScreen(Screen):
         super().__init__(id=id)
         self._generation = -1
 
+    @on(events.Mount)
+    def _add_activity(self) -> None:
+        """Every view shows long work (opening, re-evaluating) under its title."""
+        activity = Activity()
+        self.mount(activity, after=self.query_one(".title-bar", Static))
+        activity.sync()
+
     def on_screen_resume(self) -> None:
+        for activity in self.query(Activity):
+            activity.sync()
         if self._generation != self.app.generation:
             self.reload()
 

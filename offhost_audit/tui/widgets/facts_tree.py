@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -77,6 +78,12 @@ class FactsTree(Tree[Path]):
     DEFAULT_CSS = """
     FactsTree { height: 1fr; }
     """
+    BINDINGS = [
+        Binding("right,l", "open_node", "Open", show=False),
+        Binding("left,h", "close_node", "Close", show=False),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Text("facts", style="bold"), data=(), id=id)
@@ -111,6 +118,26 @@ class FactsTree(Tree[Path]):
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[Path]) -> None:
         self._fill(event.node)
+
+    def action_open_node(self) -> None:
+        """→: open the node; on an open node (or a leaf), go to its first child (or stay)."""
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and not node.is_expanded:
+            node.expand()
+        elif node.children:
+            self.move_cursor(node.children[0])
+
+    def action_close_node(self) -> None:
+        """←: close the node; on a closed node (or a leaf), go to its parent."""
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.is_expanded and node.children:
+            node.collapse()
+        elif node.parent is not None:
+            self.move_cursor(node.parent)
 
     def reveal(self, path: Path) -> TreeNode[Path]:
         """Expand each step of ``path`` (building children on the way); select and show the last node."""

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -85,6 +86,11 @@ class FindingDetail(VerticalScroll, can_focus=True):
     """A scrollable pane showing one finding; ``show(None)`` for the empty state."""
 
     ALLOW_MAXIMIZE = True
+    BINDINGS = [
+        Binding("j", "scroll_down", "Down", show=False),
+        Binding("k", "scroll_up", "Up", show=False),
+        Binding("space", "page_down", "Page down", show=False),
+    ]
 
     DEFAULT_CSS = """
     FindingDetail { height: 1fr; border-top: solid $primary; padding: 0 1; }

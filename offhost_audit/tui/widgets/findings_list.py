@@ -38,8 +38,14 @@ _SEV_STYLE = {
 _STATUS_LABEL = {"not_applicable": "n/a"}
 
 
-def _fit(text: str, width: int) -> str:
-    return set_cell_size(text, width) if cell_len(text) != width else text
+def fit(text: str, width: int) -> str:
+    """``text`` in exactly ``width`` cells: padded, or cut with an ellipsis (never into another real name)."""
+    n = cell_len(text)
+    if n == width:
+        return text
+    if n < width or width < 1:
+        return set_cell_size(text, width)
+    return set_cell_size(text, width - 1) + "…"
 
 
 class FindingsList(ScrollView, can_focus=True):
@@ -164,14 +170,14 @@ class FindingsList(ScrollView, can_focus=True):
 
     def _column_at(self, x: int) -> str | None:
         pos = 0
-        for name, w in zip(COLUMNS, self._widths(self.size.width)):
+        for name, w in zip(COLUMNS, self._widths(self.scrollable_content_region.width)):
             if pos <= x < pos + w + 1:
                 return name
             pos += w + 1
         return None
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_content_region.width  # not under the scrollbar: the last column keeps its ellipsis
         if y == 0:
             self.painted_version = self.rows_version
             return self._header(width)
@@ -191,9 +197,12 @@ class FindingsList(ScrollView, can_focus=True):
         style = self.get_component_rich_style("findings-list--header")
         parts = []
         for name, w in zip(COLUMNS, self._widths(width)):
-            label = name + ((" ▼" if not self.sort_reverse else " ▲") if name == self.sort_column else "")
-            parts.append(_fit(label, w))
-        return Strip([Segment(_fit(" ".join(parts), width), style)], width)
+            label = name
+            if name == self.sort_column:
+                arrow = "▲" if self.sort_reverse else "▼"
+                label = f"{name} {arrow}" if len(name) + 2 <= w else f"{name[: w - 1]}{arrow}"
+            parts.append(fit(label, w))
+        return Strip([Segment(fit(" ".join(parts), width), style)], width)
 
     def _line(self, index: int, width: int, base: Style, *, flat: bool = False) -> Strip:
         f = self.findings[index]
@@ -210,7 +219,7 @@ class FindingsList(ScrollView, can_focus=True):
         segments = []
         for (text, style), cw in zip(cells, w):
             s = base if flat or style is None else base + style
-            segments.append(Segment(_fit(text, cw), s))
+            segments.append(Segment(fit(text, cw), s))
             segments.append(Segment(" ", base))
         used = sum(w) + len(w)
         if used < width:
