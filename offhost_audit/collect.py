@@ -31,6 +31,7 @@ from offhost_audit.credentials import Resolver
 from offhost_audit.errors import AuditIncompleteError, TargetUnreachableError
 from offhost_audit.facts import SCHEMA_VERSION
 from offhost_audit.inventory import Inventory
+from offhost_audit.names import norm_name
 from offhost_audit.targets import ContextExtra, facts_of, meta_of
 
 Progress = Callable[[str, str, str], None]  # (target, collector, status)
@@ -247,7 +248,7 @@ def _shares_from_vms(vms: list[dict]) -> dict[str, set[str]]:
         for d in vm.get("disks") or []:
             if d.get("storage") == "smb" and d.get("share"):
                 server, share = d["share"].lstrip("\\").split("\\", 1)
-                out.setdefault(server.upper(), set()).add(share)
+                out.setdefault(norm_name(server), set()).add(share)
     return out
 
 

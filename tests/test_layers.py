@@ -26,7 +26,7 @@ PARTS = {
     # the core: documents (inventory, facts, findings, waivers, history, diff) and shared helpers
     **dict.fromkeys(
         ["__init__", "inventory", "targets", "names", "facts", "findings", "errors", "resources", "credentials",
-         "winsec", "atomic", "inputs", "text", "yamldoc", "deadline", "perf", "history", "runs", "waivers", "diff"],
+         "atomic", "inputs", "text", "yamldoc", "deadline", "perf", "history", "runs", "waivers", "diff"],
         "core",
     ),
     "collectors": "collectors",

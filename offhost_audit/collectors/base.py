@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from offhost_audit.credentials import Credentials
-from offhost_audit.names import norm_name
+from offhost_audit.names import norm_key
 from offhost_audit.targets import Context, Fragment, FragmentMeta, Target, with_meta
 
 __all__ = [
@@ -52,10 +52,6 @@ _KEYED = {
 }
 
 
-def _key(value: Any) -> str:
-    return norm_name(value) if not str(value).startswith("\\\\") else str(value).upper()
-
-
 def _deep_merge(a: Any, b: Any) -> Any:
     if isinstance(a, dict) and isinstance(b, dict):
         out = dict(a)
@@ -74,7 +70,11 @@ def merge(fragments: list[Fragment]) -> Fragment:
             if key in _KEYED and isinstance(value, list):
                 bucket = index[key]
                 for item in value:
-                    k = _key(item[_KEYED[key]]) if key != "vms" else f"{_key(item.get('host', ''))}/{item['name']}"
+                    k = (
+                        norm_key(item[_KEYED[key]])
+                        if key != "vms"
+                        else f"{norm_key(item.get('host', ''))}/{item['name']}"
+                    )
                     bucket[k] = _deep_merge(bucket[k], item) if k in bucket else item
             elif isinstance(value, list):
                 out.setdefault(key, []).extend(value)

@@ -26,8 +26,8 @@ from typing import Any
 
 from ..errors import CollectorError, TargetUnreachableError
 from ..names import norm_name
-from ..winsec import WinsecError, sid_to_str, trust_attribute_flags, trust_direction, trust_type
 from .base import Context, Fragment, Target, with_meta
+from .winsec import WinsecError, sid_to_str, trust_attribute_flags, trust_direction, trust_type
 
 id = "ldap.directory"
 source = "ldap"

@@ -6,7 +6,7 @@ For each share named in ``target.options["shares"]`` (plus ``ctx.extra["shares"]
   (impacket, over the ``\\srvsvc`` pipe);
 * the DACL of the share's root folder (the "NTFS ACL"), by opening the root with READ_CONTROL and
   sending a query-info SECURITY request with smbprotocol; the raw descriptor is decoded by
-  :mod:`offhost_audit.winsec` (smbprotocol's own parser rejects ACL revision 3, which smbcacls
+  :mod:`offhost_audit.collectors.winsec` (smbprotocol's own parser rejects ACL revision 3, which smbcacls
   writes);
 * the dialect smbprotocol negotiated;
 * the file server's own ``hosts[]`` entry: its identity from the NTLM challenge and its local
@@ -26,10 +26,10 @@ from typing import Any
 
 from ..errors import CollectorError, TargetUnreachableError
 from ..names import norm_name
-from ..winsec import WinsecError, dacl_facts
 from .base import Context, Fragment, Target, with_meta
 from .ldap_directory import LOGON_SIDS
 from .smb_identity import local_groups, server_identity
+from .winsec import WinsecError, dacl_facts
 
 id = "smb.shares"
 source = "smb"

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from offhost_audit.lab.scenario import VEEAM_SERVICES
+from offhost_audit.names import norm_name
 
 GB = 1024**3
 _BUS = {"fc": 6, "iscsi": 9, "sas": 10, "sata": 11, "nvme": 17, "raid": 8, "virtual": 14, "spaces": 16, "usb": 7}
@@ -100,7 +101,7 @@ def system(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]) -> An
 
 
 def _cluster_luns(sc: dict[str, Any], names: list[str]) -> list[dict[str, Any]]:
-    return [csv for n in names for csv in sc["clusters"].get(n.upper(), {}).get("csvs", [])]
+    return [csv for n in names for csv in sc["clusters"].get(norm_name(n), {}).get("csvs", [])]
 
 
 def storage(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]) -> Any:

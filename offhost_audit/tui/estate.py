@@ -16,6 +16,7 @@ from typing import Any
 
 from offhost_audit.engine.sources import paused_gc
 from offhost_audit.findings import Finding
+from offhost_audit.names import norm_key, norm_name
 
 COLUMN_KINDS = ("cluster", "host", "share")
 
@@ -44,10 +45,6 @@ class Matrix:
         )
 
 
-def _upper(v: Any) -> str:
-    return str(v).upper()
-
-
 def matrix(facts: dict[str, Any], findings: list[Finding]) -> Matrix:
     """Linear in findings and assigned pairs (a 50,000-finding estate has ~12,000 pairs, not 15 million cells)."""
     with paused_gc():
@@ -61,10 +58,10 @@ def _matrix(facts: dict[str, Any], findings: list[Finding]) -> Matrix:
     assigned: dict[str, set[tuple[str, str]]] = {}
     proxies: dict[str, str] = {}
     for a in facts.get("assignments") or []:
-        p = _upper(a["proxy"])
+        p = norm_key(a["proxy"])
         proxies.setdefault(p, str(a["proxy"]))
         for src in a.get("sources") or []:
-            col = ("cluster" if src.get("kind") == "cluster" else "host", _upper(src["name"]))
+            col = ("cluster" if src.get("kind") == "cluster" else "host", norm_key(src["name"]))
             display.setdefault(col, str(src["name"]))
             assigned.setdefault(p, set()).add(col)
     pair: dict[tuple[str, tuple[str, str]], list[int]] = {}
@@ -73,18 +70,18 @@ def _matrix(facts: dict[str, Any], findings: list[Finding]) -> Matrix:
     for i, f in enumerate(findings):
         s = f["subject"]
         if s["kind"] == "host_share" and s.get("share"):
-            share_rows.setdefault(_upper(s["share"]), []).append(i)
+            share_rows.setdefault(norm_key(s["share"]), []).append(i)
         p = s.get("proxy")
         if not p:
             continue
-        pu = _upper(p)
+        pu = norm_key(p)
         proxies.setdefault(pu, str(p))
         if s["kind"] == "proxy":
             wide.setdefault(pu, []).append(i)
             continue
         for kind in COLUMN_KINDS:
             if s.get(kind):
-                col = (kind, _upper(s[kind]))
+                col = (kind, norm_key(s[kind]))
                 display.setdefault(col, str(s[kind]))
                 pair.setdefault((pu, col), []).append(i)
                 assigned.setdefault(pu, set()).add(col)
@@ -138,7 +135,7 @@ def findings_for_failure(findings: list[Finding], target: str, collector: str | 
     A fact of the target (``hosts[T].storage...``, ``shares[\\\\T\\...]``) in the area the collector
     fills; a collector this module does not know matches every missing fact of the target.
     """
-    t = target.upper()
+    t = norm_name(target)
     areas = _AREAS.get(collector or "")
     host_marks = [f"[{t}].{a.upper()}" for a in areas if a.islower()] if areas else [f"[{t}]"]
     global_marks = [a for a in areas if a.isupper()] if areas else []
@@ -158,7 +155,7 @@ def findings_for_failure(findings: list[Finding], target: str, collector: str | 
 
 
 def _subject_names(f: Finding) -> set[str]:
-    return {str(v).upper() for k, v in f["subject"].items() if k != "kind" and v}
+    return {norm_key(v) for k, v in f["subject"].items() if k != "kind" and v}
 
 
 _STEP = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
@@ -217,17 +214,13 @@ def resolve(doc: Any, steps: list[str | tuple[str]]) -> list[int | str]:
                 out.append(int(step[0]))
                 node = node[int(step[0])]
                 continue
-            want = step[0].upper()
-            short = want if want.startswith("\\") else want.split(".")[0]
+            want = norm_key(step[0])
             idx = next(
                 (
                     j
                     for j, it in enumerate(node)
                     if isinstance(it, dict)
-                    and any(
-                        isinstance(it.get(k), str) and (it[k].upper() == want or it[k].split(".")[0].upper() == short)
-                        for k in _ITEM_KEYS
-                    )
+                    and any(isinstance(it.get(k), str) and norm_key(it[k]) == want for k in _ITEM_KEYS)
                 ),
                 None,
             )

@@ -16,6 +16,7 @@ from typing import Any
 from offhost_audit import audit, facts as facts_doc, waivers as waivers_mod
 from offhost_audit.errors import InputError
 from offhost_audit.findings import Finding, sorted_findings
+from offhost_audit.names import norm_name, unc_key
 
 Progress = Callable[[str, str, str], None]
 
@@ -197,12 +198,12 @@ def _only(inventory: Any, target: str) -> Any:
     """The inventory reduced to one target (assignments kept: the proxies list is context)."""
     from dataclasses import replace
 
-    t = target.upper()
+    t = norm_name(target)
     return replace(
         inventory,
-        hosts=[h for h in inventory.hosts if h.name.upper() == t],
-        file_servers=[e for e in inventory.file_servers if e["target"].name.upper() == t],
-        domain_controllers=[e for e in inventory.domain_controllers if e["target"].name.upper() == t],
+        hosts=[h for h in inventory.hosts if norm_name(h.name) == t],
+        file_servers=[e for e in inventory.file_servers if norm_name(e["target"].name) == t],
+        domain_controllers=[e for e in inventory.domain_controllers if norm_name(e["target"].name) == t],
     )
 
 
@@ -215,16 +216,16 @@ def _merge_target(old: dict[str, Any], new: dict[str, Any], target: str) -> dict
     """
     from offhost_audit.collectors.base import merge
 
-    t = target.upper()
+    t = norm_name(target)
     dc = any(e["target"] == target and e["collector"].startswith("ldap.") for e in new.get("collection") or [])
 
     def mine(key: str, item: dict[str, Any]) -> bool:
         if key == "hosts":
-            return str(item.get("name", "")).split(".")[0].upper() == t
+            return norm_name(item.get("name", "")) == t
         if key == "vms":
-            return str(item.get("host", "")).split(".")[0].upper() == t
+            return norm_name(item.get("host", "")) == t
         if key == "shares":
-            return str(item.get("unc", "")).upper().startswith(f"\\\\{t}\\")
+            return (unc_key(item.get("unc")) or "").startswith(f"\\\\{t}\\")
         return dc and key in ("domains", "computer_accounts")
 
     keep = {k: v for k, v in old.items() if k not in ("collection", "warnings")}
@@ -235,7 +236,7 @@ def _merge_target(old: dict[str, Any], new: dict[str, Any], target: str) -> dict
         k: new.get(k) for k in ("hosts", "clusters", "vms", "shares", "domains", "computer_accounts") if new.get(k)
     }
     merged = {**keep, **merge([{k: keep.get(k) or [] for k in fresh}, fresh])}
-    merged["collection"] = [e for e in old.get("collection") or [] if e["target"].upper() != t] + list(
+    merged["collection"] = [e for e in old.get("collection") or [] if norm_name(e["target"]) != t] + list(
         new.get("collection") or []
     )
     merged["warnings"] = list(new.get("warnings") or [])
