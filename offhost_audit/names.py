@@ -51,6 +51,8 @@ def norm_key(value: Any) -> str:
 
 def account_name(value: Any) -> str | None:
     """A computer named the way Windows accounts name it, normalised: ``CORP\\PROXY01$`` -> ``PROXY01``;
-    an address stays whole (``[fe80::1]`` -> ``[FE80::1]``); blank -> None."""
-    s = str(value).split("\\")[-1].rstrip("$").strip()
+    an address stays whole (``[fe80::1]`` -> ``[FE80::1]``); None or blank -> None."""
+    if value is None:
+        return None
+    s = str(value).strip().split("\\")[-1].rstrip("$").strip()
     return norm_name(s) or None

@@ -150,8 +150,7 @@ def date(value: Any) -> datetime | None:
 
 def netbios(name: Any) -> str | None:
     """Computer/cluster name normalised once (:func:`offhost_audit.names.account_name`): ``DOMAIN\\NAME$`` -> NAME."""
-    s = text(name)
-    return account_name(s) if s is not None else None
+    return account_name(text(name))
 
 
 def guid(value: Any) -> str | None:
