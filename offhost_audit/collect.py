@@ -41,7 +41,7 @@ def _winrm(t: Target) -> bool:
 
 def _applies(c: Collector, t: Target) -> bool:
     roles = set(t.options.get("roles") or [t.kind])
-    return bool(set(c.kinds) & roles) and (c.source == "winrm") == _winrm(t)
+    return bool(c.spec.kinds & roles) and (c.spec.source == "winrm") == _winrm(t)
 
 
 def _run_target(
@@ -79,21 +79,19 @@ def _run_target(
                 except Exception as e:  # noqa: BLE001 - one failure never stops the run
                     status, error = "error", _clean(f"{type(e).__name__}: {e}" if not str(e) else str(e), secrets)
                     if watch.expired:  # its sockets were shut at the deadline
-                        error = (
-                            f"{target.name}: {c.id} stopped: target timeout of {target_timeout:g}s reached (timeout)"
-                        )
+                        error = f"{target.name}: {c.spec.id} stopped: target timeout of {target_timeout:g}s reached (timeout)"
                     if isinstance(e, TargetUnreachableError):
                         blocked = error
             entries.append(
                 {
                     "target": target.name,
-                    "collector": c.id,
+                    "collector": c.spec.id,
                     "status": status,
                     "error": error,
                     "duration_ms": round((time.monotonic() - start) * 1000, 1),
                 }
             )
-            tick(target.name, c.id, status)
+            tick(target.name, c.spec.id, status)
     finally:
         watch.disarm()
         s = ctx.extra.get("winrm")

@@ -25,7 +25,7 @@ PKG = Path(__file__).resolve().parents[1] / "offhost_audit"
 PARTS = {
     # the core: documents (inventory, facts, findings, waivers, history, diff) and shared helpers
     **dict.fromkeys(
-        ["__init__", "inventory", "targets", "names", "assemble", "facts", "findings", "errors", "resources", "credentials",
+        ["__init__", "inventory", "targets", "names", "assemble", "collector_specs", "facts", "findings", "errors", "resources", "credentials",
          "atomic", "inputs", "text", "yamldoc", "deadline", "perf", "history", "runs", "waivers", "diff"],
         "core",
     ),

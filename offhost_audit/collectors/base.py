@@ -1,8 +1,8 @@
 """What a collector is, what it gets, and how its output becomes one facts document.
 
-A collector is a small typed unit: an ``id`` (``winrm.system``, ``ldap.directory``, ``smb.acl``...),
-a ``source`` (``winrm`` | ``ldap`` | ``smb``), the target ``kinds`` it applies to, and
-``collect(target, ctx) -> Fragment``. It never judges: it returns facts. A collector that fails
+A collector is a small typed unit: its ``spec``, declared in :mod:`offhost_audit.collector_specs`
+(an ``id`` such as ``winrm.system``, a ``source`` ``winrm`` | ``ldap`` | ``smb``, the target ``kinds``
+it applies to, its script, the fact areas it fills), and ``collect(target, ctx) -> Fragment``. It never judges: it returns facts. A collector that fails
 raises :class:`~offhost_audit.errors.CollectorError` (or any exception); the runner records it in
 the collection manifest and goes on.
 
@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from offhost_audit.credentials import Credentials
 from offhost_audit.assemble import merge
+from offhost_audit.collector_specs import CollectorSpec
+from offhost_audit.credentials import Credentials
 from offhost_audit.targets import Context, Fragment, FragmentMeta, Target, with_meta
 
 __all__ = [
@@ -34,8 +35,6 @@ __all__ = [
 
 
 class Collector(Protocol):
-    id: str
-    source: str
-    kinds: frozenset[str]
+    spec: CollectorSpec  # what it is (offhost_audit.collector_specs): id, source, kinds, script, areas
 
     def collect(self, target: Target, ctx: Context) -> Fragment: ...

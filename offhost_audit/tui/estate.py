@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from offhost_audit.collector_specs import SPECS
 from offhost_audit.engine.sources import paused_gc
 from offhost_audit.findings import Finding
 from offhost_audit.names import norm_key, norm_name
@@ -113,20 +114,9 @@ def manifest_failures(facts: dict[str, Any]) -> list[dict[str, Any]]:
     return [e for e in facts.get("collection") or [] if e.get("status") != "ok"]
 
 
-# Where each collector's facts land (hosts[T].<key>, or a top-level list): how a failed run of it shows
-# in the ``missing`` paths of the findings it made unknown.
-_AREAS = {
-    "winrm.system": ("os", "hardware", "features", "domain", "fqdn"),
-    "winrm.storage": ("storage",),
-    "winrm.cluster": ("cluster", "CLUSTERS["),
-    "winrm.vss": ("vss_providers",),
-    "winrm.hyperv": ("VMS[", "VMS."),
-    "winrm.services": ("veeam_services",),
-    "winrm.smb_client": ("smb_connections",),
-    "winrm.backup_server": ("VBR.", "VBR["),
-    "ldap.directory": ("DOMAINS", "COMPUTER_ACCOUNTS"),
-    "smb.shares": ("SHARES[",),
-}
+# Where each collector's facts land (hosts[T].<key>, or a top-level list), from its declaration: how a
+# failed run of it shows in the ``missing`` paths of the findings it made unknown.
+_AREAS = {s.id: s.areas for s in SPECS}
 
 
 def findings_for_failure(findings: list[Finding], target: str, collector: str | None = None) -> list[int]:
