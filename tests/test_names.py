@@ -71,6 +71,19 @@ def name_cuts(source: str) -> list[tuple[int, str]]:
     """(line, what) for each way of cutting or upper-casing a machine name in ``source``."""
     out = []
     for node in ast.walk(ast.parse(source)):
+        # a helper that returns its argument upper-cased is a second normaliser, whatever it is called
+        if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+            body = node.body if isinstance(node, ast.FunctionDef) else [ast.Return(node.body)]
+            args = {a.arg for a in node.args.args}
+            for r in body:
+                if (
+                    isinstance(r, ast.Return)
+                    and isinstance(r.value, ast.Call)
+                    and isinstance(r.value.func, ast.Attribute)
+                    and r.value.func.attr in ("upper", "casefold")
+                    and args & {n.id for n in ast.walk(r.value.func.value) if isinstance(n, ast.Name)}
+                ):
+                    out.append((r.value.lineno, f"a helper returning .{r.value.func.attr}() of its argument"))
         # x.split(".")[0] / x.partition(".") / x.rsplit(".")...: cutting a name at its first label
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             method = node.func.attr
@@ -95,8 +108,9 @@ def name_cuts(source: str) -> list[tuple[int, str]]:
 def test_the_scan_finds_the_forms_it_bans():
     src = (
         'a = host.split(".")[0]\nb = name.partition(".")\nc = h["name"].upper()\nd = proxy.casefold()\ne = x.upper()\n'
+        "def _key(v):\n    return str(v).upper()\n"
     )
-    assert [line for line, _ in name_cuts(src)] == [1, 2, 3, 4]
+    assert sorted(line for line, _ in name_cuts(src)) == [1, 2, 3, 4, 7]
 
 
 def test_no_other_name_normaliser_in_the_package():
