@@ -72,7 +72,7 @@ def main() -> int:
     facts.validate(doc)
     entries = doc["collection"]
     latent = [h for h in inv.hosts if h.name != "VBR01"]
-    scripts = {h.name: sum(1 for c in WINRM_COLLECTORS if set(c.kinds) & set(h.roles)) for h in latent}
+    scripts = {h.name: sum(1 for c in WINRM_COLLECTORS if c.spec.kinds & set(h.roles)) for h in latent}
     calls = max(2 + 3 * n for n in scripts.values())  # Create + Delete + (Command, Receive, Signal) per script
     floor = math.ceil(len(latent) / args.concurrency) * calls * args.latency
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

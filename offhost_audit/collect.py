@@ -18,20 +18,18 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime, timezone
 from typing import Any
 
-from offhost_audit import __version__, deadline as deadline_clock
+from offhost_audit import deadline as deadline_clock
+from offhost_audit.assemble import assemble, merge, premerge
 from offhost_audit.collectors import registry
-from offhost_audit.collectors.base import Collector, Context, Target, merge
-from offhost_audit.collectors.parsers_estate import resolve_csv_names
-from offhost_audit.collectors.psjson import netbios
+from offhost_audit.collectors.base import Collector, Context, Target
 from offhost_audit.collectors.winrm import WinRMSession
 from offhost_audit.credentials import Resolver
 from offhost_audit.errors import AuditIncompleteError, TargetUnreachableError
-from offhost_audit.facts import SCHEMA_VERSION
 from offhost_audit.inventory import Inventory
-from offhost_audit.targets import ContextExtra, facts_of, meta_of
+from offhost_audit.names import norm_name
+from offhost_audit.targets import ContextExtra, meta_of
 
 Progress = Callable[[str, str, str], None]  # (target, collector, status)
 
@@ -43,7 +41,7 @@ def _winrm(t: Target) -> bool:
 
 def _applies(c: Collector, t: Target) -> bool:
     roles = set(t.options.get("roles") or [t.kind])
-    return bool(set(c.kinds) & roles) and (c.source == "winrm") == _winrm(t)
+    return bool(c.spec.kinds & roles) and (c.spec.source == "winrm") == _winrm(t)
 
 
 def _run_target(
@@ -81,21 +79,19 @@ def _run_target(
                 except Exception as e:  # noqa: BLE001 - one failure never stops the run
                     status, error = "error", _clean(f"{type(e).__name__}: {e}" if not str(e) else str(e), secrets)
                     if watch.expired:  # its sockets were shut at the deadline
-                        error = (
-                            f"{target.name}: {c.id} stopped: target timeout of {target_timeout:g}s reached (timeout)"
-                        )
+                        error = f"{target.name}: {c.spec.id} stopped: target timeout of {target_timeout:g}s reached (timeout)"
                     if isinstance(e, TargetUnreachableError):
                         blocked = error
             entries.append(
                 {
                     "target": target.name,
-                    "collector": c.id,
+                    "collector": c.spec.id,
                     "status": status,
                     "error": error,
                     "duration_ms": round((time.monotonic() - start) * 1000, 1),
                 }
             )
-            tick(target.name, c.id, status)
+            tick(target.name, c.spec.id, status)
     finally:
         watch.disarm()
         s = ctx.extra.get("winrm")
@@ -177,7 +173,7 @@ def collect_facts(
     try:
         with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="collect") as pool:
             frags, e1 = _phase(phase1, collectors, base, pool, lambda t: base, **kw)
-            partial = merge(_premerge(frags))
+            partial = merge(premerge(frags))
             vm_shares = _shares_from_vms(partial.get("vms") or [])
 
             def shares_of(t: Target) -> list[str]:
@@ -205,25 +201,7 @@ def collect_facts(
             f"VM disks live on \\\\{server} shares but {server} is not in the inventory's file_servers: "
             "its share ACLs were not collected (those rules say unknown)"
         )
-    return _assemble(inventory, targets, frags + frags2, entries, warnings)
-
-
-def _premerge(fragments: list[dict]) -> list[dict]:
-    """Merge the CSV lists the cluster collector returns from each node (by CSV name, non-null wins)."""
-    csvs: dict[str, dict[str, dict]] = {}
-    out = []
-    for f in fragments:
-        f = facts_of(f)
-        for c in f.get("clusters") or []:
-            bucket = csvs.setdefault(c["name"], {})
-            for csv in c.get("csvs") or []:
-                old = bucket.get(csv["name"], {})
-                bucket[csv["name"]] = {**old, **{k: v for k, v in csv.items() if v is not None or k not in old}}
-        out.append(f)
-    for f in out:
-        for c in f.get("clusters") or []:
-            c["csvs"] = list(csvs.get(c["name"], {}).values())
-    return out
+    return assemble(inventory, targets, frags + frags2, entries, warnings)
 
 
 def account_sids(accounts: list[dict]) -> list[str]:
@@ -247,67 +225,8 @@ def _shares_from_vms(vms: list[dict]) -> dict[str, set[str]]:
         for d in vm.get("disks") or []:
             if d.get("storage") == "smb" and d.get("share"):
                 server, share = d["share"].lstrip("\\").split("\\", 1)
-                out.setdefault(server.upper(), set()).add(share)
+                out.setdefault(norm_name(server), set()).add(share)
     return out
-
-
-def _assemble(
-    inv: Inventory, targets: list[Target], fragments: list[dict], entries: list[dict], warnings: list[str]
-) -> dict[str, Any]:
-    for f in fragments:
-        warnings += meta_of(f).get("_notes", [])
-    hosts: dict[str, dict[str, Any]] = {}
-    for t in targets:  # one entry per computer: a file server that is also a Windows host gets both roles
-        if t.kind != "domain_controller":
-            h = hosts.setdefault(t.name, {"name": t.name, "fqdn": t.options.get("fqdn"), "roles": []})
-            h["roles"] += [r for r in t.options.get("roles") or [t.kind] if r not in h["roles"]]
-    for f in fragments:  # the SMB collector names the file server with the roles it knows of
-        for h in f.get("hosts") or []:
-            h.pop("roles", None)
-    clusters = [{"name": name, "nodes": nodes} for name, nodes in inv.clusters.items()]
-    doc = merge([{"hosts": list(hosts.values()), "clusters": clusters}, *_premerge(fragments)])
-    resolve_csv_names(doc.get("vms") or [], doc.get("clusters") or [])
-    _domains_from_directory(doc.get("hosts") or [], doc.get("computer_accounts") or [])
-    vbr: dict[str, Any] = {"version": inv.vbr_version, "profile": inv.vbr_profile}
-    collected = doc.pop("vbr", None) or {}
-    if collected.get("version") and inv.vbr_version and collected["version"] != inv.vbr_version:
-        warnings.append(
-            f"the inventory says VBR {inv.vbr_version}, the backup server reports {collected['version']}: "
-            "using the backup server's"
-        )
-    vbr.update({k: v for k, v in collected.items() if v is not None})
-    vbr.setdefault("managed_servers", None)
-    vbr.setdefault("proxies", None)
-    assignments = [dict(a, sources=list(a["sources"])) for a in inv.assignments]
-    for a in assignments:
-        registered = next((p for p in vbr.get("proxies") or [] if p["name"] == netbios(a["proxy"])), None)
-        if registered and registered.get("max_tasks") is not None:
-            a["max_tasks"] = registered["max_tasks"]
-    facts: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        "generator": f"offhost-audit {__version__} collect",
-        "warnings": warnings,
-        "vbr": vbr,
-        "assignments": assignments,
-        **{k: doc.get(k) for k in ("hosts", "clusters", "vms", "shares", "domains", "computer_accounts") if k in doc},
-        "collection": entries,
-    }
-    facts.setdefault("hosts", [])
-    return facts
-
-
-def _domains_from_directory(hosts: list[dict], accounts: list[dict]) -> None:
-    """A host whose domain was not collected (WinRM and the NTLM challenge failed) but whose
-    computer object was found in exactly one collected domain is in that domain (source directory)."""
-    found: dict[str | None, set[str]] = {}
-    for a in accounts:
-        if a.get("domain"):
-            found.setdefault(netbios(a["name"]), set()).add(a["domain"].lower())
-    for h in hosts:
-        doms = found.get(netbios(h["name"]), set())
-        if len(doms) == 1 and not (h.get("domain") or {}).get("name"):
-            h["domain"] = {"name": next(iter(doms)), "netbios": None, "part_of_domain": True, "source": "directory"}
 
 
 def require_some_success(facts: dict[str, Any]) -> None:

@@ -23,7 +23,6 @@ from typing import Any
 from offhost_audit.errors import InputError
 
 CredentialSpec = dict[str, Any]
-KNOWN_KEYS = {"username_env", "password_env", "keyring", "username", "prompt"}
 
 
 @dataclass(frozen=True)

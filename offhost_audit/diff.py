@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from offhost_audit.names import norm_name
 from offhost_audit.perf import paused_gc
 
 CATEGORIES = ("new", "regressed", "waiver_expired", "to_unknown", "fixed", "still_failing", "not_evaluated")
@@ -108,7 +109,7 @@ def _scope(meta: dict[str, Any]) -> tuple[set[str] | None, set[str] | None]:
     targets = meta.get("targets")
     return (
         {str(r).upper() for r in rules} if rules is not None else None,
-        {str(t).casefold() for t in targets} if targets is not None else None,
+        {norm_name(t) for t in targets} if targets is not None else None,
     )
 
 
@@ -119,7 +120,7 @@ def _out_of_scope(f: dict[str, Any], rules: set[str] | None, targets: set[str] |
         subject = f.get("subject") or {}
         for k in _TARGET_FIELDS:
             v = subject.get(k)
-            if v and str(v).casefold() not in targets:
+            if v and norm_name(v) not in targets:
                 return f"{k} {v} not in scope of the newer run"
     return ""
 

@@ -37,14 +37,6 @@ def schema() -> dict[str, Any]:
     return json.loads((schema_dir() / "inventory.schema.json").read_text(encoding="utf-8"))
 
 
-def _enum(*path: str) -> tuple[str, ...]:
-    node: Any = schema()
-    for key in path:
-        node = node[key]
-    return tuple(node["enum"])
-
-
-AUTHS = _enum("$defs", "winrm", "properties", "auth")
 WINRM_DEFAULTS = {
     "scheme": "https",
     "port": None,

@@ -38,7 +38,7 @@ def one_shot() -> Iterator[None]:
 def paused_gc() -> Iterator[None]:
     """Pause the cyclic GC: parsing, joining and sorting tens of thousands of findings next to a
     facts document of millions of containers triggers full collections that cost 20-40% of it.
-    Nothing in that work makes reference cycles. In a one-shot process (:func:`one_shot_process`)
+    Nothing in that work makes reference cycles. In a one-shot process (:func:`one_shot`)
     what the section built is frozen when it ends."""
     was_enabled = gc.isenabled()
     gc.disable()

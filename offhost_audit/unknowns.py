@@ -15,24 +15,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from offhost_audit.collector_specs import SPECS
 from offhost_audit.findings import Finding
-from offhost_audit.names import norm_name
+from offhost_audit.names import norm_key, norm_name
 
-# Where each collector's facts land (hosts[T].<key>, or a top-level list): how a failed run of it shows
-# in the ``missing`` paths of the findings it made unknown. Lower case: keys under hosts[T]; upper
-# case: prefixes of top-level paths.
-AREAS = {
-    "winrm.system": ("os", "hardware", "features", "domain", "fqdn"),
-    "winrm.storage": ("storage",),
-    "winrm.cluster": ("cluster", "CLUSTERS["),
-    "winrm.vss": ("vss_providers",),
-    "winrm.hyperv": ("VMS[", "VMS."),
-    "winrm.services": ("veeam_services",),
-    "winrm.smb_client": ("smb_connections",),
-    "winrm.backup_server": ("VBR.", "VBR["),
-    "ldap.directory": ("DOMAINS", "COMPUTER_ACCOUNTS"),
-    "smb.shares": ("SHARES[",),
-}
+# Where each collector's facts land (hosts[T].<key>, or a top-level list), from its declaration: how a
+# failed run of it shows in the ``missing`` paths of the findings it made unknown. Lower case: keys
+# under hosts[T]; upper case: prefixes of top-level paths.
+AREAS = {s.id: s.areas for s in SPECS}
 
 
 def failures(facts: dict[str, Any]) -> list[dict[str, Any]]:
@@ -41,7 +31,7 @@ def failures(facts: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _subject_names(f: Finding) -> set[str]:
-    return {str(v).upper() for k, v in f["subject"].items() if k != "kind" and v}
+    return {norm_key(v) for k, v in f["subject"].items() if k != "kind" and v}
 
 
 def explains(f: Finding, target: str, collector: str | None) -> bool:

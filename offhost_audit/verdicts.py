@@ -26,6 +26,7 @@ from typing import Any
 
 from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNKNOWN, combine
 from offhost_audit.findings import Finding, at_or_above, breaches
+from offhost_audit.names import norm_key
 from offhost_audit.perf import paused_gc
 
 STATES = ("not_ready", "unknown", "ready_with_warnings", "ready")  # worst first
@@ -172,10 +173,6 @@ def _merge(*accs: _Acc | None) -> Verdict:
     return Verdict(state, sorted(blocking), sorted(unknown), sorted(warnings), sorted(set(rows)))
 
 
-def _u(v: Any) -> str:
-    return str(v).upper()
-
-
 def judge(facts: dict[str, Any] | None, findings: list[Finding]) -> Verdicts:
     """Every pair's verdict and the summaries; linear in findings and pairs (46,500 findings, 2,000
     pairs: 0.3 s). The cyclic GC is paused: tens of thousands of small objects would double that."""
@@ -190,14 +187,14 @@ def _judge(facts: dict[str, Any], findings: list[Finding]) -> Verdicts:
     clusters_of: dict[str, list[str]] = {}  # host UPPER -> cluster UPPER names
     for c in facts.get("clusters") or []:
         if c.get("name"):
-            display.setdefault(("cluster", _u(c["name"])), str(c["name"]))
+            display.setdefault(("cluster", norm_key(c["name"])), str(c["name"]))
             for n in c.get("nodes") or []:
-                clusters_of.setdefault(_u(n), []).append(_u(c["name"]))
+                clusters_of.setdefault(norm_key(n), []).append(norm_key(c["name"]))
     for a in facts.get("assignments") or []:
-        pu = _u(a["proxy"])
+        pu = norm_key(a["proxy"])
         proxies.setdefault(pu, str(a["proxy"]))
         for src in a.get("sources") or []:
-            col = ("cluster" if src.get("kind") == "cluster" else "host", _u(src["name"]))
+            col = ("cluster" if src.get("kind") == "cluster" else "host", norm_key(src["name"]))
             display.setdefault(col, str(src["name"]))
             assigned.setdefault(pu, set()).add(col)
 
@@ -209,21 +206,21 @@ def _judge(facts: dict[str, Any], findings: list[Finding]) -> Verdicts:
 
     def keys(s: dict[str, Any]) -> list[tuple[str, str]]:
         if s.get("cluster"):
-            return [("cluster", _u(s["cluster"]))]
+            return [("cluster", norm_key(s["cluster"]))]
         if s.get("host"):
-            h = _u(s["host"])
+            h = norm_key(s["host"])
             display.setdefault(("host", h), str(s["host"]))
             return [("host", h)] + [("cluster", c) for c in clusters_of.get(h, [])]
         if s.get("share") and s.get("kind") != "host_share":
-            return [("share", _u(s["share"]))]
+            return [("share", norm_key(s["share"]))]
         return []
 
     for i, f in enumerate(findings):
         s = f["subject"]
         if s.get("cluster"):
-            display.setdefault(("cluster", _u(s["cluster"])), str(s["cluster"]))
+            display.setdefault(("cluster", norm_key(s["cluster"])), str(s["cluster"]))
         if s.get("share") and s.get("kind") != "host_share":
-            display.setdefault(("share", _u(s["share"])), str(s["share"]))
+            display.setdefault(("share", norm_key(s["share"])), str(s["share"]))
         p = s.get("proxy")
         if not p:
             ks = keys(s)
@@ -232,7 +229,7 @@ def _judge(facts: dict[str, Any], findings: list[Finding]) -> Verdicts:
             for k in ks:
                 _acc(side, k).add(i, f)
             continue
-        pu = _u(p)
+        pu = norm_key(p)
         proxies.setdefault(pu, str(p))
         if s["kind"] == "proxy":
             _acc(wide, pu).add(i, f)
@@ -252,7 +249,7 @@ def _judge(facts: dict[str, Any], findings: list[Finding]) -> Verdicts:
         for k in hit:
             _acc(pair, (pu, k)).add(i, f)
     for i, f, pu in servers:  # OHP-022 proxy -> file server: every share of that server the proxy reads
-        prefix = "\\\\" + _u(f["subject"]["server"]) + "\\"
+        prefix = "\\\\" + norm_key(f["subject"]["server"]) + "\\"
         mine = assigned.setdefault(pu, set())
         hit = [k for k in mine if k[0] == "share" and k[1].startswith(prefix)] or [("share", prefix[:-1])]
         for k in hit:

@@ -25,9 +25,9 @@ PKG = Path(__file__).resolve().parents[1] / "offhost_audit"
 PARTS = {
     # the core: documents (inventory, facts, findings, waivers, history, diff), verdicts, shared helpers
     **dict.fromkeys(
-        ["__init__", "inventory", "targets", "names", "facts", "findings", "errors", "resources", "credentials",
-         "winsec", "atomic", "inputs", "text", "yamldoc", "deadline", "perf", "history", "history_errors",
-         "history_checks", "runs", "waivers", "waiver_match", "diff", "verdicts", "unknowns"],
+        ["__init__", "inventory", "targets", "names", "assemble", "collector_specs", "facts", "findings", "errors",
+         "resources", "credentials", "atomic", "inputs", "text", "yamldoc", "deadline", "perf", "history",
+         "history_errors", "history_checks", "runs", "waivers", "waiver_match", "diff", "verdicts", "unknowns"],
         "core",
     ),
     "collectors": "collectors",

@@ -1,15 +1,15 @@
 """The collector registry: ONE explicit tuple, stable ids, no registration on import.
 
-WinRM collectors run on Windows hosts (proxies, Hyper-V hosts, the backup server); ``ldap.directory``
+Each collector is declared in :mod:`offhost_audit.collector_specs` (id, source, kinds, script, fact
+areas) and implemented by one class here that names its declaration (``spec``) and parses. WinRM
+collectors run on Windows hosts (proxies, Hyper-V hosts, the backup server); ``ldap.directory``
 reads the domain controllers, ``smb.shares`` the file servers (phase two: its share list includes
-shares found in VM disk paths: ``target.options["shares"]`` and ``ctx.extra["shares"] = {server: [...]}``).
-Those two are modules that are themselves the collector (module-level ``id``, ``source``, ``kinds``,
-``collect``); their client libraries (ldap3, impacket, smbprotocol) are imported when they run.
+shares found in VM disk paths: ``target.options["shares"]`` and ``ctx.extra["shares"] = {server: [...]}``);
+their client libraries (ldap3, impacket, smbprotocol) are imported when they run.
 """
 
 from __future__ import annotations
 
-from offhost_audit.collectors import ldap_directory, smb_shares
 from offhost_audit.collectors.backup_server import BackupServerCollector
 from offhost_audit.collectors.base import Collector
 from offhost_audit.collectors.host_cluster import ClusterCollector
@@ -19,6 +19,8 @@ from offhost_audit.collectors.host_smb_client import SmbClientCollector
 from offhost_audit.collectors.host_storage import StorageCollector
 from offhost_audit.collectors.host_system import SystemCollector
 from offhost_audit.collectors.host_vss import VssCollector
+from offhost_audit.collectors.ldap_directory import DirectoryCollector
+from offhost_audit.collectors.smb_shares import SharesCollector
 
 WINRM_COLLECTORS: tuple[Collector, ...] = (
     SystemCollector(),
@@ -31,7 +33,7 @@ WINRM_COLLECTORS: tuple[Collector, ...] = (
     BackupServerCollector(),
 )
 
-COLLECTORS: tuple[Collector, ...] = (*WINRM_COLLECTORS, ldap_directory, smb_shares)
+COLLECTORS: tuple[Collector, ...] = (*WINRM_COLLECTORS, DirectoryCollector(), SharesCollector())
 
 
 def registry() -> tuple[Collector, ...]:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from offhost_audit.collector_specs import BY_ID
 from offhost_audit.collectors.base import Context, Target, with_meta
 from offhost_audit.collectors.parsers_estate import parse_backup_server
 from offhost_audit.collectors.winrm import PsCollector
 
 
 class BackupServerCollector(PsCollector):
-    id = "winrm.backup_server"
-    kinds = frozenset({"backup_server"})
-    script = "backup_server.ps1"
+    spec = BY_ID["winrm.backup_server"]
 
     def parse(self, doc: Any, target: Target, ctx: Context) -> dict[str, Any]:
         facts = parse_backup_server(doc)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from offhost_audit.collector_specs import BY_ID
 from offhost_audit.collectors.base import Context, Target
 from offhost_audit.collectors.parsers_estate import parse_hyperv
 from offhost_audit.collectors.winrm import PsCollector
 
 
 class HyperVCollector(PsCollector):
-    id = "winrm.hyperv"
-    kinds = frozenset({"hyperv_host"})
-    script = "hyperv.ps1"
+    spec = BY_ID["winrm.hyperv"]
 
     def parse(self, doc: Any, target: Target, ctx: Context) -> dict[str, Any]:
         facts = parse_hyperv(doc, host=target.name, cluster=target.options.get("cluster"))

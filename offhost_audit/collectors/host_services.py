@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from offhost_audit.collector_specs import BY_ID
 from offhost_audit.collectors.base import Context, Target
 from offhost_audit.collectors.parsers import parse_services
 from offhost_audit.collectors.winrm import PsCollector
@@ -12,8 +13,7 @@ VEEAM_SERVICES = ["VeeamDeploySvc", "VeeamTransportSvc", "VeeamHvIntegrationSvc"
 
 
 class ServicesCollector(PsCollector):
-    id = "winrm.services"
-    script = "services.ps1"
+    spec = BY_ID["winrm.services"]
 
     def arguments(self, target: Target, ctx: Context) -> dict[str, Any]:
         return {"Names": VEEAM_SERVICES}

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from offhost_audit.collector_specs import BY_ID
 from offhost_audit.collectors.base import Context, Target
 from offhost_audit.collectors.parsers import parse_system
 from offhost_audit.collectors.winrm import PsCollector
 
 
 class SystemCollector(PsCollector):
-    id = "winrm.system"
-    kinds = frozenset({"proxy", "hyperv_host", "backup_server", "file_server"})
-    script = "system.ps1"
+    spec = BY_ID["winrm.system"]
 
     def arguments(self, target: Target, ctx: Context) -> dict[str, Any]:
         return {"FeatureNames": ["Hyper-V", "FS-Data-Deduplication", "Failover-Clustering"]}

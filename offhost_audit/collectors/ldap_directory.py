@@ -24,14 +24,11 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
+from ..collector_specs import BY_ID
 from ..errors import CollectorError, TargetUnreachableError
 from ..names import norm_name
-from ..winsec import WinsecError, sid_to_str, trust_attribute_flags, trust_direction, trust_type
 from .base import Context, Fragment, Target, with_meta
-
-id = "ldap.directory"
-source = "ldap"
-kinds = frozenset({"domain_controller"})
+from .winsec import WinsecError, sid_to_str, trust_attribute_flags, trust_direction, trust_type
 
 LOGON_SIDS = ["S-1-1-0", "S-1-5-11", "S-1-5-2", "S-1-5-15"]
 PAGE_SIZE = 500
@@ -328,3 +325,12 @@ def _security_notes(target: Target) -> list[str]:
     if not target.verify_tls:
         return [f"{target.name}: LDAP TLS certificate validation is turned off (verify_tls false)"]
     return []
+
+
+class DirectoryCollector:
+    """The collector in the registry: its declaration and this module's :func:`collect`."""
+
+    spec = BY_ID["ldap.directory"]
+
+    def collect(self, target: Target, ctx: Context) -> Fragment:
+        return collect(target, ctx)

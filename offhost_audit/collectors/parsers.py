@@ -129,7 +129,7 @@ def parse_system(doc: Any) -> dict[str, Any]:
         dns, dom = pj.text(cs.get("DNSHostName")), pj.text(cs.get("Domain"))
         if dns and dom and part:
             out["fqdn"] = f"{dns}.{dom}".lower()
-        out["computer_name"] = (pj.text(cs.get("Name")) or "").upper() or None
+        out["computer_name"] = pj.netbios(cs.get("Name"))
         out["dns_host_name"] = (
             f"{dns}.{dom}" if dns and dom and part and "." not in dns else dns or ""
         ).lower() or None

@@ -111,25 +111,6 @@ def parse_hyperv(doc: Any, *, host: str, cluster: str | None = None) -> dict[str
     return {"vms": list(vms.values())}
 
 
-def resolve_csv_names(vms: list[dict[str, Any]], clusters: list[dict[str, Any]]) -> None:
-    """Fill ``disks[].csv`` from the clusters' CSV paths (longest matching prefix), in place."""
-    paths = []
-    for c in clusters or []:
-        for csv in c.get("csvs") or []:
-            if csv.get("path"):
-                paths.append((csv["path"].rstrip("\\").lower() + "\\", c.get("name"), csv["name"]))
-    paths.sort(key=lambda t: -len(t[0]))
-    for vm in vms or []:
-        for disk in vm.get("disks") or []:
-            if disk.get("storage") != "csv" or disk.get("csv"):
-                continue
-            low = disk["path"].lower()
-            for prefix, cluster, name in paths:
-                if low.startswith(prefix) and (not vm.get("cluster") or pj.netbios(vm["cluster"]) == cluster):
-                    disk["csv"] = name
-                    break
-
-
 def parse_backup_server(doc: Any) -> dict[str, Any]:
     """backup_server.ps1 -> ``vbr`` (server, version, managed_servers, proxies); module absent -> nulls."""
     d = pj.obj(doc) or {}

@@ -28,6 +28,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from offhost_audit.collector_specs import BY_SCRIPT
+
 POWERSHELL = "powershell.exe"
 POWERSHELL_ARGS = ("-NoProfile", "-NonInteractive", "-EncodedCommand")
 
@@ -41,16 +43,7 @@ _PRELUDE = (
 _POSTLUDE = "\n} @__p\n"
 _WRAPPED = re.compile(r"FromBase64String\('(?P<args>[A-Za-z0-9+/=]*)'\).*?\n& \{\n(?P<body>.*)\n\} @__p\n?\Z", re.S)
 
-SCRIPTS = (
-    "system.ps1",
-    "storage.ps1",
-    "cluster.ps1",
-    "vss.ps1",
-    "hyperv.ps1",
-    "services.ps1",
-    "smb_client.ps1",
-    "backup_server.ps1",
-)
+SCRIPTS = tuple(BY_SCRIPT)  # the shipped scripts, one per WinRM collector (collector_specs)
 
 
 def strip_comments(text: str) -> str:

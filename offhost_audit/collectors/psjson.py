@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from offhost_audit.errors import CollectorError
-from offhost_audit.names import norm_name
+from offhost_audit.names import account_name
 from offhost_audit.text import clean
 
 CIM_NOISE = frozenset(
@@ -30,7 +30,6 @@ CIM_NOISE = frozenset(
         "PSSourceJobInstanceId",
     }
 )
-_TYPE_NAME = re.compile(r"^[A-Za-z_][\w`]*(\.[A-Za-z_][\w`+]*)+(\[[^\]]*\])?$")
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _DMTF = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\.(\d{6})([+-])(\d{3})$")
 
@@ -68,11 +67,6 @@ def strip_noise(value: Any) -> Any:
     if isinstance(value, list):
         return [strip_noise(v) for v in value]
     return value
-
-
-def is_truncated(value: Any) -> bool:
-    """True for a depth-truncated object: a .NET type name where an object was expected."""
-    return isinstance(value, str) and bool(_TYPE_NAME.match(value.strip())) and " " not in value.strip()
 
 
 def obj(value: Any) -> dict[str, Any] | None:
@@ -157,14 +151,8 @@ def date(value: Any) -> datetime | None:
 
 
 def netbios(name: Any) -> str | None:
-    """Computer/cluster name normalised once: first DNS label, upper-case; ``DOMAIN\\NAME$`` -> NAME."""
-    s = text(name)
-    if s is None:
-        return None
-    s = s.split("\\")[-1].rstrip("$").strip()
-    if s.startswith("[") or re.fullmatch(r"[\d.]+", s):
-        return s.upper()  # an address, not a name
-    return norm_name(s) or None
+    """Computer/cluster name normalised once (:func:`offhost_audit.names.account_name`): ``DOMAIN\\NAME$`` -> NAME."""
+    return account_name(text(name))
 
 
 def guid(value: Any) -> str | None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import CollectorError
+from ..names import norm_name
 
 
 def server_identity(conn: Any, name: str) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def server_identity(conn: Any, name: str) -> dict[str, Any]:
     computer, nb_domain, dns_domain, dns_host = (
         text(f) for f in ("getServerName", "getServerDomain", "getServerDNSDomainName", "getServerDNSHostName")
     )
-    member = bool(dns_domain) and bool(nb_domain) and nb_domain.upper() != computer.upper()
+    member = bool(dns_domain) and bool(nb_domain) and nb_domain.upper() != norm_name(computer)
     domain = {
         "name": (dns_domain if member else (nb_domain or computer)).lower() or None,
         "netbios": nb_domain.upper() if member else None,
@@ -48,7 +49,7 @@ def server_identity(conn: Any, name: str) -> dict[str, Any]:
     return {
         "name": name,
         "roles": ["file_server"],
-        "computer_name": computer.upper() or None,
+        "computer_name": norm_name(computer) or None,
         "dns_host_name": dns_host.lower() if member and dns_host else None,
         "domain": domain if computer else None,
     }

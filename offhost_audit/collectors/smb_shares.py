@@ -6,7 +6,7 @@ For each share named in ``target.options["shares"]`` (plus ``ctx.extra["shares"]
   (impacket, over the ``\\srvsvc`` pipe);
 * the DACL of the share's root folder (the "NTFS ACL"), by opening the root with READ_CONTROL and
   sending a query-info SECURITY request with smbprotocol; the raw descriptor is decoded by
-  :mod:`offhost_audit.winsec` (smbprotocol's own parser rejects ACL revision 3, which smbcacls
+  :mod:`offhost_audit.collectors.winsec` (smbprotocol's own parser rejects ACL revision 3, which smbcacls
   writes);
 * the dialect smbprotocol negotiated;
 * the file server's own ``hosts[]`` entry: its identity from the NTLM challenge and its local
@@ -24,16 +24,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from ..collector_specs import BY_ID
 from ..errors import CollectorError, TargetUnreachableError
 from ..names import norm_name
-from ..winsec import WinsecError, dacl_facts
 from .base import Context, Fragment, Target, with_meta
 from .ldap_directory import LOGON_SIDS
 from .smb_identity import local_groups, server_identity
-
-id = "smb.shares"
-source = "smb"
-kinds = frozenset({"file_server"})
+from .winsec import WinsecError, dacl_facts
 
 DIALECTS = {0x0202: "2.0.2", 0x0210: "2.1", 0x0300: "3.0", 0x0302: "3.0.2", 0x0311: "3.1.1"}
 SECURITY_INFO = 0x7  # OWNER | GROUP | DACL
@@ -275,3 +272,12 @@ def collect(target: Target, ctx: Context) -> Fragment:
     if not read_any:
         raise CollectorError(f"{target.name}: no share ACL could be read: " + "; ".join(errors))
     return with_meta({"shares": shares, "hosts": [host]}, errors=errors)
+
+
+class SharesCollector:
+    """The collector in the registry: its declaration and this module's :func:`collect`."""
+
+    spec = BY_ID["smb.shares"]
+
+    def collect(self, target: Target, ctx: Context) -> Fragment:
+        return collect(target, ctx)

@@ -29,6 +29,7 @@ from winrm.exceptions import (
 )
 from winrm.protocol import Protocol
 
+from offhost_audit.collector_specs import CollectorSpec
 from offhost_audit.collectors import pscommand, psjson
 from offhost_audit.collectors.base import Context, Target
 from offhost_audit.deadline import wall_clock
@@ -238,12 +239,10 @@ def session_for(target: Target, ctx: Context) -> WinRMSession:
 
 
 class PsCollector:
-    """Base for the WinRM collectors: one shipped script, one parser, the host fragment it yields."""
+    """Base for the WinRM collectors: its declaration (``spec``: id, kinds, the shipped script), one
+    parser, the host fragment it yields."""
 
-    id = "winrm.base"
-    source = "winrm"
-    kinds: frozenset[str] = frozenset({"proxy", "hyperv_host"})
-    script = ""
+    spec: CollectorSpec
 
     def arguments(self, target: Target, ctx: Context) -> dict[str, Any]:
         return {}
@@ -252,5 +251,7 @@ class PsCollector:
         raise NotImplementedError
 
     def collect(self, target: Target, ctx: Context) -> dict[str, Any]:
-        doc = session_for(target, ctx).run(self.script, self.arguments(target, ctx), deadline=ctx.extra.get("deadline"))
+        doc = session_for(target, ctx).run(
+            str(self.spec.script), self.arguments(target, ctx), deadline=ctx.extra.get("deadline")
+        )
         return self.parse(doc, target, ctx)

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from offhost_audit.names import norm_name, unc_key, unc_server
+
 SPLIT_KEYS = ("assignments", "hosts", "clusters", "vms", "shares", "computer_accounts")
 
 
@@ -50,20 +52,10 @@ class _Links:
             self.parent[rb] = ra
 
 
-def _norm(name: Any) -> str:
-    """Like ``norm`` in policies/lib/facts.rego (first DNS label, upper-case); non-strings as text."""
-    return str(name).strip().split(".")[0].upper()
-
-
 def _share_key(unc: Any) -> tuple[str, str] | None:
     """(share key, server) like ``unc_key`` in policies/smb/lib, or None when it is not a UNC."""
-    if not isinstance(unc, str):
-        return None
-    parts = [p for p in unc.strip().split("\\") if p]
-    if len(parts) < 2:
-        return None
-    server = _norm(parts[0])
-    return f"\\\\{server}\\{parts[1].upper()}", server
+    key = unc_key(unc)
+    return (key, unc_server(key)) if key else None
 
 
 def _link_unc(links: _Links, node: str, unc: Any) -> None:
@@ -86,15 +78,18 @@ def components(doc: dict[str, Any]) -> list[dict[str, list[int]]] | None:
         if not isinstance(doc.get(key), list):
             return None
     assignments, clusters, vms = doc["assignments"], doc["clusters"], doc["vms"]
-    assigned = {_norm(a.get("proxy")) for a in assignments if isinstance(a, dict)}
+    assigned = {norm_name(a.get("proxy")) for a in assignments if isinstance(a, dict)}
     if any(
-        isinstance(h, dict) and "proxy" in _seq(h.get("roles")) and _norm(h.get("name")) not in assigned for h in hosts
+        isinstance(h, dict) and "proxy" in _seq(h.get("roles")) and norm_name(h.get("name")) not in assigned
+        for h in hosts
     ):
         return None  # a proxy without an assignment serves every Hyper-V host
-    nodes_known = {_norm(c.get("name")) for c in clusters if isinstance(c, dict) and isinstance(c.get("nodes"), list)}
+    nodes_known = {
+        norm_name(c.get("name")) for c in clusters if isinstance(c, dict) and isinstance(c.get("nodes"), list)
+    }
     for a in assignments:
         for s in _seq(a.get("sources") if isinstance(a, dict) else None):
-            if isinstance(s, dict) and s.get("kind") != "host" and _norm(s.get("name")) not in nodes_known:
+            if isinstance(s, dict) and s.get("kind") != "host" and norm_name(s.get("name")) not in nodes_known:
                 return None  # a served cluster without a node list: any host may be its node
 
     links = _Links()
@@ -102,29 +97,29 @@ def components(doc: dict[str, Any]) -> list[dict[str, list[int]]] | None:
         node = f"assignments:{i}"
         if not isinstance(a, dict):
             continue
-        links.join(node, "h:" + _norm(a.get("proxy")))
+        links.join(node, "h:" + norm_name(a.get("proxy")))
         for s in _seq(a.get("sources")):
             if isinstance(s, dict):
-                name = _norm(s.get("name"))
+                name = norm_name(s.get("name"))
                 links.join(node, "c:" + name)
                 links.join(node, "h:" + name)
     for i, c in enumerate(clusters):
         node = f"clusters:{i}"
         if isinstance(c, dict):
-            links.join(node, "c:" + _norm(c.get("name")))
+            links.join(node, "c:" + norm_name(c.get("name")))
             for n in _seq(c.get("nodes")):
-                links.join(node, "h:" + _norm(n))
+                links.join(node, "h:" + norm_name(n))
     for i, h in enumerate(hosts):
         node = f"hosts:{i}"
         if not isinstance(h, dict):
             continue
-        links.join(node, "h:" + _norm(h.get("name")))
+        links.join(node, "h:" + norm_name(h.get("name")))
         member = h.get("cluster")
         if isinstance(member, dict) and member.get("name") is not None:
-            links.join(node, "c:" + _norm(member.get("name")))
+            links.join(node, "c:" + norm_name(member.get("name")))
         for conn in _seq(h.get("smb_connections")):
             if isinstance(conn, dict):
-                links.join(node, "h:" + _norm(conn.get("server")))
+                links.join(node, "h:" + norm_name(conn.get("server")))
                 _link_unc(links, node, f"\\\\{conn.get('server')}\\{conn.get('share')}")
     # a VM without a disk list reads every share: then all shares (and such VMs) are one part
     every_share = any(isinstance(vm, dict) and not isinstance(vm.get("disks"), list) for vm in vms)
@@ -136,14 +131,14 @@ def components(doc: dict[str, Any]) -> list[dict[str, list[int]]] | None:
             links.join(node, "s:" + (_share_key(s.get("unc")) or ("",))[0])
             _link_unc(links, node, s.get("unc"))
             if s.get("server") is not None:
-                links.join(node, "h:" + _norm(s.get("server")))
+                links.join(node, "h:" + norm_name(s.get("server")))
     for i, vm in enumerate(vms):
         node = f"vms:{i}"
         if not isinstance(vm, dict):
             continue
-        links.join(node, "h:" + _norm(vm.get("host")))
+        links.join(node, "h:" + norm_name(vm.get("host")))
         if vm.get("cluster") is not None:
-            links.join(node, "c:" + _norm(vm.get("cluster")))
+            links.join(node, "c:" + norm_name(vm.get("cluster")))
         disks = vm.get("disks")
         if not isinstance(disks, list):
             links.join(node, "every-share")
@@ -156,7 +151,7 @@ def components(doc: dict[str, Any]) -> list[dict[str, list[int]]] | None:
     for i, acct in enumerate(_seq(doc.get("computer_accounts"))):
         node = f"computer_accounts:{i}"
         if isinstance(acct, dict):
-            links.join(node, "h:" + _norm(str(acct.get("name")).strip().removesuffix("$")))
+            links.join(node, "h:" + norm_name(str(acct.get("name")).strip().removesuffix("$")))
 
     groups: dict[str, dict[str, list[int]]] = {}
     for key in SPLIT_KEYS:

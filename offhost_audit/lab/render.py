@@ -11,7 +11,9 @@ import json
 import re
 from typing import Any
 
+from offhost_audit.collector_specs import BY_SCRIPT
 from offhost_audit.lab.scenario import VEEAM_SERVICES
+from offhost_audit.names import norm_name
 
 GB = 1024**3
 _BUS = {"fc": 6, "iscsi": 9, "sas": 10, "sata": 11, "nvme": 17, "raid": 8, "virtual": 14, "spaces": 16, "usb": 7}
@@ -100,7 +102,7 @@ def system(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]) -> An
 
 
 def _cluster_luns(sc: dict[str, Any], names: list[str]) -> list[dict[str, Any]]:
-    return [csv for n in names for csv in sc["clusters"].get(n.upper(), {}).get("csvs", [])]
+    return [csv for n in names for csv in sc["clusters"].get(norm_name(n), {}).get("csvs", [])]
 
 
 def storage(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]) -> Any:
@@ -307,13 +309,19 @@ def backup_server(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]
     }
 
 
+# What the lab answers for each WinRM collector's script, by collector id (offhost_audit.collector_specs).
 RENDERERS = {
-    "system.ps1": system,
-    "storage.ps1": storage,
-    "cluster.ps1": cluster,
-    "vss.ps1": vss,
-    "hyperv.ps1": hyperv,
-    "services.ps1": services,
-    "smb_client.ps1": smb_client,
-    "backup_server.ps1": backup_server,
+    "winrm.system": system,
+    "winrm.storage": storage,
+    "winrm.cluster": cluster,
+    "winrm.vss": vss,
+    "winrm.hyperv": hyperv,
+    "winrm.services": services,
+    "winrm.smb_client": smb_client,
+    "winrm.backup_server": backup_server,
 }
+
+
+def renderer(script: str) -> Any:
+    """The renderer of a shipped script (KeyError for a script no collector declares)."""
+    return RENDERERS[BY_SCRIPT[script].id]

@@ -41,7 +41,7 @@ class HostResponder:
                 f"{failure}\r\n    + CategoryInfo          : NotSpecified: (:) [], CimException\r\n"
                 "    + FullyQualifiedErrorId : LabScriptError"
             )
-        doc = render.RENDERERS[name](self.host, self.scenario, args)
+        doc = render.renderer(name)(self.host, self.scenario, args)
         text = render.ps_json(doc)
         return CommandResult(stdout=(text + "\r\n").encode("utf-8") if text else b"")
 

@@ -20,6 +20,7 @@ from typing import Any
 from offhost_audit import yamldoc
 from offhost_audit.errors import InputError
 from offhost_audit.inputs import read_input
+from offhost_audit.names import norm_name
 
 BUILTIN_VSS = {
     "microsoft": {
@@ -147,9 +148,9 @@ def normalise(raw: dict[str, Any], *, source: str = "scenario") -> dict[str, Any
     sc["domain"] = {"dns": "corp.example", "netbios": "CORP", **(sc.get("domain") or {})}
     catalog = {**BUILTIN_VSS, **(sc.get("vss_providers") or {})}
     defaults = _merge(HOST_DEFAULTS, sc.get("defaults") or {})
-    clusters = {}
+    clusters: dict[str, dict[str, Any]] = {}
     for c in sc.get("clusters") or []:
-        name = c["name"].upper()
+        name = norm_name(c["name"])
         csvs = []
         for i, v in enumerate(c.get("csvs") or []):
             vol = v.get("volume", f"Volume{i + 1}")
@@ -157,7 +158,7 @@ def normalise(raw: dict[str, Any], *, source: str = "scenario") -> dict[str, Any
                 {
                     "name": v.get("name", f"Cluster Disk {i + 1}"),
                     "path": f"C:\\ClusterStorage\\{vol}",
-                    "owner": (v.get("owner") or "").upper(),
+                    "owner": norm_name(v.get("owner") or ""),
                     "lun": str(v.get("lun") or uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{vol}").hex).lower(),
                     "dedup": bool(v.get("dedup")),
                     "state": v.get("state", 2),
@@ -172,9 +173,9 @@ def normalise(raw: dict[str, Any], *, source: str = "scenario") -> dict[str, Any
         if "name" not in h:
             raise InputError(f"{source}: every host needs a name")
         host = _merge(defaults, h)
-        host["name"] = h["name"].upper()
+        host["name"] = norm_name(h["name"])
         roles = host.setdefault("roles", ["hyperv_host"])
-        host["cluster"] = (h.get("cluster") or "").upper() or None
+        host["cluster"] = norm_name(h.get("cluster") or "") or None
         if host["cluster"]:
             if host["cluster"] not in clusters:
                 raise InputError(f"{source}: host {host['name']}: no cluster {host['cluster']!r} in clusters:")
@@ -212,7 +213,7 @@ def normalise(raw: dict[str, Any], *, source: str = "scenario") -> dict[str, Any
     bs = sc.get("backup_server")
     if bs:
         bs = {
-            "name": bs.get("name", "VBR01").upper(),
+            "name": norm_name(bs.get("name", "VBR01")),
             "veeam_module": bs.get("veeam_module", True),
             "version": str(bs.get("version") or sc["vbr"]["version"]),
             **{k: v for k, v in bs.items() if k not in ("name",)},

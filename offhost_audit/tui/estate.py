@@ -13,6 +13,7 @@ from typing import Any
 
 from offhost_audit import verdicts
 from offhost_audit.findings import Finding
+from offhost_audit.names import norm_key
 
 Matrix = verdicts.Verdicts
 Cell = verdicts.Verdict
@@ -79,17 +80,13 @@ def resolve(doc: Any, steps: list[str | tuple[str]]) -> list[int | str]:
                 out.append(int(step[0]))
                 node = node[int(step[0])]
                 continue
-            want = step[0].upper()
-            short = want if want.startswith("\\") else want.split(".")[0]
+            want = norm_key(step[0])
             idx = next(
                 (
                     j
                     for j, it in enumerate(node)
                     if isinstance(it, dict)
-                    and any(
-                        isinstance(it.get(k), str) and (it[k].upper() == want or it[k].split(".")[0].upper() == short)
-                        for k in _ITEM_KEYS
-                    )
+                    and any(isinstance(it.get(k), str) and norm_key(it[k]) == want for k in _ITEM_KEYS)
                 ),
                 None,
             )

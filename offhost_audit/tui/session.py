@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from offhost_audit import audit, facts as facts_doc, waivers as waivers_mod
+from offhost_audit import assemble, audit, facts as facts_doc, waivers as waivers_mod
 from offhost_audit.errors import InputError
 from offhost_audit.findings import Finding, sorted_findings
+from offhost_audit.names import norm_name
 
 Progress = Callable[[str, str, str], None]
 Steps = Callable[[str, int | None, int | None], None]  # (what is being done, done, total): None, None = no count yet
@@ -154,7 +155,7 @@ class Session:
             **self.audit_options,
         )
         if only is not None:
-            doc = _merge_target(self.facts, doc, only)
+            doc = assemble.merge_target(self.facts, doc, only)
             found = audit.evaluate_facts(doc, profile=self.profile, engine=self.engine)
             warnings = audit.run_warnings(doc)
         self.facts, self.findings, self.warnings = doc, found, warnings
@@ -245,49 +246,13 @@ def _only(inventory: Any, target: str) -> Any:
     """The inventory reduced to one target (assignments kept: the proxies list is context)."""
     from dataclasses import replace
 
-    t = target.upper()
+    t = norm_name(target)
     return replace(
         inventory,
-        hosts=[h for h in inventory.hosts if h.name.upper() == t],
-        file_servers=[e for e in inventory.file_servers if e["target"].name.upper() == t],
-        domain_controllers=[e for e in inventory.domain_controllers if e["target"].name.upper() == t],
+        hosts=[h for h in inventory.hosts if norm_name(h.name) == t],
+        file_servers=[e for e in inventory.file_servers if norm_name(e["target"].name) == t],
+        domain_controllers=[e for e in inventory.domain_controllers if norm_name(e["target"].name) == t],
     )
-
-
-def _merge_target(old: dict[str, Any], new: dict[str, Any], target: str) -> dict[str, Any]:
-    """The old facts with one target's facts and manifest entries replaced by a fresh collection's.
-
-    The target's own entries (its host, its VMs, its shares; the directory when it is a domain
-    controller) are dropped before merging, so that a fact that fails this time is missing (unknown),
-    never the last run's value.
-    """
-    from offhost_audit.collectors.base import merge
-
-    t = target.upper()
-    dc = any(e["target"] == target and e["collector"].startswith("ldap.") for e in new.get("collection") or [])
-
-    def mine(key: str, item: dict[str, Any]) -> bool:
-        if key == "hosts":
-            return str(item.get("name", "")).split(".")[0].upper() == t
-        if key == "vms":
-            return str(item.get("host", "")).split(".")[0].upper() == t
-        if key == "shares":
-            return str(item.get("unc", "")).upper().startswith(f"\\\\{t}\\")
-        return dc and key in ("domains", "computer_accounts")
-
-    keep = {k: v for k, v in old.items() if k not in ("collection", "warnings")}
-    for key in ("hosts", "vms", "shares", "domains", "computer_accounts"):
-        if isinstance(keep.get(key), list):
-            keep[key] = [item for item in keep[key] if not mine(key, item)]
-    fresh = {
-        k: new.get(k) for k in ("hosts", "clusters", "vms", "shares", "domains", "computer_accounts") if new.get(k)
-    }
-    merged = {**keep, **merge([{k: keep.get(k) or [] for k in fresh}, fresh])}
-    merged["collection"] = [e for e in old.get("collection") or [] if e["target"].upper() != t] + list(
-        new.get("collection") or []
-    )
-    merged["warnings"] = list(new.get("warnings") or [])
-    return merged
 
 
 def describe(rule_id: str) -> str | None:

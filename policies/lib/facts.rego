@@ -8,9 +8,22 @@ package offhost.lib.facts
 
 import rego.v1
 
-# norm(name): "hv1.corp.example" -> "HV1". Computer and cluster names compare on this form.
-# (The split result is bound to a variable first: regorus indexes a call result ~10x slower.)
-norm(n) := upper(parts[0]) if parts := split(trim_space(n), ".")
+# norm(name): "hv1.corp.example" -> "HV1". Computer and cluster names compare on this form; an IP
+# address stays whole ("10.0.0.5", "fe80::1" -> "FE80::1"). The twin of names.norm_name in Python.
+# A name without a dot (the usual case) is decided first: norm runs for every name in every rule,
+# and the address test costs regorus about twice the rest. (The split result is bound to a
+# variable: regorus indexes a call result ~10x slower.)
+norm(n) := upper(t) if {
+	t := trim_space(n)
+	not contains(t, ".")
+} else := upper(t) if {
+	t := trim_space(n)
+	_is_address(t)
+} else := upper(parts[0]) if parts := split(trim_space(n), ".")
+
+_is_address(t) if contains(t, ":")
+
+_is_address(t) if regex.match(`^[0-9]{1,3}(\.[0-9]{1,3}){3}$`, t)
 
 # Lookups and groupings are built once, in linear time (comprehensions and multi-value rules):
 # nested loops that filter by name are quadratic and far too slow on large estates. Names are

@@ -85,3 +85,18 @@ test_cluster_nodes_listed_by_the_computers_own_names if {
 	facts.served_hosts.PX1 == {"HV01", "TWIN1", "TWIN2"} with input as inp
 	facts._cluster_nodes.HVCL == {"HV01"} with input as inp
 }
+
+test_norm_keeps_the_first_label_of_a_name_and_an_address_whole if {
+	facts.norm(" hv01.corp.example ") == "HV01"
+	facts.norm("proxy01") == "PROXY01"
+	facts.norm("10.0.0.5") == "10.0.0.5"
+	facts.norm("fe80::1") == "FE80::1"
+	facts.norm("::ffff:10.0.0.5") == "::FFFF:10.0.0.5"
+}
+
+test_a_proxy_assigned_by_its_address_is_one_proxy if {
+	hosts := [{"name": "10.0.0.5", "roles": ["proxy"]}, {"name": "10.0.0.6", "roles": ["proxy"]}]
+	assignments := [{"proxy": "10.0.0.5", "sources": [{"kind": "host", "name": "HV01"}]}]
+	facts.proxies == {"10.0.0.5", "10.0.0.6"} with input as {"hosts": hosts, "assignments": assignments}
+	facts.assigned_proxies == {"10.0.0.5"} with input as {"hosts": hosts, "assignments": assignments}
+}

@@ -174,12 +174,12 @@ def test_file_server_with_winrm_gets_its_os_facts_and_one_host_entry():
 
 
 def test_a_host_without_a_collected_domain_takes_its_computer_objects():
-    from offhost_audit.collect import _domains_from_directory
+    from offhost_audit.assemble import domains_from_directory
 
     hosts = [{"name": "PROXY01"}, {"name": "FS01", "domain": {"name": None}}, {"name": "TWIN"}, {"name": "HV01", "domain": {"name": "corp.example"}}]
     accounts = [{"name": "PROXY01", "domain": "Corp.Example"}, {"name": "FS01", "domain": "res.example"},
                 {"name": "TWIN", "domain": "a.example"}, {"name": "TWIN", "domain": "b.example"}, {"name": "HV01", "domain": "x.example"}]
-    _domains_from_directory(hosts, accounts)
+    domains_from_directory(hosts, accounts)
     assert hosts[0]["domain"] == {"name": "corp.example", "netbios": None, "part_of_domain": True, "source": "directory"}
     assert hosts[1]["domain"]["name"] == "res.example"
     assert "domain" not in hosts[2]  # found in two domains: left unknown

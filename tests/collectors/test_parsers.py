@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from offhost_audit import facts
 from offhost_audit.collectors import parsers as P
 from offhost_audit.collectors import parsers_estate as E
+from offhost_audit.assemble import resolve_csv_names
 from offhost_audit.collectors.psjson import loads
 from offhost_audit.lab.render import pipeline, ps_json
 
@@ -117,7 +118,7 @@ def test_hyperv_disk_kinds(vms, single):
     out = E.parse_hyperv(loads(ps_json(doc)), host="HV01", cluster="HVCL01")["vms"]
     clusters = [{"name": "HVCL01", "csvs": [{"name": "CSV One", "path": "C:\\ClusterStorage\\Volume1"},
                                              {"name": "CSV Two", "path": "C:\\ClusterStorage\\Volume2"}]}]
-    E.resolve_csv_names(out, clusters)
+    resolve_csv_names(out, clusters)
     assert [v["name"] for v in out] == [n for n, _ in vms]
     for vm in out:
         for d in vm["disks"]:

@@ -13,7 +13,7 @@ import regorus
 from offhost_audit.engine.sources import read_sources
 from offhost_audit.names import norm_name
 from offhost_audit.resources import policies_dir
-from offhost_audit.winsec import TRUST_ATTRIBUTES
+from offhost_audit.collectors.winsec import TRUST_ATTRIBUTES
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_trust_attribute_names_in_rego_are_winsecs(engine):
     assert rego == TRUST_ATTRIBUTES
 
 
-@pytest.mark.parametrize("name", ["hv01", "HV01.corp.example", " hv01.corp ", "fs-1.a.b.c", "x", "10.0.0.1", "Ünï.x"])
+@pytest.mark.parametrize("name", ["hv01", "HV01.corp.example", " hv01.corp ", "fs-1.a.b.c", "x", "10.0.0.1", " 192.168.1.20 ", "10.0.0", "fe80::1", "[FE80::a:1]", "Ünï.x"])
 def test_rego_norm_is_norm_name(engine, name):
     assert _query(engine, f"data.offhost.lib.facts.norm({json.dumps(name)})") == norm_name(name)
 

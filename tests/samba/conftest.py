@@ -93,7 +93,7 @@ class Lab:
 
 
 def _create_accounts(lab: Lab) -> None:
-    from offhost_audit.winsec import sid_to_str
+    from offhost_audit.collectors.winsec import sid_to_str
 
     base = lab.dc.domain_dn
     conn = lab.ldap_admin()

@@ -227,7 +227,7 @@ def test_tui_command_errors_are_one_line_with_exit_2(tmp_path, capsys):
 
 
 def test_rerunning_one_target_never_keeps_its_stale_facts():
-    from offhost_audit.tui.session import _merge_target
+    from offhost_audit.assemble import merge_target
 
     old = {"hosts": [{"name": "PROXY71", "storage": {"disks": [1]}, "os": {"build": 20348}},
                      {"name": "HV71", "storage": {"disks": [2]}}],
@@ -236,7 +236,7 @@ def test_rerunning_one_target_never_keeps_its_stale_facts():
                           {"target": "HV71", "collector": "winrm.storage", "status": "ok"}], "warnings": ["old"]}
     new = {"hosts": [{"name": "PROXY71", "storage": None, "os": {"build": 20348}}], "vms": [],
            "collection": [{"target": "PROXY71", "collector": "winrm.storage", "status": "error"}], "warnings": []}
-    merged = _merge_target(old, new, "PROXY71")
+    merged = merge_target(old, new, "PROXY71")
     hosts = {h["name"]: h for h in merged["hosts"]}
     assert hosts["PROXY71"]["storage"] is None  # unknown now, not last run's disks
     assert hosts["HV71"]["storage"] == {"disks": [2]}

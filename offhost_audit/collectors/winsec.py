@@ -1,4 +1,4 @@
-"""Windows security structures: SIDs, ACEs, ACLs, security descriptors, access masks, trust fields.
+"""Windows security structures: SIDs, ACEs, ACLs, security descriptors (parsed), trust fields.
 
 A small parser of our own (MS-DTYP 2.4.2 SID, 2.4.4 ACE, 2.4.5 ACL, 2.4.6 SECURITY_DESCRIPTOR,
 self-relative form) so that any byte string either decodes or raises :class:`WinsecError`, never
@@ -14,7 +14,6 @@ https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-adts/
 
 from __future__ import annotations
 
-import re
 import struct
 from dataclasses import dataclass
 
@@ -24,8 +23,6 @@ class WinsecError(ValueError):
 
 
 # --- SIDs --------------------------------------------------------------------------------------
-
-_SID_RE = re.compile(r"^S-1-(0x[0-9A-Fa-f]{1,12}|[0-9]{1,15})((?:-[0-9]{1,10}){0,15})$")
 
 
 def sid_from_bytes(data: bytes, offset: int = 0) -> tuple[str, int]:
@@ -52,18 +49,6 @@ def sid_to_str(data: bytes) -> str:
     if size != len(data):
         raise WinsecError(f"{len(data) - size} trailing bytes after the SID")
     return text
-
-
-def sid_to_bytes(text: str) -> bytes:
-    """``S-1-...`` to its binary form."""
-    m = _SID_RE.match(text.strip()) if isinstance(text, str) else None
-    if not m:
-        raise WinsecError(f"not a SID string: {text!r}")
-    auth = int(m.group(1), 16) if m.group(1).lower().startswith("0x") else int(m.group(1))
-    subs = [int(x) for x in m.group(2).split("-")[1:]]
-    if auth >= 2**48 or any(s >= 2**32 for s in subs):
-        raise WinsecError(f"SID component out of range: {text!r}")
-    return bytes([1, len(subs)]) + auth.to_bytes(6, "big") + struct.pack(f"<{len(subs)}I", *subs)
 
 
 # --- ACEs / ACLs / security descriptors ---------------------------------------------------------
@@ -203,31 +188,6 @@ def parse_security_descriptor(data: bytes) -> SecurityDescriptor:
     )
 
 
-def build_acl(aces: list[Ace], revision: int = 2) -> bytes:
-    body = b""
-    for ace in aces:
-        if ace.type_code not in (0x00, 0x01, 0x02, 0x03, 0x09, 0x0A, 0x11):
-            raise WinsecError(f"cannot build ACE type {ace.type_code:#x}")
-        sid = sid_to_bytes(ace.sid)
-        body += struct.pack("<BBHI", ace.type_code, ace.flags, 8 + len(sid), ace.mask) + sid
-    return struct.pack("<BBHHH", revision, 0, 8 + len(body), len(aces), 0) + body
-
-
-def build_security_descriptor(owner: str | None, group: str | None, dacl: list[Ace] | None) -> bytes:
-    """Encode a self-relative security descriptor (owner, group, DACL; no SACL)."""
-    parts = b""
-    offsets = []
-    for blob in (
-        sid_to_bytes(owner) if owner else None,
-        sid_to_bytes(group) if group else None,
-        build_acl(dacl) if dacl is not None else None,
-    ):
-        offsets.append(20 + len(parts) if blob is not None else 0)
-        parts += blob or b""
-    control = SE_SELF_RELATIVE | (SE_DACL_PRESENT if dacl is not None else 0)
-    return struct.pack("<BBHIIII", 1, 0, control, offsets[0], offsets[1], 0, offsets[2]) + parts
-
-
 def dacl_facts(sd_bytes: bytes) -> tuple[list[dict] | None, list[str]]:
     """The DACL as fact ACEs, plus notes for ACEs that cannot be represented.
 
@@ -249,41 +209,6 @@ def dacl_facts(sd_bytes: bytes) -> tuple[list[dict] | None, list[str]]:
         else:
             notes.append(f"{ace.kind} ACE for {ace.sid} (mask {ace.mask:#x}) left out: not an allow/deny ACE")
     return out, notes
-
-
-# --- access masks ------------------------------------------------------------------------------
-
-ACCESS_MASK_NAMES = {
-    0x00000001: "FILE_READ_DATA",
-    0x00000002: "FILE_WRITE_DATA",
-    0x00000004: "FILE_APPEND_DATA",
-    0x00000008: "FILE_READ_EA",
-    0x00000010: "FILE_WRITE_EA",
-    0x00000020: "FILE_EXECUTE",
-    0x00000040: "FILE_DELETE_CHILD",
-    0x00000080: "FILE_READ_ATTRIBUTES",
-    0x00000100: "FILE_WRITE_ATTRIBUTES",
-    0x00010000: "DELETE",
-    0x00020000: "READ_CONTROL",
-    0x00040000: "WRITE_DAC",
-    0x00080000: "WRITE_OWNER",
-    0x00100000: "SYNCHRONIZE",
-    0x01000000: "ACCESS_SYSTEM_SECURITY",
-    0x02000000: "MAXIMUM_ALLOWED",
-    0x10000000: "GENERIC_ALL",
-    0x20000000: "GENERIC_EXECUTE",
-    0x40000000: "GENERIC_WRITE",
-    0x80000000: "GENERIC_READ",
-}
-
-
-def mask_names(mask: int) -> list[str]:
-    """Names of the bits set in an access mask; unknown bits as hex."""
-    names = [name for bit, name in ACCESS_MASK_NAMES.items() if mask & bit]
-    rest = mask & ~sum(ACCESS_MASK_NAMES)
-    if rest:
-        names.append(f"{rest:#x}")
-    return names
 
 
 # --- trusts (MS-ADTS 6.1.6.7.12 / .15 / .9) ------------------------------------------------------
