@@ -66,8 +66,6 @@ def mini_policies(tmp_path: Path) -> Path:
     root = tmp_path / "policies"
     for part in ("lib", "data", "main"):
         shutil.copytree(ROOT / "policies" / part, root / part, ignore=shutil.ignore_patterns("*_test.rego"))
-    # main.rego lists its rules explicitly: this mini set starts with the one demo rule.
-    (root / "main" / "main.rego").write_text("package offhost.main\n\nimport rego.v1\n", encoding="utf-8")
     _add_rule(root, "general", "demo", DEMO_RULE)
     return root
 
@@ -88,16 +86,14 @@ def example_facts() -> dict:
 
 
 def _add_rule(root: Path, area: str, name: str, source: str) -> Path:
-    """Write policies/<area>/<name>/<name>.rego and list it in main.rego, as a real rule is."""
+    """Write policies/<area>/<name>/<name>.rego: main.rego finds it, as it finds a real rule."""
     rule = root / area / name / f"{name}.rego"
     rule.parent.mkdir(parents=True)
     rule.write_text(source, encoding="utf-8")
-    with (root / "main" / "main.rego").open("a", encoding="utf-8") as f:
-        f.write(f"\nfindings contains f if some f in data.offhost.{area}.{name}.findings\n")
     return rule
 
 
 @pytest.fixture
 def add_rule():
-    """add_rule(root, area, name, source): write a rule into a policy folder and list it in main.rego."""
+    """add_rule(root, area, name, source): write a rule into a policy folder."""
     return _add_rule

@@ -23,10 +23,10 @@ pytest.importorskip("opa_bindings", reason="make venv / make test install opa-go
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import estate  # noqa: E402
+import policy_cases  # noqa: E402
 
 PROFILES = sorted(embedded.compiled().profiles)
-FIXTURES = sorted((ROOT / "tests" / "fixtures" / "policies").rglob("*.json"))
-EXAMPLES = sorted((ROOT / "examples" / "facts").glob("*.json"))
+DOCUMENTS = policy_cases.documents()
 
 
 def _by_subject(found: list[dict]) -> dict[str, list[str]]:
@@ -51,9 +51,9 @@ def _assert_same(doc: dict, profile: str, what: str) -> None:
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-@pytest.mark.parametrize("path", FIXTURES + EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_fixture_and_example_facts(path, profile):
-    _assert_same(json.loads(path.read_text(encoding="utf-8")), profile, str(path.relative_to(ROOT)))
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_fixture_and_example_facts(name, profile):
+    _assert_same(DOCUMENTS[name](), profile, name)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 import jsonschema
 import pytest
+from policy_cases import Case, build, cases
 
 from offhost_audit import audit
 from offhost_audit import facts as facts_doc
@@ -27,7 +28,6 @@ from offhost_audit.engine.metadata import RuleMeta, read_metadata
 from offhost_audit.engine.sources import read_sources
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "policies"
 EXAMPLES = ROOT / "examples" / "facts"
 
 # Keys that say WHAT a subject is (its name, roles, the host a VM runs on, who is assigned what)
@@ -184,24 +184,20 @@ def _violations(doc: dict, rule: RuleMeta, path: tuple, how: str, base: dict[str
     return out
 
 
-def _allowed_fixtures() -> list[Path]:
-    return sorted(FIXTURES.glob("*/*/allowed.json"))
-
-
-def _rule_of(fixture: Path) -> RuleMeta:
+def _rule_of(case: Case) -> RuleMeta:
     meta = read_metadata(read_sources(ROOT / "policies"))
-    rego = (ROOT / "policies" / fixture.parent.parent.name / fixture.parent.name / f"{fixture.parent.name}.rego").resolve()
+    rego = (ROOT / "policies" / case.area / case.rule / f"{case.rule}.rego").resolve()
     return next(m for m in meta.values() if Path(m.file).resolve() == rego)
 
 
-@pytest.mark.parametrize("fixture", _allowed_fixtures(), ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+@pytest.mark.parametrize("fixture", [c for c in cases() if c.name == "allowed"], ids=lambda c: f"{c.area}/{c.rule}")
 def test_a_missing_fact_never_silences_or_flips_a_finding(fixture):
-    doc = json.loads(fixture.read_text(encoding="utf-8"))
+    doc = build(fixture)
     rule = _rule_of(fixture)
     base = {f["subject"]["name"]: f for f in _rule(_rule_findings(doc, rule.package), rule.rule_id)}
-    assert base and any(f["status"] == "pass" for f in base.values()), f"{fixture}: {rule.rule_id} passes nothing"
+    assert base and any(f["status"] == "pass" for f in base.values()), f"{fixture.id}: {rule.rule_id} passes nothing"
     problems = []
     for path in _fact_paths(doc):
         for how in ("null", "delete"):
             problems += _violations(doc, rule, path, how, base)
-    assert not problems, f"{fixture.relative_to(ROOT)}: {len(problems)} problem(s)\n" + "\n".join(problems[:40])
+    assert not problems, f"{fixture.id}: {len(problems)} problem(s)\n" + "\n".join(problems[:40])

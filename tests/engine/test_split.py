@@ -28,9 +28,9 @@ from offhost_audit.lab import demo, scenario
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import estate  # noqa: E402
+import policy_cases  # noqa: E402
 
-FIXTURES = sorted((ROOT / "tests" / "fixtures" / "policies").rglob("*.json"))
-EXAMPLES = sorted((ROOT / "examples" / "facts").glob("*.json"))
+DOCUMENTS = policy_cases.documents()
 PROFILE = "veeam-2025-08"
 
 
@@ -66,11 +66,11 @@ def assert_same(doc: dict, what: str, profile: str = PROFILE) -> int:
     return n
 
 
-@pytest.mark.parametrize("path", FIXTURES + EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_every_fixture_and_example(path):
-    doc = json.loads(path.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_every_fixture_and_example(name):
+    doc = DOCUMENTS[name]()
     for profile in sorted(embedded.compiled().profiles):
-        assert_same(doc, str(path.relative_to(ROOT)), profile)
+        assert_same(doc, name, profile)
 
 
 def test_every_lab_scenario():

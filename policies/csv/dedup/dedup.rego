@@ -17,7 +17,6 @@
 #     description: Off-Host Backup (how the proxy mounts the CSV snapshot)
 # custom:
 #   id: OHP-012
-#   severity: high
 #   remediation: |
 #     On the proxy, install the Data Deduplication feature: Install-WindowsFeature
 #     -Name FS-Data-Deduplication (Server Manager > Add Roles and Features > File and Storage

@@ -18,7 +18,6 @@
 #     description: Required Behaviors for Shadow Copy Providers (cluster service and hardware shadow copies)
 # custom:
 #   id: OHP-010
-#   severity: critical
 #   remediation: |
 #     Give the off-host proxy role to a server that is outside the Hyper-V cluster: either
 #     remove the proxy machine from the cluster (Failover Cluster Manager > Nodes > Evict, or

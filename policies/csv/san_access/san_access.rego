@@ -21,7 +21,6 @@
 #     description: Presenting volumes to the off-host proxy (Connected volumes, Manual selection)
 # custom:
 #   id: OHP-011
-#   severity: high
 #   remediation: |
 #     Zone or map the CSV LUNs to the proxy on the array and the SAN (FC zoning, iSCSI target
 #     access list, SAS host mapping) so that Get-Disk on the proxy lists every UniqueId behind

@@ -22,7 +22,6 @@
 #     description: Off-host backup from SMB3 (v9.5, asked for full access)
 # custom:
 #   id: OHP-021
-#   severity: high
 #   remediation: |
 #     On the file server, give the proxy's computer account (DOMAIN\PROXY$) or a group it is in
 #     read on both levels: the share permission (`Grant-SmbShareAccess -Name VMS -AccountName

@@ -20,7 +20,6 @@
 #     description: MS-ADTS trustDirection / trustAttributes of trustedDomain objects
 # custom:
 #   id: OHP-022
-#   severity: high
 #   remediation: |
 #     Join the proxy to the file server's domain, or create a trust in which the file server's
 #     domain trusts the proxy's domain (two-way is simplest): on a DC, Active Directory Domains

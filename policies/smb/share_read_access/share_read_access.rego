@@ -15,7 +15,6 @@
 #     description: Off-Host Backup Proxy (requirements for SMB shared storage)
 # custom:
 #   id: OHP-020
-#   severity: high
 #   remediation: |
 #     On the file server, grant the proxy's computer account (DOMAIN\PROXY$) or a group it belongs
 #     to at least Read on the share, and remove any Deny entry that covers it, e.g.

@@ -15,7 +15,6 @@
 #     description: Get-SmbConnection (Dialect per server and share)
 # custom:
 #   id: OHP-023
-#   severity: high
 #   remediation: |
 #     Serve Hyper-V VM files from a file server that speaks SMB 3 (Windows Server 2012 or later,
 #     or Samba with `server min protocol = SMB3`), keep SMB2/3 enabled on both sides
