@@ -52,25 +52,6 @@ not_applicable(rule_id, subject, reason) := {
 	"subject": subject, "message": reason, "evidence": [], "missing": [],
 }
 
-# no_cluster_finding(rule_id, p): the one proxy-level finding of a CSV rule for a proxy that
-# serves no cluster. Not applicable when its assignment decides (it names no cluster) or when the
-# cluster list was collected (possibly empty); unknown when it serves every cluster and that list
-# was not collected.
-no_cluster_finding(rule_id, p) := unknown_because(
-	rule_id, proxy_subject(p), ["clusters"],
-	sprintf("%s has no assignment, so it serves every Hyper-V cluster, and the cluster list is missing", [p]),
-) if {
-	not p in data.offhost.lib.facts.assigned_proxies
-	object.get(input, "clusters", null) == null
-} else := not_applicable(
-	rule_id, proxy_subject(p),
-	sprintf("%s serves no Hyper-V cluster (%s), so no CSV: this rule concerns off-host backup from CSV storage only", [p, _no_cluster_reason(p)]),
-)
-
-_no_cluster_reason(p) := "its assignment names no cluster" if {
-	p in data.offhost.lib.facts.assigned_proxies
-} else := "the facts list no cluster"
-
 # maybe_served_finding(rule_id, p, h, missing): the finding of a (proxy, host) rule for a host the
 # proxy may serve (data.offhost.lib.facts.maybe_served): unknown, naming the missing facts.
 maybe_served_finding(rule_id, p, h, missing) := unknown_because(
