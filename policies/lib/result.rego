@@ -52,6 +52,15 @@ not_applicable(rule_id, subject, reason) := {
 	"subject": subject, "message": reason, "evidence": [], "missing": [],
 }
 
+# Three-valued logic, stated once. A rule that lacks some facts judges its subject twice: with
+# every missing fact at its least favourable value (`lowest`: does the subject pass even then?)
+# and at its most favourable (`highest`: could it pass at all?). When both answers agree, the
+# missing facts cannot change the verdict and it stands; only when they differ is the subject
+# unknown. undecided(lowest, highest, missing): the missing fact paths to report, or [] when the
+# verdict is decided. Example: a deny ACE on a SID the account certainly holds refuses read
+# whatever groups the unread facts would add (lowest and highest both false).
+undecided(lowest, highest, missing) := [] if lowest == highest else := missing
+
 # maybe_served_finding(rule_id, p, h, missing): the finding of a (proxy, host) rule for a host the
 # proxy may serve (data.offhost.lib.facts.maybe_served): unknown, naming the missing facts.
 maybe_served_finding(rule_id, p, h, missing) := unknown_because(

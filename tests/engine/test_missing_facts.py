@@ -201,3 +201,73 @@ def test_a_missing_fact_never_silences_or_flips_a_finding(fixture):
         for how in ("null", "delete"):
             problems += _violations(doc, rule, path, how, base)
     assert not problems, f"{fixture.id}: {len(problems)} problem(s)\n" + "\n".join(problems[:40])
+
+
+# --- the converse: a missing fact makes a verdict unknown only when it could change it -------------
+# (policies/lib/result.rego, undecided). The file server's local groups are the fact whose every
+# value can be tried: each subset of the SIDs the ACLs name (beyond the account's own) is a way
+# the unread groups could have extended the account's token. With the groups missing, a decided
+# verdict must be the verdict of every such completion, and an unknown one must differ between two.
+
+_ACL_RULES = {"OHP-020": "offhost.smb.share_read_access", "OHP-021": "offhost.smb.computer_account_access"}
+
+
+def _without_local_groups(doc: dict) -> dict:
+    out = copy.deepcopy(doc)
+    for h in out["hosts"]:
+        h.pop("local_groups", None)
+    return out
+
+
+def _completions(doc: dict) -> Iterator[dict]:
+    """doc with every file server's local groups read, holding each subset of the candidate SIDs."""
+    token = {
+        s.upper()
+        for a in doc.get("computer_accounts") or []
+        for s in [a.get("sid"), a.get("primary_group_sid"), *(a.get("token_groups") or []), *(a.get("logon_sids") or [])]
+        if isinstance(s, str)
+    }
+    named = sorted({ace["sid"] for s in doc.get("shares") or [] for field in ("share_acl", "ntfs_acl")
+                    for ace in s.get(field) or [] if ace["sid"].upper() not in token})
+    assert len(named) <= 8, named  # 2**8 completions at most
+    servers = {s["server"].upper() for s in doc.get("shares") or []}
+    for mask in range(2 ** len(named)):
+        held = [sid for i, sid in enumerate(named) if mask >> i & 1]
+        out = copy.deepcopy(doc)
+        for h in out["hosts"]:
+            if h["name"].upper() in servers:
+                h["local_groups"] = {"queried_sids": sorted(token), "groups": [
+                    {"sid": sid, "name": sid, "domain": h["name"], "members": sorted(token)} for sid in held]}
+        yield out
+
+
+def _acl_statuses(doc: dict) -> dict[tuple[str, str], str]:
+    return {(rid, f["subject"]["name"]): f["status"]
+            for rid, pkg in _ACL_RULES.items() for f in _rule(_rule_findings(doc, pkg), rid)}
+
+
+@pytest.mark.parametrize("case", cases("smb", "computer_account_access") + cases("smb", "share_read_access"),
+                         ids=lambda c: c.id)
+def test_missing_local_groups_make_unknown_only_what_they_could_change(case):
+    doc = _without_local_groups(build(case))
+    seen = _acl_statuses(doc)
+    possible: dict[tuple[str, str], set[str]] = {}
+    for full in _completions(doc):
+        for key, status in _acl_statuses(full).items():
+            possible.setdefault(key, set()).add(status)
+    problems = []
+    for key, status in sorted(seen.items()):
+        could = possible.get(key, set())
+        if status == "unknown" and len(could) < 2 and could <= {"pass", "fail"}:
+            problems.append(f"{key}: unknown, but every completion of the local groups gives {sorted(could)}")
+        if status in ("pass", "fail") and could != {status}:
+            problems.append(f"{key}: {status}, but the completions give {sorted(could)}")
+    assert not problems, f"{case.id}:\n" + "\n".join(problems)
+    assert seen and set(seen) == set(possible), f"{case.id}: the completions judge other subjects"
+
+
+def test_a_deny_on_a_sid_the_account_holds_decides_without_local_groups():
+    """The issue's example: VMS2's NTFS ACL denies read to a group in the account's tokenGroups."""
+    (case,) = [c for c in cases("smb", "computer_account_access") if c.name == "denied"]
+    seen = _acl_statuses(_without_local_groups(build(case)))
+    assert seen[("OHP-021", "PROXY01 -> \\\\FS01\\VMS2")] == "fail"

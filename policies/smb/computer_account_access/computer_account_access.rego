@@ -9,8 +9,9 @@
 #   read over SAMR: BUILTIN\Users holds Authenticated Users by default), must include read; the
 #   message and evidence name the local group that granted it. Subject: proxy x share. unknown
 #   when the share, either ACL, the account or its tokenGroups / logon SIDs were not collected,
-#   or when the server's local groups were not (SAMR denied) and could change the verdict: a
-#   refusal, or a grant next to a deny ACE. A proxy that needs no SMB share
+#   or when the server's local groups were not (SAMR denied) and could change the verdict: an
+#   allow ACE on a SID the account may hold through them could grant a refusal, a deny ACE could
+#   refuse a grant (a deny on a SID it certainly holds decides). A proxy that needs no SMB share
 #   gets one finding with the proxy as subject: not_applicable, or unknown when neither the VMs
 #   nor the shares were collected. Limitation: tokenGroups read in
 #   the proxy's domain does not list domain-local groups of the file server's domain, so an ACE
@@ -73,9 +74,13 @@ _finding(p, k, missing) := result.unknown(_rule, result.proxy_share_subject(p, k
 
 _finding(p, k, []) := _decide(p, k, data.offhost.smb.lib.share_acl_levels[p][k], data.offhost.smb.lib.ntfs_acl_levels[p][k])
 
-# Without the file server's local groups only a grant with no deny ACE in sight is decided.
+# Without the file server's local groups a verdict stands only when no group they could add
+# changes it (result.undecided): the bounds of the effective grant are those of both levels.
 _decide(p, k, share_level, ntfs_level) := result.unknown(_rule, result.proxy_share_subject(p, k), missing) if {
-	missing := lib.undecided(p, k, ["share_acl", "ntfs_acl"], lib.has_read(_effective(share_level, ntfs_level)))
+	missing := lib.undecided(
+		p, k, bits.and(share_level.lowest, ntfs_level.lowest),
+		bits.and(share_level.highest, ntfs_level.highest),
+	)
 	count(missing) > 0
 } else := _judge(p, k, share_level, ntfs_level)
 
@@ -94,9 +99,9 @@ _judge(p, k, share_level, ntfs_level) := result.pass(
 
 _judge(p, k, share_level, ntfs_level) := result.fail(
 	_rule, result.proxy_share_subject(p, k),
-	sprintf("%s$ (LocalSystem on the network) cannot read %s: effective rights %s (%s); %s", [
+	sprintf("%s$ (LocalSystem on the network) cannot read %s: effective rights %s (%s); %s%s", [
 		p, k, lib.rights_words(_effective(share_level, ntfs_level)),
-		_levels_text(k, share_level, ntfs_level), _full_note,
+		_levels_text(k, share_level, ntfs_level), _full_note, lib.groups_note(p, k),
 	]),
 	_evidence(p, k, share_level, ntfs_level),
 ) if {

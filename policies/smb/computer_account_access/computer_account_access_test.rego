@@ -209,11 +209,40 @@ test_unknown_when_local_groups_were_not_asked_about_the_accounts_sids if {
 	f.missing == ["hosts[FS01].local_groups"]
 }
 
+# Without the file server's local groups (result.undecided): a verdict no group could change stands.
+_no_groups := patched([{"op": "remove", "path": "/hosts/3/local_groups"}])
+
 test_grant_without_deny_is_decided_without_local_groups if {
-	facts := patched([{"op": "remove", "path": "/hosts/3/local_groups"}])
-	f := _finding(rule.findings, _vms) with input as facts
+	f := _finding(rule.findings, _vms) with input as _no_groups
 	f.status == "pass"
+	contains(f.message, "the local groups of FS01 were not read (hosts[FS01].local_groups), but no group they could add changes this")
+}
+
+# VMS2's NTFS ACL denies read to HV-Deny (...-1121), a group in the account's tokenGroups: deny
+# wins whatever local groups would add.
+test_deny_on_a_sid_the_account_holds_decides_without_local_groups if {
+	f := _finding(rule.findings, _vms2) with input as _no_groups
+	f.status == "fail"
+	f.missing == []
+	contains(f.message, "read removed by deny S-1-5-21-1004336348-1177238915-682003330-1121")
 	contains(f.message, "the local groups of FS01 were not read")
-	g := _finding(rule.findings, _vms2) with input as facts # NTFS deny on VMS2: a local group could matter
-	g.status == "unknown"
+}
+
+# A deny on a SID the account may hold only through an unread local group could refuse the grant.
+test_grant_next_to_a_deny_a_local_group_could_bring_is_unknown if {
+	deny := {"sid": "S-1-5-21-9-9-9-1001", "type": "deny", "mask": 1179785, "flags": 0}
+	f := _finding(rule.findings, _vms) with input as json.patch(_no_groups, [{"op": "add", "path": "/shares/0/ntfs_acl/-", "value": deny}])
+	f.status == "unknown"
+	f.missing == ["hosts[FS01].local_groups"]
+}
+
+# A refusal for want of an allow is decided only when no unread local group could bring one.
+test_refusal_an_allow_on_a_local_group_could_lift_is_unknown if {
+	only_local := {"sid": "S-1-5-21-9-9-9-1001", "type": "allow", "mask": 1179817, "flags": 0}
+	inp := json.patch(_no_groups, [{"op": "replace", "path": "/shares/0/ntfs_acl", "value": [only_local]}])
+	f := _finding(rule.findings, _vms) with input as inp
+	f.status == "unknown"
+	inp2 := json.patch(_no_groups, [{"op": "replace", "path": "/shares/0/ntfs_acl", "value": []}])
+	g := _finding(rule.findings, _vms) with input as inp2
+	g.status == "fail"
 }

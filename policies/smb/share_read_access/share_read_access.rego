@@ -59,9 +59,10 @@ _finding(p, k, missing) := result.unknown(_rule, result.proxy_share_subject(p, k
 
 _finding(p, k, []) := _decide(p, k, data.offhost.smb.lib.share_acl_levels[p][k])
 
-# Without the file server's local groups only a grant with no deny ACE in sight is decided.
+# Without the file server's local groups a verdict stands only when no group they could add
+# changes it (result.undecided).
 _decide(p, k, level) := result.unknown(_rule, result.proxy_share_subject(p, k), missing) if {
-	missing := lib.undecided(p, k, ["share_acl"], level.read)
+	missing := lib.undecided(p, k, level.lowest, level.highest)
 	count(missing) > 0
 } else := _judge(p, k, level)
 
@@ -75,7 +76,7 @@ _judge(p, k, level) := result.pass(
 
 _judge(p, k, level) := result.fail(
 	_rule, result.proxy_share_subject(p, k),
-	sprintf("share permissions of %s do not grant %s$ read: effective share-level rights %s (granted mask %d; %s%s)", [k, p, lib.rights_words(level.granted), level.granted, lib.deciding_text(level.deciding), lib.group_text(k, level.deciding)]),
+	sprintf("share permissions of %s do not grant %s$ read: effective share-level rights %s (granted mask %d; %s%s)%s", [k, p, lib.rights_words(level.granted), level.granted, lib.deciding_text(level.deciding), lib.group_text(k, level.deciding), lib.groups_note(p, k)]),
 	_evidence(p, k, level),
 ) if {
 	not level.read
