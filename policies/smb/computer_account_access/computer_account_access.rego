@@ -40,33 +40,18 @@ _rule := "OHP-021"
 
 _full_note := "older Veeam guidance (v9.5) asked for full access on the share; current guidance asks for read"
 
-# The lib's rules are referenced by full path: through the import alias (lib.needed_shares)
-# regorus would evaluate every rule of the lib (see policies/smb/lib/smb_lib.rego).
-_missing(p, k) := [lib.share_ref(k)] if {
-	not lib.share(k)
-} else := array.concat(
-	[lib.share_path(k, field) |
-		some field in ["share_acl", "ntfs_acl"]
-		object.get(lib.share(k), field, null) == null
-	],
-	lib.account_missing(p),
-)
-
 # One finding per proxy x needed share: unknown when facts are missing, else pass or fail.
 # share_acl_levels[p][k] / ntfs_acl_levels[p][k] are evaluate(ACL of k, SID set of p), computed
-# once in the lib.
+# once in the lib. (The lib's rules are referenced by full path: through the import alias
+# (lib.needed_shares) regorus would evaluate every rule of the lib; see policies/smb/lib.)
 findings contains f if {
 	some p, ks in data.offhost.smb.lib.needed_shares
 	some k in ks
-	f := _finding(p, k, _missing(p, k))
+	f := _finding(p, k, lib.acl_missing(p, k, ["share_acl", "ntfs_acl"]))
 }
 
-# A proxy that needs no SMB share: one proxy-level finding, not_applicable, or unknown when
-# neither the VMs nor the shares were collected (built in the lib, shared by the smb rules).
-findings contains f if {
-	some p in data.offhost.smb.lib.proxies_without_shares
-	f := lib.no_share_finding(_rule, p)
-}
+# A proxy that needs no SMB share: one proxy-level finding (policies/smb/lib).
+findings contains f if some f in lib.no_share_findings(_rule)
 
 _finding(p, k, missing) := result.unknown(_rule, result.proxy_share_subject(p, k), missing) if {
 	count(missing) > 0

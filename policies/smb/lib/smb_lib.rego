@@ -174,6 +174,9 @@ no_share_finding(rule_id, p) := result.not_applicable(rule_id, result.proxy_subj
 	data.offhost.smb.lib.share_needs_known
 } else := result.unknown(rule_id, result.proxy_subject(p), ["vms"])
 
+# no_share_findings(rule_id): no_share_finding for every proxy that needs no SMB share.
+no_share_findings(rule_id) := {no_share_finding(rule_id, p) | some p in data.offhost.smb.lib.proxies_without_shares}
+
 _smb_only := "this rule concerns off-host backup from SMB3 storage only"
 
 _no_share_reason(p) := sprintf("none of the VMs on hosts served by %s keeps files on an SMB share: %s", [p, _smb_only]) if {
@@ -239,6 +242,15 @@ account_missing(p) := [account_ref(p)] if {
 	some f in _sid_fields
 	object.get(a, f, null) == null
 ]
+
+# acl_missing(p, k, fields): the fact paths an ACL rule lacks to judge proxy p on share k: the
+# share itself, or those of its ACLs (fields) and of p's computer account that were not collected.
+acl_missing(p, k, fields) := [share_ref(k)] if {
+	not share(k)
+} else := array.concat(
+	[share_path(k, field) | some field in fields; object.get(share(k), field, null) == null],
+	account_missing(p),
+)
 
 # proxy_sids[p]: the SID set of each proxy that needs an SMB share and whose account facts are
 # complete.
