@@ -19,7 +19,7 @@ sys.path.insert(0, str(HERE))  # for `import fake_opa`
 
 EXAMPLE = ROOT / "examples" / "facts" / "csv-cluster-healthy.json"
 
-DEMO_RULE = '''# METADATA
+DEMO_RULE = """# METADATA
 # title: Demo - proxy OS build
 # description: Test-only rule; fails a proxy whose build is below 14393.
 # related_resources:
@@ -57,7 +57,7 @@ findings contains result.unknown("OHP-001", result.proxy_subject(facts.norm(h.na
 	"proxy" in h.roles
 	_build(h) == null
 }
-'''
+"""
 
 
 @pytest.fixture
@@ -73,10 +73,12 @@ def mini_policies(tmp_path: Path) -> Path:
 @pytest.fixture
 def use_policies(monkeypatch: pytest.MonkeyPatch):
     """Point the engine's default policy folder (what the CLI uses) at another folder."""
+
     def use(root: Path) -> Path:
         monkeypatch.setattr("offhost_audit.engine.embedded.policies_dir", lambda: root)
         monkeypatch.setattr("offhost_audit.engine.opa.policies_dir", lambda: root)
         return root
+
     return use
 
 

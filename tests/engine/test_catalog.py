@@ -43,7 +43,9 @@ def metadata():
 
 
 def test_every_rule_folder_has_one_rule_id_of_its_own():
-    assert "" not in CATALOG, f"rule folder(s) without a METADATA custom.id: {[str(d) for d, r in RULES.items() if not r]}"
+    assert "" not in CATALOG, (
+        f"rule folder(s) without a METADATA custom.id: {[str(d) for d, r in RULES.items() if not r]}"
+    )
     assert len(set(CATALOG)) == len(CATALOG), "two rule folders share a rule id"
 
 
@@ -59,13 +61,17 @@ def test_every_rule_has_a_complete_metadata_block_and_a_severity_in_every_profil
     assert m.severity is None, f"{where}: custom.severity: severities live in policies/data/profiles.rego only"
     for name, prof in embedded.compiled(POLICIES).profiles.items():
         assert prof["severity"].get(rule_id) in {"critical", "high", "medium", "low", "info"}, (
-            f"profile {name} in policies/data/profiles.rego has no severity for {rule_id}")
+            f"profile {name} in policies/data/profiles.rego has no severity for {rule_id}"
+        )
 
 
 def test_every_rule_folder_has_allowed_and_denied_cases():
-    missing = [f"{d.parent.name}/{d.name} ({rid}): {kind}"
-               for d, rid in RULES.items() for kind in ("allowed", "denied")
-               if not cases(d.parent.name, d.name, kind)]
+    missing = [
+        f"{d.parent.name}/{d.name} ({rid}): {kind}"
+        for d, rid in RULES.items()
+        for kind in ("allowed", "denied")
+        if not cases(d.parent.name, d.name, kind)
+    ]
     assert not missing, "missing fixture cases:\n" + "\n".join(missing)
 
 

@@ -41,8 +41,11 @@ def differences(doc: dict, profile: str) -> list[str]:
     """'rule subject: embedded ... / opa ...' for every finding that differs between the engines."""
     a = _by_subject(audit.evaluate_facts(doc, profile=profile))
     b = _by_subject(audit.evaluate_facts(doc, profile=profile, engine="opa"))
-    return [f"{k}:\n  embedded: {a.get(k, 'no finding')}\n  opa:      {b.get(k, 'no finding')}"
-            for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return [
+        f"{k}:\n  embedded: {a.get(k, 'no finding')}\n  opa:      {b.get(k, 'no finding')}"
+        for k in sorted(set(a) | set(b))
+        if a.get(k) != b.get(k)
+    ]
 
 
 def _assert_same(doc: dict, profile: str, what: str) -> None:

@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import jsonschema
 import pytest
 from policy_cases import Case, build, cases
 
-from offhost_audit import audit
-from offhost_audit import facts as facts_doc
-from offhost_audit.errors import FactsError
+from offhost_audit import audit, facts as facts_doc
 from offhost_audit.engine import embedded
 from offhost_audit.engine.metadata import RuleMeta, read_metadata
 from offhost_audit.engine.sources import read_sources
+from offhost_audit.errors import FactsError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "facts"
@@ -34,8 +34,20 @@ EXAMPLES = ROOT / "examples" / "facts"
 # or describe the document: removing them changes which subjects exist, not what is known of them.
 # The assignment list is one of them: without it a proxy serves every host, so the subjects become
 # proxy -> host pairs instead of the assigned proxy -> cluster ones.
-IDENTITY = {"name", "roles", "host", "proxy", "sources", "kind", "schema_version", "generated_at", "generator",
-            "warnings", "collection", "unc"}
+IDENTITY = {
+    "name",
+    "roles",
+    "host",
+    "proxy",
+    "sources",
+    "kind",
+    "schema_version",
+    "generated_at",
+    "generator",
+    "warnings",
+    "collection",
+    "unc",
+}
 
 
 def _load(name: str) -> dict:
@@ -68,8 +80,15 @@ def test_vms_null_gives_each_hyperv_host_an_unknown_for_its_vms(example):
 def test_hosts_whose_hyperv_collection_failed_get_unknown_naming_the_collector_error():
     doc = _load("csv-cluster-healthy")
     doc["vms"] = [vm for vm in doc["vms"] if vm["host"].upper() != "HV01"]
-    doc["collection"].append({"target": "HV01", "collector": "winrm.hyperv", "status": "error",
-                              "error": "HTTP 500: Get-VM failed", "duration_ms": 3.0})
+    doc["collection"].append(
+        {
+            "target": "HV01",
+            "collector": "winrm.hyperv",
+            "status": "error",
+            "error": "HTTP 500: Get-VM failed",
+            "duration_ms": 3.0,
+        }
+    )
     found = audit.evaluate_facts(doc)
     for rid in ("OHP-030", "OHP-031"):
         (f,) = [f for f in _rule(found, rid) if f["subject"]["host"] == "HV01"]
@@ -224,11 +243,23 @@ def _completions(doc: dict) -> Iterator[dict]:
     token = {
         s.upper()
         for a in doc.get("computer_accounts") or []
-        for s in [a.get("sid"), a.get("primary_group_sid"), *(a.get("token_groups") or []), *(a.get("logon_sids") or [])]
+        for s in [
+            a.get("sid"),
+            a.get("primary_group_sid"),
+            *(a.get("token_groups") or []),
+            *(a.get("logon_sids") or []),
+        ]
         if isinstance(s, str)
     }
-    named = sorted({ace["sid"] for s in doc.get("shares") or [] for field in ("share_acl", "ntfs_acl")
-                    for ace in s.get(field) or [] if ace["sid"].upper() not in token})
+    named = sorted(
+        {
+            ace["sid"]
+            for s in doc.get("shares") or []
+            for field in ("share_acl", "ntfs_acl")
+            for ace in s.get(field) or []
+            if ace["sid"].upper() not in token
+        }
+    )
     assert len(named) <= 8, named  # 2**8 completions at most
     servers = {s["server"].upper() for s in doc.get("shares") or []}
     for mask in range(2 ** len(named)):
@@ -236,18 +267,26 @@ def _completions(doc: dict) -> Iterator[dict]:
         out = copy.deepcopy(doc)
         for h in out["hosts"]:
             if h["name"].upper() in servers:
-                h["local_groups"] = {"queried_sids": sorted(token), "groups": [
-                    {"sid": sid, "name": sid, "domain": h["name"], "members": sorted(token)} for sid in held]}
+                h["local_groups"] = {
+                    "queried_sids": sorted(token),
+                    "groups": [
+                        {"sid": sid, "name": sid, "domain": h["name"], "members": sorted(token)} for sid in held
+                    ],
+                }
         yield out
 
 
 def _acl_statuses(doc: dict) -> dict[tuple[str, str], str]:
-    return {(rid, f["subject"]["name"]): f["status"]
-            for rid, pkg in _ACL_RULES.items() for f in _rule(_rule_findings(doc, pkg), rid)}
+    return {
+        (rid, f["subject"]["name"]): f["status"]
+        for rid, pkg in _ACL_RULES.items()
+        for f in _rule(_rule_findings(doc, pkg), rid)
+    }
 
 
-@pytest.mark.parametrize("case", cases("smb", "computer_account_access") + cases("smb", "share_read_access"),
-                         ids=lambda c: c.id)
+@pytest.mark.parametrize(
+    "case", cases("smb", "computer_account_access") + cases("smb", "share_read_access"), ids=lambda c: c.id
+)
 def test_missing_local_groups_make_unknown_only_what_they_could_change(case):
     doc = _without_local_groups(build(case))
     seen = _acl_statuses(doc)
