@@ -310,3 +310,33 @@ def test_a_deny_on_a_sid_the_account_holds_decides_without_local_groups():
     (case,) = [c for c in cases("smb", "computer_account_access") if c.name == "denied"]
     seen = _acl_statuses(_without_local_groups(build(case)))
     assert seen[("OHP-021", "PROXY01 -> \\\\FS01\\VMS2")] == "fail"
+
+
+# The same for a share's ACL: its extremes are no ACE at all and full control for Everyone.
+_EVERYONE_FULL = [{"sid": "S-1-1-0", "type": "allow", "mask": 2032127, "flags": 0}]
+
+
+@pytest.mark.parametrize(
+    "case", cases("smb", "computer_account_access") + cases("smb", "share_read_access"), ids=lambda c: c.id
+)
+def test_a_missing_acl_makes_unknown_only_what_it_could_change(case):
+    doc = build(case)
+    problems = []
+    for i, share in enumerate(doc.get("shares") or []):
+        for field in ("share_acl", "ntfs_acl"):
+            if share.get(field) is None:
+                continue
+            docs = {}
+            for what, value in (("missing", None), ("empty", []), ("everyone", _EVERYONE_FULL)):
+                changed = copy.deepcopy(doc)
+                changed["shares"][i][field] = value
+                docs[what] = _acl_statuses(changed)
+            for key, status in docs["missing"].items():
+                ends = {docs["empty"].get(key), docs["everyone"].get(key)}
+                if status in ("pass", "fail") and ends != {status}:
+                    problems.append(
+                        f"{key} without shares[{i}].{field}: {status}, but its extremes give {sorted(ends)}"
+                    )
+                if status == "unknown" and len(ends) == 1 and ends <= {"pass", "fail"}:
+                    problems.append(f"{key} without shares[{i}].{field}: unknown, but both extremes give {ends}")
+    assert not problems, f"{case.id}:\n" + "\n".join(problems)

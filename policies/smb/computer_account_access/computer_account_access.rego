@@ -8,8 +8,8 @@
 #   SIDs, plus the file server's local groups holding any of them (hosts[server].local_groups,
 #   read over SAMR: BUILTIN\Users holds Authenticated Users by default), must include read; the
 #   message and evidence name the local group that granted it. Subject: proxy x share. unknown
-#   when the share, either ACL, the account or its tokenGroups / logon SIDs were not collected,
-#   or when the server's local groups were not (SAMR denied) and could change the verdict: an
+#   when the share, the account or its tokenGroups / logon SIDs were not collected, when one ACL
+#   was not and the other does not refuse read on its own (a refusing level decides), or when the server's local groups were not (SAMR denied) and could change the verdict: an
 #   allow ACE on a SID the account may hold through them could grant a refusal, a deny ACE could
 #   refuse a grant (a deny on a SID it certainly holds decides). A proxy that needs no SMB share
 #   gets one finding with the proxy as subject: not_applicable, or unknown when neither the VMs
@@ -53,7 +53,21 @@ findings contains f if {
 # A proxy that needs no SMB share: one proxy-level finding (policies/smb/lib).
 findings contains f if some f in lib.no_share_findings(_rule)
 
-_finding(p, k, missing) := result.unknown(_rule, result.proxy_share_subject(p, k), missing) if {
+# One ACL not collected: the other level alone decides a refusal when it refuses read even at
+# its most favourable (result.undecided: the missing ACL could refuse anything, grant nothing
+# the other level withholds); otherwise unknown.
+_finding(p, k, missing) := _one_level_refuses(p, k, missing, refusing) if {
+	count(missing) > 0
+	refusing := [[field, level] |
+		some [field, levels] in [
+			["share_acl", data.offhost.smb.lib.share_acl_levels],
+			["ntfs_acl", data.offhost.smb.lib.ntfs_acl_levels],
+		]
+		level := levels[p][k]
+		result.undecided(false, lib.has_read(level.highest), missing) == []
+	]
+	count(refusing) > 0
+} else := result.unknown(_rule, result.proxy_share_subject(p, k), missing) if {
 	count(missing) > 0
 }
 
@@ -92,6 +106,23 @@ _judge(p, k, share_level, ntfs_level) := result.fail(
 ) if {
 	not lib.has_read(_effective(share_level, ntfs_level))
 }
+
+_level_names := {"share_acl": "share level", "ntfs_acl": "NTFS level"}
+
+_one_level_refuses(p, k, missing, refusing) := result.fail(
+	_rule, result.proxy_share_subject(p, k),
+	sprintf("%s$ (LocalSystem on the network) cannot read %s: %s, whatever %s (not collected) would grant; %s%s", [
+		p, k, concat("; ", [sprintf("%s: %s", [_level_names[field], _level_text(k, level)]) | some [field, level] in refusing]),
+		concat(", ", missing), _full_note, lib.groups_note(p, k),
+	]),
+	array.concat(
+		[{"path": sprintf("%s.sid", [lib.account_ref(p)]), "value": lib.account(p).sid}],
+		[e |
+			some [field, level] in refusing
+			some e in array.concat(lib.ace_evidence(k, field, level.deciding), lib.group_evidence(k, level.deciding))
+		],
+	),
+)
 
 _levels_text(k, share_level, ntfs_level) := sprintf("share level: %s; NTFS level: %s", [_level_text(k, share_level), _level_text(k, ntfs_level)])
 

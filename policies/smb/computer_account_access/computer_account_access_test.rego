@@ -208,3 +208,16 @@ test_refusal_an_allow_on_a_local_group_could_lift_is_unknown if {
 	g := _finding(rule.findings, _vms) with input as inp2
 	g.status == "fail"
 }
+
+# VMS2's NTFS level refuses read (a deny on a group the account holds): the share ACL, not
+# collected, cannot change that.
+test_a_refusing_level_decides_when_the_other_acl_is_missing if {
+	f := _finding(rule.findings, _vms2) with input as patched([{"op": "replace", "path": "/shares/1/share_acl", "value": null}])
+	f.status == "fail"
+	f.missing == []
+	contains(f.message, "NTFS level: no read (mask 32), read removed by deny S-1-5-21-1004336348-1177238915-682003330-1121")
+	contains(f.message, "whatever shares[\\\\FS01\\VMS2].share_acl (not collected) would grant")
+	some e in f.evidence
+	e.path == "shares[\\\\FS01\\VMS2].ntfs_acl[0]"
+}
+
