@@ -52,24 +52,14 @@ not_applicable(rule_id, subject, reason) := {
 	"subject": subject, "message": reason, "evidence": [], "missing": [],
 }
 
-# no_cluster_finding(rule_id, p): the one proxy-level finding of a CSV rule for a proxy that
-# serves no cluster. Not applicable when its assignment decides (it names no cluster) or when the
-# cluster list was collected (possibly empty); unknown when it serves every cluster and that list
-# was not collected.
-no_cluster_finding(rule_id, p) := unknown_because(
-	rule_id, proxy_subject(p), ["clusters"],
-	sprintf("%s has no assignment, so it serves every Hyper-V cluster, and the cluster list is missing", [p]),
-) if {
-	not p in data.offhost.lib.facts.assigned_proxies
-	object.get(input, "clusters", null) == null
-} else := not_applicable(
-	rule_id, proxy_subject(p),
-	sprintf("%s serves no Hyper-V cluster (%s), so no CSV: this rule concerns off-host backup from CSV storage only", [p, _no_cluster_reason(p)]),
-)
-
-_no_cluster_reason(p) := "its assignment names no cluster" if {
-	p in data.offhost.lib.facts.assigned_proxies
-} else := "the facts list no cluster"
+# Three-valued logic, stated once. A rule that lacks some facts judges its subject twice: with
+# every missing fact at its least favourable value (`lowest`: does the subject pass even then?)
+# and at its most favourable (`highest`: could it pass at all?). When both answers agree, the
+# missing facts cannot change the verdict and it stands; only when they differ is the subject
+# unknown. undecided(lowest, highest, missing): the missing fact paths to report, or [] when the
+# verdict is decided. Example: a deny ACE on a SID the account certainly holds refuses read
+# whatever groups the unread facts would add (lowest and highest both false).
+undecided(lowest, highest, missing) := [] if lowest == highest else := missing
 
 # maybe_served_finding(rule_id, p, h, missing): the finding of a (proxy, host) rule for a host the
 # proxy may serve (data.offhost.lib.facts.maybe_served): unknown, naming the missing facts.

@@ -19,7 +19,7 @@ sys.path.insert(0, str(HERE))  # for `import fake_opa`
 
 EXAMPLE = ROOT / "examples" / "facts" / "csv-cluster-healthy.json"
 
-DEMO_RULE = '''# METADATA
+DEMO_RULE = """# METADATA
 # title: Demo - proxy OS build
 # description: Test-only rule; fails a proxy whose build is below 14393.
 # related_resources:
@@ -57,7 +57,7 @@ findings contains result.unknown("OHP-001", result.proxy_subject(facts.norm(h.na
 	"proxy" in h.roles
 	_build(h) == null
 }
-'''
+"""
 
 
 @pytest.fixture
@@ -66,8 +66,6 @@ def mini_policies(tmp_path: Path) -> Path:
     root = tmp_path / "policies"
     for part in ("lib", "data", "main"):
         shutil.copytree(ROOT / "policies" / part, root / part, ignore=shutil.ignore_patterns("*_test.rego"))
-    # main.rego lists its rules explicitly: this mini set starts with the one demo rule.
-    (root / "main" / "main.rego").write_text("package offhost.main\n\nimport rego.v1\n", encoding="utf-8")
     _add_rule(root, "general", "demo", DEMO_RULE)
     return root
 
@@ -75,10 +73,12 @@ def mini_policies(tmp_path: Path) -> Path:
 @pytest.fixture
 def use_policies(monkeypatch: pytest.MonkeyPatch):
     """Point the engine's default policy folder (what the CLI uses) at another folder."""
+
     def use(root: Path) -> Path:
         monkeypatch.setattr("offhost_audit.engine.embedded.policies_dir", lambda: root)
         monkeypatch.setattr("offhost_audit.engine.opa.policies_dir", lambda: root)
         return root
+
     return use
 
 
@@ -88,16 +88,14 @@ def example_facts() -> dict:
 
 
 def _add_rule(root: Path, area: str, name: str, source: str) -> Path:
-    """Write policies/<area>/<name>/<name>.rego and list it in main.rego, as a real rule is."""
+    """Write policies/<area>/<name>/<name>.rego: main.rego finds it, as it finds a real rule."""
     rule = root / area / name / f"{name}.rego"
     rule.parent.mkdir(parents=True)
     rule.write_text(source, encoding="utf-8")
-    with (root / "main" / "main.rego").open("a", encoding="utf-8") as f:
-        f.write(f"\nfindings contains f if some f in data.offhost.{area}.{name}.findings\n")
     return rule
 
 
 @pytest.fixture
 def add_rule():
-    """add_rule(root, area, name, source): write a rule into a policy folder and list it in main.rego."""
+    """add_rule(root, area, name, source): write a rule into a policy folder."""
     return _add_rule

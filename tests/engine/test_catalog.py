@@ -1,7 +1,9 @@
-"""The shipped policies against the rule catalog: METADATA blocks and per-rule fact fixtures.
+"""The shipped policies against the rule catalog, which is the policy tree: METADATA blocks,
+profile severities and per-rule fact fixtures.
 
-These fail until every catalog rule is written (policies/<area>/<rule>/) with its fixtures
-(tests/fixtures/policies/<area>/<rule>/{allowed,denied,unknown}.json, and <kind>-<case>.json variants).
+Every rule folder (policies/<area>/<rule>/<rule>.rego) must carry a complete METADATA block, a
+severity in every profile (policies/data/profiles.rego, the one place severities live) and
+allowed and denied fixture cases (tests/fixtures/policies/<area>/<rule>/, see policy_cases).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from policy_cases import Case, build, cases
+from test_registry import rule_folders
 
 from offhost_audit import audit, facts
 from offhost_audit.engine import embedded
@@ -20,23 +24,17 @@ from offhost_audit.reports import console
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / "policies"
-FIXTURES = ROOT / "tests" / "fixtures" / "policies"
-CATALOG = ["OHP-001", "OHP-002", "OHP-003", "OHP-004", "OHP-005", "OHP-006", "OHP-007",
-           "OHP-010", "OHP-011", "OHP-012", "OHP-013", "OHP-020", "OHP-021", "OHP-022", "OHP-023",
-           "OHP-030", "OHP-031"]
-AREAS = ("general", "csv", "smb", "vm")
-
-
-def _rule_dirs() -> list[Path]:
-    """policies/<area>/<rule>/ folders that hold a rule (<rule>.rego), libraries excluded."""
-    return sorted(d for a in AREAS if (POLICIES / a).is_dir() for d in (POLICIES / a).iterdir()
-                  if (d / f"{d.name}.rego").is_file())
 
 
 def _rule_ids() -> dict[Path, str]:
+    """Each rule folder and the custom.id of its METADATA block ("" when it has none)."""
     meta = read_metadata(read_sources(POLICIES))
     by_file = {Path(m.file).resolve(): rid for rid, m in meta.items()}
-    return {d: by_file.get((d / f"{d.name}.rego").resolve(), "") for d in _rule_dirs()}
+    return {d: by_file.get((d / f"{d.name}.rego").resolve(), "") for d in rule_folders(POLICIES)}
+
+
+RULES = _rule_ids()
+CATALOG = sorted(RULES.values())
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +42,15 @@ def metadata():
     return read_metadata(read_sources(POLICIES))
 
 
+def test_every_rule_folder_has_one_rule_id_of_its_own():
+    assert "" not in CATALOG, (
+        f"rule folder(s) without a METADATA custom.id: {[str(d) for d, r in RULES.items() if not r]}"
+    )
+    assert len(set(CATALOG)) == len(CATALOG), "two rule folders share a rule id"
+
+
 @pytest.mark.parametrize("rule_id", CATALOG)
-def test_every_catalog_rule_has_a_complete_metadata_block(metadata, rule_id):
-    assert rule_id in metadata, f"no policy has a METADATA block with custom.id {rule_id}"
+def test_every_rule_has_a_complete_metadata_block_and_a_severity_in_every_profile(metadata, rule_id):
     m = metadata[rule_id]
     where = f"{m.file}:{m.line}"
     assert m.title and m.title != rule_id, f"{where}: title missing"
@@ -54,46 +58,36 @@ def test_every_catalog_rule_has_a_complete_metadata_block(metadata, rule_id):
     assert m.doc_url.startswith("https://"), f"{where}: related_resources[0].ref missing"
     assert m.remediation, f"{where}: custom.remediation missing"
     assert m.package and m.package.startswith("offhost."), f"{where}: METADATA must sit right above `package`"
-    profile = embedded.compiled(POLICIES).profiles["veeam-2025-08"]["severity"]
-    assert m.severity == profile[rule_id], (
-        f"{where}: custom.severity {m.severity!r} differs from veeam-2025-08's {profile[rule_id]!r}")
+    assert m.severity is None, f"{where}: custom.severity: severities live in policies/data/profiles.rego only"
+    for name, prof in embedded.compiled(POLICIES).profiles.items():
+        assert prof["severity"].get(rule_id) in {"critical", "high", "medium", "low", "info"}, (
+            f"profile {name} in policies/data/profiles.rego has no severity for {rule_id}"
+        )
 
 
-def test_every_rule_folder_has_allowed_and_denied_fixtures():
-    missing = []
-    for d, rid in _rule_ids().items():
-        fx = FIXTURES / d.parent.name / d.name
-        missing += [f"{fx / n} ({rid})" for n in ("allowed.json", "denied.json") if not (fx / n).is_file()]
-    assert not missing, "missing fixtures:\n" + "\n".join(missing)
+def test_every_rule_folder_has_allowed_and_denied_cases():
+    missing = [
+        f"{d.parent.name}/{d.name} ({rid}): {kind}"
+        for d, rid in RULES.items()
+        for kind in ("allowed", "denied")
+        if not cases(d.parent.name, d.name, kind)
+    ]
+    assert not missing, "missing fixture cases:\n" + "\n".join(missing)
 
 
-def _fixture_cases() -> list[tuple[str, Path, str]]:
-    cases = []
-    ids = _rule_ids()
-    for d, rid in ids.items():
-        for kind in ("allowed", "denied", "unknown"):  # and named variants: <kind>-<case>.json
-            for f in sorted((FIXTURES / d.parent.name / d.name).glob(f"{kind}*.json")):
-                if f.stem == kind or f.stem.startswith(kind + "-"):
-                    cases.append((rid, f, kind))
-    return cases
+def _fixture_cases() -> list[tuple[str, Case]]:
+    return [(rid, c) for d, rid in RULES.items() for c in cases(d.parent.name, d.name)]
 
 
-@pytest.mark.parametrize(("rule_id", "path", "kind"), _fixture_cases(),
-                         ids=lambda v: v.relative_to(FIXTURES).as_posix() if isinstance(v, Path) else str(v))
-def test_fixture_gives_the_expected_verdict(rule_id, path, kind):
-    doc = facts.load(path)
-    statuses = [f["status"] for f in audit.evaluate_facts(doc) if f["rule_id"] == rule_id]
-    if kind == "allowed":
-        assert statuses and not {"fail", "unknown"} & set(statuses), f"{rule_id} on {path.name}: {statuses}"
-    elif kind == "denied":
-        assert "fail" in statuses, f"{rule_id} on {path.name}: {statuses}"
+@pytest.mark.parametrize(("rule_id", "case"), _fixture_cases(), ids=lambda v: v.id if isinstance(v, Case) else str(v))
+def test_fixture_gives_the_expected_verdict(rule_id, case):
+    statuses = [f["status"] for f in audit.evaluate_facts(build(case)) if f["rule_id"] == rule_id]
+    if case.kind == "allowed":
+        assert statuses and not {"fail", "unknown"} & set(statuses), f"{rule_id} on {case.id}: {statuses}"
+    elif case.kind == "denied":
+        assert "fail" in statuses, f"{rule_id} on {case.id}: {statuses}"
     else:
-        assert "unknown" in statuses and "fail" not in statuses, f"{rule_id} on {path.name}: {statuses}"
-
-
-def test_catalog_rules_all_have_a_rule_folder():
-    ids = set(_rule_ids().values())
-    assert set(CATALOG) <= ids, f"no rule folder for: {sorted(set(CATALOG) - ids)}"
+        assert "unknown" in statuses and "fail" not in statuses, f"{rule_id} on {case.id}: {statuses}"
 
 
 def test_example_facts_evaluate_to_findings_for_every_rule():

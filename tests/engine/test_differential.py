@@ -23,10 +23,10 @@ pytest.importorskip("opa_bindings", reason="make venv / make test install opa-go
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import estate  # noqa: E402
+import policy_cases  # noqa: E402
 
 PROFILES = sorted(embedded.compiled().profiles)
-FIXTURES = sorted((ROOT / "tests" / "fixtures" / "policies").rglob("*.json"))
-EXAMPLES = sorted((ROOT / "examples" / "facts").glob("*.json"))
+DOCUMENTS = policy_cases.documents()
 
 
 def _by_subject(found: list[dict]) -> dict[str, list[str]]:
@@ -41,8 +41,11 @@ def differences(doc: dict, profile: str) -> list[str]:
     """'rule subject: embedded ... / opa ...' for every finding that differs between the engines."""
     a = _by_subject(audit.evaluate_facts(doc, profile=profile))
     b = _by_subject(audit.evaluate_facts(doc, profile=profile, engine="opa"))
-    return [f"{k}:\n  embedded: {a.get(k, 'no finding')}\n  opa:      {b.get(k, 'no finding')}"
-            for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return [
+        f"{k}:\n  embedded: {a.get(k, 'no finding')}\n  opa:      {b.get(k, 'no finding')}"
+        for k in sorted(set(a) | set(b))
+        if a.get(k) != b.get(k)
+    ]
 
 
 def _assert_same(doc: dict, profile: str, what: str) -> None:
@@ -51,9 +54,9 @@ def _assert_same(doc: dict, profile: str, what: str) -> None:
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-@pytest.mark.parametrize("path", FIXTURES + EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_fixture_and_example_facts(path, profile):
-    _assert_same(json.loads(path.read_text(encoding="utf-8")), profile, str(path.relative_to(ROOT)))
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_fixture_and_example_facts(name, profile):
+    _assert_same(DOCUMENTS[name](), profile, name)
 
 
 @pytest.fixture(scope="module")

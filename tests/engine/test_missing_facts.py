@@ -13,29 +13,41 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import jsonschema
 import pytest
+from policy_cases import Case, build, cases
 
-from offhost_audit import audit
-from offhost_audit import facts as facts_doc
-from offhost_audit.errors import FactsError
+from offhost_audit import audit, facts as facts_doc
 from offhost_audit.engine import embedded
 from offhost_audit.engine.metadata import RuleMeta, read_metadata
 from offhost_audit.engine.sources import read_sources
+from offhost_audit.errors import FactsError
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "policies"
 EXAMPLES = ROOT / "examples" / "facts"
 
 # Keys that say WHAT a subject is (its name, roles, the host a VM runs on, who is assigned what)
 # or describe the document: removing them changes which subjects exist, not what is known of them.
 # The assignment list is one of them: without it a proxy serves every host, so the subjects become
 # proxy -> host pairs instead of the assigned proxy -> cluster ones.
-IDENTITY = {"name", "roles", "host", "proxy", "sources", "kind", "schema_version", "generated_at", "generator",
-            "warnings", "collection", "unc"}
+IDENTITY = {
+    "name",
+    "roles",
+    "host",
+    "proxy",
+    "sources",
+    "kind",
+    "schema_version",
+    "generated_at",
+    "generator",
+    "warnings",
+    "collection",
+    "unc",
+}
 
 
 def _load(name: str) -> dict:
@@ -68,8 +80,15 @@ def test_vms_null_gives_each_hyperv_host_an_unknown_for_its_vms(example):
 def test_hosts_whose_hyperv_collection_failed_get_unknown_naming_the_collector_error():
     doc = _load("csv-cluster-healthy")
     doc["vms"] = [vm for vm in doc["vms"] if vm["host"].upper() != "HV01"]
-    doc["collection"].append({"target": "HV01", "collector": "winrm.hyperv", "status": "error",
-                              "error": "HTTP 500: Get-VM failed", "duration_ms": 3.0})
+    doc["collection"].append(
+        {
+            "target": "HV01",
+            "collector": "winrm.hyperv",
+            "status": "error",
+            "error": "HTTP 500: Get-VM failed",
+            "duration_ms": 3.0,
+        }
+    )
     found = audit.evaluate_facts(doc)
     for rid in ("OHP-030", "OHP-031"):
         (f,) = [f for f in _rule(found, rid) if f["subject"]["host"] == "HV01"]
@@ -184,24 +203,140 @@ def _violations(doc: dict, rule: RuleMeta, path: tuple, how: str, base: dict[str
     return out
 
 
-def _allowed_fixtures() -> list[Path]:
-    return sorted(FIXTURES.glob("*/*/allowed.json"))
-
-
-def _rule_of(fixture: Path) -> RuleMeta:
+def _rule_of(case: Case) -> RuleMeta:
     meta = read_metadata(read_sources(ROOT / "policies"))
-    rego = (ROOT / "policies" / fixture.parent.parent.name / fixture.parent.name / f"{fixture.parent.name}.rego").resolve()
+    rego = (ROOT / "policies" / case.area / case.rule / f"{case.rule}.rego").resolve()
     return next(m for m in meta.values() if Path(m.file).resolve() == rego)
 
 
-@pytest.mark.parametrize("fixture", _allowed_fixtures(), ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+@pytest.mark.parametrize("fixture", [c for c in cases() if c.name == "allowed"], ids=lambda c: f"{c.area}/{c.rule}")
 def test_a_missing_fact_never_silences_or_flips_a_finding(fixture):
-    doc = json.loads(fixture.read_text(encoding="utf-8"))
+    doc = build(fixture)
     rule = _rule_of(fixture)
     base = {f["subject"]["name"]: f for f in _rule(_rule_findings(doc, rule.package), rule.rule_id)}
-    assert base and any(f["status"] == "pass" for f in base.values()), f"{fixture}: {rule.rule_id} passes nothing"
+    assert base and any(f["status"] == "pass" for f in base.values()), f"{fixture.id}: {rule.rule_id} passes nothing"
     problems = []
     for path in _fact_paths(doc):
         for how in ("null", "delete"):
             problems += _violations(doc, rule, path, how, base)
-    assert not problems, f"{fixture.relative_to(ROOT)}: {len(problems)} problem(s)\n" + "\n".join(problems[:40])
+    assert not problems, f"{fixture.id}: {len(problems)} problem(s)\n" + "\n".join(problems[:40])
+
+
+# --- the converse: a missing fact makes a verdict unknown only when it could change it -------------
+# (policies/lib/result.rego, undecided). The file server's local groups are the fact whose every
+# value can be tried: each subset of the SIDs the ACLs name (beyond the account's own) is a way
+# the unread groups could have extended the account's token. With the groups missing, a decided
+# verdict must be the verdict of every such completion, and an unknown one must differ between two.
+
+_ACL_RULES = {"OHP-020": "offhost.smb.share_read_access", "OHP-021": "offhost.smb.computer_account_access"}
+
+
+def _without_local_groups(doc: dict) -> dict:
+    out = copy.deepcopy(doc)
+    for h in out["hosts"]:
+        h.pop("local_groups", None)
+    return out
+
+
+def _completions(doc: dict) -> Iterator[dict]:
+    """doc with every file server's local groups read, holding each subset of the candidate SIDs."""
+    token = {
+        s.upper()
+        for a in doc.get("computer_accounts") or []
+        for s in [
+            a.get("sid"),
+            a.get("primary_group_sid"),
+            *(a.get("token_groups") or []),
+            *(a.get("logon_sids") or []),
+        ]
+        if isinstance(s, str)
+    }
+    named = sorted(
+        {
+            ace["sid"]
+            for s in doc.get("shares") or []
+            for field in ("share_acl", "ntfs_acl")
+            for ace in s.get(field) or []
+            if ace["sid"].upper() not in token
+        }
+    )
+    assert len(named) <= 8, named  # 2**8 completions at most
+    servers = {s["server"].upper() for s in doc.get("shares") or []}
+    for mask in range(2 ** len(named)):
+        held = [sid for i, sid in enumerate(named) if mask >> i & 1]
+        out = copy.deepcopy(doc)
+        for h in out["hosts"]:
+            if h["name"].upper() in servers:
+                h["local_groups"] = {
+                    "queried_sids": sorted(token),
+                    "groups": [
+                        {"sid": sid, "name": sid, "domain": h["name"], "members": sorted(token)} for sid in held
+                    ],
+                }
+        yield out
+
+
+def _acl_statuses(doc: dict) -> dict[tuple[str, str], str]:
+    return {
+        (rid, f["subject"]["name"]): f["status"]
+        for rid, pkg in _ACL_RULES.items()
+        for f in _rule(_rule_findings(doc, pkg), rid)
+    }
+
+
+@pytest.mark.parametrize(
+    "case", cases("smb", "computer_account_access") + cases("smb", "share_read_access"), ids=lambda c: c.id
+)
+def test_missing_local_groups_make_unknown_only_what_they_could_change(case):
+    doc = _without_local_groups(build(case))
+    seen = _acl_statuses(doc)
+    possible: dict[tuple[str, str], set[str]] = {}
+    for full in _completions(doc):
+        for key, status in _acl_statuses(full).items():
+            possible.setdefault(key, set()).add(status)
+    problems = []
+    for key, status in sorted(seen.items()):
+        could = possible.get(key, set())
+        if status == "unknown" and len(could) < 2 and could <= {"pass", "fail"}:
+            problems.append(f"{key}: unknown, but every completion of the local groups gives {sorted(could)}")
+        if status in ("pass", "fail") and could != {status}:
+            problems.append(f"{key}: {status}, but the completions give {sorted(could)}")
+    assert not problems, f"{case.id}:\n" + "\n".join(problems)
+    assert seen and set(seen) == set(possible), f"{case.id}: the completions judge other subjects"
+
+
+def test_a_deny_on_a_sid_the_account_holds_decides_without_local_groups():
+    """The issue's example: VMS2's NTFS ACL denies read to a group in the account's tokenGroups."""
+    (case,) = [c for c in cases("smb", "computer_account_access") if c.name == "denied"]
+    seen = _acl_statuses(_without_local_groups(build(case)))
+    assert seen[("OHP-021", "PROXY01 -> \\\\FS01\\VMS2")] == "fail"
+
+
+# The same for a share's ACL: its extremes are no ACE at all and full control for Everyone.
+_EVERYONE_FULL = [{"sid": "S-1-1-0", "type": "allow", "mask": 2032127, "flags": 0}]
+
+
+@pytest.mark.parametrize(
+    "case", cases("smb", "computer_account_access") + cases("smb", "share_read_access"), ids=lambda c: c.id
+)
+def test_a_missing_acl_makes_unknown_only_what_it_could_change(case):
+    doc = build(case)
+    problems = []
+    for i, share in enumerate(doc.get("shares") or []):
+        for field in ("share_acl", "ntfs_acl"):
+            if share.get(field) is None:
+                continue
+            docs = {}
+            for what, value in (("missing", None), ("empty", []), ("everyone", _EVERYONE_FULL)):
+                changed = copy.deepcopy(doc)
+                changed["shares"][i][field] = value
+                docs[what] = _acl_statuses(changed)
+            for key, status in docs["missing"].items():
+                ends = {docs["empty"].get(key), docs["everyone"].get(key)}
+                if status in ("pass", "fail") and ends != {status}:
+                    problems.append(
+                        f"{key} without shares[{i}].{field}: {status}, but its extremes give {sorted(ends)}"
+                    )
+                if status == "unknown" and len(ends) == 1 and ends <= {"pass", "fail"}:
+                    problems.append(f"{key} without shares[{i}].{field}: unknown, but both extremes give {ends}")
+    assert not problems, f"{case.id}:\n" + "\n".join(problems)

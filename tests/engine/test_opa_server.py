@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("opa_bindings", reason="make venv / make test install opa-golib-python-bindings")
-from fake_opa import FakeOpa  # noqa: E402 (evaluates with OPA's engine)
+from fake_opa import FakeOpa
 
 from offhost_audit import audit, cli
 from offhost_audit.errors import EngineUnavailableError, PolicyError
@@ -41,8 +41,15 @@ def test_stand_in_opa_gives_the_same_findings_as_the_embedded_engine(opa, mini_p
         remote = audit.evaluate_facts(doc, policies=mini_policies, opa_url=opa.url)
         assert local and sorted(map(_key, remote)) == sorted(map(_key, local))
     # every non-test policy uploaded under its relative path; the options as data
-    assert set(opa.policies) == {"data/profiles.rego", "general/demo/demo.rego", "lib/facts.rego",
-                                 "lib/profile.rego", "lib/result.rego", "main/main.rego"}
+    assert set(opa.policies) == {
+        "data/profiles.rego",
+        "general/demo/demo.rego",
+        "lib/csvs.rego",
+        "lib/facts.rego",
+        "lib/profile.rego",
+        "lib/result.rego",
+        "main/main.rego",
+    }
     assert opa.data == {"offhost": {"options": {"profile": "veeam-2025-08"}}}
     assert ("POST", "/v1/data/offhost/main/findings") in opa.requests
 
@@ -73,9 +80,16 @@ def test_unreachable_server_exits_3_with_a_clear_message(mini_policies, use_poli
 
 
 def test_server_side_evaluation_error_is_a_policy_error(opa, mini_policies, add_rule, example_facts):
-    add_rule(mini_policies, "general", "boom",
-             'package offhost.general.boom\n\nimport rego.v1\n\nfindings contains x if {\n\tx := to_number("seven")\n}\n')
-    with pytest.raises(PolicyError, match="(?s)the OPA server failed to evaluate the findings: .*boom.rego:6: eval_builtin_error: to_number"):
+    add_rule(
+        mini_policies,
+        "general",
+        "boom",
+        'package offhost.general.boom\n\nimport rego.v1\n\nfindings contains x if {\n\tx := to_number("seven")\n}\n',
+    )
+    with pytest.raises(
+        PolicyError,
+        match="(?s)the OPA server failed to evaluate the findings: .*boom.rego:6: eval_builtin_error: to_number",
+    ):
         audit.evaluate_facts(example_facts, policies=mini_policies, opa_url=opa.url)
 
 

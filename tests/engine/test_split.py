@@ -28,9 +28,9 @@ from offhost_audit.lab import demo, scenario
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import estate  # noqa: E402
+import policy_cases  # noqa: E402
 
-FIXTURES = sorted((ROOT / "tests" / "fixtures" / "policies").rglob("*.json"))
-EXAMPLES = sorted((ROOT / "examples" / "facts").glob("*.json"))
+DOCUMENTS = policy_cases.documents()
 PROFILE = "veeam-2025-08"
 
 
@@ -66,11 +66,11 @@ def assert_same(doc: dict, what: str, profile: str = PROFILE) -> int:
     return n
 
 
-@pytest.mark.parametrize("path", FIXTURES + EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_every_fixture_and_example(path):
-    doc = json.loads(path.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_every_fixture_and_example(name):
+    doc = DOCUMENTS[name]()
     for profile in sorted(embedded.compiled().profiles):
-        assert_same(doc, str(path.relative_to(ROOT)), profile)
+        assert_same(doc, name, profile)
 
 
 def test_every_lab_scenario():
@@ -107,8 +107,15 @@ def fuzz(seed: int, hosts: int = 120) -> dict:
             vm["host"] = rnd.choice(hv)
         elif r < 0.5 and uncs:  # a disk on some share
             unc = rnd.choice(uncs)
-            vm["disks"].append({"path": f"{unc.lower()}\\x{rnd.randint(0, 99)}.vhdx", "storage": "smb",
-                                "format": "vhdx", "csv": None, "share": None})
+            vm["disks"].append(
+                {
+                    "path": f"{unc.lower()}\\x{rnd.randint(0, 99)}.vhdx",
+                    "storage": "smb",
+                    "format": "vhdx",
+                    "csv": None,
+                    "share": None,
+                }
+            )
         elif r < 0.6:
             vm["disks"] = None  # reads every share
         elif r < 0.8:  # the same name as another VM: findings that tie on the sort key
@@ -135,8 +142,15 @@ def fuzz(seed: int, hosts: int = 120) -> dict:
     if rnd.random() < 0.15:
         doc["assignments"].pop(rnd.randrange(len(doc["assignments"])))  # a proxy serving everything
     if rnd.random() < 0.1:
-        doc["collection"].append({"target": rnd.choice(hv), "collector": "winrm.hyperv", "status": "error",
-                                  "error": "timed out", "duration_ms": 1.0})
+        doc["collection"].append(
+            {
+                "target": rnd.choice(hv),
+                "collector": "winrm.hyperv",
+                "status": "error",
+                "error": "timed out",
+                "duration_ms": 1.0,
+            }
+        )
     return doc
 
 
@@ -150,13 +164,16 @@ def test_fuzzing_splits_most_estates():
     assert sum(splits) >= 6, splits
 
 
-@pytest.mark.parametrize(("what", "change"), [
-    ("a proxy without an assignment", lambda d: d["assignments"].pop()),
-    ("no assignment list", lambda d: d.update(assignments=None)),
-    ("no cluster list", lambda d: d.update(clusters=None)),
-    ("no VM list", lambda d: d.update(vms=None)),
-    ("a served cluster without its node list", lambda d: d["clusters"][0].update(nodes=None)),
-])
+@pytest.mark.parametrize(
+    ("what", "change"),
+    [
+        ("a proxy without an assignment", lambda d: d["assignments"].pop()),
+        ("no assignment list", lambda d: d.update(assignments=None)),
+        ("no cluster list", lambda d: d.update(clusters=None)),
+        ("no VM list", lambda d: d.update(vms=None)),
+        ("a served cluster without its node list", lambda d: d["clusters"][0].update(nodes=None)),
+    ],
+)
 def test_an_estate_that_one_entry_spans_is_not_split(what, change):
     doc = estate.generate(60)
     change(doc)
@@ -187,8 +204,11 @@ def test_one_job_evaluates_the_parts_one_after_the_other(monkeypatch):
     monkeypatch.setattr(pool, "MIN_SPLIT_HOSTS", 0)
     calls = []
     real = embedded.CompiledPolicies.evaluate_json
-    monkeypatch.setattr(embedded.CompiledPolicies, "evaluate_json",
-                        lambda self, text, profile: calls.append(len(text)) or real(self, text, profile))
+    monkeypatch.setattr(
+        embedded.CompiledPolicies,
+        "evaluate_json",
+        lambda self, text, profile: calls.append(len(text)) or real(self, text, profile),
+    )
     assert audit.evaluate_facts(copy.deepcopy(doc), profile=PROFILE, jobs=1) == want
     assert len(calls) == pool.SEQUENTIAL_PARTS
 
@@ -215,8 +235,9 @@ def test_a_policy_error_in_a_worker_is_a_policy_error(tmp_path, monkeypatch):
 
     shutil.copytree(policies_dir(), tmp_path / "p")
     bad = tmp_path / "p" / "general" / "hyperv_role" / "hyperv_role.rego"
-    bad.write_text(bad.read_text(encoding="utf-8") + "\nboom := 1 / count([])\nfindings contains boom\n",
-                   encoding="utf-8")
+    bad.write_text(
+        bad.read_text(encoding="utf-8") + "\nboom := 1 / count([])\nfindings contains boom\n", encoding="utf-8"
+    )
     monkeypatch.setattr(pool, "MIN_SPLIT_HOSTS", 0)
     with pytest.raises(PolicyError):
         audit.evaluate_facts(estate.generate(60), profile=PROFILE, jobs=2, policies=tmp_path / "p")
@@ -226,6 +247,7 @@ def test_a_part_without_shares_still_sees_that_the_estate_has_shares():
     """smb3_dialect reads count(shares) > 0 for a host whose VMs were not collected."""
     doc = estate.generate(120)
     node = doc["clusters"][-1]["nodes"][0]  # the last pods serve no standalone host: no share
-    doc["collection"].append({"target": node, "collector": "winrm.hyperv", "status": "error",
-                              "error": "timed out", "duration_ms": 1.0})
+    doc["collection"].append(
+        {"target": node, "collector": "winrm.hyperv", "status": "error", "error": "timed out", "duration_ms": 1.0}
+    )
     assert_same(doc, "a part without shares")

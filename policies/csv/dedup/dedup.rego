@@ -17,7 +17,6 @@
 #     description: Off-Host Backup (how the proxy mounts the CSV snapshot)
 # custom:
 #   id: OHP-012
-#   severity: high
 #   remediation: |
 #     On the proxy, install the Data Deduplication feature: Install-WindowsFeature
 #     -Name FS-Data-Deduplication (Server Manager > Add Roles and Features > File and Storage
@@ -28,34 +27,21 @@ package offhost.csv.dedup
 
 import rego.v1
 
+import data.offhost.lib.csvs
 import data.offhost.lib.facts
 import data.offhost.lib.profile
 import data.offhost.lib.result
 
 _rule := "OHP-012"
 
-# A served cluster whose CSV list was not collected: one unknown for all of its CSVs.
-findings contains f if {
-	some p in data.offhost.lib.facts.proxies
-	some c in data.offhost.lib.facts.served_clusters[p]
-	not facts.has(data.offhost.lib.facts.clusters_by_name, [c, "csvs"])
-	f := result.unknown(_rule, result.proxy_csv_subject(p, c, "*"), [facts.cluster_path(c, "csvs")])
-}
+# One unknown per served cluster whose CSV list is missing, one finding per proxy serving no
+# cluster (policies/lib/csvs.rego), then one finding per CSV.
+findings contains f if some f in csvs.frame_findings(_rule)
 
 findings contains f if {
-	some p in data.offhost.lib.facts.proxies
-	some c in data.offhost.lib.facts.served_clusters[p]
-	some csv in facts.seq(object.get(data.offhost.lib.facts.clusters_by_name, [c, "csvs"], null))
+	some p, pairs in data.offhost.lib.csvs.served_csvs
+	some [c, csv] in pairs
 	f := _finding(p, c, csv)
-}
-
-# A proxy that serves no cluster has no CSV to back up from: one finding for the proxy itself.
-# Not applicable when its assignment decides (it names no cluster) or when the cluster list was
-# collected (possibly empty); unknown when it serves every cluster and that list was not collected.
-findings contains f if {
-	some p in data.offhost.lib.facts.proxies
-	count(data.offhost.lib.facts.served_clusters[p]) == 0
-	f := result.no_cluster_finding(_rule, p)
 }
 
 _finding(p, c, csv) := result.unknown(_rule, _subject(p, c, csv), [_csv_path(c, csv)]) if {

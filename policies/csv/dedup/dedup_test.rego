@@ -3,6 +3,8 @@ package offhost.csv.dedup_test
 import rego.v1
 
 import data.offhost.csv.dedup as rule
+import data.offhost.lib.csvs_test.no_cluster_case_holds
+import data.offhost.lib.csvs_test.no_cluster_cases
 
 _host(name, roles, build, dedup) := {"name": name, "roles": roles, "os": {"build": build}, "features": {"dedup": dedup}}
 
@@ -164,61 +166,12 @@ test_only_assigned_clusters_are_checked if {
 }
 
 # ---- a proxy that serves no cluster: one proxy-level finding ------------------------------
+# (the cases are shared by the CSV rules: policies/lib/csvs_test.rego)
 
-_proxy_level(fs) := {[f.subject.kind, f.subject.name, f.status] | some f in fs}
-
-_host_only_assignment := {"op": "add", "path": "/assignments", "value": [{
-	"proxy": "proxy01.corp.example",
-	"sources": [{"kind": "host", "name": "HV01"}],
-}]}
-
-test_not_applicable_when_assignment_names_no_cluster if {
-	fs := rule.findings with input as json.patch(_base, [_host_only_assignment])
-	_proxy_level(fs) == {["proxy", "PROXY01", "not_applicable"]}
-	some f in fs
-	f.subject == {"kind": "proxy", "name": "PROXY01", "proxy": "PROXY01"}
-	f.severity == "high"
-	f.missing == []
-	contains(f.message, "PROXY01 serves no Hyper-V cluster (its assignment names no cluster), so no CSV")
-	contains(f.message, "concerns off-host backup from CSV storage only")
-}
-
-# The assignment decides even when the cluster list was not collected.
-test_not_applicable_when_assignment_names_no_cluster_and_clusters_absent if {
-	inp := json.patch(_base, [_host_only_assignment, {"op": "remove", "path": "/clusters"}])
-	fs := rule.findings with input as inp
-	_proxy_level(fs) == {["proxy", "PROXY01", "not_applicable"]}
-}
-
-test_not_applicable_when_clusters_empty if {
-	fs := rule.findings with input as json.patch(_base, [{"op": "replace", "path": "/clusters", "value": []}])
-	_proxy_level(fs) == {["proxy", "PROXY01", "not_applicable"]}
-	some f in fs
-	contains(f.message, "PROXY01 serves no Hyper-V cluster (the facts list no cluster), so no CSV")
-}
-
-test_unknown_when_clusters_absent_and_no_assignment if {
-	fs := rule.findings with input as json.patch(_base, [{"op": "remove", "path": "/clusters"}])
-	_proxy_level(fs) == {["proxy", "PROXY01", "unknown"]}
-	some f in fs
-	f.missing == ["clusters"]
-	contains(f.message, "PROXY01 has no assignment, so it serves every Hyper-V cluster")
-}
-
-test_unknown_when_clusters_null_and_no_assignment if {
-	fs := rule.findings with input as json.patch(_base, [{"op": "replace", "path": "/clusters", "value": null}])
-	_proxy_level(fs) == {["proxy", "PROXY01", "unknown"]}
-}
-
-# Only the proxy that serves no cluster gets the proxy-level finding; a proxy serving the
-# cluster keeps its per-cluster / per-CSV findings and gets no proxy-level one.
-test_proxy_level_finding_only_for_proxy_without_cluster if {
-	inp := json.patch(_base, [
-		{"op": "add", "path": "/hosts/-", "value": {"name": "PROXY02", "roles": ["proxy"]}},
-		{"op": "add", "path": "/assignments", "value": [{"proxy": "PROXY02", "sources": [{"kind": "host", "name": "HV02"}]}]},
-	])
-	fs := rule.findings with input as inp
-	{[f.subject.name, f.status] | some f in fs; f.subject.kind == "proxy"} == {["PROXY02", "not_applicable"]}
-	count([f | some f in fs; f.subject.proxy == "PROXY01"]) == count([f | some f in rule.findings with input as _base])
-	count([f | some f in fs; f.subject.kind == "proxy"; f.subject.proxy == "PROXY01"]) == 0
+test_a_proxy_serving_no_cluster_gets_one_proxy_level_finding if {
+	base_fs := rule.findings with input as _base
+	every c in no_cluster_cases(_base) {
+		fs := rule.findings with input as c.input
+		no_cluster_case_holds(c, fs, base_fs, "OHP-012", "high")
+	}
 }

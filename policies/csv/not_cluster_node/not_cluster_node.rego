@@ -18,7 +18,6 @@
 #     description: Required Behaviors for Shadow Copy Providers (cluster service and hardware shadow copies)
 # custom:
 #   id: OHP-010
-#   severity: critical
 #   remediation: |
 #     Give the off-host proxy role to a server that is outside the Hyper-V cluster: either
 #     remove the proxy machine from the cluster (Failover Cluster Manager > Nodes > Evict, or
@@ -29,6 +28,7 @@ package offhost.csv.not_cluster_node
 
 import rego.v1
 
+import data.offhost.lib.csvs
 import data.offhost.lib.facts
 import data.offhost.lib.result
 
@@ -40,14 +40,8 @@ findings contains f if {
 	f := _finding(p, c)
 }
 
-# A proxy that serves no cluster has no CSV to back up from: one finding for the proxy itself.
-# Not applicable when its assignment decides (it names no cluster) or when the cluster list was
-# collected (possibly empty); unknown when it serves every cluster and that list was not collected.
-findings contains f if {
-	some p in data.offhost.lib.facts.proxies
-	count(data.offhost.lib.facts.served_clusters[p]) == 0
-	f := result.no_cluster_finding(_rule, p)
-}
+# A proxy that serves no cluster: one finding for the proxy itself (policies/lib/csvs.rego).
+findings contains f if some f in csvs.no_cluster_findings(_rule)
 
 _finding(p, c) := result.unknown(_rule, _subject(p, c), [facts.cluster_path(c, "csvs")]) if {
 	not facts.has(data.offhost.lib.facts.clusters_by_name, [c, "csvs"])

@@ -21,7 +21,6 @@
 #     description: Presenting volumes to the off-host proxy (Connected volumes, Manual selection)
 # custom:
 #   id: OHP-011
-#   severity: high
 #   remediation: |
 #     Zone or map the CSV LUNs to the proxy on the array and the SAN (FC zoning, iSCSI target
 #     access list, SAS host mapping) so that Get-Disk on the proxy lists every UniqueId behind
@@ -33,6 +32,7 @@ package offhost.csv.san_access
 
 import rego.v1
 
+import data.offhost.lib.csvs
 import data.offhost.lib.facts
 import data.offhost.lib.result
 
@@ -44,28 +44,14 @@ _san_buses := {"fc", "iscsi", "sas"}
 # passed on (functions are re-evaluated on every call). The nodes' disks are only scanned for
 # lost LUNs.
 
-# A served cluster whose CSV list was not collected: one unknown for all of its CSVs.
-findings contains f if {
-	some p in data.offhost.lib.facts.proxies
-	some c in data.offhost.lib.facts.served_clusters[p]
-	not facts.has(data.offhost.lib.facts.clusters_by_name, [c, "csvs"])
-	f := result.unknown(_rule, result.proxy_csv_subject(p, c, "*"), [facts.cluster_path(c, "csvs")])
-}
+# One unknown per served cluster whose CSV list is missing, one finding per proxy serving no
+# cluster (policies/lib/csvs.rego), then one finding per CSV.
+findings contains f if some f in csvs.frame_findings(_rule)
 
 findings contains f if {
-	some p in data.offhost.lib.facts.proxies
-	some c in data.offhost.lib.facts.served_clusters[p]
-	some csv in facts.seq(object.get(data.offhost.lib.facts.clusters_by_name, [c, "csvs"], null))
+	some p, pairs in data.offhost.lib.csvs.served_csvs
+	some [c, csv] in pairs
 	f := _finding(p, c, csv, _proxy_facts[p])
-}
-
-# A proxy that serves no cluster has no CSV to back up from: one finding for the proxy itself.
-# Not applicable when its assignment decides (it names no cluster) or when the cluster list was
-# collected (possibly empty); unknown when it serves every cluster and that list was not collected.
-findings contains f if {
-	some p in data.offhost.lib.facts.proxies
-	count(data.offhost.lib.facts.served_clusters[p]) == 0
-	f := result.no_cluster_finding(_rule, p)
 }
 
 # pf: _proxy_facts[p]; ids: the CSV's LUN ids; matches: [id, the proxy's disks with it] for

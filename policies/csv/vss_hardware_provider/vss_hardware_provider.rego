@@ -18,7 +18,6 @@
 #     description: Win32_ShadowProvider (provider type 3 is hardware)
 # custom:
 #   id: OHP-013
-#   severity: high
 #   remediation: |
 #     Install the storage vendor's VSS hardware provider (part of the array's host or client
 #     components, certified by Microsoft and supporting transportable shadow copies) on the

@@ -10,7 +10,6 @@
 #     description: Off-Host Backup Proxy
 # custom:
 #   id: OHP-004
-#   severity: high
 #   remediation: |
 #     On the proxy, install the role and restart:
 #     `Install-WindowsFeature -Name Hyper-V -IncludeManagementTools -Restart` (a VM proxy also needs

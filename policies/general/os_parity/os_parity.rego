@@ -14,7 +14,6 @@
 #     description: Off-Host Backup Proxy (VBR 12)
 # custom:
 #   id: OHP-002
-#   severity: high
 #   remediation: |
 #     Run the same Windows Server release on the proxy as on the Hyper-V hosts it serves (compare
 #     `(Get-CimInstance Win32_OperatingSystem).BuildNumber` on both): upgrade or rebuild the proxy,

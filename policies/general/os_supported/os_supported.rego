@@ -13,7 +13,6 @@
 #     description: Off-Host Backup Proxy
 # custom:
 #   id: OHP-001
-#   severity: high
 #   remediation: |
 #     Pick a 64-bit Windows Server release that your VBR version lists for Hyper-V proxies (VBR 13:
 #     2016, 2019, 2022 or 2025, Core included) and rebuild or upgrade the proxy machine; check with

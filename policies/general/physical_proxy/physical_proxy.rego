@@ -14,7 +14,6 @@
 #     description: Off-Host Backup Proxy (version of 26 Aug 2025)
 # custom:
 #   id: OHP-003
-#   severity: medium
 #   remediation: |
 #     Move the off-host proxy role to a physical Windows Server with the Hyper-V role and SAN or SMB
 #     access to the production storage (Backup Infrastructure > Backup Proxies > Add Proxy >

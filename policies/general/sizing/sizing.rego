@@ -15,7 +15,6 @@
 #     description: Limitation of Concurrent Tasks
 # custom:
 #   id: OHP-006
-#   severity: medium
 #   remediation: |
 #     Either add resources to the proxy (vCPU/cores, RAM, free space on C:, a 1 Gbps or faster
 #     adapter) or lower its Max concurrent tasks in the Veeam console (Backup Infrastructure >

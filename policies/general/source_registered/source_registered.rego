@@ -14,7 +14,6 @@
 #     description: Adding Microsoft Hyper-V Off-Host Backup Proxies
 # custom:
 #   id: OHP-005
-#   severity: medium
 #   remediation: |
 #     In the Veeam console, add the Hyper-V host or its failover cluster first (Backup
 #     Infrastructure > Managed Servers > Add Server > Microsoft Hyper-V), or with PowerShell

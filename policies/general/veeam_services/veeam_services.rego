@@ -14,7 +14,6 @@
 #     description: Services and Components
 # custom:
 #   id: OHP-007
-#   severity: medium
 #   remediation: |
 #     On the proxy, start the stopped services (`Start-Service VeeamDeploySvc,VeeamTransportSvc,VeeamHvIntegrationSvc`)
 #     and set them to start automatically. If a service is missing, rescan or re-add the proxy in

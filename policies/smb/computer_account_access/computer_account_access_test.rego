@@ -5,13 +5,9 @@ import rego.v1
 import data.offhost.smb.computer_account_access as rule
 import data.offhost.smb.lib_test.corp
 import data.offhost.smb.lib_test.estate
-import data.offhost.smb.lib_test.neither_collected
-import data.offhost.smb.lib_test.no_share_message
-import data.offhost.smb.lib_test.no_smb_vms
+import data.offhost.smb.lib_test.no_share_case_holds
+import data.offhost.smb.lib_test.no_share_cases
 import data.offhost.smb.lib_test.patched
-import data.offhost.smb.lib_test.shares_only_empty
-import data.offhost.smb.lib_test.vms_empty
-import data.offhost.smb.lib_test.with_proxy02
 
 _vms := "PROXY01 -> \\\\FS01\\VMS"
 
@@ -130,47 +126,13 @@ test_account_name_with_dollar_and_lower_case if {
 }
 
 # --- A proxy that needs no SMB share: one finding with the proxy as subject ---------------
+# (the cases are shared by the smb rules: policies/smb/lib/smb_estate_test.rego)
 
-_subject_statuses(fs) := {[f.subject.name, f.status] | some f in fs}
-
-_proxy_finding(fs, p) := [f | some f in fs; f.subject == {"kind": "proxy", "name": p, "proxy": p}][0]
-
-# PROXY02 is assigned to a host without VMs: not_applicable for it; PROXY01's findings unchanged.
-test_not_applicable_for_assigned_proxy_needing_no_share if {
-	fs := rule.findings with input as with_proxy02
-	_subject_statuses(fs) == {["PROXY02", "not_applicable"]} | {[_vms, "pass"], [_vms2, "fail"]}
-	f := _proxy_finding(fs, "PROXY02")
-	f.rule_id == "OHP-021"
-	f.message == replace(no_share_message, "PROXY01", "PROXY02")
-	f.evidence == []
-}
-
-test_not_applicable_when_no_vm_keeps_files_on_smb if {
-	fs := rule.findings with input as no_smb_vms
-	_subject_statuses(fs) == {["PROXY01", "not_applicable"]}
-	_proxy_finding(fs, "PROXY01").message == no_share_message
-}
-
-test_not_applicable_with_empty_vm_inventory if {
-	fs := rule.findings with input as vms_empty
-	_subject_statuses(fs) == {["PROXY01", "not_applicable"]}
-	_proxy_finding(fs, "PROXY01").message == no_share_message
-}
-
-test_not_applicable_without_vms_and_with_empty_share_list if {
-	fs := rule.findings with input as shares_only_empty
-	_subject_statuses(fs) == {["PROXY01", "not_applicable"]}
-	f := _proxy_finding(fs, "PROXY01")
-	f.message == "the VM inventory was not collected and the facts list no SMB share, so PROXY01 reads none: this rule concerns off-host backup from SMB3 storage only"
-}
-
-test_unknown_without_vms_and_shares if {
-	fs := rule.findings with input as neither_collected
-	_subject_statuses(fs) == {["PROXY01", "unknown"]}
-	f := _proxy_finding(fs, "PROXY01")
-	f.rule_id == "OHP-021"
-	f.missing == ["vms"]
-	f.severity == "high"
+test_a_proxy_that_needs_no_share_gets_one_proxy_level_finding if {
+	every c in no_share_cases {
+		fs := rule.findings with input as c.input
+		no_share_case_holds(c, fs, "OHP-021", "high")
+	}
 }
 
 # Local groups of the file server (hosts[FS01].local_groups, read over SAMR).
@@ -209,11 +171,53 @@ test_unknown_when_local_groups_were_not_asked_about_the_accounts_sids if {
 	f.missing == ["hosts[FS01].local_groups"]
 }
 
+# Without the file server's local groups (result.undecided): a verdict no group could change stands.
+_no_groups := patched([{"op": "remove", "path": "/hosts/3/local_groups"}])
+
 test_grant_without_deny_is_decided_without_local_groups if {
-	facts := patched([{"op": "remove", "path": "/hosts/3/local_groups"}])
-	f := _finding(rule.findings, _vms) with input as facts
+	f := _finding(rule.findings, _vms) with input as _no_groups
 	f.status == "pass"
-	contains(f.message, "the local groups of FS01 were not read")
-	g := _finding(rule.findings, _vms2) with input as facts # NTFS deny on VMS2: a local group could matter
-	g.status == "unknown"
+	contains(f.message, "the local groups of FS01 were not read (hosts[FS01].local_groups), but no group they could add changes this")
 }
+
+# VMS2's NTFS ACL denies read to HV-Deny (...-1121), a group in the account's tokenGroups: deny
+# wins whatever local groups would add.
+test_deny_on_a_sid_the_account_holds_decides_without_local_groups if {
+	f := _finding(rule.findings, _vms2) with input as _no_groups
+	f.status == "fail"
+	f.missing == []
+	contains(f.message, "read removed by deny S-1-5-21-1004336348-1177238915-682003330-1121")
+	contains(f.message, "the local groups of FS01 were not read")
+}
+
+# A deny on a SID the account may hold only through an unread local group could refuse the grant.
+test_grant_next_to_a_deny_a_local_group_could_bring_is_unknown if {
+	deny := {"sid": "S-1-5-21-9-9-9-1001", "type": "deny", "mask": 1179785, "flags": 0}
+	f := _finding(rule.findings, _vms) with input as json.patch(_no_groups, [{"op": "add", "path": "/shares/0/ntfs_acl/-", "value": deny}])
+	f.status == "unknown"
+	f.missing == ["hosts[FS01].local_groups"]
+}
+
+# A refusal for want of an allow is decided only when no unread local group could bring one.
+test_refusal_an_allow_on_a_local_group_could_lift_is_unknown if {
+	only_local := {"sid": "S-1-5-21-9-9-9-1001", "type": "allow", "mask": 1179817, "flags": 0}
+	inp := json.patch(_no_groups, [{"op": "replace", "path": "/shares/0/ntfs_acl", "value": [only_local]}])
+	f := _finding(rule.findings, _vms) with input as inp
+	f.status == "unknown"
+	inp2 := json.patch(_no_groups, [{"op": "replace", "path": "/shares/0/ntfs_acl", "value": []}])
+	g := _finding(rule.findings, _vms) with input as inp2
+	g.status == "fail"
+}
+
+# VMS2's NTFS level refuses read (a deny on a group the account holds): the share ACL, not
+# collected, cannot change that.
+test_a_refusing_level_decides_when_the_other_acl_is_missing if {
+	f := _finding(rule.findings, _vms2) with input as patched([{"op": "replace", "path": "/shares/1/share_acl", "value": null}])
+	f.status == "fail"
+	f.missing == []
+	contains(f.message, "NTFS level: no read (mask 32), read removed by deny S-1-5-21-1004336348-1177238915-682003330-1121")
+	contains(f.message, "whatever shares[\\\\FS01\\VMS2].share_acl (not collected) would grant")
+	some e in f.evidence
+	e.path == "shares[\\\\FS01\\VMS2].ntfs_acl[0]"
+}
+

@@ -20,7 +20,6 @@
 #     description: MS-ADTS trustDirection / trustAttributes of trustedDomain objects
 # custom:
 #   id: OHP-022
-#   severity: high
 #   remediation: |
 #     Join the proxy to the file server's domain, or create a trust in which the file server's
 #     domain trusts the proxy's domain (two-way is simplest): on a DC, Active Directory Domains
@@ -173,12 +172,8 @@ _standalone_finding(p, s, standalone) := result.fail(
 	[{"path": facts.host_path(h, "domain"), "value": data.offhost.lib.facts.hosts_by_name[h].domain} | some h in standalone],
 )
 
-# A proxy that needs no SMB share: one proxy-level finding, not_applicable, or unknown when
-# neither the VMs nor the shares were collected (built in the lib, shared by the smb rules).
-findings contains f if {
-	some p in data.offhost.smb.lib.proxies_without_shares
-	f := lib.no_share_finding(_rule, p)
-}
+# A proxy that needs no SMB share: one proxy-level finding (policies/smb/lib).
+findings contains f if some f in lib.no_share_findings(_rule)
 
 _domain_or_null(h) := d if {
 	d := _domain_of(h)

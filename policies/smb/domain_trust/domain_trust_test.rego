@@ -4,13 +4,9 @@ import rego.v1
 
 import data.offhost.smb.domain_trust as rule
 import data.offhost.smb.lib_test.estate
-import data.offhost.smb.lib_test.neither_collected
-import data.offhost.smb.lib_test.no_share_message
-import data.offhost.smb.lib_test.no_smb_vms
+import data.offhost.smb.lib_test.no_share_case_holds
+import data.offhost.smb.lib_test.no_share_cases
 import data.offhost.smb.lib_test.patched
-import data.offhost.smb.lib_test.shares_only_empty
-import data.offhost.smb.lib_test.vms_empty
-import data.offhost.smb.lib_test.with_proxy02
 
 _subject := "PROXY01 -> FS01"
 
@@ -155,47 +151,13 @@ test_trust_without_attributes if {
 }
 
 # --- A proxy that needs no SMB share: one finding with the proxy as subject ---------------
+# (the cases are shared by the smb rules: policies/smb/lib/smb_estate_test.rego)
 
-_subject_statuses(fs) := {[f.subject.name, f.status] | some f in fs}
-
-_proxy_finding(fs, p) := [f | some f in fs; f.subject == {"kind": "proxy", "name": p, "proxy": p}][0]
-
-# PROXY02 is assigned to a host without VMs: not_applicable for it; PROXY01's findings unchanged.
-test_not_applicable_for_assigned_proxy_needing_no_share if {
-	fs := rule.findings with input as with_proxy02
-	_subject_statuses(fs) == {["PROXY02", "not_applicable"]} | {["PROXY01 -> FS01", "pass"]}
-	f := _proxy_finding(fs, "PROXY02")
-	f.rule_id == "OHP-022"
-	f.message == replace(no_share_message, "PROXY01", "PROXY02")
-	f.evidence == []
-}
-
-test_not_applicable_when_no_vm_keeps_files_on_smb if {
-	fs := rule.findings with input as no_smb_vms
-	_subject_statuses(fs) == {["PROXY01", "not_applicable"]}
-	_proxy_finding(fs, "PROXY01").message == no_share_message
-}
-
-test_not_applicable_with_empty_vm_inventory if {
-	fs := rule.findings with input as vms_empty
-	_subject_statuses(fs) == {["PROXY01", "not_applicable"]}
-	_proxy_finding(fs, "PROXY01").message == no_share_message
-}
-
-test_not_applicable_without_vms_and_with_empty_share_list if {
-	fs := rule.findings with input as shares_only_empty
-	_subject_statuses(fs) == {["PROXY01", "not_applicable"]}
-	f := _proxy_finding(fs, "PROXY01")
-	f.message == "the VM inventory was not collected and the facts list no SMB share, so PROXY01 reads none: this rule concerns off-host backup from SMB3 storage only"
-}
-
-test_unknown_without_vms_and_shares if {
-	fs := rule.findings with input as neither_collected
-	_subject_statuses(fs) == {["PROXY01", "unknown"]}
-	f := _proxy_finding(fs, "PROXY01")
-	f.rule_id == "OHP-022"
-	f.missing == ["vms"]
-	f.severity == "high"
+test_a_proxy_that_needs_no_share_gets_one_proxy_level_finding if {
+	every c in no_share_cases {
+		fs := rule.findings with input as c.input
+		no_share_case_holds(c, fs, "OHP-022", "high")
+	}
 }
 
 # One side collected: the server's domain is not in the domains list (its DC is not in the

@@ -393,3 +393,29 @@ neither_collected := patched([
 ])
 
 no_share_message := "none of the VMs on hosts served by PROXY01 keeps files on an SMB share: this rule concerns off-host backup from SMB3 storage only"
+
+# --- The proxy-level finding of a proxy that needs no SMB share, for each smb rule's tests ------
+# no_share_cases: an estate, the proxy in it that needs no share, and the finding it must get.
+no_share_cases := [
+	_na_case(with_proxy02, "PROXY02", replace(no_share_message, "PROXY01", "PROXY02")),
+	_na_case(no_smb_vms, "PROXY01", no_share_message),
+	_na_case(vms_empty, "PROXY01", no_share_message),
+	_na_case(shares_only_empty, "PROXY01", "the VM inventory was not collected and the facts list no SMB share, so PROXY01 reads none: this rule concerns off-host backup from SMB3 storage only"),
+	{
+		"input": neither_collected, "proxy": "PROXY01", "status": "unknown", "missing": ["vms"],
+		"message": "cannot decide: fact(s) not collected: vms", "evidence": [{"path": "vms", "value": null}],
+	},
+]
+
+_na_case(inp, p, message) := {"input": inp, "proxy": p, "status": "not_applicable", "missing": [], "message": message, "evidence": []}
+
+# no_share_case_holds(c, fs, rule_id, severity): the rule's findings fs on c.input hold exactly
+# one proxy-level finding, the expected one for c.proxy, and nothing else about that proxy.
+no_share_case_holds(c, fs, rule_id, severity) if {
+	proxy_level := [f | some f in fs; f.subject.kind == "proxy"]
+	count(proxy_level) == 1
+	f := proxy_level[0]
+	f.subject == {"kind": "proxy", "name": c.proxy, "proxy": c.proxy}
+	[f.rule_id, f.status, f.severity, f.message, f.missing, f.evidence] == [rule_id, c.status, severity, c.message, c.missing, c.evidence]
+	count([g | some g in fs; object.get(g.subject, "proxy", null) == c.proxy]) == 1
+}

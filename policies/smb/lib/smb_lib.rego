@@ -174,6 +174,9 @@ no_share_finding(rule_id, p) := result.not_applicable(rule_id, result.proxy_subj
 	data.offhost.smb.lib.share_needs_known
 } else := result.unknown(rule_id, result.proxy_subject(p), ["vms"])
 
+# no_share_findings(rule_id): no_share_finding for every proxy that needs no SMB share.
+no_share_findings(rule_id) := {no_share_finding(rule_id, p) | some p in data.offhost.smb.lib.proxies_without_shares}
+
 _smb_only := "this rule concerns off-host backup from SMB3 storage only"
 
 _no_share_reason(p) := sprintf("none of the VMs on hosts served by %s keeps files on an SMB share: %s", [p, _smb_only]) if {
@@ -240,6 +243,15 @@ account_missing(p) := [account_ref(p)] if {
 	object.get(a, f, null) == null
 ]
 
+# acl_missing(p, k, fields): the fact paths an ACL rule lacks to judge proxy p on share k: the
+# share itself, or those of its ACLs (fields) and of p's computer account that were not collected.
+acl_missing(p, k, fields) := [share_ref(k)] if {
+	not share(k)
+} else := array.concat(
+	[share_path(k, field) | some field in fields; object.get(share(k), field, null) == null],
+	account_missing(p),
+)
+
 # proxy_sids[p]: the SID set of each proxy that needs an SMB share and whose account facts are
 # complete.
 proxy_sids[p] := sids(_account_by_key[p]) if {
@@ -302,18 +314,25 @@ _prepared(acl) := [{"sid": upper(ace.sid), "type": ace.type, "x": {"index": i, "
 # evaluate(acl, sid_set): granted = OR(allow masks) minus OR(deny masks) over the ACEs that apply
 # to the SID set; `deciding` holds the ACEs that decided: the allows that grant read, or the
 # denies that removed it, or (no read granted at all) the allows that matched.
-evaluate(acl, sid_set) := _evaluate_prepared(_prepared(acl), sid_set)
+evaluate(acl, sid_set) := _evaluate_prepared(_prepared(acl), sid_set, set())
 
-_evaluate_prepared(aces, sid_set) := {
+# _evaluate_prepared(aces, sid_set, maybe): also the bounds of the grant when the account may
+# hold more SIDs (`maybe`, see _levels): `lowest` with every ACE on a maybe-SID that denies
+# applied and none that allows, `highest` the other way round (result.undecided).
+_evaluate_prepared(aces, sid_set, maybe) := {
 	"granted": granted,
 	"read": has_read(granted),
 	"deciding": _deciding(has_read(granted), allows, denies),
+	"lowest": allow - bits.and(allow, bits.or(deny, maybe_deny)),
+	"highest": bits.or(allow, maybe_allow) - bits.and(bits.or(allow, maybe_allow), deny),
 } if {
 	allows := [e.x | some e in aces; e.type == "allow"; e.sid in sid_set]
 	denies := [e.x | some e in aces; e.type == "deny"; e.sid in sid_set]
 	allow := _or_all([x.mapped | some x in allows])
 	deny := _or_all([x.mapped | some x in denies])
 	granted := allow - bits.and(allow, deny)
+	maybe_allow := _or_all([e.x.mapped | some e in aces; e.type == "allow"; e.sid in maybe])
+	maybe_deny := _or_all([e.x.mapped | some e in aces; e.type == "deny"; e.sid in maybe])
 }
 
 # share_acl_levels[p][k] / ntfs_acl_levels[p][k]: evaluate(ACL of share k, proxy_sids[p]) for
@@ -329,9 +348,20 @@ _prepared_acls(field) := {k: _prepared(acl) |
 	acl != null
 }
 
-_levels(acls) := {p: {k: _evaluate_prepared(acls[k], _sid_set(p, k, sid_set)) | some k in needed_shares[p]; acls[k]} |
+_levels(acls) := {p: {k: _evaluate_prepared(acls[k], sids, _maybe(p, k, acls[k], sids)) |
+	some k in needed_shares[p]
+	acls[k]
+	sids := _sid_set(p, k, sid_set)
+} |
 	some p, sid_set in proxy_sids
 }
+
+# _maybe(p, k, aces, sids): the SIDs the account may hold beyond the known ones: none when the
+# local groups of k's server were read for p's SIDs, else every other SID the ACL names (an
+# unread local group could put the account in any of them).
+_maybe(p, k, aces, sids) := set() if {
+	_alias_sets[p][unc_server(k)]
+} else := {e.sid | some e in aces} - sids
 
 # --- Local groups of the file server ------------------------------------------------------
 # A network logon on the file server also carries the server's aliases (local groups) that hold
@@ -374,21 +404,10 @@ local_groups_missing(p, k) := [] if {
 	_alias_sets[p][unc_server(k)]
 } else := [local_groups_ref(unc_server(k))]
 
-# undecided(p, k, fields, read): the missing local-group fact when it could change the verdict
-# read over the ACLs in fields, else []. Without the server's local groups a grant stands only
-# when those ACLs hold no deny ACE (more groups can then only add rights); a refusal never does.
-undecided(p, k, fields, read) := [] if {
-	local_groups_missing(p, k) == []
-} else := [] if {
-	read
-	not _any_deny(k, fields)
-} else := local_groups_missing(p, k)
-
-_any_deny(k, fields) if {
-	some field in fields
-	some ace in facts.seq(object.get(shares_by_key, [k, field], null))
-	ace.type == "deny"
-}
+# undecided(p, k, lowest, highest): the missing local groups of k's server when they could change
+# whether the proxy reads (lowest and highest are the bounds of its grant, see
+# _evaluate_prepared), else [] (result.undecided).
+undecided(p, k, lowest, highest) := result.undecided(has_read(lowest), has_read(highest), local_groups_missing(p, k))
 
 # group_evidence(p, k, deciding): the local groups of k's server behind deciding ACEs.
 group_evidence(k, deciding) := [{"path": sprintf("%s.groups[%d]", [local_groups_ref(unc_server(k)), i]), "value": g} |
@@ -407,7 +426,7 @@ group_text(k, deciding) := concat("", [sprintf(" (through local group %s of %s, 
 # groups_note(p, k): what the message says when the server's local groups were not read.
 groups_note(p, k) := "" if {
 	local_groups_missing(p, k) == []
-} else := sprintf("; the local groups of %s were not read (%s): no deny ACE applies, so they could only add rights", [unc_server(k), local_groups_ref(unc_server(k))])
+} else := sprintf("; the local groups of %s were not read (%s), but no group they could add changes this", [unc_server(k), local_groups_ref(unc_server(k))])
 
 _deciding(true, allows, _) := [x | some x in allows; bits.and(x.mapped, read_bits) != 0]
 

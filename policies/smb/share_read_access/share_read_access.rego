@@ -15,7 +15,6 @@
 #     description: Off-Host Backup Proxy (requirements for SMB shared storage)
 # custom:
 #   id: OHP-020
-#   severity: high
 #   remediation: |
 #     On the file server, grant the proxy's computer account (DOMAIN\PROXY$) or a group it belongs
 #     to at least Read on the share, and remove any Deny entry that covers it, e.g.
@@ -30,29 +29,18 @@ import data.offhost.smb.lib
 
 _rule := "OHP-020"
 
-# The lib's rules are referenced by full path: through the import alias (lib.needed_shares)
-# regorus would evaluate every rule of the lib (see policies/smb/lib/smb_lib.rego).
-_missing(p, k) := [lib.share_ref(k)] if {
-	not lib.share(k)
-} else := array.concat(
-	[lib.share_path(k, "share_acl") | object.get(lib.share(k), "share_acl", null) == null],
-	lib.account_missing(p),
-)
-
 # One finding per proxy x needed share: unknown when facts are missing, else pass or fail.
 # share_acl_levels[p][k] is evaluate(share ACL of k, SID set of p), computed once in the lib.
+# (The lib's rules are referenced by full path: through the import alias (lib.needed_shares)
+# regorus would evaluate every rule of the lib; see policies/smb/lib/smb_lib.rego.)
 findings contains f if {
 	some p, ks in data.offhost.smb.lib.needed_shares
 	some k in ks
-	f := _finding(p, k, _missing(p, k))
+	f := _finding(p, k, lib.acl_missing(p, k, ["share_acl"]))
 }
 
-# A proxy that needs no SMB share: one proxy-level finding, not_applicable, or unknown when
-# neither the VMs nor the shares were collected (built in the lib, shared by the smb rules).
-findings contains f if {
-	some p in data.offhost.smb.lib.proxies_without_shares
-	f := lib.no_share_finding(_rule, p)
-}
+# A proxy that needs no SMB share: one proxy-level finding (policies/smb/lib).
+findings contains f if some f in lib.no_share_findings(_rule)
 
 _finding(p, k, missing) := result.unknown(_rule, result.proxy_share_subject(p, k), missing) if {
 	count(missing) > 0
@@ -60,9 +48,10 @@ _finding(p, k, missing) := result.unknown(_rule, result.proxy_share_subject(p, k
 
 _finding(p, k, []) := _decide(p, k, data.offhost.smb.lib.share_acl_levels[p][k])
 
-# Without the file server's local groups only a grant with no deny ACE in sight is decided.
+# Without the file server's local groups a verdict stands only when no group they could add
+# changes it (result.undecided).
 _decide(p, k, level) := result.unknown(_rule, result.proxy_share_subject(p, k), missing) if {
-	missing := lib.undecided(p, k, ["share_acl"], level.read)
+	missing := lib.undecided(p, k, level.lowest, level.highest)
 	count(missing) > 0
 } else := _judge(p, k, level)
 
@@ -76,7 +65,7 @@ _judge(p, k, level) := result.pass(
 
 _judge(p, k, level) := result.fail(
 	_rule, result.proxy_share_subject(p, k),
-	sprintf("share permissions of %s do not grant %s$ read: effective share-level rights %s (granted mask %d; %s%s)", [k, p, lib.rights_words(level.granted), level.granted, lib.deciding_text(level.deciding), lib.group_text(k, level.deciding)]),
+	sprintf("share permissions of %s do not grant %s$ read: effective share-level rights %s (granted mask %d; %s%s)%s", [k, p, lib.rights_words(level.granted), level.granted, lib.deciding_text(level.deciding), lib.group_text(k, level.deciding), lib.groups_note(p, k)]),
 	_evidence(p, k, level),
 ) if {
 	not level.read

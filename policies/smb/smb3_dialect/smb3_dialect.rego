@@ -15,7 +15,6 @@
 #     description: Get-SmbConnection (Dialect per server and share)
 # custom:
 #   id: OHP-023
-#   severity: high
 #   remediation: |
 #     Serve Hyper-V VM files from a file server that speaks SMB 3 (Windows Server 2012 or later,
 #     or Samba with `server min protocol = SMB3`), keep SMB2/3 enabled on both sides
@@ -93,12 +92,8 @@ findings contains f if {
 	)
 }
 
-# A proxy that needs no SMB share: one proxy-level finding, not_applicable, or unknown when
-# neither the VMs nor the shares were collected (built in the lib, shared by the smb rules).
-findings contains f if {
-	some p in data.offhost.smb.lib.proxies_without_shares
-	f := lib.no_share_finding(_rule, p)
-}
+# A proxy that needs no SMB share: one proxy-level finding (policies/smb/lib).
+findings contains f if some f in lib.no_share_findings(_rule)
 
 _finding(h, k, false) := result.not_applicable(_rule, result.host_share_subject(h, k), sprintf("no off-host proxy serves %s", [h]))
 

@@ -14,7 +14,6 @@
 #     description: Backup job storage settings (failover to on-host backup mode)
 # custom:
 #   id: OHP-031
-#   severity: info
 #   remediation: |
 #     Nothing to fix when on-host processing is intended. To back such a VM up off-host, move its
 #     disks to a CSV or an SMB3 share with Hyper-V storage migration

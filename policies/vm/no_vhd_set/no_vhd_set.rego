@@ -11,7 +11,6 @@
 #     description: Off-Host Backup Proxy (limitation on VHD Set)
 # custom:
 #   id: OHP-030
-#   severity: high
 #   remediation: |
 #     Back up VMs with VHD Set (.vhds) disks with on-host processing: put them in a job whose
 #     backup mode is on-host (job > Storage > Advanced > Hyper-V, or a job without off-host
