@@ -2,8 +2,8 @@
 
 regorus does not implement ``rego.metadata.rule()``/``chain()``, so the policies stay portable:
 each finding carries only its ``rule_id``, and this module reads the YAML comment blocks (OPA's
-annotation format) and adds title, remediation and doc link. The severity stays the finding's own
-(it comes from the active profile); METADATA's ``custom.severity`` is only a fallback.
+annotation format) and adds title, remediation and doc link. The severity is the finding's own: it
+comes from the active profile (policies/data/profiles.rego), the one place severities live.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ class RuleMeta(NamedTuple):  # not a dataclass: dataclasses costs ~10 ms of star
     rule_id: str
     title: str
     description: str
-    severity: str | None
     remediation: str
     doc_url: str
     related: tuple[dict[str, Any], ...] | list[dict[str, Any]] = ()
@@ -103,7 +102,6 @@ def read_metadata(sources: Iterable[PolicySource]) -> dict[str, RuleMeta]:
                 rule_id=str(rid),
                 title=str(doc.get("title") or rid),
                 description=str(doc.get("description") or "").strip(),
-                severity=custom.get("severity"),
                 remediation=str(custom.get("remediation") or "").strip(),
                 doc_url=doc_url,
                 related=related,
@@ -136,8 +134,6 @@ def enrich(findings: list[Finding], meta: dict[str, RuleMeta], facts: dict[str, 
             f.setdefault("title", m.title)
             f.setdefault("remediation", fill_names(m.remediation, f.get("subject") or {}))
             f.setdefault("doc_url", m.doc_url)
-            if not f.get("severity") and m.severity:
-                f["severity"] = m.severity
         else:
             f.setdefault("title", f.get("rule_id", ""))
             f.setdefault("remediation", "")

@@ -42,7 +42,7 @@ from offhost_audit import __version__
 from offhost_audit.engine.metadata import RuleMeta, meta_from_json, meta_to_json
 from offhost_audit.engine.sources import PolicySource
 
-FORMAT = 1
+FORMAT = 2  # 2: RuleMeta without severity (the profiles hold it)
 MAX_ENTRY_BYTES = 32 * 1024 * 1024  # the shipped policies' entry is about 30 KB
 Derived = tuple[dict[str, RuleMeta], dict[str, Any], str]  # metadata by rule id, profiles, default profile
 
@@ -154,8 +154,6 @@ def _valid(value: Derived) -> bool:
         if not all(isinstance(t, str) for t in texts) or type(m.line) is not int:
             return False
         if not isinstance(m.related, list) or not all(isinstance(r, dict) for r in m.related):
-            return False
-        if m.severity is not None and m.severity not in SEVERITIES:
             return False
         links = [m.doc_url] + [r.get("ref") for r in m.related if "ref" in r]
         if not all(link == "" or (isinstance(link, str) and _web_link(link)) for link in links):

@@ -147,9 +147,12 @@ def test_an_unusable_cache_folder_is_no_cache(mini_policies, tmp_path, monkeypat
 
 def test_values_that_json_would_change_are_not_cached(mini_policies):
     rule = mini_policies / "general" / "demo" / "demo.rego"
-    rule.write_text(rule.read_text(encoding="utf-8").replace("severity: high", "severity: 2026-01-01"), encoding="utf-8")
+    text = rule.read_text(encoding="utf-8")
+    planted = "#   - ref: https://example.invalid/demo-doc\n#     description: 2026-01-01\n"
+    rule.write_text(text.replace("#   - ref: https://example.invalid/demo-doc\n", planted), encoding="utf-8")
     c = embedded.compile_policies(mini_policies)
-    assert str(c.metadata["OHP-001"].severity) == "2026-01-01" and not isinstance(c.metadata["OHP-001"].severity, str)
+    when = c.metadata["OHP-001"].related[0]["description"]
+    assert str(when) == "2026-01-01" and not isinstance(when, str)  # YAML made it a date
     assert _cache_files() == []
     assert embedded.compile_policies(mini_policies).metadata == c.metadata
 
