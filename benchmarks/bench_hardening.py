@@ -196,7 +196,7 @@ def store() -> None:
     import estate
 
     from offhost_audit import audit
-    from offhost_audit.history import History
+    from offhost_audit.store.history import History
     from offhost_audit.reports.render import FORMATS, render
 
     doc = json.loads((ROOT / "examples" / "facts" / "csv-cluster-healthy.json").read_text())

@@ -61,8 +61,8 @@ def main() -> int:
 
     from offhost_audit import audit
     from offhost_audit.atomic import write_atomic
-    from offhost_audit.diff import diff_runs
-    from offhost_audit.history import History
+    from offhost_audit.store.diff import diff_runs
+    from offhost_audit.store.history import History
     from offhost_audit.reports import context
     from offhost_audit.reports import render as rmod
 

@@ -31,7 +31,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import estate
 
-from offhost_audit import audit, waivers
+from offhost_audit import audit
+
+from offhost_audit.store import waivers
 from offhost_audit.errors import AuditError
 
 

@@ -236,17 +236,17 @@ def record_run(
     waivers; a bad file raises InputError, exit 2); ``db``: a history path, an open
     ``history.History``, or None for the default file; ``save=False`` (``--no-history``) returns the
     run without storing it (``run.id`` None); ``keep_runs``: prune to the newest N after saving.
-    Returns a ``Run`` (``offhost_audit.runs``) whose findings have the waivers applied and whose meta records time,
+    Returns a ``Run`` (``offhost_audit.store.runs``) whose findings have the waivers applied and whose meta records time,
     hashes, profile, engine, scope, warnings and the waivers summary (expired, unmatched, expiring).
     """
-    from offhost_audit.runs import Run, utc_now_iso  # the history (sqlite3) and the waivers only when used
+    from offhost_audit.store.runs import Run, utc_now_iso  # the history (sqlite3) and the waivers only when used
 
     if keep_runs is not None and keep_runs < 1:
         raise InputError(f"--keep-runs must be 1 or more, not {keep_runs}")
     compiled = embedded.compiled(policies)
     bundle = "\n".join(f"{s.rel}\n{s.text}" for s in sorted(compiled.sources, key=lambda s: s.rel))
     if waivers:
-        from offhost_audit import waivers as waivers_mod
+        from offhost_audit.store import waivers as waivers_mod
 
         wfile = waivers_mod.load(waivers)
         applied = waivers_mod.apply(findings, wfile, now=now)
@@ -279,7 +279,7 @@ def store_run(run: Any, db: Any = None, *, keep_runs: int | None = None) -> None
     """Save a run built by ``record_run(save=False)`` in the history (sets ``run.id``); then prune to
     the newest ``keep_runs``. ``db``: a path, an open ``history.History`` or None (the default file).
     A history that cannot be used raises ``history.HistoryError`` (one line; the run is still in hand)."""
-    from offhost_audit import history
+    from offhost_audit.store import history
 
     store = db if isinstance(db, history.History) else history.History(db)
     try:

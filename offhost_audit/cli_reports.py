@@ -246,7 +246,7 @@ def record(
     written (the findings and reports are still written)."""
     from offhost_audit import audit
     from offhost_audit.errors import EXIT_NOT_STORED, EXIT_OK
-    from offhost_audit.history_errors import HistoryError
+    from offhost_audit.store.history_errors import HistoryError
 
     run = audit.record_run(
         facts,
@@ -306,7 +306,7 @@ def _render(args: argparse.Namespace, run: Any, outdir: str, names: list[str], f
     """--report: with a stored run, its context (previous run and trend of the same estate) and the
     copies recorded for --keep; without one (--no-history, or a history that failed), neither.
     Whether the history took the copies (a failure is a warning: the reports are written anyway)."""
-    from offhost_audit.history import History, HistoryError
+    from offhost_audit.store.history import History, HistoryError
 
     if run.id is not None:
         try:
@@ -334,8 +334,8 @@ def _render_stored(
 ) -> tuple[list[Path], bool]:
     """Render a stored run with its estate's previous run and trend, recording the copies for --keep
     (default 30). A history that fails here is a warning; (the paths, whether the copies were recorded)."""
-    from offhost_audit.history import HistoryError
     from offhost_audit.reports.render import latest_names
+    from offhost_audit.store.history import HistoryError
 
     try:
         context = {"previous": h.previous(run.id), "trend": h.runs(limit=60, estate=h.estate(run.id), up_to=run.id)}
@@ -353,7 +353,7 @@ def _render_stored(
 
 def cmd_report(args: argparse.Namespace) -> int:
     from offhost_audit import verdicts
-    from offhost_audit.history import History
+    from offhost_audit.store.history import History
 
     with History(args.db, create=False) as h:
         run = h.load(args.run)
@@ -364,7 +364,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from offhost_audit.history import History, default_db_path
+    from offhost_audit.store.history import History, default_db_path
     from offhost_audit.text import clean
 
     path = Path(args.db) if args.db else default_db_path()
@@ -410,9 +410,9 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from offhost_audit.diff import CATEGORIES, LABELS, diff_runs
     from offhost_audit.errors import InputError
-    from offhost_audit.history import History
+    from offhost_audit.store.diff import CATEGORIES, LABELS, diff_runs
+    from offhost_audit.store.history import History
     from offhost_audit.text import clean
 
     if args.run_a is not None and args.run_a == args.run_b:
@@ -456,8 +456,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_waivers_lint(args: argparse.Namespace) -> int:
-    from offhost_audit import waivers
     from offhost_audit.engine import embedded
+    from offhost_audit.store import waivers
     from offhost_audit.text import clean
 
     result = waivers.lint(args.file, rules=embedded.compiled().metadata)  # the policies' rule ids

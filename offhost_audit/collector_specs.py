@@ -4,19 +4,17 @@ PowerShell script (WinRM collectors), and the fact areas it fills.
 Core data (no imports of the collectors): the collector classes (:mod:`offhost_audit.collectors`)
 take their declaration from here and add the parsing; ``pscommand.SCRIPTS`` (the shipped scripts),
 the lab's renderers (one per WinRM collector) and the TUI's "which unknowns did this failed run
-cause" (``tui/estate.findings_for_failure``) all derive from :data:`SPECS`.
+cause" (``unknowns.findings_for_failure``) all derive from :data:`SPECS`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 WINDOWS_HOSTS = frozenset({"proxy", "hyperv_host"})
 
 
-@dataclass(frozen=True)
-class CollectorSpec:
+class CollectorSpec(NamedTuple):  # not a dataclass: the lean evaluate imports this (tests/test_startup.py)
     id: str  # stable: it names the collector in the manifest (``collection[].collector``)
     source: Literal["winrm", "ldap", "smb"]
     kinds: frozenset[str]  # the target roles it applies to

@@ -1,8 +1,12 @@
 """Suite-wide: runs that the CLI stores in the history go to a temporary data directory, never the
-user's (offhost_audit.history.default_db_path follows XDG_DATA_HOME through platformdirs), and the
+user's (offhost_audit.store.history.default_db_path follows XDG_DATA_HOME through platformdirs), and the
 policy cache (offhost_audit.engine.policy_cache, XDG_CACHE_HOME) to a temporary cache directory."""
 
 from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
 
 import pytest
 
@@ -39,3 +43,25 @@ def pytest_make_collect_report(collector):
     if os.environ.get("CI") and report.skipped:
         report.outcome = "failed"
         report.longrepr = f"{collector.nodeid}: skipped in CI, which must install what it needs: {report.longrepr}"
+
+
+# --- real findings from the real engine, for the report and run-store tests ---------------------------
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "facts"
+
+
+@pytest.fixture(scope="session")
+def evaluated():
+    """{example name: (facts, findings)} for the shipped example facts, evaluated once."""
+    from offhost_audit import audit
+
+    out = {}
+    for p in sorted(EXAMPLES.glob("*.json")):
+        found, _ = audit.evaluate_file(p)
+        out[p.stem] = (json.loads(p.read_text()), found)
+    return out
+
+
+@pytest.fixture
+def problems(evaluated):
+    facts, found = evaluated["csv-cluster-problems"]
+    return copy.deepcopy(facts), copy.deepcopy(found)

@@ -180,7 +180,7 @@ def test_a_one_shot_command_freezes_what_it_parsed_and_gives_it_back(monkeypatch
     [
         ("offhost_audit.facts:read_text", FactsError, "a facts JSON file"),
         ("offhost_audit.inventory:load", "InventoryError", "an inventory YAML file"),
-        ("offhost_audit.waivers:load", "InputError", "a waivers YAML file"),
+        ("offhost_audit.store.waivers:load", "InputError", "a waivers YAML file"),
         ("offhost_audit.lab.scenario:load", "InputError", "a lab scenario YAML file"),
     ],
 )

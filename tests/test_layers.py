@@ -23,11 +23,12 @@ PKG = Path(__file__).resolve().parents[1] / "offhost_audit"
 
 # Top-level module or subpackage of offhost_audit -> its part.
 PARTS = {
-    # the core: documents (inventory, facts, findings, waivers, history, diff), verdicts, shared helpers
+    # the core: documents (inventory, facts, findings), verdicts, shared helpers, and the run store
+    # (store/: history, runs, diff, waivers)
     **dict.fromkeys(
         ["__init__", "inventory", "targets", "names", "assemble", "collector_specs", "facts", "findings", "errors",
-         "resources", "credentials", "atomic", "inputs", "text", "yamldoc", "deadline", "perf", "history",
-         "history_errors", "history_checks", "runs", "waivers", "waiver_match", "diff", "verdicts", "unknowns"],
+         "resources", "credentials", "atomic", "inputs", "text", "yamldoc", "deadline", "perf", "verdicts",
+         "unknowns", "store"],
         "core",
     ),
     "collectors": "collectors",
@@ -167,7 +168,7 @@ def test_no_import_cycles():
         ("offhost_audit.tui.session", "def f():\n    from offhost_audit.engine import embedded\n", "(engine)"),
         ("offhost_audit.lab.demo", "from offhost_audit.tui.app import OffhostAuditApp\n", "(tui)"),
         ("offhost_audit.audit", "from offhost_audit.reports import render\n", "(reports)"),
-        ("offhost_audit.history", "from textual.app import App\n", "only ['tui'] may"),
+        ("offhost_audit.store.history", "from textual.app import App\n", "only ['tui'] may"),
         ("offhost_audit.reports.html", "import textual\n", "only ['tui'] may"),
     ],
 )

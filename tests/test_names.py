@@ -51,7 +51,11 @@ ALLOWED_UPPER = {
         "offhost_audit/collectors/parsers.py",
         ".upper() of pj.text(d.get('NetbiosDomain')) or ''",
     ): "a domain's NetBIOS name",
-    ("offhost_audit/waivers.py", ".casefold() of name"): "a waiver's glob matches the whole subject text",
+    ("offhost_audit/store/waivers.py", ".casefold() of name"): "a waiver's glob matches the whole subject text",
+    (
+        "offhost_audit/store/waiver_match.py",
+        ".casefold() of str((f.get('subject') or {}).get('name', ''))",
+    ): "a waiver's glob matches the whole subject text",
 }
 
 

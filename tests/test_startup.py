@@ -31,7 +31,7 @@ HEAVY = ("jsonschema", "rich", "jinja2", "winrm", "ldap3", "impacket", "smbproto
          "offhost_audit.collectors", "offhost_audit.collect", "concurrent.futures.process", "orjson")
 
 
-LEAN = ("yaml", "sqlite3", "_sqlite3", "offhost_audit.history", "offhost_audit.waivers", "offhost_audit.yamldoc",
+LEAN = ("yaml", "sqlite3", "_sqlite3", "offhost_audit.store.history", "offhost_audit.store.waivers", "offhost_audit.yamldoc",
         "dataclasses", "inspect", "logging", "platformdirs")
 
 

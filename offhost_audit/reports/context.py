@@ -6,7 +6,7 @@
   text (which pairs differ), blocking, unknown_rules, warnings, pairs, counts, filter}] from
   ``verdicts.judge`` (worst first), proxy_tally / source_tally {state: n}, verdict_states, verdict_labels,
   rules [{rule_id, title, severity, remediation, remediation_for, doc_url, counts, findings_failing}],
-  diff (offhost_audit.diff.RunDiff or None), change_of {finding_key: category}, diff_labels, trend [{id, started_at, fail, unknown,
+  diff (offhost_audit.store.diff.RunDiff or None), change_of {finding_key: category}, diff_labels, trend [{id, started_at, fail, unknown,
   pass, waived}], manifest [collection entries], manifest_failed, waivers (the run's waivers
   summary), warnings, fail_on, breaches (count), undecided (count of unknowns at or above fail_on),
   run_sentence (what the result means, in words), generated_at, tool_version.
@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from offhost_audit import __version__, verdicts
-from offhost_audit.diff import CATEGORIES, LABELS, RunDiff, diff_runs
 from offhost_audit.findings import SEVERITIES, STATUSES, breaches
+from offhost_audit.store.diff import CATEGORIES, LABELS, RunDiff, diff_runs
 
 
 def _summaries(summaries: list[verdicts.Summary], findings: list[dict[str, Any]], side: str) -> list[dict[str, Any]]:

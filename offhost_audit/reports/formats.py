@@ -15,8 +15,8 @@ from typing import Any
 
 import jinja2
 
-from offhost_audit.diff import finding_key
 from offhost_audit.findings import status_label
+from offhost_audit.store.diff import finding_key
 from offhost_audit.text import clean, reflow
 
 MARKDOWN_CAP = 1024 * 1024 - 4096  # GitHub job summaries take 1 MiB: keep a margin

@@ -26,8 +26,8 @@ from urllib.parse import quote
 import jinja2
 
 from offhost_audit import __url__
-from offhost_audit.diff import finding_key
 from offhost_audit.findings import waiver_text
+from offhost_audit.store.diff import finding_key
 from offhost_audit.text import clean, reflow
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"

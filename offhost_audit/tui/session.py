@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from offhost_audit import assemble, audit, facts as facts_doc, waivers as waivers_mod
+from offhost_audit import assemble, audit, facts as facts_doc
 from offhost_audit.errors import InputError
 from offhost_audit.findings import Finding, sorted_findings
 from offhost_audit.names import norm_name
+from offhost_audit.store import waivers as waivers_mod
 
 Progress = Callable[[str, str, str], None]
 Steps = Callable[[str, int | None, int | None], None]  # (what is being done, done, total): None, None = no count yet
@@ -90,7 +91,7 @@ class Session:
         cls, run_id: str | None = None, *, db: str | None = None, profile: str | None = None, **kw: Any
     ) -> Session:
         """A stored run (None: the latest); its findings as stored, waivers included."""
-        from offhost_audit import history
+        from offhost_audit.store import history
 
         if run_id is not None and not (str(run_id).isdigit() and 1 <= int(run_id) <= history.MAX_ID):
             raise InputError(

@@ -10,7 +10,7 @@ from offhost_audit.collector_specs import BY_SCRIPT, SPECS
 from offhost_audit.collectors import pscommand, registry
 from offhost_audit.lab import render
 from offhost_audit.resources import schema_dir
-from offhost_audit.tui import estate
+from offhost_audit import unknowns
 
 
 def test_the_registry_implements_every_declaration_once_in_order():
@@ -40,4 +40,4 @@ def test_declared_areas_are_places_in_the_facts_schema():
                 assert area in host_keys, (s.id, area)
             else:
                 assert area.rstrip("[.").lower() in top, (s.id, area)
-    assert estate._AREAS == {s.id: s.areas for s in SPECS}
+    assert unknowns.AREAS == {s.id: s.areas for s in SPECS}

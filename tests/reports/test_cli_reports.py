@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from offhost_audit.cli import main
-from offhost_audit.history import History
+from offhost_audit.store.history import History
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBLEMS = str(ROOT / "examples" / "facts" / "csv-cluster-problems.json")
@@ -141,7 +141,7 @@ def test_two_audits_writing_one_database_at_once_keep_every_run(tmp_path, db):
             "sys.exit(0 if codes == [1, 1, 1] else 9)\n")
     procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(2)]
     assert [p.wait(timeout=180) for p in procs] == [0, 0]
-    from offhost_audit.history import History
+    from offhost_audit.store.history import History
 
     with History(db) as h:
         runs = h.runs()

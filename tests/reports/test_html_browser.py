@@ -12,7 +12,7 @@ import browser  # noqa: E402
 import sample  # noqa: E402
 
 from offhost_audit import audit  # noqa: E402
-from offhost_audit.history import History  # noqa: E402
+from offhost_audit.store.history import History  # noqa: E402
 from offhost_audit.reports.render import render  # noqa: E402
 
 

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent / "support"))  # sample.py, browser
 import browser  # noqa: E402
 
 from offhost_audit import audit  # noqa: E402
-from offhost_audit.history import History  # noqa: E402
+from offhost_audit.store.history import History  # noqa: E402
 from offhost_audit.lab import demo, scenario  # noqa: E402
 from offhost_audit.reports.render import FORMATS, render  # noqa: E402
 

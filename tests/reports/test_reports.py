@@ -163,7 +163,7 @@ def test_markdown_stays_under_one_mib():
 
 
 def test_latest_timestamped_and_keep(tmp_path):
-    from offhost_audit.history import History
+    from offhost_audit.store.history import History
 
     run = sample.run()
     out = tmp_path / "out"

@@ -8,7 +8,7 @@ import yaml
 from textual.widgets import DataTable
 from tuikit import drive, session, settle
 
-from offhost_audit import history, waivers
+from offhost_audit.store import history, waivers
 from offhost_audit.cli import main
 from offhost_audit.lab import demo
 from offhost_audit.tui.session import Session
@@ -247,7 +247,7 @@ def test_rerunning_one_target_never_keeps_its_stale_facts():
 
 def test_a_tui_session_on_opas_engine_judges_like_the_embedded_one_and_records_it(tmp_path):
     """`tui --engine opa`: the session evaluates, re-evaluates and records with OPA's engine."""
-    from offhost_audit.history import History
+    from offhost_audit.store.history import History
 
     db = str(tmp_path / "h.sqlite")
     name = "csv-cluster-problems.json"

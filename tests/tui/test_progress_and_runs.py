@@ -187,8 +187,8 @@ def test_two_marked_runs_diff_inside_the_tui(tmp_path):
     drive(s, body)
     assert "marked: 1, 2" in seen["status"] and seen["screen"] == "DiffScreen"
     assert "run 1 (" in seen["title"] and "-> run 2 (" in seen["title"]  # older first, whatever the marking order
-    from offhost_audit import history
-    from offhost_audit.diff import LABELS, diff_runs
+    from offhost_audit.store import history
+    from offhost_audit.store.diff import LABELS, diff_runs
 
     with history.History(db) as store:
         d = diff_runs(store.load(1), store.load(2))

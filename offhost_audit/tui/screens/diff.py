@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from offhost_audit.diff import CATEGORIES, LABELS, RunDiff
+from offhost_audit.store.diff import CATEGORIES, LABELS, RunDiff
 from offhost_audit.text import clean
 from offhost_audit.tui.widgets.keyed import KeyedDataTable
 

@@ -24,7 +24,7 @@ MAX_RUNS = 500  # the built-in DataTable: fine for hundreds of rows
 
 
 def history_path(db: str | None) -> str:
-    from offhost_audit import history
+    from offhost_audit.store import history
 
     return str(db) if db else str(history.default_db_path())
 
@@ -66,7 +66,7 @@ class RunsScreen(ViewScreen):
 
     @work(thread=True, exclusive=True, group="runs", exit_on_error=False, description="reading the run history")
     def _read(self, db: str | None) -> None:
-        from offhost_audit import history
+        from offhost_audit.store import history
 
         path = history_path(db)
         if not os.path.exists(path):  # reading never creates a history
@@ -160,8 +160,8 @@ class RunsScreen(ViewScreen):
 
     @work(thread=True, exclusive=True, group="runs", exit_on_error=False, description="diffing two runs")
     def _diff(self, db: str | None, old_id: int, new_id: int) -> None:
-        from offhost_audit import history
-        from offhost_audit.diff import diff_runs
+        from offhost_audit.store import history
+        from offhost_audit.store.diff import diff_runs
 
         with history.History(history_path(db)) as store:
             old, new = store.load(old_id, facts=False), store.load(new_id, facts=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from offhost_audit.history import Run, RunSummary
+from offhost_audit.store.history import Run, RunSummary
 
 DOC = "https://helpcenter.veeam.com/docs/vbr/userguide/offhost_backup_proxy.html"
 EVIL_VM = "<script>alert(1)</script>"

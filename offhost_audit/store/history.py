@@ -12,7 +12,7 @@ API (used by the CLI, the reports and the TUI)::
     h.prune(keep) -> int                   # keep the newest `keep` runs; returns how many went
     h.add_report_files(folder, files) / h.report_files_beyond(folder, fmt, keep) / h.forget_report_files(ids)
 
-``Run(id, started_at, meta, facts, findings)`` (``offhost_audit.runs``, re-exported here):
+``Run(id, started_at, meta, facts, findings)`` (``offhost_audit.store.runs``, re-exported here):
 ``started_at`` is ISO 8601 UTC; ``meta`` holds what the audit service records (``audit.record_run``):
 inventory hash, policy bundle hash, profile, engine, ``targets`` and ``rules`` in scope, warnings,
 the waivers summary, the ``estate`` (the inventory or facts file it audited). Facts and findings are
@@ -41,8 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from offhost_audit.findings import SEVERITIES, STATUSES
-from offhost_audit.history_checks import findings_checker, meta_problem, summary_counts
-from offhost_audit.history_errors import (
+from offhost_audit.perf import json_dumps, json_loads, paused_gc
+from offhost_audit.store.history_checks import findings_checker, meta_problem, summary_counts
+from offhost_audit.store.history_errors import (
     HistoryError as HistoryError,
     HistoryLockedError as HistoryLockedError,
     busy_timeout,
@@ -51,8 +52,7 @@ from offhost_audit.history_errors import (
     missing,
     translate,
 )
-from offhost_audit.perf import json_dumps, json_loads, paused_gc
-from offhost_audit.runs import Run as Run, utc_now_iso as utc_now_iso  # here since the run left for runs.py
+from offhost_audit.store.runs import Run as Run, utc_now_iso as utc_now_iso  # here since the run left for runs.py
 
 _ZLEVEL = 1  # level 1 is ~4x faster than 6 here and the file only ~15 % larger
 APPLICATION_ID = 0x4F484141  # "OHAA": marks the file as an offhost-audit history

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from offhost_audit import audit
-from offhost_audit.diff import diff_runs
-from offhost_audit.history import History
+from offhost_audit.store.diff import diff_runs
+from offhost_audit.store.history import History
 
 
 def _find(found, rule_id):

@@ -11,7 +11,7 @@ from offhost_audit.cli import main
 from offhost_audit.credentials import CredentialError, Resolver
 from offhost_audit.errors import InventoryError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 GOOD = """\
 vbr: {version: "13.0.1.1071", profile: veeam-2025-08}
 defaults:

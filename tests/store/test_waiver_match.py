@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import given, settings, strategies as st
 
-from offhost_audit import waivers
-from offhost_audit.waivers import Waiver
+from offhost_audit.store import waivers
+from offhost_audit.store.waivers import Waiver
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from offhost_audit.errors import InputError
-from offhost_audit.history import SCHEMA_VERSION, History, default_db_path
+from offhost_audit.store.history import SCHEMA_VERSION, History, default_db_path
 
 
 def test_save_load_roundtrip(tmp_path, problems):
@@ -171,7 +171,7 @@ def test_the_report_manifest_lists_what_is_beyond_keep(tmp_path):
 
 
 def test_a_new_database_is_marked_as_ours(tmp_path):
-    from offhost_audit.history import APPLICATION_ID
+    from offhost_audit.store.history import APPLICATION_ID
 
     History(tmp_path / "h.sqlite").close()
     assert sqlite3.connect(tmp_path / "h.sqlite").execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID

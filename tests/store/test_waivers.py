@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from offhost_audit import waivers
+from offhost_audit.store import waivers
 from offhost_audit.errors import InputError
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)

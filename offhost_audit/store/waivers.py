@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from offhost_audit.atomic import write_atomic
 from offhost_audit.errors import InputError
 from offhost_audit.inputs import read_input
-from offhost_audit.waiver_match import (
+from offhost_audit.store.waiver_match import (
     BROAD_MIN,
     EXPIRING_SOON_DAYS,
     MAGIC,
