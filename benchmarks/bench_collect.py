@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from offhost_audit import collect, facts, inventory  # noqa: E402
 from offhost_audit.collectors import WINRM_COLLECTORS  # noqa: E402
-from offhost_audit.credentials import Resolver  # noqa: E402
+from offhost_audit.inventory.credentials import Resolver  # noqa: E402
 
 
 def main() -> int:

@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "tests" / "hardening"))
 from offhost_audit import facts, inventory, waivers  # noqa: E402
 from offhost_audit.collectors.base import Target  # noqa: E402
 from offhost_audit.collectors.winrm import WinRMSession  # noqa: E402
-from offhost_audit.credentials import Credentials  # noqa: E402
+from offhost_audit.inventory.credentials import Credentials  # noqa: E402
 from offhost_audit.errors import AuditError  # noqa: E402
 from offhost_audit.reports import console  # noqa: E402
 

@@ -20,8 +20,8 @@ from typing import Any
 from offhost_audit import __version__
 from offhost_audit.facts import SCHEMA_VERSION
 from offhost_audit.inventory import Inventory
+from offhost_audit.inventory.targets import Fragment, Target, facts_of, meta_of
 from offhost_audit.names import account_name, norm_key, norm_name, unc_key
-from offhost_audit.targets import Fragment, Target, facts_of, meta_of
 
 # The lists merged by item (and the field that names an item); other lists are concatenated.
 _KEYED = {

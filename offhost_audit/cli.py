@@ -267,8 +267,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _emit(found: list, warnings: list[str], args: argparse.Namespace, *, facts: dict | None = None) -> int:
     """Print or write the findings as --format asks; the exit code follows --fail-on and --accept-unknown."""
-    from offhost_audit import verdicts
     from offhost_audit.atomic import stdout_errors, write_atomic
+    from offhost_audit.findings import verdicts
     from offhost_audit.text import clean
 
     if getattr(args, "quiet", False) and args.format == "table" and not args.output:

@@ -19,7 +19,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
         session = Session.for_facts_file(args.facts, profile=args.profile, **common)  # evaluated in the TUI
     elif args.inventory:
         from offhost_audit import inventory
-        from offhost_audit.credentials import Resolver
+        from offhost_audit.inventory.credentials import Resolver
 
         inv, resolver = inventory.load(args.inventory), Resolver()
         inv.targets(resolver=resolver)  # prompts (if any) happen now, before the TUI owns the terminal
@@ -80,7 +80,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     def escape(value: object) -> str:  # host text: control characters stripped, then markup escaped
         return _escape(clean(value, keep_newlines=False))
 
-    from offhost_audit import verdicts
+    from offhost_audit.findings import verdicts
     from offhost_audit.lab import demo, scenario
     from offhost_audit.reports import console as report
 

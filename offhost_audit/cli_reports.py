@@ -352,7 +352,7 @@ def _render_stored(
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from offhost_audit import verdicts
+    from offhost_audit.findings import verdicts
     from offhost_audit.store.history import History
 
     with History(args.db, create=False) as h:

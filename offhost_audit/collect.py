@@ -25,11 +25,11 @@ from offhost_audit.assemble import assemble, merge, premerge
 from offhost_audit.collectors import registry
 from offhost_audit.collectors.base import Collector, Context, Target
 from offhost_audit.collectors.winrm import WinRMSession
-from offhost_audit.credentials import Resolver
 from offhost_audit.errors import AuditIncompleteError, TargetUnreachableError
 from offhost_audit.inventory import Inventory
+from offhost_audit.inventory.credentials import Resolver
+from offhost_audit.inventory.targets import ContextExtra, meta_of
 from offhost_audit.names import norm_name
-from offhost_audit.targets import ContextExtra, meta_of
 
 Progress = Callable[[str, str, str], None]  # (target, collector, status)
 

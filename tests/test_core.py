@@ -12,7 +12,7 @@ from offhost_audit import facts as facts_mod
 from offhost_audit.collectors.base import merge, with_meta
 from offhost_audit.errors import FactsError
 from offhost_audit.findings import at_or_above, breaches, sorted_findings
-from offhost_audit.targets import facts_of, meta_of
+from offhost_audit.inventory.targets import facts_of, meta_of
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "facts" / "csv-cluster-healthy.json"
 

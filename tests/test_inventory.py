@@ -8,7 +8,7 @@ import pytest
 
 from offhost_audit import inventory
 from offhost_audit.cli import main
-from offhost_audit.credentials import CredentialError, Resolver
+from offhost_audit.inventory.credentials import CredentialError, Resolver
 from offhost_audit.errors import InventoryError
 
 ROOT = Path(__file__).resolve().parents[1]

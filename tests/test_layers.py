@@ -23,12 +23,11 @@ PKG = Path(__file__).resolve().parents[1] / "offhost_audit"
 
 # Top-level module or subpackage of offhost_audit -> its part.
 PARTS = {
-    # the core: documents (inventory, facts, findings), verdicts, shared helpers, and the run store
-    # (store/: history, runs, diff, waivers)
+    # the core: documents (inventory/ with targets and credentials, facts, findings/ with verdicts and
+    # unknowns), shared helpers, and the run store (store/: history, runs, diff, waivers)
     **dict.fromkeys(
-        ["__init__", "inventory", "targets", "names", "assemble", "collector_specs", "facts", "findings", "errors",
-         "resources", "credentials", "atomic", "inputs", "text", "yamldoc", "deadline", "perf", "verdicts",
-         "unknowns", "store"],
+        ["__init__", "inventory", "names", "assemble", "collector_specs", "facts", "findings", "errors",
+         "resources", "atomic", "inputs", "text", "yamldoc", "deadline", "perf", "store"],
         "core",
     ),
     "collectors": "collectors",

@@ -7,7 +7,7 @@ raises :class:`~offhost_audit.errors.CollectorError` (or any exception); the run
 the collection manifest and goes on.
 
 :class:`Target`, :class:`Context` and :data:`Fragment` are defined in the core
-(:mod:`offhost_audit.targets`) and re-exported here. A fragment is a partial facts document (same
+(:mod:`offhost_audit.inventory.targets`) and re-exported here. A fragment is a partial facts document (same
 keys and shapes as ``schema/facts.schema.json``, plus the runner's
 :class:`FragmentMeta`, added with :func:`with_meta`). :func:`merge` (from :mod:`offhost_audit.assemble`,
 where facts are assembled) combines fragments.
@@ -19,8 +19,8 @@ from typing import Protocol
 
 from offhost_audit.assemble import merge
 from offhost_audit.collector_specs import CollectorSpec
-from offhost_audit.credentials import Credentials
-from offhost_audit.targets import Context, Fragment, FragmentMeta, Target, with_meta
+from offhost_audit.inventory.credentials import Credentials
+from offhost_audit.inventory.targets import Context, Fragment, FragmentMeta, Target, with_meta
 
 __all__ = [
     "Collector",

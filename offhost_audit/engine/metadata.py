@@ -12,10 +12,9 @@ import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from offhost_audit import unknowns
 from offhost_audit.engine.sources import PolicySource
 from offhost_audit.errors import PolicyError
-from offhost_audit.findings import Finding
+from offhost_audit.findings import Finding, unknowns
 
 _COMMENT = re.compile(r"^\s*#( ?)(.*)$")
 _PACKAGE = re.compile(r"^\s*package\s+(\S+)")

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from offhost_audit import audit, inventory
-from offhost_audit.credentials import Resolver
+from offhost_audit.inventory.credentials import Resolver
 from offhost_audit.lab import scenario as scenarios
 from offhost_audit.lab.responder import inventory_doc, lab_env, lab_hosts
 from offhost_audit.lab.wsman import LabServer

@@ -14,8 +14,7 @@ import io
 from rich.console import Console
 from rich.text import Text
 
-from offhost_audit import unknowns, verdicts
-from offhost_audit.findings import STATUSES, Finding, counts, status_label
+from offhost_audit.findings import STATUSES, Finding, counts, status_label, unknowns, verdicts
 from offhost_audit.reports.findings_json import to_json  # noqa: F401  (one JSON writer: findings_json)
 from offhost_audit.text import clean, reflow
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from offhost_audit import __version__, verdicts
-from offhost_audit.findings import SEVERITIES, STATUSES, breaches
+from offhost_audit import __version__
+from offhost_audit.findings import SEVERITIES, STATUSES, breaches, verdicts
 from offhost_audit.store.diff import CATEGORIES, LABELS, RunDiff, diff_runs
 
 

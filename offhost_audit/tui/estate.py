@@ -1,7 +1,7 @@
 """What the dashboard and the matrix compute from facts and findings (no Textual here).
 
 * ``matrix``: proxies x Hyper-V hosts, clusters and SMB shares, each pair's verdict
-  (``offhost_audit.verdicts.judge``: the verdict every face shows), with the findings behind it.
+  (``offhost_audit.findings.verdicts.judge``: the verdict every face shows), with the findings behind it.
 * ``fact_path``: an evidence path such as ``hosts[PROXY01].storage.disks[].unique_id`` as steps
   through the facts document, for the facts explorer's jump.
 """
@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from offhost_audit import verdicts
-from offhost_audit.findings import Finding
+from offhost_audit.findings import Finding, verdicts
 from offhost_audit.names import norm_key
 
 Matrix = verdicts.Verdicts

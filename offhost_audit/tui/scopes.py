@@ -11,8 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from offhost_audit import unknowns, verdicts
-from offhost_audit.findings import Finding
+from offhost_audit.findings import Finding, unknowns, verdicts
 from offhost_audit.tui import estate
 
 

@@ -116,7 +116,7 @@ def test_https_without_the_ca_fails_clearly():
         for h in inv.hosts:
             h.winrm.ca_file = None
         from offhost_audit.collect import collect_facts
-        from offhost_audit.credentials import Resolver
+        from offhost_audit.inventory.credentials import Resolver
         from offhost_audit.lab.responder import lab_env
 
         facts = collect_facts(inv, resolver=Resolver(env=lab_env(sc)), call_timeout=10)
@@ -129,7 +129,7 @@ def test_https_without_the_ca_fails_clearly():
 def test_values_go_in_as_arguments(healthy):
     """The services script gets its names as a parameter: ask for one and get one object back."""
     with served("csv-healthy") as (sc, lab, inv):
-        from offhost_audit.credentials import Resolver
+        from offhost_audit.inventory.credentials import Resolver
         from offhost_audit.lab.responder import lab_env
 
         target = next(t for t in inv.targets(resolver=Resolver(env=lab_env(sc))) if t.name == "PROXY01")
@@ -149,7 +149,7 @@ def test_file_server_with_winrm_gets_its_os_facts_and_one_host_entry():
     import yaml
 
     from offhost_audit import collect, inventory
-    from offhost_audit.credentials import Resolver
+    from offhost_audit.inventory.credentials import Resolver
     from offhost_audit.lab import scenario as scenarios
     from offhost_audit.lab.responder import inventory_doc, lab_env, lab_hosts
     from offhost_audit.lab.wsman import LabServer

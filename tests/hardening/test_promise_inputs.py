@@ -12,7 +12,7 @@ from promise_kit import EXAMPLE_FACTS, run_cli
 
 from offhost_audit import collect, inventory
 from offhost_audit.collectors import winrm
-from offhost_audit.credentials import Resolver
+from offhost_audit.inventory.credentials import Resolver
 from offhost_audit.errors import InputError, InventoryError
 from offhost_audit.lab import scenario as scenarios
 from offhost_audit.lab.responder import inventory_doc, lab_env, lab_hosts

@@ -13,7 +13,7 @@ import yaml
 from promise_kit import EXAMPLE_FACTS, run_cli
 
 from offhost_audit import collect, facts as facts_mod, inventory
-from offhost_audit.credentials import Resolver
+from offhost_audit.inventory.credentials import Resolver
 from offhost_audit.errors import FactsError
 from offhost_audit.lab import scenario as scenarios
 from offhost_audit.reports import console

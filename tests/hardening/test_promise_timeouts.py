@@ -17,7 +17,7 @@ from promise_kit import EXAMPLE_FACTS, run_cli
 from trickle import LDAP, SMB, Trickle
 
 from offhost_audit import audit, collect, inventory
-from offhost_audit.credentials import Resolver
+from offhost_audit.inventory.credentials import Resolver
 from offhost_audit.deadline import wall_clock
 from offhost_audit.engine import opa_server
 from offhost_audit.errors import EngineUnavailableError

@@ -74,7 +74,7 @@ def test_a_failed_live_audit_is_a_notification_not_a_traceback(tmp_path):
         "hyperv_hosts": [{"name": "HV01", "address": "127.0.0.1", "winrm": {"port": 9, "scheme": "http", "auth": "basic"}}],
     }), encoding="utf-8")
     from offhost_audit import inventory
-    from offhost_audit.credentials import Resolver
+    from offhost_audit.inventory.credentials import Resolver
 
     inv = inventory.load(str(inv_file))
     s = Session.empty_for_inventory(inv, source="unreachable", resolver=Resolver(env={"NO_SUCH_PASSWORD_VAR_I11": "x"},

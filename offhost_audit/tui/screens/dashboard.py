@@ -9,8 +9,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
-from offhost_audit import unknowns, verdicts
-from offhost_audit.findings import SEVERITIES, STATUSES, counts
+from offhost_audit.findings import SEVERITIES, STATUSES, counts, unknowns, verdicts
 from offhost_audit.text import clean
 from offhost_audit.tui import estate, scopes
 from offhost_audit.tui.messages import ShowFindings

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
-from offhost_audit.credentials import Credentials
+from offhost_audit.inventory.credentials import Credentials
 
 WinRMAuth = Literal["ntlm", "kerberos", "credssp", "basic"]
 MessageEncryption = Literal["auto", "always", "never"]

@@ -5,7 +5,7 @@ error is reported, one line each naming the file, the line and the field
 (``inventory.yaml:12: proxies[0].winrm.port: expected an integer 1-65535``), in one
 :class:`~offhost_audit.errors.InventoryError` (exit 2). A host listed twice with another address,
 winrm settings, cluster or max_tasks is refused. Passwords are refused in the file: credentials
-come from environment variables, a prompt or the keyring (``offhost_audit.credentials``), and the
+come from environment variables, a prompt or the keyring (``offhost_audit.inventory.credentials``), and the
 value of a credential field is never shown in an error.
 """
 
@@ -21,12 +21,12 @@ from typing import Any
 
 import jsonschema_rs
 
-from offhost_audit.credentials import Resolver
 from offhost_audit.errors import InventoryError
 from offhost_audit.inputs import read_input
+from offhost_audit.inventory.credentials import Resolver
+from offhost_audit.inventory.targets import MessageEncryption, Target, WinRMAuth
 from offhost_audit.names import norm_name
 from offhost_audit.resources import schema_dir
-from offhost_audit.targets import MessageEncryption, Target, WinRMAuth
 from offhost_audit.yamldoc import Doc, compose, show
 
 

@@ -16,7 +16,9 @@ from textual.widgets import DataTable
 sys.path.insert(0, str(Path(__file__).parent / "tui"))
 from tuikit import drive, settle
 
-from offhost_audit import audit, verdicts
+from offhost_audit import audit
+
+from offhost_audit.findings import verdicts
 from offhost_audit.lab import demo, scenario
 from offhost_audit.reports import console
 from offhost_audit.reports.render import render

@@ -1,11 +1,11 @@
-"""The one verdict function (offhost_audit.verdicts): each case of DECISIONS.md "Verdicts", the exit
+"""The one verdict function (offhost_audit.findings.verdicts): each case of DECISIONS.md "Verdicts", the exit
 code 5 and its words, and an unknown finding's advice on how to get the missing fact."""
 
 from __future__ import annotations
 
 import pytest
 
-from offhost_audit import unknowns, verdicts
+from offhost_audit.findings import unknowns, verdicts
 from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNKNOWN
 
 # PROXY01 serves host HV01 and cluster HVCL01 (nodes HV11, HV12); PROXY02 serves HV01 too.
