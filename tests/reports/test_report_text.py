@@ -96,8 +96,9 @@ def test_sarif_ranks_by_security_severity_and_names_the_project():
     urls = (ROOT / "pyproject.toml").read_text().split("[project.urls]")[1].split("\n[")[0]  # no tomllib on 3.10
     homepage = re.search(r'^Homepage = "(https://[^"]+)"$', urls, re.M).group(1)
     assert doc["runs"][0]["tool"]["driver"]["informationUri"] == homepage
-    for result in doc["runs"][0]["results"]:
-        assert [set(loc) for loc in result["locations"]] == [{"logicalLocations"}]  # no invented file position
+    for result in doc["runs"][0]["results"]:  # the judged file, no invented position in it
+        assert [set(loc) for loc in result["locations"]] == [{"logicalLocations", "physicalLocation"}]
+        assert "region" not in result["locations"][0]["physicalLocation"]
 
 
 def test_waiver_text_never_says_none():
