@@ -14,9 +14,8 @@ import signal
 import sys
 from typing import Any
 
-from offhost_audit import __version__, cli_lab, cli_reports, perf
+from offhost_audit import __version__, cli_lab, cli_options, cli_reports, perf
 from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_SIGINT, EXIT_SIGTERM, AuditError, combine
-from offhost_audit.findings import SEVERITIES
 
 # --- argument types: a bad value is a usage error (exit 2) --------------------------------------
 
@@ -33,12 +32,6 @@ def _seconds(text: str) -> float:
 
 _positive_int = cli_reports.integer(1, 10_000, "a whole number 1-10000")
 _port = cli_reports.integer(0, 65535, "a port 0-65535 (0: any free port)")
-
-
-def _name(text: str) -> str:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("expected a name, got an empty string")
-    return text
 
 
 _OUTPUTS = {"output": "-o", "save_facts": "--save-facts", "inventory_out": "--inventory-out", "db": "--db"}
@@ -62,6 +55,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
             seen.append(value)
     _check_report_folder(args, [*inputs, getattr(args, "waivers", None), *seen])
     cli_reports.check_run_options(args)
+    cli_options.check(args)
 
 
 def _check_report_folder(args: argparse.Namespace, others: list[Any]) -> None:
@@ -86,34 +80,14 @@ def _check_report_folder(args: argparse.Namespace, others: list[Any]) -> None:
 
 
 def _add_eval_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--profile", type=_name, help="guidance profile (default: the facts' vbr.profile, else veeam-2025-08)"
-    )
-    p.add_argument(
-        "--fail-on",
-        choices=SEVERITIES,
-        default="high",
-        help="exit 1 when a failure at or above this severity exists, else 5 when a finding at or above it "
-        "is unknown (default: high)",
-    )
-    cli_reports.add_accept_unknown(p)
+    cli_options.add_profile(p)
+    cli_options.add_fail_on(p)
+    cli_options.add_accept_unknown(p)
     p.add_argument("--opa-url", metavar="URL", help="evaluate on a running OPA server instead of the embedded engine")
-    _add_engine_option(p)
+    cli_options.add_engine(p)
     _add_jobs_option(p)
-    p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    cli_options.add_format(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
-
-
-def _add_engine_option(p: argparse.ArgumentParser) -> None:
-    from offhost_audit.engine import ENGINES
-
-    p.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default="embedded",
-        help="Rego engine: embedded (regorus, default) or opa (OPA's Go engine in process, the "
-        "reference, slower; needs offhost-audit[opa]); where there is --opa-url, that overrides it",
-    )
 
 
 def _jobs(text: str) -> int:
@@ -152,11 +126,8 @@ def _add_collect_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not validate TLS certificates (reported in the output and the facts)",
     )
-    p.add_argument(
-        "--quiet",
-        "-q",
-        action="store_true",
-        help="no progress bar; with audit, no table either (for cron: errors only; --format json still prints)",
+    cli_options.add_quiet(
+        p, "no progress bar; with audit, no table either (for cron: errors only; --format json still prints)"
     )
 
 
@@ -165,11 +136,11 @@ def _add_tui_options(p: argparse.ArgumentParser) -> None:
     src.add_argument("--facts", "-f", metavar="FILE", help="open a facts file and evaluate it")
     src.add_argument("--run", metavar="ID", help="open a run from the history (default: the latest)")
     src.add_argument("--inventory", "-i", metavar="FILE", help="collect live from the estate in an inventory")
-    p.add_argument("--profile", help="guidance profile (default: the facts' vbr.profile, else veeam-2025-08)")
+    cli_options.add_profile(p)
     p.add_argument("--waivers", metavar="FILE", help="waivers YAML to apply and to add waivers to")
     p.add_argument("--db", metavar="FILE", help="run history database (default: the user's data dir)")
     p.add_argument("--insecure", action="store_true", help="with --inventory: do not validate TLS certificates")
-    _add_engine_option(p)
+    cli_options.add_engine(p)
 
 
 class _ScenarioHelp(str):
@@ -213,8 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="start the built-in lab and audit it through the real WinRM client")
     p.add_argument("--scenario", action="append", metavar="NAME|FILE", help=_ScenarioHelp("scenario(s) to run"))
-    p.add_argument("--profile", type=_name, help="guidance profile")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    cli_options.add_profile(p, "guidance profile")
+    cli_options.add_format(p)
     p.add_argument(
         "--tui", action="store_true", help="open the TUI on one lab scenario (default: faults) and audit it live"
     )
@@ -247,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--coverage", "-c", action="store_true", help="print a coverage report (JSON, like opa test --coverage)"
     )
     q.add_argument("--threshold", type=float, default=0.0, help="with --coverage: exit 2 below this percentage")
-    _add_engine_option(q)
+    cli_options.add_engine(q)
     q.set_defaults(func=_cmd_policy_test)
     return parser
 
@@ -256,13 +227,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from offhost_audit import audit
+    return _audit(args, cli_options.request(args, waivers=cli_reports.waivers_path(args)))
 
-    doc, found, warnings = audit.evaluate_document(
-        args.facts, profile=args.profile, opa_url=args.opa_url, engine=args.engine, jobs=args.jobs or None
-    )
-    run, stored = cli_reports.record(args, doc, found, warnings, facts_path=args.facts)
-    return combine(_emit(run.findings, run.meta["warnings"], args, facts=doc), stored)
+
+def _audit(args: argparse.Namespace, request: Any) -> int:
+    """`evaluate` and `audit`: the one audit pipeline, then the reports and the findings."""
+    from offhost_audit import audit  # the engine: not for `--help` (tests/test_startup.py)
+
+    result = audit.run(request)
+    stored = cli_reports.record(args, result)
+    return combine(_emit(result.run.findings, result.run.meta["warnings"], args, facts=result.run.facts), stored)
 
 
 def _emit(found: list, warnings: list[str], args: argparse.Namespace, *, facts: dict | None = None) -> int:
@@ -308,23 +282,12 @@ def _cmd_policy_test(args: argparse.Namespace) -> int:
     )
 
 
-def _collect_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """What `collect` and `audit` both pass to the collection (the options of _add_collect_options)."""
-    return dict(
-        concurrency=args.concurrency,
-        call_timeout=args.timeout,
-        target_timeout=args.target_timeout,
-        insecure=args.insecure,
-        progress=not args.quiet,
-    )
-
-
 def _cmd_collect(args: argparse.Namespace) -> int:
     from offhost_audit import collect, facts, inventory
     from offhost_audit.text import clean
 
     inv = inventory.load(args.inventory)
-    doc = collect.collect_facts(inv, **_collect_kwargs(args))
+    doc = collect.collect_facts(inv, **cli_options.collect_options(args)._asdict())
     facts.save(args.output, doc)
     entries = doc.get("collection") or []
     for w in doc.get("warnings") or []:
@@ -344,20 +307,10 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from offhost_audit import audit, inventory
+    from offhost_audit import inventory  # YAML: not for a lean `evaluate` (tests/test_startup.py)
 
     inv = inventory.load(args.inventory)
-    doc, found, warnings = audit.run_audit(
-        inv,
-        **_collect_kwargs(args),
-        profile=args.profile,
-        opa_url=args.opa_url,
-        save_facts=args.save_facts,
-        engine=args.engine,
-        jobs=args.jobs or None,
-    )
-    run, stored = cli_reports.record(args, doc, found, warnings, inventory=args.inventory)
-    return combine(_emit(run.findings, run.meta["warnings"], args, facts=doc), stored)
+    return _audit(args, cli_options.request(args, inventory=inv, waivers=cli_reports.waivers_path(args)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ import yaml
 from textual.widgets import DataTable
 from tuikit import drive, session, settle
 
-from offhost_audit import history, waivers
+from offhost_audit import audit, history, waivers
 from offhost_audit.cli import main
 from offhost_audit.lab import demo
 from offhost_audit.tui.session import Session
@@ -23,7 +23,7 @@ def test_live_audit_on_the_faults_lab_shows_progress_errors_and_saves_the_run(tm
     seen = {}
     with demo.serve("faults") as (sc, inv, resolver):
         s = Session.empty_for_inventory(inv, source="lab faults", resolver=resolver, history_db=db,
-                                        audit_options={"call_timeout": 5.0, "target_timeout": 30.0})
+                                        collect_options=audit.CollectOptions(call_timeout=5.0, target_timeout=30.0))
 
         async def body(app, pilot):
             seen["mode"] = app.current_mode
@@ -79,7 +79,7 @@ def test_a_failed_live_audit_is_a_notification_not_a_traceback(tmp_path):
     inv = inventory.load(str(inv_file))
     s = Session.empty_for_inventory(inv, source="unreachable", resolver=Resolver(env={"NO_SUCH_PASSWORD_VAR_I11": "x"},
                                                                                   interactive=False),
-                                    history_db=str(tmp_path / "h.sqlite"), audit_options={"call_timeout": 2.0})
+                                    history_db=str(tmp_path / "h.sqlite"), collect_options=audit.CollectOptions(call_timeout=2.0))
     seen = {}
 
     async def body(app, pilot):
