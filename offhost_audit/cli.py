@@ -9,13 +9,27 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import math
+import os
 import signal
 import sys
+import traceback
 from typing import Any
 
-from offhost_audit import __version__, cli_lab, cli_options, cli_reports, perf
-from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_SIGINT, EXIT_SIGTERM, AuditError, combine
+from offhost_audit import __version__, cli_lab, cli_options, cli_reports, facts as facts_doc, perf, verdicts
+from offhost_audit.atomic import WRITE_ERRNOS, check_output, silence_stdout, stdout_errors, write_atomic
+from offhost_audit.errors import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    AuditError,
+    OutputError,
+    combine,
+)
+from offhost_audit.reports import findings_json
+from offhost_audit.text import clean, redact_url
 
 # --- argument types: a bad value is a usage error (exit 2) --------------------------------------
 
@@ -40,8 +54,6 @@ _INPUTS = ("facts", "inventory", "scenario")
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Before any work: no output may be an input or another output, and each must be writable."""
-    from offhost_audit.atomic import check_output
-
     inputs: list[Any] = []
     for name in _INPUTS:
         value = getattr(args, name, None)
@@ -60,14 +72,10 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 def _check_report_folder(args: argparse.Namespace, others: list[Any]) -> None:
     """The report folder's ``latest.*`` names may not be one of the run's inputs or outputs."""
-    import os
-
-    from offhost_audit.errors import OutputError
-
     folder, flag = (args.report, "--report") if getattr(args, "report", None) else (getattr(args, "outdir", None), "-o")
     if not folder:
         return
-    from offhost_audit.reports.render import latest_names
+    from offhost_audit.reports.render import latest_names  # jinja2: not on a lean `evaluate` (tests/test_startup.py)
 
     for name in latest_names(getattr(args, "report_formats", None) or getattr(args, "formats", None) or []):
         target = os.path.realpath(os.path.join(folder, name))
@@ -241,15 +249,9 @@ def _audit(args: argparse.Namespace, request: Any) -> int:
 
 def _emit(found: list, warnings: list[str], args: argparse.Namespace, *, facts: dict | None = None) -> int:
     """Print or write the findings as --format asks; the exit code follows --fail-on and --accept-unknown."""
-    from offhost_audit import verdicts
-    from offhost_audit.atomic import stdout_errors, write_atomic
-    from offhost_audit.text import clean
-
     if getattr(args, "quiet", False) and args.format == "table" and not args.output:
         pass  # cron: the exit code (and any report files) tell; --format json still prints JSON
     elif args.format == "json":  # streamed, and without the table renderer (rich)
-        from offhost_audit.reports import findings_json
-
         for w in warnings:
             print(f"offhost-audit: warning: {clean(w)}", file=sys.stderr)
         if args.output:
@@ -258,7 +260,7 @@ def _emit(found: list, warnings: list[str], args: argparse.Namespace, *, facts: 
             with stdout_errors():
                 sys.stdout.writelines(findings_json.chunks(found))
     else:
-        from offhost_audit.reports import console
+        from offhost_audit.reports import console  # rich: not on `evaluate --format json` (tests/test_startup.py)
 
         opts = dict(warnings=warnings, fail_on=args.fail_on, accept_unknown=args.accept_unknown, facts=facts)
         if args.output:
@@ -270,7 +272,7 @@ def _emit(found: list, warnings: list[str], args: argparse.Namespace, *, facts: 
 
 
 def _cmd_policy_test(args: argparse.Namespace) -> int:
-    from offhost_audit.engine import testrunner
+    from offhost_audit.engine import testrunner  # the engine: not for `--help` (tests/test_startup.py)
 
     return testrunner.run(
         args.paths,
@@ -283,12 +285,12 @@ def _cmd_policy_test(args: argparse.Namespace) -> int:
 
 
 def _cmd_collect(args: argparse.Namespace) -> int:
-    from offhost_audit import collect, facts, inventory
-    from offhost_audit.text import clean
+    # the collectors and YAML: not on `--help` or a lean `evaluate` (tests/test_startup.py)
+    from offhost_audit import collect, inventory
 
     inv = inventory.load(args.inventory)
     doc = collect.collect_facts(inv, **cli_options.collect_options(args)._asdict())
-    facts.save(args.output, doc)
+    facts_doc.save(args.output, doc)
     entries = doc.get("collection") or []
     for w in doc.get("warnings") or []:
         print(f"offhost-audit: warning: {clean(w)}", file=sys.stderr)
@@ -329,11 +331,9 @@ def main(argv: list[str] | None = None) -> int:
         _flush_stdout()
         return _after_signal(code)
     except AuditError as e:
-        from offhost_audit.text import clean, redact_url
-
         print(f"offhost-audit: {e.title}: {clean(redact_url(str(e)))}", file=sys.stderr)
         if args.debug:
-            import logging
+            import logging  # not on a lean `evaluate` (tests/test_startup.py)
 
             logging.getLogger("offhost_audit").debug("AuditError", exc_info=True)
         return e.exit_code
@@ -342,8 +342,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except OSError as e:
-        from offhost_audit.atomic import WRITE_ERRNOS, silence_stdout
-
         if e.errno not in WRITE_ERRNOS:
             return _internal(e, args.debug)
         silence_stdout()
@@ -403,7 +401,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
     --debug: importing logging costs about 7 ms of its start-up."""
     if not args.debug and not getattr(args, "logs", True):
         return
-    import logging
+    import logging  # not on a lean `evaluate` (tests/test_startup.py)
 
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
@@ -414,8 +412,6 @@ def _configure_logging(args: argparse.Namespace) -> None:
 
 def _redact_record(record: Any) -> bool:
     """A logging filter: no URL's password reaches a log line, whoever logs it (text.redact_url)."""
-    from offhost_audit.text import redact_url
-
     message = record.getMessage()
     redacted = redact_url(message)
     if redacted != message:
@@ -430,16 +426,12 @@ def _interactive(args: argparse.Namespace) -> bool:
 
 def _internal(e: Exception, debug: bool) -> int:
     """A bug: one short line and exit 4, never 1 (which means "findings found")."""
-    from offhost_audit.text import clean, redact_url
-
     print(
         f"offhost-audit: internal error: {type(e).__name__}: {clean(redact_url(str(e)), keep_newlines=False)[:300]} "
         "(a bug in offhost-audit; --debug shows the details)",
         file=sys.stderr,
     )
     if debug:
-        import traceback
-
         traceback.print_exception(type(e), e, e.__traceback__, file=sys.stderr)
     return EXIT_INTERNAL
 
@@ -447,23 +439,17 @@ def _internal(e: Exception, debug: bool) -> int:
 def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
     """parse_args, with what --help/--version print captured and written by us: argparse ignores
     a failed write, so ``--help > /dev/full`` would exit 0 having printed nothing."""
-    import io
-
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed):
             return parser.parse_args(argv)
     finally:
         if printed.getvalue():
-            from offhost_audit.atomic import stdout_errors
-
             with stdout_errors():
                 sys.stdout.write(printed.getvalue())
 
 
 def _flush_stdout() -> None:
-    from offhost_audit.atomic import stdout_errors
-
     with stdout_errors():
         pass
 

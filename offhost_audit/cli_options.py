@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from offhost_audit.engine import ENGINES  # the names only: the package loads no engine
 from offhost_audit.findings import SEVERITIES
 
 DEFAULT_PROFILE_HELP = "guidance profile (default: the facts' vbr.profile, else veeam-2025-08)"
@@ -55,8 +56,6 @@ def add_accept_unknown(p: Any) -> None:
 
 
 def add_engine(p: Any) -> None:
-    from offhost_audit.engine import ENGINES  # the engine package, not the engine: `--help` stays lean
-
     p.add_argument(
         "--engine",
         choices=ENGINES,
@@ -70,9 +69,7 @@ def check(args: argparse.Namespace) -> None:
     """Before any work: an unknown --profile is a usage error (exit 2) naming the valid ones, on
     every command that takes it."""
     if getattr(args, "profile", None):
-        # the policies are compiled only when --profile is given: `--help` imports no engine
-        # (tests/test_startup.py)
-        from offhost_audit import audit
+        from offhost_audit import audit  # the engine: not for `--help` (tests/test_startup.py)
 
         audit.check_profile(args.profile, getattr(args, "engine", None) or "embedded")
 

@@ -11,13 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from offhost_audit import cli_options
+from offhost_audit import cli_options, verdicts
+from offhost_audit.errors import EXIT_NOT_STORED, EXIT_OK, InputError
+from offhost_audit.history_errors import HistoryError
+from offhost_audit.text import clean
 
 
 def _formats(text: str) -> list[str]:
     """--report-formats / -f: checked while parsing, before any work."""
-    from offhost_audit.errors import InputError
-    from offhost_audit.reports.render import parse_formats
+    from offhost_audit.reports.render import parse_formats  # jinja2: not on a lean `evaluate` (tests/test_startup.py)
 
     try:
         return parse_formats(text)
@@ -176,8 +178,6 @@ def run_id(text: str) -> int:
 
 def check_run_options(args: argparse.Namespace) -> None:
     """Before any work: option combinations that cannot do what they say."""
-    from offhost_audit.errors import InputError
-
     if getattr(args, "no_history", False) and getattr(args, "keep", None) is not None:
         raise InputError(
             "--keep removes only the report copies recorded in the history database; it cannot be used "
@@ -187,14 +187,10 @@ def check_run_options(args: argparse.Namespace) -> None:
 
 def _warn(text: str) -> None:
     """A warning that --quiet does not silence (the run's result is kept, but something was not)."""
-    from offhost_audit.text import clean
-
     print(f"offhost-audit: warning: {clean(text, keep_newlines=False)}", file=sys.stderr)
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
-    from offhost_audit.text import clean
-
     if not getattr(args, "quiet", False):
         print(f"offhost-audit: {clean(text, keep_newlines=False)}", file=sys.stderr)
 
@@ -216,8 +212,6 @@ def record(args: argparse.Namespace, result: Any) -> int:
     """After ``audit.run``: say what the history and the waivers said, write --report files; the
     history's exit code: 0, or EXIT_NOT_STORED (6) with a warning when the history could not take
     the run or the report copies (the findings and reports are still written)."""
-    from offhost_audit.errors import EXIT_NOT_STORED, EXIT_OK
-
     run, code = result.run, result.stored
     if code == EXIT_NOT_STORED:
         _warn(f"this run was not stored in the history: {result.history_error}")
@@ -262,7 +256,7 @@ def _render(args: argparse.Namespace, result: Any) -> bool:
     """--report: with a stored run, the previous run and trend of its estate and the copies recorded
     for --keep; without one (--no-history, or a history that failed), neither. Whether the history
     took the copies (a failure is a warning: the reports are written anyway)."""
-    from offhost_audit.history import History, HistoryError
+    from offhost_audit.history import History  # sqlite3: not on a lean `evaluate` (tests/test_startup.py)
 
     run, outdir, names = result.run, args.report, args.report_formats
     context = {"previous": result.previous, "trend": result.trend}
@@ -280,7 +274,7 @@ def _render(args: argparse.Namespace, result: Any) -> bool:
 
 
 def _render_with(args: argparse.Namespace, run: Any, outdir: str, names: list[str], **kw: Any) -> Any:
-    from offhost_audit.reports.render import render
+    from offhost_audit.reports.render import render  # jinja2: as in _formats
 
     return render(
         run,
@@ -299,8 +293,7 @@ def _render_stored(
     """Render a stored run with ``context`` (its estate's previous run and trend), recording the
     copies for --keep (default 30). A history that fails here is a warning; (the paths, whether the
     copies were recorded)."""
-    from offhost_audit.history import HistoryError
-    from offhost_audit.reports.render import latest_names
+    from offhost_audit.reports.render import latest_names  # jinja2: as in _formats
 
     try:
         return _render_with(args, run, outdir, names, **context, keep=args.keep or DEFAULT_KEEP, manifest=h), True
@@ -310,8 +303,9 @@ def _render_stored(
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from offhost_audit import audit, verdicts
-    from offhost_audit.history import History, HistoryError
+    # the engine and sqlite3: not on `--help` or a lean `evaluate` (tests/test_startup.py), nor below
+    from offhost_audit import audit
+    from offhost_audit.history import History
 
     with History(args.db, create=False) as h:
         run = h.load(args.run)
@@ -329,8 +323,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from offhost_audit.history import History, default_db_path
-    from offhost_audit.reports import console
-    from offhost_audit.text import clean
+    from offhost_audit.reports import console  # rich: not on `evaluate --format json` (tests/test_startup.py)
 
     path = Path(args.db) if args.db else default_db_path()
     if not path.exists():  # a reading command never creates the database
@@ -365,8 +358,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from offhost_audit.diff import diff_runs
-    from offhost_audit.errors import InputError
+    from offhost_audit.diff import diff_runs  # dataclasses: not on a lean `evaluate` (tests/test_startup.py)
     from offhost_audit.history import History
     from offhost_audit.reports import console
 
@@ -395,9 +387,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_waivers_lint(args: argparse.Namespace) -> int:
-    from offhost_audit import waivers
-    from offhost_audit.engine import embedded
-    from offhost_audit.text import clean
+    from offhost_audit import waivers  # YAML: not on a lean `evaluate` (tests/test_startup.py)
+    from offhost_audit.engine import embedded  # regorus: not on `--help` (tests/test_startup.py)
 
     result = waivers.lint(args.file, rules=embedded.compiled().metadata)  # the policies' rule ids
     for p in result.problems:
