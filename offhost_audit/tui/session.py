@@ -96,11 +96,16 @@ class Session:
             record=audit.RecordOptions(db=self.history_db, save=save, waivers=self._waivers_file()),
         )
 
-    def _take(self, result: audit.AuditResult) -> None:
-        """The audited run's facts, findings (waivers applied) and warnings become the session's."""
+    def _take(self, result: audit.AuditResult, *, same_facts: bool = False) -> None:
+        """The audited run's facts, findings (waivers applied) and warnings become the session's;
+        ``same_facts`` (a re-evaluation): the run's warnings stay as they were (a live audit's
+        "collector run(s) failed" is not in the facts)."""
         run = result.run
-        self.facts, self.findings, self.warnings = run.facts, run.findings, list(run.meta["warnings"])
         self.waiver_warnings = waivers_mod.summary_warnings(run.meta["waivers"])
+        if not same_facts:  # the run's own warnings; the waivers' are kept apart (``all_warnings``)
+            self.facts = run.facts
+            self.warnings = [w for w in run.meta["warnings"] if w not in self.waiver_warnings]
+        self.findings = run.findings
 
     def _waivers_file(self) -> str | None:
         return self.waivers_path if self.waivers_path and os.path.exists(self.waivers_path) else None
@@ -154,7 +159,7 @@ class Session:
         if profile is not None:
             self.profile = profile
         try:
-            self._take(audit.run(self._request(self.facts, steps, save=False)))
+            self._take(audit.run(self._request(self.facts, steps, save=False)), same_facts=True)
         except BaseException:
             self.profile = before  # the findings are still the old profile's
             raise
