@@ -1,19 +1,171 @@
-"""The audit service: facts in, sorted findings out. The CLI and the TUI both call this, nothing else."""
+"""The audit service: the CLI and the TUI both call this, nothing else.
+
+One pipeline: :func:`run` takes an :class:`AuditRequest` (what to audit, how to collect, how to
+evaluate, where to record and which waivers) and runs collect -> evaluate -> waivers -> record ->
+previous-run lookup. The pieces (:func:`evaluate_facts`, :func:`record_run`, ...) stay public for
+tests and the lab; a face that audits calls :func:`run`.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from offhost_audit import facts as facts_doc
 from offhost_audit.engine import embedded, engine_module, pool
 from offhost_audit.engine.metadata import enrich
-from offhost_audit.errors import InputError
+from offhost_audit.errors import EXIT_NOT_STORED, EXIT_OK, InputError
 from offhost_audit.findings import Finding, sorted_findings
 from offhost_audit.perf import paused_gc
+from offhost_audit.store.history_errors import HistoryError
+from offhost_audit.store.runs import Run, utc_now_iso
 from offhost_audit.text import redact_url
+
+# NamedTuples, not dataclasses: `evaluate` must not import dataclasses (tests/test_startup.py).
+
+
+class CollectOptions(NamedTuple):
+    """How to collect (``collect`` and ``audit``'s options; see collect.collect_facts)."""
+
+    concurrency: int = 16
+    call_timeout: float = 60.0
+    target_timeout: float = 300.0
+    insecure: bool = False
+    progress: Any = False  # False, True (a bar on stderr) or a callback (target, collector, status)
+    resolver: Any = None  # a credentials.Resolver other than the default
+
+
+class EvaluateOptions(NamedTuple):
+    """How to evaluate (see :func:`evaluate_facts`)."""
+
+    profile: str | None = None
+    opa_url: str | None = None
+    engine: str = "embedded"
+    jobs: int | None = None
+    policies: Path | None = None
+    progress: Callable[[int, int], None] | None = None
+
+
+class RecordOptions(NamedTuple):
+    """Where the run goes and which waivers apply (see :func:`record_run`)."""
+
+    db: Any = None  # a history path, an open history.History, or None for the default file
+    save: bool = True  # False: --no-history (the run is built, not stored)
+    keep_runs: int | None = None
+    waivers: str | os.PathLike[str] | None = None  # a waivers file, or None for none
+    previous: bool = False  # look up the previous run of the same estate and its trend (reports)
+
+
+class AuditRequest(NamedTuple):
+    """One audit: the facts come from ``inventory`` (collected), ``facts_path`` (a facts file) or
+    ``facts`` (a document in hand, e.g. the TUI's merged re-collection), in that order."""
+
+    inventory: Any = None  # an inventory.Inventory
+    inventory_path: str | os.PathLike[str] | None = None  # the file it came from (the run's estate)
+    facts_path: str | os.PathLike[str] | None = None
+    facts: dict[str, Any] | None = None
+    facts_json: str | None = None  # ``facts`` as JSON text when the caller has it
+    save_facts: str | os.PathLike[str] | None = None  # also write the collected facts
+    collect: CollectOptions = CollectOptions()
+    evaluate: EvaluateOptions = EvaluateOptions()
+    record: RecordOptions = RecordOptions()
+
+
+class AuditResult(NamedTuple):
+    """What :func:`run` gives back. ``run``: a runs.Run (facts, findings with the waivers applied,
+    meta; ``id`` None when not stored). ``stored``: EXIT_OK or EXIT_NOT_STORED (6). ``history_error``:
+    why the history did not take the run, or why the previous run could not be read (the run is
+    kept either way). ``previous``/``trend``: the previous run of the same estate and the estate's
+    runs up to this one, when ``RecordOptions.previous`` asked and the run was stored."""
+
+    run: Any
+    stored: int = EXIT_OK
+    history_error: HistoryError | None = None
+    previous: Any = None
+    trend: list[Any] = []
+
+
+def run(request: AuditRequest) -> AuditResult:
+    """Collect (or read), evaluate, apply the waivers, record, and look up the previous run.
+
+    Errors before the run exists raise (InputError exit 2, AuditIncompleteError exit 3, ...); a
+    history that cannot store the run does not: ``stored`` is EXIT_NOT_STORED and ``history_error``
+    says why."""
+    ev, rec = request.evaluate, request.record
+    options = ev._asdict()
+    if request.inventory is not None:
+        doc, found, warnings = _collect_and_evaluate(request.inventory, request.collect, ev, request.save_facts)
+    elif request.facts_path is not None:
+        doc, found, warnings = evaluate_document(request.facts_path, **options)
+    elif request.facts is not None:
+        doc = request.facts
+        found = evaluate_facts(doc, facts_json=request.facts_json, **options)
+        warnings = run_warnings(doc)
+    else:
+        raise InputError("nothing to audit: give an inventory or a facts file")
+    audited = record_run(
+        doc,
+        found,
+        engine=ev.engine,
+        profile=ev.profile,
+        opa_url=ev.opa_url,
+        policies=ev.policies,
+        inventory_path=request.inventory_path,
+        facts_path=request.facts_path,
+        waivers=rec.waivers,
+        warnings=warnings,
+        save=False,
+    )
+    if not rec.save:
+        return AuditResult(audited)
+    try:
+        store_run(audited, rec.db, keep_runs=rec.keep_runs)
+    except HistoryError as e:
+        return AuditResult(audited, EXIT_NOT_STORED, e)
+    if not rec.previous:
+        return AuditResult(audited)
+    try:
+        previous, trend = previous_runs(rec.db, audited.id)
+    except HistoryError as e:
+        return AuditResult(audited, EXIT_OK, e)
+    return AuditResult(audited, EXIT_OK, None, previous, trend)
+
+
+def previous_runs(db: Any, run_id: int) -> tuple[Any, list[Any]]:
+    """The previous run of run ``run_id``'s estate (or None) and the estate's runs up to it (the
+    trend, newest 60): what the reports show as "since the previous run". ``db``: a path, an open
+    ``history.History`` or None (the default file); never creates a database. HistoryError when
+    the history cannot be read."""
+    from offhost_audit.store import history  # sqlite3: only when a run is stored (tests/test_startup.py)
+
+    store = db if isinstance(db, history.History) else history.History(db, create=False)
+    try:
+        return store.previous(run_id), store.runs(limit=60, estate=store.estate(run_id), up_to=run_id)
+    finally:
+        if store is not db:
+            store.close()
+
+
+def collect_checked(inventory: Any, options: CollectOptions) -> dict[str, Any]:
+    """Collect and validate facts; AuditIncompleteError (exit 3) when no collector succeeded."""
+    from offhost_audit import collect  # collectors pull in pywinrm/ldap3/impacket: not needed by evaluate
+
+    doc = collect.collect_facts(inventory, **options._asdict())
+    facts_doc.validate(doc, source="collected facts")
+    collect.require_some_success(doc)
+    return doc
+
+
+def plan(inventory: Any, resolver: Any = None) -> dict[str, int]:
+    """Collector runs per target that collecting ``inventory`` will make (for a progress display)."""
+    from offhost_audit import collect  # as in collect_checked
+    from offhost_audit.collectors import registry
+
+    collectors = registry()
+    return {t.name: collect.plan_size([t], collectors) for t in inventory.targets(resolver=resolver)}
 
 
 def evaluate_facts(
@@ -65,6 +217,11 @@ def profiles(engine: str = "embedded") -> list[str]:
     return sorted(engine_module(engine).compiled().profiles)
 
 
+def check_profile(profile: str, engine: str = "embedded") -> None:
+    """An InputError (exit 2) naming the valid profiles when ``profile`` is not one of them."""
+    embedded.resolve_profile(engine_module(engine).compiled(), {}, profile)
+
+
 def resolve_profile(facts: dict[str, Any], profile: str | None = None, engine: str = "embedded") -> str:
     """The profile an evaluation of these facts uses: ``profile``, else the facts' vbr.profile, else the default."""
     return embedded.resolve_profile(engine_module(engine).compiled(), facts, profile)
@@ -101,12 +258,20 @@ def evaluate_document(
     policies: Path | None = None,
     engine: str = "embedded",
     jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], list[Finding], list[str]]:
     """evaluate_file that also returns the facts document: (facts, sorted findings, run warnings)."""
     text = facts_doc.read_text(path)
     doc = facts_doc.loads(text, source=str(path))
     found = evaluate_facts(
-        doc, profile=profile, opa_url=opa_url, facts_json=text, policies=policies, engine=engine, jobs=jobs
+        doc,
+        profile=profile,
+        opa_url=opa_url,
+        facts_json=text,
+        policies=policies,
+        engine=engine,
+        jobs=jobs,
+        progress=progress,
     )
     return doc, found, run_warnings(doc)
 
@@ -119,39 +284,33 @@ def run_audit(
     target_timeout: float = 300.0,
     insecure: bool = False,
     progress: Any = False,
-    profile: str | None = None,
-    opa_url: str | None = None,
-    save_facts: str | os.PathLike[str] | None = None,
     resolver: Any = None,
-    engine: str = "embedded",
-    jobs: int | None = None,
+    save_facts: str | os.PathLike[str] | None = None,
+    **evaluate: Any,
 ) -> tuple[dict[str, Any], list[Finding], list[str]]:
-    """Collect, then evaluate: the one audit that the CLI and the TUI both run.
+    """Collect, then evaluate (no waivers, no history): :func:`run`'s first two steps, for the lab
+    and tests. The collection options as in :class:`CollectOptions`, ``evaluate`` as in
+    :class:`EvaluateOptions`; returns the facts, the findings and the run warnings."""
+    collect_options = CollectOptions(concurrency, call_timeout, target_timeout, insecure, progress, resolver)
+    return _collect_and_evaluate(inventory, collect_options, EvaluateOptions(**evaluate), save_facts)
 
-    Returns the facts, the findings and the run warnings. Raises AuditIncompleteError (exit 3)
-    when no collector succeeded anywhere; the facts are saved first when asked, so nothing is lost.
-    ``resolver``: a credentials.Resolver other than the default (environment, keyring, prompt).
-    ``engine``: as for evaluate_facts; checked before collecting (a missing OPA package fails fast).
-    ``jobs``: as for evaluate_facts.
-    """
-    from offhost_audit import collect  # collectors pull in pywinrm/ldap3/impacket: not needed by evaluate
 
-    engine_module(engine).compiled()
-    doc = collect.collect_facts(
-        inventory,
-        concurrency=concurrency,
-        call_timeout=call_timeout,
-        target_timeout=target_timeout,
-        insecure=insecure,
-        progress=progress,
-        resolver=resolver,
-    )
+def _collect_and_evaluate(
+    inventory: Any, options: CollectOptions, ev: EvaluateOptions, save_facts: str | os.PathLike[str] | None
+) -> tuple[dict[str, Any], list[Finding], list[str]]:
+    """Raises AuditIncompleteError (exit 3) when no collector succeeded anywhere; the facts are
+    saved first when asked, so nothing is lost. The engine is checked before collecting (a missing
+    OPA package fails fast)."""
+    from offhost_audit import collect  # as in collect_checked
+
+    engine_module(ev.engine).compiled()
+    doc = collect.collect_facts(inventory, **options._asdict())
     if save_facts:
         facts_doc.save(save_facts, doc)
     else:
         facts_doc.validate(doc, source="collected facts")
     collect.require_some_success(doc)
-    found = evaluate_facts(doc, profile=profile, opa_url=opa_url, engine=engine, jobs=jobs)
+    found = evaluate_facts(doc, **ev._asdict())
     warnings = run_warnings(doc)
     failed = [e for e in doc.get("collection") or [] if e["status"] != "ok"]
     if failed:
@@ -192,8 +351,6 @@ def estate_key(inventory_path: Any = None, facts_path: Any = None) -> str | None
 
 
 def _sha256(data: bytes) -> str:
-    import hashlib
-
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
@@ -239,14 +396,13 @@ def record_run(
     Returns a ``Run`` (``offhost_audit.store.runs``) whose findings have the waivers applied and whose meta records time,
     hashes, profile, engine, scope, warnings and the waivers summary (expired, unmatched, expiring).
     """
-    from offhost_audit.store.runs import Run, utc_now_iso  # the history (sqlite3) and the waivers only when used
 
     if keep_runs is not None and keep_runs < 1:
         raise InputError(f"--keep-runs must be 1 or more, not {keep_runs}")
     compiled = embedded.compiled(policies)
     bundle = "\n".join(f"{s.rel}\n{s.text}" for s in sorted(compiled.sources, key=lambda s: s.rel))
     if waivers:
-        from offhost_audit.store import waivers as waivers_mod
+        from offhost_audit.store import waivers as waivers_mod  # YAML: not on a lean evaluate (tests/test_startup.py)
 
         wfile = waivers_mod.load(waivers)
         applied = waivers_mod.apply(findings, wfile, now=now)
@@ -279,7 +435,7 @@ def store_run(run: Any, db: Any = None, *, keep_runs: int | None = None) -> None
     """Save a run built by ``record_run(save=False)`` in the history (sets ``run.id``); then prune to
     the newest ``keep_runs``. ``db``: a path, an open ``history.History`` or None (the default file).
     A history that cannot be used raises ``history.HistoryError`` (one line; the run is still in hand)."""
-    from offhost_audit.store import history
+    from offhost_audit.store import history  # sqlite3: not on a lean evaluate (tests/test_startup.py)
 
     store = db if isinstance(db, history.History) else history.History(db)
     try:

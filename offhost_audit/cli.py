@@ -9,14 +9,28 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import math
+import os
 import signal
 import sys
+import traceback
 from typing import Any
 
-from offhost_audit import __version__, cli_lab, cli_reports, perf
-from offhost_audit.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_SIGINT, EXIT_SIGTERM, AuditError, combine
-from offhost_audit.findings import SEVERITIES
+from offhost_audit import __version__, cli_lab, cli_options, cli_reports, facts as facts_doc, perf
+from offhost_audit.atomic import WRITE_ERRNOS, check_output, silence_stdout, stdout_errors, write_atomic
+from offhost_audit.errors import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    AuditError,
+    OutputError,
+    combine,
+)
+from offhost_audit.findings import verdicts
+from offhost_audit.reports import findings_json
+from offhost_audit.text import clean, redact_url
 
 # --- argument types: a bad value is a usage error (exit 2) --------------------------------------
 
@@ -35,20 +49,12 @@ _positive_int = cli_reports.integer(1, 10_000, "a whole number 1-10000")
 _port = cli_reports.integer(0, 65535, "a port 0-65535 (0: any free port)")
 
 
-def _name(text: str) -> str:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("expected a name, got an empty string")
-    return text
-
-
 _OUTPUTS = {"output": "-o", "save_facts": "--save-facts", "inventory_out": "--inventory-out", "db": "--db"}
 _INPUTS = ("facts", "inventory", "scenario")
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Before any work: no output may be an input or another output, and each must be writable."""
-    from offhost_audit.atomic import check_output
-
     inputs: list[Any] = []
     for name in _INPUTS:
         value = getattr(args, name, None)
@@ -62,18 +68,15 @@ def _check_outputs(args: argparse.Namespace) -> None:
             seen.append(value)
     _check_report_folder(args, [*inputs, getattr(args, "waivers", None), *seen])
     cli_reports.check_run_options(args)
+    cli_options.check(args)
 
 
 def _check_report_folder(args: argparse.Namespace, others: list[Any]) -> None:
     """The report folder's ``latest.*`` names may not be one of the run's inputs or outputs."""
-    import os
-
-    from offhost_audit.errors import OutputError
-
     folder, flag = (args.report, "--report") if getattr(args, "report", None) else (getattr(args, "outdir", None), "-o")
     if not folder:
         return
-    from offhost_audit.reports.render import latest_names
+    from offhost_audit.reports.render import latest_names  # jinja2: not on a lean `evaluate` (tests/test_startup.py)
 
     for name in latest_names(getattr(args, "report_formats", None) or getattr(args, "formats", None) or []):
         target = os.path.realpath(os.path.join(folder, name))
@@ -86,34 +89,14 @@ def _check_report_folder(args: argparse.Namespace, others: list[Any]) -> None:
 
 
 def _add_eval_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--profile", type=_name, help="guidance profile (default: the facts' vbr.profile, else veeam-2025-08)"
-    )
-    p.add_argument(
-        "--fail-on",
-        choices=SEVERITIES,
-        default="high",
-        help="exit 1 when a failure at or above this severity exists, else 5 when a finding at or above it "
-        "is unknown (default: high)",
-    )
-    cli_reports.add_accept_unknown(p)
+    cli_options.add_profile(p)
+    cli_options.add_fail_on(p)
+    cli_options.add_accept_unknown(p)
     p.add_argument("--opa-url", metavar="URL", help="evaluate on a running OPA server instead of the embedded engine")
-    _add_engine_option(p)
+    cli_options.add_engine(p)
     _add_jobs_option(p)
-    p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    cli_options.add_format(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
-
-
-def _add_engine_option(p: argparse.ArgumentParser) -> None:
-    from offhost_audit.engine import ENGINES
-
-    p.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default="embedded",
-        help="Rego engine: embedded (regorus, default) or opa (OPA's Go engine in process, the "
-        "reference, slower; needs offhost-audit[opa]); where there is --opa-url, that overrides it",
-    )
 
 
 def _jobs(text: str) -> int:
@@ -152,11 +135,8 @@ def _add_collect_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not validate TLS certificates (reported in the output and the facts)",
     )
-    p.add_argument(
-        "--quiet",
-        "-q",
-        action="store_true",
-        help="no progress bar; with audit, no table either (for cron: errors only; --format json still prints)",
+    cli_options.add_quiet(
+        p, "no progress bar; with audit, no table either (for cron: errors only; --format json still prints)"
     )
 
 
@@ -165,11 +145,11 @@ def _add_tui_options(p: argparse.ArgumentParser) -> None:
     src.add_argument("--facts", "-f", metavar="FILE", help="open a facts file and evaluate it")
     src.add_argument("--run", metavar="ID", help="open a run from the history (default: the latest)")
     src.add_argument("--inventory", "-i", metavar="FILE", help="collect live from the estate in an inventory")
-    p.add_argument("--profile", help="guidance profile (default: the facts' vbr.profile, else veeam-2025-08)")
+    cli_options.add_profile(p)
     p.add_argument("--waivers", metavar="FILE", help="waivers YAML to apply and to add waivers to")
     p.add_argument("--db", metavar="FILE", help="run history database (default: the user's data dir)")
     p.add_argument("--insecure", action="store_true", help="with --inventory: do not validate TLS certificates")
-    _add_engine_option(p)
+    cli_options.add_engine(p)
 
 
 class _ScenarioHelp(str):
@@ -213,8 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="start the built-in lab and audit it through the real WinRM client")
     p.add_argument("--scenario", action="append", metavar="NAME|FILE", help=_ScenarioHelp("scenario(s) to run"))
-    p.add_argument("--profile", type=_name, help="guidance profile")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    cli_options.add_profile(p, "guidance profile")
+    cli_options.add_format(p)
     p.add_argument(
         "--tui", action="store_true", help="open the TUI on one lab scenario (default: faults) and audit it live"
     )
@@ -247,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--coverage", "-c", action="store_true", help="print a coverage report (JSON, like opa test --coverage)"
     )
     q.add_argument("--threshold", type=float, default=0.0, help="with --coverage: exit 2 below this percentage")
-    _add_engine_option(q)
+    cli_options.add_engine(q)
     q.set_defaults(func=_cmd_policy_test)
     return parser
 
@@ -256,26 +236,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from offhost_audit import audit
+    return _audit(args, cli_options.request(args, waivers=cli_reports.waivers_path(args)))
 
-    doc, found, warnings = audit.evaluate_document(
-        args.facts, profile=args.profile, opa_url=args.opa_url, engine=args.engine, jobs=args.jobs or None
-    )
-    run, stored = cli_reports.record(args, doc, found, warnings, facts_path=args.facts)
-    return combine(_emit(run.findings, run.meta["warnings"], args, facts=doc), stored)
+
+def _audit(args: argparse.Namespace, request: Any) -> int:
+    """`evaluate` and `audit`: the one audit pipeline, then the reports and the findings."""
+    from offhost_audit import audit  # the engine: not for `--help` (tests/test_startup.py)
+
+    result = audit.run(request)
+    stored = cli_reports.record(args, result)
+    return combine(_emit(result.run.findings, result.run.meta["warnings"], args, facts=result.run.facts), stored)
 
 
 def _emit(found: list, warnings: list[str], args: argparse.Namespace, *, facts: dict | None = None) -> int:
     """Print or write the findings as --format asks; the exit code follows --fail-on and --accept-unknown."""
-    from offhost_audit.atomic import stdout_errors, write_atomic
-    from offhost_audit.findings import verdicts
-    from offhost_audit.text import clean
-
     if getattr(args, "quiet", False) and args.format == "table" and not args.output:
         pass  # cron: the exit code (and any report files) tell; --format json still prints JSON
     elif args.format == "json":  # streamed, and without the table renderer (rich)
-        from offhost_audit.reports import findings_json
-
         for w in warnings:
             print(f"offhost-audit: warning: {clean(w)}", file=sys.stderr)
         if args.output:
@@ -284,7 +261,7 @@ def _emit(found: list, warnings: list[str], args: argparse.Namespace, *, facts: 
             with stdout_errors():
                 sys.stdout.writelines(findings_json.chunks(found))
     else:
-        from offhost_audit.reports import console
+        from offhost_audit.reports import console  # rich: not on `evaluate --format json` (tests/test_startup.py)
 
         opts = dict(warnings=warnings, fail_on=args.fail_on, accept_unknown=args.accept_unknown, facts=facts)
         if args.output:
@@ -296,7 +273,7 @@ def _emit(found: list, warnings: list[str], args: argparse.Namespace, *, facts: 
 
 
 def _cmd_policy_test(args: argparse.Namespace) -> int:
-    from offhost_audit.engine import testrunner
+    from offhost_audit.engine import testrunner  # the engine: not for `--help` (tests/test_startup.py)
 
     return testrunner.run(
         args.paths,
@@ -308,24 +285,13 @@ def _cmd_policy_test(args: argparse.Namespace) -> int:
     )
 
 
-def _collect_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """What `collect` and `audit` both pass to the collection (the options of _add_collect_options)."""
-    return dict(
-        concurrency=args.concurrency,
-        call_timeout=args.timeout,
-        target_timeout=args.target_timeout,
-        insecure=args.insecure,
-        progress=not args.quiet,
-    )
-
-
 def _cmd_collect(args: argparse.Namespace) -> int:
-    from offhost_audit import collect, facts, inventory
-    from offhost_audit.text import clean
+    # the collectors and YAML: not on `--help` or a lean `evaluate` (tests/test_startup.py)
+    from offhost_audit import collect, inventory
 
     inv = inventory.load(args.inventory)
-    doc = collect.collect_facts(inv, **_collect_kwargs(args))
-    facts.save(args.output, doc)
+    doc = collect.collect_facts(inv, **cli_options.collect_options(args)._asdict())
+    facts_doc.save(args.output, doc)
     entries = doc.get("collection") or []
     for w in doc.get("warnings") or []:
         print(f"offhost-audit: warning: {clean(w)}", file=sys.stderr)
@@ -344,20 +310,10 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from offhost_audit import audit, inventory
+    from offhost_audit import inventory  # YAML: not for a lean `evaluate` (tests/test_startup.py)
 
     inv = inventory.load(args.inventory)
-    doc, found, warnings = audit.run_audit(
-        inv,
-        **_collect_kwargs(args),
-        profile=args.profile,
-        opa_url=args.opa_url,
-        save_facts=args.save_facts,
-        engine=args.engine,
-        jobs=args.jobs or None,
-    )
-    run, stored = cli_reports.record(args, doc, found, warnings, inventory=args.inventory)
-    return combine(_emit(run.findings, run.meta["warnings"], args, facts=doc), stored)
+    return _audit(args, cli_options.request(args, inventory=inv, waivers=cli_reports.waivers_path(args)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -376,11 +332,9 @@ def main(argv: list[str] | None = None) -> int:
         _flush_stdout()
         return _after_signal(code)
     except AuditError as e:
-        from offhost_audit.text import clean, redact_url
-
         print(f"offhost-audit: {e.title}: {clean(redact_url(str(e)))}", file=sys.stderr)
         if args.debug:
-            import logging
+            import logging  # not on a lean `evaluate` (tests/test_startup.py)
 
             logging.getLogger("offhost_audit").debug("AuditError", exc_info=True)
         return e.exit_code
@@ -389,8 +343,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except OSError as e:
-        from offhost_audit.atomic import WRITE_ERRNOS, silence_stdout
-
         if e.errno not in WRITE_ERRNOS:
             return _internal(e, args.debug)
         silence_stdout()
@@ -450,7 +402,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
     --debug: importing logging costs about 7 ms of its start-up."""
     if not args.debug and not getattr(args, "logs", True):
         return
-    import logging
+    import logging  # not on a lean `evaluate` (tests/test_startup.py)
 
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
@@ -461,8 +413,6 @@ def _configure_logging(args: argparse.Namespace) -> None:
 
 def _redact_record(record: Any) -> bool:
     """A logging filter: no URL's password reaches a log line, whoever logs it (text.redact_url)."""
-    from offhost_audit.text import redact_url
-
     message = record.getMessage()
     redacted = redact_url(message)
     if redacted != message:
@@ -477,16 +427,12 @@ def _interactive(args: argparse.Namespace) -> bool:
 
 def _internal(e: Exception, debug: bool) -> int:
     """A bug: one short line and exit 4, never 1 (which means "findings found")."""
-    from offhost_audit.text import clean, redact_url
-
     print(
         f"offhost-audit: internal error: {type(e).__name__}: {clean(redact_url(str(e)), keep_newlines=False)[:300]} "
         "(a bug in offhost-audit; --debug shows the details)",
         file=sys.stderr,
     )
     if debug:
-        import traceback
-
         traceback.print_exception(type(e), e, e.__traceback__, file=sys.stderr)
     return EXIT_INTERNAL
 
@@ -494,23 +440,17 @@ def _internal(e: Exception, debug: bool) -> int:
 def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
     """parse_args, with what --help/--version print captured and written by us: argparse ignores
     a failed write, so ``--help > /dev/full`` would exit 0 having printed nothing."""
-    import io
-
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed):
             return parser.parse_args(argv)
     finally:
         if printed.getvalue():
-            from offhost_audit.atomic import stdout_errors
-
             with stdout_errors():
                 sys.stdout.write(printed.getvalue())
 
 
 def _flush_stdout() -> None:
-    from offhost_audit.atomic import stdout_errors
-
     with stdout_errors():
         pass
 

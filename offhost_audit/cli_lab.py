@@ -9,6 +9,8 @@ import sys
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
+    # here, not at module level: cli.py imports this module, and `--help` loads no engine (tests/test_startup.py)
+    from offhost_audit import audit
     from offhost_audit.cli_reports import waivers_path
     from offhost_audit.engine import engine_module
     from offhost_audit.tui.session import Session
@@ -28,7 +30,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
             source=f"live audit of {args.inventory}",
             profile=args.profile,
             resolver=resolver,
-            audit_options={"insecure": args.insecure},
+            collect_options=audit.CollectOptions(insecure=args.insecure),
             **common,
         )
     else:
@@ -47,6 +49,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 def _demo_tui(args: argparse.Namespace) -> int:
     import tempfile
 
+    from offhost_audit import audit  # as in cmd_tui
     from offhost_audit.lab import demo
     from offhost_audit.tui.app import build_app
     from offhost_audit.tui.session import Session
@@ -59,7 +62,7 @@ def _demo_tui(args: argparse.Namespace) -> int:
             profile=args.profile,
             resolver=resolver,
             history_db=f"{tmp}/lab-history.sqlite",  # lab runs stay out of yours
-            audit_options={"call_timeout": 10.0, "target_timeout": 60.0},
+            collect_options=audit.CollectOptions(call_timeout=10.0, target_timeout=60.0),
         )
         build_app(session, start_audit=True).run()
     return 0

@@ -11,13 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from offhost_audit.findings import SEVERITIES
+from offhost_audit import cli_options
+from offhost_audit.errors import EXIT_NOT_STORED, EXIT_OK, InputError
+from offhost_audit.findings import verdicts
+from offhost_audit.store.history_errors import HistoryError
+from offhost_audit.text import clean
 
 
 def _formats(text: str) -> list[str]:
     """--report-formats / -f: checked while parsing, before any work."""
-    from offhost_audit.errors import InputError
-    from offhost_audit.reports.render import parse_formats
+    from offhost_audit.reports.render import parse_formats  # jinja2: not on a lean `evaluate` (tests/test_startup.py)
 
     try:
         return parse_formats(text)
@@ -85,21 +88,7 @@ def add_run_options(p: argparse.ArgumentParser, *, quiet: bool = False) -> None:
     )
     _add_render_options(g)
     if quiet:
-        g.add_argument(
-            "--quiet",
-            "-q",
-            action="store_true",
-            help="no table (for cron: errors only; --format json still prints); the exit code tells",
-        )
-
-
-def add_accept_unknown(p: Any) -> None:
-    """--accept-unknown of evaluate, audit and report (exit code 5 becomes 0)."""
-    p.add_argument(
-        "--accept-unknown",
-        action="store_true",
-        help="exit 0 instead of 5 when nothing fails at or above --fail-on but something there is unknown",
-    )
+        cli_options.add_quiet(g, "no table (for cron: errors only; --format json still prints); the exit code tells")
 
 
 def _add_db_option(p: Any) -> None:
@@ -139,15 +128,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("-o", "--output", dest="outdir", required=True, metavar="DIR", help="folder for the report files")
     _add_db_option(p)
     _add_render_options(p)
-    p.add_argument(
-        "--fail-on",
-        choices=SEVERITIES,
-        default="high",
-        help="exit 1 when the run has a failure at or above this severity, else 5 when a finding at or above it "
-        "is unknown (default: high)",
-    )
-    add_accept_unknown(p)
-    p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    cli_options.add_fail_on(p, "the run has a failure")
+    cli_options.add_accept_unknown(p)
+    cli_options.add_quiet(p, "print nothing but errors")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("history", help="list the stored runs")
@@ -159,7 +142,7 @@ def add_commands(sub: Any) -> None:
         metavar="N",
         help="newest N runs (default: 20; 0 = all)",
     )
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    cli_options.add_format(p)
     p.set_defaults(func=cmd_history)
 
     p = sub.add_parser(
@@ -175,7 +158,7 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("run_b", nargs="?", type=run_id, metavar="RUN_B", help="the run to compare RUN_A with")
     _add_db_option(p)
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    cli_options.add_format(p)
     p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("waivers", help="waivers file tools")
@@ -196,8 +179,6 @@ def run_id(text: str) -> int:
 
 def check_run_options(args: argparse.Namespace) -> None:
     """Before any work: option combinations that cannot do what they say."""
-    from offhost_audit.errors import InputError
-
     if getattr(args, "no_history", False) and getattr(args, "keep", None) is not None:
         raise InputError(
             "--keep removes only the report copies recorded in the history database; it cannot be used "
@@ -207,14 +188,10 @@ def check_run_options(args: argparse.Namespace) -> None:
 
 def _warn(text: str) -> None:
     """A warning that --quiet does not silence (the run's result is kept, but something was not)."""
-    from offhost_audit.text import clean
-
     print(f"offhost-audit: warning: {clean(text, keep_newlines=False)}", file=sys.stderr)
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
-    from offhost_audit.text import clean
-
     if not getattr(args, "quiet", False):
         print(f"offhost-audit: {clean(text, keep_newlines=False)}", file=sys.stderr)
 
@@ -232,46 +209,20 @@ def waivers_path(args: argparse.Namespace) -> str | None:
     return None
 
 
-def record(
-    args: argparse.Namespace,
-    facts: dict[str, Any],
-    found: list,
-    warnings: list[str],
-    *,
-    inventory: str | None = None,
-    facts_path: str | None = None,
-) -> tuple[Any, int]:
-    """Apply waivers, store the run (unless --no-history), write --report files; returns the Run and
-    the history's exit code: 0, or EXIT_NOT_STORED (6) with a warning when the history could not be
-    written (the findings and reports are still written)."""
-    from offhost_audit import audit
-    from offhost_audit.errors import EXIT_NOT_STORED, EXIT_OK
-    from offhost_audit.store.history_errors import HistoryError
-
-    run = audit.record_run(
-        facts,
-        found,
-        engine=getattr(args, "engine", None) or "embedded",
-        profile=args.profile,
-        opa_url=args.opa_url,
-        inventory_path=inventory,
-        facts_path=facts_path,
-        waivers=waivers_path(args),
-        warnings=warnings,
-        save=False,
-    )
-    code = EXIT_OK
-    if not args.no_history:
-        try:
-            audit.store_run(run, args.db, keep_runs=args.keep_runs)
-        except HistoryError as e:
-            _warn(f"this run was not stored in the history: {e}")
-            code = EXIT_NOT_STORED
+def record(args: argparse.Namespace, result: Any) -> int:
+    """After ``audit.run``: say what the history and the waivers said, write --report files; the
+    history's exit code: 0, or EXIT_NOT_STORED (6) with a warning when the history could not take
+    the run or the report copies (the findings and reports are still written)."""
+    run, code = result.run, result.stored
+    if code == EXIT_NOT_STORED:
+        _warn(f"this run was not stored in the history: {result.history_error}")
+    elif result.history_error is not None and args.report:
+        _warn(f"the reports leave out the change since the previous run: {result.history_error}")
     for note in _waiver_notes(run.meta.get("waivers") or {}):
         _say(args, f"warning: {note}")
-    if args.report and not _render(args, run, args.report, args.report_formats, args.fail_on):
+    if args.report and not _render(args, result):
         code = EXIT_NOT_STORED
-    return run, code
+    return code if code == EXIT_NOT_STORED else EXIT_OK
 
 
 def _waiver_notes(summary: dict[str, Any], most: int = 20) -> list[str]:
@@ -302,70 +253,78 @@ def _waiver_notes(summary: dict[str, Any], most: int = 20) -> list[str]:
     return notes
 
 
-def _render(args: argparse.Namespace, run: Any, outdir: str, names: list[str], fail_on: str | None) -> bool:
-    """--report: with a stored run, its context (previous run and trend of the same estate) and the
-    copies recorded for --keep; without one (--no-history, or a history that failed), neither.
-    Whether the history took the copies (a failure is a warning: the reports are written anyway)."""
-    from offhost_audit.store.history import History, HistoryError
+def _render(args: argparse.Namespace, result: Any) -> bool:
+    """--report: with a stored run, the previous run and trend of its estate and the copies recorded
+    for --keep; without one (--no-history, or a history that failed), neither. Whether the history
+    took the copies (a failure is a warning: the reports are written anyway)."""
+    from offhost_audit.store.history import History  # sqlite3: not on a lean `evaluate` (tests/test_startup.py)
 
+    run, outdir, names = result.run, args.report, args.report_formats
+    context = {"previous": result.previous, "trend": result.trend}
     if run.id is not None:
         try:
             with History(args.db, create=False) as h:
-                paths, recorded = _render_stored(args, h, run, outdir, names, fail_on)
+                paths, recorded = _render_stored(args, h, run, outdir, names, context)
         except HistoryError as e:  # the history went away between storing and rendering
             _warn(f"the reports leave out the history (previous run, trend, --keep): {e}")
-            paths, recorded = _render_with(args, run, outdir, names, fail_on), False
+            paths, recorded = _render_with(args, run, outdir, names), False
     else:
-        paths, recorded = _render_with(args, run, outdir, names, fail_on), True
+        paths, recorded = _render_with(args, run, outdir, names), True
     _say(args, f"reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
     return recorded
 
 
-def _render_with(args: argparse.Namespace, run: Any, outdir: str, names: list[str], fail_on: Any, **kw: Any) -> Any:
-    from offhost_audit.reports.render import render
+def _render_with(args: argparse.Namespace, run: Any, outdir: str, names: list[str], **kw: Any) -> Any:
+    from offhost_audit.reports.render import render  # jinja2: as in _formats
 
     return render(
-        run, names, outdir, fail_on=fail_on, accept_unknown=args.accept_unknown, template_dir=args.template_dir, **kw
+        run,
+        names,
+        outdir,
+        fail_on=args.fail_on,
+        accept_unknown=args.accept_unknown,
+        template_dir=args.template_dir,
+        **kw,
     )
 
 
 def _render_stored(
-    args: argparse.Namespace, h: Any, run: Any, outdir: str, names: list[str], fail_on: Any
+    args: argparse.Namespace, h: Any, run: Any, outdir: str, names: list[str], context: dict[str, Any]
 ) -> tuple[list[Path], bool]:
-    """Render a stored run with its estate's previous run and trend, recording the copies for --keep
-    (default 30). A history that fails here is a warning; (the paths, whether the copies were recorded)."""
-    from offhost_audit.reports.render import latest_names
-    from offhost_audit.store.history import HistoryError
+    """Render a stored run with ``context`` (its estate's previous run and trend), recording the
+    copies for --keep (default 30). A history that fails here is a warning; (the paths, whether the
+    copies were recorded)."""
+    from offhost_audit.reports.render import latest_names  # jinja2: as in _formats
 
     try:
-        context = {"previous": h.previous(run.id), "trend": h.runs(limit=60, estate=h.estate(run.id), up_to=run.id)}
-    except HistoryError as e:
-        _warn(f"the reports leave out the change since the previous run: {e}")
-        context = {}
-    try:
-        return _render_with(
-            args, run, outdir, names, fail_on, **context, keep=args.keep or DEFAULT_KEEP, manifest=h
-        ), True
+        return _render_with(args, run, outdir, names, **context, keep=args.keep or DEFAULT_KEEP, manifest=h), True
     except HistoryError as e:  # raised after the files were written: only the manifest failed
         _warn(f"the reports were written but not recorded for --keep (no old copy was removed): {e}")
         return [Path(outdir) / n for n in latest_names(names)], False
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from offhost_audit.findings import verdicts
+    # the engine and sqlite3: not on `--help` or a lean `evaluate` (tests/test_startup.py), nor below
+    from offhost_audit import audit
     from offhost_audit.store.history import History
 
     with History(args.db, create=False) as h:
         run = h.load(args.run)
         assert run.id is not None  # a stored run
-        paths, _ = _render_stored(args, h, run, args.outdir, args.formats, args.fail_on)
+        try:
+            previous, trend = audit.previous_runs(h, run.id)
+            context = {"previous": previous, "trend": trend}
+        except HistoryError as e:
+            _warn(f"the reports leave out the change since the previous run: {e}")
+            context = {}
+        paths, _ = _render_stored(args, h, run, args.outdir, args.formats, context)
     _say(args, f"run {run.id}: reports written: {', '.join(str(p) for p in paths if p.name.startswith('latest.'))}")
     return verdicts.exit_code(run.findings, args.fail_on, accept_unknown=args.accept_unknown)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from offhost_audit.reports import console  # rich: not on `evaluate --format json` (tests/test_startup.py)
     from offhost_audit.store.history import History, default_db_path
-    from offhost_audit.text import clean
 
     path = Path(args.db) if args.db else default_db_path()
     if not path.exists():  # a reading command never creates the database
@@ -395,25 +354,14 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not runs:
         print(clean(f"no runs in {h.path}"))
         return 0
-    print(
-        f"{'run':>5}  {'started (UTC)':<20}  {'fail':>6} {'unknown':>7} {'waived':>6} {'pass':>6} {'total':>6}  profile, engine, source"
-    )
-    for r in runs:
-        st = r.counts.get("status", {})
-        src = r.meta.get("inventory") or r.meta.get("facts_file") or ""
-        print(
-            f"{r.id:>5}  {clean(r.started_at, keep_newlines=False):<20}  {st.get('fail', 0):>6} {st.get('unknown', 0):>7} {st.get('waived', 0):>6} "
-            f"{st.get('pass', 0):>6} {r.counts.get('total', 0):>6}  "
-            + clean(f"{r.meta.get('profile') or '-'}, {r.meta.get('engine') or '-'}, {src or '-'}", keep_newlines=False)
-        )
+    console.print_history(runs)
     return 0
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from offhost_audit.errors import InputError
-    from offhost_audit.store.diff import CATEGORIES, LABELS, diff_runs
+    from offhost_audit.reports import console
+    from offhost_audit.store.diff import diff_runs  # dataclasses: not on a lean `evaluate` (tests/test_startup.py)
     from offhost_audit.store.history import History
-    from offhost_audit.text import clean
 
     if args.run_a is not None and args.run_a == args.run_b:
         raise InputError(f"diff {args.run_a} {args.run_b}: that is the same run twice; give two different runs")
@@ -435,30 +383,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps(d.as_dict(), indent=2) + "\n")  # ASCII: no control character reaches a terminal
         return 0
-    print(clean(f"run {old.id} ({old.started_at}) -> run {new.id} ({new.started_at})", keep_newlines=False))
-    for cat in CATEGORIES:
-        items = d.changes[cat]
-        print(f"{LABELS[cat]}: {len(items)}")  # our own labels and counts
-        if cat == "still_failing":
-            continue
-        for c in items[:200]:
-            reason = f" ({c.reason})" if c.reason else ""
-            print(
-                "  "
-                + clean(
-                    f"{c.rule_id} {c.severity} {c.subject}: {c.old_status or '-'} -> {c.new_status or '-'}{reason}",
-                    keep_newlines=False,
-                )
-            )
-        if len(items) > 200:
-            print(f"  ... {len(items) - 200} more (--format json lists all)")
+    console.print_diff(old, new, d)
     return 0
 
 
 def cmd_waivers_lint(args: argparse.Namespace) -> int:
-    from offhost_audit.engine import embedded
-    from offhost_audit.store import waivers
-    from offhost_audit.text import clean
+    from offhost_audit.engine import embedded  # regorus: not on `--help` (tests/test_startup.py)
+    from offhost_audit.store import waivers  # YAML: not on a lean `evaluate` (tests/test_startup.py)
 
     result = waivers.lint(args.file, rules=embedded.compiled().metadata)  # the policies' rule ids
     for p in result.problems:

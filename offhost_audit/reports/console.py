@@ -10,12 +10,14 @@ seconds to wrap and help nobody); ``--format json`` keeps every value exact and 
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
 from offhost_audit.findings import STATUSES, Finding, counts, status_label, unknowns, verdicts
 from offhost_audit.reports.findings_json import to_json  # noqa: F401  (one JSON writer: findings_json)
+from offhost_audit.store.diff import CATEGORIES, LABELS
 from offhost_audit.text import clean, reflow
 
 _STATUS_STYLE = {"fail": "bold red", "unknown": "yellow", "pass": "green", "not_applicable": "dim", "waived": "cyan"}
@@ -166,3 +168,43 @@ def table_text(
         console=Console(file=buf, width=width, no_color=True, color_system=None, highlight=False),
     )
     return buf.getvalue()
+
+
+# --- the run history (`history`, `diff`): plain lines, every value from a run cleaned -----------
+
+
+def print_history(runs: list[Any]) -> None:
+    """`history`'s table: one line per stored run, newest first."""
+    print(
+        f"{'run':>5}  {'started (UTC)':<20}  {'fail':>6} {'unknown':>7} {'waived':>6} {'pass':>6} {'total':>6}  "
+        "profile, engine, source"
+    )
+    for r in runs:
+        st = r.counts.get("status", {})
+        src = r.meta.get("inventory") or r.meta.get("facts_file") or ""
+        print(
+            f"{r.id:>5}  {clean(r.started_at, keep_newlines=False):<20}  {st.get('fail', 0):>6} "
+            f"{st.get('unknown', 0):>7} {st.get('waived', 0):>6} {st.get('pass', 0):>6} {r.counts.get('total', 0):>6}  "
+            + clean(f"{r.meta.get('profile') or '-'}, {r.meta.get('engine') or '-'}, {src or '-'}", keep_newlines=False)
+        )
+
+
+def print_diff(old: Any, new: Any, d: Any, most: int = 200) -> None:
+    """`diff`'s text: each category's count and (but for "still failing") up to ``most`` changes."""
+    print(clean(f"run {old.id} ({old.started_at}) -> run {new.id} ({new.started_at})", keep_newlines=False))
+    for cat in CATEGORIES:
+        items = d.changes[cat]
+        print(f"{LABELS[cat]}: {len(items)}")  # our own labels and counts
+        if cat == "still_failing":
+            continue
+        for c in items[:most]:
+            reason = f" ({c.reason})" if c.reason else ""
+            print(
+                "  "
+                + clean(
+                    f"{c.rule_id} {c.severity} {c.subject}: {c.old_status or '-'} -> {c.new_status or '-'}{reason}",
+                    keep_newlines=False,
+                )
+            )
+        if len(items) > most:
+            print(f"  ... {len(items) - most} more (--format json lists all)")

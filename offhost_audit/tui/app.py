@@ -269,7 +269,7 @@ class OffhostAuditApp(App[None]):
     @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False, description="opening a run")
     def _open_run(self, run_id: int) -> None:
         s = self.session
-        keep = dict(inventory=s.inventory, resolver=s.resolver, audit_options=s.audit_options, engine=s.engine)
+        keep = dict(inventory=s.inventory, resolver=s.resolver, collect_options=s.collect_options, engine=s.engine)
         new = Session.from_history(str(run_id), db=s.history_db, waivers_path=s.waivers_path, **keep)
         self.post_message(SessionOpened(new, f"Opened run {run_id}."))
 

@@ -1,23 +1,28 @@
 """What the TUI has open: facts, findings, profile, where they came from, and the actions on them.
 
-Every action goes through the core services: ``audit.evaluate_facts`` and ``audit.run_audit`` to
-judge and collect, ``audit.record_run`` to apply waivers and store a run in the history,
-``waivers.append`` to add a waiver, ``reports.render.render`` to export. No Textual here: workers
-call these methods from threads.
+Every action goes through the audit service: ``audit.run`` (the one pipeline: collect or take
+the facts, evaluate, apply the waivers, record) for opening, re-evaluating and live audits,
+``audit.previous_runs`` for an export's change since the previous run, ``waivers.append`` to add
+a waiver, ``reports.render.render`` to export. Neither the collectors nor the engine are imported
+here (tests/test_layers.py). No Textual here: workers call these methods from threads.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from offhost_audit import assemble, audit, facts as facts_doc
-from offhost_audit.errors import InputError
+from offhost_audit.errors import EXIT_NOT_STORED, InputError
 from offhost_audit.findings import Finding, sorted_findings
 from offhost_audit.names import norm_name
-from offhost_audit.store import waivers as waivers_mod
+from offhost_audit.reports.render import render
+from offhost_audit.store import history, waivers as waivers_mod
+from offhost_audit.store.history_errors import HistoryError
 
 Progress = Callable[[str, str, str], None]
 Steps = Callable[[str, int | None, int | None], None]  # (what is being done, done, total): None, None = no count yet
@@ -37,7 +42,7 @@ class Session:
     waivers_path: str | None = None
     history_db: str | None = None
     run_id: str | None = None
-    audit_options: dict[str, Any] = field(default_factory=dict)
+    collect_options: audit.CollectOptions = audit.CollectOptions()  # timeouts, concurrency, TLS of live audits
     origin: str = ""  # what the session was opened on, kept when live runs renumber ``source``
     engine: str = "embedded"  # the Rego engine every evaluation of this session uses (--engine)
     pending: str | None = None  # a facts file's text not yet validated and evaluated (``open`` does it)
@@ -71,28 +76,47 @@ class Session:
             return
         say(f"checking {path} ({len(text) / 2**20:,.1f} MB)", None, None)
         doc = facts_doc.loads(text, source=str(path))
-        found = self._with_waivers(self._evaluate(doc, say, facts_json=text))
+        result = audit.run(self._request(doc, say, facts_json=text, save=False))
         # all at once: the UI reads the session on the event loop while this runs in a worker
-        self.facts, self.findings, self.warnings, self.pending = doc, found, audit.run_warnings(doc), None
+        self._take(result)
+        self.pending = None
 
-    def _evaluate(self, doc: dict[str, Any], say: Steps, facts_json: str | None = None) -> list[Finding]:
-        what = f"evaluating {len(doc.get('hosts') or []):,} hosts with profile {self.current_profile(doc)}"
-        say(what, None, None)
-        return audit.evaluate_facts(
-            doc,
-            profile=self.profile,
+    def _request(
+        self, doc: dict[str, Any], say: Steps | None = None, *, facts_json: str | None = None, save: bool
+    ) -> audit.AuditRequest:
+        """The audit of ``doc`` as this session runs it: its profile, engine, waivers and history."""
+        progress = None
+        if say is not None:
+            what = f"evaluating {len(doc.get('hosts') or []):,} hosts with profile {self.current_profile(doc)}"
+            say(what, None, None)
+            progress = lambda done, total: say(what, done, total)  # noqa: E731
+        return audit.AuditRequest(
+            facts=doc,
             facts_json=facts_json,
-            engine=self.engine,
-            progress=lambda done, total: say(what, done, total),
+            inventory_path=getattr(self.inventory, "path", None) if self._inventory_file() else None,
+            evaluate=audit.EvaluateOptions(profile=self.profile, engine=self.engine, progress=progress),
+            record=audit.RecordOptions(db=self.history_db, save=save, waivers=self._waivers_file()),
         )
+
+    def _take(self, result: audit.AuditResult, *, same_facts: bool = False) -> None:
+        """The audited run's facts, findings (waivers applied) and warnings become the session's;
+        ``same_facts`` (a re-evaluation): the run's warnings stay as they were (a live audit's
+        "collector run(s) failed" is not in the facts)."""
+        run = result.run
+        self.waiver_warnings = waivers_mod.summary_warnings(run.meta["waivers"])
+        if not same_facts:  # the run's own warnings; the waivers' are kept apart (``all_warnings``)
+            self.facts = run.facts
+            self.warnings = [w for w in run.meta["warnings"] if w not in self.waiver_warnings]
+        self.findings = run.findings
+
+    def _waivers_file(self) -> str | None:
+        return self.waivers_path if self.waivers_path and os.path.exists(self.waivers_path) else None
 
     @classmethod
     def from_history(
         cls, run_id: str | None = None, *, db: str | None = None, profile: str | None = None, **kw: Any
     ) -> Session:
         """A stored run (None: the latest); its findings as stored, waivers included."""
-        from offhost_audit.store import history
-
         if run_id is not None and not (str(run_id).isdigit() and 1 <= int(run_id) <= history.MAX_ID):
             raise InputError(
                 f"--run {run_id!r}: a run id is a number from 1 to {history.MAX_ID} (`offhost-audit history` lists them)"
@@ -137,59 +161,51 @@ class Session:
         if profile is not None:
             self.profile = profile
         try:
-            self.findings = self._with_waivers(self._evaluate(self.facts, steps or (lambda what, done, total: None)))
+            self._take(audit.run(self._request(self.facts, steps, save=False)), same_facts=True)
         except BaseException:
             self.profile = before  # the findings are still the old profile's
             raise
 
     def run_audit(self, progress: Progress, *, only: str | None = None) -> None:
-        """Collect live (all targets, or ``only`` one) through ``audit.run_audit``; then record it in the history."""
+        """Audit live (all targets, or ``only`` one, merged into the facts in hand) through
+        ``audit.run`` and record the run in the history. A history that cannot take the run raises
+        HistoryError once the session holds the run's findings."""
         if self.inventory is None:
             raise InputError("this session has no inventory: open the TUI with --inventory FILE for a live audit")
-        inv = self.inventory if only is None else _only(self.inventory, only)
-        doc, found, warnings = audit.run_audit(
-            inv,
-            progress=progress,
-            profile=self.profile,
-            resolver=self.resolver,
-            engine=self.engine,
-            **self.audit_options,
-        )
-        if only is not None:
-            doc = assemble.merge_target(self.facts, doc, only)
-            found = audit.evaluate_facts(doc, profile=self.profile, engine=self.engine)
-            warnings = audit.run_warnings(doc)
-        self.facts, self.findings, self.warnings = doc, found, warnings
-        self.record()  # applies the waivers too
-
-    def _with_waivers(self, findings: list[Finding]) -> list[Finding]:
-        """The findings with the waivers file applied (when there is one); the waivers the run held
-        back as too broad become ``waiver_warnings``."""
-        self.waiver_warnings = []
-        if self.waivers_path and os.path.exists(self.waivers_path):
-            applied = waivers_mod.apply(findings, waivers_mod.load(self.waivers_path))
-            self.waiver_warnings = applied.warnings()
-            return applied.findings
-        return findings
+        options = self.collect_options._replace(progress=progress, resolver=self.resolver)
+        if only is None:
+            request = self._request({}, save=True)._replace(facts=None, inventory=self.inventory, collect=options)
+        else:
+            fresh = audit.collect_checked(_only(self.inventory, only), options)
+            request = self._request(assemble.merge_target(self.facts, fresh, only), save=True)
+        result = audit.run(request)
+        self._take(result)
+        if result.stored == EXIT_NOT_STORED and result.history_error is not None:
+            raise result.history_error
+        self._stored(result.run)
 
     def record(self) -> str:
-        """Apply the waivers and store the current run in the history (``audit.record_run``); its id."""
+        """Store the current run (its facts and findings as they are) in the history; its id."""
         run = audit.record_run(
             self.facts,
             self.findings,
             profile=self.profile,
             engine=self.engine,
-            db=self.history_db,
-            waivers=self.waivers_path if self.waivers_path and os.path.exists(self.waivers_path) else None,
+            waivers=self._waivers_file(),
             inventory_path=getattr(self.inventory, "path", None) if self._inventory_file() else None,
             warnings=self.warnings,
+            save=False,
         )
+        audit.store_run(run, self.history_db)
         self.findings = run.findings
         self.waiver_warnings = waivers_mod.summary_warnings(run.meta["waivers"])
+        self._stored(run)
+        return str(run.id)
+
+    def _stored(self, run: Any) -> None:
         self.run_id = str(run.id)
         self.origin = self.origin or self.source
         self.source = f"run {run.id} ({self.origin})"
-        return self.run_id
 
     def _inventory_file(self) -> bool:
         path = getattr(self.inventory, "path", None)
@@ -197,9 +213,6 @@ class Session:
 
     def waive(self, finding: Finding, *, reason: str, approver: str, expires: str, owner: str | None = None) -> str:
         """Append a waiver for this finding (exact subject) to the waivers file and re-apply; the file written."""
-        import datetime as dt
-        import uuid
-
         path = self.waivers_path or _default_waivers_path(self)
         w = waivers_mod.new_waiver(
             id=f"W-{uuid.uuid4().hex[:8]}",
@@ -222,14 +235,23 @@ class Session:
     ) -> list[str]:
         """Render the given findings (the current view) as reports into ``directory``; the files written.
 
-        ``note``: what filtered the view, added to the run's warnings so the reports say it too."""
-        from offhost_audit.reports.render import render
-
+        ``note``: what filtered the view, added to the run's warnings so the reports say it too. A
+        stored run's reports show the change since the previous run of its estate and the trend,
+        as the CLI's do; a history that cannot be read leaves them out (the reports say nothing of it)."""
         view = sorted_findings([self.findings[i] for i in rows])  # the reports' order, whatever the list's sort
         warnings = self.all_warnings + ([f"This report is {note}."] if note else [])
-        run = audit.record_run(self.facts, view, profile=self.profile, save=False, warnings=warnings)
+        run = audit.record_run(
+            self.facts, view, profile=self.profile, engine=self.engine, save=False, warnings=warnings
+        )
         run.id = int(self.run_id) if self.run_id and self.run_id.isdigit() else None
-        return [str(p) for p in render(run, list(formats), directory)]
+        context: dict[str, Any] = {}
+        if run.id is not None:
+            try:
+                previous, trend = audit.previous_runs(self.history_db, run.id)
+                context = {"previous": previous, "trend": trend}
+            except HistoryError:
+                pass
+        return [str(p) for p in render(run, list(formats), directory, **context)]
 
 
 def _glob_escape(name: str) -> str:
@@ -245,8 +267,6 @@ def _default_waivers_path(s: Session) -> str:
 
 def _only(inventory: Any, target: str) -> Any:
     """The inventory reduced to one target (assignments kept: the proxies list is context)."""
-    from dataclasses import replace
-
     t = norm_name(target)
     return replace(
         inventory,
@@ -263,10 +283,5 @@ def describe(rule_id: str) -> str | None:
 
 def plan(session: Session, only: str | None = None) -> dict[str, int]:
     """Collector runs per target that a live audit will make (for the progress display)."""
-    from offhost_audit import collect
-    from offhost_audit.collectors import registry
-
     inv = session.inventory if only is None else _only(session.inventory, only)
-    targets = inv.targets(resolver=session.resolver)
-    collectors = registry()
-    return {t.name: collect.plan_size([t], collectors) for t in targets}
+    return audit.plan(inv, session.resolver)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-sys.path.insert(0, str(Path(__file__).parent / "tui"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tui"))
 from tuikit import drive, settle
 
 from offhost_audit import audit

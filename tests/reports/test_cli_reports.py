@@ -171,3 +171,25 @@ def test_report_folders_that_exist_and_a_db_that_is_an_input(tmp_path, db, capsy
     before = copy.read_bytes()
     assert main(["evaluate", "-f", str(copy), "--db", str(copy), "-q"]) == 2
     assert "names an input" in capsys.readouterr().err and copy.read_bytes() == before
+
+
+# --- --profile: one check on every command that takes it, before any work ----------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["evaluate", "-f", PROBLEMS, "--db", "{db}"],
+        ["audit", "-i", "{missing}", "--db", "{db}"],  # the inventory is never read: the profile comes first
+        ["demo", "--scenario", "csv-healthy"],  # no lab is started
+        ["tui", "--facts", PROBLEMS, "--db", "{db}"],  # no TUI is started
+    ],
+    ids=lambda a: a[0],
+)
+def test_an_unknown_profile_is_exit_2_naming_the_profiles_before_any_work(tmp_path, db, capsys, argv):
+    argv = [a.replace("{missing}", str(tmp_path / "missing.yaml")).replace("{db}", db) for a in argv]
+    assert main([*argv, "--profile", "veeam-1999"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "unknown profile 'veeam-1999'" in err[0] and "veeam-2025-08" in err[0] and "veeam-2026-02" in err[0]
+    assert not Path(db).exists()  # nothing was run, so nothing was recorded

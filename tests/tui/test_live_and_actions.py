@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import yaml
 from textual.widgets import DataTable
 from tuikit import drive, session, settle
 
+from offhost_audit import audit
 from offhost_audit.store import history, waivers
 from offhost_audit.cli import main
 from offhost_audit.lab import demo
 from offhost_audit.tui.session import Session
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _lab_session(name, db, **kw):
@@ -23,7 +27,7 @@ def test_live_audit_on_the_faults_lab_shows_progress_errors_and_saves_the_run(tm
     seen = {}
     with demo.serve("faults") as (sc, inv, resolver):
         s = Session.empty_for_inventory(inv, source="lab faults", resolver=resolver, history_db=db,
-                                        audit_options={"call_timeout": 5.0, "target_timeout": 30.0})
+                                        collect_options=audit.CollectOptions(call_timeout=5.0, target_timeout=30.0))
 
         async def body(app, pilot):
             seen["mode"] = app.current_mode
@@ -79,7 +83,7 @@ def test_a_failed_live_audit_is_a_notification_not_a_traceback(tmp_path):
     inv = inventory.load(str(inv_file))
     s = Session.empty_for_inventory(inv, source="unreachable", resolver=Resolver(env={"NO_SUCH_PASSWORD_VAR_I11": "x"},
                                                                                   interactive=False),
-                                    history_db=str(tmp_path / "h.sqlite"), audit_options={"call_timeout": 2.0})
+                                    history_db=str(tmp_path / "h.sqlite"), collect_options=audit.CollectOptions(call_timeout=2.0))
     seen = {}
 
     async def body(app, pilot):
@@ -259,3 +263,25 @@ def test_a_tui_session_on_opas_engine_judges_like_the_embedded_one_and_records_i
     run_id = opa.record()
     with History(db) as h:
         assert h.load(int(run_id)).meta["engine"] == "opa"
+
+
+def test_an_export_from_the_tui_shows_the_change_since_the_previous_run_like_report(tmp_path):
+    """HTML and Markdown exported from a stored run in the TUI carry the previous run of the same
+    estate and the trend, as `offhost-audit report` of that run does."""
+    db, facts = str(tmp_path / "h.sqlite"), tmp_path / "facts.json"
+    for name in ("csv-cluster-problems.json", "csv-cluster-healthy.json"):  # one estate, fixed in between
+        facts.write_bytes((ROOT / "examples" / "facts" / name).read_bytes())
+        main(["evaluate", "-f", str(facts), "--db", db, "-q"])
+    s = Session.from_history(None, db=db)
+    files = s.export(list(range(len(s.findings))), str(tmp_path / "tui"), ("html", "md"))
+    assert str(tmp_path / "tui" / "latest.md") in files
+    assert main(["report", "--db", db, "-o", str(tmp_path / "cli"), "-f", "md", "-q"]) == 0
+
+    def since(folder):
+        md = (tmp_path / folder / "latest.md").read_text(encoding="utf-8")
+        return md.split("## Change since the previous run")[1].split("\n## ")[0]
+
+    assert "Run 1 → run 2." in since("tui") and "| fixed | 4 |" in since("tui")
+    assert since("tui") == since("cli")
+    html = (tmp_path / "tui" / "latest.html").read_text(encoding="utf-8")
+    assert 'id="diff"' in html and 'id="trend"' in html and "No previous run to compare with" not in html
