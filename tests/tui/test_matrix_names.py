@@ -8,6 +8,7 @@ import json
 from textual.widgets import DataTable
 from tuikit import EXAMPLES, drive, settle
 
+from offhost_audit.tui import estate
 from offhost_audit.tui.session import Session
 
 
@@ -18,9 +19,8 @@ def test_a_proxy_assigned_by_its_dns_name_is_one_row_with_the_findings_verdict(t
     path = tmp_path / "dns-names.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     s = Session.from_facts_file(str(path))
-    blocking = sorted(
-        {f["rule_id"] for f in s.findings if f["status"] == "fail" and f["subject"].get("cluster") == "HVCL01"}
-    )
+    short = Session.from_facts_file(str(EXAMPLES / "csv-cluster-problems.json"))  # the same estate, short names
+    blocking = estate.matrix(short.facts, short.findings).cell("PROXY01", ("cluster", "HVCL01")).blocking
     seen = {}
 
     async def body(app, pilot):
@@ -31,9 +31,9 @@ def test_a_proxy_assigned_by_its_dns_name_is_one_row_with_the_findings_verdict(t
         seen["rows"] = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
     drive(s, body)
-    assert blocking == ["OHP-011", "OHP-012"]  # what the findings say about HVCL01
+    assert blocking == ["OHP-011", "OHP-012", "OHP-013"]  # the pair's verdict (OHP-013: its nodes' VSS)
     assert len(seen["rows"]) == 1, seen["rows"]  # one proxy, however the assignment spells it
     hvcl01 = [h for h in seen["header"] if h.lower().startswith("cluster hvcl01")]
     assert len(hvcl01) == 1, seen["header"]
     row = dict(zip(seen["header"], seen["rows"][0]))
-    assert row[hvcl01[0]] == "✘ 011,012"
+    assert row[hvcl01[0]] == "✘ 011,012,013"
