@@ -17,10 +17,10 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-# Lint and types on the package, zero findings (configured in pyproject.toml).
+# Lint and format on the package and the tests, types on the package, zero findings (pyproject.toml).
 lint: $(VENV)/.installed
-	$(BIN)/ruff check offhost_audit
-	$(BIN)/ruff format --check offhost_audit
+	$(BIN)/ruff check offhost_audit tests
+	$(BIN)/ruff format --check offhost_audit tests
 	$(BIN)/mypy
 
 demo: $(VENV)/.installed

@@ -27,16 +27,14 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import estate  # noqa: E402
+import estate
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "offhost_audit.cli"]

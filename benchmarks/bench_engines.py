@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import estate  # noqa: E402
+import estate
 
-from offhost_audit import audit  # noqa: E402
-from offhost_audit.engine import embedded, opa  # noqa: E402
+from offhost_audit import audit
+from offhost_audit.engine import embedded, opa
 
 
 def timed(path: Path, engine: str) -> tuple[float, list]:

@@ -27,14 +27,14 @@ from pathlib import Path
 import regorus
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import estate  # noqa: E402
+import estate
 
-from offhost_audit import audit, facts  # noqa: E402
-from offhost_audit.engine import embedded  # noqa: E402
-from offhost_audit.engine.metadata import enrich  # noqa: E402
-from offhost_audit.engine.sources import read_sources  # noqa: E402
-from offhost_audit.findings import sorted_findings  # noqa: E402
-from offhost_audit.resources import policies_dir  # noqa: E402
+from offhost_audit import audit, facts
+from offhost_audit.engine import embedded
+from offhost_audit.engine.metadata import enrich
+from offhost_audit.engine.sources import read_sources
+from offhost_audit.findings import sorted_findings
+from offhost_audit.resources import policies_dir
 
 PROFILE = "veeam-2025-08"
 

@@ -43,10 +43,9 @@ sys.path.insert(0, str(ROOT / "tests" / "hardening"))
 from offhost_audit import facts, inventory, waivers  # noqa: E402
 from offhost_audit.collectors.base import Target  # noqa: E402
 from offhost_audit.collectors.winrm import WinRMSession  # noqa: E402
-from offhost_audit.inventory.credentials import Credentials  # noqa: E402
 from offhost_audit.errors import AuditError  # noqa: E402
+from offhost_audit.inventory.credentials import Credentials  # noqa: E402
 from offhost_audit.reports import console  # noqa: E402
-
 
 FAILED: list[str] = []
 
@@ -196,8 +195,8 @@ def store() -> None:
     import estate
 
     from offhost_audit import audit
-    from offhost_audit.store.history import History
     from offhost_audit.reports.render import FORMATS, render
+    from offhost_audit.store.history import History
 
     doc = json.loads((ROOT / "examples" / "facts" / "csv-cluster-healthy.json").read_text())
     found = audit.evaluate_facts(doc)

@@ -61,10 +61,9 @@ def main() -> int:
 
     from offhost_audit import audit
     from offhost_audit.atomic import write_atomic
+    from offhost_audit.reports import context, render as rmod
     from offhost_audit.store.diff import diff_runs
     from offhost_audit.store.history import History
-    from offhost_audit.reports import context
-    from offhost_audit.reports import render as rmod
 
     facts = estate.generate(args.hosts)
     base = audit.evaluate_facts(facts)

@@ -34,15 +34,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import estate  # noqa: E402
+import estate
 
-from offhost_audit import facts as facts_doc  # noqa: E402
-from offhost_audit.atomic import write_atomic  # noqa: E402
-from offhost_audit.engine import embedded, pool, split  # noqa: E402
-from offhost_audit.engine.metadata import enrich  # noqa: E402
-from offhost_audit.engine.sources import dumps_compact  # noqa: E402
-from offhost_audit.findings import sorted_findings  # noqa: E402
-from offhost_audit.reports import findings_json  # noqa: E402
+from offhost_audit import facts as facts_doc
+from offhost_audit.atomic import write_atomic
+from offhost_audit.engine import embedded, pool, split
+from offhost_audit.engine.metadata import enrich
+from offhost_audit.engine.sources import dumps_compact
+from offhost_audit.findings import sorted_findings
+from offhost_audit.reports import findings_json
 
 PROFILE = "veeam-2025-08"
 

@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import estate
 
 from offhost_audit import audit
-
 from offhost_audit.findings import unknowns, verdicts
 from offhost_audit.reports import console
 

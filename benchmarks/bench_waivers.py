@@ -32,9 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import estate
 
 from offhost_audit import audit
-
-from offhost_audit.store import waivers
 from offhost_audit.errors import AuditError
+from offhost_audit.store import waivers
 
 
 def waivers_text(findings: list[dict], n: int, *, seed: int = 7) -> str:

@@ -32,7 +32,6 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_make_collect_report(collector):
     """The same for a whole module skipped at collection (``pytest.importorskip``)."""

@@ -87,11 +87,19 @@ def test_save_is_atomic_and_keeps_old_file_on_invalid_doc(tmp_path):
 
 def test_merge_joins_fragments_by_key_case_insensitively():
     a = {"hosts": [{"name": "hv01", "roles": ["hyperv_host"], "os": {"build": 20348}}]}
-    b = {"hosts": [{"name": "HV01.corp.example", "roles": ["hyperv_host"], "features": {"hyperv": True}, "os": {"ubr": 5}}]}
-    c = {"shares": [{"unc": "\\\\fs01\\VMS", "server": "FS01", "name": "VMS"}],
-         "collection": [{"target": "HV01", "collector": "x", "status": "ok"}]}
-    d = {"shares": [{"unc": "\\\\FS01\\vms", "server": "FS01", "name": "VMS", "dialect": "3.1.1"}],
-         "collection": [{"target": "FS01", "collector": "y", "status": "ok"}]}
+    b = {
+        "hosts": [
+            {"name": "HV01.corp.example", "roles": ["hyperv_host"], "features": {"hyperv": True}, "os": {"ubr": 5}}
+        ]
+    }
+    c = {
+        "shares": [{"unc": "\\\\fs01\\VMS", "server": "FS01", "name": "VMS"}],
+        "collection": [{"target": "HV01", "collector": "x", "status": "ok"}],
+    }
+    d = {
+        "shares": [{"unc": "\\\\FS01\\vms", "server": "FS01", "name": "VMS", "dialect": "3.1.1"}],
+        "collection": [{"target": "FS01", "collector": "y", "status": "ok"}],
+    }
     out = merge([a, b, c, d])
     assert len(out["hosts"]) == 1
     assert out["hosts"][0]["os"] == {"build": 20348, "ubr": 5}
@@ -112,7 +120,11 @@ def test_findings_order_and_threshold():
 
     fs = [f("pass", "critical"), f("fail", "low"), f("unknown", "high"), f("fail", "critical", "OHP-010")]
     assert [(x["status"], x["severity"]) for x in sorted_findings(fs)] == [
-        ("fail", "critical"), ("fail", "low"), ("unknown", "high"), ("pass", "critical")]
+        ("fail", "critical"),
+        ("fail", "low"),
+        ("unknown", "high"),
+        ("pass", "critical"),
+    ]
     assert at_or_above("critical", "high") and not at_or_above("medium", "high")
     assert [x["rule_id"] for x in breaches(fs, "high")] == ["OHP-010"]
     assert len(breaches(fs, "low")) == 2
@@ -130,7 +142,17 @@ def test_duplicate_host_names_are_rejected_with_both_paths():
 
 def test_whole_sections_may_be_null():
     doc = _example()
-    for key in ("vbr", "assignments", "clusters", "vms", "shares", "domains", "computer_accounts", "collection", "warnings"):
+    for key in (
+        "vbr",
+        "assignments",
+        "clusters",
+        "vms",
+        "shares",
+        "domains",
+        "computer_accounts",
+        "collection",
+        "warnings",
+    ):
         doc[key] = None
     facts_mod.validate(doc)
 

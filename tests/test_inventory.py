@@ -8,8 +8,8 @@ import pytest
 
 from offhost_audit import inventory
 from offhost_audit.cli import main
-from offhost_audit.inventory.credentials import CredentialError, Resolver
 from offhost_audit.errors import InventoryError
+from offhost_audit.inventory.credentials import CredentialError, Resolver
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = """\
@@ -57,16 +57,27 @@ def test_a_host_in_two_roles_is_one_target_with_both():
     assert sorted(hv02.roles) == ["hyperv_host", "proxy"] and hv02.cluster == "HVCL01"
 
 
-@pytest.mark.parametrize(("edit", "where", "words"), [
-    (("max_tasks: 4", "max_tasks: four"), "inv.yaml:6: proxies[0].max_tasks", "non-negative integer"),
-    (("{scheme: https, auth: ntlm}", "{scheme: https, auth: digest}"), "inv.yaml:3: defaults.winrm.auth", "ntlm"),
-    (("{scheme: http}", "{scheme: http, port: 70000}"), "inv.yaml:12: clusters[0].nodes[1].winrm.port", "1-65535"),
-    (("    max_tasks: 4\n", "    max_tasks: 4\n    password: hunter2\n"), "inv.yaml:7: proxies[0].password", "secrets"),
-    (("    max_tasks: 4\n", "    maxtasks: 4\n"), "inv.yaml:6: proxies[0].maxtasks", "unknown field"),
-    (("{cluster: HVCL01}", "{cluster: HVCL09}"), "inv.yaml:7: proxies[0].serves", "HVCL09"),
-    (("- {name: HV01, address: hv01.corp.example}", "- {address: hv01.corp.example}"), "inv.yaml:11: clusters[0].nodes[0]", "'name'"),
-    (('version: "13.0.1.1071"', "version: thirteen"), "inv.yaml:1: vbr.version", "13.0.1.1071"),
-])
+@pytest.mark.parametrize(
+    ("edit", "where", "words"),
+    [
+        (("max_tasks: 4", "max_tasks: four"), "inv.yaml:6: proxies[0].max_tasks", "non-negative integer"),
+        (("{scheme: https, auth: ntlm}", "{scheme: https, auth: digest}"), "inv.yaml:3: defaults.winrm.auth", "ntlm"),
+        (("{scheme: http}", "{scheme: http, port: 70000}"), "inv.yaml:12: clusters[0].nodes[1].winrm.port", "1-65535"),
+        (
+            ("    max_tasks: 4\n", "    max_tasks: 4\n    password: hunter2\n"),
+            "inv.yaml:7: proxies[0].password",
+            "secrets",
+        ),
+        (("    max_tasks: 4\n", "    maxtasks: 4\n"), "inv.yaml:6: proxies[0].maxtasks", "unknown field"),
+        (("{cluster: HVCL01}", "{cluster: HVCL09}"), "inv.yaml:7: proxies[0].serves", "HVCL09"),
+        (
+            ("- {name: HV01, address: hv01.corp.example}", "- {address: hv01.corp.example}"),
+            "inv.yaml:11: clusters[0].nodes[0]",
+            "'name'",
+        ),
+        (('version: "13.0.1.1071"', "version: thirteen"), "inv.yaml:1: vbr.version", "13.0.1.1071"),
+    ],
+)
 def test_errors_name_file_line_and_field(edit, where, words):
     with pytest.raises(InventoryError) as e:
         inventory.loads(GOOD.replace(*edit), source="inv.yaml")
@@ -84,8 +95,12 @@ def test_credentials_env_missing_and_prompt_not_interactive():
     inv = inventory.loads(GOOD)
     with pytest.raises(CredentialError, match="OFFHOST_WINRM_PASSWORD is not set"):
         inv.targets(resolver=Resolver(env={"OFFHOST_WINRM_USER": "u"}))
-    inv = inventory.loads(GOOD.replace("  winrm: {scheme: https, auth: ntlm}\n",
-                                       "  winrm: {scheme: https, auth: ntlm}\n  credentials: {prompt: true, username: CORP\\\\a}\n"))
+    inv = inventory.loads(
+        GOOD.replace(
+            "  winrm: {scheme: https, auth: ntlm}\n",
+            "  winrm: {scheme: https, auth: ntlm}\n  credentials: {prompt: true, username: CORP\\\\a}\n",
+        )
+    )
     with pytest.raises(CredentialError, match="not interactive"):
         inv.targets(resolver=Resolver(env={}, interactive=False))
 
@@ -101,8 +116,12 @@ def test_keyring_without_the_extra_says_how_to_install(monkeypatch):
         return real(name, *a, **k)
 
     monkeypatch.setattr(builtins, "__import__", no_keyring)
-    inv = inventory.loads(GOOD.replace("  winrm: {scheme: https, auth: ntlm}\n",
-                                       "  winrm: {scheme: https, auth: ntlm}\n  credentials: {keyring: svc, username: u}\n"))
+    inv = inventory.loads(
+        GOOD.replace(
+            "  winrm: {scheme: https, auth: ntlm}\n",
+            "  winrm: {scheme: https, auth: ntlm}\n  credentials: {keyring: svc, username: u}\n",
+        )
+    )
     with pytest.raises(CredentialError, match=r"offhost-audit\[keyring\]"):
         inv.targets(resolver=Resolver(env={}))
 
@@ -119,8 +138,13 @@ def test_cli_exit_2_with_location(tmp_path, capsys):
 def test_a_proxy_without_serves_serves_everything():
     text = GOOD.replace("    serves: [{cluster: HVCL01}]\n", "") + "hyperv_hosts: [{name: HV09}]\n"
     inv = inventory.loads(text)
-    assert inv.assignments == [{"proxy": "PROXY01", "max_tasks": 4, "sources": [
-        {"kind": "cluster", "name": "HVCL01"}, {"kind": "host", "name": "HV09"}]}]
+    assert inv.assignments == [
+        {
+            "proxy": "PROXY01",
+            "max_tasks": 4,
+            "sources": [{"kind": "cluster", "name": "HVCL01"}, {"kind": "host", "name": "HV09"}],
+        }
+    ]
 
 
 def test_ldap_tls_server_name_reaches_the_directory_target():
@@ -169,7 +193,13 @@ def test_lab_inventories_are_valid_under_the_published_schema():
 
 def test_schema_fields_are_the_checkers():
     s = inventory.schema()
-    assert set(s["$defs"]["credentials"]["properties"]) == {"username_env", "password_env", "keyring", "username", "prompt"}
+    assert set(s["$defs"]["credentials"]["properties"]) == {
+        "username_env",
+        "password_env",
+        "keyring",
+        "username",
+        "prompt",
+    }
     assert set(s["$defs"]["winrm"]["properties"]) == set(inventory.WINRM_DEFAULTS)
     assert tuple(s["$defs"]["winrm"]["properties"]["auth"]["enum"]) == ("ntlm", "kerberos", "credssp", "basic")
 
@@ -217,9 +247,14 @@ def test_schema_messages_never_quote_a_credential_value(creds):
 
 
 def test_every_schema_problem_is_reported_in_document_order():
-    text = "hyperv_hosts:\n  - {name: HV1, winrm: {verify_tls: 1, port: 0, auth: digest}}\n  - {name: HV2, colour: red}\n"
+    text = (
+        "hyperv_hosts:\n  - {name: HV1, winrm: {verify_tls: 1, port: 0, auth: digest}}\n  - {name: HV2, colour: red}\n"
+    )
     with pytest.raises(InventoryError) as e:
         inventory.loads(text, source="inv.yaml")
     assert [line.split(": ")[1] for line in str(e.value).splitlines()] == [
-        "hyperv_hosts[0].winrm.verify_tls", "hyperv_hosts[0].winrm.port", "hyperv_hosts[0].winrm.auth",
-        "hyperv_hosts[1].colour"]
+        "hyperv_hosts[0].winrm.verify_tls",
+        "hyperv_hosts[0].winrm.port",
+        "hyperv_hosts[0].winrm.auth",
+        "hyperv_hosts[1].colour",
+    ]

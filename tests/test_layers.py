@@ -27,8 +27,24 @@ PARTS = {
     # the core: documents (inventory/ with targets and credentials, facts, findings/ with verdicts and
     # unknowns), shared helpers, and the run store (store/: history, runs, diff, waivers)
     **dict.fromkeys(
-        ["__init__", "inventory", "names", "assemble", "collector_specs", "facts", "findings", "errors",
-         "resources", "atomic", "inputs", "text", "yamldoc", "deadline", "perf", "store"],
+        [
+            "__init__",
+            "inventory",
+            "names",
+            "assemble",
+            "collector_specs",
+            "facts",
+            "findings",
+            "errors",
+            "resources",
+            "atomic",
+            "inputs",
+            "text",
+            "yamldoc",
+            "deadline",
+            "perf",
+            "store",
+        ],
         "core",
     ),
     "collectors": "collectors",
@@ -139,7 +155,7 @@ def test_no_import_cycles():
         state[m] = 1
         for n in sorted(graph[m]):
             if state.get(n) == 1:
-                cycles.append(" -> ".join(stack[stack.index(n):] + [m, n]) if n in stack else f"{m} -> {n}")
+                cycles.append(" -> ".join(stack[stack.index(n) :] + [m, n]) if n in stack else f"{m} -> {n}")
             elif n not in state:
                 visit(n, stack + [m])
         state[m] = 2
@@ -156,12 +172,19 @@ def test_no_import_cycles():
 @pytest.mark.parametrize(
     ("module", "source", "expected"),
     [
-        ("offhost_audit.facts", "from offhost_audit.reports import render\n", "facts (core) imports offhost_audit.reports"),
+        (
+            "offhost_audit.facts",
+            "from offhost_audit.reports import render\n",
+            "facts (core) imports offhost_audit.reports",
+        ),
         ("offhost_audit.inventory", "from offhost_audit.collectors.base import Target\n", "(collectors)"),
         ("offhost_audit.collectors.winrm", "from ..engine import embedded\n", "imports offhost_audit.engine.embedded"),
         ("offhost_audit.collectors.winrm", "def f():\n    from offhost_audit.lab import wsman\n", "(lab)"),
-        ("offhost_audit.collectors.winrm", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-         "    from offhost_audit.audit import run_audit\n", "(audit)"),
+        (
+            "offhost_audit.collectors.winrm",
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from offhost_audit.audit import run_audit\n",
+            "(audit)",
+        ),
         ("offhost_audit.engine.embedded", "import offhost_audit.collectors.psjson\n", "(collectors)"),
         ("offhost_audit.engine.embedded", "from offhost_audit import collect\n", "(audit)"),
         ("offhost_audit.reports.html", "from ..tui import app\n", "(tui)"),

@@ -27,12 +27,34 @@ except SystemExit as e:
 print(json.dumps({"rc": rc, "modules": sorted(sys.modules)}), file=sys.stderr)
 """
 
-HEAVY = ("jsonschema", "rich", "jinja2", "winrm", "ldap3", "impacket", "smbprotocol", "textual",
-         "offhost_audit.collectors", "offhost_audit.collect", "concurrent.futures.process", "orjson")
+HEAVY = (
+    "jsonschema",
+    "rich",
+    "jinja2",
+    "winrm",
+    "ldap3",
+    "impacket",
+    "smbprotocol",
+    "textual",
+    "offhost_audit.collectors",
+    "offhost_audit.collect",
+    "concurrent.futures.process",
+    "orjson",
+)
 
 
-LEAN = ("yaml", "sqlite3", "_sqlite3", "offhost_audit.store.history", "offhost_audit.store.waivers", "offhost_audit.yamldoc",
-        "dataclasses", "inspect", "logging", "platformdirs")
+LEAN = (
+    "yaml",
+    "sqlite3",
+    "_sqlite3",
+    "offhost_audit.store.history",
+    "offhost_audit.store.waivers",
+    "offhost_audit.yamldoc",
+    "dataclasses",
+    "inspect",
+    "logging",
+    "platformdirs",
+)
 
 
 def _modules(*args: str) -> tuple[int, set[str]]:
@@ -46,8 +68,9 @@ def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
 
 
 def test_evaluate_json_of_a_small_file(tmp_path):
-    rc, modules = _modules("evaluate", "--facts", str(EXAMPLE), "--format", "json", "-o", str(tmp_path / "f.json"),
-                           "--no-history")
+    rc, modules = _modules(
+        "evaluate", "--facts", str(EXAMPLE), "--format", "json", "-o", str(tmp_path / "f.json"), "--no-history"
+    )
     assert rc in (0, 1)
     assert json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))
     assert _loaded(modules, HEAVY) == []
@@ -78,8 +101,13 @@ def test_a_failed_check_still_explains_itself_with_jsonschema(tmp_path):
     bad["hosts"][0]["roles"] = "proxy"
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad), encoding="utf-8")
-    r = subprocess.run([sys.executable, "-m", "offhost_audit.cli", "evaluate", "--facts", str(path), "--no-history"],
-                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "offhost_audit.cli", "evaluate", "--facts", str(path), "--no-history"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert r.returncode == 2
     assert "$.hosts[0].roles" in r.stderr and "is not of type 'array'" in r.stderr
 

@@ -17,18 +17,23 @@ from offhost_audit.lab.wsman import LabServer
 
 
 @contextlib.contextmanager
-def served(sc: dict[str, Any] | str, *, https: bool = False, auth: str = "basic") -> Iterator[tuple[dict, LabServer, inventory.Inventory]]:
+def served(
+    sc: dict[str, Any] | str, *, https: bool = False, auth: str = "basic"
+) -> Iterator[tuple[dict, LabServer, inventory.Inventory]]:
     sc = scenarios.load(sc) if isinstance(sc, str) else sc
     with LabServer(lab_hosts(sc), https=https) as lab:
         text = yaml.safe_dump(inventory_doc(sc, lab, auth=auth), sort_keys=False)
         yield sc, lab, inventory.loads(text, source="lab-inventory.yaml")
 
 
-def collect_scenario(sc: dict[str, Any] | str, *, https: bool = False, auth: str = "basic", insecure: bool = False,
-                     **kw: Any) -> tuple[dict, dict]:
+def collect_scenario(
+    sc: dict[str, Any] | str, *, https: bool = False, auth: str = "basic", insecure: bool = False, **kw: Any
+) -> tuple[dict, dict]:
     with served(sc, https=https, auth=auth) as (scn, _lab, inv):
         kw.setdefault("call_timeout", 10.0)
-        facts = collect.collect_facts(inv, resolver=Resolver(env=lab_env(scn), interactive=False), insecure=insecure, **kw)
+        facts = collect.collect_facts(
+            inv, resolver=Resolver(env=lab_env(scn), interactive=False), insecure=insecure, **kw
+        )
     return scn, facts
 
 

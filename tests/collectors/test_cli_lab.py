@@ -22,9 +22,24 @@ LAB_ENV = {"OFFHOST_LAB_USER": "lab\\auditor", "OFFHOST_LAB_PASSWORD": "Lab-Pass
 def serving(tmp_path, name: str):
     """`offhost-audit lab serve --scenario NAME --port 0 --inventory-out F` as a real process; yields F."""
     inv = tmp_path / f"{name}-inventory.yaml"
-    proc = subprocess.Popen([sys.executable, "-m", "offhost_audit", "lab", "serve", "--scenario", name,
-                             "--port", "0", "--inventory-out", str(inv)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "offhost_audit",
+            "lab",
+            "serve",
+            "--scenario",
+            name,
+            "--port",
+            "0",
+            "--inventory-out",
+            str(inv),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for _ in range(300):
             if inv.exists() or proc.poll() is not None:
@@ -70,7 +85,10 @@ def test_faults_exits_5_when_nothing_fails_but_proxies_cannot_be_judged(tmp_path
     with serving(tmp_path, "faults") as inv:
         assert main(["audit", "-i", str(inv), "--no-history"]) == 5
         out = " ".join(capsys.readouterr().out.split())
-        assert "No failure at or above high, but 8 finding(s) at or above it could not be decided: the run is not green." in out
+        assert (
+            "No failure at or above high, but 8 finding(s) at or above it could not be decided: the run is not green."
+            in out
+        )
         assert "PROXY72 unknown: OHP-001" in out and "PROXY72 refused the audit account's credentials" in out
         assert main(["audit", "-i", str(inv), "--no-history", "--accept-unknown", "-q"]) == 0
         assert main(["audit", "-i", str(inv), "--no-history", "--fail-on", "critical", "-q"]) == 0  # none at critical
@@ -86,9 +104,11 @@ def test_collect_exit_3_when_nothing_answers(tmp_path, monkeypatch, capsys):
     for k, v in LAB_ENV.items():
         monkeypatch.setenv(k, v)
     inv = tmp_path / "inv.yaml"
-    inv.write_text("defaults:\n  winrm: {scheme: http, auth: basic, message_encryption: never}\n"
-                   "  credentials: {username_env: OFFHOST_LAB_USER, password_env: OFFHOST_LAB_PASSWORD}\n"
-                   "proxies:\n  - {name: P1, address: 127.0.0.1, winrm: {port: 9}}\n")
+    inv.write_text(
+        "defaults:\n  winrm: {scheme: http, auth: basic, message_encryption: never}\n"
+        "  credentials: {username_env: OFFHOST_LAB_USER, password_env: OFFHOST_LAB_PASSWORD}\n"
+        "proxies:\n  - {name: P1, address: 127.0.0.1, winrm: {port: 9}}\n"
+    )
     assert main(["collect", "-i", str(inv), "-o", str(tmp_path / "f.json"), "-q", "--timeout", "5"]) == 3
     err = capsys.readouterr().err
     assert "nothing could be collected" in err and "cannot connect" in err

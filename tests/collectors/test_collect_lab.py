@@ -6,8 +6,8 @@ import pytest
 
 from offhost_audit import facts as facts_mod
 from offhost_audit.audit import evaluate_facts
-from offhost_audit.collectors.winrm import WinRMSession
 from offhost_audit.collect import require_some_success
+from offhost_audit.collectors.winrm import WinRMSession
 from offhost_audit.errors import AuditIncompleteError
 
 from .conftest import collect_scenario, host, served
@@ -18,8 +18,16 @@ def test_healthy_estate_collects_every_collector_ok_and_validates(healthy):
     assert facts_mod.schema_problems(facts) == []
     assert {e["status"] for e in facts["collection"]} == {"ok"}
     collectors = {e["collector"] for e in facts["collection"]}
-    assert {"winrm.system", "winrm.storage", "winrm.cluster", "winrm.vss", "winrm.hyperv", "winrm.services",
-            "winrm.smb_client", "winrm.backup_server"} <= collectors
+    assert {
+        "winrm.system",
+        "winrm.storage",
+        "winrm.cluster",
+        "winrm.vss",
+        "winrm.hyperv",
+        "winrm.services",
+        "winrm.smb_client",
+        "winrm.backup_server",
+    } <= collectors
 
 
 def test_system_facts(healthy):
@@ -54,10 +62,14 @@ def test_vss_services_smb_and_vms(healthy):
     _, facts = healthy
     p = host(facts, "PROXY01")
     assert {v["id"]: v["type"] for v in p["vss_providers"]} == {
-        "b5946137-7b9f-4925-af80-51abd60b20d5": "system", "781c006a-5829-4a25-81e3-d5e43bd005ab": "hardware"}
+        "b5946137-7b9f-4925-af80-51abd60b20d5": "system",
+        "781c006a-5829-4a25-81e3-d5e43bd005ab": "hardware",
+    }
     assert [(s["name"], s["status"], s["start_type"]) for s in p["veeam_services"]] == [
-        ("VeeamDeploySvc", "running", "automatic"), ("VeeamTransportSvc", "running", "automatic"),
-        ("VeeamHvIntegrationSvc", "running", "automatic")]
+        ("VeeamDeploySvc", "running", "automatic"),
+        ("VeeamTransportSvc", "running", "automatic"),
+        ("VeeamHvIntegrationSvc", "running", "automatic"),
+    ]
     assert host(facts, "HV01")["veeam_services"] == []  # empty output: none installed, not unknown
     assert p["smb_connections"] == []
     vms = {v["name"]: v for v in facts["vms"]}
@@ -71,7 +83,9 @@ def test_backup_server_merged_with_inventory(healthy):
     assert facts["vbr"]["version"] == "13.0.1.1071" and facts["vbr"]["profile"] == "veeam-2025-08"
     assert facts["vbr"]["managed_servers"] == [{"name": "HVCL01", "type": "cluster"}]
     assert facts["vbr"]["proxies"] == [{"name": "PROXY01", "max_tasks": 4, "disabled": False}]
-    assert facts["assignments"] == [{"proxy": "PROXY01", "max_tasks": 4, "sources": [{"kind": "cluster", "name": "HVCL01"}]}]
+    assert facts["assignments"] == [
+        {"proxy": "PROXY01", "max_tasks": 4, "sources": [{"kind": "cluster", "name": "HVCL01"}]}
+    ]
 
 
 def test_backup_server_without_veeam_module_leaves_facts_unknown():
@@ -90,8 +104,10 @@ def test_vssadmin_text_in_german_through_the_lab():
     sc, facts = collect_scenario("vss-provider-mismatch")
     hv22 = host(facts, "HV22")
     assert {v["id"]: v["type"] for v in hv22["vss_providers"]} == {
-        "b5946137-7b9f-4925-af80-51abd60b20d5": "system", "89300202-3cec-4981-9171-19f59559e0f2": "unknown",
-        "a8ef1d2c-7a9d-4b7b-9c1e-3f3e9d1a2b01": "hardware"}
+        "b5946137-7b9f-4925-af80-51abd60b20d5": "system",
+        "89300202-3cec-4981-9171-19f59559e0f2": "unknown",
+        "a8ef1d2c-7a9d-4b7b-9c1e-3f3e9d1a2b01": "hardware",
+    }
 
 
 def test_smb_estate_disk_kinds_and_missing_file_server_is_visible():
@@ -154,15 +170,34 @@ def test_file_server_with_winrm_gets_its_os_facts_and_one_host_entry():
     from offhost_audit.lab.responder import inventory_doc, lab_env, lab_hosts
     from offhost_audit.lab.wsman import LabServer
 
-    sc = scenarios.normalise({"name": "fs-winrm", "hosts": [
-        {"name": "PROXY01", "roles": ["proxy"]}, {"name": "HV01"},
-        {"name": "FS01", "roles": ["file_server"], "features": [], "computer_name": "FILER01"}]})
+    sc = scenarios.normalise(
+        {
+            "name": "fs-winrm",
+            "hosts": [
+                {"name": "PROXY01", "roles": ["proxy"]},
+                {"name": "HV01"},
+                {"name": "FS01", "roles": ["file_server"], "features": [], "computer_name": "FILER01"},
+            ],
+        }
+    )
     with LabServer(lab_hosts(sc)) as lab:
         doc = inventory_doc(sc, lab)
         url = urlsplit(lab.endpoint("FS01"))
-        doc["file_servers"] = [{"name": "FS01", "address": "127.0.0.1", "port": 9, "shares": ["VMS"],  # no SMB there
-                                "winrm": {"scheme": url.scheme, "port": url.port, "auth": "basic",
-                                          "message_encryption": "never", "path": url.path}}]
+        doc["file_servers"] = [
+            {
+                "name": "FS01",
+                "address": "127.0.0.1",
+                "port": 9,
+                "shares": ["VMS"],  # no SMB there
+                "winrm": {
+                    "scheme": url.scheme,
+                    "port": url.port,
+                    "auth": "basic",
+                    "message_encryption": "never",
+                    "path": url.path,
+                },
+            }
+        ]
         inv = inventory.loads(yaml.safe_dump(doc), source="fs-winrm.yaml")
         facts = collect.collect_facts(inv, resolver=Resolver(env=lab_env(sc), interactive=False), call_timeout=10)
     (fs,) = [h for h in facts["hosts"] if h["name"] == "FS01"]
@@ -176,11 +211,26 @@ def test_file_server_with_winrm_gets_its_os_facts_and_one_host_entry():
 def test_a_host_without_a_collected_domain_takes_its_computer_objects():
     from offhost_audit.assemble import domains_from_directory
 
-    hosts = [{"name": "PROXY01"}, {"name": "FS01", "domain": {"name": None}}, {"name": "TWIN"}, {"name": "HV01", "domain": {"name": "corp.example"}}]
-    accounts = [{"name": "PROXY01", "domain": "Corp.Example"}, {"name": "FS01", "domain": "res.example"},
-                {"name": "TWIN", "domain": "a.example"}, {"name": "TWIN", "domain": "b.example"}, {"name": "HV01", "domain": "x.example"}]
+    hosts = [
+        {"name": "PROXY01"},
+        {"name": "FS01", "domain": {"name": None}},
+        {"name": "TWIN"},
+        {"name": "HV01", "domain": {"name": "corp.example"}},
+    ]
+    accounts = [
+        {"name": "PROXY01", "domain": "Corp.Example"},
+        {"name": "FS01", "domain": "res.example"},
+        {"name": "TWIN", "domain": "a.example"},
+        {"name": "TWIN", "domain": "b.example"},
+        {"name": "HV01", "domain": "x.example"},
+    ]
     domains_from_directory(hosts, accounts)
-    assert hosts[0]["domain"] == {"name": "corp.example", "netbios": None, "part_of_domain": True, "source": "directory"}
+    assert hosts[0]["domain"] == {
+        "name": "corp.example",
+        "netbios": None,
+        "part_of_domain": True,
+        "source": "directory",
+    }
     assert hosts[1]["domain"]["name"] == "res.example"
     assert "domain" not in hosts[2]  # found in two domains: left unknown
     assert hosts[3]["domain"] == {"name": "corp.example"}  # collected: kept

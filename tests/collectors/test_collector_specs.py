@@ -8,9 +8,9 @@ from importlib import resources
 
 from offhost_audit.collector_specs import BY_SCRIPT, SPECS
 from offhost_audit.collectors import pscommand, registry
+from offhost_audit.findings import unknowns
 from offhost_audit.lab import render
 from offhost_audit.resources import schema_dir
-from offhost_audit.findings import unknowns
 
 
 def test_the_registry_implements_every_declaration_once_in_order():

@@ -28,15 +28,45 @@ FAULTS = {
 
 
 def _estate() -> dict:
-    hosts = [{"name": "PROXY01", "roles": ["proxy"], "serves": [{"cluster": "HVCL01"}], "san": {"luns_of": ["HVCL01"]},
-              "vss": ["microsoft", "pure"]}]
+    hosts = [
+        {
+            "name": "PROXY01",
+            "roles": ["proxy"],
+            "serves": [{"cluster": "HVCL01"}],
+            "san": {"luns_of": ["HVCL01"]},
+            "vss": ["microsoft", "pure"],
+        }
+    ]
     for name, extra in FAULTS.items():
-        hosts.append({"name": name, "cluster": "HVCL01", "vss": ["microsoft", "pure"],
-                      "vms": [{"name": f"GC{name[-1]}", "disks": [r"C:\ClusterStorage\Volume1\Shared\quorum.vhds"]}], **extra})
-    return {"name": "one-fault-per-host", "title": "one fault per host", "expect": {"fail": ["OHP-030"]}, "backup_server": {"name": "VBR01"},
-            "clusters": [{"name": "HVCL01", "csvs": [{"name": "Cluster Disk 1", "volume": "Volume1", "owner": "HV01",
-                                                      "lun": "60002ac0000000000000003100021f6b"}]}],
-            "hosts": hosts}
+        hosts.append(
+            {
+                "name": name,
+                "cluster": "HVCL01",
+                "vss": ["microsoft", "pure"],
+                "vms": [{"name": f"GC{name[-1]}", "disks": [r"C:\ClusterStorage\Volume1\Shared\quorum.vhds"]}],
+                **extra,
+            }
+        )
+    return {
+        "name": "one-fault-per-host",
+        "title": "one fault per host",
+        "expect": {"fail": ["OHP-030"]},
+        "backup_server": {"name": "VBR01"},
+        "clusters": [
+            {
+                "name": "HVCL01",
+                "csvs": [
+                    {
+                        "name": "Cluster Disk 1",
+                        "volume": "Volume1",
+                        "owner": "HV01",
+                        "lun": "60002ac0000000000000003100021f6b",
+                    }
+                ],
+            }
+        ],
+        "hosts": hosts,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +99,9 @@ def test_the_lab_dying_mid_audit_leaves_no_vm_unreported():
     for rid in ("OHP-030", "OHP-031"):
         fs = [f for f in found if f["rule_id"] == rid]
         assert {f["subject"]["host"] for f in fs} == hyperv
-        assert all(f["status"] == "unknown" and any(e["path"].startswith("collection[") for e in f["evidence"]) for f in fs)
+        assert all(
+            f["status"] == "unknown" and any(e["path"].startswith("collection[") for e in f["evidence"]) for f in fs
+        )
 
 
 def test_dies_after_requests_answers_that_many_then_hangs_up():

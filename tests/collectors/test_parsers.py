@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from offhost_audit import facts
-from offhost_audit.collectors import parsers as P
-from offhost_audit.collectors import parsers_estate as E
 from offhost_audit.assemble import resolve_csv_names
+from offhost_audit.collectors import parsers as P, parsers_estate as E
 from offhost_audit.collectors.psjson import loads
 from offhost_audit.lab.render import pipeline, ps_json
 
@@ -23,78 +21,181 @@ def shape(items: list, noisy: bool) -> str:
     return ps_json(pipeline(items))
 
 
-services = st.lists(st.tuples(st.sampled_from(["VeeamDeploySvc", "VeeamTransportSvc", "VeeamHvIntegrationSvc"]),
-                              st.integers(1, 7), st.integers(0, 4)), unique_by=lambda t: t[0], max_size=3)
+services = st.lists(
+    st.tuples(
+        st.sampled_from(["VeeamDeploySvc", "VeeamTransportSvc", "VeeamHvIntegrationSvc"]),
+        st.integers(1, 7),
+        st.integers(0, 4),
+    ),
+    unique_by=lambda t: t[0],
+    max_size=3,
+)
 
 
 @relaxed
 @given(services, st.booleans())
 def test_services(svcs, noisy):
-    doc = loads(shape([{"Name": n, "DisplayName": f"Veeam {n}", "Status": s, "StartType": t} for n, s, t in svcs], noisy))
+    doc = loads(
+        shape([{"Name": n, "DisplayName": f"Veeam {n}", "Status": s, "StartType": t} for n, s, t in svcs], noisy)
+    )
     out = P.parse_services(doc)["veeam_services"]
     assert [(s["name"], s["status"], s["start_type"]) for s in out] == [
-        (n, P.SERVICE_STATUS[s], P.START_TYPE[t]) for n, s, t in svcs]
+        (n, P.SERVICE_STATUS[s], P.START_TYPE[t]) for n, s, t in svcs
+    ]
 
 
 @relaxed
-@given(st.lists(st.tuples(names, st.sampled_from(["VMS", "Hyper-V$", "data"]), st.sampled_from(["3.1.1", "3.0", "2.1"])),
-                max_size=4), st.booleans(), st.sampled_from(["", ".corp.example"]))
+@given(
+    st.lists(
+        st.tuples(names, st.sampled_from(["VMS", "Hyper-V$", "data"]), st.sampled_from(["3.1.1", "3.0", "2.1"])),
+        max_size=4,
+    ),
+    st.booleans(),
+    st.sampled_from(["", ".corp.example"]),
+)
 def test_smb_client(conns, noisy, suffix):
     doc = loads(shape([{"ServerName": s + suffix, "ShareName": sh, "Dialect": d} for s, sh, d in conns], noisy))
-    assert P.parse_smb_client(doc)["smb_connections"] == [{"server": s, "share": sh, "dialect": d} for s, sh, d in conns]
+    assert P.parse_smb_client(doc)["smb_connections"] == [
+        {"server": s, "share": sh, "dialect": d} for s, sh, d in conns
+    ]
 
 
 @relaxed
-@given(st.lists(st.tuples(st.uuids(), st.integers(0, 4), st.text(min_size=1, max_size=30).filter(str.strip)),
-                unique_by=lambda t: t[0], max_size=4), st.booleans())
+@given(
+    st.lists(
+        st.tuples(st.uuids(), st.integers(0, 4), st.text(min_size=1, max_size=30).filter(str.strip)),
+        unique_by=lambda t: t[0],
+        max_size=4,
+    ),
+    st.booleans(),
+)
 def test_vss_cim(providers, upper):
-    items = [{"ID": "{%s}" % (str(u).upper() if upper else u), "Name": n, "CLSID": "{x}", "Type": t, "Version": "1.0"}
-             for u, t, n in providers]
+    items = [
+        {"ID": "{%s}" % (str(u).upper() if upper else u), "Name": n, "CLSID": "{x}", "Type": t, "Version": "1.0"}
+        for u, t, n in providers
+    ]
     out = P.parse_vss(loads(ps_json({"Source": "cim", "Providers": items, "Text": None})))["vss_providers"]
     assert [(p["id"], p["type"]) for p in out] == [(str(u), P.VSS_TYPE[t]) for u, t, _ in providers]
 
 
 @relaxed
-@given(st.lists(st.tuples(st.integers(0, 64), st.from_regex(r"[0-9A-F]{32}", fullmatch=True),
-                          st.sampled_from(sorted(P.BUS_TYPE)), st.booleans()), max_size=5),
-       st.sampled_from([1, 2, 3, 4, None]), st.booleans())
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 64),
+            st.from_regex(r"[0-9A-F]{32}", fullmatch=True),
+            st.sampled_from(sorted(P.BUS_TYPE)),
+            st.booleans(),
+        ),
+        max_size=5,
+    ),
+    st.sampled_from([1, 2, 3, 4, None]),
+    st.booleans(),
+)
 def test_storage(disks, policy, noisy):
-    items = [{"Number": n, "UniqueId": u, "FriendlyName": "LUN", "BusType": b, "IsOffline": off, "IsReadOnly": False,
-              "IsClustered": False, "Size": 2**41, **(NOISE if noisy else {})} for n, u, b, off in disks]
-    doc = loads(ps_json({"Disks": items, "InitiatorPorts": [{"NodeAddress": "n", "PortAddress": "p", "ConnectionType": 1}],
-                         "IscsiSessions": [], "NewDiskPolicy": policy}))
+    items = [
+        {
+            "Number": n,
+            "UniqueId": u,
+            "FriendlyName": "LUN",
+            "BusType": b,
+            "IsOffline": off,
+            "IsReadOnly": False,
+            "IsClustered": False,
+            "Size": 2**41,
+            **(NOISE if noisy else {}),
+        }
+        for n, u, b, off in disks
+    ]
+    doc = loads(
+        ps_json(
+            {
+                "Disks": items,
+                "InitiatorPorts": [{"NodeAddress": "n", "PortAddress": "p", "ConnectionType": 1}],
+                "IscsiSessions": [],
+                "NewDiskPolicy": policy,
+            }
+        )
+    )
     st_ = P.parse_storage(doc)["storage"]
     assert [(d["unique_id"], d["bus_type"], d["is_offline"]) for d in st_["disks"]] == [
-        (u.lower(), P.BUS_TYPE[b], off) for _, u, b, off in disks]
+        (u.lower(), P.BUS_TYPE[b], off) for _, u, b, off in disks
+    ]
     assert st_["san_policy"] == (P.SAN_POLICY.get(policy) if policy else None)
     assert st_["initiator_ports"] == [{"type": "fc", "address": "p", "node_address": "n"}]
 
 
 def test_iscsi_port_keeps_the_iqn_not_the_any_port_constant():
     iqn = "iqn.1991-05.com.microsoft:px1.corp.example"
-    doc = loads(ps_json({"Disks": [], "IscsiSessions": [], "NewDiskPolicy": 1, "InitiatorPorts": [
-        {"NodeAddress": iqn, "PortAddress": "ISCSI ANY PORT", "ConnectionType": 2}]}))
-    assert P.parse_storage(doc)["storage"]["initiator_ports"] == [{"type": "iscsi", "address": iqn, "node_address": iqn}]
+    doc = loads(
+        ps_json(
+            {
+                "Disks": [],
+                "IscsiSessions": [],
+                "NewDiskPolicy": 1,
+                "InitiatorPorts": [{"NodeAddress": iqn, "PortAddress": "ISCSI ANY PORT", "ConnectionType": 2}],
+            }
+        )
+    )
+    assert P.parse_storage(doc)["storage"]["initiator_ports"] == [
+        {"type": "iscsi", "address": iqn, "node_address": iqn}
+    ]
 
 
 @relaxed
-@given(st.integers(9200, 30000), st.integers(0, 9999), st.sampled_from([1, 2, 3]), st.sampled_from(["64-bit", "64 Bit", "32-bit"]),
-       st.lists(st.sampled_from(["Hyper-V", "FS-Data-Deduplication", "Failover-Clustering"]), unique=True),
-       st.booleans())
+@given(
+    st.integers(9200, 30000),
+    st.integers(0, 9999),
+    st.sampled_from([1, 2, 3]),
+    st.sampled_from(["64-bit", "64 Bit", "32-bit"]),
+    st.lists(st.sampled_from(["Hyper-V", "FS-Data-Deduplication", "Failover-Clustering"]), unique=True),
+    st.booleans(),
+)
 def test_system(build, ubr, ptype, arch, installed, features_absent):
-    feats = None if features_absent else [{"Name": n, "Installed": n in installed, "InstallState": int(n in installed)}
-                                          for n in ["Hyper-V", "FS-Data-Deduplication", "Failover-Clustering"]]
-    doc = loads(ps_json({"OS": {"Caption": "Microsoft Windows Server", "Version": f"10.0.{build}", "BuildNumber": str(build),
-                                "ProductType": ptype, "OSArchitecture": arch, "LastBootUpTime": "/Date(1591287561241)/"},
-                         "Registry": {"UBR": ubr, "InstallationType": "Server Core", "EditionID": "ServerStandard"},
-                         "ComputerSystem": {"Name": "HV01", "DNSHostName": "hv01", "Domain": "Corp.Example",
-                                            "PartOfDomain": True, "Manufacturer": "Dell Inc.", "Model": "R750",
-                                            "HypervisorPresent": True, "NumberOfLogicalProcessors": 8,
-                                            "TotalPhysicalMemory": 2**36, **NOISE},
-                         "Cores": 4, "SystemDrive": {"FreeSpace": 10**11}, "NetbiosDomain": "corp",
-                         "Features": feats, "NetAdapters": [{"Name": "NIC1", "Status": "Up", "Speed": 10**10}]}))
+    feats = (
+        None
+        if features_absent
+        else [
+            {"Name": n, "Installed": n in installed, "InstallState": int(n in installed)}
+            for n in ["Hyper-V", "FS-Data-Deduplication", "Failover-Clustering"]
+        ]
+    )
+    doc = loads(
+        ps_json(
+            {
+                "OS": {
+                    "Caption": "Microsoft Windows Server",
+                    "Version": f"10.0.{build}",
+                    "BuildNumber": str(build),
+                    "ProductType": ptype,
+                    "OSArchitecture": arch,
+                    "LastBootUpTime": "/Date(1591287561241)/",
+                },
+                "Registry": {"UBR": ubr, "InstallationType": "Server Core", "EditionID": "ServerStandard"},
+                "ComputerSystem": {
+                    "Name": "HV01",
+                    "DNSHostName": "hv01",
+                    "Domain": "Corp.Example",
+                    "PartOfDomain": True,
+                    "Manufacturer": "Dell Inc.",
+                    "Model": "R750",
+                    "HypervisorPresent": True,
+                    "NumberOfLogicalProcessors": 8,
+                    "TotalPhysicalMemory": 2**36,
+                    **NOISE,
+                },
+                "Cores": 4,
+                "SystemDrive": {"FreeSpace": 10**11},
+                "NetbiosDomain": "corp",
+                "Features": feats,
+                "NetAdapters": [{"Name": "NIC1", "Status": "Up", "Speed": 10**10}],
+            }
+        )
+    )
     out = P.parse_system(doc)
-    assert out["os"]["build"] == build and out["os"]["ubr"] == ubr and out["os"]["product_type"] == P.PRODUCT_TYPE[ptype]
+    assert (
+        out["os"]["build"] == build and out["os"]["ubr"] == ubr and out["os"]["product_type"] == P.PRODUCT_TYPE[ptype]
+    )
     assert out["os"]["is_64bit"] is ("64" in arch)
     assert out["domain"] == {"name": "corp.example", "netbios": "CORP", "part_of_domain": True}
     assert out["fqdn"] == "hv01.corp.example"
@@ -106,18 +207,52 @@ def test_system(build, ubr, ptype, arch, installed, features_absent):
 
 
 @relaxed
-@given(st.lists(st.tuples(names, st.lists(st.sampled_from([
-    "C:\\ClusterStorage\\Volume1\\{}\\a.vhdx", "c:\\clusterstorage\\volume2\\{}\\b.VHDS", "\\\\fs01.corp.example\\VMS\\{}\\c.vhdx",
-    "D:\\VMs\\{}\\d.avhdx", "\\\\NAS\\Share$\\{}\\e.vhd"]), max_size=3)), unique_by=lambda t: t[0], max_size=4),
-    st.booleans())
+@given(
+    st.lists(
+        st.tuples(
+            names,
+            st.lists(
+                st.sampled_from(
+                    [
+                        "C:\\ClusterStorage\\Volume1\\{}\\a.vhdx",
+                        "c:\\clusterstorage\\volume2\\{}\\b.VHDS",
+                        "\\\\fs01.corp.example\\VMS\\{}\\c.vhdx",
+                        "D:\\VMs\\{}\\d.avhdx",
+                        "\\\\NAS\\Share$\\{}\\e.vhd",
+                    ]
+                ),
+                max_size=3,
+            ),
+        ),
+        unique_by=lambda t: t[0],
+        max_size=4,
+    ),
+    st.booleans(),
+)
 def test_hyperv_disk_kinds(vms, single):
-    disks = [{"VMName": n, "VMId": "6f1e2a0c-6c1b-4f7e-9a51-2b9d3c1e0a01", "ComputerName": "HV01", "Path": p.format(n),
-              "ControllerType": 1} for n, ps in vms for p in ps]
+    disks = [
+        {
+            "VMName": n,
+            "VMId": "6f1e2a0c-6c1b-4f7e-9a51-2b9d3c1e0a01",
+            "ComputerName": "HV01",
+            "Path": p.format(n),
+            "ControllerType": 1,
+        }
+        for n, ps in vms
+        for p in ps
+    ]
     vm_objs = [{"Name": n, "Id": "6f1e2a0c-6c1b-4f7e-9a51-2b9d3c1e0a01", "State": 2} for n, _ in vms]
     doc = {"HyperVModule": True, "VMs": vm_objs[0] if single and len(vm_objs) == 1 else vm_objs, "Disks": disks}
     out = E.parse_hyperv(loads(ps_json(doc)), host="HV01", cluster="HVCL01")["vms"]
-    clusters = [{"name": "HVCL01", "csvs": [{"name": "CSV One", "path": "C:\\ClusterStorage\\Volume1"},
-                                             {"name": "CSV Two", "path": "C:\\ClusterStorage\\Volume2"}]}]
+    clusters = [
+        {
+            "name": "HVCL01",
+            "csvs": [
+                {"name": "CSV One", "path": "C:\\ClusterStorage\\Volume1"},
+                {"name": "CSV Two", "path": "C:\\ClusterStorage\\Volume2"},
+            ],
+        }
+    ]
     resolve_csv_names(out, clusters)
     assert [v["name"] for v in out] == [n for n, _ in vms]
     for vm in out:
@@ -137,16 +272,44 @@ def test_hyperv_module_absent_is_unknown():
 
 
 @relaxed
-@given(st.lists(st.tuples(st.sampled_from(["Cluster Disk 1", "Cluster Disk 2", "Cluster Disk 3"]),
-                          st.sampled_from(sorted(P.CSV_STATE)), st.booleans(), st.booleans()), unique_by=lambda t: t[0], max_size=3),
-       st.booleans())
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Cluster Disk 1", "Cluster Disk 2", "Cluster Disk 3"]),
+            st.sampled_from(sorted(P.CSV_STATE)),
+            st.booleans(),
+            st.booleans(),
+        ),
+        unique_by=lambda t: t[0],
+        max_size=3,
+    ),
+    st.booleans(),
+)
 def test_cluster(csvs, dedup_feature):
-    items = [{"Name": n, "State": s, "OwnerNode": "HV01" if own else "HV02", "Path": f"C:\\ClusterStorage\\Volume{n[-1]}",
-              "VolumeName": f"\\\\?\\Volume{{{n[-1]}}}\\", "DiskUniqueId": f"60{n[-1]}" if own else None} for n, s, own, _ in csvs]
+    items = [
+        {
+            "Name": n,
+            "State": s,
+            "OwnerNode": "HV01" if own else "HV02",
+            "Path": f"C:\\ClusterStorage\\Volume{n[-1]}",
+            "VolumeName": f"\\\\?\\Volume{{{n[-1]}}}\\",
+            "DiskUniqueId": f"60{n[-1]}" if own else None,
+        }
+        for n, s, own, _ in csvs
+    ]
     dedup = [{"Volume": f"C:\\ClusterStorage\\Volume{n[-1]}", "Enabled": True} for n, _, own, d in csvs if own and d]
-    doc = loads(ps_json({"Member": True, "Name": "hvcl01.corp.example", "Self": "HV01",
-                         "Nodes": [{"Name": "HV01", "State": 0}, {"Name": "hv02", "State": 1}], "Csvs": items,
-                         "Dedup": dedup if dedup_feature else None}))
+    doc = loads(
+        ps_json(
+            {
+                "Member": True,
+                "Name": "hvcl01.corp.example",
+                "Self": "HV01",
+                "Nodes": [{"Name": "HV01", "State": 0}, {"Name": "hv02", "State": 1}],
+                "Csvs": items,
+                "Dedup": dedup if dedup_feature else None,
+            }
+        )
+    )
     out = E.parse_cluster(doc)
     assert out["cluster"] == {"member": True, "name": "HVCL01"}
     (cl,) = out["clusters"]
@@ -158,21 +321,39 @@ def test_cluster(csvs, dedup_feature):
 
 
 def test_cluster_non_member_and_unknown():
-    assert E.parse_cluster(loads('{"Member":false,"ClusterService":false}'))["cluster"] == {"member": False, "name": None}
+    assert E.parse_cluster(loads('{"Member":false,"ClusterService":false}'))["cluster"] == {
+        "member": False,
+        "name": None,
+    }
     assert E.parse_cluster(None)["cluster"] is None
     assert E.parse_cluster(loads('"Microsoft.FailoverClusters.PowerShell.Cluster"'))["cluster"] is None
 
 
 @relaxed
-@given(st.lists(st.tuples(names, st.sampled_from(["HvServer", "HvCluster", "Scvmm", "Local", "ViHost"])),
-                unique_by=lambda t: t[0], max_size=4),
-       st.lists(st.tuples(names, st.one_of(st.none(), st.integers(0, 64))), unique_by=lambda t: t[0], max_size=3))
+@given(
+    st.lists(
+        st.tuples(names, st.sampled_from(["HvServer", "HvCluster", "Scvmm", "Local", "ViHost"])),
+        unique_by=lambda t: t[0],
+        max_size=4,
+    ),
+    st.lists(st.tuples(names, st.one_of(st.none(), st.integers(0, 64))), unique_by=lambda t: t[0], max_size=3),
+)
 def test_backup_server(servers, proxies):
-    doc = loads(ps_json({"Module": "present", "Server": "VBR01", "Version": "13.0.1.1071",
-                         "Servers": [{"Name": f"{n.lower()}.corp.example", "Type": t} for n, t in servers],
-                         "Proxies": [{"Name": n, "MaxTasks": m, "Disabled": False} for n, m in proxies]}))
+    doc = loads(
+        ps_json(
+            {
+                "Module": "present",
+                "Server": "VBR01",
+                "Version": "13.0.1.1071",
+                "Servers": [{"Name": f"{n.lower()}.corp.example", "Type": t} for n, t in servers],
+                "Proxies": [{"Name": n, "MaxTasks": m, "Disabled": False} for n, m in proxies],
+            }
+        )
+    )
     vbr = E.parse_backup_server(doc)["vbr"]
-    assert vbr["managed_servers"] == [{"name": n, "type": E.VBR_SERVER_TYPE.get(t.lower(), "other")} for n, t in servers]
+    assert vbr["managed_servers"] == [
+        {"name": n, "type": E.VBR_SERVER_TYPE.get(t.lower(), "other")} for n, t in servers
+    ]
     assert [(p["name"], p["max_tasks"]) for p in vbr["proxies"]] == proxies
     absent = E.parse_backup_server(loads('{"Module":"absent"}'))
     assert absent["module"] == "absent" and absent["vbr"]["proxies"] is None

@@ -13,12 +13,18 @@ from offhost_audit.lab import scenario as scenarios
 from offhost_audit.lab.responder import HostResponder
 
 relaxed = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
-values = st.recursive(st.one_of(st.text(max_size=30), st.integers(), st.booleans(), st.none()),
-                      lambda c: st.lists(c, max_size=3), max_leaves=8)
+values = st.recursive(
+    st.one_of(st.text(max_size=30), st.integers(), st.booleans(), st.none()),
+    lambda c: st.lists(c, max_size=3),
+    max_leaves=8,
+)
 
 
 @relaxed
-@given(st.sampled_from(pscommand.SCRIPTS), st.dictionaries(st.from_regex(r"[A-Za-z]\w{0,10}", fullmatch=True), values, max_size=3))
+@given(
+    st.sampled_from(pscommand.SCRIPTS),
+    st.dictionaries(st.from_regex(r"[A-Za-z]\w{0,10}", fullmatch=True), values, max_size=3),
+)
 def test_arguments_round_trip_and_never_touch_the_script(name, args):
     command, argv = pscommand.command_line(name, args)
     assert command == "powershell.exe" and argv[:3] == ["-NoProfile", "-NonInteractive", "-EncodedCommand"]
@@ -61,8 +67,12 @@ def test_responder_unknown_script_is_a_powershell_error():
 
 def test_responder_prints_ps51_shapes():
     r = _host().respond(*_split(pscommand.command_line("services.ps1", {"Names": ["VeeamDeploySvc"]})))
-    assert r.exit_code == 0 and json.loads(r.stdout) == {"Name": "VeeamDeploySvc", "DisplayName": "Veeam Installer Service",
-                                                          "Status": 4, "StartType": 2}
+    assert r.exit_code == 0 and json.loads(r.stdout) == {
+        "Name": "VeeamDeploySvc",
+        "DisplayName": "Veeam Installer Service",
+        "Status": 4,
+        "StartType": 2,
+    }
     r = _host("HV01").respond(*_split(pscommand.command_line("services.ps1", {})))
     assert r.stdout == b""  # none installed: empty output, like PowerShell
     r = _host().respond(*_split(pscommand.command_line("system.ps1", {})))

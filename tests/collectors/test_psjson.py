@@ -13,8 +13,11 @@ from offhost_audit.lab.responder import encode_clixml
 
 # a busy 2-CPU CI box must not fail on generation speed
 relaxed = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
-objects = st.dictionaries(st.sampled_from(["Name", "Status", "Path", "Size"]),
-                          st.one_of(st.integers(0, 2**53), st.text(max_size=20), st.booleans()), min_size=1)
+objects = st.dictionaries(
+    st.sampled_from(["Name", "Status", "Path", "Size"]),
+    st.one_of(st.integers(0, 2**53), st.text(max_size=20), st.booleans()),
+    min_size=1,
+)
 
 
 @relaxed
@@ -29,8 +32,13 @@ def test_pipeline_shapes_come_back_as_the_same_list(items):
 @relaxed
 @given(objects, st.sampled_from(["PS.Computer01", None]))
 def test_cim_noise_is_stripped(obj, computer):
-    noisy = {**obj, "CimClass": "ROOT/cimv2:Win32_Service", "CimInstanceProperties": "Name = x",
-             "CimSystemProperties": "Microsoft.Management.Infrastructure.CimSystemProperties", "PSComputerName": computer}
+    noisy = {
+        **obj,
+        "CimClass": "ROOT/cimv2:Win32_Service",
+        "CimInstanceProperties": "Name = x",
+        "CimSystemProperties": "Microsoft.Management.Infrastructure.CimSystemProperties",
+        "PSComputerName": computer,
+    }
     assert pj.strip_noise(noisy) == obj and pj.obj([noisy]) == obj
 
 
@@ -68,8 +76,11 @@ def test_depth_truncation_is_not_an_object():
 def test_enums_as_integers_or_names(n, name):
     mapping = {1: "stopped", 4: "running", 7: "paused"}
     assert pj.enum(n, mapping, default="unknown") == mapping.get(n, "unknown")
-    assert pj.enum(name, mapping, default="unknown") == {"running": "running", "stopped": "stopped",
-                                                          "paused": "paused"}.get(name.lower(), "unknown")
+    assert pj.enum(name, mapping, default="unknown") == {
+        "running": "running",
+        "stopped": "stopped",
+        "paused": "paused",
+    }.get(name.lower(), "unknown")
 
 
 @relaxed
@@ -79,27 +90,38 @@ def test_clixml_round_trip(message):
 
 
 def test_clixml_ignores_progress_records():
-    text = ('#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
-            '<Obj S="progress" RefId="0"><TN RefId="0"><T>System.Management.Automation.PSCustomObject</T></TN>'
-            '<MS><I64 N="SourceId">1</I64><PR N="Record"><AV>Preparing modules for first use.</AV></PR></MS></Obj>'
-            '<S S="Error">Get-Disk : Access is denied._x000D__x000A_</S></Objs>')
+    text = (
+        '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+        '<Obj S="progress" RefId="0"><TN RefId="0"><T>System.Management.Automation.PSCustomObject</T></TN>'
+        '<MS><I64 N="SourceId">1</I64><PR N="Record"><AV>Preparing modules for first use.</AV></PR></MS></Obj>'
+        '<S S="Error">Get-Disk : Access is denied._x000D__x000A_</S></Objs>'
+    )
     assert pj.decode_clixml(text) == "Get-Disk : Access is denied."
 
 
 def test_clixml_several_documents_warnings_and_a_cut():
     ns = 'xmlns="http://schemas.microsoft.com/powershell/2004/04"'
-    text = (f'#< CLIXML\r\n<Objs Version="1.1.0.1" {ns}><S S="Warning">low disk_x000A_</S></Objs>'
-            f'#< CLIXML\r\n<Objs Version="1.1.0.1" {ns}><S S="verbose">chatter</S><S S="Error">a &amp; b_x000A_</S>'
-            '<S S="Error">cut he')
+    text = (
+        f'#< CLIXML\r\n<Objs Version="1.1.0.1" {ns}><S S="Warning">low disk_x000A_</S></Objs>'
+        f'#< CLIXML\r\n<Objs Version="1.1.0.1" {ns}><S S="verbose">chatter</S><S S="Error">a &amp; b_x000A_</S>'
+        '<S S="Error">cut he'
+    )
     assert pj.decode_clixml(text) == "low disk\na & b"
     assert pj.decode_clixml("plain text\n") == "plain text"
 
 
 @relaxed
-@given(st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,14}", fullmatch=True), st.sampled_from(["", ".corp.example", ".A.B"]),
-       st.sampled_from(["", "CORP\\"]), st.sampled_from(["", "$"]))
+@given(
+    st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,14}", fullmatch=True),
+    st.sampled_from(["", ".corp.example", ".A.B"]),
+    st.sampled_from(["", "CORP\\"]),
+    st.sampled_from(["", "$"]),
+)
 def test_netbios_normalisation(name, suffix, prefix, dollar):
-    assert pj.netbios(f"{prefix}{name}{suffix}{dollar}" if not suffix or not dollar else f"{prefix}{name}{dollar}") == name.upper()
+    assert (
+        pj.netbios(f"{prefix}{name}{suffix}{dollar}" if not suffix or not dollar else f"{prefix}{name}{dollar}")
+        == name.upper()
+    )
 
 
 @relaxed

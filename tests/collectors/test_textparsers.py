@@ -9,19 +9,34 @@ from offhost_audit.lab.render import vssadmin_text
 
 relaxed = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 TYPE_NAMES = {1: "system", 2: "software", 3: "hardware", 4: "unknown"}
-provider_names = st.text(alphabet=st.characters(whitelist_categories=("L", "N"), whitelist_characters=" .-()"),
-                         min_size=1, max_size=40).map(str.strip).filter(bool)
+provider_names = (
+    st.text(
+        alphabet=st.characters(whitelist_categories=("L", "N"), whitelist_characters=" .-()"), min_size=1, max_size=40
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 
 
 @relaxed
-@given(st.lists(st.tuples(st.uuids(), provider_names, st.integers(1, 4), st.from_regex(r"\d{1,2}(\.\d{1,4}){0,3}", fullmatch=True)),
-                unique_by=lambda t: t[0], max_size=5), st.sampled_from(["en", "de"]), st.sampled_from(["", "`", ">", " `"]))
+@given(
+    st.lists(
+        st.tuples(
+            st.uuids(), provider_names, st.integers(1, 4), st.from_regex(r"\d{1,2}(\.\d{1,4}){0,3}", fullmatch=True)
+        ),
+        unique_by=lambda t: t[0],
+        max_size=5,
+    ),
+    st.sampled_from(["en", "de"]),
+    st.sampled_from(["", "`", ">", " `"]),
+)
 def test_vssadmin_any_language_with_stray_characters(providers, lang, junk):
     plist = [{"id": str(u), "name": n, "type": t, "version": v} for u, n, t, v in providers]
     text = vssadmin_text(plist, lang).replace("\r\n   ", f"{junk}\r\n   ")
     out = parse_vssadmin(text)
     assert [(p["id"], p["name"], p["type"], p["version"]) for p in out] == [
-        (str(u), n, TYPE_NAMES[t], v) for u, n, t, v in providers]
+        (str(u), n, TYPE_NAMES[t], v) for u, n, t, v in providers
+    ]
 
 
 def test_vssadmin_real_paste_with_backticks():
@@ -41,12 +56,15 @@ Provider name: 'Hyper-V IC Software Shadow Copy Provider'
     out = parse_vssadmin(text)
     assert [(p["id"], p["type"], p["version"]) for p in out] == [
         ("b5946137-7b9f-4925-af80-51abd60b20d5", "system", "1.0.0.7"),
-        ("3f900f90-00e9-440e-873a-96ca5eb079e5", "software", "1.0.0.0")]
+        ("3f900f90-00e9-440e-873a-96ca5eb079e5", "software", "1.0.0.0"),
+    ]
 
 
 def test_vssadmin_unknown_language_keeps_ids_and_names():
-    text = "Nom du fournisseur : « Pure Storage VSS Hardware Provider »\n   Type : Matériel\n" \
-           "   Identificateur : {781c006a-5829-4a25-81e3-d5e43bd005ab}\n   Version : 6.2.0\n"
+    text = (
+        "Nom du fournisseur : « Pure Storage VSS Hardware Provider »\n   Type : Matériel\n"
+        "   Identificateur : {781c006a-5829-4a25-81e3-d5e43bd005ab}\n   Version : 6.2.0\n"
+    )
     (p,) = parse_vssadmin(text)
     assert p["id"] == "781c006a-5829-4a25-81e3-d5e43bd005ab" and p["name"] == "Pure Storage VSS Hardware Provider"
     assert p["type"] == "hardware" and p["version"] == "6.2.0"

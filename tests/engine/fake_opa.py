@@ -47,7 +47,7 @@ class FakeOpa:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeOpa":
+    def start(self) -> FakeOpa:
         self._thread.start()
         return self
 
@@ -56,7 +56,7 @@ class FakeOpa:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeOpa":
+    def __enter__(self) -> FakeOpa:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -70,10 +70,19 @@ class FakeOpa:
         except OpaError as e:  # turned into OPA's error document
             errors = []
             for m in _LOC.finditer(format_opa_error(e, {pid: text})):
-                errors.append({"code": m["code"], "message": m["msg"].strip(),
-                               "location": {"file": m["file"], "row": int(m["row"]), "col": int(m["col"])}})
+                errors.append(
+                    {
+                        "code": m["code"],
+                        "message": m["msg"].strip(),
+                        "location": {"file": m["file"], "row": int(m["row"]), "col": int(m["col"])},
+                    }
+                )
             errors = errors or [{"code": "rego_parse_error", "message": e.message}]
-            return {"code": "invalid_parameter", "message": "error(s) occurred while parsing module(s)", "errors": errors}
+            return {
+                "code": "invalid_parameter",
+                "message": "error(s) occurred while parsing module(s)",
+                "errors": errors,
+            }
         self._engine = None
         return None
 
@@ -119,7 +128,7 @@ def _handler(opa: FakeOpa) -> type[BaseHTTPRequestHandler]:
             n = int(self.headers.get("Content-Length") or 0)
             return self.rfile.read(n)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             opa.requests.append(("GET", self.path))
             opa.authorizations.append(self.headers.get("Authorization"))
             if self.path.startswith("/health"):
@@ -129,12 +138,12 @@ def _handler(opa: FakeOpa) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, {"code": "resource_not_found", "message": self.path})
 
-        def do_PUT(self) -> None:  # noqa: N802
+        def do_PUT(self) -> None:
             opa.requests.append(("PUT", self.path))
             opa.authorizations.append(self.headers.get("Authorization"))
             body = self._body()
             if self.path.startswith("/v1/policies/"):
-                pid = self.path[len("/v1/policies/"):]
+                pid = self.path[len("/v1/policies/") :]
                 text = body.decode("utf-8")
                 err = opa.check_policy(pid, text)
                 if err:
@@ -144,12 +153,12 @@ def _handler(opa: FakeOpa) -> type[BaseHTTPRequestHandler]:
                 opa._engine = None
                 self._send(200, {})
             elif self.path.startswith("/v1/data"):
-                opa.put_data(self.path[len("/v1/data"):], json.loads(body or b"null"))
+                opa.put_data(self.path[len("/v1/data") :], json.loads(body or b"null"))
                 self._send(204)
             else:
                 self._send(404, {"code": "resource_not_found", "message": self.path})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             opa.requests.append(("POST", self.path))
             opa.authorizations.append(self.headers.get("Authorization"))
             if not self.path.startswith("/v1/data"):
@@ -157,7 +166,7 @@ def _handler(opa: FakeOpa) -> type[BaseHTTPRequestHandler]:
                 return
             doc = json.loads(self._body() or b"{}")
             try:
-                defined, value = opa.evaluate(self.path[len("/v1/data"):].split("?")[0], doc.get("input"))
+                defined, value = opa.evaluate(self.path[len("/v1/data") :].split("?")[0], doc.get("input"))
             except OpaError as e:  # OPA answers 500 with the message
                 self._send(500, {"code": "internal_error", "message": e.message})
                 return

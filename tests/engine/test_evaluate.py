@@ -45,12 +45,19 @@ def test_findings_carry_metadata_and_profile_severity(mini_policies, example_fac
 def test_unknown_finding_shows_the_collection_error(mini_policies, example_facts):
     doc = copy.deepcopy(example_facts)
     doc["hosts"][0]["os"] = None
-    doc["collection"][0] = {"target": "proxy01.corp.example", "collector": "winrm.system", "status": "error",
-                            "error": "WinRM: 401 Unauthorized", "duration_ms": 12.0}
+    doc["collection"][0] = {
+        "target": "proxy01.corp.example",
+        "collector": "winrm.system",
+        "status": "error",
+        "error": "WinRM: 401 Unauthorized",
+        "duration_ms": 12.0,
+    }
     [f] = audit.evaluate_facts(doc, policies=mini_policies)
     assert f["status"] == "unknown"
     assert f["missing"] == ["hosts[PROXY01].os.build"]
-    assert {"path": "collection[proxy01.corp.example/winrm.system]", "value": "WinRM: 401 Unauthorized"} in f["evidence"]
+    assert {"path": "collection[proxy01.corp.example/winrm.system]", "value": "WinRM: 401 Unauthorized"} in f[
+        "evidence"
+    ]
 
 
 def test_unknown_profile_lists_the_valid_ones(mini_policies, example_facts):
@@ -75,8 +82,12 @@ def test_policy_syntax_error_names_file_line_col(mini_policies, example_facts):
 
 
 def test_policy_evaluation_error_is_a_policy_error(mini_policies, add_rule, example_facts):
-    add_rule(mini_policies, "general", "boom",
-             'package offhost.general.boom\n\nimport rego.v1\n\nfindings contains x if {\n\tx := to_number("seven")\n}\n')
+    add_rule(
+        mini_policies,
+        "general",
+        "boom",
+        'package offhost.general.boom\n\nimport rego.v1\n\nfindings contains x if {\n\tx := to_number("seven")\n}\n',
+    )
     with pytest.raises(PolicyError, match=r"boom\.rego:6:\d+: could not parse string as number") as e:
         audit.evaluate_facts(example_facts, policies=mini_policies)
     assert "Stack backtrace" not in str(e.value)
@@ -145,8 +156,10 @@ def test_cli_unknown_profile_exits_2(mini_policies, use_policies, capsys):
         ("{not json", "not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2"),
         ("[1, 2]", "expected a JSON object at the top level, got list"),
         ('{"schema_version": 7, "hosts": []}', "$.schema_version: this offhost-audit reads facts schema version 1"),
-        ('{"schema_version": 1, "hosts": [{"name": "P1", "roles": ["proxy"], "os": {"build": "20348"}}]}',
-         "$.hosts[0].os.build: '20348' is not of type 'integer', 'null'"),
+        (
+            '{"schema_version": 1, "hosts": [{"name": "P1", "roles": ["proxy"], "os": {"build": "20348"}}]}',
+            "$.hosts[0].os.build: '20348' is not of type 'integer', 'null'",
+        ),
         ('{"schema_version": 1}', "$: 'hosts' is a required property"),
     ],
 )
@@ -167,8 +180,13 @@ def test_cli_missing_facts_file_exits_2(tmp_path, capsys):
 
 def test_cli_schema_violation_in_a_subprocess_has_no_traceback(tmp_path):
     path = _write(tmp_path / "bad.json", {"schema_version": 1, "hosts": [{"name": "", "roles": ["router"]}]})
-    proc = subprocess.run([sys.executable, "-m", "offhost_audit", "evaluate", "--facts", str(path)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "offhost_audit", "evaluate", "--facts", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "$.hosts[0].name: '' should be non-empty" in proc.stderr
@@ -192,7 +210,9 @@ def test_evaluate_file_gives_what_evaluate_facts_gives(mini_policies, tmp_path, 
 def test_evaluate_file_rejects_bad_facts_before_the_engine_runs(mini_policies, tmp_path):
     boom = mini_policies / "general" / "boom" / "boom.rego"
     boom.parent.mkdir()
-    boom.write_text('package offhost.general.boom\n\nimport rego.v1\n\nfindings contains x if {\n\tx := to_number(input.hosts[0].os.build)\n}\n')
+    boom.write_text(
+        "package offhost.general.boom\n\nimport rego.v1\n\nfindings contains x if {\n\tx := to_number(input.hosts[0].os.build)\n}\n"
+    )
     doc = json.loads(EXAMPLE.read_text())
     doc["hosts"][0]["os"]["build"] = "twenty"
     path = _write(tmp_path / "f.json", doc)
@@ -221,9 +241,13 @@ def test_the_table_lists_only_what_needs_attention():
     from offhost_audit.reports import console
 
     subject = {"kind": "proxy", "name": "P", "proxy": "P"}
-    many = [{"rule_id": "OHP-001", "status": "pass", "severity": "high", "subject": subject, "message": f"ok {i}"}
-            for i in range(2000)]
-    many.append({"rule_id": "OHP-004", "status": "fail", "severity": "high", "subject": subject, "message": "no [b]Hyper-V[/b]"})
+    many = [
+        {"rule_id": "OHP-001", "status": "pass", "severity": "high", "subject": subject, "message": f"ok {i}"}
+        for i in range(2000)
+    ]
+    many.append(
+        {"rule_id": "OHP-004", "status": "fail", "severity": "high", "subject": subject, "message": "no [b]Hyper-V[/b]"}
+    )
     text = console.table_text(many, fail_on="high")
     assert "no [b]Hyper-V[/b]" in text and "ok 1" not in text
     assert "2,000 passed and 0 not applicable: counted, not listed" in text

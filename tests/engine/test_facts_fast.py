@@ -13,12 +13,34 @@ import pytest
 from offhost_audit import facts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import estate  # noqa: E402
+import estate
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = json.loads((ROOT / "examples" / "facts" / "csv-cluster-healthy.json").read_text(encoding="utf-8"))
-ODD_VALUES = [None, "x", "", 0, -1, 1.0, 1.5, True, False, [], {}, ["proxy"], {"name": "X"}, 4294967296,
-              "S-1-5-21-1", "2.1", "proxy", "hardware", "online_all", [None], [1, 1], ["proxy", "proxy"]]
+ODD_VALUES = [
+    None,
+    "x",
+    "",
+    0,
+    -1,
+    1.0,
+    1.5,
+    True,
+    False,
+    [],
+    {},
+    ["proxy"],
+    {"name": "X"},
+    4294967296,
+    "S-1-5-21-1",
+    "2.1",
+    "proxy",
+    "hardware",
+    "online_all",
+    [None],
+    [1, 1],
+    ["proxy", "proxy"],
+]
 
 
 def _paths(node, prefix=()):
@@ -61,7 +83,9 @@ def test_fast_check_agrees_with_jsonschema(seed):
     assert facts._checker().is_valid(doc) == (not expected)
     for key in ("hosts", "vms", "shares"):
         items = doc.get(key)
-        sub = facts._validator().evolve(schema={"$defs": facts._schema()["$defs"], **facts._schema()["properties"][key]["items"]})
+        sub = facts._validator().evolve(
+            schema={"$defs": facts._schema()["$defs"], **facts._schema()["properties"][key]["items"]}
+        )
         for item in items if isinstance(items, list) else []:
             assert facts._checker(key).is_valid(item) == (not list(sub.iter_errors(item)))
     assert sorted(facts.schema_problems(doc)) == sorted(expected)

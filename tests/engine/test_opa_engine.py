@@ -50,16 +50,24 @@ def test_opa_syntax_error_is_file_line_col(mini_policies, example_facts):
 
 def test_opa_compile_error_is_file_line_col(mini_policies, add_rule, example_facts):
     """OPA rejects an unused declared variable (regorus accepts it)."""
-    add_rule(mini_policies, "general", "unused",
-             "package offhost.general.unused\n\nimport rego.v1\n\nfindings contains 1 if {\n"
-             "\tevery name, h in input.hosts {\n\t\th.name != \"\"\n\t}\n}\n")
+    add_rule(
+        mini_policies,
+        "general",
+        "unused",
+        "package offhost.general.unused\n\nimport rego.v1\n\nfindings contains 1 if {\n"
+        '\tevery name, h in input.hosts {\n\t\th.name != ""\n\t}\n}\n',
+    )
     with pytest.raises(PolicyError, match=r"unused\.rego:7:3: rego_compile_error: declared var name unused"):
         audit.evaluate_facts(example_facts, policies=mini_policies, engine="opa")
 
 
 def test_opa_evaluation_error_exits_2_naming_file_line_col(mini_policies, add_rule, use_policies, capsys):
-    add_rule(mini_policies, "general", "boom",
-             'package offhost.general.boom\n\nimport rego.v1\n\nfindings contains x if {\n\tx := to_number("seven")\n}\n')
+    add_rule(
+        mini_policies,
+        "general",
+        "boom",
+        'package offhost.general.boom\n\nimport rego.v1\n\nfindings contains x if {\n\tx := to_number("seven")\n}\n',
+    )
     use_policies(mini_policies)
     assert cli.main(["evaluate", "--facts", str(EXAMPLE), "--engine", "opa"]) == 2
     err = capsys.readouterr().err
@@ -79,7 +87,9 @@ def test_without_the_package_engine_opa_says_how_to_install_it(monkeypatch, caps
 
 # --- policy test --engine opa ------------------------------------------------------------------
 
-OTHER_TESTS = "package other_test\n\nimport rego.v1\n\ntest_fine if true\n\ntest_cases[name] if some name in {\"one\", \"two\"}\n"
+OTHER_TESTS = (
+    'package other_test\n\nimport rego.v1\n\ntest_fine if true\n\ntest_cases[name] if some name in {"one", "two"}\n'
+)
 
 
 @pytest.fixture
@@ -103,10 +113,14 @@ def test_policy_test_on_opa_has_the_opa_test_outcomes(suite, capsys):
     assert rc == 2
     found = dict(re.findall(r"^(data\.\S+): (PASS|FAIL|ERROR|SKIPPED)", out, re.M))
     assert found == {
-        "data.demo_test.test_admin_allowed": "PASS", "data.demo_test.test_guest_denied": "PASS",
-        "data.demo_test.test_wrong_expectation": "FAIL", "data.demo_test.test_not_boolean": "FAIL",
-        "data.demo_test.test_error": "ERROR", "data.demo_test.todo_test_later": "SKIPPED",
-        "data.other_test.test_fine": "PASS", "data.other_test.test_cases": "PASS",
+        "data.demo_test.test_admin_allowed": "PASS",
+        "data.demo_test.test_guest_denied": "PASS",
+        "data.demo_test.test_wrong_expectation": "FAIL",
+        "data.demo_test.test_not_boolean": "FAIL",
+        "data.demo_test.test_error": "ERROR",
+        "data.demo_test.todo_test_later": "SKIPPED",
+        "data.other_test.test_fine": "PASS",
+        "data.other_test.test_cases": "PASS",
     }
     assert "\n    checking guest\n" in out  # the print, from OPA, under its own test
     assert re.search(r"^  \S*demo_test\.rego:18:\d+: eval_builtin_error: to_number", out, re.M)
@@ -116,12 +130,16 @@ def test_policy_test_on_opa_has_the_opa_test_outcomes(suite, capsys):
 
 
 def test_policy_test_on_opa_rejects_what_opa_rejects(suite, capsys):
-    (suite / "unused.rego").write_text("package unused\n\nimport rego.v1\n\nx if {\n\tevery k, v in input.a {\n\t\tv\n\t}\n}\n")
+    (suite / "unused.rego").write_text(
+        "package unused\n\nimport rego.v1\n\nx if {\n\tevery k, v in input.a {\n\t\tv\n\t}\n}\n"
+    )
     assert cli.main(["policy", "test", str(suite), "--run", "other_test"]) == 0  # regorus accepts it
     capsys.readouterr()
     rc, out, err = _run(capsys, str(suite))
     assert rc == 1 and out == ""
-    assert re.match(r"^offhost-audit policy test: \S*unused\.rego:7:\d+: rego_compile_error: declared var k unused", err), err
+    assert re.match(
+        r"^offhost-audit policy test: \S*unused\.rego:7:\d+: rego_compile_error: declared var k unused", err
+    ), err
 
 
 def test_policy_test_coverage_from_opa(suite, capsys):
@@ -133,7 +151,9 @@ def test_policy_test_coverage_from_opa(suite, capsys):
     assert {"start": {"row": 5}, "end": {"row": 5}} in demo["covered"]  # allow evaluated
     # OPA evaluates only the rule the test references (regorus evaluates the whole package)
     assert demo["not_covered"] == [{"start": {"row": 7}, "end": {"row": 7}}, {"start": {"row": 9}, "end": {"row": 10}}]
-    assert report["coverage"] == round(100 * report["covered_lines"] / (report["covered_lines"] + report["not_covered_lines"]), 2)
+    assert report["coverage"] == round(
+        100 * report["covered_lines"] / (report["covered_lines"] + report["not_covered_lines"]), 2
+    )
 
 
 def test_shipped_policy_tests_pass_on_opa_with_90_percent_coverage(capsys):

@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 
 from offhost_audit import audit
-
-from offhost_audit.store import waivers
 from offhost_audit.engine import embedded, policy_cache
 from offhost_audit.engine.metadata import read_metadata
+from offhost_audit.store import waivers
 
 
 @pytest.fixture(autouse=True)

@@ -64,8 +64,10 @@ def alias_rule_references(root: Path) -> list[str]:
             for alias, pkg in aliases.items():
                 for m in re.finditer(rf"(?<![\w.]){re.escape(alias)}\.(\w+)\b(?!\s*\()", code):
                     if m[1] in values.get(pkg, set()):
-                        found.append(f"{src.name}:{n}: {alias}.{m[1]} is a rule of {pkg} reached through the "
-                                     f"import alias (slow on regorus): write data.{pkg}.{m[1]}")
+                        found.append(
+                            f"{src.name}:{n}: {alias}.{m[1]} is a rule of {pkg} reached through the "
+                            f"import alias (slow on regorus): write data.{pkg}.{m[1]}"
+                        )
     return found
 
 
@@ -76,12 +78,12 @@ def test_library_rules_are_referenced_by_their_full_path():
 
 def test_the_check_catches_the_slow_form(tmp_path):
     (tmp_path / "lib").mkdir()
-    (tmp_path / "lib" / "l.rego").write_text(
-        "package offhost.lib.l\n\nimport rego.v1\n\nnames := {\"a\"}\n\nf(x) := x\n")
+    (tmp_path / "lib" / "l.rego").write_text('package offhost.lib.l\n\nimport rego.v1\n\nnames := {"a"}\n\nf(x) := x\n')
     (tmp_path / "r.rego").write_text(
         "package offhost.r\n\nimport rego.v1\n\nimport data.offhost.lib.l\n\n"
         "# l.names in a comment is fine\nok contains l.f(n) if some n in data.offhost.lib.l.names\n\n"
-        "slow contains n if some n in l.names\n")
+        "slow contains n if some n in l.names\n"
+    )
     found = alias_rule_references(tmp_path)
     assert len(found) == 1 and found[0].startswith(f"{tmp_path / 'r.rego'}:10: l.names is a rule of offhost.lib.l")
     assert found[0].endswith("write data.offhost.lib.l.names")

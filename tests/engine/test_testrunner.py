@@ -143,8 +143,11 @@ def test_coverage_report_in_opa_shape(suite, capsys):
     demo, unused = names["demo.rego"], names["unused.rego"]
     # regorus evaluates the whole referenced package (allow, deny, the body of role); the head of
     # role (line 9) never succeeded
-    assert demo["covered"] == [{"start": {"row": 5}, "end": {"row": 5}}, {"start": {"row": 7}, "end": {"row": 7}},
-                               {"start": {"row": 10}, "end": {"row": 10}}]
+    assert demo["covered"] == [
+        {"start": {"row": 5}, "end": {"row": 5}},
+        {"start": {"row": 7}, "end": {"row": 7}},
+        {"start": {"row": 10}, "end": {"row": 10}},
+    ]
     assert demo["not_covered"] == [{"start": {"row": 9}, "end": {"row": 9}}]
     assert (demo["covered_lines"], demo["not_covered_lines"], demo["coverage"]) == (3, 1, 75.0)
     # a file no test touched counts as not covered (regorus leaves it out; OPA does not)
@@ -163,14 +166,23 @@ def test_coverage_threshold(suite, capsys):
 def test_tests_in_any_package_and_file_are_found(tmp_path, capsys):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x.rego").write_text("package a.b\n\nimport rego.v1\n\ntest_inline if true\n\nhelper(x) := x\n")
-    (tmp_path / "c.rego").write_text("package c\n\nimport rego.v1\n\ntest_cases[name] if some name in {\"one\", \"two\"}\n")
+    (tmp_path / "c.rego").write_text('package c\n\nimport rego.v1\n\ntest_cases[name] if some name in {"one", "two"}\n')
     rc, out, _ = _run(capsys, str(tmp_path), "-v")
     assert rc == 0
     assert _lines(out) == {"data.a.b.test_inline": "PASS", "data.c.test_cases": "PASS"}
 
 
-@pytest.mark.parametrize(("ns", "text"), [(350, "350ns"), (1417, "1.417µs"), (1_200_000, "1.2ms"),
-                                          (5_123_456, "5.123456ms"), (2_500_000_000, "2.5s"), (62_500_000_000, "1m2.5s")])
+@pytest.mark.parametrize(
+    ("ns", "text"),
+    [
+        (350, "350ns"),
+        (1417, "1.417µs"),
+        (1_200_000, "1.2ms"),
+        (5_123_456, "5.123456ms"),
+        (2_500_000_000, "2.5s"),
+        (62_500_000_000, "1m2.5s"),
+    ],
+)
 def test_go_durations(ns, text):
     assert go_duration(ns) == text
 

@@ -17,7 +17,6 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tui"))
 from tuikit import drive, settle
 
 from offhost_audit import audit
-
 from offhost_audit.findings import verdicts
 from offhost_audit.lab import demo, scenario
 from offhost_audit.reports import console

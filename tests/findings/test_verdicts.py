@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from offhost_audit.findings import unknowns, verdicts
 from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNKNOWN
+from offhost_audit.findings import unknowns, verdicts
 
 # PROXY01 serves host HV01 and cluster HVCL01 (nodes HV11, HV12); PROXY02 serves HV01 too.
 FACTS = {

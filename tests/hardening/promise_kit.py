@@ -15,9 +15,20 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_FACTS = ROOT / "examples" / "facts" / "csv-cluster-healthy.json"
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120,
-            stdout: IO[Any] | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+    stdout: IO[Any] | None = None,
+) -> subprocess.CompletedProcess:
     """The CLI as a user runs it: a fresh process; stdout captured unless a file is given."""
-    return subprocess.run([sys.executable, "-m", "offhost_audit", *args], stdout=stdout or subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, timeout=timeout, cwd=cwd,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "offhost_audit", *args],
+        stdout=stdout or subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )

@@ -12,7 +12,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-
 from promise_kit import EXAMPLE_FACTS, run_cli
 
 from offhost_audit import audit, cli
@@ -23,10 +22,13 @@ def _one_line(stderr: str) -> str:
     return stderr.strip()
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["--host", "192.0.2.1"], "the lab binds to a loopback address only"),
-    (["--host", "lab.example"], "the lab binds to a loopback address only"),
-])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--host", "192.0.2.1"], "the lab binds to a loopback address only"),
+        (["--host", "lab.example"], "the lab binds to a loopback address only"),
+    ],
+)
 def test_lab_serve_refuses_a_non_loopback_host(args, words):
     r = run_cli("lab", "serve", "--scenario", "csv-healthy", *args, timeout=60)
     assert r.returncode == 2 and words in _one_line(r.stderr)
@@ -66,7 +68,7 @@ class _Server:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
-    def __enter__(self) -> "_Server":
+    def __enter__(self) -> _Server:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -74,10 +76,13 @@ class _Server:
         self.httpd.server_close()
 
 
-@pytest.mark.parametrize(("body", "words"), [
-    (b"<html>a web page</html>", "answered something that is not JSON"),
-    (b"{}", "failed without OPA's error details"),
-])
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"<html>a web page</html>", "answered something that is not JSON"),
+        (b"{}", "failed without OPA's error details"),
+    ],
+)
 def test_a_server_that_is_not_opa_is_exit_3_with_one_line(body, words):
     with _Server(body) as srv:
         r = run_cli("evaluate", "-f", str(EXAMPLE_FACTS), "--opa-url", srv.url)

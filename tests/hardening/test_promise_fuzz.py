@@ -24,15 +24,45 @@ from offhost_audit import cli
 
 EXAMPLE_INVENTORY = ROOT / "examples" / "inventory.yaml"
 EXAMPLE_WAIVERS = ROOT / "examples" / "waivers.example.yaml"
-SETTINGS = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)), deadline=None, derandomize="FUZZ_EXAMPLES" not in os.environ,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)),
+    deadline=None,
+    derandomize="FUZZ_EXAMPLES" not in os.environ,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
-odd_text = st.one_of(st.sampled_from(["", " ", "-1", "0", "nan", "inf", "1e309", "70000", "\x1b[2J", "../", "/dev/null",
-                                      "a" * 300, "--", "-o", "{}", "[]", "high", "json", "table"]),
-                     st.text(max_size=12))
-scalar = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.floats(allow_nan=True), odd_text)
-value = st.recursive(scalar, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                     st.dictionaries(odd_text, inner, max_size=3)), max_leaves=8)
+odd_text = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "-1",
+            "0",
+            "nan",
+            "inf",
+            "1e309",
+            "70000",
+            "\x1b[2J",
+            "../",
+            "/dev/null",
+            "a" * 300,
+            "--",
+            "-o",
+            "{}",
+            "[]",
+            "high",
+            "json",
+            "table",
+        ]
+    ),
+    st.text(max_size=12),
+)
+scalar = st.one_of(st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(allow_nan=True), odd_text)
+value = st.recursive(
+    scalar,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(odd_text, inner, max_size=3)),
+    max_leaves=8,
+)
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -101,10 +131,37 @@ def _no_credentials(monkeypatch, tmp_path_factory):
 @given(data=st.data())
 def test_cli_arguments_never_crash(tmp_path_factory, capsys, data):
     tmp = tmp_path_factory.mktemp("cli")
-    command = data.draw(st.sampled_from([["evaluate", "-f", str(EXAMPLE_FACTS)], ["evaluate"], ["collect"],
-                                         ["audit"], ["policy", "test"], ["lab"], []]))
-    pool = ["--profile", "--fail-on", "--format", "-o", "--timeout", "--target-timeout", "--concurrency",
-            "--opa-url", "-i", "--facts", "--save-facts", "--insecure", "-q", "--debug", "--version", "--help"]
+    command = data.draw(
+        st.sampled_from(
+            [
+                ["evaluate", "-f", str(EXAMPLE_FACTS)],
+                ["evaluate"],
+                ["collect"],
+                ["audit"],
+                ["policy", "test"],
+                ["lab"],
+                [],
+            ]
+        )
+    )
+    pool = [
+        "--profile",
+        "--fail-on",
+        "--format",
+        "-o",
+        "--timeout",
+        "--target-timeout",
+        "--concurrency",
+        "--opa-url",
+        "-i",
+        "--facts",
+        "--save-facts",
+        "--insecure",
+        "-q",
+        "--debug",
+        "--version",
+        "--help",
+    ]
     extra: list[str] = []
     for opt in data.draw(st.lists(st.sampled_from(pool), max_size=4)):
         extra.append(opt)
@@ -167,8 +224,11 @@ def _garble(text: str, data: st.DataObject) -> str:
     """Insert, delete or replace a few characters (a hand edit gone wrong)."""
     for _ in range(data.draw(st.integers(1, 3))):
         i = data.draw(st.integers(0, len(text)))
-        text = text[:i] + data.draw(st.sampled_from(["", "\t", ":", "- ", "{", "]", "&a ", "*a", "'", "\"", "\n  "])) \
-            + text[i + data.draw(st.integers(0, 3)):]
+        text = (
+            text[:i]
+            + data.draw(st.sampled_from(["", "\t", ":", "- ", "{", "]", "&a ", "*a", "'", '"', "\n  "]))
+            + text[i + data.draw(st.integers(0, 3)) :]
+        )
     return text
 
 
@@ -191,8 +251,9 @@ def _damage(db: Path, data: st.DataObject) -> None:
     import sqlite3
     import zlib
 
-    kind = data.draw(st.sampled_from(["meta", "counts", "started_at", "estate", "findings", "facts", "delete",
-                                      "drop", "bytes"]))
+    kind = data.draw(
+        st.sampled_from(["meta", "counts", "started_at", "estate", "findings", "facts", "delete", "drop", "bytes"])
+    )
     if kind == "bytes":
         size = db.stat().st_size
         with open(db, "r+b") as f:

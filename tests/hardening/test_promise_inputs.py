@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from promise_kit import EXAMPLE_FACTS, run_cli
 
 from offhost_audit import collect, inventory
 from offhost_audit.collectors import winrm
-from offhost_audit.inventory.credentials import Resolver
 from offhost_audit.errors import InputError, InventoryError
+from offhost_audit.inventory.credentials import Resolver
 from offhost_audit.lab import scenario as scenarios
 from offhost_audit.lab.responder import inventory_doc, lab_env, lab_hosts
 from offhost_audit.lab.wsman import LabServer
@@ -31,8 +30,11 @@ def _laughs(prefix: str = "", indent: str = "") -> str:
 
 @pytest.mark.parametrize("where", ["top level", "inside clusters[].nodes"])
 def test_a_billion_laughs_inventory_is_refused_without_expanding_it(where):
-    text = _laughs() if where == "top level" else (
-        "clusters:\n  - name: C1\n    nodes:\n      - name: HV1\n        x:\n" + _laughs(indent="          "))
+    text = (
+        _laughs()
+        if where == "top level"
+        else ("clusters:\n  - name: C1\n    nodes:\n      - name: HV1\n        x:\n" + _laughs(indent="          "))
+    )
     with pytest.raises(InventoryError, match=r"^inv.yaml: the document expands to more than 500,000 values"):
         inventory.loads(text, source="inv.yaml")
 
@@ -46,16 +48,21 @@ def test_deeply_nested_facts_json_is_one_clear_error(tmp_path):
     f = tmp_path / "deep.json"
     f.write_text("[" * 10_000 + "]" * 10_000)
     r = run_cli("evaluate", "-f", str(f))
-    assert r.returncode == 2 and r.stderr.strip() == f"offhost-audit: invalid facts file: {f}: not valid JSON: nested too deeply"
+    assert (
+        r.returncode == 2
+        and r.stderr.strip() == f"offhost-audit: invalid facts file: {f}: not valid JSON: nested too deeply"
+    )
 
 
 def test_every_inventory_error_is_reported_with_file_line_and_field():
-    text = ("proxies:\n"
-            "  - name: P1\n"
-            "    max_tasks: many\n"
-            "    winrm: {port: 0, auth: digest}\n"
-            "  - name: P2\n"
-            "    serves: [{cluster: NOPE}]\n")
+    text = (
+        "proxies:\n"
+        "  - name: P1\n"
+        "    max_tasks: many\n"
+        "    winrm: {port: 0, auth: digest}\n"
+        "  - name: P2\n"
+        "    serves: [{cluster: NOPE}]\n"
+    )
     with pytest.raises(InventoryError) as e:
         inventory.loads(text, source="inv.yaml")
     assert str(e.value).splitlines() == [
@@ -67,23 +74,34 @@ def test_every_inventory_error_is_reported_with_file_line_and_field():
 
 
 def test_an_error_in_an_assignment_names_its_own_proxy_and_line():
-    text = ("clusters: [{name: C1, nodes: [{name: HV1}]}]\n"
-            "proxies:\n"
-            "  - name: P0\n"  # serves everything: no assignment of its own
-            "  - name: P1\n"
-            "    serves: [{host: NOPE}]\n")
+    text = (
+        "clusters: [{name: C1, nodes: [{name: HV1}]}]\n"
+        "proxies:\n"
+        "  - name: P0\n"  # serves everything: no assignment of its own
+        "  - name: P1\n"
+        "    serves: [{host: NOPE}]\n"
+    )
     with pytest.raises(InventoryError, match=r"^inv.yaml:5: proxies\[1\].serves: host NOPE is not in the inventory$"):
         inventory.loads(text, source="inv.yaml")
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("hyperv_hosts: [{name: HV1, address: 10.0.0.1}, {name: hv1, address: 10.0.0.2}]\n",
-     "inv.yaml:1: hyperv_hosts[1].address: HV1 is listed again with address '10.0.0.2'"),
-    ("clusters:\n  - {name: C1, nodes: [{name: HV1}]}\n  - {name: C2, nodes: [{name: HV1}]}\n",
-     "inv.yaml:3: clusters[1].nodes[0]: HV1 is already a node of cluster C1"),
-    ("proxies: [{name: P1, max_tasks: 4}, {name: P1, max_tasks: 8}]\n",
-     "inv.yaml:1: proxies[1]: proxy P1 is listed twice with different max_tasks or serves"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (
+            "hyperv_hosts: [{name: HV1, address: 10.0.0.1}, {name: hv1, address: 10.0.0.2}]\n",
+            "inv.yaml:1: hyperv_hosts[1].address: HV1 is listed again with address '10.0.0.2'",
+        ),
+        (
+            "clusters:\n  - {name: C1, nodes: [{name: HV1}]}\n  - {name: C2, nodes: [{name: HV1}]}\n",
+            "inv.yaml:3: clusters[1].nodes[0]: HV1 is already a node of cluster C1",
+        ),
+        (
+            "proxies: [{name: P1, max_tasks: 4}, {name: P1, max_tasks: 8}]\n",
+            "inv.yaml:1: proxies[1]: proxy P1 is listed twice with different max_tasks or serves",
+        ),
+    ],
+)
 def test_a_host_listed_twice_with_conflicting_settings_is_rejected(text, words):
     with pytest.raises(InventoryError) as e:
         inventory.loads(text, source="inv.yaml")

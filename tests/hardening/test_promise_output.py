@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from promise_kit import EXAMPLE_FACTS, run_cli
 
 from offhost_audit import collect, facts as facts_mod, inventory
-from offhost_audit.inventory.credentials import Resolver
 from offhost_audit.errors import FactsError
+from offhost_audit.inventory.credentials import Resolver
 from offhost_audit.lab import scenario as scenarios
 from offhost_audit.reports import console
 
@@ -50,8 +49,16 @@ def test_json_keeps_the_exact_value(tmp_path):
 
 
 def test_the_table_cleans_every_host_supplied_cell():
-    finding = {"rule_id": "OHP-001", "title": "t", "severity": "high", "status": "fail",
-               "subject": {"name": EVIL}, "message": EVIL, "remediation": EVIL, "doc_url": "https://x"}
+    finding = {
+        "rule_id": "OHP-001",
+        "title": "t",
+        "severity": "high",
+        "status": "fail",
+        "subject": {"name": EVIL},
+        "message": EVIL,
+        "remediation": EVIL,
+        "doc_url": "https://x",
+    }
     text = console.table_text([finding], warnings=[EVIL], fail_on="high")
     assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text
 
@@ -66,8 +73,15 @@ def test_the_demo_cleans_scenario_text(tmp_path):
 
 
 def test_a_huge_message_is_cut_in_the_table_and_whole_in_json():
-    finding = {"rule_id": "OHP-001", "title": "t", "severity": "high", "status": "unknown",
-               "subject": {"name": "P"}, "message": "m" * 3_000_000, "remediation": "r"}
+    finding = {
+        "rule_id": "OHP-001",
+        "title": "t",
+        "severity": "high",
+        "status": "unknown",
+        "subject": {"name": "P"},
+        "message": "m" * 3_000_000,
+        "remediation": "r",
+    }
     text = console.table_text([finding], warnings=["w" * 3_000_000])
     assert len(text) < 50_000 and "more characters; --format json has them all" in text
     assert len(console.to_json([finding])) > 3_000_000
@@ -79,8 +93,9 @@ def test_verify_tls_false_in_the_inventory_warns_in_the_facts_and_on_screen(tmp_
     doc = collect.collect_facts(inv, call_timeout=2, target_timeout=4, resolver=Resolver(env=ENV, interactive=False))
     assert any("verify_tls: false" in w and "P1" in w for w in doc["warnings"])
     (tmp_path / "inv.yaml").write_text(text)
-    r = run_cli("collect", "-q", "-i", str(tmp_path / "inv.yaml"), "-o", str(tmp_path / "f.json"),
-                "--timeout", "2", env=ENV)
+    r = run_cli(
+        "collect", "-q", "-i", str(tmp_path / "inv.yaml"), "-o", str(tmp_path / "f.json"), "--timeout", "2", env=ENV
+    )
     assert r.returncode == 3 and "warning: TLS certificate validation was turned off in the inventory" in r.stderr
 
 

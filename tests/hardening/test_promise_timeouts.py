@@ -12,15 +12,14 @@ import time
 import pytest
 import requests
 import yaml
-
 from promise_kit import EXAMPLE_FACTS, run_cli
 from trickle import LDAP, SMB, Trickle
 
 from offhost_audit import audit, collect, inventory
-from offhost_audit.inventory.credentials import Resolver
 from offhost_audit.deadline import wall_clock
 from offhost_audit.engine import opa_server
 from offhost_audit.errors import EngineUnavailableError
+from offhost_audit.inventory.credentials import Resolver
 from offhost_audit.lab import scenario as scenarios
 from offhost_audit.lab.responder import inventory_doc, lab_env, lab_hosts
 from offhost_audit.lab.wsman import LabServer
@@ -42,8 +41,9 @@ def test_an_audit_with_a_trickling_winrm_host_ends_by_its_deadline_and_says_unkn
         proxy["winrm"]["port"] = slow.port  # this proxy now answers one byte per second
         inv = inventory.loads(yaml.safe_dump(doc), source="trickle.yaml")
         start = time.monotonic()
-        facts, found, _ = audit.run_audit(inv, call_timeout=3, target_timeout=10,
-                                          resolver=Resolver(env=lab_env(sc), interactive=False))
+        facts, found, _ = audit.run_audit(
+            inv, call_timeout=3, target_timeout=10, resolver=Resolver(env=lab_env(sc), interactive=False)
+        )
         took = time.monotonic() - start
     assert took < 10 + 1, f"the audit took {took:.1f}s, past its 10 s target deadline"
     name = proxy["name"].upper()
@@ -75,13 +75,18 @@ def test_a_timeout_that_is_not_a_positive_finite_number_is_a_usage_error(tmp_pat
 
 def test_trickling_ldap_and_smb_servers_are_stopped_at_the_target_deadline():
     with Trickle(answer=LDAP) as dc, Trickle(answer=SMB) as fs:
-        text = (f"domain_controllers:\n"
-                f"  - {{name: DC1, address: 127.0.0.1, domain: corp.example, ldap: {{tls: plain, port: {dc.port}}}}}\n"
-                f"file_servers:\n  - {{name: FS1, address: 127.0.0.1, port: {fs.port}, shares: [VMS]}}\n")
+        text = (
+            f"domain_controllers:\n"
+            f"  - {{name: DC1, address: 127.0.0.1, domain: corp.example, ldap: {{tls: plain, port: {dc.port}}}}}\n"
+            f"file_servers:\n  - {{name: FS1, address: 127.0.0.1, port: {fs.port}, shares: [VMS]}}\n"
+        )
         inv = inventory.loads(text, source="trickle.yaml")
-        doc = collect.collect_facts(inv, call_timeout=60, target_timeout=3,
-                                    resolver=Resolver(env={"OFFHOST_WINRM_USER": "u", "OFFHOST_WINRM_PASSWORD": "p"},
-                                                      interactive=False))
+        doc = collect.collect_facts(
+            inv,
+            call_timeout=60,
+            target_timeout=3,
+            resolver=Resolver(env={"OFFHOST_WINRM_USER": "u", "OFFHOST_WINRM_PASSWORD": "p"}, interactive=False),
+        )
     by_target = {e["target"]: e for e in doc["collection"]}
     for name, collector in (("DC1", "ldap.directory"), ("FS1", "smb.shares")):
         e = by_target[name]

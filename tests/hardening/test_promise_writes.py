@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from promise_kit import EXAMPLE_FACTS, ROOT, run_cli
 
 from offhost_audit.atomic import check_output, write_atomic
@@ -87,8 +86,10 @@ def test_a_new_file_gets_the_umask_mode_not_600(tmp_path):
 def test_a_killed_writer_leaves_no_temp_file_for_long(tmp_path):
     target = tmp_path / "facts.json"
     # the writer dies between creating its temp file and renaming it, as under kill -9
-    code = ("import os, sys; import offhost_audit.atomic as a; os.fsync = lambda fd: os._exit(9); "
-            "a.write_atomic(sys.argv[1], 'x' * 10)")
+    code = (
+        "import os, sys; import offhost_audit.atomic as a; os.fsync = lambda fd: os._exit(9); "
+        "a.write_atomic(sys.argv[1], 'x' * 10)"
+    )
     subprocess.run([sys.executable, "-c", code, str(target)], timeout=60, cwd=ROOT)
     leftovers = [p.name for p in tmp_path.iterdir()]
     assert leftovers and all(n.startswith(".facts.json.") and n.endswith(".offhost-tmp") for n in leftovers)
@@ -99,8 +100,11 @@ def test_a_killed_writer_leaves_no_temp_file_for_long(tmp_path):
 @pytest.mark.parametrize("case", ["directory", "under a file", "read-only place"])
 def test_an_unwritable_output_is_one_clear_line_exit_2(tmp_path, case):
     (tmp_path / "file").write_text("x")
-    out = {"directory": str(tmp_path), "under a file": str(tmp_path / "file" / "out.json"),
-           "read-only place": "/proc/offhost-audit-test/out.json"}[case]
+    out = {
+        "directory": str(tmp_path),
+        "under a file": str(tmp_path / "file" / "out.json"),
+        "read-only place": "/proc/offhost-audit-test/out.json",
+    }[case]
     r = run_cli("evaluate", "-f", str(EXAMPLE_FACTS), "-o", out)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("offhost-audit: cannot write output: ")

@@ -29,7 +29,7 @@ class Trickle:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "Trickle":
+    def __enter__(self) -> Trickle:
         self._thread.start()
         return self
 

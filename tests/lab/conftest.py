@@ -46,16 +46,24 @@ class EchoResponder:
         return CommandResult(json.dumps(doc, ensure_ascii=False).encode("utf-8"))
 
 
-def make_session(lab: LabServer, name: str, transport: str = "ntlm", *, user: str = USER,
-                 password: str = PASSWORD, **kwargs) -> winrm.Session:
+def make_session(
+    lab: LabServer, name: str, transport: str = "ntlm", *, user: str = USER, password: str = PASSWORD, **kwargs
+) -> winrm.Session:
     kwargs.setdefault("message_encryption", "never")
     if lab.https and "ca_trust_path" not in kwargs:
         kwargs.update(server_cert_validation="validate", ca_trust_path=lab.ca_file)
     return winrm.Session(lab.endpoint(name), auth=(user, password), transport=transport, **kwargs)
 
 
-def make_protocol(endpoint: str, transport: str = "ntlm", *, host_header: str | None = None,
-                  user: str = USER, password: str = PASSWORD, **kwargs) -> winrm.Protocol:
+def make_protocol(
+    endpoint: str,
+    transport: str = "ntlm",
+    *,
+    host_header: str | None = None,
+    user: str = USER,
+    password: str = PASSWORD,
+    **kwargs,
+) -> winrm.Protocol:
     kwargs.setdefault("message_encryption", "never")
     protocol = winrm.Protocol(endpoint, transport=transport, username=user, password=password, **kwargs)
     if host_header:
@@ -81,8 +89,15 @@ def run_ps_script(script: str) -> str:
 @pytest.fixture
 def kit() -> SimpleNamespace:
     """Helpers for the tests (pytest's importlib mode cannot import conftest as a module)."""
-    return SimpleNamespace(Echo=EchoResponder, session=make_session, protocol=make_protocol, run_cmd=run_cmd,
-                           ps=run_ps_script, USER=USER, PASSWORD=PASSWORD)
+    return SimpleNamespace(
+        Echo=EchoResponder,
+        session=make_session,
+        protocol=make_protocol,
+        run_cmd=run_cmd,
+        ps=run_ps_script,
+        USER=USER,
+        PASSWORD=PASSWORD,
+    )
 
 
 def lab_threads() -> list[threading.Thread]:

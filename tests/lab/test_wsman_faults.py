@@ -97,7 +97,9 @@ def test_latency_longer_than_the_client_timeout_is_a_read_timeout(kit):
         session = kit.session(lab, "bad", "basic", read_timeout_sec=2, operation_timeout_sec=1)
         with pytest.raises(requests.exceptions.ReadTimeout):
             session.run_cmd("hostname")
-        assert kit.session(lab, "ok", "basic", read_timeout_sec=2, operation_timeout_sec=1).run_cmd("x").status_code == 0
+        assert (
+            kit.session(lab, "ok", "basic", read_timeout_sec=2, operation_timeout_sec=1).run_cmd("x").status_code == 0
+        )
     # stop() did not wait out the 4 s sleep of the connection thread (autouse fixture checks threads)
 
 

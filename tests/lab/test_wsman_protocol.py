@@ -24,7 +24,11 @@ def test_run_cmd_round_trip(kit, transport):
         response = kit.session(lab, "hv01", transport).run_cmd("ipconfig", ["/all", "/v"])
         assert response.status_code == 0
         assert json.loads(response.std_out) == {
-            "host": "hv01", "command": "ipconfig", "arguments": ["/all /v"], "script": None}
+            "host": "hv01",
+            "command": "ipconfig",
+            "arguments": ["/all /v"],
+            "script": None,
+        }
         assert response.std_err == b""
         assert lab.stats("hv01")["open_shells"] == 0  # Signal and Delete cleaned up
 
@@ -98,7 +102,9 @@ def test_wrong_password_is_rejected(kit, transport):
 def test_credentials_of_another_host_are_rejected(kit, transport):
     hosts = [LabHost("hv01", kit.Echo()), LabHost("hv02", kit.Echo(), username="lab\\other", password="0ther-Pass!")]
     with LabServer(hosts) as lab:
-        assert kit.session(lab, "hv02", transport, user="lab\\other", password="0ther-Pass!").run_cmd("x").status_code == 0
+        assert (
+            kit.session(lab, "hv02", transport, user="lab\\other", password="0ther-Pass!").run_cmd("x").status_code == 0
+        )
         with pytest.raises(InvalidCredentialsError):
             kit.session(lab, "hv02", transport).run_cmd("hostname")  # hv01's valid account
 
@@ -153,8 +159,9 @@ def test_responder_failure_is_a_fault_not_a_hang(kit):
 
 def test_session_object_from_pywinrm_accepts_lab_endpoint(kit):
     with LabServer([LabHost("hv01", kit.Echo())]) as lab:
-        assert winrm.Session(lab.endpoint("hv01"), auth=(kit.USER, kit.PASSWORD), transport="basic").url == \
-            lab.endpoint("hv01")
+        assert winrm.Session(
+            lab.endpoint("hv01"), auth=(kit.USER, kit.PASSWORD), transport="basic"
+        ).url == lab.endpoint("hv01")
 
 
 def test_concurrent_clients_get_their_own_answers(kit):
@@ -173,13 +180,16 @@ def test_concurrent_clients_get_their_own_answers(kit):
         assert lab.stats("hv01")["open_shells"] == lab.stats("hv02")["open_shells"] == 0
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"hosts": []}, "at least one host"),
-    ({"auth": ("kerberos",)}, "auth must be"),
-    ({"auth": ()}, "auth must be"),
-    ({"port": 65535, "extra": 1}, "no room"),
-    ({"duplicate": True}, "two lab hosts are named"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"hosts": []}, "at least one host"),
+        ({"auth": ("kerberos",)}, "auth must be"),
+        ({"auth": ()}, "auth must be"),
+        ({"port": 65535, "extra": 1}, "no room"),
+        ({"duplicate": True}, "two lab hosts are named"),
+    ],
+)
 def test_bad_configuration_is_refused(kit, kwargs, message):
     hosts = kwargs.pop("hosts", [LabHost("hv01", kit.Echo())])
     if kwargs.pop("extra", 0):
@@ -196,13 +206,16 @@ def test_non_post_requests_are_refused(kit):
         assert (answer.status_code, answer.headers["Allow"]) == (405, "POST")
 
 
-@pytest.mark.parametrize("raw, status", [
-    (b"GARBAGE\r\n\r\n", b"400"),
-    (b"POST /wsman HTTP/1.1\r\nHost: x\r\n\r\n", b"411"),
-    (b"POST /wsman HTTP/1.1\r\nContent-Length: 5\r\nno colon here\r\n\r\n", b"400"),
-    (b"POST /wsman HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", b"413"),
-    (b"POST /wsman HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc", b"401"),
-])
+@pytest.mark.parametrize(
+    "raw, status",
+    [
+        (b"GARBAGE\r\n\r\n", b"400"),
+        (b"POST /wsman HTTP/1.1\r\nHost: x\r\n\r\n", b"411"),
+        (b"POST /wsman HTTP/1.1\r\nContent-Length: 5\r\nno colon here\r\n\r\n", b"400"),
+        (b"POST /wsman HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", b"413"),
+        (b"POST /wsman HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc", b"401"),
+    ],
+)
 def test_malformed_http_is_answered_and_the_lab_keeps_serving(kit, raw, status):
     with LabServer([LabHost("hv01", kit.Echo())]) as lab:
         port = int(lab.endpoint("hv01").rsplit(":", 1)[1].split("/")[0])

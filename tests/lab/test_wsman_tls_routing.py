@@ -53,11 +53,16 @@ def test_server_certificate_names_loopback_and_every_host(kit):
     with LabServer([LabHost(n, kit.Echo()) for n in names], https=True) as lab:
         port = int(lab.endpoint("PROXY-02").rsplit(":", 1)[1].split("/")[0])
         pem = ssl.get_server_certificate(("127.0.0.1", port), ca_certs=lab.ca_file)
-        san = x509.load_pem_x509_certificate(pem.encode()).extensions.get_extension_for_class(
-            x509.SubjectAlternativeName).value
+        san = (
+            x509.load_pem_x509_certificate(pem.encode())
+            .extensions.get_extension_for_class(x509.SubjectAlternativeName)
+            .value
+        )
         assert set(san.get_values_for_type(x509.DNSName)) >= {"localhost", "hv01.lab.test", "PROXY-02"}
-        assert set(san.get_values_for_type(x509.IPAddress)) >= {ipaddress.ip_address("127.0.0.1"),
-                                                                  ipaddress.ip_address("::1")}
+        assert set(san.get_values_for_type(x509.IPAddress)) >= {
+            ipaddress.ip_address("127.0.0.1"),
+            ipaddress.ip_address("::1"),
+        }
         ca_file = lab.ca_file
     assert not os.path.exists(ca_file)  # temp material removed on stop
 

@@ -51,31 +51,51 @@ def test_evaluate_stores_runs_then_history_diff_report(tmp_path, db, capsys):
 def test_evaluate_report_option_and_no_history(tmp_path, capsys):
     db = tmp_path / "h.sqlite"
     out_dir = tmp_path / "r"
-    assert main(["evaluate", "-f", HEALTHY, "--db", str(db), "--no-history", "--report", str(out_dir), "-F", "all", "-q"]) == 0
+    assert (
+        main(["evaluate", "-f", HEALTHY, "--db", str(db), "--no-history", "--report", str(out_dir), "-F", "all", "-q"])
+        == 0
+    )
     assert not db.exists()
     assert {p.name for p in out_dir.iterdir() if p.name.startswith("latest.")} == {
-        "latest.html", "latest.md", "latest.junit.xml", "latest.sarif", "latest.csv", "latest.json"}
+        "latest.html",
+        "latest.md",
+        "latest.junit.xml",
+        "latest.sarif",
+        "latest.csv",
+        "latest.json",
+    }
     assert capsys.readouterr() == ("", "")
 
 
 def test_evaluate_applies_waivers(tmp_path, db, capsys):
     w = tmp_path / "w.yaml"
-    w.write_text("waivers:\n  - id: W-1\n    rule_id: OHP-010\n    subject: 'PROXY01 -> HVCL02'\n"
-                 "    justification: decommissioning\n    expires: 2099-01-01\n"
-                 "  - id: W-2\n    rule_id: OHP-001\n    subject: nobody\n    justification: x\n    expires: 2099-01-01\n")
-    code = main(["evaluate", "-f", PROBLEMS, "--db", db, "--waivers", str(w), "--format", "json", "--fail-on", "critical"])
+    w.write_text(
+        "waivers:\n  - id: W-1\n    rule_id: OHP-010\n    subject: 'PROXY01 -> HVCL02'\n"
+        "    justification: decommissioning\n    expires: 2099-01-01\n"
+        "  - id: W-2\n    rule_id: OHP-001\n    subject: nobody\n    justification: x\n    expires: 2099-01-01\n"
+    )
+    code = main(
+        ["evaluate", "-f", PROBLEMS, "--db", db, "--waivers", str(w), "--format", "json", "--fail-on", "critical"]
+    )
     cap = capsys.readouterr()
     found = json.loads(cap.out)
     waived = [f for f in found if f["status"] == "waived"]
     assert [(f["rule_id"], f["waiver"]["id"], f["waiver"]["status"]) for f in waived] == [("OHP-010", "W-1", "fail")]
     assert code == 0  # the only critical failure is waived
     assert "waiver W-2 (OHP-001 nobody) matches no finding" in cap.err
-    assert main(["evaluate", "-f", PROBLEMS, "--db", db, "--waivers", str(w), "--no-waivers", "-q", "--fail-on", "critical"]) == 1
+    assert (
+        main(
+            ["evaluate", "-f", PROBLEMS, "--db", db, "--waivers", str(w), "--no-waivers", "-q", "--fail-on", "critical"]
+        )
+        == 1
+    )
 
 
 def test_waivers_lint_exit_codes(tmp_path, capsys):
     good = tmp_path / "good.yaml"
-    good.write_text("waivers:\n  - id: W-1\n    rule_id: OHP-010\n    subject: x\n    justification: j\n    expires: 2099-01-01\n")
+    good.write_text(
+        "waivers:\n  - id: W-1\n    rule_id: OHP-010\n    subject: x\n    justification: j\n    expires: 2099-01-01\n"
+    )
     assert main(["waivers", "lint", str(good)]) == 0
     stale = tmp_path / "stale.yaml"
     stale.write_text(good.read_text().replace("2099-01-01", "2000-01-01"))
@@ -136,9 +156,11 @@ def test_headless_report_paths_never_import_textual(tmp_path, db):
 
 def test_two_audits_writing_one_database_at_once_keep_every_run(tmp_path, db):
     """Two processes running `evaluate` at the same time (3 runs each) into one --db."""
-    code = ("import sys\nfrom offhost_audit.cli import main\n"
-            f"codes = [main(['evaluate', '-f', {PROBLEMS!r}, '--db', {db!r}, '-q']) for _ in range(3)]\n"
-            "sys.exit(0 if codes == [1, 1, 1] else 9)\n")
+    code = (
+        "import sys\nfrom offhost_audit.cli import main\n"
+        f"codes = [main(['evaluate', '-f', {PROBLEMS!r}, '--db', {db!r}, '-q']) for _ in range(3)]\n"
+        "sys.exit(0 if codes == [1, 1, 1] else 9)\n"
+    )
     procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(2)]
     assert [p.wait(timeout=180) for p in procs] == [0, 0]
     from offhost_audit.store.history import History
@@ -157,7 +179,9 @@ def test_the_engine_is_recorded(db, capsys):
     assert [r["engine"] for r in json.loads(capsys.readouterr().out)] == ["embedded", "opa"]
     assert main(["diff", "--db", db, "--format", "json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert d["counts"]["still_failing"] == 6 and d["counts"]["fixed"] == d["counts"]["new"] == 0  # same findings on both
+    assert (
+        d["counts"]["still_failing"] == 6 and d["counts"]["fixed"] == d["counts"]["new"] == 0
+    )  # same findings on both
 
 
 def test_report_folders_that_exist_and_a_db_that_is_an_input(tmp_path, db, capsys):

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))  # sample.py, browser.py (no conftest there)
-import browser  # noqa: E402
-import sample  # noqa: E402
+import browser
+import sample
 
-from offhost_audit import audit  # noqa: E402
-from offhost_audit.store.history import History  # noqa: E402
-from offhost_audit.reports.render import render  # noqa: E402
+from offhost_audit import audit
+from offhost_audit.reports.render import render
+from offhost_audit.store.history import History
 
 
 def _open(drv, path: Path):
@@ -22,7 +22,9 @@ def _open(drv, path: Path):
     drv.get(path.as_uri())
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(drv, 30).until(lambda d: d.execute_script("return document.documentElement.getAttribute('data-ready')") == "1")
+    WebDriverWait(drv, 30).until(
+        lambda d: d.execute_script("return document.documentElement.getAttribute('data-ready')") == "1"
+    )
 
 
 def _count(drv) -> str:
@@ -48,7 +50,7 @@ def test_renders_filters_and_makes_no_request(chrome, tmp_path):
     assert f"PROXY01 -> \\\\FS01\\{sample.EVIL_SHARE}" in subjects
     assert chrome.execute_script("return document.scripts.length") == 2  # nothing injected
     with pytest.raises(NoAlertPresentException):
-        chrome.switch_to.alert.text
+        _ = chrome.switch_to.alert.text
     groups = [e.text for e in chrome.find_elements("css selector", "#window .row.grp")]
     assert groups and groups[0].startswith("proxy PROXY01")
 
@@ -65,8 +67,10 @@ def test_renders_filters_and_makes_no_request(chrome, tmp_path):
     Select(chrome.find_element("id", "f-group")).select_by_value("rule")
     _wait_count(chrome, "9 of 9 findings")
 
-    chrome.execute_script("Array.from(document.querySelectorAll('#window .row'))"
-                          ".find(function (e) { return e.textContent.indexOf('alert(1)') >= 0; }).click()")
+    chrome.execute_script(
+        "Array.from(document.querySelectorAll('#window .row'))"
+        ".find(function (e) { return e.textContent.indexOf('alert(1)') >= 0; }).click()"
+    )
     assert chrome.find_element("id", "detail").is_displayed()
     assert chrome.find_element("id", "d-evidence").text == f'vms[0].name = "{sample.EVIL_VM}"'
     assert chrome.find_element("id", "d-remediation").text == "Fix OHP-031: do the thing."
@@ -86,12 +90,16 @@ def test_large_report_draws_only_what_is_visible(chrome, tmp_path):
     _open(chrome, tmp_path / "latest.html")
     assert _count(chrome) == "10000 of 50000 findings"
     assert len(chrome.find_elements("css selector", "#window .row")) < 120
-    chrome.execute_script("var l = document.getElementById('list'); l.scrollTop = l.scrollHeight / 2;"
-                          "l.dispatchEvent(new Event('scroll'))")
+    chrome.execute_script(
+        "var l = document.getElementById('list'); l.scrollTop = l.scrollHeight / 2;l.dispatchEvent(new Event('scroll'))"
+    )
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(chrome, 10).until(lambda d: d.execute_script(
-        "var r = document.querySelector('#window .row:not(.grp) .c-subj'); return r && r.textContent > 'VM010000'"))
+    WebDriverWait(chrome, 10).until(
+        lambda d: d.execute_script(
+            "var r = document.querySelector('#window .row:not(.grp) .c-subj'); return r && r.textContent > 'VM010000'"
+        )
+    )
     assert browser.console_errors(chrome) == []
 
 
@@ -117,8 +125,10 @@ def test_printing_prints_the_filtered_findings(chrome, tmp_path):
 
     render(sample.run(), ["html"], tmp_path, stamp=False)
     _open(chrome, tmp_path / "latest.html")
-    chrome.execute_script("window.__printed = -1; window.addEventListener('beforeprint', function () {"
-                          "window.__printed = document.querySelectorAll('#print-list .row:not(.grp)').length; });")
+    chrome.execute_script(
+        "window.__printed = -1; window.addEventListener('beforeprint', function () {"
+        "window.__printed = document.querySelectorAll('#print-list .row:not(.grp)').length; });"
+    )
     pdf = base64.b64decode(chrome.print_page(PrintOptions()))
     assert pdf.startswith(b"%PDF") and chrome.execute_script("return window.__printed") == 6
     assert chrome.execute_script("return document.getElementById('print-list').children.length") == 0  # afterprint

@@ -12,12 +12,12 @@ import pytest
 import xmlschema
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))  # sample.py, browser.py (no conftest there)
-import browser  # noqa: E402
+import browser
 
-from offhost_audit import audit  # noqa: E402
-from offhost_audit.store.history import History  # noqa: E402
-from offhost_audit.lab import demo, scenario  # noqa: E402
-from offhost_audit.reports.render import FORMATS, render  # noqa: E402
+from offhost_audit import audit
+from offhost_audit.lab import demo, scenario
+from offhost_audit.reports.render import FORMATS, render
+from offhost_audit.store.history import History
 
 SCHEMAS = Path(__file__).parent / "schemas"
 
@@ -37,7 +37,9 @@ def test_scenario_reports(name, tmp_path, chrome):
 
     xmlschema.XMLSchema(str(SCHEMAS / "junit-10.xsd")).validate(str(out / "latest.junit.xml"))
     sarif_doc = json.loads((out / "latest.sarif").read_text())
-    errors = list(jsonschema.Draft4Validator(json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text())).iter_errors(sarif_doc))
+    errors = list(
+        jsonschema.Draft4Validator(json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text())).iter_errors(sarif_doc)
+    )
     assert not errors, [e.message for e in errors[:3]]
     problems = [f for f in stored.findings if f["status"] in ("fail", "unknown", "waived")]
     assert len(sarif_doc["runs"][0]["results"]) == len(problems)
@@ -46,11 +48,18 @@ def test_scenario_reports(name, tmp_path, chrome):
     page = out / "latest.html"
     chrome.get_log("performance")
     chrome.get(page.as_uri())
-    WebDriverWait(chrome, 30).until(lambda d: d.execute_script("return document.documentElement.getAttribute('data-ready')") == "1")
+    WebDriverWait(chrome, 30).until(
+        lambda d: d.execute_script("return document.documentElement.getAttribute('data-ready')") == "1"
+    )
     assert chrome.find_element("id", "count").text == f"{len(problems)} of {len(stored.findings)} findings"
-    for rule in r["scenario"]["expect"].get("fail") or []:  # each failure the scenario was built with, found by the filter
-        chrome.execute_script("document.getElementById('q').value = arguments[0];"  # a change event filters at once
-                              "document.getElementById('f-status').dispatchEvent(new Event('change'))", rule)
+    for rule in (
+        r["scenario"]["expect"].get("fail") or []
+    ):  # each failure the scenario was built with, found by the filter
+        chrome.execute_script(
+            "document.getElementById('q').value = arguments[0];"  # a change event filters at once
+            "document.getElementById('f-status').dispatchEvent(new Event('change'))",
+            rule,
+        )
         want = sum(f["rule_id"] == rule and f["status"] in ("fail", "unknown", "waived") for f in stored.findings)
         rows = {e.get_attribute("textContent") for e in chrome.find_elements("css selector", "#window .row .c-rule")}
         assert want > 0 and rule in rows  # (other rows may mention the rule id in their message)

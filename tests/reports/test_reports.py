@@ -20,7 +20,7 @@ from offhost_audit.reports.formats import MARKDOWN_CAP
 from offhost_audit.reports.render import FORMATS, parse_formats, render, render_text
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))  # sample.py, browser.py (no conftest there)
-import sample  # noqa: E402
+import sample
 
 SCHEMAS = Path(__file__).parent / "schemas"
 
@@ -31,8 +31,12 @@ class TextSnapshot(SingleFileSnapshotExtension):
 
 
 def _text(fmt: str, run=None, previous=None, trend=None) -> str:
-    ctx = context.build(run or sample.run(), previous=previous if previous is not None else sample.previous(),
-                        trend=trend if trend is not None else sample.trend(), fail_on="high")
+    ctx = context.build(
+        run or sample.run(),
+        previous=previous if previous is not None else sample.previous(),
+        trend=trend if trend is not None else sample.trend(),
+        fail_on="high",
+    )
     return render_text(fmt, ctx, render_mod.environment())
 
 
@@ -49,7 +53,8 @@ def test_html_escapes_host_text_everywhere():
     island = re.search(r'<script type="application/json" id="findings-data">(.*?)</script>', html, re.S).group(1)
     data = json.loads(island)
     assert sample.EVIL_VM in {r[3] for r in data["rows"]} | {r[6] for r in data["rows"]} or any(
-        sample.EVIL_VM in r[3] for r in data["rows"])
+        sample.EVIL_VM in r[3] for r in data["rows"]
+    )
     assert any(sample.EVIL_SHARE in r[3] for r in data["rows"])
     assert "&lt;b&gt;" in html  # the manifest's error text, escaped by autoescape
 
@@ -80,7 +85,7 @@ def test_json_keeps_exact_values():
 
 def test_csv_cells_are_never_formulas():
     run = sample.run()
-    run.findings[6]["message"] = "=HYPERLINK(\"http://x\")"
+    run.findings[6]["message"] = '=HYPERLINK("http://x")'
     text = _text("csv", run=run)
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
 
@@ -97,7 +102,8 @@ def test_junit_validates_and_maps_statuses():
     assert "failure" in cases["PROXY01 -> HVCL02"]
     assert "error" in cases["PROXY01 -> HV\ufffd]0;pwned\ufffdEVIL\ufffd[2J"]
     assert cases["PROXY01 -> HVCL01/Cluster Disk 2"]["skipped"][0]["@message"] == (
-        "waived by waiver W-001 (really fail) until 2027-01-31: moving to ReFS <b>soon</b>; owner ops, approved by ciso, ticket CHG-1")
+        "waived by waiver W-001 (really fail) until 2027-01-31: moving to ReFS <b>soon</b>; owner ops, approved by ciso, ticket CHG-1"
+    )
     assert "not applicable" in cases["PROXY02"]["skipped"][0]["@message"]
     assert "failure" in cases["PROXY01 -> HVCL01/Cluster Disk 1"]  # the expired waiver does not hide it
 
@@ -106,7 +112,7 @@ def test_junit_real_examples_validate(evaluated):
     from offhost_audit import audit
 
     schema = _junit_schema()
-    for name, (facts, found) in evaluated.items():
+    for facts, found in evaluated.values():
         run = audit.record_run(facts, found, save=False)
         schema.validate(render_text("junit", context.build(run), render_mod.environment()))
 
@@ -134,7 +140,9 @@ def test_sarif_validates_and_carries_what_code_scanning_needs():
         assert re.fullmatch(r"[0-9a-f]{64}", r["partialFingerprints"]["offhostSubject/v1"])
     waived = [r for r in results if r.get("suppressions")]
     assert len(waived) == 1 and "moving to ReFS" in waived[0]["suppressions"][0]["justification"]
-    assert json.loads(_text("sarif"))["runs"][0]["results"][0]["partialFingerprints"] == results[0]["partialFingerprints"]
+    assert (
+        json.loads(_text("sarif"))["runs"][0]["results"][0]["partialFingerprints"] == results[0]["partialFingerprints"]
+    )
 
 
 def test_sarif_real_examples_validate(evaluated):
@@ -201,7 +209,9 @@ def test_bad_template_and_formats_are_input_errors(tmp_path):
 
 def test_every_report_says_what_changed_since_the_previous_run():
     """Regressed OHP-010, fixed OHP-002, expired waiver OHP-012 (sample.previous -> sample.run)."""
-    rows = {(r["rule_id"], r["subject"]): r["change"] for r in csv.DictReader(io.StringIO(_text("csv").lstrip("\ufeff")))}
+    rows = {
+        (r["rule_id"], r["subject"]): r["change"] for r in csv.DictReader(io.StringIO(_text("csv").lstrip("\ufeff")))
+    }
     assert rows[("OHP-010", "PROXY01 -> HVCL02")] == "regressed"
     assert rows[("OHP-002", "PROXY02 -> HV01")] == "fixed"
     assert rows[("OHP-012", "PROXY01 -> HVCL01/Cluster Disk 1")] == "waiver_expired"
@@ -210,7 +220,9 @@ def test_every_report_says_what_changed_since_the_previous_run():
     assert states["OHP-010"] == "new" and states["OHP-031"] == "unchanged"
     assert sarif_run["properties"]["change_since_previous"]["fixed"] == 1
     doc = _junit_schema().to_dict(_text("junit"))
-    props = {p["@name"]: p["@value"] for s in doc["testsuite"] for p in (s.get("properties") or [{}])[0].get("property", [])}
+    props = {
+        p["@name"]: p["@value"] for s in doc["testsuite"] for p in (s.get("properties") or [{}])[0].get("property", [])
+    }
     assert props["change_since_run_6.regressed"] == "1" and props["change_since_run_6.fixed"] == "1"
     assert "**regressed:** OHP-010" in _text("md") and 'class="d-regressed"' in _text("html")
 
@@ -220,13 +232,29 @@ def test_json_island_replaces_controls_but_keeps_backslashes():
 
     from offhost_audit.reports.html import island
 
-    values = ["esc\x1b[2J", "lit\\u001b", "bs-then-esc\\\x1b", "C:\\backup\\r", "bel\x07 bs\x08 ff\x0c cr\r",
-              "c1\x9b bidi\u202e sep\u2028", "ok\ttab\nline", "</script><!--"]
+    values = [
+        "esc\x1b[2J",
+        "lit\\u001b",
+        "bs-then-esc\\\x1b",
+        "C:\\backup\\r",
+        "bel\x07 bs\x08 ff\x0c cr\r",
+        "c1\x9b bidi\u202e sep\u2028",
+        "ok\ttab\nline",
+        "</script><!--",
+    ]
     text = str(island(values))
     assert "<" not in text and ">" not in text
     back = _json.loads(text)
-    assert back == ["esc\ufffd[2J", "lit\\u001b", "bs-then-esc\\\ufffd", "C:\\backup\\r",
-                    "bel\ufffd bs\ufffd ff\ufffd cr\n", "c1\ufffd bidi\ufffd sep\ufffd", "ok\ttab\nline", "</script><!--"]
+    assert back == [
+        "esc\ufffd[2J",
+        "lit\\u001b",
+        "bs-then-esc\\\ufffd",
+        "C:\\backup\\r",
+        "bel\ufffd bs\ufffd ff\ufffd cr\n",
+        "c1\ufffd bidi\ufffd sep\ufffd",
+        "ok\ttab\nline",
+        "</script><!--",
+    ]
 
 
 def test_unwritable_output_is_one_clear_error(tmp_path):

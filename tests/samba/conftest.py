@@ -34,9 +34,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import samba_lab  # noqa: E402
+import samba_lab
 
-from offhost_audit.collectors.base import Credentials, Target  # noqa: E402
+from offhost_audit.collectors.base import Credentials, Target
 
 ADMIN = "FEAS\\Administrator"
 AUDITOR_PASSWORD = samba_lab.AUDITOR_PASSWORD
@@ -69,15 +69,27 @@ class Lab:
     def dc_target(self, mode: str = "ldaps", **kw) -> Target:
         opts = {"domain": "feas.test", "tls_mode": mode, "tls_server_name": self.dc.cert_name}
         opts.update(kw.pop("options", {}))
-        args = dict(name="DC1", kind="domain_controller", address="127.0.0.1",
-                    credentials=Credentials(ADMIN, samba_lab.ADMIN_PASSWORD), ca_file=str(self.dc.ca_file),
-                    timeout_s=10, options=opts)
+        args = dict(
+            name="DC1",
+            kind="domain_controller",
+            address="127.0.0.1",
+            credentials=Credentials(ADMIN, samba_lab.ADMIN_PASSWORD),
+            ca_file=str(self.dc.ca_file),
+            timeout_s=10,
+            options=opts,
+        )
         args.update(kw)
         return Target(**args)
 
     def fs_target(self, shares, user: str = ADMIN, password: str = samba_lab.ADMIN_PASSWORD, **kw) -> Target:
-        args = dict(name="DC1", kind="file_server", address="127.0.0.1",
-                    credentials=Credentials(user, password), timeout_s=10, options={"shares": list(shares)})
+        args = dict(
+            name="DC1",
+            kind="file_server",
+            address="127.0.0.1",
+            credentials=Credentials(user, password),
+            timeout_s=10,
+            options={"shares": list(shares)},
+        )
         args.update(kw)
         return Target(**args)
 
@@ -88,8 +100,9 @@ class Lab:
 
         tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(self.dc.ca_file), valid_names=[self.dc.cert_name])
         server = ldap3.Server("127.0.0.1", port=636, use_ssl=True, tls=tls, get_info=ldap3.NONE)
-        return ldap3.Connection(server, user=ADMIN, password=samba_lab.ADMIN_PASSWORD, auto_bind=True,
-                                raise_exceptions=True)
+        return ldap3.Connection(
+            server, user=ADMIN, password=samba_lab.ADMIN_PASSWORD, auto_bind=True, raise_exceptions=True
+        )
 
 
 def _create_accounts(lab: Lab) -> None:
@@ -100,17 +113,24 @@ def _create_accounts(lab: Lab) -> None:
     conn.add(f"CN=VeeamProxies,CN=Users,{base}", "group", {"sAMAccountName": "VeeamProxies"})
     for n in ("PROXY01", "PROXY02", "PROXY03", "PROXY04"):
         conn.add(f"CN={n},CN=Computers,{base}", "computer", {"sAMAccountName": n + "$", "userAccountControl": 4096})
-    conn.modify(f"CN=VeeamProxies,CN=Users,{base}", {"member": [("MODIFY_ADD", [
-        f"CN=PROXY02,CN=Computers,{base}", f"CN=PROXY04,CN=Computers,{base}"])]})
+    conn.modify(
+        f"CN=VeeamProxies,CN=Users,{base}",
+        {"member": [("MODIFY_ADD", [f"CN=PROXY02,CN=Computers,{base}", f"CN=PROXY04,CN=Computers,{base}"])]},
+    )
     # a domain-local group: on a DC, SAMR's account domain lists these as the server's aliases
-    conn.add(f"CN=FS-Readers,CN=Users,{base}", "group", {"sAMAccountName": "FS-Readers", "groupType": -2147483644,
-                                                        "member": [f"CN=VeeamProxies,CN=Users,{base}"]})
+    conn.add(
+        f"CN=FS-Readers,CN=Users,{base}",
+        "group",
+        {"sAMAccountName": "FS-Readers", "groupType": -2147483644, "member": [f"CN=VeeamProxies,CN=Users,{base}"]},
+    )
     conn.unbind()
     lab.dc.run("samba-tool", "user", "create", "auditor", AUDITOR_PASSWORD, "-s", str(lab.dc.conf))
     conn = lab.ldap_admin()
-    for cn, key in [("CN=VeeamProxies,CN=Users", "VeeamProxies"), ("CN=auditor,CN=Users", "auditor"),
-                    ("CN=FS-Readers,CN=Users", "FS-Readers")] + [
-            (f"CN=PROXY0{i},CN=Computers", f"PROXY0{i}") for i in range(1, 5)]:
+    for cn, key in [
+        ("CN=VeeamProxies,CN=Users", "VeeamProxies"),
+        ("CN=auditor,CN=Users", "auditor"),
+        ("CN=FS-Readers,CN=Users", "FS-Readers"),
+    ] + [(f"CN=PROXY0{i},CN=Computers", f"PROXY0{i}") for i in range(1, 5)]:
         conn.search(f"{cn},{base}", "(objectClass=*)", "BASE", attributes=["objectSid"])
         lab.sids[key] = sid_to_str(conn.response[0]["raw_attributes"]["objectSid"][0])
     conn.search(base, "(objectClass=*)", "BASE", attributes=["objectSid"])
@@ -145,7 +165,7 @@ def _set_acls(lab: Lab) -> None:
     }
     ntfs = {
         "VMS": f"(D;OICI;{FULL};;;{p4})(A;OICI;{FULL};;;BA)(A;OICI;{FULL};;;SY)(A;OICI;{FULL};;;{p1})"
-               f"(A;OICI;{READ};;;{grp})(A;OICI;{READ};;;{aud})",
+        f"(A;OICI;{READ};;;{grp})(A;OICI;{READ};;;{aud})",
         "PUBLIC": f"(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;AU)",
         "SHAREONLY": f"(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;{aud})",
         "NTFSONLY": f"(A;OICI;{FULL};;;BA)(A;OICI;{FULL};;;{p1})(A;OICI;{READ};;;{aud})",
@@ -157,8 +177,16 @@ def _set_acls(lab: Lab) -> None:
     for name in SHARES:
         lab.dc.run("sharesec", "-s", conf, name, f"--replace={share[name]}")
         lab.share_sddl[name] = f"O:BAG:DUD:P{ntfs[name]}"
-        lab.dc.run("samba-tool", "ntacl", "set", lab.share_sddl[name], str(lab.share_paths[name]), "-s", conf,
-                   f"--service={name}")
+        lab.dc.run(
+            "samba-tool",
+            "ntacl",
+            "set",
+            lab.share_sddl[name],
+            str(lab.share_paths[name]),
+            "-s",
+            conf,
+            f"--service={name}",
+        )
 
 
 @pytest.fixture(scope="session")
@@ -176,8 +204,10 @@ def samba_lab_dc(request, tmp_path_factory) -> Lab:
     for p in paths.values():
         p.mkdir()
     hosts = root / "hosts"  # NSS_WRAPPER_HOSTS: the trust partner DC's name (no DNS here)
-    hosts.write_text(f"127.0.0.1 dc1.feas.test dc1\n{PARTNER_IP} dc2.{PARTNER_REALM.lower()} dc2\n"
-                     f"{UNTRUSTED_IP} dc3.{UNTRUSTED_REALM.lower()} dc3\n")
+    hosts.write_text(
+        f"127.0.0.1 dc1.feas.test dc1\n{PARTNER_IP} dc2.{PARTNER_REALM.lower()} dc2\n"
+        f"{UNTRUSTED_IP} dc3.{UNTRUSTED_REALM.lower()} dc3\n"
+    )
     dc = samba_lab.SambaDC(root, shares=paths, hosts_file=hosts)
     lab = Lab(dc=dc, share_paths=paths)
     pool = ThreadPoolExecutor(2)
@@ -188,8 +218,16 @@ def samba_lab_dc(request, tmp_path_factory) -> Lab:
         droot = tmp_path_factory.mktemp(key)
         shutil.copy(hosts, droot / "hosts")
         (share_root / share.lower()).mkdir()
-        other = samba_lab.SambaDC(droot, {share: share_root / share.lower()}, realm=realm, domain=realm.split(".")[0],
-                                  ip=ip, interfaces=f"{ip}/8", host_name=host_name, hosts_file=droot / "hosts")
+        other = samba_lab.SambaDC(
+            droot,
+            {share: share_root / share.lower()},
+            realm=realm,
+            domain=realm.split(".")[0],
+            ip=ip,
+            interfaces=f"{ip}/8",
+            host_name=host_name,
+            hosts_file=droot / "hosts",
+        )
         return other, pool.submit(other.provision)
 
     if "partner_dc" in wanted:
@@ -231,8 +269,16 @@ def standalone_fs(samba_lab_dc, tmp_path_factory):
 def _users_read(dc: samba_lab.SambaDC, share: str) -> None:
     """Share ACL Everyone FULL; root folder: BA full, BUILTIN\\Users read."""
     dc.run("sharesec", "-s", str(dc.conf), share, "--replace=S-1-1-0:ALLOWED/0/FULL")
-    dc.run("samba-tool", "ntacl", "set", f"O:BAG:DUD:P(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;S-1-5-32-545)",
-           str(dc.shares[share]), "-s", str(dc.conf), f"--service={share}")
+    dc.run(
+        "samba-tool",
+        "ntacl",
+        "set",
+        f"O:BAG:DUD:P(A;OICI;{FULL};;;BA)(A;OICI;{READ};;;S-1-5-32-545)",
+        str(dc.shares[share]),
+        "-s",
+        str(dc.conf),
+        f"--service={share}",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -246,10 +292,25 @@ def partner_dc(samba_lab_dc, tmp_path_factory):
         dc2.start()
         t0 = time.monotonic()
         dc1 = samba_lab_dc.dc
-        dc1.run("samba-tool", "domain", "trust", "create", PARTNER_REALM.lower(), "--type=forest", "--direction=both",
-                "--create-location=both", "-U", f"FOREST2\\Administrator%{samba_lab.ADMIN_PASSWORD}",
-                f"--ipaddress={PARTNER_IP}", "--local-dc-ipaddress=127.0.0.1", "--local-dc-username=Administrator",
-                f"--local-dc-password={samba_lab.ADMIN_PASSWORD}", "--skip-validation", "-s", str(dc1.conf))
+        dc1.run(
+            "samba-tool",
+            "domain",
+            "trust",
+            "create",
+            PARTNER_REALM.lower(),
+            "--type=forest",
+            "--direction=both",
+            "--create-location=both",
+            "-U",
+            f"FOREST2\\Administrator%{samba_lab.ADMIN_PASSWORD}",
+            f"--ipaddress={PARTNER_IP}",
+            "--local-dc-ipaddress=127.0.0.1",
+            "--local-dc-username=Administrator",
+            f"--local-dc-password={samba_lab.ADMIN_PASSWORD}",
+            "--skip-validation",
+            "-s",
+            str(dc1.conf),
+        )
         dc2.timings["trust_create_s"] = time.monotonic() - t0
         _users_read(dc2, "PVMS")
         print(f"\npartner DC timings: {dc2.timings}")
@@ -272,9 +333,23 @@ def nosamr_fs(samba_lab_dc, tmp_path_factory):
     fs = samba_lab.StandaloneSmbd(root, {"DATA": data}, env, ip="127.0.0.4", name="FS03")
     try:
         fs.start()
-        res = subprocess.run(["smbcacls", "-s", str(fs.conf), "//127.0.0.4/DATA", "", "-U", f"root%{samba_lab.ADMIN_PASSWORD}",
-                              "--set", "ACL:S-1-5-32-544:ALLOWED/OI|CI/FULL,ACL:S-1-5-32-545:ALLOWED/OI|CI/READ"],
-                             env=env, capture_output=True, text=True, timeout=60)
+        res = subprocess.run(
+            [
+                "smbcacls",
+                "-s",
+                str(fs.conf),
+                "//127.0.0.4/DATA",
+                "",
+                "-U",
+                f"root%{samba_lab.ADMIN_PASSWORD}",
+                "--set",
+                "ACL:S-1-5-32-544:ALLOWED/OI|CI/FULL,ACL:S-1-5-32-545:ALLOWED/OI|CI/READ",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert res.returncode == 0, res.stderr + res.stdout
         yield fs
     finally:

@@ -31,8 +31,10 @@ REQUIRED_TOOLS = ("samba", "samba-tool", "smbd", "wbinfo", "ldbadd", "sharesec",
 PROVISION_SETUP = "/usr/share/samba/setup"  # samba-ad-provision
 DSDB_MODULE = "/usr/lib/x86_64-linux-gnu/samba/ldb/acl.so"  # samba-dsdb-modules
 ACL_XATTR = "/usr/lib/x86_64-linux-gnu/samba/vfs/acl_xattr.so"  # samba-vfs-modules
-INSTALL_HINT = ("apt-get install -y samba winbind ldb-tools smbclient libnss-wrapper "
-                "samba-ad-provision samba-dsdb-modules samba-vfs-modules")
+INSTALL_HINT = (
+    "apt-get install -y samba winbind ldb-tools smbclient libnss-wrapper "
+    "samba-ad-provision samba-dsdb-modules samba-vfs-modules"
+)
 
 
 class LabError(RuntimeError):
@@ -113,9 +115,18 @@ class SambaDC:
     """A Samba AD DC under ``root`` (``root/dc``): FEAS.TEST on 127.0.0.1 (``interfaces = lo``) by
     default; a second one (a trust partner) on another loopback address."""
 
-    def __init__(self, root: Path, shares: dict[str, Path] | None = None, *, realm: str = REALM,
-                 domain: str = DOMAIN, ip: str = "127.0.0.1", interfaces: str = "lo", host_name: str = "dc1",
-                 hosts_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        shares: dict[str, Path] | None = None,
+        *,
+        realm: str = REALM,
+        domain: str = DOMAIN,
+        ip: str = "127.0.0.1",
+        interfaces: str = "lo",
+        host_name: str = "dc1",
+        hosts_file: Path | None = None,
+    ) -> None:
         self.root = root
         self.dir = root / "dc"
         self.realm, self.domain, self.ip, self.interfaces = realm, domain, ip, interfaces
@@ -144,7 +155,9 @@ class SambaDC:
     def run(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
         res = subprocess.run(list(args), env=self.env, capture_output=True, text=True, input=input, timeout=120)
         if check and res.returncode != 0:
-            raise LabError(f"{' '.join(args[:3])} failed ({res.returncode}): {res.stderr.strip() or res.stdout.strip()}")
+            raise LabError(
+                f"{' '.join(args[:3])} failed ({res.returncode}): {res.stderr.strip() or res.stdout.strip()}"
+            )
         return res
 
     def provision(self) -> None:
@@ -158,12 +171,27 @@ class SambaDC:
         shutil.copy("/etc/group", self.root / "nssw.group")
         d = self.dir
         self.run(
-            "samba-tool", "domain", "provision", "-s", str(empty), f"--targetdir={d}", f"--realm={self.realm}",
-            f"--domain={self.domain}", f"--adminpass={ADMIN_PASSWORD}", "--server-role=dc", "--dns-backend=NONE",
-            "--use-rfc2307", f"--host-ip={self.ip}", f"--host-name={self.host_name}",
-            f"--option=interfaces = {self.interfaces}", "--option=bind interfaces only = yes", "--option=disable netbios = yes",
-            "--option=dns update command = /bin/true", f"--option=log file = {d}/log/log.%m",
-            f"--option=pid directory = {d}/run", f"--option=ncalrpc dir = {d}/ncalrpc",
+            "samba-tool",
+            "domain",
+            "provision",
+            "-s",
+            str(empty),
+            f"--targetdir={d}",
+            f"--realm={self.realm}",
+            f"--domain={self.domain}",
+            f"--adminpass={ADMIN_PASSWORD}",
+            "--server-role=dc",
+            "--dns-backend=NONE",
+            "--use-rfc2307",
+            f"--host-ip={self.ip}",
+            f"--host-name={self.host_name}",
+            f"--option=interfaces = {self.interfaces}",
+            "--option=bind interfaces only = yes",
+            "--option=disable netbios = yes",
+            "--option=dns update command = /bin/true",
+            f"--option=log file = {d}/log/log.%m",
+            f"--option=pid directory = {d}/run",
+            f"--option=ncalrpc dir = {d}/ncalrpc",
             f"--option=winbindd socket directory = {d}/winbindd",
             f"--option=ntp signd socket directory = {d}/ntp_signd",
         )
@@ -196,7 +224,11 @@ class SambaDC:
         log = open(self.dir / "log" / "samba.stdout", "ab")
         self.proc = subprocess.Popen(
             ["samba", "-i", "-M", "single", "-s", str(self.conf), "--debug-stdout"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         log.close()
 
@@ -205,8 +237,10 @@ class SambaDC:
                 raise LabError(f"samba exited with {self.proc.returncode}; see {self.dir}/log/samba.stdout")
             if not all(port_open(self.ip, port) for port in (389, 445, 636)):
                 return False
-            return (self.run("wbinfo", "-p", check=False).returncode == 0
-                    and self.run("wbinfo", "--sid-to-uid=S-1-5-32-544", check=False).returncode == 0)
+            return (
+                self.run("wbinfo", "-p", check=False).returncode == 0
+                and self.run("wbinfo", "--sid-to-uid=S-1-5-32-544", check=False).returncode == 0
+            )
 
         wait_for("the Samba DC (ports 389/445/636 and wbinfo -p)", ready, timeout=90)
         self.timings.setdefault("first_start_s", time.monotonic() - t0)
@@ -235,8 +269,9 @@ class StandaloneSmbd:
     remote SAM access). (``rpc start on demand helpers = no`` with samba-dcerpcd running only
     rpcd_classic was tried first: binds to srvsvc then hang.)"""
 
-    def __init__(self, root: Path, shares: dict[str, Path], env: dict[str, str], *, ip: str = "127.0.0.2",
-                 name: str = "FS02") -> None:
+    def __init__(
+        self, root: Path, shares: dict[str, Path], env: dict[str, str], *, ip: str = "127.0.0.2", name: str = "FS02"
+    ) -> None:
         self.dir = root / "fs"
         self.conf = self.dir / "smb.conf"
         self.shares = shares
@@ -275,16 +310,27 @@ class StandaloneSmbd:
 \tadmin users = root
 
 {share_text}""")
-        res = subprocess.run(["smbpasswd", "-c", str(self.conf), "-s", "-a", "root"], input=f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n",
-                             env=self.env, capture_output=True, text=True, timeout=60)
+        res = subprocess.run(
+            ["smbpasswd", "-c", str(self.conf), "-s", "-a", "root"],
+            input=f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n",
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if res.returncode != 0:
             raise LabError(f"smbpasswd failed: {res.stderr.strip()}")
         if port_open(self.ip, self.port):
             raise LabError(f"port {self.port} on {self.ip} is already in use")
         log = open(d / "log" / "smbd.stdout", "ab")
-        self.proc = subprocess.Popen(["smbd", "-F", "--no-process-group", "-s", str(self.conf), "--debug-stdout"],
-                                     env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            ["smbd", "-F", "--no-process-group", "-s", str(self.conf), "--debug-stdout"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
 
         def ready() -> bool:

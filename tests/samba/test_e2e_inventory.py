@@ -9,9 +9,9 @@ other.test, which no collected domain trusts (its own domain is not collected)."
 from __future__ import annotations
 
 import pytest
+import samba_lab
 import yaml
 
-import samba_lab
 from offhost_audit import audit, inventory
 from offhost_audit.inventory.credentials import Resolver
 from offhost_audit.lab import scenario as scenarios
@@ -20,17 +20,37 @@ from offhost_audit.lab.wsman import LabServer
 
 pytestmark = pytest.mark.samba
 
-SHARES = {"DC1": ["USERS", "LOCALGRP", "VMS", "PUBLIC"], "DC2": ["PVMS"], "DC3": ["UVMS"], "FS02": ["DATA"], "FS03": ["DATA"]}
+SHARES = {
+    "DC1": ["USERS", "LOCALGRP", "VMS", "PUBLIC"],
+    "DC2": ["PVMS"],
+    "DC3": ["UVMS"],
+    "FS02": ["DATA"],
+    "FS03": ["DATA"],
+}
 PROXIES = ["PROXY01", "PROXY02", "PROXY03", "PROXY04"]
 SMB_RULES = ("OHP-020", "OHP-021", "OHP-022", "OHP-023")
 
 
 def _scenario():
     disks = [f"\\\\{fs}\\{sh}\\VM-{fs}-{sh}\\disk.vhdx" for fs, shares in SHARES.items() for sh in shares]
-    raw = {"name": "samba-e2e", "domain": {"dns": "feas.test", "netbios": "FEAS"},
-           "hosts": [{"name": p, "roles": ["proxy"], "vss": ["microsoft"]} for p in PROXIES]
-           + [{"name": "PROXY09", "roles": ["proxy"], "vss": ["microsoft"], "domain": {"dns": "other.test", "netbios": "OTHER"}},
-              {"name": "HV01", "vss": ["microsoft"], "vms": [{"name": f"VM{i:02d}", "disks": [d]} for i, d in enumerate(disks)]}]}
+    raw = {
+        "name": "samba-e2e",
+        "domain": {"dns": "feas.test", "netbios": "FEAS"},
+        "hosts": [{"name": p, "roles": ["proxy"], "vss": ["microsoft"]} for p in PROXIES]
+        + [
+            {
+                "name": "PROXY09",
+                "roles": ["proxy"],
+                "vss": ["microsoft"],
+                "domain": {"dns": "other.test", "netbios": "OTHER"},
+            },
+            {
+                "name": "HV01",
+                "vss": ["microsoft"],
+                "vms": [{"name": f"VM{i:02d}", "disks": [d]} for i, d in enumerate(disks)],
+            },
+        ],
+    }
     return scenarios.normalise(raw)
 
 
@@ -43,14 +63,21 @@ def run(samba_lab_dc, partner_dc, untrusted_dc, standalone_fs, nosamr_fs):
         return {"username": user, "password_env": "SAMBA_PW"}
 
     def dc(name, address, domain, lab_dc):
-        return {"name": name, "address": address, "domain": domain, "credentials": creds(f"{lab_dc.domain}\\Administrator"),
-                "ldap": {"tls": "ldaps", "ca_file": str(lab_dc.ca_file), "tls_server_name": lab_dc.cert_name}}
+        return {
+            "name": name,
+            "address": address,
+            "domain": domain,
+            "credentials": creds(f"{lab_dc.domain}\\Administrator"),
+            "ldap": {"tls": "ldaps", "ca_file": str(lab_dc.ca_file), "tls_server_name": lab_dc.cert_name},
+        }
 
     with LabServer(lab_hosts(sc), auth=("basic",)) as lab:
         doc = inventory_doc(sc, lab, auth="basic")
-        doc["domain_controllers"] = [dc("DC1", "127.0.0.1", "feas.test", samba_lab_dc.dc),
-                                     dc("DC2", "127.0.0.3", "forest2.test", partner_dc),
-                                     dc("DC3", "127.0.0.5", "untrusted.test", untrusted_dc)]
+        doc["domain_controllers"] = [
+            dc("DC1", "127.0.0.1", "feas.test", samba_lab_dc.dc),
+            dc("DC2", "127.0.0.3", "forest2.test", partner_dc),
+            dc("DC3", "127.0.0.5", "untrusted.test", untrusted_dc),
+        ]
         doc["file_servers"] = [
             {"name": "DC1", "address": "127.0.0.1", "credentials": creds("FEAS\\Administrator")},
             {"name": "DC2", "address": "127.0.0.3", "credentials": creds("FOREST2\\Administrator")},
@@ -60,15 +87,21 @@ def run(samba_lab_dc, partner_dc, untrusted_dc, standalone_fs, nosamr_fs):
         ]
         nosamr_fs.remove_pipe("samr", "root", samba_lab.ADMIN_PASSWORD)
         inv = inventory.loads(yaml.safe_dump(doc, sort_keys=False), source="<samba e2e inventory>")
-        facts, found, _ = audit.run_audit(inv, call_timeout=20, target_timeout=120,
-                                          resolver=Resolver(env={**lab_env(sc), **pw}, interactive=False))
+        facts, found, _ = audit.run_audit(
+            inv, call_timeout=20, target_timeout=120, resolver=Resolver(env={**lab_env(sc), **pw}, interactive=False)
+        )
     return facts, found
 
 
 def _one(found, rule, proxy, share=None, server=None):
-    hits = [f for f in found if f["rule_id"] == rule and f["subject"].get("proxy") == proxy
-            and (share is None or f["subject"].get("share") == share)
-            and (server is None or f["subject"].get("server") == server)]
+    hits = [
+        f
+        for f in found
+        if f["rule_id"] == rule
+        and f["subject"].get("proxy") == proxy
+        and (share is None or f["subject"].get("share") == share)
+        and (server is None or f["subject"].get("server") == server)
+    ]
     assert len(hits) == 1, (rule, proxy, share, server, [h["subject"] for h in hits])
     return hits[0]
 
@@ -100,10 +133,14 @@ def test_local_groups_read_over_samr(run, samba_lab_dc):
 
 def test_every_smb_rule_is_decided_for_every_proxy_with_an_account(run):
     _, found = run
-    undecided = [(f["rule_id"], f["subject"]["name"], f["missing"]) for f in found
-                 if f["rule_id"] in SMB_RULES and (f["subject"].get("proxy") in PROXIES or f["subject"].get("host") == "HV01")
-                 and "FS03" not in (f["subject"].get("share") or "")  # SAMR unreachable: see below
-                 and f["status"] not in ("pass", "fail")]
+    undecided = [
+        (f["rule_id"], f["subject"]["name"], f["missing"])
+        for f in found
+        if f["rule_id"] in SMB_RULES
+        and (f["subject"].get("proxy") in PROXIES or f["subject"].get("host") == "HV01")
+        and "FS03" not in (f["subject"].get("share") or "")  # SAMR unreachable: see below
+        and f["status"] not in ("pass", "fail")
+    ]
     assert not undecided, undecided
     for rule in SMB_RULES:
         assert {f["status"] for f in found if f["rule_id"] == rule} & {"pass", "fail"}
@@ -117,8 +154,10 @@ def test_builtin_users_root_passes_with_the_deciding_group(run):
     f = _one(found, "OHP-021", "PROXY03", "\\\\DC1\\USERS")
     assert f["status"] == "pass", f["message"]
     assert "through local group BUILTIN\\Users of DC1, holding S-1-5-11" in f["message"]
-    assert any(e["path"].startswith("hosts[DC1].local_groups.groups[") and e["value"]["sid"] == "S-1-5-32-545"
-               for e in f["evidence"]), f["evidence"]
+    assert any(
+        e["path"].startswith("hosts[DC1].local_groups.groups[") and e["value"]["sid"] == "S-1-5-32-545"
+        for e in f["evidence"]
+    ), f["evidence"]
 
 
 def test_local_group_holding_the_proxys_domain_group(run):

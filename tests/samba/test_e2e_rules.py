@@ -31,22 +31,43 @@ def findings(samba_lab_dc):
     shares = smb_shares.collect(samba_lab_dc.fs_target(ON_DISK), Context(extra={"account_sids": sids}))
     assert "_errors" not in shares
     hosts = [_host(p, ["proxy"], FEAS) for p in proxies]
-    hosts += [_host(p, ["proxy"], {"name": d, "netbios": d.split(".")[0].upper(), "part_of_domain": True})
-              for p, d in FOREIGN.items()]
+    hosts += [
+        _host(p, ["proxy"], {"name": d, "netbios": d.split(".")[0].upper(), "part_of_domain": True})
+        for p, d in FOREIGN.items()
+    ]
     hosts += [_host("HV01", ["hyperv_host"], FEAS), _host("DC1", ["file_server"], FEAS)]
-    vms = [{"name": f"VM-{s}", "host": "HV01",
-            "disks": [{"path": f"\\\\DC1\\{s}\\VM-{s}\\disk.vhdx", "storage": "smb", "format": "vhdx",
-                       "share": f"\\\\DC1\\{s}"}]} for s in ON_DISK]
-    collected = merge([{"hosts": hosts}] + [{k: v for k, v in f.items() if k != "_errors"} for f in (directory, shares)])
+    vms = [
+        {
+            "name": f"VM-{s}",
+            "host": "HV01",
+            "disks": [
+                {
+                    "path": f"\\\\DC1\\{s}\\VM-{s}\\disk.vhdx",
+                    "storage": "smb",
+                    "format": "vhdx",
+                    "share": f"\\\\DC1\\{s}",
+                }
+            ],
+        }
+        for s in ON_DISK
+    ]
+    collected = merge(
+        [{"hosts": hosts}] + [{k: v for k, v in f.items() if k != "_errors"} for f in (directory, shares)]
+    )
     facts = {"schema_version": 1, "vms": vms, **collected}
     validate(facts)
     return evaluate_facts(facts)
 
 
 def _one(findings, rule, proxy, share=None, server=None):
-    hits = [f for f in findings if f["rule_id"] == rule and f["subject"].get("proxy") == proxy
-            and (share is None or f["subject"].get("share") == f"\\\\DC1\\{share}")
-            and (server is None or f["subject"].get("server") == server)]
+    hits = [
+        f
+        for f in findings
+        if f["rule_id"] == rule
+        and f["subject"].get("proxy") == proxy
+        and (share is None or f["subject"].get("share") == f"\\\\DC1\\{share}")
+        and (server is None or f["subject"].get("server") == server)
+    ]
     assert len(hits) == 1, (rule, proxy, share, server, [h["subject"] for h in hits])
     return hits[0]
 
@@ -76,17 +97,22 @@ def test_share_access_statuses(findings, proxy, share):
 def test_deny_ace_is_in_the_evidence(findings, samba_lab_dc):
     f = _one(findings, "OHP-021", "PROXY04", "VMS")
     deny = {"sid": samba_lab_dc.sids["PROXY04"], "type": "deny", "mask": 0x1F01FF, "flags": 3}
-    assert any(e["path"].startswith("shares[") and ".ntfs_acl[0]" in e["path"] and e["value"] == deny
-               for e in f["evidence"]), f["evidence"]
+    assert any(
+        e["path"].startswith("shares[") and ".ntfs_acl[0]" in e["path"] and e["value"] == deny for e in f["evidence"]
+    ), f["evidence"]
     f020 = _one(findings, "OHP-020", "PROXY04", "PUBLIC")
-    assert any(e["value"] == {"sid": samba_lab_dc.sids["PROXY04"], "type": "deny", "mask": 0x1F01FF, "flags": 0}
-               for e in f020["evidence"]), f020["evidence"]
+    assert any(
+        e["value"] == {"sid": samba_lab_dc.sids["PROXY04"], "type": "deny", "mask": 0x1F01FF, "flags": 0}
+        for e in f020["evidence"]
+    ), f020["evidence"]
 
 
 def test_group_ace_decides_for_proxy02(findings, samba_lab_dc):
     f = _one(findings, "OHP-021", "PROXY02", "VMS")
-    assert any(isinstance(e["value"], dict) and e["value"].get("sid") == samba_lab_dc.sids["VeeamProxies"]
-               for e in f["evidence"]), f["evidence"]
+    assert any(
+        isinstance(e["value"], dict) and e["value"].get("sid") == samba_lab_dc.sids["VeeamProxies"]
+        for e in f["evidence"]
+    ), f["evidence"]
 
 
 def test_trusts_judged_per_proxy_and_server(findings):

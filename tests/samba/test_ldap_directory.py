@@ -35,8 +35,13 @@ def test_trusts_direction_type_and_flags(directory):
     # forest2.test appears once the real-trust fixture (test_real_trust.py) has run
     assert set(trusts) - {"forest2.test"} == {"partner.test", "inbound.test", "outbound.test", "guarded.test"}
     assert trusts["partner.test"] == {
-        "partner": "partner.test", "flat_name": "PARTNER", "sid": "S-1-5-21-1000-2000-3001",
-        "direction": "bidirectional", "type": "uplevel", "attributes": 8, "attribute_flags": ["FOREST_TRANSITIVE"],
+        "partner": "partner.test",
+        "flat_name": "PARTNER",
+        "sid": "S-1-5-21-1000-2000-3001",
+        "direction": "bidirectional",
+        "type": "uplevel",
+        "attributes": 8,
+        "attribute_flags": ["FOREST_TRANSITIVE"],
     }
     assert trusts["inbound.test"]["direction"] == "inbound"
     assert trusts["inbound.test"]["attribute_flags"] == []
@@ -78,7 +83,9 @@ def test_an_ordinary_domain_user_is_enough(samba_lab_dc, directory):
     """Least privilege: a non-admin user (bound by UPN) reads the same domain, trusts and tokenGroups."""
     from samba_lab import AUDITOR_PASSWORD
 
-    target = dataclasses.replace(samba_lab_dc.dc_target(), credentials=Credentials("auditor@feas.test", AUDITOR_PASSWORD))
+    target = dataclasses.replace(
+        samba_lab_dc.dc_target(), credentials=Credentials("auditor@feas.test", AUDITOR_PASSWORD)
+    )
     assert ldap_directory.collect(target, Context(proxies=PROXIES)) == directory
 
 
@@ -89,7 +96,9 @@ def test_missing_proxy_account_is_absent_and_noted(samba_lab_dc):
 
 
 def test_wrong_password_is_a_clear_error_without_the_secret(samba_lab_dc):
-    target = dataclasses.replace(samba_lab_dc.dc_target(), credentials=Credentials("FEAS\\Administrator", "S3cret-wrong"))
+    target = dataclasses.replace(
+        samba_lab_dc.dc_target(), credentials=Credentials("FEAS\\Administrator", "S3cret-wrong")
+    )
     with pytest.raises(CollectorError) as err:
         ldap_directory.collect(target, Context())
     assert "invalid credentials" in str(err.value)
@@ -136,7 +145,9 @@ def test_plain_ldap_when_the_dc_allows_simple_binds(samba_lab_dc, directory):
         frag = ldap_directory.collect(samba_lab_dc.dc_target("plain"), Context(proxies=PROXIES))
     finally:
         samba_lab_dc.dc.restart(strong_auth=True)
-    assert frag.pop("_notes") == ["DC1: LDAP without TLS (tls_mode plain): the bind password crossed the network in clear"]
+    assert frag.pop("_notes") == [
+        "DC1: LDAP without TLS (tls_mode plain): the bind password crossed the network in clear"
+    ]
     assert frag == directory
 
 
@@ -158,9 +169,15 @@ def _other_ca_pem(tmp_path) -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Other Test CA")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     return cert.public_bytes(serialization.Encoding.PEM).decode()

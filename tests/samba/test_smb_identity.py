@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import pytest
+from samba_lab import ADMIN_PASSWORD  # tests/samba is put on sys.path by conftest
 
 from offhost_audit.collectors import smb_shares
 from offhost_audit.collectors.base import Context, Credentials, Target
 from offhost_audit.facts import validate
 
-from samba_lab import ADMIN_PASSWORD  # tests/samba is put on sys.path by conftest
-
 pytestmark = pytest.mark.samba
 
 
 def _standalone(name, address, port):
-    return Target(name=name, kind="file_server", address=address, port=port,
-                  credentials=Credentials("root", ADMIN_PASSWORD), timeout_s=10, options={"shares": ["DATA"]})
+    return Target(
+        name=name,
+        kind="file_server",
+        address=address,
+        port=port,
+        credentials=Credentials("root", ADMIN_PASSWORD),
+        timeout_s=10,
+        options={"shares": ["DATA"]},
+    )
 
 
 def test_dc_identity_and_local_groups(samba_lab_dc):
@@ -43,6 +49,8 @@ def test_server_without_samr_keeps_the_acls_and_leaves_local_groups_null(nosamr_
     frag = smb_shares.collect(_standalone("FS03", "127.0.0.4", nosamr_fs.port), Context())
     (host,) = frag["hosts"]
     assert host["local_groups"] is None
-    assert frag["_errors"] == ["FS03: local groups (alias membership) not read: SAMR not available: "
-                               "no \\samr pipe on the server (STATUS_OBJECT_NAME_NOT_FOUND)"]
+    assert frag["_errors"] == [
+        "FS03: local groups (alias membership) not read: SAMR not available: "
+        "no \\samr pipe on the server (STATUS_OBJECT_NAME_NOT_FOUND)"
+    ]
     assert frag["shares"][0]["ntfs_acl"][-1]["sid"] == "S-1-5-32-545"

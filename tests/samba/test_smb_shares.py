@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from samba_lab import ADMIN_PASSWORD, AUDITOR_PASSWORD, SHARES  # tests/samba is put on sys.path by conftest
 
 from offhost_audit.collectors import smb_shares
 from offhost_audit.collectors.base import Context, Credentials, Target
 from offhost_audit.errors import CollectorError, TargetUnreachableError
 from offhost_audit.facts import validate
-
-from samba_lab import ADMIN_PASSWORD, AUDITOR_PASSWORD, SHARES  # tests/samba is put on sys.path by conftest
 
 pytestmark = pytest.mark.samba
 
@@ -25,9 +24,14 @@ def sddl_aces(sddl: str) -> list[dict]:
     """ACEs of the D: part of an SDDL string as samba-tool prints it (hex masks)."""
     out = []
     for typ, flags, mask, sid in re.findall(r"\((A|D);([A-Z]*);(0x[0-9a-fA-F]+);;;([^)]+)\)", sddl.split("D:", 1)[1]):
-        out.append({"sid": SDDL_ALIASES.get(sid, sid), "type": "allow" if typ == "A" else "deny",
-                    "mask": int(mask, 16),
-                    "flags": sum(SDDL_FLAGS[flags[i:i + 2]] for i in range(0, len(flags), 2))})
+        out.append(
+            {
+                "sid": SDDL_ALIASES.get(sid, sid),
+                "type": "allow" if typ == "A" else "deny",
+                "mask": int(mask, 16),
+                "flags": sum(SDDL_FLAGS[flags[i : i + 2]] for i in range(0, len(flags), 2)),
+            }
+        )
     return out
 
 
@@ -35,8 +39,14 @@ def sharesec_aces(view: str) -> list[dict]:
     """ACEs from `sharesec --view` lines `ACL:SID:ALLOWED/0x0/FULL`."""
     out = []
     for sid, typ, flags, mask in re.findall(r"^ACL:(S-[0-9-]+):(ALLOWED|DENIED)/(0x[0-9a-f]+)/(\S+)$", view, re.M):
-        out.append({"sid": sid, "type": "allow" if typ == "ALLOWED" else "deny",
-                    "mask": SHARESEC_MASKS.get(mask) or int(mask, 16), "flags": int(flags, 16)})
+        out.append(
+            {
+                "sid": sid,
+                "type": "allow" if typ == "ALLOWED" else "deny",
+                "mask": SHARESEC_MASKS.get(mask) or int(mask, 16),
+                "flags": int(flags, 16),
+            }
+        )
     return out
 
 
@@ -75,8 +85,16 @@ def test_share_acl_equals_sharesec_view(shares, samba_lab_dc, name):
 @pytest.mark.parametrize("name", SHARES)
 def test_ntfs_acl_equals_samba_tool_ntacl(shares, samba_lab_dc, name):
     dc = samba_lab_dc.dc
-    stored = dc.run("samba-tool", "ntacl", "get", str(samba_lab_dc.share_paths[name]), "-s", str(dc.conf),
-                    f"--service={name}", "--as-sddl").stdout
+    stored = dc.run(
+        "samba-tool",
+        "ntacl",
+        "get",
+        str(samba_lab_dc.share_paths[name]),
+        "-s",
+        str(dc.conf),
+        f"--service={name}",
+        "--as-sddl",
+    ).stdout
     got = next(s for s in shares["shares"] if s["name"] == name)["ntfs_acl"]
     assert got == sddl_aces(stored) == sddl_aces(samba_lab_dc.share_sddl[name])
 
@@ -102,8 +120,10 @@ def test_missing_share_and_access_denied_are_per_share_errors(samba_lab_dc):
     # depending on what the process served before; either way the gap must be recorded.
     for s in frag["shares"]:
         if s["share_acl"] is None and s["name"] != "NOSUCH":
-            assert (f"\\\\DC1\\{s['name']}: the server returned no share security descriptor "
-                    "(reading it needs administrator rights on the server)") in errors
+            assert (
+                f"\\\\DC1\\{s['name']}: the server returned no share security descriptor "
+                "(reading it needs administrator rights on the server)"
+            ) in errors
 
 
 def test_nothing_readable_raises(samba_lab_dc):
@@ -129,21 +149,51 @@ def test_standalone_server_on_port_4445(standalone_fs, samba_lab_dc):
     sid = "S-1-5-21-1000-2000-3001-1105"  # a SID of a trusted domain: acl_xattr keeps arbitrary SIDs
     import subprocess
 
-    res = subprocess.run(["smbcacls", "-s", conf, "//127.0.0.2/DATA", "", "-U", f"root%{ADMIN_PASSWORD}",
-                          "--set", f"ACL:{sid}:DENIED/OI|CI/0x00000001,ACL:S-1-5-32-544:ALLOWED/OI|CI/FULL"],
-                         env=env, capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [
+            "smbcacls",
+            "-s",
+            conf,
+            "//127.0.0.2/DATA",
+            "",
+            "-U",
+            f"root%{ADMIN_PASSWORD}",
+            "--set",
+            f"ACL:{sid}:DENIED/OI|CI/0x00000001,ACL:S-1-5-32-544:ALLOWED/OI|CI/FULL",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stderr + res.stdout
     # after smbcacls: it needs FULL on the share (the default share ACL is Everyone FULL)
-    subprocess.run(["sharesec", "-s", conf, "DATA", f"--replace=S-1-1-0:ALLOWED/0/FULL,{sid}:DENIED/0/CHANGE"],
-                   env=env, check=True, capture_output=True, timeout=60)
-    target = Target(name="FS02", kind="file_server", address="127.0.0.2", port=standalone_fs.port,
-                    credentials=Credentials("root", ADMIN_PASSWORD), timeout_s=10, options={"shares": ["DATA"]})
+    subprocess.run(
+        ["sharesec", "-s", conf, "DATA", f"--replace=S-1-1-0:ALLOWED/0/FULL,{sid}:DENIED/0/CHANGE"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    target = Target(
+        name="FS02",
+        kind="file_server",
+        address="127.0.0.2",
+        port=standalone_fs.port,
+        credentials=Credentials("root", ADMIN_PASSWORD),
+        timeout_s=10,
+        options={"shares": ["DATA"]},
+    )
     frag = smb_shares.collect(target, Context())
     (share,) = frag["shares"]
     assert "_errors" not in frag, frag["_errors"]
     assert share["unc"] == "\\\\FS02\\DATA" and share["dialect"] == "3.1.1"
     # Samba's sharesec writes CHANGE as 0x1301ff (Windows' Change preset is 0x1301bf)
-    assert share["share_acl"] == [{"sid": sid, "type": "deny", "mask": 0x1301FF, "flags": 0},
-                                  {"sid": "S-1-1-0", "type": "allow", "mask": 0x1F01FF, "flags": 0}]
-    assert share["ntfs_acl"] == [{"sid": sid, "type": "deny", "mask": 0x1, "flags": 3},
-                                 {"sid": "S-1-5-32-544", "type": "allow", "mask": 0x1F01FF, "flags": 3}]
+    assert share["share_acl"] == [
+        {"sid": sid, "type": "deny", "mask": 0x1301FF, "flags": 0},
+        {"sid": "S-1-1-0", "type": "allow", "mask": 0x1F01FF, "flags": 0},
+    ]
+    assert share["ntfs_acl"] == [
+        {"sid": sid, "type": "deny", "mask": 0x1, "flags": 3},
+        {"sid": "S-1-5-32-544", "type": "allow", "mask": 0x1F01FF, "flags": 3},
+    ]

@@ -22,8 +22,9 @@ def _sid_text(parts) -> str:
 
 
 sids = sid_parts.map(_sid_text)
-aces = st.builds(Ace, type_code=st.sampled_from([0, 1]), flags=st.integers(0, 255),
-                 mask=st.integers(0, 2**32 - 1), sid=sids)
+aces = st.builds(
+    Ace, type_code=st.sampled_from([0, 1]), flags=st.integers(0, 255), mask=st.integers(0, 2**32 - 1), sid=sids
+)
 
 
 @settings(deadline=None)  # no timing asserts: CI machines are slow
@@ -44,8 +45,19 @@ def test_known_sids():
     assert sid_to_bytes("S-1-1-0") == bytes.fromhex("010100000000000100000000")
 
 
-@pytest.mark.parametrize("bad", ["", "S-1", "S-2-5-11", "S-1-5-x", "S-1-5-4294967296", "s-1-5-11 junk",
-                                 "S-1-0x1000000000000-1", "S-1-5" + "-1" * 16])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "S-1",
+        "S-2-5-11",
+        "S-1-5-x",
+        "S-1-5-4294967296",
+        "s-1-5-11 junk",
+        "S-1-0x1000000000000-1",
+        "S-1-5" + "-1" * 16,
+    ],
+)
 def test_bad_sid_text_raises_typed_error(bad):
     with pytest.raises(WinsecError):
         sid_to_bytes(bad)
@@ -81,16 +93,19 @@ def test_agrees_with_impacket(owner, dacl):
     raw = build_security_descriptor(owner, "S-1-5-32-544", dacl)
     theirs = SR_SECURITY_DESCRIPTOR(data=raw)
     assert theirs["OwnerSid"].getData() == sid_to_bytes(owner)
-    got = [(a["AceType"], a["AceFlags"], a["Ace"]["Mask"]["Mask"], a["Ace"]["Sid"].getData())
-           for a in theirs["Dacl"].aces]
-    ours = [(a.type_code, a.flags, a.mask, sid_to_bytes(a.sid))
-            for a in winsec.parse_security_descriptor(raw).dacl]
+    got = [
+        (a["AceType"], a["AceFlags"], a["Ace"]["Mask"]["Mask"], a["Ace"]["Sid"].getData()) for a in theirs["Dacl"].aces
+    ]
+    ours = [(a.type_code, a.flags, a.mask, sid_to_bytes(a.sid)) for a in winsec.parse_security_descriptor(raw).dacl]
     assert got == ours
     # impacket's formatCanonical prints only the low byte of the identifier authority: compare
     # the text form for authorities below 256 (all real-world SIDs: S-1-0..S-1-18)
     small = [a.sid for a in dacl if int(a.sid.split("-")[2], 0) < 256]
-    assert small == [a["Ace"]["Sid"].formatCanonical() for a in theirs["Dacl"].aces
-                     if a["Ace"]["Sid"]["IdentifierAuthority"]["Value"][:5] == b"\0" * 5]
+    assert small == [
+        a["Ace"]["Sid"].formatCanonical()
+        for a in theirs["Dacl"].aces
+        if a["Ace"]["Sid"]["IdentifierAuthority"]["Value"][:5] == b"\0" * 5
+    ]
 
 
 @settings(max_examples=500, deadline=None)
@@ -103,8 +118,10 @@ def test_random_bytes_raise_only_winsec_error(data):
 
 
 @settings(max_examples=500, deadline=None)
-@given(dacl=st.lists(aces, min_size=1, max_size=4), flips=st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)),
-                                                                    min_size=1, max_size=6))
+@given(
+    dacl=st.lists(aces, min_size=1, max_size=4),
+    flips=st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), min_size=1, max_size=6),
+)
 def test_corrupted_descriptors_raise_only_winsec_error(dacl, flips):
     raw = bytearray(build_security_descriptor("S-1-5-18", None, dacl))
     for pos, value in flips:

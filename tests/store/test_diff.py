@@ -35,6 +35,7 @@ def test_fix_between_two_runs_shows_fixed(tmp_path, evaluated):
 def _run(found, **meta):
     class R:  # anything with id, meta, findings
         pass
+
     r = R()
     r.id, r.meta, r.findings = meta.pop("id", None), meta, found
     return r
@@ -84,8 +85,10 @@ def test_expired_waiver_fails_again(tmp_path, problems):
     facts, found = problems
     f = _find(found, "OHP-010")
     w = tmp_path / "w.yaml"
-    w.write_text(f"waivers:\n  - id: W-9\n    rule_id: OHP-010\n    subject: '{f['subject']['name']}'\n"
-                 "    justification: later\n    expires: 2026-12-01\n")
+    w.write_text(
+        f"waivers:\n  - id: W-9\n    rule_id: OHP-010\n    subject: '{f['subject']['name']}'\n"
+        "    justification: later\n    expires: 2026-12-01\n"
+    )
     r1 = audit.record_run(facts, found, waivers=w, save=False, now=datetime(2026, 11, 30, tzinfo=timezone.utc))
     r2 = audit.record_run(facts, found, waivers=w, save=False, now=datetime(2026, 12, 2, tzinfo=timezone.utc))
     assert any(x["status"] == "waived" for x in r1.findings)
@@ -107,7 +110,9 @@ def test_rule_removed_from_the_policy_bundle_is_not_fixed(tmp_path, problems):
     shutil.copytree(policies_dir(), trimmed)
     shutil.rmtree(trimmed / "csv" / "not_cluster_node")
     main = trimmed / "main" / "main.rego"
-    main.write_text("".join(line for line in main.read_text().splitlines(keepends=True) if "not_cluster_node" not in line))
+    main.write_text(
+        "".join(line for line in main.read_text().splitlines(keepends=True) if "not_cluster_node" not in line)
+    )
     db = tmp_path / "h.sqlite"
     before = audit.record_run(facts, audit.evaluate_facts(facts), db=db)
     after = audit.record_run(facts, audit.evaluate_facts(facts, policies=trimmed), db=db, policies=trimmed)

@@ -82,8 +82,18 @@ def test_default_path_is_under_the_user_data_dir(monkeypatch, tmp_path):
 def _writer(path: str, tag: int, n: int) -> None:
     with History(path) as h:
         for i in range(n):
-            h.save_run({"writer": tag, "i": i}, [{"rule_id": "OHP-001", "status": "pass", "severity": "high",
-                                                   "subject": {"kind": "proxy", "name": f"P{tag}-{i}"}}] * 200)
+            h.save_run(
+                {"writer": tag, "i": i},
+                [
+                    {
+                        "rule_id": "OHP-001",
+                        "status": "pass",
+                        "severity": "high",
+                        "subject": {"kind": "proxy", "name": f"P{tag}-{i}"},
+                    }
+                ]
+                * 200,
+            )
 
 
 def test_two_processes_writing_at_once_keep_every_run(tmp_path):
@@ -98,7 +108,9 @@ def test_two_processes_writing_at_once_keep_every_run(tmp_path):
     with History(path) as h:
         runs = h.runs()
         assert len(runs) == 50
-        assert sorted((r.meta["writer"], r.meta["i"]) for r in runs) == sorted((t, i) for t in (1, 2) for i in range(25))
+        assert sorted((r.meta["writer"], r.meta["i"]) for r in runs) == sorted(
+            (t, i) for t in (1, 2) for i in range(25)
+        )
         assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -110,8 +122,7 @@ def test_record_run_stores_meta_scope_and_prunes(tmp_path, problems):
     inv = tmp_path / "inv.yaml"
     inv.write_text("proxies: []\n")
     for _ in range(3):
-        run = audit.record_run(facts, found, db=db, engine="embedded", inventory_path=inv, keep_runs=2,
-                               warnings=["w1"])
+        run = audit.record_run(facts, found, db=db, engine="embedded", inventory_path=inv, keep_runs=2, warnings=["w1"])
     with History(db) as h:
         assert [r.id for r in h.runs()] == [run.id, run.id - 1]
         meta = h.load().meta
@@ -132,7 +143,7 @@ def test_opening_a_new_database_from_many_threads_at_once_never_fails(tmp_path):
         start = threading.Barrier(6)
         errors: list[Exception] = []
 
-        def open_it() -> None:
+        def open_it(start: threading.Barrier = start, path=path, errors: list[Exception] = errors) -> None:
             start.wait()
             try:
                 History(path).close()

@@ -27,7 +27,7 @@ def test_filter_syntax_typed_after_slash():
         await pilot.press("slash", *"sev:critical")
         await settle(app, pilot)
         seen["critical"] = _rules(app)
-        await pilot.press(*([ "backspace"] * len("sev:critical")), *"rule:OHP-013 host:HV02")
+        await pilot.press(*(["backspace"] * len("sev:critical")), *"rule:OHP-013 host:HV02")
         await settle(app, pilot)
         seen["combined"] = _rules(app)
         await pilot.press("ctrl+a", "ctrl+k", *"status:fail,pass dedup")
@@ -185,7 +185,9 @@ def test_smb_rules_show_the_deciding_ace_and_jump_to_it():
 
     drive(session("smb-estate.json"), body)
     d = seen["detail"]
-    assert "▶ shares[\\\\FS01\\VMS2].ntfs_acl[0] = deny CORP\\No-VM-Storage (S-1-5-21-1004336348-1177238915-682003330-1121) " \
-        "mask 0x120089 flags 0x3" in d  # the deny ACE that decided it, as an admin reads it
+    assert (
+        "▶ shares[\\\\FS01\\VMS2].ntfs_acl[0] = deny CORP\\No-VM-Storage (S-1-5-21-1004336348-1177238915-682003330-1121) "
+        "mask 0x120089 flags 0x3" in d
+    )  # the deny ACE that decided it, as an admin reads it
     acl = [p for p in seen["paths"] if "ntfs_acl" in p]
     assert acl and isinstance(acl[0][-1], int)  # the ACE itself, by position

@@ -10,9 +10,9 @@ from textual.widgets import DataTable
 from tuikit import drive, session, settle
 
 from offhost_audit import audit
-from offhost_audit.store import history, waivers
 from offhost_audit.cli import main
 from offhost_audit.lab import demo
+from offhost_audit.store import history, waivers
 from offhost_audit.tui.session import Session
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,13 +26,20 @@ def test_live_audit_on_the_faults_lab_shows_progress_errors_and_saves_the_run(tm
     db = str(tmp_path / "h.sqlite")
     seen = {}
     with demo.serve("faults") as (sc, inv, resolver):
-        s = Session.empty_for_inventory(inv, source="lab faults", resolver=resolver, history_db=db,
-                                        collect_options=audit.CollectOptions(call_timeout=5.0, target_timeout=30.0))
+        s = Session.empty_for_inventory(
+            inv,
+            source="lab faults",
+            resolver=resolver,
+            history_db=db,
+            collect_options=audit.CollectOptions(call_timeout=5.0, target_timeout=30.0),
+        )
 
         async def body(app, pilot):
             seen["mode"] = app.current_mode
             table = app.screen.query_one("#targets", DataTable)
-            seen["rows"] = {str(table.get_row_at(i)[0]): [str(c) for c in table.get_row_at(i)] for i in range(table.row_count)}
+            seen["rows"] = {
+                str(table.get_row_at(i)[0]): [str(c) for c in table.get_row_at(i)] for i in range(table.row_count)
+            }
             seen["status"] = str(app.screen.query_one("#audit-status").render())
             seen["run1"] = s.run_id
             seen["unknown"] = sorted({f["rule_id"] for f in s.findings if f["status"] == "unknown"})
@@ -71,19 +78,36 @@ def test_live_audit_on_the_faults_lab_shows_progress_errors_and_saves_the_run(tm
 
 def test_a_failed_live_audit_is_a_notification_not_a_traceback(tmp_path):
     inv_file = tmp_path / "inv.yaml"
-    inv_file.write_text(yaml.safe_dump({
-        "defaults": {"credentials": {"username": "x", "password_env": "NO_SUCH_PASSWORD_VAR_I11"}},
-        "proxies": [{"name": "PROXY01", "address": "127.0.0.1", "winrm": {"port": 9, "scheme": "http", "auth": "basic"},
-                     "serves": [{"host": "HV01"}]}],
-        "hyperv_hosts": [{"name": "HV01", "address": "127.0.0.1", "winrm": {"port": 9, "scheme": "http", "auth": "basic"}}],
-    }), encoding="utf-8")
+    inv_file.write_text(
+        yaml.safe_dump(
+            {
+                "defaults": {"credentials": {"username": "x", "password_env": "NO_SUCH_PASSWORD_VAR_I11"}},
+                "proxies": [
+                    {
+                        "name": "PROXY01",
+                        "address": "127.0.0.1",
+                        "winrm": {"port": 9, "scheme": "http", "auth": "basic"},
+                        "serves": [{"host": "HV01"}],
+                    }
+                ],
+                "hyperv_hosts": [
+                    {"name": "HV01", "address": "127.0.0.1", "winrm": {"port": 9, "scheme": "http", "auth": "basic"}}
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     from offhost_audit import inventory
     from offhost_audit.inventory.credentials import Resolver
 
     inv = inventory.load(str(inv_file))
-    s = Session.empty_for_inventory(inv, source="unreachable", resolver=Resolver(env={"NO_SUCH_PASSWORD_VAR_I11": "x"},
-                                                                                  interactive=False),
-                                    history_db=str(tmp_path / "h.sqlite"), collect_options=audit.CollectOptions(call_timeout=2.0))
+    s = Session.empty_for_inventory(
+        inv,
+        source="unreachable",
+        resolver=Resolver(env={"NO_SUCH_PASSWORD_VAR_I11": "x"}, interactive=False),
+        history_db=str(tmp_path / "h.sqlite"),
+        collect_options=audit.CollectOptions(call_timeout=2.0),
+    )
     seen = {}
 
     async def body(app, pilot):
@@ -122,8 +146,9 @@ def test_waive_writes_the_waivers_file_and_the_finding_turns_waived(tmp_path):
     assert f"Waived OHP-010 for PROXY01 -> HVCL02: the waiver is in {wfile}" in seen["notes"]
     assert seen["status"]["OHP-010"] == "waived"
     wf = waivers.load(wfile)
-    assert [(w.rule_id, w.subject, w.justification, w.approved_by) for w in wf.waivers] == \
-        [("OHP-010", "PROXY01 -> HVCL02", "node evicted next week", "jane.doe")]
+    assert [(w.rule_id, w.subject, w.justification, w.approved_by) for w in wf.waivers] == [
+        ("OHP-010", "PROXY01 -> HVCL02", "node evicted next week", "jane.doe")
+    ]
     assert "OHP-010" in seen["rows"] and "OHP-010" not in seen["hidden"]
 
 
@@ -172,11 +197,18 @@ def test_export_writes_the_current_view_as_reports(tmp_path):
 
     drive(s, body)
     total = seen["total"]
-    assert seen["form"] == [f"Export the 3 of {total} findings in this view",
-                            "Filtered: filter rule:OHP-013; passes and n/a hidden"]
-    assert any(n.startswith(f"Exported 3 of {total} findings (filtered: filter rule:OHP-013; passes and n/a hidden): ")
-               and str(out / "latest.md") in n for n in seen["notes"]), seen["notes"]
-    assert f"a filtered view of {total} findings (filter rule:OHP-013" in (out / "latest.md").read_text(encoding="utf-8")
+    assert seen["form"] == [
+        f"Export the 3 of {total} findings in this view",
+        "Filtered: filter rule:OHP-013; passes and n/a hidden",
+    ]
+    assert any(
+        n.startswith(f"Exported 3 of {total} findings (filtered: filter rule:OHP-013; passes and n/a hidden): ")
+        and str(out / "latest.md") in n
+        for n in seen["notes"]
+    ), seen["notes"]
+    assert f"a filtered view of {total} findings (filter rule:OHP-013" in (out / "latest.md").read_text(
+        encoding="utf-8"
+    )
     data = json.loads((out / "latest.json").read_text(encoding="utf-8"))
     rules = [f["rule_id"] for f in (data if isinstance(data, list) else data.get("findings", []))]
     assert rules == ["OHP-013"] * 3
@@ -233,13 +265,24 @@ def test_tui_command_errors_are_one_line_with_exit_2(tmp_path, capsys):
 def test_rerunning_one_target_never_keeps_its_stale_facts():
     from offhost_audit.assemble import merge_target
 
-    old = {"hosts": [{"name": "PROXY71", "storage": {"disks": [1]}, "os": {"build": 20348}},
-                     {"name": "HV71", "storage": {"disks": [2]}}],
-           "vms": [{"name": "VM1", "host": "PROXY71"}, {"name": "VM2", "host": "HV71"}],
-           "collection": [{"target": "PROXY71", "collector": "winrm.storage", "status": "ok"},
-                          {"target": "HV71", "collector": "winrm.storage", "status": "ok"}], "warnings": ["old"]}
-    new = {"hosts": [{"name": "PROXY71", "storage": None, "os": {"build": 20348}}], "vms": [],
-           "collection": [{"target": "PROXY71", "collector": "winrm.storage", "status": "error"}], "warnings": []}
+    old = {
+        "hosts": [
+            {"name": "PROXY71", "storage": {"disks": [1]}, "os": {"build": 20348}},
+            {"name": "HV71", "storage": {"disks": [2]}},
+        ],
+        "vms": [{"name": "VM1", "host": "PROXY71"}, {"name": "VM2", "host": "HV71"}],
+        "collection": [
+            {"target": "PROXY71", "collector": "winrm.storage", "status": "ok"},
+            {"target": "HV71", "collector": "winrm.storage", "status": "ok"},
+        ],
+        "warnings": ["old"],
+    }
+    new = {
+        "hosts": [{"name": "PROXY71", "storage": None, "os": {"build": 20348}}],
+        "vms": [],
+        "collection": [{"target": "PROXY71", "collector": "winrm.storage", "status": "error"}],
+        "warnings": [],
+    }
     merged = merge_target(old, new, "PROXY71")
     hosts = {h["name"]: h for h in merged["hosts"]}
     assert hosts["PROXY71"]["storage"] is None  # unknown now, not last run's disks

@@ -8,13 +8,21 @@ from offhost_audit.tui.query import Index, QueryError, parse
 
 
 def _f(rule, status, sev, name, message="", **subject):
-    return {"rule_id": rule, "status": status, "severity": sev, "title": f"title of {rule}",
-            "subject": {"kind": "proxy_host", "name": name, **subject}, "message": message}
+    return {
+        "rule_id": rule,
+        "status": status,
+        "severity": sev,
+        "title": f"title of {rule}",
+        "subject": {"kind": "proxy_host", "name": name, **subject},
+        "message": message,
+    }
 
 
 FINDINGS = [
     _f("OHP-010", "fail", "critical", "PROXY01 -> HVCL02", "proxy is a node", proxy="PROXY01", cluster="HVCL02"),
-    _f("OHP-011", "fail", "high", "PROXY01 -> HVCL01/Cluster Disk 2", "LUN not seen", proxy="PROXY01", cluster="HVCL01"),
+    _f(
+        "OHP-011", "fail", "high", "PROXY01 -> HVCL01/Cluster Disk 2", "LUN not seen", proxy="PROXY01", cluster="HVCL01"
+    ),
     _f("OHP-013", "unknown", "high", "PROXY02 -> HV03", "cannot decide", proxy="PROXY02", host="HV03"),
     _f("OHP-001", "pass", "high", "PROXY02", "supported", proxy="PROXY02"),
     _f("OHP-031", "fail", "info", "VM1", "local disk", host="HV03", vm="VM1"),

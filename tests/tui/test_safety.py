@@ -52,7 +52,7 @@ def test_markup_and_escapes_in_host_names_show_as_text_everywhere(hostile_facts)
     assert any("PROXY01 -> HV01[BOLD RED]PWN[/]" in line for line in seen["lines"])
     detail = seen["detail"]
     assert shown in detail.plain  # literally, brackets included
-    assert "\x1b" not in detail.plain and not any(detail.plain[sp.start:sp.end] == "PWN" for sp in detail.spans)
+    assert "\x1b" not in detail.plain and not any(detail.plain[sp.start : sp.end] == "PWN" for sp in detail.spans)
     assert "\x1b" not in seen["facts_status"].plain
     assert HOSTILE not in "".join(seen["notes"])
 
@@ -65,13 +65,13 @@ from offhost_audit.cli import main
 from offhost_audit.lab import responder, scenario
 from offhost_audit.lab.wsman import LabServer
 sc = scenario.load("csv-healthy")
-inv = {str(tmp_path / 'inv.yaml')!r}
+inv = {str(tmp_path / "inv.yaml")!r}
 with LabServer(responder.lab_hosts(sc)) as lab:
     open(inv, "w").write(responder.inventory_yaml(sc, lab))
     os.environ.update(responder.lab_env(sc))
-    codes = [main(["collect", "-i", inv, "-q", "-o", {str(tmp_path / 'facts.json')!r}]),
-             main(["audit", "-i", inv, "-q", "--no-history", "--format", "json", "-o", {str(tmp_path / 'f.json')!r}]),
-             main(["evaluate", "-f", {str(tmp_path / 'facts.json')!r}, "--no-history", "-o", {str(tmp_path / 'e.txt')!r}])]
+    codes = [main(["collect", "-i", inv, "-q", "-o", {str(tmp_path / "facts.json")!r}]),
+             main(["audit", "-i", inv, "-q", "--no-history", "--format", "json", "-o", {str(tmp_path / "f.json")!r}]),
+             main(["evaluate", "-f", {str(tmp_path / "facts.json")!r}, "--no-history", "-o", {str(tmp_path / "e.txt")!r}])]
 print(codes)
 print(sorted(m for m in sys.modules if m == "textual" or m.startswith("textual.")))
 """

@@ -45,7 +45,13 @@ def test_dashboard_counts_and_proxy_verdicts():
 
     drive(session("csv-cluster-problems.json"), body)
     assert "33 findings" in seen["counts"] and "fail 6" in seen["counts"] and "critical 1" in seen["counts"]
-    assert seen["proxies"] == [["PROXY01", "not ready", "not ready for cluster HVCL01 (OHP-011, OHP-012, OHP-013), cluster HVCL02 (OHP-010, OHP-013)"]]
+    assert seen["proxies"] == [
+        [
+            "PROXY01",
+            "not ready",
+            "not ready for cluster HVCL01 (OHP-011, OHP-012, OHP-013), cluster HVCL02 (OHP-010, OHP-013)",
+        ]
+    ]
     assert "OHP-010 Off-host proxy is not a node of the CSV cluster\n" in seen["titles"]  # rule titles beside IDs
     assert seen["mode"] == "findings"
     assert seen["rows"] == ["OHP-010", "OHP-011", "OHP-012", "OHP-013", "OHP-013", "OHP-013"]
@@ -66,11 +72,15 @@ def test_manifest_failure_jumps_to_the_findings_it_made_unknown(tmp_path):
         await pilot.press("enter")
         await settle(app, pilot)
         seen["mode"] = app.current_mode
-        seen["rows"] = [(app.index.findings[i]["rule_id"], app.index.findings[i]["status"]) for i in app.screen.view_rows]
+        seen["rows"] = [
+            (app.index.findings[i]["rule_id"], app.index.findings[i]["status"]) for i in app.screen.view_rows
+        ]
         seen["detail"] = app.screen.query_one("#detail-body").render().plain
 
     drive(s, body)
-    assert any(r[:3] == ["PROXY71", "winrm.storage", "error"] and "Get-Disk : Access denied" in r[3] for r in seen["failures"])
+    assert any(
+        r[:3] == ["PROXY71", "winrm.storage", "error"] and "Get-Disk : Access denied" in r[3] for r in seen["failures"]
+    )
     assert any(r[0] == "HV73" and r[2] == "error" and "cannot connect" in r[3] for r in seen["failures"])
     assert {r[0]: r[1] for r in seen["verdicts"]} == {"PROXY71": "unknown", "PROXY72": "unknown"}
     assert seen["mode"] == "findings"
@@ -97,9 +107,13 @@ def test_matrix_cells_and_a_cell_opens_its_findings():
         await settle(app, pilot)
         seen["mode"] = app.current_mode
         seen["rows"] = sorted({app.index.findings[i]["rule_id"] for i in app.screen.view_rows})
-        seen["subjects"] = {(app.index.findings[i]["subject"]["kind"],
-                             app.index.findings[i]["subject"].get("cluster") or app.index.findings[i]["subject"].get("host"))
-                            for i in app.screen.view_rows}
+        seen["subjects"] = {
+            (
+                app.index.findings[i]["subject"]["kind"],
+                app.index.findings[i]["subject"].get("cluster") or app.index.findings[i]["subject"].get("host"),
+            )
+            for i in app.screen.view_rows
+        }
         seen["status"] = str(app.screen.query_one("#findings-status").render())
 
     drive(session("csv-cluster-problems.json"), body)
@@ -196,11 +210,24 @@ def test_every_binding_action_is_in_the_palette():
     s = session("csv-cluster-healthy.json")
     app = build_app(s)
     names = [n for n, _, _ in app.palette_commands()]
-    for want in ("Go to dashboard", "Go to findings", "Go to facts explorer", "Go to proxy eligibility matrix",
-                 "Go to live audit", "Toggle hide passes", "Toggle hide waived", "Waive the selected finding",
-                 "Export the current view as a report", "Jump to the facts of the selected finding",
-                 "Open the doc link of the selected finding", "Switch profile", "Re-run the live audit",
-                 "Help: keys and filter syntax", "Sort findings by message", "Profile: veeam-2026-02"):
+    for want in (
+        "Go to dashboard",
+        "Go to findings",
+        "Go to facts explorer",
+        "Go to proxy eligibility matrix",
+        "Go to live audit",
+        "Toggle hide passes",
+        "Toggle hide waived",
+        "Waive the selected finding",
+        "Export the current view as a report",
+        "Jump to the facts of the selected finding",
+        "Open the doc link of the selected finding",
+        "Switch profile",
+        "Re-run the live audit",
+        "Help: keys and filter syntax",
+        "Sort findings by message",
+        "Profile: veeam-2026-02",
+    ):
         assert want in names
 
 

@@ -30,8 +30,17 @@ def driver(width: int = 1280, height: int = 900):
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--window-size={width},{height}",
-              "--disable-background-networking", "--no-first-run", "--disable-extensions", "--disable-sync"):
+    for a in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-sync",
+    ):
         opts.add_argument(a)
     opts.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
