@@ -9,6 +9,7 @@ allowed and denied fixture cases (tests/fixtures/policies/<area>/<rule>/, see po
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -58,11 +59,21 @@ def test_every_rule_has_a_complete_metadata_block_and_a_severity_in_every_profil
     assert m.doc_url.startswith("https://"), f"{where}: related_resources[0].ref missing"
     assert m.remediation, f"{where}: custom.remediation missing"
     assert m.package and m.package.startswith("offhost."), f"{where}: METADATA must sit right above `package`"
-    assert m.severity is None, f"{where}: custom.severity: severities live in policies/data/profiles.rego only"
     for name, prof in embedded.compiled(POLICIES).profiles.items():
         assert prof["severity"].get(rule_id) in {"critical", "high", "medium", "low", "info"}, (
             f"profile {name} in policies/data/profiles.rego has no severity for {rule_id}"
         )
+
+
+def test_no_metadata_block_states_a_severity():
+    """Severities live in policies/data/profiles.rego only: a METADATA ``severity:`` would be ignored."""
+    found = [
+        f"{p.relative_to(POLICIES)}:{i}"
+        for p in sorted(POLICIES.rglob("*.rego"))
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if re.match(r"\s*#\s*severity\s*:", line)
+    ]
+    assert not found, f"METADATA severity (the profiles hold severities): {found}"
 
 
 def test_every_rule_folder_has_allowed_and_denied_cases():
