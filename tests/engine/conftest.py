@@ -27,7 +27,6 @@ DEMO_RULE = """# METADATA
 #     description: demo page
 # custom:
 #   id: OHP-001
-#   severity: high
 #   remediation: Upgrade the proxy's operating system.
 package offhost.general.demo
 
