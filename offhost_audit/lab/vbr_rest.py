@@ -111,6 +111,8 @@ def answer(
 ) -> tuple[int, dict[str, Any]]:
     """The status and JSON body for one request (the handler only moves bytes)."""
     state.requests[path] += 1
+    if state.rest.get("latency_s"):
+        time.sleep(float(state.rest["latency_s"]))
     version = headers.get("x-api-version")
     if version not in state.rest["api_versions"]:
         return _error(

@@ -14,7 +14,8 @@ The scenario keys read here (all optional, additive to the section the WinRM lab
 * ``volumes``: ``{HOST: {provider: NAME, failover: bool}}`` (default: the host's hardware VSS
   provider, failover on);
 * ``rest``: ``role`` (``administrator`` | ``viewer``), ``token_expiry_s`` (900), ``max_page`` (the
-  largest ``limit`` the server honours, 1000), ``api_versions`` (``[1.3-rev0, 1.3-rev1]``).
+  largest ``limit`` the server honours, 1000), ``api_versions`` (``[1.3-rev0, 1.3-rev1]``),
+  ``latency_s`` (a pause before each answer, 0).
 
 Every object carries the fields the OpenAPI subset requires (tests validate every answer).
 """

@@ -1,0 +1,158 @@
+"""`discover` over REST against the lab's backup server: the inventory it writes, and how it fails."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from offhost_audit import discover, inventory
+from offhost_audit.cli import main
+from offhost_audit.collectors.base import Target
+from offhost_audit.collectors.vbr_rest import VbrRestClient
+from offhost_audit.errors import TargetUnreachableError
+from offhost_audit.inventory.credentials import Credentials
+from offhost_audit.lab import vbr_rest
+
+from ..hardening.trickle import Trickle
+from ..lab.test_vbr_rest import PASSWORD, USER, estate
+
+TOKEN = "/api/oauth2/token"
+
+
+@pytest.fixture
+def creds(monkeypatch):
+    monkeypatch.setenv("OFFHOST_VBR_USER", USER)
+    monkeypatch.setenv("OFFHOST_VBR_PASSWORD", PASSWORD)
+
+
+def run(url: str, ca: str | None, out: Path, *extra: str) -> int:
+    args = ["discover", "--backup-server", url.removeprefix("https://"), "-o", str(out), *extra]
+    return main(args + (["--ca-file", ca] if ca else []))
+
+
+def client(url: str, ca: str, *, page_size: int = 500, password: str = PASSWORD, timeout: float = 10) -> VbrRestClient:
+    host, port = url.removeprefix("https://").rsplit(":", 1)
+    t = Target("VBR01", "backup_server", host, int(port), Credentials(USER, password), ca_file=ca, timeout_s=timeout)
+    return VbrRestClient(t, page_size=page_size)
+
+
+def test_discover_writes_an_inventory_collect_accepts(creds, tmp_path, capsys):
+    out = tmp_path / "inventory.yaml"
+    with vbr_rest.serve(estate()) as (url, ca, _):
+        assert run(url, ca, out) == 0
+    text = out.read_text()
+    inv = inventory.load(out)  # collect's own loader and validation
+    assert inv.clusters == {"HVCL01": ["HV01", "HV02"]}
+    assert sorted(h.name for h in inv.hosts if "hyperv_host" in h.roles) == ["HV01", "HV02", "HV03"]
+    assert [f["target"].name for f in inv.file_servers] == ["FS01"]
+    served = {
+        a["proxy"]: (a["max_tasks"], sorted((s["kind"], s["name"]) for s in a["sources"])) for a in inv.assignments
+    }
+    # "Cluster auto": automatic selection, so every ENABLED proxy (PX01; PX02 is disabled);
+    # "Pinned": PX02 only, for WEB01 (a VM on a node of HVCL01) and HV03; "On host": no proxy
+    assert served == {"PX01": (6, [("cluster", "HVCL01")]), "PX02": (4, [("cluster", "HVCL01"), ("host", "HV03")])}
+    assert "disabled, OFFLINE, components OUT OF DATE" in text
+    assert "failover to on-host off" in text and "on-host processing, no off-host proxy" in text
+    assert "VSS provider: Pure Storage VSS Hardware Provider; failover to software provider on" in text
+    assert "GET /api/v1/jobs?typeFilter=HyperVBackup" in text
+    assert PASSWORD not in text and "password" not in text.lower().replace("password_env", "")
+    err = capsys.readouterr().err
+    assert "2 proxies, 1 clusters, 1 standalone Hyper-V hosts, 3 Hyper-V jobs" in err and PASSWORD not in err
+
+
+def test_paging_follows_every_page_and_requests_grow_with_pages(creds, tmp_path):
+    small, large = tmp_path / "small.yaml", tmp_path / "large.yaml"
+    with vbr_rest.serve(estate()) as (url, ca, state):
+        assert run(url, ca, large) == 0
+        one_page = sum(state.requests.values())
+        state.requests.clear()
+        assert run(url, ca, small, "--page-size", "2") == 0
+        paged = state.requests
+    assert small.read_text().split("\n", 4)[4] == large.read_text().split("\n", 4)[4]  # all but the timestamp
+    # managedServers: 5 Hyper-V and SMB servers in pages of 2 = 3 requests (1 in one page); jobs: 3 in 2;
+    # proxies and states: 2 each in 1
+    assert paged["/api/v1/backupInfrastructure/managedServers"] == 3
+    assert paged["/api/v1/jobs"] == 2
+    assert paged["/api/v1/backupInfrastructure/proxies"] == 1
+    assert sum(paged.values()) == one_page + 2 + 1
+
+
+def test_the_token_is_renewed_mid_discovery(tmp_path):
+    with vbr_rest.serve(estate(token_expiry_s=1, latency_s=0.06)) as (url, ca, state):
+        c = client(url, ca, page_size=1)
+        est = discover.read(c)
+        assert len(est.servers) == 5 and len(est.jobs) == 3  # 1 page per item: about 1 s, past the expiry
+        assert state.requests[TOKEN] >= 2  # the login, then at least one refresh
+        assert state.requests[TOKEN] < c.requests / 3
+
+
+def test_an_expired_token_is_renewed_once_after_a_401(tmp_path):
+    with vbr_rest.serve(estate(token_expiry_s=1)) as (url, ca, state):
+        c = client(url, ca)
+        c.get("jobs")
+        c._renew_at = time.monotonic() + 3600  # as if the local clock ran slow: no renewal ahead of time
+        time.sleep(1.1)
+        assert len(c.get("jobs")["data"]) == 3  # 401 ExpiredToken, refresh, retry
+        assert state.requests[TOKEN] == 2 and state.requests["/api/v1/jobs"] == 3
+
+
+def test_a_bad_password_is_one_line_without_the_password(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("OFFHOST_VBR_USER", USER)
+    monkeypatch.setenv("OFFHOST_VBR_PASSWORD", "Wrong-Secret-42")
+    out = tmp_path / "inventory.yaml"
+    with vbr_rest.serve(estate()) as (url, ca, _):
+        assert run(url, ca, out) == 3
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "authentication failed (HTTP 401)" in err and USER in err
+    assert "Wrong-Secret-42" not in err and not out.exists()
+
+
+def test_a_viewer_gets_an_inventory_with_the_vss_facts_unknown(creds, tmp_path, capsys):
+    out = tmp_path / "inventory.yaml"
+    with vbr_rest.serve(estate(role="viewer")) as (url, ca, _):
+        assert run(url, ca, out) == 0
+    text = out.read_text()
+    assert "# UNKNOWN: the VSS provider and its failover per Hyper-V host" in text
+    assert "VSS provider unknown" in text and "version: null  # unknown" in text
+    assert len(inventory.load(out).assignments) == 2  # the rest of the discovery went on
+    assert "warning: unknown: the VBR version" in capsys.readouterr().err
+
+
+def test_a_server_without_api_1_3_rev1(creds, tmp_path, capsys):
+    out = tmp_path / "inventory.yaml"
+    with vbr_rest.serve(estate(api_versions=["1.2-rev1"])) as (url, ca, _):
+        assert run(url, ca, out) == 3
+    assert "does not serve REST API 1.3-rev1" in capsys.readouterr().err and not out.exists()
+
+
+def test_the_lab_certificate_is_refused_without_its_ca(creds, tmp_path, capsys):
+    out = tmp_path / "inventory.yaml"
+    with vbr_rest.serve(estate()) as (url, _, _state):
+        assert run(url, None, out) == 3
+        assert "TLS certificate verification failed" in capsys.readouterr().err
+        assert run(url, None, out, "--insecure") == 0
+
+
+def test_an_unreachable_server_leaves_no_file(creds, tmp_path, capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed when the block ends: nothing listens there
+    out = tmp_path / "inventory.yaml"
+    out_before: list[Any] = list(tmp_path.iterdir())
+    assert main(["discover", "--backup-server", f"127.0.0.1:{port}", "-o", str(out), "--timeout", "5"]) == 3
+    assert "cannot connect to https://127.0.0.1:" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == out_before
+
+
+def test_a_trickling_server_is_cut_at_the_deadline():
+    with Trickle(interval_s=0.2) as t:
+        target = Target("VBR01", "backup_server", "127.0.0.1", t.port, Credentials(USER, PASSWORD), timeout_s=1.5)
+        c = VbrRestClient(target, base_url=t.url)
+        started = time.monotonic()
+        with pytest.raises(TargetUnreachableError, match="within 1.5s"):
+            c.login()
+        assert time.monotonic() - started < 4
