@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+from offhost_audit import inventory
 from offhost_audit.collectors.vbr_rest import API_VERSION, RestError, VbrRestClient, same
 from offhost_audit.names import norm_name
 from offhost_audit.text import clean, redact_url
@@ -97,9 +100,22 @@ def _c(text: str) -> str:
     return clean(text, keep_newlines=False)  # also U+0085, U+2028, U+2029: YAML line breaks
 
 
+@cache
+def _name_pattern() -> re.Pattern[str]:
+    return re.compile(inventory.schema()["$defs"]["name"]["pattern"])
+
+
+def usable(server_name: str) -> bool:
+    """Whether the inventory accepts this server's name (an IPv6 address or a name with a space does not)."""
+    return bool(_name_pattern().search(norm_name(server_name)))
+
+
 def _entry(indent: str, server_name: str, comment: str = "") -> list[str]:
-    """A ``- name:`` entry, with ``address`` when the server gave a DNS name or an address."""
+    """A ``- name:`` entry, with ``address`` when the server gave a DNS name or an address; a name the
+    inventory would refuse becomes a comment, so the file always loads."""
     name = norm_name(server_name)
+    if not usable(server_name):
+        return [f"{indent}# skipped: {_c(_q(server_name))} is not a name the inventory accepts; add it by hand"]
     lines = [f"{indent}- name: {_q(name)}" + (f"  # {_c(comment)}" if comment else "")]
     if server_name.strip() != name:
         lines.append(f"{indent}  address: {_q(server_name.strip())}")
@@ -190,13 +206,21 @@ def inventory_text(est: Estate, *, now: _dt.datetime | None = None) -> str:
     for p in est.proxies:
         host = (p.get("server") or {}).get("hostName") or p["name"]
         lines += _entry("  ", host, _state(est.states.get(p["id"])))
+        if not usable(host):
+            continue
         mt = (p.get("server") or {}).get("maxTaskCount")
         if isinstance(mt, int) and mt >= 0:
             lines.append(f"    max_tasks: {mt}")
         sources = served.get(norm_name(host)) or {}
-        if sources:
+        for (_kind, src), jobs in sorted(sources.items()):
+            if not usable(src):
+                lines.append(
+                    f"    # serves {_c(_q(src))} too (jobs: {_c(', '.join(jobs))}): not a name the inventory accepts"
+                )
+        good = {k: v for k, v in sources.items() if usable(k[1])}
+        if good:
             lines.append("    serves:")
-            for (kind, src), jobs in sorted(sources.items()):
+            for (kind, src), jobs in sorted(good.items()):
                 lines.append(f"      - {kind}: {_q(src)}  # {_c('jobs: ' + ', '.join(sorted(jobs)))}")
         else:
             lines.append(
@@ -211,10 +235,16 @@ def inventory_text(est: Estate, *, now: _dt.datetime | None = None) -> str:
     lines.append("clusters:" if clusters else "clusters: []")
     for c in clusters:
         lines += _entry("  ", c["name"], "" if same(c.get("status"), "Available") else f"status {c.get('status')}")
+        if not usable(c["name"]):
+            continue
         members = [n["name"] for n in nodes.get(norm_name(c["name"]), [])] or [
             ch.get("hvServerName") for ch in c.get("childServers") or [] if ch.get("hvServerName")
         ]
-        lines.append("    nodes:" if members else "    nodes: []  # the server listed no node")
+        lines.append(
+            "    nodes:"
+            if any(usable(n) for n in members)
+            else "    nodes: []  # the server listed no node the inventory accepts"
+        )
         for n in members:
             lines += _entry("      ", n)
     standalone = [s for s in est.servers if same(s.get("type"), "HvServer") and not s.get("parentHostName")]

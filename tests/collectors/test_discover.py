@@ -156,3 +156,36 @@ def test_a_trickling_server_is_cut_at_the_deadline():
         with pytest.raises(TargetUnreachableError, match="within 1.5s"):
             c.login()
         assert time.monotonic() - started < 4
+
+
+def test_names_the_inventory_would_refuse_become_comments(tmp_path):
+    """Server text is untrusted: an IPv6 name, a space or a YAML line break never breaks the file."""
+    est = discover.Estate(server="vbr01.corp.example", url="https://vbr01.corp.example:9419", name="VBR01")
+    est.proxies = [
+        {"id": "p1", "name": "fe80::1", "server": {"hostName": "fe80::1", "maxTaskCount": 2}},
+        {"id": "p2", "name": "px02.corp.example", "server": {"hostName": "px02.corp.example", "maxTaskCount": 2}},
+    ]
+    est.servers = [
+        {"id": "c1", "name": "HV CL", "type": "HvCluster", "status": "Available"},
+        {"id": "c2", "name": "HVCL2", "type": "HvCluster", "status": "Available"},
+        {"id": "n1", "name": "bad node", "type": "HvServer", "parentHostName": "HVCL2"},
+        {"id": "h1", "name": "hv09\u2028evil: true", "type": "HvServer"},
+    ]
+    est.jobs = [
+        {
+            "name": "J\nx: 1",
+            "isDisabled": False,
+            "storage": {"backupProxies": {"proxyType": "offHost", "offHostSettings": {"autoSelectEnabled": True}}},
+            "virtualMachines": {"includes": [{"type": "cluster", "name": "HV CL", "hostName": "HV CL"}]},
+        }
+    ]
+    out = tmp_path / "inventory.yaml"
+    out.write_text(discover.inventory_text(est))
+    inv = inventory.load(out)
+    assert inv.proxies == ["PX02"] and inv.clusters == {"HVCL2": []}
+    assert "    serves:" not in out.read_text()  # its one source has a name the inventory refuses: a comment instead
+    assert '# serves "HV CL" too (jobs: J' in out.read_text()
+    assert next(h for h in inv.hosts if h.name == "PX02").address == "px02.corp.example"
+    text = out.read_text()
+    assert '# skipped: "fe80::1"' in text and "x: 1" in text.splitlines()[-1]  # the job name stays in its comment
+    assert "evil" not in {h.name for h in inv.hosts}
