@@ -217,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--inventory-out", metavar="FILE", help="write a matching inventory for the lab")
     q.set_defaults(func=cli_lab.cmd_lab_serve)
+    q = lab.add_parser("rest", help="serve a scenario's backup server over REST (VBR 13, HTTPS) on loopback")
+    q.add_argument("--scenario", required=True, metavar="NAME|FILE")
+    q.add_argument("--port", type=_port, default=9419, help="the port on 127.0.0.1 (0: any free port)")
+    q.set_defaults(func=cli_lab.cmd_lab_rest)
 
     p = sub.add_parser("policy", help="policy tools")
     pol = p.add_subparsers(dest="policy_command", metavar="POLICY_COMMAND", required=True)

@@ -15,7 +15,8 @@ from offhost_audit.collectors.base import Target
 from offhost_audit.collectors.vbr_rest import VbrRestClient
 from offhost_audit.errors import TargetUnreachableError
 from offhost_audit.inventory.credentials import Credentials
-from offhost_audit.lab import vbr_rest
+from offhost_audit.lab import responder, scenario, vbr_rest
+from offhost_audit.lab.wsman import LabServer
 
 from ..hardening.trickle import Trickle
 from ..lab.test_vbr_rest import PASSWORD, USER, estate
@@ -189,3 +190,54 @@ def test_names_the_inventory_would_refuse_become_comments(tmp_path):
     text = out.read_text()
     assert '# skipped: "fe80::1"' in text and "x: 1" in text.splitlines()[-1]  # the job name stays in its comment
     assert "evil" not in {h.name for h in inv.hosts}
+
+
+def _shape(inv: inventory.Inventory) -> tuple[Any, ...]:
+    return (
+        sorted(inv.proxies),
+        inv.clusters,
+        sorted(
+            (a["proxy"], a["max_tasks"], sorted((s["kind"], s["name"]) for s in a["sources"])) for a in inv.assignments
+        ),
+        sorted(h.name for h in inv.hosts if "hyperv_host" in h.roles),
+    )
+
+
+@pytest.mark.parametrize("name", [n for n in scenario.shipped() if n != "large-generated"])
+def test_discovery_of_a_shipped_scenario_matches_its_hand_written_inventory(name):
+    """The lab's own inventory of each scenario (proxies, clusters, nodes, hosts, who serves what) is what
+    discovery finds on the scenario's backup server: the jobs stand for the hand-written serves."""
+    sc = scenario.load(name)
+    lab = LabServer(responder.lab_hosts(sc), port=0)
+    lab.start()
+    try:
+        hand = inventory.loads(responder.inventory_yaml(sc, lab))
+    finally:
+        lab.stop()
+    with vbr_rest.serve(sc) as (url, ca, _):
+        c = client(url, ca)
+        found = inventory.loads(discover.inventory_text(discover.read(c)), source="discovered")
+    assert _shape(found) == _shape(hand)
+
+
+def test_lab_rest_serves_a_scenario_that_discover_reads(creds, tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "offhost_audit", "lab", "rest", "--scenario", "proxy-cluster-node", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        head = "".join(proc.stdout.readline() for _ in range(2))
+        found = re.search(r"at https://(\S+) .*CA certificate: (\S+)", head.replace("\n", " "))
+        assert found, head
+        out = tmp_path / "inventory.yaml"
+        assert main(["discover", "--backup-server", found[1], "--ca-file", found[2], "-o", str(out)]) == 0
+        assert inventory.load(out).assignments[0]["sources"] == [{"kind": "cluster", "name": "HVCL01"}]
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 143
