@@ -22,9 +22,11 @@ import datetime as _dt
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 from offhost_audit import inventory
 from offhost_audit.collectors.vbr_rest import API_VERSION, RestError, VbrRestClient, same
@@ -56,35 +58,48 @@ def read(client: VbrRestClient) -> Estate:
     est = Estate(server=client.target.name, url=redact_url(client.base_url))
     try:
         info = client.get("serverInfo", what="read the server information")
-        est.version, est.name = str(info["buildVersion"]), str(info.get("name") or "") or None
+        version, name = info.get("buildVersion"), info.get("name")
+        est.version = version if isinstance(version, str) and version else None
+        est.name = name if isinstance(name, str) and name.strip() else None
     except RestError as e:
         if e.status != 403:
             raise
         est.unknown.append("the VBR version: GET /api/v1/serverInfo needs more than the Backup Viewer role")
-    est.proxies = list(client.pages("backupInfrastructure/proxies", [("typeFilter", "HvProxy")]))
-    est.states = {s["id"]: s for s in client.pages("backupInfrastructure/proxies/states", [("typeFilter", "HvProxy")])}
+    hv = [("typeFilter", "HvProxy")]
+    est.proxies = _records(est, "proxies", client.pages("backupInfrastructure/proxies", hv), ("id", "name"))
+    states = _records(est, "proxy states", client.pages("backupInfrastructure/proxies/states", hv), ("id",))
+    est.states = {s["id"]: s for s in states}
     params = [("typeFilter", t) for t in MANAGED_TYPES] + [("includeNestedHosts", "true")]
-    est.servers = list(client.pages("backupInfrastructure/managedServers", params))
-    refused = 0
+    est.servers = _records(
+        est, "managed servers", client.pages("backupInfrastructure/managedServers", params), ("id", "name", "type")
+    )
+    refused = False
     for s in est.servers:
-        if same(s.get("type"), "HvServer") and not s.get("parentHostId"):
-            if refused:  # one 403 says the role: the others would say the same
-                continue
-            try:
-                est.volumes[norm_name(s["name"])] = client.get(
-                    f"backupInfrastructure/managedServers/{s['id']}/volumes", what="read volume settings"
-                )
-            except RestError as e:
-                if e.status not in (403, 404):
-                    raise
-                if e.status == 403:
-                    refused += 1
-                    est.unknown.append(
-                        "the VSS provider and its failover per Hyper-V host: GET managedServers/{id}/volumes "
-                        "needs the Backup Administrator role (HTTP 403)"
-                    )
-    est.jobs = list(client.pages("jobs", [("typeFilter", "HyperVBackup")]))
+        if refused or not same(s.get("type"), "HvServer") or isinstance(s.get("parentHostName"), str):
+            continue  # after one 403 the others would say the same; cluster nodes have no volume settings here
+        try:
+            est.volumes[norm_name(s["name"])] = client.get(
+                f"backupInfrastructure/managedServers/{quote(s['id'], safe='')}/volumes", what="read volume settings"
+            )
+        except RestError as e:
+            refused = e.status == 403
+            est.unknown.append(
+                "the VSS provider and its failover per Hyper-V host: GET managedServers/{id}/volumes needs the "
+                "Backup Administrator role (HTTP 403)"
+                if refused
+                else f"the VSS provider and its failover of {s['name']}: {e}"
+            )
+    est.jobs = _records(est, "jobs", client.pages("jobs", [("typeFilter", "HyperVBackup")]), ("name",))
     return est
+
+
+def _records(est: Estate, what: str, items: Iterable[Any], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The items that are objects with a non-empty string for each key; the others are counted, not guessed."""
+    every = list(items)
+    good = [i for i in every if isinstance(i, dict) and all(isinstance(i.get(k), str) and i[k].strip() for k in keys)]
+    if len(good) < len(every):
+        est.unknown.append(f"{len(every) - len(good)} of {len(every)} {what} without {', '.join(keys)}: left out")
+    return good
 
 
 # --- the inventory -------------------------------------------------------------------------------
@@ -122,6 +137,21 @@ def _entry(indent: str, server_name: str, comment: str = "") -> list[str]:
     return lines
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """The server's answer is untrusted: a part that should be an object and is not counts as empty."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def proxy_host(p: dict[str, Any]) -> str:
+    """The server a proxy runs on (its host's name), else the proxy's own name."""
+    host = _obj(p.get("server")).get("hostName")
+    return host if isinstance(host, str) and host.strip() else str(p["name"])
+
+
 def _state(s: dict[str, Any] | None) -> str:
     if s is None:
         return "state unknown (not in proxies/states)"
@@ -133,28 +163,28 @@ def _state(s: dict[str, Any] | None) -> str:
 
 def assignments(est: Estate) -> tuple[dict[str, dict[tuple[str, str], list[str]]], list[str]]:
     """Per proxy name: {(kind, source name): [job names]}; and one note per job (mode, failover, skipped)."""
-    by_id = {p["id"]: norm_name((p.get("server") or {}).get("hostName") or p["name"]) for p in est.proxies}
+    by_id = {p["id"]: norm_name(proxy_host(p)) for p in est.proxies}
     enabled = [pid for pid in by_id if not (est.states.get(pid) or {}).get("isDisabled")]
     node_of = {
         norm_name(s["name"]): norm_name(s["parentHostName"])
         for s in est.servers
-        if s.get("parentHostName") and same(s.get("type"), "HvServer")
+        if isinstance(s.get("parentHostName"), str) and same(s.get("type"), "HvServer")
     }
     clusters = {norm_name(s["name"]) for s in est.servers if same(s.get("type"), "HvCluster")}
     out: dict[str, dict[tuple[str, str], list[str]]] = defaultdict(lambda: defaultdict(list))
     notes = []
     for j in est.jobs:
         name = str(j.get("name"))
-        bp = (j.get("storage") or {}).get("backupProxies") or {}
+        bp = _obj(_obj(j.get("storage")).get("backupProxies"))
         if j.get("isDisabled"):
             notes.append(f"job {name!r}: disabled, not counted")
             continue
         if not same(bp.get("proxyType"), "OffHost"):
             notes.append(f"job {name!r}: on-host processing, no off-host proxy")
             continue
-        off = bp.get("offHostSettings") or {}
+        off = _obj(bp.get("offHostSettings"))
         auto = off.get("autoSelectEnabled") is not False
-        pids = enabled if auto else list(off.get("proxyIds") or [])
+        pids = enabled if auto else [p for p in _list(off.get("proxyIds")) if isinstance(p, str)]
         missing = [p for p in pids if p not in by_id]
         failover = "on" if off.get("failoverToOnHostBackup", True) else "off"
         how = "automatic proxy selection" if auto else "fixed proxy list"
@@ -163,7 +193,9 @@ def assignments(est: Estate) -> tuple[dict[str, dict[tuple[str, str], list[str]]
             + (f"; {len(missing)} listed proxy ID(s) not among the Hyper-V proxies" if missing else "")
         )
         sources = set()
-        for inc in (j.get("virtualMachines") or {}).get("includes") or []:
+        for inc in _list(_obj(j.get("virtualMachines")).get("includes")):
+            if not isinstance(inc, dict):
+                continue
             kind, obj, host = inc.get("type"), norm_name(inc.get("name") or ""), norm_name(inc.get("hostName") or "")
             if same(kind, "Cluster"):
                 sources.add(("cluster", obj))
@@ -204,11 +236,11 @@ def inventory_text(est: Estate, *, now: _dt.datetime | None = None) -> str:
     lines.append("# serves: from GET /api/v1/jobs?typeFilter=HyperVBackup")
     lines.append("proxies:" if est.proxies else "proxies: []")
     for p in est.proxies:
-        host = (p.get("server") or {}).get("hostName") or p["name"]
+        host = proxy_host(p)
         lines += _entry("  ", host, _state(est.states.get(p["id"])))
         if not usable(host):
             continue
-        mt = (p.get("server") or {}).get("maxTaskCount")
+        mt = _obj(p.get("server")).get("maxTaskCount")
         if isinstance(mt, int) and mt >= 0:
             lines.append(f"    max_tasks: {mt}")
         sources = served.get(norm_name(host)) or {}
@@ -229,7 +261,7 @@ def inventory_text(est: Estate, *, now: _dt.datetime | None = None) -> str:
     clusters = [s for s in est.servers if same(s.get("type"), "HvCluster")]
     nodes: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for s in est.servers:
-        if same(s.get("type"), "HvServer") and s.get("parentHostName"):
+        if same(s.get("type"), "HvServer") and isinstance(s.get("parentHostName"), str):
             nodes[norm_name(s["parentHostName"])].append(s)
     lines += ["", "# GET /api/v1/backupInfrastructure/managedServers (HvCluster; nodes: includeNestedHosts=true)"]
     lines.append("clusters:" if clusters else "clusters: []")
@@ -238,7 +270,7 @@ def inventory_text(est: Estate, *, now: _dt.datetime | None = None) -> str:
         if not usable(c["name"]):
             continue
         members = [n["name"] for n in nodes.get(norm_name(c["name"]), [])] or [
-            ch.get("hvServerName") for ch in c.get("childServers") or [] if ch.get("hvServerName")
+            ch["hvServerName"] for ch in _list(c.get("childServers")) if isinstance(_obj(ch).get("hvServerName"), str)
         ]
         lines.append(
             "    nodes:"
@@ -247,7 +279,9 @@ def inventory_text(est: Estate, *, now: _dt.datetime | None = None) -> str:
         )
         for n in members:
             lines += _entry("      ", n)
-    standalone = [s for s in est.servers if same(s.get("type"), "HvServer") and not s.get("parentHostName")]
+    standalone = [
+        s for s in est.servers if same(s.get("type"), "HvServer") and not isinstance(s.get("parentHostName"), str)
+    ]
     lines += ["", "# GET .../managedServers (HvServer); VSS: GET .../managedServers/{id}/volumes"]
     lines.append("hyperv_hosts:" if standalone else "hyperv_hosts: []")
     for s in standalone:
@@ -265,6 +299,6 @@ def inventory_text(est: Estate, *, now: _dt.datetime | None = None) -> str:
 def _vss(v: dict[str, Any] | None) -> str:
     if v is None:
         return "VSS provider unknown"
-    providers = sorted({str((x.get("volumeSettings") or {}).get("VSSprovider")) for x in v.get("volumes") or []})
+    providers = sorted({str(_obj(_obj(x).get("volumeSettings")).get("VSSprovider")) for x in _list(v.get("volumes"))})
     failover = "on" if v.get("failoverToVSSProvider", True) else "off"
     return f"VSS provider: {', '.join(providers) or 'none listed'}; failover to software provider {failover}"

@@ -15,10 +15,12 @@ carrying the HTTP status, so a caller can make one fact unknown and go on.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -35,6 +37,16 @@ log = logging.getLogger("offhost_audit.collectors.vbr_rest")
 API_VERSION = "1.3-rev1"
 DEFAULT_PORT = 9419
 PAGE_SIZE = 500
+MAX_ANSWER_BYTES = 64 * 1024 * 1024  # one answer; a page of 1,000 jobs is about 2 MB
+_NOT_JSON = object()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP status and the JSON object it carried ({} when there was none)."""
+
+    status_code: int
+    doc: dict[str, Any]
 
 
 class RestError(CollectorError):
@@ -74,7 +86,8 @@ class VbrRestClient:
 
     # --- transport -------------------------------------------------------------------------------
 
-    def _send(self, method: str, path: str, **kw: Any) -> requests.Response:
+    def _send(self, method: str, path: str, **kw: Any) -> Answer:
+        """One request, its answer read whole (at most MAX_ANSWER_BYTES) under the wall-clock limit."""
         url = self.base_url + path
         shown = redact_url(url)
         limit = self.target.timeout_s
@@ -83,9 +96,19 @@ class VbrRestClient:
         with wall_clock(limit) as watch, warnings.catch_warnings():
             warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)  # --insecure was asked for
             try:
-                return self._session.request(
-                    method, url, headers=headers, verify=self._verify, timeout=(limit, limit), **kw
+                # no redirects: a 307 would send the login form (the password) wherever it points
+                r = self._session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    verify=self._verify,
+                    timeout=(limit, limit),
+                    allow_redirects=False,
+                    stream=True,
+                    **kw,
                 )
+                with r:
+                    body = r.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
             except requests.exceptions.SSLError:
                 if watch.expired:
                     raise self._late(shown, limit) from None
@@ -93,23 +116,29 @@ class VbrRestClient:
                     f"{self.target.name}: TLS certificate verification failed for {shown} "
                     "(give the backup server's CA with --ca-file, or --insecure to skip validation)"
                 ) from None
-            except requests.exceptions.RequestException as e:
+            except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
                 if watch.expired or isinstance(e, requests.exceptions.Timeout):
                     raise self._late(shown, limit) from None
                 raise TargetUnreachableError(f"{self.target.name}: cannot connect to {shown} ({_short(e)})") from None
+        if len(body) > MAX_ANSWER_BYTES:
+            raise CollectorError(f"{self.target.name}: {shown} answered more than {MAX_ANSWER_BYTES:,} bytes: not read")
+        try:
+            doc = json.loads(body) if body else None
+        except ValueError:
+            doc = _NOT_JSON
+        if r.status_code == 200 and not isinstance(doc, dict):
+            raise CollectorError(
+                f"{self.target.name}: {shown} did not answer with a JSON object (HTTP 200): is it a VBR REST API?"
+            )
+        return Answer(r.status_code, doc if isinstance(doc, dict) else {})
 
     def _late(self, url: str, limit: float) -> TargetUnreachableError:
         return TargetUnreachableError(
             f"{self.target.name}: no answer from {url} within {limit:g}s (timeout: the answer was too slow or never came)"
         )
 
-    def _error(self, r: requests.Response, what: str) -> RestError:
-        code, message = "", ""
-        try:
-            body = r.json()
-            code, message = str(body.get("errorCode") or ""), str(body.get("message") or "")
-        except ValueError:
-            pass
+    def _error(self, r: Answer, what: str) -> RestError:
+        code, message = str(r.doc.get("errorCode") or ""), str(r.doc.get("message") or "")
         said = clean(f": {code} {message}".rstrip(), keep_newlines=False)[:200] if code or message else ""
         name = self.target.name
         if r.status_code == 400 and "api-version" in message.lower():
@@ -122,7 +151,7 @@ class VbrRestClient:
 
     # --- tokens ----------------------------------------------------------------------------------
 
-    def _token(self, form: dict[str, str]) -> requests.Response:
+    def _token(self, form: dict[str, str]) -> Answer:
         return self._send("POST", "/api/oauth2/token", data=form)
 
     def login(self) -> None:
@@ -135,12 +164,14 @@ class VbrRestClient:
             )
         self._take(r, "log in")
 
-    def _take(self, r: requests.Response, what: str) -> None:
+    def _take(self, r: Answer, what: str) -> None:
         if r.status_code != 200:
             raise self._error(r, what)
-        body = r.json()
-        self._access, self._refresh = str(body["access_token"]), str(body.get("refresh_token") or "")
-        lifetime = float(body.get("expires_in") or 900)
+        body = r.doc
+        if not isinstance(body.get("access_token"), str):
+            raise CollectorError(f"{self.target.name}: {what}: the answer holds no access token")
+        self._access, self._refresh = body["access_token"], str(body.get("refresh_token") or "")
+        lifetime = float(body["expires_in"]) if isinstance(body.get("expires_in"), int) else 900.0
         self._renew_at = time.monotonic() + lifetime - min(60.0, lifetime / 4)
 
     def _renew(self) -> None:
@@ -156,36 +187,30 @@ class VbrRestClient:
 
     # --- reads -----------------------------------------------------------------------------------
 
-    def get(self, path: str, params: list[tuple[str, Any]] | None = None, *, what: str = "") -> Any:
+    def get(self, path: str, params: list[tuple[str, Any]] | None = None, *, what: str = "") -> dict[str, Any]:
         """One GET under ``/api/v1/``: the JSON answer (RestError on any other status than 200)."""
         if not self._access:
             self.login()
         elif time.monotonic() >= self._renew_at:
             self._renew()
         r = self._get(path, params)
-        if r.status_code == 401 and self._code(r) == "ExpiredToken":
+        if r.status_code == 401 and r.doc.get("errorCode") == "ExpiredToken":
             self._renew()
             r = self._get(path, params)
         if r.status_code != 200:
             raise self._error(r, what or f"GET {path}")
-        return r.json()
+        return r.doc
 
-    def _get(self, path: str, params: list[tuple[str, Any]] | None) -> requests.Response:
+    def _get(self, path: str, params: list[tuple[str, Any]] | None) -> Answer:
         return self._send("GET", "/api/v1/" + path, params=params, headers={"Authorization": f"Bearer {self._access}"})
-
-    @staticmethod
-    def _code(r: requests.Response) -> str:
-        try:
-            return str(r.json().get("errorCode") or "")
-        except ValueError:
-            return ""
 
     def pages(self, path: str, params: list[tuple[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
         """Every item of a paged list, page after page until ``pagination.total`` is reached."""
         skip = 0
         while True:
             page = self.get(path, [*(params or []), ("skip", skip), ("limit", self.page_size)])
-            data = page.get("data") or []
+            data = page.get("data")
+            data = data if isinstance(data, list) else []
             yield from data
             skip += len(data)
             total = (page.get("pagination") or {}).get("total")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ from offhost_audit import discover, inventory
 from offhost_audit.cli import main
 from offhost_audit.collectors.base import Target
 from offhost_audit.collectors.vbr_rest import VbrRestClient
-from offhost_audit.errors import TargetUnreachableError
+from offhost_audit.errors import CollectorError, TargetUnreachableError
 from offhost_audit.inventory.credentials import Credentials
 from offhost_audit.lab import responder, scenario, vbr_rest
 from offhost_audit.lab.wsman import LabServer
@@ -241,3 +242,83 @@ def test_lab_rest_serves_a_scenario_that_discover_reads(creds, tmp_path):
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 143
+
+
+class Fixed:
+    """A loopback HTTP server giving every request the same status, headers and body (not a VBR)."""
+
+    def __init__(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        import http.server
+        import threading
+
+        fixed = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _answer(self) -> None:
+                fixed.requests += 1
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+        self.requests = 0
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __enter__(self) -> Fixed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"<html>a web page</html>", "did not answer with a JSON object (HTTP 200): is it a VBR REST API?"),
+        (b'{"access_token": 5}', "log in: the answer holds no access token"),
+    ],
+)
+def test_a_server_that_is_no_vbr_is_one_clear_error(body, message):
+    with Fixed(200, body) as f:
+        target = Target("VBR01", "backup_server", "127.0.0.1", 1, Credentials(USER, PASSWORD), timeout_s=5)
+        with pytest.raises(CollectorError, match=re.escape(message)) as caught:
+            VbrRestClient(target, base_url=f.url).login()
+    assert PASSWORD not in str(caught.value)
+
+
+def test_a_redirect_is_not_followed_with_the_password():
+    with Fixed(307, headers={"Location": "http://127.0.0.1:9/steal"}) as f:
+        target = Target("VBR01", "backup_server", "127.0.0.1", 1, Credentials(USER, PASSWORD), timeout_s=5)
+        c = VbrRestClient(target, base_url=f.url)
+        with pytest.raises(CollectorError, match="log in: HTTP 307"):
+            c.login()
+        assert c.requests == 1 and f.requests == 1
+
+
+def test_malformed_items_are_left_out_and_said(tmp_path):
+    """Whatever the server answers, discovery never crashes: items without the fields it needs are counted."""
+    doc = (
+        b'{"access_token": "t", "expires_in": 900, "buildVersion": ["13"], "name": 7,'
+        b' "data": [{"id": "a"}, 5, {"id": "p", "name": "PX9", "type": "HvProxy", "server": "x",'
+        b' "storage": [], "virtualMachines": {"includes": [3, {"type": 1}]}}],'
+        b' "pagination": {"total": 3, "count": 3}}'
+    )
+    with Fixed(200, doc) as f:
+        target = Target("VBR01", "backup_server", "127.0.0.1", 1, Credentials(USER, PASSWORD), timeout_s=5)
+        est = discover.read(VbrRestClient(target, base_url=f.url))
+    assert [p["name"] for p in est.proxies] == ["PX9"] and est.version is None
+    assert "2 of 3 proxies without id, name: left out" in est.unknown
+    out = tmp_path / "inventory.yaml"
+    out.write_text(discover.inventory_text(est))
+    assert inventory.load(out).proxies == ["PX9"]
