@@ -197,8 +197,6 @@ def cmd_lab_rest(args: argparse.Namespace) -> int:
     from offhost_audit.text import clean
 
     sc = scenario.load(args.scenario)
-    if not sc.get("backup_server"):
-        raise InputError(f"lab rest: scenario {sc['name']!r} has no backup_server section")
     with contextlib.ExitStack() as stack:
         try:
             url, ca, _ = stack.enter_context(vbr_rest.serve(sc, port=args.port))

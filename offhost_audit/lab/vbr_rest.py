@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from offhost_audit.errors import InputError
 from offhost_audit.lab import tls, vbr_rest_data as data
 from offhost_audit.lab._wsman_http import lab_tempdir
 
@@ -39,14 +40,20 @@ class RestState:
     def __init__(self, sc: dict[str, Any]) -> None:
         bs = sc.get("backup_server")
         if not bs:
-            raise ValueError("the scenario has no backup_server section")
+            raise InputError(f"scenario {sc.get('name')!r} has no backup_server section")
         self.sc = sc
         self.rest = {**data.REST_DEFAULTS, **(bs.get("rest") or {})}
         self.user, self.password = sc["lab"]["username"], sc["lab"]["password"]
-        self.servers = data.managed_servers(sc)
-        self.proxies, self.states = data.proxies(sc)
-        self.jobs = data.jobs(sc)
-        self.info = data.server_info(sc)
+        try:
+            self.servers = data.managed_servers(sc)
+            self.proxies, self.states = data.proxies(sc)
+            self.jobs = data.jobs(sc)
+            self.info = data.server_info(sc)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise InputError(
+                f"scenario {sc.get('name')!r}: backup_server: a proxy, managed server or job is not as "
+                f"offhost_audit/lab/vbr_rest_data.py describes ({type(e).__name__}: {e})"
+            ) from None
         self._access: dict[str, float] = {}
         self._refresh: set[str] = set()
         self._lock = threading.Lock()

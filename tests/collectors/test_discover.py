@@ -322,3 +322,18 @@ def test_malformed_items_are_left_out_and_said(tmp_path):
     out = tmp_path / "inventory.yaml"
     out.write_text(discover.inventory_text(est))
     assert inventory.load(out).proxies == ["PX9"]
+
+
+def test_missing_credentials_are_exit_2_naming_the_variable(monkeypatch, capsys):
+    monkeypatch.setenv("OFFHOST_VBR_USER", USER)
+    monkeypatch.delenv("OFFHOST_VBR_PASSWORD", raising=False)
+    assert main(["discover", "--backup-server", "127.0.0.1:1"]) == 2
+    assert "environment variable OFFHOST_VBR_PASSWORD is not set" in capsys.readouterr().err
+
+
+def test_a_bad_scenario_backup_server_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("hosts: [{name: HV01}]\nbackup_server: {name: VBR01, jobs: [{sources: []}]}\n")
+    assert main(["lab", "rest", "--scenario", str(bad), "--port", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "backup_server: a proxy, managed server or job" in err
