@@ -17,7 +17,7 @@ import sys
 import traceback
 from typing import Any
 
-from offhost_audit import __version__, cli_lab, cli_options, cli_reports, facts as facts_doc, perf
+from offhost_audit import __version__, cli_discover, cli_lab, cli_options, cli_reports, facts as facts_doc, perf
 from offhost_audit.atomic import WRITE_ERRNOS, check_output, silence_stdout, stdout_errors, write_atomic
 from offhost_audit.errors import (
     EXIT_INPUT,
@@ -190,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_audit)
 
     cli_reports.add_commands(sub)
+    cli_discover.add_parser(sub, _seconds, cli_reports.integer(1, 1000, "a page size 1-1000"))
 
     p = sub.add_parser("demo", help="start the built-in lab and audit it through the real WinRM client")
     p.add_argument("--scenario", action="append", metavar="NAME|FILE", help=_ScenarioHelp("scenario(s) to run"))
@@ -216,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--inventory-out", metavar="FILE", help="write a matching inventory for the lab")
     q.set_defaults(func=cli_lab.cmd_lab_serve)
+    q = lab.add_parser("rest", help="serve a scenario's backup server over REST (VBR 13, HTTPS) on loopback")
+    q.add_argument("--scenario", required=True, metavar="NAME|FILE")
+    q.add_argument("--port", type=_port, default=9419, help="the port on 127.0.0.1 (0: any free port)")
+    q.set_defaults(func=cli_lab.cmd_lab_rest)
 
     p = sub.add_parser("policy", help="policy tools")
     pol = p.add_subparsers(dest="policy_command", metavar="POLICY_COMMAND", required=True)

@@ -185,3 +185,40 @@ def cmd_lab_serve(args: argparse.Namespace) -> int:
     finally:
         lab.stop()
     return 0
+
+
+def cmd_lab_rest(args: argparse.Namespace) -> int:
+    """Serve a scenario's backup server over REST (HTTPS, loopback) until Ctrl-C or SIGTERM."""
+    import contextlib
+    import threading
+
+    from offhost_audit.errors import InputError
+    from offhost_audit.lab import scenario, vbr_rest
+    from offhost_audit.text import clean
+
+    sc = scenario.load(args.scenario)
+    with contextlib.ExitStack() as stack:
+        try:
+            url, ca, _ = stack.enter_context(vbr_rest.serve(sc, port=args.port))
+        except OSError as e:
+            raise InputError(f"lab rest: {e}", title="cannot start the lab") from None
+        hostport = url.removeprefix("https://")
+        user, password = sc["lab"]["username"], sc["lab"]["password"]
+        print(
+            clean(
+                f"offhost-audit lab: backup server {sc['backup_server']['name']} of scenario {sc['name']!r}",
+                keep_newlines=False,
+            )
+        )
+        print(f"REST API 1.3-rev1 at {url} (the built-in lab, not a real VBR); CA certificate: {ca}")
+        print(clean(f"credentials: {user} / {password} (lab only); try:", keep_newlines=False))
+        print(
+            clean(
+                f"  OFFHOST_VBR_USER='{user}' OFFHOST_VBR_PASSWORD='{password}' offhost-audit discover "
+                f"--backup-server {hostport} --ca-file {ca}",
+                keep_newlines=False,
+            )
+        )
+        print("Ctrl-C stops the lab.", flush=True)
+        threading.Event().wait()
+    return 0

@@ -51,6 +51,7 @@ PARTS = {
     "engine": "engine",
     "collect": "audit",  # the audit service: collection runner ...
     "audit": "audit",  # ... and collect + evaluate + waivers + history, shared by the CLI and the TUI
+    "discover": "audit",  # the estate read from the backup server, written as an inventory
     "reports": "reports",
     "tui": "tui",
     "lab": "lab",
@@ -58,6 +59,7 @@ PARTS = {
     "cli_reports": "cli",
     "cli_options": "cli",
     "cli_lab": "cli",
+    "cli_discover": "cli",
     "__main__": "main",
 }
 ALL = set(PARTS.values())
