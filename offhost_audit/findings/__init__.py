@@ -101,8 +101,3 @@ def counts(findings: list[Finding]) -> dict[str, int]:
     for f in findings:
         out[f["status"]] = out.get(f["status"], 0) + 1
     return out
-
-
-def is_waived(f: Finding) -> bool:
-    """Waived by an active waiver (an expired one leaves the real status, with ``waiver.state`` expired)."""
-    return f["status"] == "waived"
