@@ -9,6 +9,7 @@ allowed and denied fixture cases (tests/fixtures/policies/<area>/<rule>/, see po
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -58,7 +59,10 @@ def test_every_rule_has_a_complete_metadata_block_and_a_severity_in_every_profil
     assert m.doc_url.startswith("https://"), f"{where}: related_resources[0].ref missing"
     assert m.remediation, f"{where}: custom.remediation missing"
     assert m.package and m.package.startswith("offhost."), f"{where}: METADATA must sit right above `package`"
-    assert m.severity is None, f"{where}: custom.severity: severities live in policies/data/profiles.rego only"
+    head = (ROOT / m.file).read_text(encoding="utf-8").split("\npackage ", 1)[0]
+    assert not re.search(r"^#\s+severity:", head, re.M), (
+        f"{where}: custom.severity: severities live in policies/data/profiles.rego only"
+    )
     for name, prof in embedded.compiled(POLICIES).profiles.items():
         assert prof["severity"].get(rule_id) in {"critical", "high", "medium", "low", "info"}, (
             f"profile {name} in policies/data/profiles.rego has no severity for {rule_id}"
@@ -91,7 +95,8 @@ def test_fixture_gives_the_expected_verdict(rule_id, case):
 
 
 def test_example_facts_evaluate_to_findings_for_every_rule():
-    found = audit.evaluate_facts(facts.load(ROOT / "examples" / "facts" / "csv-cluster-healthy.json"))
+    # the healthy example plus the backup server's jobs: stage 2 (the job rules) reports too
+    found = audit.evaluate_facts(facts.load(ROOT / "examples" / "facts" / "csv-cluster-jobs.json"))
     assert set(CATALOG) <= {f["rule_id"] for f in found}
     # the example has no SMB shares: the smb rules give the proxy one not_applicable each
     smb = {"OHP-020", "OHP-021", "OHP-022", "OHP-023"}
