@@ -114,7 +114,37 @@ pairs := {[facts.norm(v.proxy), v.kind, facts.norm(v.source)]: v | some v in fac
 
 # verdict(p, s): the stage-1 verdict of proxy p for job source s, or null when stage 1 judged no
 # such pair (the proxy's assignments do not cover the source).
-verdict(p, s) := found[0] if {
-	found := [v | some c in columns(s); v := data.offhost.jobs.lib.pairs[[p, c[0], c[1]]]]
+verdict(p, s) := verdict_at(p, columns(s))
+
+# verdict_at(p, cols): the same for the source's columns (computed once per source).
+verdict_at(p, cols) := found[0] if {
+	found := [v | some c in cols; v := data.offhost.jobs.lib.pairs[[p, c[0], c[1]]]]
 	count(found) > 0
 } else := null
+
+# proxy_state[p]: {blocks, missing} of every proxy a job may name, computed once.
+proxy_state := {p: {"blocks": state_blocks(p), "missing": state_missing(p)} | some p in _named_proxies}
+
+_named_proxies := data.offhost.jobs.lib.enabled_proxies | {facts.norm(n) |
+	some j in data.offhost.jobs.lib.jobs
+	some n in facts.seq(object.get(j, ["proxies", "names"], null))
+}
+
+# enabled_proxies: what automatic selection chooses from: every off-host proxy VBR has that is not
+# disabled (disabled not read counts: the candidate is then undecided).
+enabled_proxies := {facts.norm(p.name) |
+	some p in facts.seq(object.get(input, ["vbr", "proxies"], null))
+	object.get(p, "disabled", null) != true
+}
+
+# good_at[[kind, name]]: the proxies VBR can use (state known and clean) whose stage-1 verdict for
+# that pair column is ready (with or without warnings). Built once: a job over a source first
+# looks for a good candidate here, and judges every candidate only when there is none.
+good_at[col] contains p if {
+	some v in facts.seq(object.get(input, "pairs", null))
+	v.state in {"ready", "ready_with_warnings"}
+	col := [v.kind, facts.norm(v.source)]
+	p := facts.norm(v.proxy)
+	count(state_blocks(p)) == 0
+	count(state_missing(p)) == 0
+}

@@ -33,10 +33,38 @@ import data.offhost.lib.result
 
 _rule := "OHP-040"
 
+# A source with a good candidate passes without judging every candidate: the sources to judge are
+# listed first (regorus evaluated the judging of every source otherwise, even where a condition
+# written before it failed).
 findings contains f if {
 	some j in data.offhost.jobs.lib.active_jobs
 	some s in facts.seq(object.get(j, "sources", null))
-	f := _decide(j, s)
+	count(_selection_missing(j)) == 0
+	good := _good(j, s)
+	count(good) > 0
+	f := _pass(j, s, good)
+}
+
+_to_judge contains [i, k] if {
+	some i, j in data.offhost.jobs.lib.active_jobs
+	some k, s in facts.seq(object.get(j, "sources", null))
+	count(_selection_missing(j)) == 0
+	count(_good(j, s)) == 0
+}
+
+findings contains f if {
+	some x in _to_judge
+	j := data.offhost.jobs.lib.active_jobs[x[0]]
+	s := j.sources[x[1]]
+	cols := lib.columns(s)
+	f := _by_candidates(j, s, [_judge(p, s, cols) | some p in sort(_candidates(j))])
+}
+
+findings contains f if {
+	some j in data.offhost.jobs.lib.active_jobs
+	some s in facts.seq(object.get(j, "sources", null))
+	count(_selection_missing(j)) > 0
+	f := result.unknown(_rule, _subject(j, s), _selection_missing(j))
 }
 
 findings contains f if {
@@ -60,19 +88,25 @@ _selection_missing(j) := [lib.job_path(j, "proxies")] if {
 	not is_array(object.get(j, ["proxies", "names"], null))
 } else := []
 
-_candidates(j) := sort([facts.norm(p.name) |
-	some p in facts.seq(object.get(input, ["vbr", "proxies"], null))
-	object.get(p, "disabled", null) != true
-]) if {
+_candidates(j) := data.offhost.jobs.lib.enabled_proxies if {
 	j.proxies.automatic == true
-} else := sort({facts.norm(n) | some n in j.proxies.names})
+} else := {facts.norm(n) | some n in j.proxies.names}
 
-# _judge(p, s): {name, blocks, missing}: what stops candidate p for source s, and what is
-# undecided about it (missing facts, undecided stage-1 verdicts).
-_judge(p, s) := {"name": p, "blocks": blocks, "missing": missing} if {
-	v := lib.verdict(p, s)
-	blocks := array.concat(lib.state_blocks(p), _verdict_blocks(v))
-	missing := array.concat(lib.state_missing(p), _verdict_unknown(p, s, v))
+# _good(j, s): the candidates that work for source s (looked up, not judged one by one).
+_good(j, s) := sort({p |
+	some c in lib.columns(s)
+	some p in data.offhost.jobs.lib.good_at[c]
+	p in _candidates(j)
+	lib.verdict(p, s).state in {"ready", "ready_with_warnings"}
+})
+
+# _judge(p, s, cols): {name, blocks, missing}: what stops candidate p for source s (whose pair
+# columns are cols), and what is undecided about it (missing facts, undecided stage-1 verdicts).
+_judge(p, s, cols) := {"name": p, "blocks": blocks, "missing": missing} if {
+	st := data.offhost.jobs.lib.proxy_state[p]
+	v := lib.verdict_at(p, cols)
+	blocks := array.concat(st.blocks, _verdict_blocks(v))
+	missing := array.concat(st.missing, _verdict_unknown(p, s, v))
 }
 
 _verdict_blocks(v) := [sprintf("blocked by %s", [concat(", ", v.blocking)])] if {
@@ -84,11 +118,6 @@ _verdict_unknown(p, s, v) := [sprintf("verdict[%s -> %s] (stage 1 judged no such
 } else := [sprintf("verdict[%s -> %s] (undecided: %s)", [p, _label(s), concat(", ", v.unknown)])] if {
 	v.state == "unknown"
 } else := []
-
-_good(c) if {
-	count(c.blocks) == 0
-	count(c.missing) == 0
-}
 
 _text(c) := sprintf("%s: %s", [c.name, concat("; ", c.blocks)]) if {
 	count(c.blocks) > 0
@@ -102,20 +131,18 @@ _evidence(j, judged) := [
 	{"path": "candidates", "value": judged},
 ]
 
-_decide(j, s) := result.unknown(_rule, _subject(j, s), _selection_missing(j)) if {
-	count(_selection_missing(j)) > 0
-} else := _by_candidates(j, s, [_judge(p, s) | some p in _candidates(j)])
-
-_by_candidates(j, s, judged) := result.pass(
+_pass(j, s, good) := result.pass(
 	_rule, _subject(j, s),
 	sprintf("job %s can process %s off-host through %s", [j.name, _label(s), concat(", ", good)]),
-	_evidence(j, judged),
-) if {
-	good := [c.name | some c in judged; _good(c)]
-	count(good) > 0
-} else := result.unknown_because(
+	[
+		{"path": lib.job_path(j, "proxies"), "value": object.get(j, "proxies", null)},
+		{"path": "candidates[ready]", "value": good},
+	],
+)
+
+_by_candidates(j, s, judged) := result.unknown_because(
 	_rule, _subject(j, s), sort({m | some u in judged; count(u.blocks) == 0; some m in u.missing}),
-	sprintf("job %s, %s: no candidate proxy is known to be good (%s)", [j.name, _label(s), concat("; ", [_text(t) | some t in judged])]),
+	sprintf("job %s, %s: no candidate proxy is known to be good (%s)", [j.name, _label(s), _list(judged)]),
 ) if {
 	some c in judged
 	count(c.blocks) == 0
@@ -123,7 +150,15 @@ _by_candidates(j, s, judged) := result.pass(
 	object.get(j, "mode", null) == null
 } else := _fail(j, s, judged)
 
-_none_text(j, judged) := concat("; ", [_text(c) | some c in judged]) if {
+# Messages name at most _shown_max candidates (automatic selection may have hundreds); the
+# evidence lists them all.
+_shown_max := 10
+
+_list(judged) := concat("; ", [_text(c) | some c in judged]) if {
+	count(judged) <= _shown_max
+} else := sprintf("%s; and %d more", [concat("; ", [_text(c) | some c in array.slice(judged, 0, _shown_max)]), count(judged) - _shown_max])
+
+_none_text(j, judged) := _list(judged) if {
 	count(judged) > 0
 } else := "no enabled off-host proxy on the backup server" if {
 	j.proxies.automatic == true

@@ -149,3 +149,18 @@ test_a_vm_on_a_cluster_node_uses_the_cluster_pair if {
 	f.status == "pass"
 	contains(f.message, "through PROXY01")
 }
+
+# Automatic selection over many proxies: the reason names ten, the missing list all of them.
+test_a_long_candidate_list_is_cut_in_the_message if {
+	many := [{"name": sprintf("PX%02d", [i]), "disabled": false, "online": true, "out_of_date": false} | some i in numbers.range(1, 12)]
+	fs := rule.findings with input as patched([
+		{"op": "replace", "path": "/vbr/proxies", "value": many},
+		{"op": "replace", "path": "/vbr/jobs/0/sources", "value": [{"kind": "cluster", "name": "HVCL01"}]},
+	])
+	f := by_name(fs)["Nightly -> cluster HVCL01"]
+	f.status == "unknown"
+	contains(f.message, "PX10: undecided")
+	not contains(f.message, "PX11: undecided")
+	contains(f.message, "and 2 more")
+	count(f.missing) == 12
+}
