@@ -145,3 +145,14 @@ def test_the_opa_engine_gives_the_same_job_findings():
     pytest.importorskip("opa_bindings", reason="make venv installs opa-golib-python-bindings")
     doc = estate(proxy_on_a_cluster_node)
     assert jobs_of(audit.evaluate_facts(doc, engine="opa")) == jobs_of(audit.evaluate_facts(doc))
+
+
+def test_a_job_rules_unknown_says_how_to_get_the_backup_servers_settings():
+    def change(doc):
+        doc["vbr"]["proxies"][0]["online"] = None
+        doc["vbr"]["hyperv_hosts"][0]["vss_provider"] = None
+
+    found = jobs_of(audit.evaluate_facts(estate(change)))
+    for key in (("OHP-040", "Nightly -> cluster HVCL01"), ("OHP-042", "HV01")):
+        f = found[key]
+        assert f["status"] == "unknown" and f["remediation"].startswith("The backup server's settings"), key
