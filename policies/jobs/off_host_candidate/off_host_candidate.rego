@@ -33,9 +33,8 @@ import data.offhost.lib.result
 
 _rule := "OHP-040"
 
-# A source with a good candidate passes without judging every candidate: the sources to judge are
-# listed first (regorus evaluated the judging of every source otherwise, even where a condition
-# written before it failed).
+# A source with a good candidate passes on a lookup (good_at); only the sources without one judge
+# every candidate, to name what stops each (benchmarks/bench_jobs.py).
 findings contains f if {
 	some j in data.offhost.jobs.lib.active_jobs
 	some s in facts.seq(object.get(j, "sources", null))
