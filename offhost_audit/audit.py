@@ -17,8 +17,9 @@ from typing import Any, NamedTuple
 from offhost_audit import facts as facts_doc
 from offhost_audit.engine import embedded, engine_module, pool
 from offhost_audit.engine.metadata import enrich
+from offhost_audit.engine.sources import dumps_compact
 from offhost_audit.errors import EXIT_NOT_STORED, EXIT_OK, InputError
-from offhost_audit.findings import Finding, sorted_findings
+from offhost_audit.findings import Finding, jobs as jobs_stage, sorted_findings
 from offhost_audit.perf import paused_gc
 from offhost_audit.store.history_errors import HistoryError
 from offhost_audit.store.runs import Run, utc_now_iso
@@ -191,7 +192,9 @@ def evaluate_facts(
     1: one pass in this process; see engine/pool.py); with ``opa_url`` always one pass.
     ``progress``: called with (parts evaluated, parts) as the engine finishes each part.
     Raises PolicyError (exit 2) for policy errors and EngineUnavailableError (exit 3) when the
-    OPA server does not answer.
+    OPA server does not answer. When the facts hold the backup server's jobs or volume settings,
+    stage 2 (findings/jobs.py) judges them over stage 1's pair verdicts and its findings join the
+    list (with ``opa_url`` on the embedded engine).
     """
     compiled = engine_module(engine if not opa_url else "embedded").compiled(policies)
     name = embedded.resolve_profile(compiled, facts, profile)
@@ -203,7 +206,14 @@ def evaluate_facts(
         raw = pool.evaluate(compiled, engine, facts, facts_json, name, jobs=jobs, progress=progress)
     del facts_json
     with paused_gc():
-        return sorted_findings(enrich(raw, compiled.metadata, facts))
+        found = enrich(raw, compiled.metadata, facts)
+        if jobs_stage.wanted(facts):  # stage 2: the job rules over stage 1's pair verdicts
+            stage2 = embedded.compiled(policies) if opa_url else compiled
+            second = stage2.evaluate_json(
+                dumps_compact(jobs_stage.stage_input(facts, found)), name, embedded.JOB_FINDINGS_RULE
+            )
+            found += enrich(second, compiled.metadata, facts)
+        return sorted_findings(found)
 
 
 def prepare_parallel() -> None:

@@ -62,7 +62,9 @@ def parse_cluster(doc: Any) -> dict[str, Any]:
                 "dedup_enabled": enabled,
             }
         )
-    cluster = {"name": name, "nodes": sorted(set(nodes)) or None, "csvs": csvs}
+    cluster: dict[str, Any] = {"name": name, "nodes": sorted(set(nodes)) or None, "csvs": csvs}
+    if "S2DEnabled" in d:  # the cluster's own answer (OHP-043); left out when the script did not say
+        cluster["s2d_enabled"] = pj.boolean(d.get("S2DEnabled"))
     return {"cluster": {"member": True, "name": name}, "clusters": [cluster] if name else None}
 
 

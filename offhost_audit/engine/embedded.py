@@ -30,6 +30,7 @@ from offhost_audit.errors import InputError, PolicyError
 from offhost_audit.resources import policies_dir
 
 FINDINGS_RULE = "data.offhost.main.findings"
+JOB_FINDINGS_RULE = "data.offhost.main.job_findings"  # stage 2: the job rules (findings/jobs.py)
 PROFILES_RULE = "data.offhost.data.profiles.profiles"
 DEFAULT_PROFILE_RULE = "data.offhost.lib.profile.default_name"
 FALLBACK_DEFAULT_PROFILE = "veeam-2025-08"
@@ -49,11 +50,12 @@ class CompiledPolicies(NamedTuple):  # not a dataclass: dataclasses costs ~10 ms
     default_profile: str
     sig: tuple
 
-    def evaluate_json(self, facts_json: str, profile: str) -> list[dict[str, Any]]:
-        """All findings for the facts (JSON text) under the profile, in one pass."""
-        return findings_list(self.evaluate_json_text(facts_json, profile))
+    def evaluate_json(self, facts_json: str, profile: str, rule: str = FINDINGS_RULE) -> list[dict[str, Any]]:
+        """All findings for the facts (JSON text) under the profile, in one pass. ``rule``: the
+        findings query (JOB_FINDINGS_RULE for stage 2, whose input is findings/jobs.py's)."""
+        return findings_list(self.evaluate_json_text(facts_json, profile, rule), rule)
 
-    def evaluate_json_text(self, facts_json: str, profile: str) -> str:
+    def evaluate_json_text(self, facts_json: str, profile: str, rule: str = FINDINGS_RULE) -> str:
         """The same findings as the engine's JSON text (what a pool worker hands back)."""
         eng = self.engine.clone()
         try:
@@ -61,24 +63,24 @@ class CompiledPolicies(NamedTuple):  # not a dataclass: dataclasses costs ~10 ms
         except Exception as e:  # noqa: BLE001 - regorus raises RuntimeError/ValueError with a caret diagram
             raise PolicyError(f"the engine could not read the facts: {format_rego_error(e)}") from None
         del facts_json
-        return _findings_text(eng, profile)
+        return _findings_text(eng, profile, rule)
 
 
-def _findings_text(eng: Any, profile: str) -> str:
-    """Set the profile option and run the one findings query on an engine that has its input."""
+def _findings_text(eng: Any, profile: str, rule: str = FINDINGS_RULE) -> str:
+    """Set the profile option and run a findings query on an engine that has its input."""
     try:
         eng.add_data_json(json.dumps({"offhost": {"options": {"profile": profile}}}))
-        out = eng.eval_rule_as_json(FINDINGS_RULE)
+        out = eng.eval_rule_as_json(rule)
     except Exception as e:  # noqa: BLE001 - regorus raises RuntimeError/ValueError with a caret diagram
         raise PolicyError(format_rego_error(e)) from None
     return "[]" if out == _UNDEFINED else out
 
 
-def findings_list(text: str) -> list[dict[str, Any]]:
+def findings_list(text: str, rule: str = FINDINGS_RULE) -> list[dict[str, Any]]:
     """The findings query's JSON text as a list; PolicyError when it is not a set of findings."""
     result = parse_json(text)
     if not isinstance(result, list):
-        raise PolicyError(f"{FINDINGS_RULE} must be a set of findings, got {type(result).__name__}")
+        raise PolicyError(f"{rule} must be a set of findings, got {type(result).__name__}")
     return result
 
 

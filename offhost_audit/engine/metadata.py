@@ -111,7 +111,7 @@ def read_metadata(sources: Iterable[PolicySource]) -> dict[str, RuleMeta]:
     return out
 
 
-_PLACEHOLDER = re.compile(r"<(proxy|host|cluster|csv|share|server|vm)>")
+_PLACEHOLDER = re.compile(r"<(proxy|host|cluster|csv|share|server|vm|job|candidate)>")
 
 
 def fill_names(text: str, subject: dict[str, Any]) -> str:

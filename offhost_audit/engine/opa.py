@@ -28,6 +28,7 @@ from offhost_audit.errors import InputError, PolicyError
 from offhost_audit.resources import policies_dir
 
 FINDINGS_DOC = "offhost.main.findings"
+JOB_FINDINGS_DOC = "offhost.main.job_findings"  # stage 2: the job rules (findings/jobs.py)
 PROFILES_DOC = "offhost.data.profiles.profiles"
 DEFAULT_PROFILE_DOC = "offhost.lib.profile.default_name"
 FALLBACK_DEFAULT_PROFILE = "veeam-2025-08"
@@ -93,24 +94,25 @@ class OpaPolicies:
                 eng = self._engines[profile] = new_engine(self.sources, {"profile": profile})
             return eng
 
-    def evaluate_json(self, facts_json: str, profile: str) -> list[dict[str, Any]]:
-        """All findings for the facts (JSON text) under the profile, in one pass."""
-        return self.evaluate(parse_json(facts_json), profile)
+    def evaluate_json(self, facts_json: str, profile: str, rule: str | None = None) -> list[dict[str, Any]]:
+        """All findings for the facts (JSON text) under the profile, in one pass. ``rule``: the
+        embedded engine's query name (``data.offhost.main.job_findings`` for stage 2), None: findings."""
+        return self.evaluate(parse_json(facts_json), profile, rule.removeprefix("data.") if rule else FINDINGS_DOC)
 
     def evaluate_json_text(self, facts_json: str, profile: str) -> str:
         """The same findings as JSON text (what a pool worker hands back)."""
         return dumps_compact(self.evaluate_json(facts_json, profile))
 
-    def evaluate(self, facts: Any, profile: str) -> list[dict[str, Any]]:
+    def evaluate(self, facts: Any, profile: str, doc: str = FINDINGS_DOC) -> list[dict[str, Any]]:
         ob = bindings()
         try:
-            out = self.engine(profile).eval_document(FINDINGS_DOC, facts)
+            out = self.engine(profile).eval_document(doc, facts)
         except ob.OpaUndefinedError:
             return []
         except ob.OpaError as e:
             raise PolicyError(format_opa_error(e, self.sources)) from None
         if not isinstance(out, list):
-            raise PolicyError(f"data.{FINDINGS_DOC} must be a set of findings, got {type(out).__name__}")
+            raise PolicyError(f"data.{doc} must be a set of findings, got {type(out).__name__}")
         return out
 
 

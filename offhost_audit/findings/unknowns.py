@@ -135,6 +135,32 @@ def advice(e: dict[str, Any]) -> str:
 DECIDED = "Once the rule can decide, a failure shows its own fix."
 
 
+def _job_advice(missing: list[str]) -> list[str]:
+    """How to decide a job rule's unknown (stage 2): its missing paths name the backup server's
+    settings (``vbr.``) or a candidate's stage-1 verdict (``verdict[``), not a target's facts."""
+    if not missing or not all(p.startswith(("vbr.", "verdict[")) or p.endswith(".s2d_enabled") for p in missing):
+        return []
+    out = []
+    if any(p.startswith("vbr.") for p in missing):
+        out.append(
+            "The backup server's settings named as missing were not read: read them from the backup server "
+            "(over REST, volume settings need the Administrator role and cover standalone hosts only; PowerShell on "
+            "the backup server reads cluster nodes too) or write them into the facts, then run the audit again."
+        )
+    if any(p.startswith("verdict[") for p in missing):
+        out.append(
+            "A candidate proxy's verdict for the source is undecided, or stage 1 did not judge the pair (the proxy "
+            "is not assigned that source): decide the rules named in that pair's findings, or add the source to the "
+            "proxy's assignment, then run the audit again."
+        )
+    if any(p.endswith(".s2d_enabled") for p in missing):
+        out.append(
+            "Whether the cluster uses Storage Spaces Direct was not collected: check the cluster collector of its "
+            "nodes (winrm.cluster) in the collection manifest; before Windows Server 2016 there is no S2D to read."
+        )
+    return out
+
+
 def how_to_decide(f: Finding, failed: Failed) -> str:
     """The remediation of an unknown finding: how to get the fact it misses, not how to fix a
     failure it may not have. One line per cause, then :data:`DECIDED`."""
@@ -147,6 +173,9 @@ def how_to_decide(f: Finding, failed: Failed) -> str:
     if said:
         return "\n".join([*said, DECIDED])
     missing = [str(m) for m in f.get("missing") or []]
+    job_said = _job_advice(missing)
+    if job_said:
+        return "\n".join([*job_said, DECIDED])
     targets = list(dict.fromkeys(m.group(1) for p in missing if (m := _PATH_NAME.search(p))))
     if targets:
         return (

@@ -26,6 +26,7 @@ from typing import Any
 
 from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNKNOWN, combine
 from offhost_audit.findings import Finding, at_or_above, breaches
+from offhost_audit.findings.jobs import JOB_KINDS
 from offhost_audit.names import norm_key
 from offhost_audit.perf import paused_gc
 
@@ -217,6 +218,8 @@ def _judge(facts: dict[str, Any], findings: list[Finding]) -> Verdicts:
 
     for i, f in enumerate(findings):
         s = f["subject"]
+        if s.get("kind") in JOB_KINDS:
+            continue  # a job's finding is judged over the pairs (findings/jobs.py), not one of them
         if s.get("cluster"):
             display.setdefault(("cluster", norm_key(s["cluster"])), str(s["cluster"]))
         if s.get("share") and s.get("kind") != "host_share":

@@ -180,7 +180,7 @@ def cluster(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]) -> A
         )
         if owner == host["name"] and v["dedup"]:
             dedup.append({"Volume": v["path"], "VolumeId": volume, "Enabled": True})
-    return {
+    out = {
         "Member": True,
         "ClusterService": True,
         "Name": c["name"],
@@ -189,6 +189,9 @@ def cluster(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]) -> A
         "Csvs": csvs,
         "Dedup": dedup if "dedup" in host["features"] else None,
     }
+    if c.get("s2d") is not None:  # a scenario's `s2d: true|false` on a cluster; absent: an older Windows
+        out["S2DEnabled"] = int(bool(c["s2d"]))
+    return out
 
 
 def vss(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]) -> Any:

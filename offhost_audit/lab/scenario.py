@@ -167,7 +167,7 @@ def normalise(raw: dict[str, Any], *, source: str = "scenario") -> dict[str, Any
                     "size_gb": v.get("size_gb", 2048),
                 }
             )
-        clusters[name] = {"name": name, "nodes": [], "csvs": csvs}
+        clusters[name] = {"name": name, "nodes": [], "csvs": csvs, "s2d": c.get("s2d")}
     hosts = []
     for h in sc.get("hosts") or []:
         if "name" not in h:

@@ -33,6 +33,12 @@ _base_severity := {
 	"OHP-023": "high",
 	"OHP-030": "high",
 	"OHP-031": "info",
+	"OHP-040": "high",
+	"OHP-040.failover_off": "critical",
+	"OHP-041": "high",
+	"OHP-042": "medium",
+	"OHP-042.failover": "low",
+	"OHP-043": "medium",
 }
 
 profiles := {

@@ -96,3 +96,16 @@ vm_subject(vm, host) := {"kind": "vm", "name": vm, "vm": vm, "host": host}
 
 # host_vms_subject(host): every VM of a host whose VM inventory was not collected ("HV1/*").
 host_vms_subject(host) := {"kind": "vm", "name": sprintf("%s/*", [host]), "vm": "*", "host": host}
+
+# Stage 2 subjects (policies/jobs/). They carry no `proxy` key: a job's finding is not one of a
+# proxy's (findings/verdicts.py leaves job subjects out of the pair verdicts).
+job_source_subject(job, kind, source) := {
+	"kind": "job_source", "name": sprintf("%s -> %s %s", [job, kind, source]),
+	"job": job, "source_kind": kind, "source": source,
+}
+
+job_proxy_subject(job, proxy) := {"kind": "job_proxy", "name": sprintf("%s -> %s", [job, proxy]), "job": job, "candidate": proxy}
+
+host_subject(host) := {"kind": "host", "name": host, "host": host}
+
+cluster_subject(cluster) := {"kind": "cluster", "name": cluster, "cluster": cluster}

@@ -17,3 +17,9 @@ findings contains f if some f in data.offhost.csv[_].findings
 findings contains f if some f in data.offhost.smb[_].findings
 
 findings contains f if some f in data.offhost.vm[_].findings
+
+# Stage 2: the job rules (policies/jobs/), queried apart, after stage 1, over a small input that
+# offhost_audit/findings/jobs.py builds: the backup server's section, the hosts' and clusters'
+# names and memberships, and each proxy x source verdict of stage 1 (`pairs`). They stay out of
+# `findings`: stage 1 may split the estate into parts, and the jobs span all of them.
+job_findings contains f if some f in data.offhost.jobs[_].findings

@@ -40,3 +40,12 @@ test_every_finding_has_the_contract_fields if {
 		is_array(f.evidence)
 	}
 }
+
+# Stage 2 is its own query: the job rules answer job_findings, never findings.
+test_job_findings_gathers_the_job_rules_and_findings_does_not if {
+	inp := data.offhost.jobs.lib_test.estate
+	rules := {f.rule_id | some f in main.job_findings} with input as inp
+	rules == {"OHP-040", "OHP-041", "OHP-042", "OHP-043"}
+	stage1 := {f.rule_id | some f in main.findings} with input as inp
+	count(stage1 & rules) == 0
+}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from offhost_audit import facts
@@ -381,3 +382,27 @@ def test_every_parser_survives_empty_and_odd_output(text):
     backup = E.parse_backup_server(doc)
     assert backup["module"] == "absent" and _nothing_known(backup["vbr"])
     assert facts.schema_problems({"schema_version": 1, "hosts": [host], "vbr": backup["vbr"]}) == []
+
+
+def test_cluster_storage_spaces_direct_from_the_clusters_own_answer():
+    """S2DEnabled (uint32 on Windows Server 2016+) is OHP-043's fact; absent on older releases: no key."""
+    base = {"Member": True, "Name": "HVCL01", "Self": "HV01", "Nodes": [{"Name": "HV01"}], "Csvs": []}
+    for raw, want in ((1, True), (0, False), (None, None)):
+        (cl,) = E.parse_cluster(loads(ps_json({**base, "S2DEnabled": raw})))["clusters"]
+        assert cl["s2d_enabled"] is want
+    (cl,) = E.parse_cluster(loads(ps_json(base)))["clusters"]
+    assert "s2d_enabled" not in cl
+
+
+def test_the_lab_answers_s2d_only_for_a_scenario_that_says_it():
+    from offhost_audit.lab import render, scenario
+
+    raw = yaml.safe_load(scenario.locate("csv-healthy").read_text(encoding="utf-8"))
+    raw["clusters"][0]["s2d"] = True
+    sc = scenario.normalise({"name": "s2d", **raw})
+    hv01 = next(h for h in sc["hosts"] if h["name"] == "HV01")
+    (cl,) = E.parse_cluster(loads(ps_json(render.cluster(hv01, sc, {}))))["clusters"]
+    assert cl["s2d_enabled"] is True
+    plain = scenario.load("csv-healthy")
+    hv01 = next(h for h in plain["hosts"] if h["name"] == "HV01")
+    assert "S2DEnabled" not in render.cluster(hv01, plain, {})

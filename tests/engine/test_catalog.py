@@ -102,7 +102,8 @@ def test_fixture_gives_the_expected_verdict(rule_id, case):
 
 
 def test_example_facts_evaluate_to_findings_for_every_rule():
-    found = audit.evaluate_facts(facts.load(ROOT / "examples" / "facts" / "csv-cluster-healthy.json"))
+    # the healthy example plus the backup server's jobs: stage 2 (the job rules) reports too
+    found = audit.evaluate_facts(facts.load(ROOT / "examples" / "facts" / "csv-cluster-jobs.json"))
     assert set(CATALOG) <= {f["rule_id"] for f in found}
     # the example has no SMB shares: the smb rules give the proxy one not_applicable each
     smb = {"OHP-020", "OHP-021", "OHP-022", "OHP-023"}

@@ -1,5 +1,6 @@
 # cluster.ps1: is this host a failover cluster node; if so the cluster, its nodes, its CSVs
-# (flattened: SharedVolumeInfo is too deep for ConvertTo-Json) and the dedup state of local volumes.
+# (flattened: SharedVolumeInfo is too deep for ConvertTo-Json), the dedup state of local volumes and
+# whether Storage Spaces Direct is on (the cluster's S2DEnabled; absent before Windows Server 2016).
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 $svc = Get-Service -Name ClusSvc -ErrorAction SilentlyContinue
@@ -30,6 +31,8 @@ $dedup = $null
 if (Get-Command -Name Get-DedupVolume -ErrorAction SilentlyContinue) {
     $dedup = @(Get-DedupVolume -ErrorAction SilentlyContinue | Select-Object Volume, VolumeId, Enabled)
 }
+$s2d = $null
+if ($cluster.PSObject.Properties['S2DEnabled']) { $s2d = [int]$cluster.S2DEnabled }
 [pscustomobject]@{
     Member         = $true
     ClusterService = [bool]$svc
@@ -38,4 +41,5 @@ if (Get-Command -Name Get-DedupVolume -ErrorAction SilentlyContinue) {
     Nodes          = $nodes
     Csvs           = $csvs
     Dedup          = $dedup
+    S2DEnabled     = $s2d
 } | ConvertTo-Json -Compress -Depth 4
