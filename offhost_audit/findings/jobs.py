@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from offhost_audit.findings import Finding
+from offhost_audit.findings import Finding, verdicts
 
-JOB_KINDS = frozenset({"job_source", "job_proxy"})  # subjects of stage 2 that name no proxy x source pair
 _HOST_KEYS = ("name", "fqdn", "computer_name", "dns_host_name", "roles", "cluster")
 
 
@@ -30,11 +29,11 @@ def stage_input(facts: dict[str, Any], findings: list[Finding]) -> dict[str, Any
     """Stage 2's input from the facts and stage 1's findings; None when there is nothing to judge."""
     if not wanted(facts):
         return None
-    from offhost_audit.findings import verdicts  # it imports this module
-
     vbr = facts["vbr"]
     clusters = facts.get("clusters")
-    judged = verdicts.judge(facts, [f for f in findings if (f.get("subject") or {}).get("kind") not in JOB_KINDS])
+    judged = verdicts.judge(
+        facts, [f for f in findings if (f.get("subject") or {}).get("kind") not in verdicts.JOB_KINDS]
+    )
     return {
         "vbr": {k: vbr.get(k) for k in ("jobs", "proxies", "hyperv_hosts")},
         "hosts": [{k: h[k] for k in _HOST_KEYS if k in h} for h in facts.get("hosts") or []],

@@ -26,10 +26,10 @@ from typing import Any
 
 from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNKNOWN, combine
 from offhost_audit.findings import Finding, at_or_above, breaches
-from offhost_audit.findings.jobs import JOB_KINDS
 from offhost_audit.names import norm_key
 from offhost_audit.perf import paused_gc
 
+JOB_KINDS = frozenset({"job_source", "job_proxy"})  # stage 2 subjects (findings/jobs.py): no proxy x source pair
 STATES = ("not_ready", "unknown", "ready_with_warnings", "ready")  # worst first
 LABELS = {
     "not_ready": "not ready",
