@@ -71,9 +71,9 @@ class ReportFolder:
         except FileNotFoundError:
             return None
 
-    def write(self, name: str, text: str | Iterable[str]) -> str:
+    def write(self, name: str, text: str | bytes | Iterable[str]) -> str:
         """Write ``name`` in the folder (replacing whatever is at that name, never following it); its
-        "device:inode" as written."""
+        "device:inode" as written. Bytes are written as they are (no newline translation)."""
         if os.path.basename(name) != name or name in ("", ".", ".."):
             raise ValueError(name)
         remove_stale(self.path, name)
@@ -86,10 +86,10 @@ class ReportFolder:
         except OSError as e:
             raise OutputError(f"{self.path / name}: cannot write the report: {_why(e)}") from None
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
+            with os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8") as f:
                 if old is not None and stat.S_ISREG(old.st_mode) and hasattr(os, "fchmod"):
                     os.fchmod(f.fileno(), stat.S_IMODE(old.st_mode))  # latest.* keeps the mode it was given
-                if isinstance(text, str):
+                if isinstance(text, (str, bytes)):
                     f.write(text)
                 else:
                     f.writelines(text)
