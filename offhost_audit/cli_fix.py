@@ -43,13 +43,13 @@ def cmd_fix(args: argparse.Namespace) -> int:
     plan = fixes.plan(
         run.facts, run.findings, run={"run": run.id, "started_at": run.started_at}, rules=args.rule, hosts=args.host
     )
-    for h in plan.hosts.values():  # the scripts trust the schema: a document that breaks it is a bug here
-        problems = fixes.validate(h.document(plan.run))
+    for machine in plan.hosts.values():  # the scripts trust the schema: a document that breaks it is a bug here
+        problems = fixes.validate(machine.document(plan.run))
         if problems:
-            raise AssertionError(f"fix data document for {h.host} breaks its schema: {problems[0]}")
+            raise AssertionError(f"fix data document for {machine.host} breaks its schema: {problems[0]}")
     names, digest = fix_folder.write(args.fix_dir, plan)
-    steps = sum(len(h.steps) for h in plan.hosts.values())
-    manual = sum(len(h.manual) for h in plan.hosts.values())
+    steps = sum(len(m.steps) for m in plan.hosts.values())
+    manual = sum(len(m.manual) for m in plan.hosts.values())
     print(
         clean(
             f"offhost-audit: run {run.id}: {len(plan.hosts)} machine(s), {steps} scripted step(s), {manual} manual "

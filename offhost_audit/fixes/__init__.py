@@ -155,7 +155,11 @@ class FixPlan:
     def for_finding(self, finding: dict[str, Any]) -> list[tuple[str, Step | Manual]]:
         """(host, step) pairs that address this finding."""
         ref = _ref(finding)
-        return [(h.host, s) for h in self.hosts.values() for s in [*h.steps, *h.manual] if ref in s.addresses]
+        out: list[tuple[str, Step | Manual]] = []
+        for h in self.hosts.values():
+            out += [(h.host, s) for s in h.steps if ref in s.addresses]
+            out += [(h.host, m) for m in h.manual if ref in m.addresses]
+        return out
 
 
 def _ref(f: dict[str, Any]) -> dict[str, str]:

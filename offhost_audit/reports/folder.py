@@ -18,6 +18,7 @@ import secrets
 import stat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from offhost_audit.atomic import remove_stale
 from offhost_audit.errors import OutputError
@@ -86,7 +87,8 @@ class ReportFolder:
         except OSError as e:
             raise OutputError(f"{self.path / name}: cannot write the report: {_why(e)}") from None
         try:
-            with os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8") as f:
+            f: Any = os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")
+            with f:
                 if old is not None and stat.S_ISREG(old.st_mode) and hasattr(os, "fchmod"):
                     os.fchmod(f.fileno(), stat.S_IMODE(old.st_mode))  # latest.* keeps the mode it was given
                 if isinstance(text, (str, bytes)):
