@@ -88,7 +88,8 @@ RULE_FIXES: dict[str, tuple[tuple[str, ...], str]] = {
 
 FEATURES = {"hyperv": "Hyper-V", "dedup": "FS-Data-Deduplication"}
 SERVICES = ("VeeamDeploySvc", "VeeamTransportSvc", "VeeamHvIntegrationSvc")
-_SERVICE_ALIASES = {"VEEAMDEPLOYMENTSERVICE": "VeeamDeploySvc"}
+_SERVICE_ALIASES = {"VeeamDeploymentService": "VeeamDeploySvc"}  # the Installer's older service name
+_SERVICE_NAMES = {n.casefold(): n for n in (*SERVICES, *_SERVICE_ALIASES)}  # service names ignore case
 
 # access-mask arithmetic as policies/smb/lib/smb_lib.rego does it (generic rights mapped, deny wins)
 _READ = 0x120089
@@ -219,15 +220,35 @@ def plan(
     return FixPlan(run=dict(run or {}), hosts=dict(sorted(out.items())), untouched=untouched)
 
 
+_LEVELS = ("share_level", "ntfs_level")
+
+
+def _what(s: Step) -> dict[str, Any]:
+    """What a step changes, for merging: a share grant is one step whatever levels it covers."""
+    return {k: v for k, v in s.data.items() if k not in _LEVELS} if s.kind == "share_read" else s.data
+
+
+def _share_summary(d: dict[str, Any]) -> str:
+    return (
+        f"give {d['account']} read on share {d['share']}"
+        + (" (share permission)" if d["share_level"] else "")
+        + (f" and on folder {d['path']} (NTFS, inherited)" if d["ntfs_level"] else "")
+    )
+
+
 def _merge_steps(h: HostFix) -> None:
     """One step per change: two findings that need the same change share it (addresses joined)."""
     merged: list[Step] = []
     for s in h.steps:
-        same = next((m for m in merged if m.kind == s.kind and m.data == s.data), None)
+        same = next((m for m in merged if m.kind == s.kind and _what(m) == _what(s)), None)
         if same is None:
             merged.append(s)
-        else:
-            same.addresses += [a for a in s.addresses if a not in same.addresses]
+            continue
+        same.addresses += [a for a in s.addresses if a not in same.addresses]
+        if s.kind == "share_read":  # one grant per share and account: both levels when one finding needs each
+            for level in _LEVELS:
+                same.data[level] = same.data[level] or s.data[level]
+            same.summary = _share_summary(same.data)
     h.steps = sorted(merged, key=lambda s: list(KINDS).index(s.kind))  # the order they run in
     manual: list[Manual] = []
     for m in h.manual:
@@ -325,12 +346,11 @@ def _os_manual(f: dict[str, Any], p: str) -> Manual:
 
 def _services(f: dict[str, Any], fx: _Facts, machine: Any, virtual: set[str]) -> bool:
     p = _proxy(f)
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, dict[str, Any]] = {}  # required service -> the service that counts as it
     for s in fx.host(p).get("veeam_services") or []:
-        name = str(s.get("name"))
-        canon = _SERVICE_ALIASES.get(name.upper()) or next((x for x in SERVICES if x.upper() == name.upper()), None)
-        if canon:
-            found.setdefault(canon, s)
+        svc = _SERVICE_NAMES.get(str(s.get("name")).casefold())
+        if svc:
+            found.setdefault(_SERVICE_ALIASES.get(svc, svc), dict(s, name=svc))
     fix = [
         n
         for n in SERVICES
@@ -444,34 +464,23 @@ def _share(f: dict[str, Any], fx: _Facts, machine: Any, virtual: set[str]) -> bo
     sids = _sids(account)
     share_level = _level(share.get("share_acl"), sids) if f.get("rule_id") in ("OHP-020", "OHP-021") else "read"
     ntfs_level = _level(share.get("ntfs_acl"), sids) if f.get("rule_id") == "OHP-021" else "read"
-    netbios = (
-        next(
-            (d.get("netbios_name") for d in fx.doc.get("domains") or [] if d.get("dns_name") == account.get("domain")),
-            None,
-        )
-        or str(account.get("domain", "")).split(".")[0].upper()
-    )
+    netbios = next(
+        (d.get("netbios_name") for d in fx.doc.get("domains") or [] if d.get("dns_name") == account.get("domain")),
+        None,
+    ) or norm_name(account.get("domain", ""))
     name = f"{netbios}\\{account.get('sam_account_name') or p + '$'}"
     levels = {"share": share_level == "missing", "ntfs": ntfs_level == "missing" and bool(share.get("path"))}
     planned = False
     if any(levels.values()):
-        machine(server).steps.append(
-            Step(
-                "share_read",
-                {
-                    "share": share.get("name"),
-                    "path": share.get("path"),
-                    "account": name,
-                    "account_sid": account.get("sid"),
-                    "share_level": levels["share"],
-                    "ntfs_level": levels["ntfs"],
-                },
-                [_ref(f)],
-                f"give {name} read on share {share.get('name')}"
-                + (" (share permission)" if levels["share"] else "")
-                + (f" and on folder {share.get('path')} (NTFS, inherited)" if levels["ntfs"] else ""),
-            )
-        )
+        data = {
+            "share": share.get("name"),
+            "path": share.get("path"),
+            "account": name,
+            "account_sid": account.get("sid"),
+            "share_level": levels["share"],
+            "ntfs_level": levels["ntfs"],
+        }
+        machine(server).steps.append(Step("share_read", data, [_ref(f)], _share_summary(data)))
         planned = True
     if "deny" in (share_level, ntfs_level):
         machine(server).manual.append(

@@ -36,7 +36,10 @@ def _estate(bad: str) -> tuple[dict, list]:
                 "os": {"build": 20348},
                 "features": {"hyperv": False, "dedup": False},
                 "veeam_services": [{"name": "VeeamTransportSvc", "status": "stopped", "start_type": "disabled"}],
-                "storage": {"san_policy": "online_all", "iscsi_sessions": [{"target": f"iqn.{bad}", "connected": False}]},
+                "storage": {
+                    "san_policy": "online_all",
+                    "iscsi_sessions": [{"target": f"iqn.{bad}", "connected": False}],
+                },
             },
             {"name": fs, "os": {"build": 17763}},
         ],
@@ -44,13 +47,26 @@ def _estate(bad: str) -> tuple[dict, list]:
             {"unc": share_unc, "server": fs, "name": f"S{bad}", "path": f"D:\\{bad}", "share_acl": [], "ntfs_acl": []}
         ],
         "computer_accounts": [
-            {"name": proxy, "sam_account_name": f"{proxy}$", "domain": f"d{bad}", "sid": SID, "token_groups": [], "logon_sids": []}
+            {
+                "name": proxy,
+                "sam_account_name": f"{proxy}$",
+                "domain": f"d{bad}",
+                "sid": SID,
+                "token_groups": [],
+                "logon_sids": [],
+            }
         ],
         "domains": [{"dns_name": f"d{bad}", "netbios_name": f"N{bad}"}],
         "vbr": {
             "server": vbr,
             "proxies": [{"name": f"Q{bad}", "disabled": True, "source": "powershell"}],
-            "jobs": [{"name": f"J{bad}", "proxies": {"automatic": False, "names": [f"G{bad}", f"Q{bad}"]}, "source": "powershell"}],
+            "jobs": [
+                {
+                    "name": f"J{bad}",
+                    "proxies": {"automatic": False, "names": [f"G{bad}", f"Q{bad}"]},
+                    "source": "powershell",
+                }
+            ],
         },
     }
     subject = {"kind": "proxy", "name": proxy, "proxy": proxy}
@@ -59,11 +75,31 @@ def _estate(bad: str) -> tuple[dict, list]:
         for r in ("OHP-003", "OHP-004", "OHP-007", "OHP-001", "OHP-013", "OHP-010")
     ]
     found += [
-        {"rule_id": "OHP-012", "status": "fail", "subject": {"kind": "proxy_csv", "name": f"{proxy} -> c", "proxy": proxy, "cluster": bad, "csv": bad}},
-        {"rule_id": "OHP-011", "status": "fail", "subject": {"kind": "proxy_csv", "name": f"{proxy} -> c", "proxy": proxy, "cluster": bad, "csv": bad}},
-        {"rule_id": "OHP-021", "status": "fail", "subject": {"kind": "proxy_share", "name": f"{proxy} -> {share_unc}", "proxy": proxy, "share": share_unc}},
-        {"rule_id": "OHP-041", "status": "fail", "subject": {"kind": "job_proxy", "name": "j1", "job": f"J{bad}", "candidate": f"G{bad}"}},
-        {"rule_id": "OHP-041", "status": "fail", "subject": {"kind": "job_proxy", "name": "j2", "job": f"J{bad}", "candidate": f"Q{bad}"}},
+        {
+            "rule_id": "OHP-012",
+            "status": "fail",
+            "subject": {"kind": "proxy_csv", "name": f"{proxy} -> c", "proxy": proxy, "cluster": bad, "csv": bad},
+        },
+        {
+            "rule_id": "OHP-011",
+            "status": "fail",
+            "subject": {"kind": "proxy_csv", "name": f"{proxy} -> c", "proxy": proxy, "cluster": bad, "csv": bad},
+        },
+        {
+            "rule_id": "OHP-021",
+            "status": "fail",
+            "subject": {"kind": "proxy_share", "name": f"{proxy} -> {share_unc}", "proxy": proxy, "share": share_unc},
+        },
+        {
+            "rule_id": "OHP-041",
+            "status": "fail",
+            "subject": {"kind": "job_proxy", "name": "j1", "job": f"J{bad}", "candidate": f"G{bad}"},
+        },
+        {
+            "rule_id": "OHP-041",
+            "status": "fail",
+            "subject": {"kind": "job_proxy", "name": "j2", "job": f"J{bad}", "candidate": f"Q{bad}"},
+        },
     ]
     return facts, found
 
@@ -77,7 +113,11 @@ def test_hostile_values_stay_data(bad, tmp_path):
     out = write_folder(tmp_path, plan)
     names = {p.name for p in out.iterdir()}
     assert all(n.isascii() and "\n" not in n and "'" not in n and "$" not in n for n in names)
-    docs = [json.loads((out / n).read_text(encoding="utf-8")) for n in names if n.endswith(".json") and n != fixes.SCHEMA_FILE]
+    docs = [
+        json.loads((out / n).read_text(encoding="utf-8"))
+        for n in names
+        if n.endswith(".json") and n != fixes.SCHEMA_FILE
+    ]
     assert docs and all(fixes.validate(d) == [] for d in docs)
     text = json.dumps(docs, ensure_ascii=False)
     assert bad in text or json.dumps(bad, ensure_ascii=False)[1:-1] in text  # the value arrives, as JSON data

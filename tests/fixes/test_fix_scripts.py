@@ -100,7 +100,9 @@ def test_the_reader_flags_what_it_must():
     assert unguarded("if ($x) {\n    Start-Service -Name X\n}\n") == [(2, "Start-Service")]
     guarded = "if ($PSCmdlet.ShouldProcess('x', 'y')) {\n    Start-Service -Name X\n    & icacls.exe a b\n}\n"
     assert unguarded(guarded) == []
-    assert unguarded("if ($PSCmdlet.ShouldProcess('x', 'y')) { Stop-Service X }\nStop-Service Y\n") == [(2, "Stop-Service")]
+    assert unguarded("if ($PSCmdlet.ShouldProcess('x', 'y')) { Stop-Service X }\nStop-Service Y\n") == [
+        (2, "Stop-Service")
+    ]
     assert unguarded("} elseif ($PSCmdlet.ShouldProcess('a', 'b')) {\n Set-Item x\n}\n") == []
     assert unguarded("Write-Output 'Set-Service is not run here'\n$o = New-Object Foo\n") == []
     assert unguarded("# Set-Service in a comment\n") == []
