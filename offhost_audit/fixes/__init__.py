@@ -205,9 +205,10 @@ def plan(
         return out[key]
 
     failing = [f for f in findings if f.get("status") == "fail"]
+    # a VM proxy (OHP-003 fails) needs nested virtualization before the role, whatever --rule says
+    virtual = {norm_name((f.get("subject") or {}).get("proxy")) for f in failing if f.get("rule_id") == "OHP-003"}
     if wanted_rules is not None:
         failing = [f for f in failing if str(f.get("rule_id")).upper() in wanted_rules]
-    virtual = {norm_name((f.get("subject") or {}).get("proxy")) for f in failing if f.get("rule_id") == "OHP-003"}
     for f in failing:
         handler = _HANDLERS.get(str(f.get("rule_id")), _manual_only)
         if not handler(f, fx, machine, virtual):
@@ -407,6 +408,18 @@ def _san(f: dict[str, Any], fx: _Facts, machine: Any, virtual: set[str]) -> bool
                 )
             )
     subject = f.get("subject") or {}
+    if "on the fly" in str(f.get("message")):  # the iSCSI provider presents snapshot LUNs itself
+        machine(p).manual.append(
+            Manual(
+                "Present the CSV volumes to the proxy in VBR (Connected volumes: Manual selection)",
+                "automatic detection cannot see LUNs the array connects on the fly; VBR's proxy settings decide",
+                f"In the Veeam console, Backup Infrastructure > Backup Proxies > {p} > Properties: Connected volumes > "
+                f"Manual selection, add the volumes of CSV {subject.get('csv')}, and assign {p} to the job.",
+                "The proxy's properties list the CSV volumes; the next job session runs off-host on this proxy",
+                [_ref(f)],
+            )
+        )
+        return True
     machine(p).manual.append(
         Manual(
             "Present the CSV LUNs to the proxy (zoning / LUN masking)",

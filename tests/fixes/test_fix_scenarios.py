@@ -76,6 +76,7 @@ def test_rule_and_host_filters(lab_run):
     assert fixes.plan(facts, found, rules=["ohp-012"]).hosts == {}
     only = fixes.plan(facts, found, rules=["OHP-004"])
     assert [m.title for h in only.hosts.values() for m in h.manual] == []
+    assert [s.kind for s in only.hosts["PROXY05"].steps] == ["nested_virtualization", "windows_feature"]
     assert fixes.plan(facts, found, hosts=["proxy05.corp.example"]).hosts.keys() == {"PROXY05"}
     assert fixes.plan(facts, found, hosts=["HV41"]).hosts == {}
 
