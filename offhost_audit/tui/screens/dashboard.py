@@ -45,6 +45,7 @@ class DashboardScreen(ViewScreen):
     AUTO_FOCUS = "#proxies"
     BINDINGS = [
         Binding("enter", "open", "Open", id="dashboard.open", tooltip="Open the findings behind the row"),
+        Binding("F", "fix", "Fix", show=False, id="dashboard.fix", tooltip="The fixes on the proxy (read-only)"),
         Binding("escape", "back", "Back", show=False, id="dashboard.back"),
     ]
 
@@ -178,6 +179,16 @@ class DashboardScreen(ViewScreen):
         if event.cursor_row < len(self._failures):
             e = self._failures[event.cursor_row]
             self.post_message(ShowFindings(scope=scopes.collection_failure(e["target"], e["collector"])))
+
+    def action_fix(self) -> None:
+        table = self.query_one("#proxies", DataTable)
+        if self.focused is not table or not table.row_count or table.cursor_row >= len(self._verdicts):
+            self.notify("Highlight a proxy in the proxies table.", severity="warning")
+            return
+        from offhost_audit.tui.screens.fix import FixScreen, fix_text
+
+        host = self._verdicts[table.cursor_row].name
+        self.app.push_screen(FixScreen(fix_text(self.app.session, host=host)))
 
     def action_open(self) -> None:
         focused = self.focused
