@@ -80,3 +80,15 @@ def test_a_link_planted_while_writing_is_not_followed(tmp_path, monkeypatch):
     assert victim.read_text() == "keep me"
     for n in ("README.md", "SHA256SUMS", "PROXY01.json", "Install-ProxyFeature.ps1"):
         assert (out / n).is_file() and not (out / n).is_symlink()
+
+
+def test_the_html_report_shows_the_command_then_links_the_fix_folder(tmp_path):
+    db = _stored(tmp_path)
+    reports = tmp_path / "reports"
+    assert cli.main(["report", "-o", str(reports), "-f", "html", "--db", db, "-q"]) == 1
+    html = (reports / "latest.html").read_text()
+    assert "<code>offhost-audit fix 1 -o fix-1 --rule OHP-012</code>" in html and 'href="fix-1/README.md"' not in html
+    assert cli.main(["fix", "1", "-o", str(reports / "fix-1"), "--db", db]) == 0
+    assert cli.main(["report", "-o", str(reports), "-f", "html", "--db", db, "-q"]) == 1
+    html = (reports / "latest.html").read_text()
+    assert 'href="fix-1/README.md"' in html and "offhost-audit fix 1 -o" not in html
