@@ -136,8 +136,7 @@ class HostFix:
             "host": self.host,
             "audit": {**run, "os_build": self.os_build},
             "steps": [
-                {"id": f"{self.host}#{i}", "kind": s.kind, **s.data, "addresses": s.addresses}
-                for i, s in enumerate(self.steps, 1)
+                {"id": str(i), "kind": s.kind, **s.data, "addresses": s.addresses} for i, s in enumerate(self.steps, 1)
             ],
         }
 
@@ -151,7 +150,7 @@ class HostFix:
 class FixPlan:
     run: dict[str, Any]
     hosts: dict[str, HostFix]
-    untouched: list[dict[str, str]]  # failing findings the plan has nothing for (filtered out)
+    untouched: list[dict[str, str]]  # failing findings with neither a scripted nor a manual step
 
     def for_finding(self, finding: dict[str, Any]) -> list[tuple[str, Step | Manual]]:
         """(host, step) pairs that address this finding."""

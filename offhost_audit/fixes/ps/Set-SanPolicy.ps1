@@ -22,7 +22,7 @@ $ErrorActionPreference = 'Stop'
 $data = Get-Content -LiteralPath $DataFile -Raw -Encoding UTF8 | ConvertFrom-Json
 if ($data.format -ne 'offhost-audit-fix-data/1') { throw "$($DataFile) is not an offhost-audit fix data document" }
 $me = @($env:COMPUTERNAME) + @(Get-NetIPAddress -ErrorAction SilentlyContinue | ForEach-Object { $_.IPAddress })
-$short = if ([string]$data.host -match '^[0-9.:]+$') { [string]$data.host } else { ([string]$data.host -split '\.')[0] }
+$short = if ([string]$data.host -match '^[0-9.]+$|:') { [string]$data.host } else { ([string]$data.host -split '\.')[0] }
 if ($me -notcontains $short) { throw "this data document is for $($data.host), not $($env:COMPUTERNAME); nothing changed" }
 $build = [int](Get-CimInstance -ClassName Win32_OperatingSystem).BuildNumber
 if ($null -ne $data.audit.os_build -and $build -ne [int]$data.audit.os_build) {
