@@ -734,12 +734,18 @@ def schema() -> dict[str, Any]:
     return dict(json.loads(schema_text()))
 
 
+@cache
+def _validator() -> Any:
+    import jsonschema  # the messages of a failing document; only `fix` and the tests need it
+
+    return jsonschema.Draft202012Validator(schema())
+
+
 def validate(doc: dict[str, Any]) -> list[str]:
     """What is wrong with a data document (empty: valid), one line per problem."""
-    import jsonschema
-
-    v = jsonschema.Draft202012Validator(schema())
-    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in v.iter_errors(doc)]
+    return [
+        f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in _validator().iter_errors(doc)
+    ]
 
 
 __all__ = ["KINDS", "RULE_FIXES", "SCRIPTS", "FixPlan", "HostFix", "Manual", "Step", "plan", "script_bytes", "validate"]
