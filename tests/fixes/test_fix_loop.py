@@ -8,7 +8,10 @@ import copy
 import json
 from pathlib import Path
 
+import pytest
+
 from offhost_audit import audit, fixes
+from offhost_audit.lab import scenario
 from offhost_audit.names import norm_name, unc_key
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "facts"
@@ -57,16 +60,16 @@ def _key(f: dict) -> tuple[str, str]:
     return f["rule_id"], f["subject"]["name"]
 
 
-def check_loop(facts: dict, found: list, *, rules: list[str] | None = None, also=None) -> fixes.FixPlan:
+def check_loop(facts: dict, found: list, *, rules: list[str] | None = None, also=None, scripted=True) -> fixes.FixPlan:
     plan = fixes.plan(facts, found, rules=rules)
-    assert any(h.steps for h in plan.hosts.values()), "nothing scripted"
+    assert any(h.steps for h in plan.hosts.values()) == scripted
     after = apply(facts, plan)
     if also:
         also(after)
     again = {_key(f): f["status"] for f in audit.evaluate_facts(after, jobs=1)}
     before = {_key(f): f["status"] for f in found}
     addressed = {(a["rule_id"], a["subject"]) for h in plan.hosts.values() for s in h.steps for a in s.addresses}
-    assert addressed
+    assert bool(addressed) == scripted
     for k in addressed:
         manual = any(
             (k[0], k[1]) in {(a["rule_id"], a["subject"]) for a in m.addresses}
@@ -78,6 +81,13 @@ def check_loop(facts: dict, found: list, *, rules: list[str] | None = None, also
     changed = {k for k in before.keys() | again.keys() if before.get(k) != again.get(k)}
     assert {k for k in changed - addressed if k[0] != "OHP-040"} == set()
     return plan
+
+
+@pytest.mark.parametrize("name", scenario.shipped())
+def test_every_lab_scenario_patched_as_its_steps_would_change_it(name, lab_run):
+    facts, found = lab_run(name)
+    plan = fixes.plan(facts, found)
+    check_loop(facts, found, scripted=any(h.steps for h in plan.hosts.values()))
 
 
 def _example(name: str) -> dict:

@@ -107,3 +107,12 @@ def test_the_reader_flags_what_it_must():
     assert unguarded("Write-Output 'Set-Service is not run here'\n$o = New-Object Foo\n") == []
     assert unguarded("# Set-Service in a comment\n") == []
     assert FORBIDDEN.search("Invoke-Expression $data.x") and FORBIDDEN.search("& $cmd")
+
+
+def test_the_shipped_folder_holds_exactly_the_scripts_of_the_kinds():
+    from importlib import resources
+
+    shipped = {
+        p.name for p in resources.files("offhost_audit.fixes").joinpath("ps").iterdir() if p.name.endswith(".ps1")
+    }
+    assert shipped == set(fixes.SCRIPTS) == {s for s, _, _ in fixes.KINDS.values()}
