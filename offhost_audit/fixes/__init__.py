@@ -7,7 +7,8 @@ values never become script text) and the manual steps, each with the check to ru
 The scripts are fixed files under ``fixes/ps/`` (package data, like the collectors' scripts), one
 per kind of fix; ``schema/fix-data.schema.json`` is the data document's contract.
 
-Rule -> kinds of fix, the one table (README "Fix scripts" prints it): :data:`RULE_FIXES`.
+Rule -> kinds of fix, the one table (each fix folder's README.md prints it; the project README
+sums it up): :data:`RULE_FIXES`.
 """
 
 from __future__ import annotations
