@@ -116,3 +116,48 @@ def test_the_shipped_folder_holds_exactly_the_scripts_of_the_kinds():
         p.name for p in resources.files("offhost_audit.fixes").joinpath("ps").iterdir() if p.name.endswith(".ps1")
     }
     assert shipped == set(fixes.SCRIPTS) == {s for s, _, _ in fixes.KINDS.values()}
+
+
+_DQ = re.compile(r"\"(?:[^\"`]|`.)*\"")
+# "$name:" in a double-quoted string is a drive-qualified variable to PowerShell: a parse error
+_VAR_COLON = re.compile(r"\$(?!env:)(?!\()[A-Za-z_][A-Za-z0-9_]*:")
+
+
+def syntax_slips(text: str) -> list[str]:
+    """What this reader can tell without PowerShell: unbalanced brackets and quotes, and "$var:"
+    inside a double-quoted string."""
+    out = []
+    code_lines = []
+    in_help = False
+    for no, line in enumerate(text.splitlines(), 1):
+        if line.strip().startswith("<#"):
+            in_help = True
+        if in_help:
+            in_help = "#>" not in line
+            continue
+        if line.lstrip().startswith("#"):
+            continue
+        for s in _DQ.findall(line):
+            if _VAR_COLON.search(s):
+                out.append(f"line {no}: {s}")
+        stripped = _STRING.sub("''", line)
+        if stripped.count("'") % 2 or stripped.count('"') % 2:
+            out.append(f"line {no}: an unterminated string")
+        code_lines.append(stripped.split(" # ")[0])
+    code = "\n".join(code_lines)
+    for a, b in ("{}", "()", "[]"):
+        if code.count(a) != code.count(b):
+            out.append(f"unbalanced {a}{b}: {code.count(a)} / {code.count(b)}")
+    return out
+
+
+@pytest.mark.parametrize("name", fixes.SCRIPTS)
+def test_no_syntax_slip_a_reader_can_see(name):
+    assert syntax_slips(fixes.script_bytes(name).decode("utf-8")) == []
+
+
+def test_the_syntax_reader_sees_slips():
+    assert syntax_slips('Write-Output "step $id: done"\n')
+    assert syntax_slips("if ($x { }\n")
+    assert syntax_slips("Write-Output 'open\n")
+    assert syntax_slips('Write-Output "step $($s.id): $env:COMPUTERNAME ok"\n') == []
