@@ -75,8 +75,9 @@ def _sweep(pid: int) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def kerberos_acceptor(keytab: str) -> Any:
-    """The acceptor credential for every key in ``keytab`` (MIT tries each key the ticket may be for)."""
+def kerberos_acceptor(keytab: str, rcache: str) -> Any:
+    """The acceptor credential for every key in ``keytab`` (MIT tries each key the ticket may be for),
+    replays detected in the file ``rcache``."""
     try:
         import gssapi
     except ImportError:
@@ -85,7 +86,7 @@ def kerberos_acceptor(keytab: str) -> Any:
         ) from None
     if not os.path.isfile(keytab):
         raise ValueError(f"lab keytab {keytab} does not exist")
-    return gssapi.Credentials(usage="accept", store={"keytab": keytab})
+    return gssapi.Credentials(usage="accept", store={"keytab": keytab, "rcache": f"file2:{rcache}"})
 
 
 # The GSS-API token header of a raw Kerberos token: 0x60, a length, then the krb5 mech OID 1.2.840.113554.1.2.2

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import selectors
 import shutil
 import socket
@@ -132,6 +133,7 @@ class LabServer:
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
         self._tls_dir: str | None = None
+        self._krb_dir: str | None = None
         self._ca_file: str | None = None
         self._ssl: ssl.SSLContext | None = None
         self._ntlm_token: int | None = None
@@ -151,7 +153,8 @@ class LabServer:
             if "ntlm" in self.auth:
                 self._ntlm_token = NtlmUserFile.register({h.username: h.password for h in self.hosts})
             if self.keytab:
-                self._kerberos_creds = kerberos_acceptor(self.keytab)
+                self._krb_dir = lab_tempdir("krb")  # the replay cache: the lab's own, not /var/tmp's
+                self._kerberos_creds = kerberos_acceptor(self.keytab, os.path.join(self._krb_dir, "rcache"))
             self._open_sockets()
         except BaseException:
             self._cleanup()
@@ -287,9 +290,11 @@ class LabServer:
         if self._ntlm_token is not None:
             NtlmUserFile.unregister(self._ntlm_token)
             self._ntlm_token = None
-        if self._tls_dir:
-            shutil.rmtree(self._tls_dir, ignore_errors=True)
-            self._tls_dir = None
+        for folder in (self._tls_dir, self._krb_dir):
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
+        self._tls_dir = self._krb_dir = None
+        self._kerberos_creds = None
 
     def serve_forever(self) -> None:
         """Start if needed and block until :meth:`stop` (from another thread) or Ctrl-C."""

@@ -81,7 +81,7 @@ def krb(samba_lab_dc, tmp_path_factory):
         yield {"root": root, "lab": lab, "dc": dc}
 
 
-def _env(krb, *, conf="krb5.conf", faketime: str | None = None) -> dict[str, str]:
+def _env(krb, *, conf="krb5.conf", faketime: str | None = None, **extra: str) -> dict[str, str]:
     root: Path = krb["root"]
     cache = root / "user-ccache"
     cache.write_bytes(USER_CACHE)
@@ -92,6 +92,7 @@ def _env(krb, *, conf="krb5.conf", faketime: str | None = None) -> dict[str, str
         KRB_PW=samba_lab.AUDITOR_PASSWORD,
         LD_PRELOAD=samba_lab.NSS_WRAPPER,
         NSS_WRAPPER_HOSTS=str(root / "hosts"),
+        **extra,
     )
     if faketime:
         env.update(
@@ -100,10 +101,10 @@ def _env(krb, *, conf="krb5.conf", faketime: str | None = None) -> dict[str, str
     return env
 
 
-def _inventory(krb, tmp_path, *, host=HOST, dc=True, password_env="KRB_PW") -> Path:
+def _inventory(krb, tmp_path, *, host=HOST, dc=True, user=USER, password_env="KRB_PW") -> Path:
     lab, samba = krb["lab"], krb["dc"]
     doc = {
-        "defaults": {"credentials": {"username": USER, "password_env": password_env}},
+        "defaults": {"credentials": {"username": user, "password_env": password_env}},
         "hyperv_hosts": [
             {
                 "name": "HV01",
@@ -167,6 +168,47 @@ def test_winrm_and_ldap_over_kerberos(krb, tmp_path):
     assert [d["dns_name"] for d in facts["domains"]] == ["feas.test"], facts["domains"]
     stats = lab.stats(HOST)
     assert stats["http_requests"] >= len(hv) and stats.get("auth_rejected", 0) == rejected, stats
+
+
+def test_a_ticket_for_another_account_is_refused_by_the_host(krb, tmp_path):
+    """The lab host takes only its own user's tickets (as a host takes only its allowed users): the
+    KDC gives Administrator a ticket, the host answers 401, the error says what to check."""
+    rejected = krb["lab"].stats(HOST).get("auth_rejected", 0)
+    inventory = _inventory(krb, tmp_path, dc=False, user="Administrator@feas.test", password_env="ADMIN_PW")
+    res, facts = _collect(krb, tmp_path, inventory, ADMIN_PW=samba_lab.ADMIN_PASSWORD)
+    assert facts is not None, res.stderr
+    errors = [e["error"] for e in _entries(facts, "HV01").values() if e["error"]]
+    assert "refused the Kerberos ticket of Administrator@FEAS.TEST for HTTP/hv01.feas.test" in errors[0], errors
+    assert samba_lab.ADMIN_PASSWORD not in res.stdout + res.stderr + json.dumps(facts)
+    assert krb["lab"].stats(HOST)["auth_rejected"] == rejected + 1
+    advice = unknowns.advice({"target": "HV01", "collector": "host.system", "error": errors[0]})
+    assert "setspn -L" in advice and "clock" in advice, advice
+
+
+def test_lab_listener_mutual_auth_and_replays(krb, monkeypatch):
+    """The lab's acceptor answers with the server token (the client context completes with it) and
+    refuses the same authenticator sent again (its own replay cache)."""
+    import base64
+
+    import requests
+
+    from offhost_audit.collectors import kerberos
+
+    monkeypatch.setenv("KRB5_CONFIG", str(krb["root"] / "krb5.conf"))
+    lab, tickets = krb["lab"], Tickets()
+    creds = tickets.credentials(Credentials(USER, samba_lab.AUDITOR_PASSWORD), where="test")
+    ctx, token = kerberos.initiate(creds, f"HTTP/{HOST}", where="test")
+    header = {"Authorization": "Negotiate " + base64.b64encode(token).decode(), "Connection": "close"}
+    url = f"https://127.0.0.1:{lab.address[1]}/wsman"
+    first = requests.post(url, data=b"", headers=header, verify=lab.ca_file, timeout=10)
+    assert first.status_code == 200
+    scheme, answer = first.headers["WWW-Authenticate"].split(" ", 1)
+    assert scheme == "Negotiate" and not ctx.complete
+    ctx.step(base64.b64decode(answer))
+    assert ctx.complete
+    again = requests.post(url, data=b"", headers=header, verify=lab.ca_file, timeout=10)
+    assert again.status_code == 401
+    tickets.close()
 
 
 def test_ip_address_is_refused_before_any_packet(krb):
