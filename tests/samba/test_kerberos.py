@@ -101,15 +101,16 @@ def _env(krb, *, conf="krb5.conf", faketime: str | None = None, **extra: str) ->
     return env
 
 
-def _inventory(krb, tmp_path, *, host=HOST, dc=True, user=USER, password_env="KRB_PW") -> Path:
+def _inventory(krb, tmp_path, *, host=HOST, dc=True, user=USER, password_env="KRB_PW", winrm=None) -> Path:
     lab, samba = krb["lab"], krb["dc"]
+    winrm = winrm or {"port": lab.address[1], "ca_file": lab.ca_file}
     doc = {
         "defaults": {"credentials": {"username": user, "password_env": password_env}},
         "hyperv_hosts": [
             {
                 "name": "HV01",
                 "address": host,
-                "winrm": {"scheme": "https", "port": lab.address[1], "auth": "kerberos", "ca_file": lab.ca_file},
+                "winrm": {"scheme": "https", "port": winrm["port"], "auth": "kerberos", "ca_file": winrm["ca_file"]},
             }
         ],
     }
@@ -183,6 +184,45 @@ def test_a_ticket_for_another_account_is_refused_by_the_host(krb, tmp_path):
     assert krb["lab"].stats(HOST)["auth_rejected"] == rejected + 1
     advice = unknowns.advice({"target": "HV01", "collector": "host.system", "error": errors[0]})
     assert "setspn -L" in advice and "clock" in advice, advice
+
+
+LAB_PROCESS = """
+import json, sys
+from dataclasses import replace
+from offhost_audit.lab import scenario
+from offhost_audit.lab.responder import lab_hosts
+from offhost_audit.lab.wsman import LabServer
+sc = scenario.normalise({"name": "krb", "domain": {"dns": "feas.test", "netbios": "FEAS"}, "hosts": [{"name": "HV01"}]})
+host = replace(lab_hosts(sc)[0], name=sys.argv[1], username="auditor@FEAS.TEST", password="unused")
+with LabServer([host], https=True, auth=("kerberos",), keytab=sys.argv[2]) as lab:
+    print(json.dumps({"port": lab.address[1], "ca_file": lab.ca_file}), flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_host_whose_clock_is_off_refuses_the_ticket(krb, tmp_path):
+    """The host (a lab listener in its own process, its clock 15 minutes ahead with libfaketime) takes
+    the KDC's ticket but refuses the authenticator as skewed: HTTP 401, and the error names the clock.
+    (With FAKETIME="+0" the same run collects: checked when this test was written.)"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KRB5", "LD_PRELOAD"))}
+    env.update(LD_PRELOAD=FAKETIME, FAKETIME="+15m", FAKETIME_DONT_FAKE_MONOTONIC="1")
+    lab = subprocess.Popen(
+        [sys.executable, "-c", LAB_PROCESS, HOST, str(krb["root"] / "hv01.keytab")],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        info = json.loads(lab.stdout.readline())
+        skewed = {"port": info["port"], "ca_file": info["ca_file"]}
+        res, facts = _collect(krb, tmp_path, _inventory(krb, tmp_path, dc=False, winrm=skewed))
+    finally:
+        lab.stdin.close()
+        lab.wait(timeout=30)
+    assert facts is not None, res.stderr
+    errors = [e["error"] for e in _entries(facts, "HV01").values() if e["error"]]
+    assert errors and "the host refused the Kerberos ticket" in errors[0] and "5 minutes" in errors[0], errors
 
 
 def test_lab_listener_mutual_auth_and_replays(krb, monkeypatch):
