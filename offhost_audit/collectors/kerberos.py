@@ -211,6 +211,8 @@ class HttpKerberosAuth(AuthBase):
             header = response.headers.get("WWW-Authenticate") or ""
             scheme, _, value = header.partition(" ")
             if scheme.lower() != "negotiate" or not value.strip():
+                if response.status_code >= 300:  # a fault may come without it; the transport reports the fault
+                    return response
                 raise KerberosError(
                     f"{self.where}: Kerberos: {spn} answered without proving its identity (no mutual "
                     "authentication token)",
