@@ -118,10 +118,11 @@ class WinRMSession:
 
     def _kerberos_auth(self) -> kerberos.HttpKerberosAuth:
         t = self.target
-        if urlsplit(self.endpoint).scheme != "https" and t.options.get("message_encryption") != "never":
+        encryption = t.options.get("message_encryption")
+        if encryption == "always" or (urlsplit(self.endpoint).scheme != "https" and encryption != "never"):
             raise KerberosError(
-                f"{t.name}: auth: kerberos over HTTP needs WinRM message encryption, which offhost-audit does "
-                "not do: use the host's HTTPS listener (winrm: scheme: https)",
+                f"{t.name}: auth: kerberos with WinRM message encryption (over HTTP, or message_encryption: "
+                "always) is not implemented: use the host's HTTPS listener (winrm: scheme: https)",
                 cause="setup",
             )
         kerberos.service_host(t.name, t.address, "HTTP")  # an IP address: fail before any packet

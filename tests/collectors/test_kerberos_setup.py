@@ -57,8 +57,9 @@ def test_without_the_gssapi_package_the_error_says_how_to_install(monkeypatch):
     assert "libkrb5-dev" in str(err.value) and "S3cret" not in str(err.value)
 
 
-def test_winrm_over_http_needs_https_for_kerberos():
-    t = _target(tls=False, options={"auth": "kerberos", "scheme": "http", "message_encryption": "auto"})
+@pytest.mark.parametrize(("scheme", "encryption"), [("http", "auto"), ("http", "always"), ("https", "always")])
+def test_kerberos_with_message_encryption_says_use_https(scheme, encryption):
+    t = _target(tls=scheme == "https", options={"auth": "kerberos", "scheme": scheme, "message_encryption": encryption})
     with pytest.raises(KerberosError) as err:
         WinRMSession(t).run("system.ps1")
     assert err.value.cause == "setup" and "HTTPS listener" in str(err.value)
