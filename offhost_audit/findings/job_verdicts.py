@@ -219,7 +219,7 @@ def _real_status(f: Finding) -> str:
 def _job(j: dict[str, Any], findings: list[Finding], rows: list[int], judged: verdicts.Verdicts | None) -> JobVerdict:
     mine = [findings[i] for i in rows]
     name, failover = str(j["name"]), j.get("failover_to_on_host")
-    sel = j.get("proxies") if isinstance(j.get("proxies"), dict) else {}
+    sel: dict[str, Any] = j["proxies"] if isinstance(j.get("proxies"), dict) else {}
     if sel.get("automatic") is True:
         selection = "automatic selection"
     elif isinstance(sel.get("names"), list):
@@ -299,7 +299,7 @@ def _candidate(
     rows: set[int] = set()
     pair = c.get("pair")
     if isinstance(pair, dict) and judged is not None:
-        v = judged.cells.get((pair.get("proxy"), (pair.get("kind"), pair.get("source"))))
+        v = judged.cells.get((str(pair.get("proxy")), (str(pair.get("kind")), str(pair.get("source")))))
         if v is not None:
             rows.update(i for i in v.rows if findings[i]["rule_id"] in rules and _real_status(findings[i]) != "pass")
     if norm_key(name) in listed:
