@@ -53,8 +53,11 @@ class Candidate:
 
     @property
     def text(self) -> str:
-        """``PROXY01: blocked by OHP-010`` or ``PROXY02: ready``."""
-        return f"{self.name}: " + ("; ".join(self.reasons) if self.reasons else "ready")
+        """``PROXY01: blocked by OHP-010``, ``PROXY01: disabled in VBR (OHP-041)`` or ``PROXY02: ready``:
+        every rule behind it named."""
+        text = f"{self.name}: " + ("; ".join(self.reasons) if self.reasons else "ready")
+        more = [r for r in self.rules if r not in text]
+        return text + (f" ({', '.join(more)})" if more else "")
 
 
 class SourceVerdict:

@@ -68,19 +68,15 @@ def _jobs(jv: job_verdicts.JobVerdicts) -> dict[str, Any]:
 
     def parts(job: str, c: job_verdicts.Candidate) -> list[dict[str, str]]:
         """The candidate's text in pieces, each rule ID a piece with the filter of its findings:
-        ``PROXY01: blocked by `` + ``OHP-010`` (a link); a rule the text does not name (OHP-041, the
-        job's listed proxy) follows it in brackets."""
+        ``PROXY01: blocked by `` + ``OHP-010`` (a link to OHP-010's findings for PROXY01)."""
         out: list[dict[str, str]] = []
         at = 0
         for m in _RULE_ID.finditer(c.text):
-            out.append({"text": c.text[at : m.start()], "filter": ""})
-            out.append({"text": m.group(0), "filter": f"rule:{m.group(0)} proxy:{_q(c.name)}"})
+            r = m.group(0)
+            f = f"rule:{r} subject:{_q(f'{job} -> {c.name}')}" if r == "OHP-041" else f"rule:{r} proxy:{_q(c.name)}"
+            out += [{"text": c.text[at : m.start()], "filter": ""}, {"text": r, "filter": f}]
             at = m.end()
         out.append({"text": c.text[at:], "filter": ""})
-        for r in c.rules:
-            if r not in c.text:
-                f = f"rule:{r} subject:{_q(f'{job} -> {c.name}')}" if r == "OHP-041" else f"rule:{r} proxy:{_q(c.name)}"
-                out += [{"text": " (", "filter": ""}, {"text": r, "filter": f}, {"text": ")", "filter": ""}]
         return [p for p in out if p["text"]]
 
     return {

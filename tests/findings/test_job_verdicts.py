@@ -49,6 +49,7 @@ def test_a_disabled_pinned_proxy_names_the_job_proxy_finding():
     c = pinned.sources[0].candidates[0]
     assert (c.name, c.state, c.reasons) == ("PROXY01", "blocked", ["disabled in VBR"])
     assert {found[i]["rule_id"] for i in c.rows} == {"OHP-041"} and "OHP-041" in c.rules
+    assert c.text == "PROXY01: disabled in VBR (OHP-041)"  # every rule behind the candidate named
     assert [found[i]["rule_id"] for i in pinned.own_rows] == ["OHP-041"]
     # automatic selection has no candidate at all: nothing to name, the job still falls back
     nightly = v.job("Nightly").sources[0]

@@ -162,7 +162,7 @@ class JobsScreen(ViewScreen):
             for c in src.candidates:
                 t.append("\n  ")
                 t.append_text(_t(c.name, _CANDIDATE_STYLE[c.state]))
-                t.append_text(_t(": " + ("; ".join(c.reasons) if c.reasons else "ready")))
+                t.append_text(_t(c.text[len(c.name) :]))
             if src.rows:
                 t.append("\n")
                 t.append_text(_t(f"Enter: the {len(src.rows)} finding(s) behind it", "dim"))
