@@ -3,6 +3,7 @@ findings that block it. The verdicts are ``findings.job_verdicts.judge_jobs`` (t
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 
 from rich.text import Text
@@ -15,6 +16,7 @@ from offhost_audit.findings import job_verdicts
 from offhost_audit.text import clean
 from offhost_audit.tui import scopes
 from offhost_audit.tui.messages import ShowFindings
+from offhost_audit.tui.screens.findings import DEBOUNCE_S
 from offhost_audit.tui.screens.view import ViewScreen
 from offhost_audit.tui.widgets.keyed import KeyedDataTable
 
@@ -188,6 +190,11 @@ class JobsScreen(ViewScreen):
     @on(Input.Changed, "#jobs-filter")
     def _typed(self, event: Input.Changed) -> None:
         self.query_text = event.value
+        self._refilter()
+
+    @work(exclusive=True, group="jobs-filter", exit_on_error=False)
+    async def _refilter(self) -> None:
+        await asyncio.sleep(DEBOUNCE_S)  # a burst of keys (auto-repeat, paste) refills the table once
         self._fill()
 
     @on(Input.Submitted, "#jobs-filter")
