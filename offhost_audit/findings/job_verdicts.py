@@ -11,6 +11,12 @@ the job's OHP-041 finding about that proxy. A job's source is:
 * ``fails``: none works and fail-over is off (or was not read: it fails or runs on-host);
 * ``unknown``: no candidate is known to be good, one is undecided (or no OHP-040 finding judged it).
 
+A source that goes off-host by its candidates still runs on-host when VBR cannot take its volumes
+off-host: a failing OHP-043 (its cluster uses Storage Spaces Direct: on-host only, it falls back) or
+a failing OHP-042 that says VBR uses the software VSS provider on one of its hosts (it falls back or
+fails, as fail-over says). Those findings are the source's ``causes``; their undecided findings
+change nothing (REST reads no cluster node's volume settings: that would make every job unknown).
+
 A job is the worst of its sources; a job that is disabled or set to on-host mode is neither judged
 nor at risk. Jobs at risk: those with a source that falls back, fails or is unknown.
 """
@@ -36,7 +42,7 @@ LABELS = {
 NO_JOBS = "no jobs read from the backup server (discover/--backup-server reads them)"
 _RANK = {s: i for i, s in enumerate(STATES)}
 _RULES = re.compile(r"OHP-\d{3}")
-_CANDIDATE_RULE, _LISTED_RULE = "OHP-040", "OHP-041"
+_CANDIDATE_RULE, _LISTED_RULE, _VSS_RULE, _S2D_RULE = "OHP-040", "OHP-041", "OHP-042", "OHP-043"
 
 
 class Candidate:
@@ -63,7 +69,7 @@ class Candidate:
 class SourceVerdict:
     """One source of a job: what happens to it tonight, through which candidates."""
 
-    __slots__ = ("kind", "name", "state", "tonight", "candidates", "row", "waived")
+    __slots__ = ("kind", "name", "state", "tonight", "candidates", "row", "waived", "causes")
 
     def __init__(
         self,
@@ -79,6 +85,7 @@ class SourceVerdict:
         self.candidates = candidates
         self.row = row  # the OHP-040 finding, None when no finding judged this source
         self.waived = waived  # the OHP-040 finding is waived: what happens tonight is the same
+        self.causes: list[Cause] = []  # what keeps the source on-host whatever the proxy (S2D, software VSS)
 
     def __repr__(self) -> str:
         return f"SourceVerdict({self.kind!r}, {self.name!r}, {self.state!r})"
@@ -93,20 +100,35 @@ class SourceVerdict:
 
     @property
     def rules(self) -> list[str]:
-        """The rules that stop the candidates (none for a source that goes off-host)."""
-        return sorted({r for c in self.candidates if c.state != "good" for r in c.rules})
+        """The rules that stop the candidates or keep the source on-host (none for one that goes off-host)."""
+        stop = {r for c in self.candidates if c.state != "good" for r in c.rules}
+        return sorted(stop | {c.rule for c in self.causes})
 
     @property
     def rows(self) -> list[int]:
-        """The OHP-040 finding and the findings behind every candidate that does not work."""
+        """The OHP-040 finding, the findings behind every candidate that does not work, and the causes."""
         rows = {self.row} if self.row is not None else set()
         rows.update(i for c in self.candidates if c.state != "good" for i in c.rows)
+        rows.update(c.row for c in self.causes)
         return sorted(rows)
 
     @property
     def blockers(self) -> str:
-        """``PROXY01: blocked by OHP-010; PROXY02: disabled in VBR`` (the candidates that do not work)."""
-        return "; ".join(c.text for c in self.candidates if c.state != "good")
+        """``PROXY01: blocked by OHP-010; PROXY02: disabled in VBR (OHP-041)``: the candidates that do
+        not work, then what keeps the source on-host (``cluster HVCL01: Storage Spaces Direct, ...``)."""
+        return "; ".join([c.text for c in self.candidates if c.state != "good"] + [c.text for c in self.causes])
+
+
+class Cause:
+    """A failing finding that keeps a source on-host whatever the proxy (S2D, the software VSS provider)."""
+
+    __slots__ = ("rule", "name", "text", "row")
+
+    def __init__(self, rule: str, name: str, text: str, row: int) -> None:
+        self.rule, self.name, self.text, self.row = rule, name, text, row  # name: the cluster's or host's
+
+    def __repr__(self) -> str:
+        return f"Cause({self.text!r})"
 
 
 class JobVerdict:
@@ -205,8 +227,9 @@ def judge_jobs(
             by_job.setdefault(str(s["job"]), []).append(i)
     if judged is None and by_job:
         judged = verdicts.judge(facts, findings)
+    place = _Places(facts or {}, findings)
     jobs = [
-        _job(j, findings, by_job.get(str(j.get("name")), []), judged)
+        _job(j, findings, by_job.get(str(j.get("name")), []), judged, place)
         for j in raw
         if isinstance(j, dict) and j.get("name") is not None
     ]
@@ -219,7 +242,87 @@ def _real_status(f: Finding) -> str:
     return str((w or {}).get("status") or f["status"]) if f["status"] == "waived" else str(f["status"])
 
 
-def _job(j: dict[str, Any], findings: list[Finding], rows: list[int], judged: verdicts.Verdicts | None) -> JobVerdict:
+class _Places:
+    """Which hosts and clusters a job source covers (by name, as the facts spell them), and the failing
+    OHP-042 (software VSS provider) and OHP-043 (Storage Spaces Direct) findings on them."""
+
+    def __init__(self, facts: dict[str, Any], findings: list[Finding]) -> None:
+        self.nodes: dict[str, set[str]] = {}  # cluster -> hosts
+        self.clusters_of: dict[str, set[str]] = {}  # host -> clusters
+        self.s2d: dict[str, int] = {}  # cluster -> its failing OHP-043
+        self.software: dict[str, int] = {}  # host -> its failing OHP-042 for the software provider
+        for i, f in enumerate(findings):
+            if f["rule_id"] not in (_VSS_RULE, _S2D_RULE) or _real_status(f) != "fail":
+                continue
+            sub = f.get("subject") or {}
+            if f["rule_id"] == _S2D_RULE and sub.get("cluster"):
+                self.s2d[norm_key(sub["cluster"])] = i
+            elif sub.get("host") and any(
+                isinstance(e, dict)
+                and isinstance(e.get("value"), dict)
+                and e["value"].get("vss_provider") == "software"
+                for e in f.get("evidence") or []
+            ):
+                self.software[norm_key(sub["host"])] = i
+        if not self.s2d and not self.software:
+            return  # nothing keeps a source on-host: no need for the memberships
+        for c in facts.get("clusters") or []:
+            if isinstance(c, dict) and c.get("name"):
+                for n in c.get("nodes") or []:
+                    self._member(norm_key(c["name"]), norm_key(n))
+        for h in facts.get("hosts") or []:
+            m = h.get("cluster") if isinstance(h, dict) else None
+            if isinstance(m, dict) and m.get("member") is True and m.get("name") and h.get("name"):
+                self._member(norm_key(m["name"]), norm_key(h["name"]))
+
+    def _member(self, cluster: str, host: str) -> None:
+        self.nodes.setdefault(cluster, set()).add(host)
+        self.clusters_of.setdefault(host, set()).add(cluster)
+
+    def causes(self, kind: str, name: str, host: Any) -> list[Cause]:
+        """What keeps a source (a cluster, a host, or a VM on ``host``) on-host, whatever the proxy."""
+        if not self.s2d and not self.software:
+            return []
+        if kind == "vm" and host is None:
+            return []  # its host was not read
+        where = norm_key(host if kind == "vm" else name)
+        if kind == "cluster" or where in self.nodes:  # a VM's "host" may name its cluster
+            clusters, hosts = {where}, set(self.nodes.get(where, ()))
+        else:
+            clusters, hosts = set(self.clusters_of.get(where, ())), {where}
+        out = [
+            Cause(
+                _S2D_RULE, c, f"cluster {c}: Storage Spaces Direct, processed on-host only ({_S2D_RULE})", self.s2d[c]
+            )
+            for c in sorted(clusters & self.s2d.keys())
+        ]
+        return out + [
+            Cause(_VSS_RULE, h, f"host {h}: VBR uses the software VSS provider ({_VSS_RULE})", self.software[h])
+            for h in sorted(hosts & self.software.keys())
+        ]
+
+
+def _on_host(src: SourceVerdict, causes: list[Cause], failover: Any) -> None:
+    """A source that goes off-host (or is undecided) by its candidates, but that VBR processes on-host."""
+    src.causes = causes
+    if not causes or src.state in ("falls_back", "fails"):
+        return
+    why = "; ".join(c.text for c in causes)
+    if any(c.rule == _S2D_RULE for c in causes) or failover is True:
+        src.state, src.tonight = "falls_back", f"runs on-host tonight, silently ({why})"
+    elif failover is False:
+        src.state, src.tonight = "fails", f"the job fails (fail-over to on-host is off; {why})"
+    else:
+        src.state, src.tonight = "fails", f"fails or runs on-host (fail-over to on-host was not read; {why})"
+
+
+def _job(
+    j: dict[str, Any],
+    findings: list[Finding],
+    rows: list[int],
+    judged: verdicts.Verdicts | None,
+    place: _Places,
+) -> JobVerdict:
     mine = [findings[i] for i in rows]
     name, failover = str(j["name"]), j.get("failover_to_on_host")
     sel: dict[str, Any] = j["proxies"] if isinstance(j.get("proxies"), dict) else {}
@@ -250,6 +353,13 @@ def _job(j: dict[str, Any], findings: list[Finding], rows: list[int], judged: ve
                 for s in j.get("sources") or []
                 if isinstance(s, dict)
             ]
+        hosts = {
+            (str(x.get("kind")), norm_key(x.get("name"))): x.get("host")
+            for x in j.get("sources") or []
+            if isinstance(x, dict)
+        }
+        for src in sources:
+            _on_host(src, place.causes(src.kind, src.name, hosts.get((src.kind, norm_key(src.name)))), failover)
         sources.sort(key=lambda s: _RANK[s.state])
         state = sources[0].state if sources else "off_host"
     return JobVerdict(

@@ -12,7 +12,8 @@
   run_sentence (what the result means, in words), generated_at, tool_version,
   jobs {read, no_jobs (what to say without a jobs list), tally (text), at_risk (count), jobs [{name,
   state, label, at_risk, selection, failover, sources [{source, state, label, tonight, waived, filter
-  (the OHP-040 finding), candidates [{name, state, text, parts [{text, filter}]}]}]}]} from
+  (the OHP-040 finding), candidates [{name, state, text, parts [{text, filter}]}], causes [{text,
+  parts}] (what keeps the source on-host whatever the proxy)}]}]} from
   ``job_verdicts.judge_jobs`` (worst first).
 Values are the run's own: escaping (HTML/XML autoescape) and control-character cleaning
 (``text.clean`` in text formats) are the templates' and renderers' job.
@@ -66,14 +67,19 @@ def _jobs(jv: job_verdicts.JobVerdicts) -> dict[str, Any]:
     """``job_verdicts.judge_jobs`` (the TUI's and the CLI's too) as template rows; each blocking rule
     with a findings filter that shows the finding(s) behind it (the candidate's pair, the job's)."""
 
-    def parts(job: str, c: job_verdicts.Candidate) -> list[dict[str, str]]:
-        """The candidate's text in pieces, each rule ID a piece with the filter of its findings:
-        ``PROXY01: blocked by `` + ``OHP-010`` (a link to OHP-010's findings for PROXY01)."""
+    def parts(job: str, c: job_verdicts.Candidate | job_verdicts.Cause) -> list[dict[str, str]]:
+        """A candidate's (or a cause's) text in pieces, each rule ID a piece with the filter of its
+        findings: ``PROXY01: blocked by `` + ``OHP-010`` (a link to OHP-010's findings for PROXY01)."""
         out: list[dict[str, str]] = []
         at = 0
         for m in _RULE_ID.finditer(c.text):
             r = m.group(0)
-            f = f"rule:{r} subject:{_q(f'{job} -> {c.name}')}" if r == "OHP-041" else f"rule:{r} proxy:{_q(c.name)}"
+            if isinstance(c, job_verdicts.Cause):
+                f = f"rule:{r} subject:{_q(c.name)}"
+            elif r == "OHP-041":
+                f = f"rule:{r} subject:{_q(f'{job} -> {c.name}')}"
+            else:
+                f = f"rule:{r} proxy:{_q(c.name)}"
             out += [{"text": c.text[at : m.start()], "filter": ""}, {"text": r, "filter": f}]
             at = m.end()
         out.append({"text": c.text[at:], "filter": ""})
@@ -104,6 +110,7 @@ def _jobs(jv: job_verdicts.JobVerdicts) -> dict[str, Any]:
                             {"name": c.name, "state": c.state, "text": c.text, "parts": parts(j.name, c)}
                             for c in s.candidates
                         ],
+                        "causes": [{"text": c.text, "parts": parts(j.name, c)} for c in s.causes],
                     }
                     for s in j.sources
                 ],

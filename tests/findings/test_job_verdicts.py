@@ -98,3 +98,28 @@ def test_without_job_findings_every_source_is_unknown_not_off_host():
     v = job_verdicts.judge_jobs(doc, found, verdicts.judge(doc, found))
     assert {(j.name, j.state) for j in v.jobs} == {("Nightly", "unknown"), ("SQL pinned", "unknown")}
     assert v.job("Nightly").sources[0].tonight == "not judged (no OHP-040 finding)"
+
+
+def test_an_s2d_cluster_keeps_its_jobs_on_host_whatever_the_proxy():
+    _, found, v = judged(lambda d: d["clusters"][0].update(s2d_enabled=True))
+    nightly, pinned = v.job("Nightly").sources[0], v.job("SQL pinned").sources[0]
+    for s in (nightly, pinned):  # the cluster, and a VM on one of its nodes
+        assert s.state == "falls_back" and s.candidates[0].state == "good"  # PROXY01 itself would do
+        assert s.tonight == (
+            "runs on-host tonight, silently (cluster HVCL01: Storage Spaces Direct, processed on-host only (OHP-043))"
+        )
+        assert s.rules == ["OHP-043"] and "OHP-043" in {found[i]["rule_id"] for i in s.rows}
+
+
+def test_the_software_vss_provider_on_a_host_falls_back_or_fails_as_fail_over_says():
+    _, _, v = judged(lambda d: d["vbr"]["hyperv_hosts"][0].update(vss_provider="software"))  # HV01
+    nightly, pinned = v.job("Nightly").sources[0], v.job("SQL pinned").sources[0]
+    assert (
+        nightly.state == "falls_back" and "host HV01: VBR uses the software VSS provider (OHP-042)" in nightly.tonight
+    )
+    assert pinned.state == "fails" and pinned.tonight.startswith(
+        "the job fails (fail-over to on-host is off; host HV01"
+    )
+    # fail-over to the software provider (a warning) and undecided settings change no verdict
+    _, _, v = judged(lambda d: d["vbr"]["hyperv_hosts"][1].update(failover_to_software=True, vss_provider=None))
+    assert [j.state for j in v.jobs] == ["off_host", "off_host"]

@@ -133,3 +133,18 @@ def test_a_hostile_job_name_is_escaped_in_both_reports(tmp_path):
     row = next(line for line in md.splitlines() if "onerror" in line)
     assert "<img" not in row and "\x1b" not in row and row.count(" | ") == 3  # the name's pipe is escaped
     assert json.dumps(EVIL_JOB) not in html
+
+
+def test_an_s2d_cluster_says_why_its_jobs_run_on_host_and_links_the_finding(chrome, tmp_path):
+    doc = copy.deepcopy(BASE)
+    doc["clusters"][0]["s2d_enabled"] = True
+    doc = facts_doc.validate(doc, source="hand-made estate")
+    run = audit.record_run(doc, audit.evaluate_facts(doc), db=tmp_path / "h.sqlite")
+    render(run, ["html", "md"], tmp_path, stamp=False)
+    md = (tmp_path / "latest.md").read_text(encoding="utf-8")
+    assert "cluster HVCL01: Storage Spaces Direct, processed on-host only (OHP-043) |" in md
+    _open(chrome, (tmp_path / "latest.html").as_uri(), 1400)
+    row = next(r for r in chrome.find_elements("css selector", "#jobs tr.job") if r.text.startswith("Nightly"))
+    assert "falls back to on-host" in row.text and "PROXY01: ready" in row.text  # the proxy is not the problem
+    row.find_element("link text", "OHP-043").click()
+    WebDriverWait(chrome, 10).until(lambda d: _shown_rules(d) == [["OHP-043", "HVCL01"]])

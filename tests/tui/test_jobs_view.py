@@ -163,3 +163,26 @@ def test_a_hostile_job_name_shows_as_text(tmp_path):
     assert seen["cell"].plain == shown and not seen["cell"].spans[1:]
     assert shown in seen["detail"].plain and "\x1b" not in seen["detail"].plain
     assert not any(seen["detail"].plain[s.start : s.end] == "PWN" for s in seen["detail"].spans)
+
+
+def test_an_s2d_cluster_shows_why_its_jobs_run_on_host(tmp_path):
+    import json
+
+    from tuikit import EXAMPLES
+
+    doc = json.loads((EXAMPLES / "csv-cluster-jobs.json").read_text(encoding="utf-8"))
+    doc["clusters"][0]["s2d_enabled"] = True
+    p = tmp_path / "s2d.json"
+    p.write_text(json.dumps(doc), encoding="utf-8")
+    seen = {}
+
+    async def body(app, pilot):
+        await pilot.press("7")
+        await settle(app, pilot)
+        seen["rows"] = _cells(app.screen.query_one("#jobs-table", DataTable))
+        seen["detail"] = str(app.screen.query_one("#jobs-detail").render()).splitlines()
+
+    drive(Session.from_facts_file(str(p)), body)
+    s2d = "cluster HVCL01: Storage Spaces Direct, processed on-host only (OHP-043)"
+    assert seen["rows"][0] == ["Nightly", "cluster HVCL01", "falls back to on-host", s2d]
+    assert seen["detail"][2:4] == ["  PROXY01: ready", "  " + s2d]

@@ -42,7 +42,7 @@ def search_text(job: job_verdicts.JobVerdict, src: job_verdicts.SourceVerdict | 
     """What the filter searches in a row: the job, its settings, the source, the verdict, the proxies and rules."""
     parts = [job.name, job.label, job.selection]
     if src is not None:
-        parts += [src.source, src.label, src.tonight, *(c.text for c in src.candidates), *src.rules]
+        parts += [src.source, src.label, src.tonight, src.blockers, *src.rules]
     return clean("\n".join(parts)).casefold()
 
 
@@ -165,6 +165,9 @@ class JobsScreen(ViewScreen):
                 t.append("\n  ")
                 t.append_text(_t(c.name, _CANDIDATE_STYLE[c.state]))
                 t.append_text(_t(c.text[len(c.name) :]))
+            for cause in src.causes:
+                t.append("\n  ")
+                t.append_text(_t(cause.text, "red"))
             if src.rows:
                 t.append("\n")
                 t.append_text(_t(f"Enter: the {len(src.rows)} finding(s) behind it", "dim"))
