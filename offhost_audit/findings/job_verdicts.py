@@ -233,7 +233,7 @@ def judge_jobs(
         for j in raw
         if isinstance(j, dict) and j.get("name") is not None
     ]
-    jobs.sort(key=lambda j: (_RANK[j.state], j.name.casefold()))
+    jobs.sort(key=lambda j: (_RANK[j.state], j.name))
     return JobVerdicts(True, jobs)
 
 
