@@ -41,6 +41,7 @@ LABELS = {
 }
 NO_JOBS = "no jobs read from the backup server (discover/--backup-server reads them)"
 _RANK = {s: i for i, s in enumerate(STATES)}
+SHOWN = 10  # candidates named per source (as OHP-040's message); the rows behind them are all kept
 _RULES = re.compile(r"OHP-\d{3}")
 _CANDIDATE_RULE, _LISTED_RULE, _VSS_RULE, _S2D_RULE = "OHP-040", "OHP-041", "OHP-042", "OHP-043"
 
@@ -115,8 +116,18 @@ class SourceVerdict:
     @property
     def blockers(self) -> str:
         """``PROXY01: blocked by OHP-010; PROXY02: disabled in VBR (OHP-041)``: the candidates that do
-        not work, then what keeps the source on-host (``cluster HVCL01: Storage Spaces Direct, ...``)."""
-        return "; ".join([c.text for c in self.candidates if c.state != "good"] + [c.text for c in self.causes])
+        not work (at most SHOWN, then how many more), then what keeps the source on-host
+        (``cluster HVCL01: Storage Spaces Direct, ...``)."""
+        shown, more = self.stopped()
+        return "; ".join(
+            [c.text for c in shown] + ([f"and {more:,} more"] if more else []) + [c.text for c in self.causes]
+        )
+
+    def stopped(self) -> tuple[list[Candidate], int]:
+        """The first SHOWN candidates that do not work, and how many more there are (automatic
+        selection may have hundreds; the OHP-040 finding's evidence lists them all)."""
+        bad = [c for c in self.candidates if c.state != "good"]
+        return bad[:SHOWN], max(0, len(bad) - SHOWN)
 
 
 class Cause:
@@ -384,8 +395,9 @@ def _source(
         if isinstance(c, dict):
             candidates.append(_candidate(c, listed, judged, findings))
     if status == "pass":
-        good = ", ".join(c.name for c in candidates if c.state == "good")
-        state, tonight = "off_host", f"off-host through {good}" if good else "off-host"
+        good = [c.name for c in candidates if c.state == "good"]
+        named = ", ".join(good[:SHOWN]) + (f" and {len(good) - SHOWN:,} more" if len(good) > SHOWN else "")
+        state, tonight = "off_host", f"off-host through {named}" if good else "off-host"
     elif status == "fail":
         if failover is True:
             state, tonight = "falls_back", "runs on-host tonight, silently (fail-over to on-host is on)"

@@ -12,7 +12,8 @@
   run_sentence (what the result means, in words), generated_at, tool_version,
   jobs {read, no_jobs (what to say without a jobs list), tally (text), at_risk (count), jobs [{name,
   state, label, at_risk, selection, failover, sources [{source, state, label, tonight, waived, filter
-  (the OHP-040 finding), candidates [{name, state, text, parts [{text, filter}]}], causes [{text,
+  (the OHP-040 finding), candidates [{name, state, text, parts [{text, filter}]}] (those that do not work, at most
+  job_verdicts.SHOWN, and ``more``: how many more; when none is stopped, the good ones), causes [{text,
   parts}] (what keeps the source on-host whatever the proxy)}]}]} from
   ``job_verdicts.judge_jobs`` (worst first).
 Values are the run's own: escaping (HTML/XML autoescape) and control-character cleaning
@@ -108,8 +109,9 @@ def _jobs(jv: job_verdicts.JobVerdicts) -> dict[str, Any]:
                         "filter": f"rule:OHP-040 subject:{_q(f'{j.name} -> {s.source}')}" if s.row is not None else "",
                         "candidates": [
                             {"name": c.name, "state": c.state, "text": c.text, "parts": parts(j.name, c)}
-                            for c in s.candidates
+                            for c in s.stopped()[0] or s.candidates[: job_verdicts.SHOWN]
                         ],
+                        "more": s.stopped()[1],
                         "causes": [{"text": c.text, "parts": parts(j.name, c)} for c in s.causes],
                     }
                     for s in j.sources

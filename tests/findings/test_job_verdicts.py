@@ -123,3 +123,17 @@ def test_the_software_vss_provider_on_a_host_falls_back_or_fails_as_fail_over_sa
     # fail-over to the software provider (a warning) and undecided settings change no verdict
     _, _, v = judged(lambda d: d["vbr"]["hyperv_hosts"][1].update(failover_to_software=True, vss_provider=None))
     assert [j.state for j in v.jobs] == ["off_host", "off_host"]
+
+
+def test_automatic_selection_over_many_proxies_names_ten_and_counts_the_rest():
+    def change(doc):
+        proxy_on_a_cluster_node(doc)
+        for i in range(2, 15):  # 13 more enabled proxies VBR knows, none serving the cluster in these facts
+            doc["vbr"]["proxies"].append(dict(doc["vbr"]["proxies"][0], name=f"PROXY{i:02d}"))
+
+    _, found, v = judged(change)
+    s = v.job("Nightly").sources[0]
+    assert len(s.candidates) == 14 and s.state == "unknown"  # stage 1 judged no pair of the 13 others
+    shown, more = s.stopped()
+    assert (len(shown), more) == (10, 4) and s.blockers.count("; PROXY") == 9 and s.blockers.endswith("; and 4 more")
+    assert {found[i]["rule_id"] for i in s.rows} >= {"OHP-040", "OHP-010"}  # the rows of every candidate kept

@@ -161,10 +161,15 @@ class JobsScreen(ViewScreen):
             t.append("\n")
             t.append_text(_t(f"{src.source}: ", "bold"))
             t.append_text(_t(src.tonight, STYLE[src.state]))
-            for c in src.candidates:
+            shown, more = src.stopped()
+            shown = shown or src.candidates[: job_verdicts.SHOWN]  # none stopped: the good ones
+            for c in shown:
                 t.append("\n  ")
                 t.append_text(_t(c.name, _CANDIDATE_STYLE[c.state]))
                 t.append_text(_t(c.text[len(c.name) :]))
+            if more:
+                t.append("\n  ")
+                t.append_text(_t(f"and {more:,} more candidates (the OHP-040 finding lists them all)", "dim"))
             for cause in src.causes:
                 t.append("\n  ")
                 t.append_text(_t(cause.text, "red"))
