@@ -148,3 +148,16 @@ def test_an_s2d_cluster_says_why_its_jobs_run_on_host_and_links_the_finding(chro
     assert "falls back to on-host" in row.text and "PROXY01: ready" in row.text  # the proxy is not the problem
     row.find_element("link text", "OHP-043").click()
     WebDriverWait(chrome, 10).until(lambda d: _shown_rules(d) == [["OHP-043", "HVCL01"]])
+
+
+def test_markdown_lists_200_job_sources_and_counts_the_rest(tmp_path):
+    doc = copy.deepcopy(BASE)
+    nightly = doc["vbr"]["jobs"][0]
+    doc["vbr"]["jobs"] = [dict(nightly, name=f"Job {i:03d}") for i in range(250)]
+    doc = facts_doc.validate(doc, source="hand-made estate")
+    run = audit.record_run(doc, audit.evaluate_facts(doc), db=tmp_path / "h.sqlite")
+    render(run, ["md", "html"], tmp_path, stamp=False)
+    section = (tmp_path / "latest.md").read_text(encoding="utf-8").split("## Jobs tonight\n", 1)[1].split("\n## ", 1)[0]
+    assert sum(line.startswith("| Job ") for line in section.splitlines()) == 200
+    assert "50 more job sources (those at risk are listed first): see the HTML report." in section
+    assert (tmp_path / "latest.html").read_text(encoding="utf-8").count('<tr class="job') == 250
