@@ -13,7 +13,7 @@ from offhost_audit.tui import query
 
 HELP = """\
 Views       1 dashboard  2 findings  3 facts  4 matrix  5 live audit
-            6 run history
+            6 run history  7 jobs
 Anywhere    ?  this help             Ctrl+P  every action, themes
             Esc  back                q  quit
             P  switch the profile    R  run the live audit again
@@ -28,6 +28,7 @@ Lists       ↑↓ or j/k move           g / G  first / last (findings)
 Facts       →/Enter open a node      ←  close it (or go to its parent)
             /  search                n / N  next / previous match
 Matrix      Enter  the findings behind the cell
+Jobs        /  filter as you type    Enter  the findings that block the row
 Dashboard   Enter  the findings of a proxy or a collection failure
             F  the fixes on the highlighted proxy
 Live audit  R  re-run everything     t or Enter  re-run the target
