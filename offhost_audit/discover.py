@@ -254,9 +254,12 @@ def inventory_text(est: Estate, *, now: _dt.datetime | None = None) -> str:
             lines.append("    serves:")
             for (kind, src), jobs in sorted(good.items()):
                 lines.append(f"      - {kind}: {_q(src)}  # {_c('jobs: ' + ', '.join(sorted(jobs)))}")
+        elif sources:
+            lines.append("    serves: []  # none of its sources has a name the inventory accepts (see above)")
         else:
             lines.append(
-                "    # no enabled off-host job uses this proxy (no serves: the audit pairs it with every source)"
+                "    serves: []  # no enabled off-host job uses this proxy: it serves nothing (delete this line to "
+                "pair it with every source)"
             )
     clusters = [s for s in est.servers if same(s.get("type"), "HvCluster")]
     nodes: dict[str, list[dict[str, Any]]] = defaultdict(list)

@@ -147,6 +147,40 @@ def test_a_proxy_without_serves_serves_everything():
     ]
 
 
+@pytest.mark.parametrize("serves", ["", "    serves: null\n", "    serves:\n"])
+def test_a_proxy_with_serves_absent_or_null_serves_everything(serves):
+    text = GOOD.replace("    serves: [{cluster: HVCL01}]\n", serves) + "hyperv_hosts: [{name: HV09}]\n"
+    assert [s["name"] for s in inventory.loads(text).assignments[0]["sources"]] == ["HVCL01", "HV09"]
+
+
+def test_serves_an_empty_list_serves_nothing():
+    """`serves: []` is "none" (a discovered proxy no enabled job uses), not "every source"."""
+    text = GOOD.replace("serves: [{cluster: HVCL01}]", "serves: []") + "hyperv_hosts: [{name: HV09}]\n"
+    inv = inventory.loads(text)
+    assert inv.assignments == [{"proxy": "PROXY01", "max_tasks": 4, "sources": []}]
+    text = text.replace("    max_tasks: 4\n", "")  # no max_tasks either: still an assignment, to nothing
+    assert inventory.loads(text).assignments == [{"proxy": "PROXY01", "max_tasks": None, "sources": []}]
+
+
+def test_serves_nothing_reaches_the_facts_and_pairs_the_proxy_with_no_source():
+    from offhost_audit import facts as facts_doc
+    from offhost_audit.assemble import assemble
+    from offhost_audit.findings import verdicts
+
+    text = GOOD.replace("serves: [{cluster: HVCL01}]", "serves: []")
+    inv = inventory.loads(text)
+    doc = assemble(inv, inv.targets(resolver=Resolver(env=ENV)), [], [], [])
+    facts_doc.validate(doc, source="facts")
+    assert doc["assignments"] == [{"proxy": "PROXY01", "max_tasks": 4, "sources": []}]
+    assert not verdicts.judge(doc, []).cells  # no proxy x source pair at all
+
+
+def test_a_proxy_listed_twice_once_serving_nothing_once_everything_is_refused():
+    text = "proxies:\n  - {name: P1, serves: []}\n  - {name: P1}\nhyperv_hosts: [{name: HV09}]\n"
+    with pytest.raises(InventoryError, match="inv.yaml:3: proxies.1.: proxy P1 is listed twice with different"):
+        inventory.loads(text, source="inv.yaml")
+
+
 def test_ldap_tls_server_name_reaches_the_directory_target():
     inv = inventory.loads(
         "domain_controllers:\n"

@@ -367,18 +367,20 @@ class _Parser:
                 self.host(h, at, "hyperv_host")
         assignment_at: list[tuple[Any, ...]] = []
         proxies: dict[str, tuple[Any, ...]] = {}
+        every: set[str] = set()  # the proxies without serves
         for at, p in self.entries(top, "proxies"):
             with each():
                 mt = p.get("max_tasks")
                 h = self.host(p, at, "proxy")
-                sources = [{"kind": k, "name": _name(n)} for s in p.get("serves") or [] for k, n in s.items()]
+                serves = p.get("serves")  # absent or null: every source; [] serves nothing
+                sources = [{"kind": k, "name": _name(n)} for s in serves or [] for k, n in s.items()]
                 entry = {"proxy": h.name, "max_tasks": mt, "sources": sources}
                 if h.name in proxies:
                     before: dict[str, Any] = next(
                         (a for a in inv.assignments if a["proxy"] == h.name),
                         {"proxy": h.name, "max_tasks": None, "sources": []},
                     )
-                    if before != entry:
+                    if before != entry or (serves is None) != (h.name in every):
                         doc.fail(
                             at,
                             f"proxy {h.name} is listed twice with different max_tasks or serves (first at "
@@ -386,7 +388,9 @@ class _Parser:
                         )
                     continue
                 proxies[h.name] = at
-                if sources or mt is not None:  # no serves: it serves everything (filled in below)
+                if serves is None:
+                    every.add(h.name)  # it serves everything (filled in below)
+                if serves is not None or mt is not None:
                     inv.assignments.append(entry)
                     assignment_at.append(at)
         for at, f in self.entries(top, "file_servers"):
@@ -434,7 +438,7 @@ class _Parser:
             {"kind": "host", "name": h.name} for h in inv.hosts if "hyperv_host" in h.roles and not h.cluster
         ]
         for a in inv.assignments:
-            if not a["sources"]:
+            if a["proxy"] in every:
                 a["sources"] = [s for s in everything if s["name"] != a["proxy"]]
         known = {h.name for h in inv.hosts} | set(inv.clusters)
         for a, at in zip(inv.assignments, assignment_at):

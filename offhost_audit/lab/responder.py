@@ -96,7 +96,7 @@ def inventory_doc(scenario: dict[str, Any], server: LabServer, *, auth: str = "b
     if bs:
         doc["backup_server"] = entry(next(h for h in hosts if h["name"] == bs["name"]))
     doc["proxies"] = [
-        {**entry(h), "max_tasks": h.get("max_tasks", 4), "serves": h.get("serves") or []}
+        {**entry(h), "max_tasks": h.get("max_tasks", 4), **({"serves": h["serves"]} if "serves" in h else {})}
         for h in hosts
         if "proxy" in h["roles"]
     ]

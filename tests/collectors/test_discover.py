@@ -66,6 +66,23 @@ def test_discover_writes_an_inventory_collect_accepts(creds, tmp_path, capsys):
     assert "2 proxies, 1 clusters, 1 standalone Hyper-V hosts, 3 Hyper-V jobs" in err and PASSWORD not in err
 
 
+def test_a_proxy_no_enabled_job_uses_serves_nothing(creds, tmp_path):
+    """Without an enabled off-host job a proxy serves nothing: `serves: []` with a comment, never "every source"."""
+    sc = estate()
+    for j in sc["backup_server"]["jobs"]:
+        j["enabled"] = j["name"] != "Cluster auto"  # PX01 was used by this one job only
+    out = tmp_path / "inventory.yaml"
+    with vbr_rest.serve(sc) as (url, ca, _):
+        assert run(url, ca, out) == 0
+    text = out.read_text()
+    assert "    serves: []  # no enabled off-host job uses this proxy: it serves nothing" in text
+    served = {a["proxy"]: a["sources"] for a in inventory.load(out).assignments}
+    assert served["PX01"] == [] and served["PX02"] == [
+        {"kind": "cluster", "name": "HVCL01"},
+        {"kind": "host", "name": "HV03"},
+    ]
+
+
 def test_paging_follows_every_page_and_requests_grow_with_pages(creds, tmp_path):
     small, large = tmp_path / "small.yaml", tmp_path / "large.yaml"
     with vbr_rest.serve(estate()) as (url, ca, state):
@@ -185,7 +202,8 @@ def test_names_the_inventory_would_refuse_become_comments(tmp_path):
     out.write_text(discover.inventory_text(est))
     inv = inventory.load(out)
     assert inv.proxies == ["PX02"] and inv.clusters == {"HVCL2": []}
-    assert "    serves:" not in out.read_text()  # its one source has a name the inventory refuses: a comment instead
+    assert inv.assignments == [{"proxy": "PX02", "max_tasks": 2, "sources": []}]  # its one source: a comment
+    assert "    serves: []  # none of its sources has a name the inventory accepts" in out.read_text()
     assert '# serves "HV CL" too (jobs: J' in out.read_text()
     assert next(h for h in inv.hosts if h.name == "PX02").address == "px02.corp.example"
     text = out.read_text()
