@@ -292,3 +292,109 @@ def test_every_schema_problem_is_reported_in_document_order():
         "hyperv_hosts[0].winrm.auth",
         "hyperv_hosts[1].colour",
     ]
+
+
+# --- overlay: a hand-written inventory over a discovered one (inventory/overlay.py) -------------------
+
+DISCOVERED = """\
+vbr:
+  version: "13.0.1.1071"
+backup_server:
+  name: "VBR01"
+proxies:
+  - name: "PX01"
+    max_tasks: 6
+    serves:
+      - cluster: "HVCL01"
+  - name: "PX02"
+    max_tasks: 4
+    serves: []
+clusters:
+  - name: "HVCL01"
+    nodes:
+      - name: "HV01"
+      - name: "HV02"
+hyperv_hosts:
+  - name: "HV03"
+file_servers: []
+"""
+
+
+def _overlay(hand: str) -> inventory.Inventory:
+    from offhost_audit.inventory.overlay import overlay
+
+    return overlay(DISCOVERED, hand, discovered_source="<discovered>", hand_source="hand.yaml", via="rest")
+
+
+def test_overlay_the_hand_written_connection_settings_win_the_servers_facts_stay():
+    inv = _overlay(
+        "defaults:\n  credentials: {username_env: MY_USER, password_env: MY_PASS}\n  winrm: {scheme: http}\n"
+        "vbr: {profile: veeam-2026-02}\n"
+        "backup_server: {name: VBR01, address: vbr01.corp.example}\n"
+        "proxies:\n  - {name: px01.corp.example, address: 10.0.0.5, max_tasks: 2, serves: [{host: HV03}],"
+        " winrm: {scheme: https, port: 443}}\n"
+        "clusters:\n  - name: HVCL01\n    nodes: [{name: HV01, address: hv01.corp.example}]\n"
+    )
+    hosts = {h.name: h for h in inv.hosts}
+    assert hosts["PX01"].address == "10.0.0.5" and (hosts["PX01"].winrm.scheme, hosts["PX01"].winrm.port) == (
+        "https",
+        443,
+    )
+    assert hosts["HV01"].address == "hv01.corp.example" and hosts["HV02"].address == "HV02"
+    assert hosts["HV02"].winrm.port == 5985  # the hand-written defaults reach discovered targets
+    assert hosts["HV03"].credentials == {"username_env": "MY_USER", "password_env": "MY_PASS"}
+    assert hosts["VBR01"].address == "vbr01.corp.example"
+    assert (inv.vbr_version, inv.vbr_profile) == ("13.0.1.1071", "veeam-2026-02")
+    served = {a["proxy"]: (a["max_tasks"], a["sources"]) for a in inv.assignments}
+    assert served == {"PX01": (6, [{"kind": "cluster", "name": "HVCL01"}]), "PX02": (4, [])}  # the server's
+    assert inv.origin == {"PX01": "rest", "PX02": "rest"}
+    assert len(inv.notes) == 2
+    assert "hand.yaml:7: proxies[0].max_tasks of PX01 ignored: the backup server says its max tasks" in inv.notes
+    assert (
+        "hand.yaml:7: proxies[0].serves of PX01 ignored: the backup server says what its jobs make it" in (inv.notes[1])
+    )
+
+
+def test_overlay_keeps_targets_only_in_the_hand_written_file_and_says_so():
+    inv = _overlay(
+        "file_servers:\n  - {name: FS01, shares: [VMS]}\n"
+        "proxies:\n  - {name: PX09, serves: [{cluster: HVCL01}]}\n"
+        "hyperv_hosts:\n  - {name: HV01, address: 10.1.1.1}\n"  # a node given an address in another section
+    )
+    assert [f["target"].name for f in inv.file_servers] == ["FS01"]
+    assert inv.file_servers[0]["target"].options["shares"] == ["VMS"]
+    assert next(h for h in inv.hosts if h.name == "HV01").address == "10.1.1.1"
+    assert {a["proxy"]: a["sources"] for a in inv.assignments}["PX09"] == [{"kind": "cluster", "name": "HVCL01"}]
+    assert inv.origin == {"PX01": "rest", "PX02": "rest"}  # PX09's serves came from the hand-written file
+    assert inv.notes == [
+        "hand.yaml:4: proxies PX09: not on the backup server, kept from hand.yaml",
+        "hand.yaml:2: file_servers FS01: not on the backup server, kept from hand.yaml",
+    ]
+
+
+def test_overlay_errors_name_the_hand_written_file_and_line():
+    with pytest.raises(InventoryError) as e:
+        _overlay("proxies:\n  - {name: PX01, address: 10.0.0.5}\n  - {name: PX08, winrm: {port: 0}}\n")
+    assert str(e.value) == "hand.yaml:3: proxies[1].winrm.port: expected an integer 1-65535, got 0"
+    with pytest.raises(InventoryError) as e:  # a check over the merged file: still the hand-written line
+        _overlay("hyperv_hosts:\n  - {name: HV09}\nproxies:\n  - {name: PX09, serves: [{cluster: NOPE}]}\n")
+    assert str(e.value) == "hand.yaml:4: proxies[0].serves: cluster NOPE is not in clusters:"
+    with pytest.raises(InventoryError, match=r"hand.yaml:\d+: .*password"):
+        _overlay("defaults:\n  credentials: {username: a, password: hunter2}\n")
+
+
+def test_the_facts_of_an_overlaid_inventory_say_where_each_assignment_came_from():
+    from offhost_audit import facts as facts_doc
+    from offhost_audit.assemble import assemble
+
+    inv = _overlay("proxies:\n  - {name: PX09, serves: [{cluster: HVCL01}]}\n")
+    doc = assemble(inv, inv.targets(resolver=Resolver(env=ENV)), [], [], [])
+    facts_doc.validate(doc, source="facts")
+    assert {a["proxy"]: a["source"] for a in doc["assignments"]} == {
+        "PX01": "rest",
+        "PX02": "rest",
+        "PX09": "inventory",
+    }
+    assert "hand.yaml:2: proxies PX09: not on the backup server, kept from hand.yaml" in doc["warnings"]
+    plain = inventory.loads(GOOD)  # a hand-written inventory alone: no source (the inventory)
+    assert "source" not in assemble(plain, plain.targets(resolver=Resolver(env=ENV)), [], [], [])["assignments"][0]

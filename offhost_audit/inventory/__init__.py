@@ -84,6 +84,11 @@ class Inventory:
     assignments: list[dict[str, Any]] = field(default_factory=list)
     file_servers: list[dict[str, Any]] = field(default_factory=list)
     domain_controllers: list[dict[str, Any]] = field(default_factory=list)
+    #: where each proxy's ``serves`` came from when not the hand-written file ("rest", "powershell"): set by
+    #: :func:`offhost_audit.inventory.overlay.overlay`; becomes the assignments' ``source`` in the facts
+    origin: dict[str, str] = field(default_factory=dict)
+    #: what an overlay did that the reader should know (a target kept from the hand-written file, ...)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def proxies(self) -> list[str]:
@@ -147,11 +152,22 @@ def load(path: str | os.PathLike[str]) -> Inventory:
 
 def loads(text: str, *, source: str = "inventory") -> Inventory:
     """Parse and check an inventory; InventoryError lists every problem, one ``file:line: field: ...`` each."""
+    doc, raw = read_doc(text, source)
+    direct, broken = check_doc(doc, raw)
+    return parse_doc(doc, raw, direct, broken)
+
+
+def read_doc(text: str, source: str) -> tuple[Doc, Any]:
+    """The YAML document with the line of every path (errors: InventoryError naming the file and line)."""
     node = compose(text, source, InventoryError)
     if node is None:
         raise InventoryError(f"{source}:1: the inventory is empty")
     doc = Doc(source, InventoryError)
-    raw = doc.build(node)
+    return doc, doc.build(node)
+
+
+def check_doc(doc: Doc, raw: Any) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+    """Note every schema problem on ``doc``; (the paths with one, those and every path above them)."""
     direct: set[tuple[Any, ...]] = set()  # every path with a schema problem
     broken: set[tuple[Any, ...]] = set()  # ... and every path above one
     order = {at: i for i, at in enumerate(doc.lines)}  # the paths in document order (built depth first)
@@ -159,6 +175,11 @@ def loads(text: str, *, source: str = "inventory") -> Inventory:
         doc.note(at, msg)
         direct.add(at)
         broken.update(at[:i] for i in range(len(at) + 1))
+    return direct, broken
+
+
+def parse_doc(doc: Doc, raw: Any, direct: set[tuple[Any, ...]], broken: set[tuple[Any, ...]]) -> Inventory:
+    """The inventory of a schema-checked document; raises InventoryError with every problem noted on ``doc``."""
     inv = None
     if isinstance(raw, dict):
         with doc.each():

@@ -80,6 +80,19 @@ def check(sc: dict[str, Any], findings: list[dict[str, Any]]) -> list[dict[str, 
         rows.append(
             {"rule": rule, "want": "pass", "got": got, "ok": bool(got) and "fail" not in got and "unknown" not in got}
         )
+    for want in sc["expect"].get("findings") or []:  # {rule, status (fail), severity, names: text in the message}
+        status, severity, names = want.get("status", "fail"), want.get("severity"), want.get("names")
+        mine = [f for f in findings if f["rule_id"] == want["rule"]]
+        hit = [
+            f
+            for f in mine
+            if f["status"] == status
+            and (severity is None or f["severity"] == severity)
+            and (names is None or str(names) in str(f.get("message", "")))
+        ]
+        wanted = " ".join([status] + ([severity] if severity else []) + ([f"naming {names!r}"] if names else []))
+        got = sorted({f"{f['status']} {f['severity']}" for f in mine})
+        rows.append({"rule": want["rule"], "want": wanted, "got": got, "ok": bool(hit)})
     return rows
 
 
