@@ -119,7 +119,7 @@ def _merge(doc: _Merged, disc: dict[str, Any], hand: dict[str, Any]) -> tuple[di
         theirs = hand.get(sec)
         if not isinstance(theirs, list):
             continue
-        mine = out.get(sec) if isinstance(out.get(sec), list) else []
+        mine: list[Any] = out[sec] if isinstance(out.get(sec), list) else []
         out[sec] = mine
         by_name = {_key(e): i for i, e in enumerate(mine)}
         for j, h in enumerate(theirs):
