@@ -17,9 +17,24 @@ def add_parser(sub: Any, seconds: Any, page_size: Any) -> None:
         "discover",
         help="read proxies, hosts, clusters, file servers and jobs from the backup server; write an inventory",
     )
-    p.add_argument("--backup-server", required=True, metavar="HOST[:PORT]", help="the VBR 13 server (port 9419)")
-    p.add_argument("--via", choices=["rest"], default="rest", help="how to read it (rest: VBR 13's REST API)")
+    add_server_options(p, page_size, required=True)
     p.add_argument("-o", "--output", metavar="FILE", help="write the inventory to FILE (atomically) instead of stdout")
+    p.add_argument("--insecure", action="store_true", help="do not validate the server's TLS certificate")
+    p.add_argument(
+        "--timeout", type=seconds, default=60.0, help="per-request wall-clock timeout in seconds (default: 60)"
+    )
+    p.set_defaults(func=cmd_discover)
+
+
+def add_server_options(p: Any, page_size: Any, *, required: bool) -> None:
+    """The backup server and how to log in to it: `discover`'s options, and `audit --backup-server`'s."""
+    p.add_argument(
+        "--backup-server",
+        required=required,
+        metavar="HOST[:PORT]",
+        help="the VBR 13 server (port 9419)" + ("" if required else ": discover the estate from it, then audit"),
+    )
+    p.add_argument("--via", choices=["rest"], default="rest", help="how to read it (rest: VBR 13's REST API)")
     p.add_argument("--user", metavar="NAME", help=f"the account (default: environment variable {DEFAULT_USER_ENV})")
     who = p.add_mutually_exclusive_group()
     who.add_argument(
@@ -29,16 +44,11 @@ def add_parser(sub: Any, seconds: Any, page_size: Any) -> None:
     )
     who.add_argument("--keyring", metavar="SERVICE", help="read the password from the OS keyring (needs --user)")
     who.add_argument("--prompt", action="store_true", help="ask for the password on the terminal (needs --user)")
-    p.add_argument("--ca-file", metavar="FILE", help="CA certificate(s) to verify the server's TLS certificate")
-    p.add_argument("--insecure", action="store_true", help="do not validate the server's TLS certificate")
-    p.add_argument(
-        "--timeout", type=seconds, default=60.0, help="per-request wall-clock timeout in seconds (default: 60)"
-    )
+    p.add_argument("--ca-file", metavar="FILE", help="CA certificate(s) to verify the backup server's TLS certificate")
     p.add_argument("--page-size", type=page_size, default=500, help="items per page of a list call (default: 500)")
-    p.set_defaults(func=cmd_discover)
 
 
-def _host_port(text: str) -> tuple[str, int | None]:
+def backup_server_address(text: str) -> tuple[str, int | None]:
     """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address."""
     text = text.strip()
     if text.startswith("["):
@@ -64,15 +74,15 @@ def credential_spec(args: argparse.Namespace) -> dict[str, Any]:
     return {**user, "password_env": args.password_env or DEFAULT_PASSWORD_ENV}
 
 
-def cmd_discover(args: argparse.Namespace) -> int:
+def read_server(args: argparse.Namespace) -> tuple[Any, int]:
+    """Read the backup server ``--backup-server`` names: (discover.Estate, requests made). Raises before
+    anything is written: CredentialError (2), an unreachable or refusing server (3)."""
     from offhost_audit import discover
-    from offhost_audit.atomic import stdout_errors, write_atomic
     from offhost_audit.collectors.base import Target
     from offhost_audit.collectors.vbr_rest import VbrRestClient
     from offhost_audit.inventory.credentials import Resolver
-    from offhost_audit.text import clean
 
-    host, port = _host_port(args.backup_server)
+    host, port = backup_server_address(args.backup_server)
     creds = Resolver().resolve(credential_spec(args), where=f"--backup-server {host}")
     target = Target(
         name=host,
@@ -86,23 +96,38 @@ def cmd_discover(args: argparse.Namespace) -> int:
     )
     client = VbrRestClient(target, page_size=args.page_size)
     try:
-        est = discover.read(client)
+        return discover.read(client), client.requests
     finally:
         client.close()
+
+
+def warn_unknown(est: Any) -> None:
+    from offhost_audit.text import clean
+
+    for u in est.unknown:
+        print(f"offhost-audit: warning: unknown: {clean(u, keep_newlines=False)}", file=sys.stderr)
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from offhost_audit import discover
+    from offhost_audit.atomic import stdout_errors, write_atomic
+    from offhost_audit.text import clean
+
+    host, _ = backup_server_address(args.backup_server)
+    est, requests = read_server(args)
     text = discover.inventory_text(est)  # complete before anything is written
     if args.output:
         write_atomic(args.output, text)
     else:
         with stdout_errors():
             sys.stdout.write(text)
-    for u in est.unknown:
-        print(f"offhost-audit: warning: unknown: {clean(u, keep_newlines=False)}", file=sys.stderr)
+    warn_unknown(est)
     kinds = [s.get("type") for s in est.servers]
     print(
         f"offhost-audit: {len(est.proxies)} proxies, {kinds.count('HvCluster')} clusters, "
         f"{sum(1 for s in est.servers if s.get('type') == 'HvServer' and not s.get('parentHostName'))} standalone "
         f"Hyper-V hosts, {len(est.jobs)} Hyper-V jobs read from {clean(host, keep_newlines=False)} in "
-        f"{client.requests} requests" + (f"; inventory written to {args.output}" if args.output else ""),
+        f"{requests} requests" + (f"; inventory written to {args.output}" if args.output else ""),
         file=sys.stderr,
     )
     return 0

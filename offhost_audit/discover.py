@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -30,6 +31,8 @@ from urllib.parse import quote
 
 from offhost_audit import inventory
 from offhost_audit.collectors.vbr_rest import API_VERSION, RestError, VbrRestClient, same
+from offhost_audit.errors import InventoryError
+from offhost_audit.inputs import read_input
 from offhost_audit.names import norm_name
 from offhost_audit.text import clean, redact_url
 
@@ -91,6 +94,27 @@ def read(client: VbrRestClient) -> Estate:
             )
     est.jobs = _records(est, "jobs", client.pages("jobs", [("typeFilter", "HyperVBackup")]), ("name",))
     return est
+
+
+def discovered_inventory(
+    est: Estate,
+    *,
+    hand: str | os.PathLike[str] | None = None,
+    hand_text: str | None = None,
+    now: _dt.datetime | None = None,
+) -> inventory.Inventory:
+    """The inventory discovery gives (in memory, as `discover` would write it), with the hand-written
+    file ``hand`` (or the text ``hand_text``) laid over it (inventory/overlay.py: its addresses, winrm settings, credentials and
+    extra targets; the server's proxies, memberships and assignments). Assignments from the server
+    carry ``source`` "rest" in the facts; what the overlay kept or ignored is in ``notes``."""
+    from offhost_audit.inventory.overlay import overlay
+
+    text = inventory_text(est, now=now)
+    where = f"<discovered from {_c(est.server)}>"
+    if hand is not None:
+        hand_text = read_input(hand, "an inventory YAML file", InventoryError)
+    source = str(hand) if hand is not None else "<hand-written inventory>"
+    return overlay(text, hand_text or "{}", discovered_source=where, hand_source=source, via="rest")
 
 
 def _records(est: Estate, what: str, items: Iterable[Any], keys: tuple[str, ...]) -> list[dict[str, Any]]:

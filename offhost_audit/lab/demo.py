@@ -8,6 +8,7 @@ It is the lab, not Windows: the output says so.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Iterator
@@ -18,19 +19,65 @@ import yaml
 
 from offhost_audit import audit, inventory
 from offhost_audit.inventory.credentials import Resolver
-from offhost_audit.lab import scenario as scenarios
+from offhost_audit.lab import scenario as scenarios, vbr_rest
 from offhost_audit.lab.responder import inventory_doc, lab_env, lab_hosts
 from offhost_audit.lab.wsman import LabServer
 
 
 @contextmanager
 def serve(name: str, *, auth: str = "ntlm") -> Iterator[tuple[dict[str, Any], inventory.Inventory, Resolver]]:
-    """Serve one scenario in the lab for as long as the block runs: (scenario, its inventory, the lab credentials)."""
+    """Serve one scenario in the lab for as long as the block runs: (scenario, its inventory, the lab credentials).
+
+    A scenario with ``discover: true`` is read the way ``audit --backup-server`` reads an estate: the
+    lab's backup server answers over REST beside the WS-Management lab, discovery gives the
+    inventory, and only how to reach each lab host (addresses, ports, credentials) is laid over it."""
     sc = scenarios.load(name)
     with LabServer(lab_hosts(sc), auth=("basic", "ntlm")) as lab:
         doc = inventory_doc(sc, lab, auth=auth)
-        inv = inventory.loads(yaml.safe_dump(doc, sort_keys=False), source=f"<lab inventory for {sc['name']}>")
-        yield sc, inv, Resolver(env=lab_env(sc), interactive=False)
+        resolver = Resolver(env=lab_env(sc), interactive=False)
+        if not sc.get("discover"):
+            inv = inventory.loads(yaml.safe_dump(doc, sort_keys=False), source=f"<lab inventory for {sc['name']}>")
+            yield sc, inv, resolver
+            return
+        with vbr_rest.serve(sc) as (url, ca, _):
+            yield sc, discovered(sc, url, ca, doc), resolver
+
+
+def discovered(sc: dict[str, Any], url: str, ca: str, lab_doc: dict[str, Any]) -> inventory.Inventory:
+    """Discover the scenario from the lab's REST backup server at ``url``; lay the lab's addresses over it."""
+    from offhost_audit import discover
+    from offhost_audit.collectors.base import Target
+    from offhost_audit.collectors.vbr_rest import VbrRestClient
+    from offhost_audit.inventory.credentials import Credentials
+
+    host, port = url.removeprefix("https://").rsplit(":", 1)
+    lab = sc["lab"]
+    target = Target(
+        sc["backup_server"]["name"],
+        "backup_server",
+        host,
+        int(port),
+        Credentials(lab["username"], lab["password"]),
+        ca_file=ca,
+        timeout_s=10.0,
+    )
+    client = VbrRestClient(target)
+    try:
+        est = discover.read(client)
+    finally:
+        client.close()
+    return discover.discovered_inventory(est, hand_text=overlay_yaml(lab_doc))
+
+
+def overlay_yaml(lab_doc: dict[str, Any]) -> str:
+    """The lab inventory reduced to what a hand-written overlay gives: how to reach each host (the
+    server's facts, max tasks and assignments, come from the server)."""
+    hand = {k: copy.deepcopy(v) for k, v in lab_doc.items() if k != "vbr"}
+    for p in hand.get("proxies") or []:
+        p.pop("serves", None)
+        p.pop("max_tasks", None)
+    hand["vbr"] = {"profile": lab_doc["vbr"]["profile"]}
+    return yaml.safe_dump(hand, sort_keys=False)
 
 
 def run_scenario(

@@ -355,3 +355,82 @@ def test_a_bad_scenario_backup_server_is_one_line(tmp_path, capsys):
     assert main(["lab", "rest", "--scenario", str(bad), "--port", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "backup_server: a proxy, managed server or job" in err
+
+
+# --- audit --backup-server: discover in memory, lay a hand-written inventory over it, collect, audit -------
+
+
+@pytest.fixture
+def lab_creds(monkeypatch):
+    sc = scenario.load("job-falls-back")
+    for k, v in {**responder.lab_env(sc), "OFFHOST_VBR_USER": USER, "OFFHOST_VBR_PASSWORD": PASSWORD}.items():
+        monkeypatch.setenv(k, v)
+
+
+def test_audit_backup_server_discovers_overlays_collects_and_audits(lab_creds, tmp_path, capsys):
+    import json
+
+    from offhost_audit.lab import demo
+
+    sc = scenario.load("job-falls-back")
+    hand, out, facts = tmp_path / "hand.yaml", tmp_path / "findings.json", tmp_path / "facts.json"
+    with LabServer(responder.lab_hosts(sc)) as lab, vbr_rest.serve(sc) as (url, ca, _):
+        hand.write_text(demo.overlay_yaml(responder.inventory_doc(sc, lab)))
+        args = ["audit", "--backup-server", url.removeprefix("https://"), "--ca-file", ca, "-i", str(hand)]
+        code = main([*args, "--no-history", "--format", "json", "-o", str(out), "--save-facts", str(facts), "-q"])
+    assert code == 1  # OHP-010 fails critical
+    found = json.loads(out.read_text())
+    assert any(f["rule_id"] == "OHP-010" and f["status"] == "fail" for f in found)
+    doc = json.loads(facts.read_text())
+    assert doc["assignments"] == [
+        {"proxy": "HV72", "max_tasks": 4, "sources": [{"kind": "cluster", "name": "HVCL07"}], "source": "rest"}
+    ]
+    assert {e["status"] for e in doc["collection"]} == {"ok"}  # every lab host reached through the overlay
+    assert PASSWORD not in out.read_text() + facts.read_text() + capsys.readouterr().err
+
+
+def test_audit_backup_server_records_the_server_as_the_estate(lab_creds, tmp_path):
+    from offhost_audit.lab import demo
+    from offhost_audit.store import history
+
+    sc = scenario.load("job-falls-back")
+    hand, db = tmp_path / "hand.yaml", tmp_path / "h.sqlite"
+    with LabServer(responder.lab_hosts(sc)) as lab, vbr_rest.serve(sc) as (url, ca, _):
+        hand.write_text(demo.overlay_yaml(responder.inventory_doc(sc, lab)))
+        hostport = url.removeprefix("https://")
+        args = ["audit", "--backup-server", hostport, "--ca-file", ca, "-i", str(hand), "--db", str(db), "-q"]
+        assert main(args) == 1
+    store = history.History(db, create=False)
+    try:
+        (run,) = store.runs()
+        assert store.estate(run.id) == f"backup-server:{hostport}"
+    finally:
+        store.close()
+
+
+def test_audit_backup_server_unreachable_is_exit_3_and_writes_nothing(lab_creds, tmp_path, capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed when the block ends: nothing listens there
+    before = sorted(tmp_path.iterdir())
+    args = ["audit", "--backup-server", f"127.0.0.1:{port}", "--timeout", "5", "--db", str(tmp_path / "h.sqlite")]
+    outputs = ["-o", str(tmp_path / "f.txt"), "--save-facts", str(tmp_path / "facts.json")]
+    assert main([*args, *outputs, "--report", str(tmp_path / "reports")]) == 3
+    err = capsys.readouterr().err
+    assert "cannot connect to https://127.0.0.1:" in err and len(err.strip().splitlines()) == 1
+    assert sorted(tmp_path.iterdir()) == before  # no findings, facts, report folder or history
+
+
+def test_audit_needs_an_inventory_or_a_backup_server(capsys):
+    assert main(["audit"]) == 2
+    assert "give --inventory FILE, --backup-server HOST, or both" in capsys.readouterr().err
+
+
+def test_a_bad_hand_written_overlay_is_exit_2_naming_its_line(lab_creds, tmp_path, capsys):
+    sc = scenario.load("job-falls-back")
+    hand = tmp_path / "hand.yaml"
+    hand.write_text("proxies:\n  - {name: HV72, winrm: {port: 0}}\n")
+    with vbr_rest.serve(sc) as (url, ca, _):
+        args = ["audit", "--backup-server", url.removeprefix("https://"), "--ca-file", ca, "-i", str(hand), "-q"]
+        assert main([*args, "--no-history"]) == 2
+    assert f"{hand}:2: proxies[0].winrm.port: expected an integer 1-65535, got 0" in capsys.readouterr().err
