@@ -434,3 +434,40 @@ def test_a_bad_hand_written_overlay_is_exit_2_naming_its_line(lab_creds, tmp_pat
         args = ["audit", "--backup-server", url.removeprefix("https://"), "--ca-file", ca, "-i", str(hand), "-q"]
         assert main([*args, "--no-history"]) == 2
     assert f"{hand}:2: proxies[0].winrm.port: expected an integer 1-65535, got 0" in capsys.readouterr().err
+
+
+def test_discover_review_audit_finds_what_audit_backup_server_finds(lab_creds, tmp_path):
+    """`discover -o F`, a review that adds how to reach each host, then `audit -i F` gives the findings
+    `audit --backup-server HOST -i hand.yaml` gives in one go."""
+    import json
+
+    import yaml
+
+    from offhost_audit.lab import demo
+
+    sc = scenario.load("job-failover-off")
+    disc, reviewed, hand = tmp_path / "discovered.yaml", tmp_path / "reviewed.yaml", tmp_path / "hand.yaml"
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    with LabServer(responder.lab_hosts(sc)) as lab, vbr_rest.serve(sc) as (url, ca, _):
+        lab_doc = responder.inventory_doc(sc, lab)
+        server = ["--backup-server", url.removeprefix("https://"), "--ca-file", ca]
+        assert main(["discover", *server, "-o", str(disc)]) == 0
+        reach = {
+            e["name"]: e for e in [lab_doc["backup_server"], *lab_doc["proxies"], *lab_doc["clusters"][0]["nodes"]]
+        }
+        doc = yaml.safe_load(disc.read_text())  # the review: each entry gets its address and winrm settings
+        for e in [doc["backup_server"], *doc["proxies"], *doc["clusters"][0]["nodes"]]:
+            e.update({k: reach[e["name"]][k] for k in ("address", "winrm")})
+        doc["defaults"] = lab_doc["defaults"]
+        reviewed.write_text(yaml.safe_dump(doc, sort_keys=False))
+        hand.write_text(demo.overlay_yaml(lab_doc))
+        common = ["--no-history", "--format", "json", "-q"]
+        assert main(["audit", "-i", str(reviewed), *common, "-o", str(one)]) == 1
+        assert main(["audit", *server, "-i", str(hand), *common, "-o", str(two)]) == 1
+
+    def seen(path: Path) -> set[tuple[str, str, str]]:
+        return {
+            (f["rule_id"], f["status"], json.dumps(f["subject"], sort_keys=True)) for f in json.loads(path.read_text())
+        }
+
+    assert seen(one) == seen(two) and ("OHP-002", "fail") in {(r, s) for r, s, _ in seen(one)}
