@@ -84,3 +84,15 @@ def test_demo_discovers_a_discovery_scenario_without_an_inventory():
         assert sc["discover"] and inv.origin == {"PROXY77": "rest", "PROXY78": "rest"}
         assert {h.name: h.address for h in inv.hosts}["PROXY78"] == "127.0.0.1"  # the lab's address, laid over
         assert inv.notes == []  # the overlay only said how to reach the hosts the server listed
+
+
+@pytest.mark.parametrize("name", DISCOVERY)
+def test_auditing_the_discovered_estate_finds_the_scenarios_problem_naming_the_job_or_host(name):
+    from offhost_audit.lab import demo
+
+    r = demo.run_scenario(name)
+    named = [c for c in r["check"] if "naming" in c["want"]]
+    assert named and all(c["ok"] for c in r["check"]), r["check"]
+    want = r["scenario"]["expect"]["findings"][0]
+    hit = [f for f in r["findings"] if f["rule_id"] == want["rule"] and f["status"] == "fail"]
+    assert any(want["names"] in f["message"] for f in hit)
