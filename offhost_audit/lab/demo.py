@@ -161,6 +161,7 @@ def as_json(results: list[dict[str, Any]]) -> str:
                 "scenario": r["scenario"]["name"],
                 "title": r["scenario"]["title"],
                 "lab": True,
+                "discovered": bool(r["scenario"].get("discover")),  # from the lab's REST backup server
                 "seconds": r["seconds"],
                 "expectations": r["check"],
                 "ok": all(c["ok"] for c in r["check"]),
