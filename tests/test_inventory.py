@@ -398,3 +398,21 @@ def test_the_facts_of_an_overlaid_inventory_say_where_each_assignment_came_from(
     assert "hand.yaml:2: proxies PX09: not on the backup server, kept from hand.yaml" in doc["warnings"]
     plain = inventory.loads(GOOD)  # a hand-written inventory alone: no source (the inventory)
     assert "source" not in assemble(plain, plain.targets(resolver=Resolver(env=ENV)), [], [], [])["assignments"][0]
+
+
+def test_overlay_a_node_the_server_does_not_list_is_kept_with_a_note():
+    inv = _overlay("clusters:\n  - name: HVCL01\n    nodes: [{name: HV02, address: 10.0.0.2}, {name: HV09}]\n")
+    assert inv.clusters == {"HVCL01": ["HV01", "HV02", "HV09"]}
+    assert {h.name: h.address for h in inv.hosts}["HV02"] == "10.0.0.2"
+    assert inv.notes == [
+        "hand.yaml:3: cluster HVCL01: node HV09 is not a node the backup server lists (nor any server it knows); "
+        "kept from hand.yaml"
+    ]
+
+
+def test_overlay_a_backup_server_of_another_name_is_the_hand_written_one_with_a_note():
+    inv = _overlay("backup_server: {name: VBR02, address: vbr02.corp.example}\n")
+    assert [(h.name, h.address) for h in inv.hosts if "backup_server" in h.roles] == [("VBR02", "vbr02.corp.example")]
+    assert inv.notes == [
+        "hand.yaml:1: backup_server VBR02: the server discovered calls itself VBR01; the hand-written entry is used"
+    ]
