@@ -68,6 +68,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     from offhost_audit import discover
     from offhost_audit.atomic import stdout_errors, write_atomic
     from offhost_audit.collectors.base import Target
+    from offhost_audit.collectors.vbr_read import read_rest
     from offhost_audit.collectors.vbr_rest import VbrRestClient
     from offhost_audit.inventory.credentials import Resolver
     from offhost_audit.text import clean
@@ -86,7 +87,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     )
     client = VbrRestClient(target, page_size=args.page_size)
     try:
-        est = discover.read(client)
+        est = read_rest(client)
     finally:
         client.close()
     text = discover.inventory_text(est)  # complete before anything is written
@@ -97,12 +98,11 @@ def cmd_discover(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
     for u in est.unknown:
         print(f"offhost-audit: warning: unknown: {clean(u, keep_newlines=False)}", file=sys.stderr)
-    kinds = [s.get("type") for s in est.servers]
     print(
-        f"offhost-audit: {len(est.proxies)} proxies, {kinds.count('HvCluster')} clusters, "
-        f"{sum(1 for s in est.servers if s.get('type') == 'HvServer' and not s.get('parentHostName'))} standalone "
-        f"Hyper-V hosts, {len(est.jobs)} Hyper-V jobs read from {clean(host, keep_newlines=False)} in "
-        f"{client.requests} requests" + (f"; inventory written to {args.output}" if args.output else ""),
+        f"offhost-audit: {len(est.proxies or [])} proxies, {len(est.clusters or [])} clusters, "
+        f"{len(est.standalone_hosts())} standalone Hyper-V hosts, {len(est.jobs or [])} Hyper-V jobs read from "
+        f"{clean(host, keep_newlines=False)} in {client.requests} requests"
+        + (f"; inventory written to {args.output}" if args.output else ""),
         file=sys.stderr,
     )
     return 0
