@@ -17,8 +17,24 @@ def add_parser(sub: Any, seconds: Any, page_size: Any) -> None:
         "discover",
         help="read proxies, hosts, clusters, file servers and jobs from the backup server; write an inventory",
     )
-    p.add_argument("--backup-server", required=True, metavar="HOST[:PORT]", help="the VBR 13 server (port 9419)")
-    p.add_argument("--via", choices=["rest"], default="rest", help="how to read it (rest: VBR 13's REST API)")
+    p.add_argument(
+        "--backup-server",
+        required=True,
+        metavar="HOST[:PORT]",
+        help="the backup server; PORT: its REST API's (default 9419), with --via winrm its WinRM port",
+    )
+    p.add_argument(
+        "--via",
+        choices=["rest", "winrm"],
+        help="how to read it: rest (VBR 13's REST API) or winrm (the Veeam PowerShell module, VBR 12 or a "
+        "Windows VBR 13); default: REST, then WinRM only when the REST endpoint does not answer "
+        "(never after HTTP 401/403)",
+    )
+    p.add_argument("--winrm-port", type=int, metavar="PORT", help="WinRM port (default 5986 https, 5985 http)")
+    p.add_argument("--winrm-scheme", choices=["https", "http"], default="https", help="WinRM scheme (default https)")
+    p.add_argument(
+        "--winrm-auth", choices=["ntlm", "kerberos", "credssp", "basic"], default="ntlm", help="WinRM auth (ntlm)"
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write the inventory to FILE (atomically) instead of stdout")
     p.add_argument("--user", metavar="NAME", help=f"the account (default: environment variable {DEFAULT_USER_ENV})")
     who = p.add_mutually_exclusive_group()
@@ -68,40 +84,53 @@ def cmd_discover(args: argparse.Namespace) -> int:
     from offhost_audit import discover
     from offhost_audit.atomic import stdout_errors, write_atomic
     from offhost_audit.collectors.base import Target
-    from offhost_audit.collectors.vbr_read import read_rest
-    from offhost_audit.collectors.vbr_rest import VbrRestClient
     from offhost_audit.inventory.credentials import Resolver
     from offhost_audit.text import clean
 
     host, port = _host_port(args.backup_server)
+    via = args.via or "auto"
     creds = Resolver().resolve(credential_spec(args), where=f"--backup-server {host}")
+    winrm_port = args.winrm_port or (port if via == "winrm" else None)
     target = Target(
         name=host,
         kind="backup_server",
         address=host,
-        port=port,
+        port=winrm_port or (5986 if args.winrm_scheme == "https" else 5985),
         credentials=creds,
+        tls=args.winrm_scheme == "https",
         verify_tls=not args.insecure,
         ca_file=args.ca_file,
         timeout_s=args.timeout,
+        options={
+            "roles": ["backup_server"],
+            "auth": args.winrm_auth,
+            "scheme": args.winrm_scheme,
+            "path": "/wsman",
+            "message_encryption": "auto",
+            "vbr_via": via,
+            "vbr_rest": {
+                "port": port if via != "winrm" else None,
+                "verify_tls": not args.insecure,
+                "ca_file": args.ca_file,
+            },
+        },
     )
-    client = VbrRestClient(target, page_size=args.page_size)
-    try:
-        est = read_rest(client)
-    finally:
-        client.close()
+    est = discover.read(target, via=via, page_size=args.page_size)
     text = discover.inventory_text(est)  # complete before anything is written
     if args.output:
         write_atomic(args.output, text)
     else:
         with stdout_errors():
             sys.stdout.write(text)
+    if est.fallback:
+        print(f"offhost-audit: warning: REST did not answer, read over WinRM: {clean(est.fallback)}", file=sys.stderr)
     for u in est.unknown:
         print(f"offhost-audit: warning: unknown: {clean(u, keep_newlines=False)}", file=sys.stderr)
+    how = f"{est.requests} requests" if est.via == "rest" else "the Veeam PowerShell module over WinRM"
     print(
         f"offhost-audit: {len(est.proxies or [])} proxies, {len(est.clusters or [])} clusters, "
         f"{len(est.standalone_hosts())} standalone Hyper-V hosts, {len(est.jobs or [])} Hyper-V jobs read from "
-        f"{clean(host, keep_newlines=False)} in {client.requests} requests"
+        f"{clean(host, keep_newlines=False)} with {how}"
         + (f"; inventory written to {args.output}" if args.output else ""),
         file=sys.stderr,
     )

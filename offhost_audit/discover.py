@@ -1,8 +1,10 @@
 """`discover`: read the estate from the backup server and write a reviewable inventory.
 
-The read gives a :class:`~offhost_audit.vbr_estate.VbrEstate` (REST: ``collectors/vbr_read.py``;
-PowerShell over WinRM: ``collectors/ps/backup_server.ps1``); :func:`inventory_text` writes it as
-inventory YAML. A proxy's state, a host's VSS settings and each job are comments: the inventory has
+:func:`read` gives a :class:`~offhost_audit.vbr_estate.VbrEstate` (REST: ``collectors/vbr_read.py``;
+PowerShell over WinRM: ``collectors/ps/backup_server.ps1``), the way ``via`` says: ``rest`` or
+``winrm`` alone, ``auto`` REST and then WinRM only when the REST endpoint does not answer (no
+connection, no answer in time, TLS refused, no API of that version), never after HTTP 401/403: the
+credentials are not sent again another way. :func:`inventory_text` writes it as inventory YAML. A proxy's state, a host's VSS settings and each job are comments: the inventory has
 no fields for them. Nothing secret is written (credentials stay the defaults: environment variables).
 """
 
@@ -14,13 +16,65 @@ import re
 from functools import cache
 from typing import Any
 
-from offhost_audit import inventory
-from offhost_audit.collectors.vbr_rest import API_VERSION
+from offhost_audit import deadline as deadline_clock, inventory
+from offhost_audit.collectors.backup_server import read_winrm, rest_target
+from offhost_audit.collectors.base import Context, Target
+from offhost_audit.collectors.vbr_read import read_rest
+from offhost_audit.collectors.vbr_rest import API_VERSION, PAGE_SIZE, RestError, VbrRestClient
+from offhost_audit.collectors.winrm import AuthenticationError, WinRMSession
+from offhost_audit.errors import CollectorError, TargetUnreachableError
 from offhost_audit.names import norm_name
 from offhost_audit.text import clean
 from offhost_audit.vbr_estate import VbrEstate, VbrHost, VbrProxy, assignments, on_off
 
 # --- the inventory -------------------------------------------------------------------------------
+
+
+def read(target: Target, *, via: str = "auto", page_size: int = PAGE_SIZE) -> VbrEstate:
+    """Read the backup server. ``target``: its WinRM settings and credentials; its REST endpoint in
+    ``options["vbr_rest"]`` (port, verify_tls, ca_file; default port 9419). Raises what the reads
+    raise (AuthenticationError, TargetUnreachableError, RestError, CollectorError: exit 3)."""
+    why = None
+    if via in ("auto", "rest"):
+        client = VbrRestClient(rest_target(target), page_size=page_size)
+        try:
+            est = read_rest(client)
+            est.requests = client.requests
+            return est
+        except AuthenticationError:
+            raise
+        except TargetUnreachableError as e:
+            if via == "rest":
+                raise
+            why = str(e)
+        except RestError as e:
+            if via == "rest" or not e.unsupported_api:
+                raise
+            why = str(e)
+        finally:
+            client.close()
+    ctx = Context()
+    session = ctx.extra["winrm"] = WinRMSession(target, call_timeout=target.timeout_s)
+    watch = deadline_clock.arm(target.timeout_s)  # a trickling WinRM answer is cut too
+    try:
+        result = read_winrm(target, ctx)
+    except CollectorError as e:
+        after = f" (after REST did not answer: {why})" if why else ""
+        if watch.expired:
+            raise TargetUnreachableError(
+                f"{target.name}: no answer over WinRM within {target.timeout_s:g}s (timeout){after}"
+            ) from None
+        if after:
+            raise type(e)(f"{e}{after}") from None
+        raise
+    finally:
+        watch.disarm()
+        with deadline_clock.wall_clock(min(target.timeout_s, 10.0)):
+            session.close(graceful=not watch.expired)
+    if result is None:
+        raise CollectorError(f"{target.name}: the Veeam PowerShell module is not installed: nothing to discover")
+    result.fallback = why
+    return result
 
 
 def _q(value: Any) -> str:
@@ -85,6 +139,8 @@ def inventory_text(est: VbrEstate, *, now: _dt.datetime | None = None) -> str:
         "# winrm settings and credentials (environment variables, keyring or prompt) where the defaults",
         "# do not fit. Nothing secret is written here.",
     ]
+    if est.fallback:
+        lines.append(f"# The REST API did not answer, so this was read over WinRM: {_c(est.fallback)}")
     lines += [f"# UNKNOWN: {_c(u)}" for u in est.unknown]
     lines += ["", "vbr:  # " + ("GET /api/v1/serverInfo" if rest else "Get-VBRBackupServerInfo")]
     lines.append(f"  version: {_q(est.version)}" if est.version else "  version: null  # unknown")

@@ -80,6 +80,8 @@ class VbrEstate:
     jobs: list[dict[str, Any]] | None = None
     notes: list[str] = field(default_factory=list)  #: what a reader of the jobs should know (one line each)
     unknown: list[str] = field(default_factory=list)
+    fallback: str | None = None  #: why REST was not used (read over WinRM because REST did not answer)
+    requests: int = 0  #: REST requests or WinRM script runs it took
 
     @property
     def source(self) -> Source:

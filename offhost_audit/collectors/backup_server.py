@@ -23,7 +23,7 @@ from offhost_audit.collectors.base import Context, Fragment, Target, with_meta
 from offhost_audit.collectors.parsers_estate import parse_backup_server
 from offhost_audit.collectors.vbr_read import read_rest
 from offhost_audit.collectors.vbr_rest import RestError, VbrRestClient
-from offhost_audit.collectors.winrm import AuthenticationError, PsCollector
+from offhost_audit.collectors.winrm import AuthenticationError, PsCollector, session_for
 from offhost_audit.errors import CollectorError, NotAttemptedError, TargetUnreachableError
 from offhost_audit.vbr_estate import VbrEstate, vbr_facts
 
@@ -45,6 +45,16 @@ def rest_target(target: Target, timeout_s: float | None = None) -> Target:
         ca_file=rest.get("ca_file"),
         timeout_s=timeout_s or target.timeout_s,
     )
+
+
+def read_winrm(target: Target, ctx: Context) -> VbrEstate | None:
+    """The estate through backup_server.ps1 over the target's WinRM session (None: no Veeam module)."""
+    session = session_for(target, ctx)
+    doc = session.run("backup_server.ps1", {}, deadline=ctx.extra.get("deadline"))
+    est = parse_backup_server(doc, server=target.name, endpoint=session.endpoint)
+    if est is not None:
+        est.requests = 1
+    return est
 
 
 class RestBackupServerCollector:

@@ -132,7 +132,7 @@ def parse_backup_server(doc: Any, *, server: str, endpoint: str) -> VbrEstate | 
     d = pj.obj(doc) or {}
     if (pj.text(d.get("Module")) or "").lower() != "present":
         return None
-    est = VbrEstate(server=server, endpoint=f"WinRM {endpoint}", via="winrm", name=pj.netbios(d.get("Server")))
+    est = VbrEstate(server=server, endpoint=endpoint, via="winrm", name=pj.netbios(d.get("Server")))
     version = pj.text(d.get("Version"))
     est.version = version if version and re.fullmatch(r"[0-9]+(\.[0-9]+){0,3}", version) else None
     for m in pj.as_list(d.get("Missing")):

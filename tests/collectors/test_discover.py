@@ -129,10 +129,15 @@ def test_a_viewer_gets_an_inventory_with_the_vss_facts_unknown(creds, tmp_path, 
 
 
 def test_a_server_without_api_1_3_rev1(creds, tmp_path, capsys):
+    """--via rest: the error; by default the WinRM path is tried next (here nothing answers there)."""
     out = tmp_path / "inventory.yaml"
     with vbr_rest.serve(estate(api_versions=["1.2-rev1"])) as (url, ca, _):
-        assert run(url, ca, out) == 3
-    assert "does not serve REST API 1.3-rev1" in capsys.readouterr().err and not out.exists()
+        assert run(url, ca, out, "--via", "rest") == 3
+        assert "does not serve REST API 1.3-rev1" in capsys.readouterr().err and not out.exists()
+        assert run(url, ca, out, "--winrm-port", "1", "--timeout", "5") == 3
+    err = capsys.readouterr().err
+    assert "cannot connect to https://127.0.0.1:1/wsman" in err and "after REST did not answer" in err
+    assert "does not serve REST API 1.3-rev1" in err and not out.exists()
 
 
 def test_the_lab_certificate_is_refused_without_its_ca(creds, tmp_path, capsys):
