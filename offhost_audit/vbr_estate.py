@@ -20,8 +20,6 @@ from offhost_audit.names import norm_name
 
 Source = Literal["rest", "powershell"]
 VssKind = Literal["hardware", "software"]
-# Microsoft's software VSS provider: its name as VBR shows it and its well-known provider id.
-SOFTWARE_PROVIDER_ID = "b5946137-7b9f-4925-af80-51abd60b20d5"
 
 
 @dataclass
@@ -91,15 +89,12 @@ class VbrEstate:
         return [h for h in self.hosts or [] if h.cluster is None]
 
 
-def vss_kind(provider_name: str | None, provider_id: str | None = None) -> VssKind | None:
-    """Hardware or Microsoft's software provider, from the name (or id) VBR gives; None when empty."""
-    pid = (provider_id or "").strip("{} ").lower()
-    name = (provider_name or "").strip()
-    if not name and not pid:
+def vss_kind(provider_name: str | None) -> VssKind | None:
+    """Hardware or Microsoft's software provider, from the name VBR gives; None when it gives none."""
+    name = (provider_name or "").strip().lower()
+    if not name:
         return None
-    if pid == SOFTWARE_PROVIDER_ID or "microsoft software shadow copy" in name.lower():
-        return "software"
-    return "hardware"
+    return "software" if "microsoft software shadow copy" in name else "hardware"
 
 
 def host_vss(kinds: list[VssKind | None]) -> VssKind | None:
@@ -136,7 +131,8 @@ def vbr_facts(est: VbrEstate, source: Source) -> dict[str, Any]:
     """The facts' ``vbr`` section (schema ``$defs/vbr``) from the estate; every entry says its source.
 
     ``managed_servers``: the clusters and the standalone Hyper-V hosts; ``hyperv_hosts``: every
-    Hyper-V host with its VSS settings (a cluster node over REST: unknown, the API has none)."""
+    Hyper-V host with its VSS settings (a cluster node over REST: unknown, the API has none), null
+    when no host's settings could be read (not collected)."""
     managed = None
     if est.clusters is not None or est.hosts is not None:
         managed = (
@@ -159,7 +155,7 @@ def vbr_facts(est: VbrEstate, source: Source) -> dict[str, Any]:
             for p in est.proxies
         ]
     hosts = None
-    if est.hosts is not None:
+    if any(h.vss_provider is not None or h.failover_to_software is not None for h in est.hosts or []):
         hosts = [
             {
                 "name": h.name,
@@ -167,7 +163,7 @@ def vbr_facts(est: VbrEstate, source: Source) -> dict[str, Any]:
                 "failover_to_software": h.failover_to_software,
                 "source": source,
             }
-            for h in est.hosts
+            for h in est.hosts or []
         ]
     jobs = None if est.jobs is None else [{**j, "source": source} for j in est.jobs]
     return {

@@ -149,14 +149,14 @@ def parse_backup_server(doc: Any, *, server: str, endpoint: str) -> VbrEstate | 
         if not name:
             continue
         mt = pj.integer(p.get("MaxTasks"))
+        unavailable = pj.boolean(p.get("Unavailable"))
         est.proxies.append(
             VbrProxy(
                 name=name,
                 host=pj.text(p.get("Host")) or name,
-                id=pj.text(p.get("Id")),
                 max_tasks=mt if mt is not None and mt >= 0 else None,
                 disabled=pj.boolean(p.get("Disabled")),
-                online=pj.boolean(p.get("Online")),
+                online=None if unavailable is None else not unavailable,
                 out_of_date=pj.boolean(p.get("OutOfDate")),
             )
         )
@@ -171,7 +171,7 @@ def parse_backup_server(doc: Any, *, server: str, endpoint: str) -> VbrEstate | 
         for v in pj.as_list(h.get("Volumes")):
             v = pj.obj(v) or {}
             provider = pj.text(v.get("Provider"))
-            kinds.append(vss_kind(provider, pj.guid(v.get("ProviderId"))))
+            kinds.append(vss_kind(provider))
             if provider:
                 names.add(provider)
             failover.add(pj.boolean(v.get("Failover")))
@@ -203,16 +203,14 @@ def _servers(est: VbrEstate, servers: list[Any]) -> None:
         name, kind = pj.text(s.get("Name")), _PS_SERVER.get((pj.text(s.get("Type")) or "").lower())
         if not name or kind is None:
             continue
-        unavailable = pj.boolean(s.get("IsUnavailable"))
-        available = None if unavailable is None else not unavailable
         if kind == "cluster":
-            clusters[norm_name(name)] = VbrCluster(name, [], available)
+            clusters[norm_name(name)] = VbrCluster(name, [])
             if pj.text(s.get("Id")):
                 ids[str(pj.text(s.get("Id"))).lower()] = norm_name(name)
         elif kind == "scvmm":
             est.scvmm.append(name)
         elif kind == "host":
-            hosts.append((VbrHost(name, None, available), (pj.text(s.get("ParentId")) or "").lower() or None))
+            hosts.append((VbrHost(name), (pj.text(s.get("ParentId")) or "").lower() or None))
         else:
             est.file_servers.append(VbrFileServer(name, cluster=kind == "smb_cluster"))
     for h, parent in hosts:
@@ -233,7 +231,6 @@ def _ps_job(est: VbrEstate, j: Any) -> dict[str, Any] | None:
     listed = None if j.get("Proxies") is None else [t for t in map(pj.text, pj.as_list(j.get("Proxies"))) if t]
     job: dict[str, Any] = {
         "name": name,
-        "id": pj.guid(j.get("Id")) or pj.text(j.get("Id")),
         "enabled": pj.boolean(j.get("Enabled")),
         "mode": None if off is None else "off_host" if off else "on_host",
         "proxies": None,

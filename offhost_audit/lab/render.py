@@ -306,7 +306,7 @@ _PS_OBJECT_TYPE = {"VirtualMachine": "Vm", "Host": "Host", "Cluster": "Cluster"}
 # backup_server.ps1's property paths and cmdlets -> (section, field) of its answer that they fill: a
 # scenario's ``backup_server.powershell_absent`` drops them, as an older Veeam module would.
 PS_FIELDS = {
-    "Host.IsUnavailable": ("Proxies", "Online"),
+    "Host.IsUnavailable": ("Proxies", "Unavailable"),
     "MaxTasksCount": ("Proxies", "MaxTasks"),
     "IsDisabled": ("Proxies", "Disabled"),
     "IsOutOfDate": ("Proxies", "OutOfDate"),
@@ -324,7 +324,10 @@ PS_FIELDS = {
 
 def backup_server(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]) -> Any:
     """backup_server.ps1 from the scenario keys the REST lab reads (``lab/vbr_rest_data.py``): the same
-    estate over both paths; cluster nodes' VSS settings too (PowerShell has them, REST does not)."""
+    estate over both paths; cluster nodes' VSS settings too (PowerShell has them, REST does not).
+    A scenario without ``jobs`` gets no jobs and (without ``volumes``) no volume settings over
+    PowerShell: its runs judge no jobs, as before the backup server's jobs were read (REST still
+    derives one job per proxy from ``serves`` for discovery)."""
     from offhost_audit.lab import vbr_rest_data as data
 
     bs = sc.get("backup_server") or {}
@@ -337,7 +340,6 @@ def backup_server(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]
             "Type": _PS_SERVER_TYPE[s["type"]],
             "Id": s["id"],
             "ParentId": s.get("parentHostId"),
-            "IsUnavailable": s["status"] == "Unavailable",
         }
         for s in data.managed_servers(sc)
         if s["type"] in _PS_SERVER_TYPE
@@ -346,12 +348,10 @@ def backup_server(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]
     ps_proxies = [
         {
             "Name": p["name"],
-            "Id": p["id"],
             "Host": p["server"]["hostName"],
-            "Type": "HvOffhost",
             "MaxTasks": p["server"]["maxTaskCount"],
             "Disabled": st["isDisabled"],
-            "Online": st["isOnline"],
+            "Unavailable": not st["isOnline"],
             "OutOfDate": st["isOutOfDate"],
         }
         for p, st in zip(proxies, states)
@@ -361,7 +361,7 @@ def backup_server(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]
         settings = data.volume_settings(sc, s["Name"]) if s["Type"] == "HvServer" else None
         if settings:
             provider, failover = settings
-            volume = {"MountPoint": "C:\\", "Provider": provider, "ProviderId": None, "Failover": failover}
+            volume = {"Provider": provider, "Failover": failover}
             hosts.append({"Name": s["Name"], "Volumes": [volume]})
     names = {p["id"]: p["server"]["hostName"] for p in proxies}
     jobs = []
@@ -371,7 +371,6 @@ def backup_server(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]
         jobs.append(
             {
                 "Name": j["name"],
-                "Id": j["id"],
                 "Enabled": not j["isDisabled"],
                 "OffHost": bp["proxyType"] == "OffHost",
                 "Failover": off.get("failoverToOnHostBackup", True),
@@ -393,14 +392,15 @@ def backup_server(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]
         section, key = PS_FIELDS[path]
         for item in sections[section]:
             item[key] = None
+    modelled = bs.get("jobs") is not None  # the shipped scenarios that predate jobs: none read, as before
     return {
         "Module": "present",
         "Server": host["name"],
         "Version": bs["version"],
         "Servers": servers,
         "Proxies": ps_proxies,
-        "Hosts": hosts,
-        "Jobs": jobs,
+        "Hosts": hosts if modelled or bs.get("volumes") else [],
+        "Jobs": jobs if modelled else None,
         "Missing": absent,
         "Errors": [],
     }

@@ -1,152 +1,46 @@
 # backup_server.ps1: the backup server's own view through the Veeam PowerShell module (VBR 12, or a
-# Windows VBR 13): version; Hyper-V hosts, clusters (nodes by ParentId) and SMB3 servers; Hyper-V
-# off-host proxies and their state; Hyper-V backup jobs (processing mode, proxy selection, failover
-# to on-host, the objects they process); per Hyper-V host the VSS provider VBR uses for its volumes.
-# Read only. Read defensively: a property or cmdlet this release does not have is $null and its
-# path is listed in Missing (an unknown fact, never a crash); one host or job that cannot be read is
-# listed in Errors and the others are still read. Module absent: says so, facts stay unknown.
+# Windows VBR 13): version; Hyper-V hosts, clusters (nodes by ParentId), SMB3 and SCVMM servers;
+# Hyper-V off-host proxies and their state; Hyper-V backup jobs (processing mode, proxy selection,
+# failover to on-host, the objects they process); per Hyper-V host the VSS provider VBR uses for
+# its volumes. Read only. Read defensively: P (property) and S (its text) give $null for a property
+# this release does not have and list its path in Missing, C lists a cmdlet it lacks (an unknown
+# fact, never a crash); a host or job that cannot be read goes to Errors, the others are still read.
+# Kept short: it travels as -EncodedCommand through cmd.exe (8191 characters at most).
 # Property names: VeeamHub BR-Dump-Object, AsBuiltReport.Veeam.VBR, Veeam's PowerShell reference;
 # FailoverToSoftwareProvider on a volume is unverified (absent: the failover is unknown).
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
-if (-not (Get-Module -ListAvailable -Name Veeam.Backup.PowerShell)) {
-    [pscustomobject]@{ Module = 'absent' } | ConvertTo-Json -Compress
-    return
-}
-Import-Module -Name Veeam.Backup.PowerShell -WarningAction SilentlyContinue
-$missing = New-Object System.Collections.Generic.List[string]
-$errors = New-Object System.Collections.Generic.List[string]
-
-# The value at a dotted property path, or $null when any step is $null or not a property here.
-function Get-Prop($Object, [string[]]$Paths) {
-    foreach ($path in $Paths) {
-        $value = $Object
-        $found = $true
-        foreach ($part in $path.Split('.')) {
-            if ($null -eq $value) { break }
-            $prop = $value.PSObject.Properties[$part]
-            if (-not $prop) { $found = $false; break }
-            $value = $prop.Value
-        }
-        if ($found) { return $value }
-    }
-    if (-not $missing.Contains($Paths[0])) { $missing.Add($Paths[0]) }
-    return $null
-}
-
-function Test-Cmdlet([string]$Name) {
-    if (Get-Command -Name $Name -ErrorAction SilentlyContinue) { return $true }
-    if (-not $missing.Contains($Name)) { $missing.Add($Name) }
-    return $false
-}
-
-function Text($Value) { if ($null -eq $Value) { $null } else { [string]$Value } }
-
-$version = $null
-if (Test-Cmdlet 'Get-VBRBackupServerInfo') { $version = Text (Get-Prop (Get-VBRBackupServerInfo) @('Build')) }
-
-$servers = @()
-$hvServers = @()
-foreach ($type in @('HvServer', 'HvCluster', 'SmbServer', 'SmbCluster', 'Scvmm')) {
-    try {
-        foreach ($s in @(Get-VBRServer -Type $type)) {
-            if ($type -eq 'HvServer') { $hvServers += $s }
-            $servers += [pscustomobject]@{
-                Name          = Text (Get-Prop $s @('Name'))
-                Type          = $type
-                Id            = Text (Get-Prop $s @('Id'))
-                ParentId      = Text (Get-Prop $s @('ParentId'))
-                IsUnavailable = Get-Prop $s @('IsUnavailable')
-            }
-        }
-    } catch { $errors.Add("Get-VBRServer -Type ${type}: $($_.Exception.Message)") }
-}
-
-$proxies = @()
-if (Test-Cmdlet 'Get-VBRHvProxy') {
-    foreach ($p in @(Get-VBRHvProxy)) {
-        $unavailable = Get-Prop $p @('Host.IsUnavailable')
-        $proxies += [pscustomobject]@{
-            Name      = Text (Get-Prop $p @('Name'))
-            Id        = Text (Get-Prop $p @('Id'))
-            Host      = Text (Get-Prop $p @('Host.Name'))
-            Type      = Text (Get-Prop $p @('Type'))
-            MaxTasks  = Get-Prop $p @('MaxTasksCount', 'Options.MaxTasksCount')
-            Disabled  = Get-Prop $p @('IsDisabled')
-            Online    = if ($null -eq $unavailable) { $null } else { -not $unavailable }
-            OutOfDate = Get-Prop $p @('IsOutOfDate', 'Host.IsOutOfDate')
-        }
-    }
-}
-
-$hosts = @()
-if (Test-Cmdlet 'Get-VBRHvServerVolume') {
-    foreach ($s in $hvServers) {
-        $name = Text (Get-Prop $s @('Name'))
-        try {
-            $volumes = @(Get-VBRHvServerVolume -Server $s | ForEach-Object {
-                [pscustomobject]@{
-                    MountPoint = Text (Get-Prop $_ @('MountPoint'))
-                    Provider   = Text (Get-Prop $_ @('VssProvider.Name'))
-                    ProviderId = Text (Get-Prop $_ @('VssProvider.Id'))
-                    Failover   = Get-Prop $_ @('FailoverToSoftwareProvider')
-                }
-            })
-            $hosts += [pscustomobject]@{ Name = $name; Volumes = $volumes }
-        } catch { $errors.Add("Get-VBRHvServerVolume -Server ${name}: $($_.Exception.Message)") }
-    }
-}
-
-$jobs = $null
-if (Test-Cmdlet 'Get-VBRJob') {
-    $jobs = @()
-    $hvJobs = @(Get-VBRJob -WarningAction SilentlyContinue | Where-Object {
-        (Text (Get-Prop $_ @('TypeToString'))) -eq 'Hyper-V Backup' -or
-        ((Text (Get-Prop $_ @('JobType'))) -eq 'Backup' -and (Text (Get-Prop $_ @('BackupPlatform.Platform', 'BackupPlatform'))) -match 'HyperV')
-    })
-    foreach ($j in $hvJobs) {
-        $name = Text (Get-Prop $j @('Name'))
-        try {
-            $listed = $null
-            if (Test-Cmdlet 'Get-VBRJobProxy') {
-                $listed = @(Get-VBRJobProxy -Job $j | ForEach-Object {
-                    $h = Text (Get-Prop $_ @('Host.Name'))
-                    if ($h) { $h } else { Text (Get-Prop $_ @('Name')) }
-                })
-            }
-            $objects = $null
-            if (Test-Cmdlet 'Get-VBRJobObject') {
-                $objects = @(Get-VBRJobObject -Job $j | ForEach-Object {
-                    [pscustomobject]@{
-                        Name     = Text (Get-Prop $_ @('Name'))
-                        Kind     = Text (Get-Prop $_ @('Object.Type', 'TypeDisplayName'))
-                        Host     = Text (Get-Prop $_ @('Object.Host.Name', 'Location'))
-                        Excluded = (Text (Get-Prop $_ @('Type'))) -eq 'Exclude'
-                    }
-                })
-            }
-            $jobs += [pscustomobject]@{
-                Name      = $name
-                Id        = Text (Get-Prop $j @('Id'))
-                Enabled   = Get-Prop $j @('IsScheduleEnabled', 'Info.IsScheduleEnabled')
-                OffHost   = Get-Prop $j @('HvSourceOptions.OffHostBackup', 'Options.HvSourceOptions.OffHostBackup')
-                Failover  = Get-Prop $j @('HvSourceOptions.FailoverToOnHostBackup', 'Options.HvSourceOptions.FailoverToOnHostBackup')
-                AutoProxy = Get-Prop $j @('Options.JobOptions.SourceProxyAutoDetect', 'SourceProxyAutoDetect')
-                Proxies   = $listed
-                Objects   = $objects
-            }
-        } catch { $errors.Add("job ${name}: $($_.Exception.Message)") }
-    }
-}
-
-[pscustomobject]@{
-    Module  = 'present'
-    Server  = $env:COMPUTERNAME
-    Version = $version
-    Servers = $servers
-    Proxies = $proxies
-    Hosts   = $hosts
-    Jobs    = $jobs
-    Missing = @($missing)
-    Errors  = @($errors)
-} | ConvertTo-Json -Compress -Depth 5
+if (-not (Get-Module -ListAvailable Veeam.Backup.PowerShell)) { @{ Module='absent' } | ConvertTo-Json -Compress;return }
+Import-Module Veeam.Backup.PowerShell -WA 0
+$M=New-Object Collections.Generic.List[string]
+$E=@()
+function P($o, [string[]]$ps) {
+foreach ($p in $ps) { $v=$o;$ok=1
+foreach ($n in $p.Split('.')) { if ($null -eq $v) { break };$q=$v.PSObject.Properties[$n];if (!$q) { $ok=0;break };$v=$q.Value }
+if ($ok) { return $v } }
+if (!$M.Contains($ps[0])) { $M.Add($ps[0]) } }
+function S($o, [string[]]$ps) { $v=P $o $ps;if ($null -ne $v) { [string]$v } }
+function C($n) { if (Get-Command $n -EA 0) { 1 } else { $M.Add($n);0 } }
+$V=$null;if (C Get-VBRBackupServerInfo) { $V=S (Get-VBRBackupServerInfo) Build }
+$Sv=@();$Hv=@()
+foreach ($t in 'HvServer', 'HvCluster', 'SmbServer', 'SmbCluster', 'Scvmm') { try { foreach ($s in @(Get-VBRServer -Type $t)) {
+if ($t -eq 'HvServer') { $Hv += $s }
+$Sv += @{ Name=S $s Name;Type=$t;Id=S $s Id;ParentId=S $s ParentId } } } catch { $E += "servers ${t}: $_" } }
+$Px=@();if (C Get-VBRHvProxy) { foreach ($p in @(Get-VBRHvProxy)) {
+$Px += @{ Name=S $p Name;Host=S $p Host.Name;MaxTasks=P $p MaxTasksCount, Options.MaxTasksCount
+Disabled=P $p IsDisabled;Unavailable=P $p Host.IsUnavailable;OutOfDate=P $p IsOutOfDate } } }
+$Hs=@();if (C Get-VBRHvServerVolume) { foreach ($s in $Hv) { $n=S $s Name;try {
+$Hs += @{ Name=$n;Volumes=@(Get-VBRHvServerVolume -Server $s | % { @{ Provider=S $_ VssProvider.Name;Failover=P $_ FailoverToSoftwareProvider } }) }
+} catch { $E += "volumes of ${n}: $_" } } }
+$J=$null;if (C Get-VBRJob) { $J=@();$xp=C Get-VBRJobProxy;$xo=C Get-VBRJobObject
+foreach ($j in @(Get-VBRJob -WA 0 | ? { (S $_ TypeToString) -eq 'Hyper-V Backup' })) {
+$n=S $j Name;try { $J += @{ Name=$n;Enabled=P $j IsScheduleEnabled
+OffHost=P $j HvSourceOptions.OffHostBackup
+Failover=P $j HvSourceOptions.FailoverToOnHostBackup
+AutoProxy=P $j Options.JobOptions.SourceProxyAutoDetect
+Proxies=if ($xp) { @(Get-VBRJobProxy -Job $j | % { $h=S $_ Host.Name;if ($h) { $h } else { S $_ Name } }) }
+Objects=if ($xo) { @(Get-VBRJobObject -Job $j | % { @{ Name=S $_ Name;Kind=S $_ Object.Type, TypeDisplayName
+Host=S $_ Object.Host.Name, Location;Excluded=(S $_ Type) -eq 'Exclude' } }) } }
+} catch { $E += "job ${n}: $_" } } }
+@{ Module='present';Server=$env:COMPUTERNAME;Version=$V;Servers=$Sv;Proxies=$Px;Hosts=$Hs;Jobs=$J
+Missing=@($M);Errors=$E } | ConvertTo-Json -Compress -Depth 5
