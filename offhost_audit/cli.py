@@ -335,11 +335,11 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         return _audit(args, cli_options.request(args, inventory=inv, waivers=cli_reports.waivers_path(args)))
     from offhost_audit import discover
 
-    est, _ = cli_discover.read_server(args)  # before anything is collected or written
-    cli_discover.warn_unknown(est)
-    inv = discover.discovered_inventory(est, hand=args.inventory)
-    request = cli_options.request(args, inventory=inv, waivers=cli_reports.waivers_path(args))
+    est = cli_discover.read_server(args)  # before anything is collected or written
+    cli_discover.warn(est)
     host, port = cli_discover.backup_server_address(args.backup_server)
+    inv = discover.discovered_inventory(est, server=cli_discover.server_entry(args, est), hand=args.inventory)
+    request = cli_options.request(args, inventory=inv, waivers=cli_reports.waivers_path(args))
     return _audit(args, request._replace(estate=f"backup-server:{host.lower()}" + (f":{port}" if port else "")))
 
 

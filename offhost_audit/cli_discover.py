@@ -1,4 +1,5 @@
-"""`offhost-audit discover`: the parser's options and the handler (the core is offhost_audit.discover)."""
+"""`offhost-audit discover`: the parser's options and the handler (the core is offhost_audit.discover);
+also the backup-server options and read of `audit --backup-server`."""
 
 from __future__ import annotations
 
@@ -32,9 +33,21 @@ def add_server_options(p: Any, page_size: Any, *, required: bool) -> None:
         "--backup-server",
         required=required,
         metavar="HOST[:PORT]",
-        help="the VBR 13 server (port 9419)" + ("" if required else ": discover the estate from it, then audit"),
+        help="the backup server; PORT: its REST API's (default 9419), with --via winrm its WinRM port"
+        + ("" if required else "; discover the estate from it, then audit"),
     )
-    p.add_argument("--via", choices=["rest"], default="rest", help="how to read it (rest: VBR 13's REST API)")
+    p.add_argument(
+        "--via",
+        choices=["rest", "winrm"],
+        help="how to read it: rest (VBR 13's REST API) or winrm (the Veeam PowerShell module, VBR 12 or a "
+        "Windows VBR 13); default: REST, then WinRM only when the REST endpoint does not answer "
+        "(never after HTTP 401/403)",
+    )
+    p.add_argument("--winrm-port", type=int, metavar="PORT", help="WinRM port (default 5986 https, 5985 http)")
+    p.add_argument("--winrm-scheme", choices=["https", "http"], default="https", help="WinRM scheme (default https)")
+    p.add_argument(
+        "--winrm-auth", choices=["ntlm", "kerberos", "credssp", "basic"], default="ntlm", help="WinRM auth (ntlm)"
+    )
     p.add_argument("--user", metavar="NAME", help=f"the account (default: environment variable {DEFAULT_USER_ENV})")
     who = p.add_mutually_exclusive_group()
     who.add_argument(
@@ -74,36 +87,63 @@ def credential_spec(args: argparse.Namespace) -> dict[str, Any]:
     return {**user, "password_env": args.password_env or DEFAULT_PASSWORD_ENV}
 
 
-def read_server(args: argparse.Namespace) -> tuple[Any, int]:
-    """Read the backup server ``--backup-server`` names: (discover.Estate, requests made). Raises before
-    anything is written: CredentialError (2), an unreachable or refusing server (3)."""
+def read_server(args: argparse.Namespace) -> Any:
+    """Read the backup server ``--backup-server`` names: a vbr_estate.VbrEstate. Raises before anything is
+    written: CredentialError (2), an unreachable or refusing server (3)."""
     from offhost_audit import discover
     from offhost_audit.collectors.base import Target
-    from offhost_audit.collectors.vbr_rest import VbrRestClient
     from offhost_audit.inventory.credentials import Resolver
 
     host, port = backup_server_address(args.backup_server)
+    via = args.via or "auto"
     creds = Resolver().resolve(credential_spec(args), where=f"--backup-server {host}")
+    winrm_port = args.winrm_port or (port if via == "winrm" else None)
     target = Target(
         name=host,
         kind="backup_server",
         address=host,
-        port=port,
+        port=winrm_port or (5986 if args.winrm_scheme == "https" else 5985),
         credentials=creds,
+        tls=args.winrm_scheme == "https",
         verify_tls=not args.insecure,
         ca_file=args.ca_file,
         timeout_s=args.timeout,
+        options={
+            "roles": ["backup_server"],
+            "auth": args.winrm_auth,
+            "scheme": args.winrm_scheme,
+            "path": "/wsman",
+            "message_encryption": "auto",
+            "vbr_via": via,
+            "vbr_rest": {
+                "port": port if via != "winrm" else None,
+                "verify_tls": not args.insecure,
+                "ca_file": args.ca_file,
+            },
+        },
     )
-    client = VbrRestClient(target, page_size=args.page_size)
-    try:
-        return discover.read(client), client.requests
-    finally:
-        client.close()
+    return discover.read(target, via=via, page_size=args.page_size)
 
 
-def warn_unknown(est: Any) -> None:
+def server_entry(args: argparse.Namespace, est: Any) -> dict[str, Any]:
+    """The discovered backup server entry's settings for the run: read it the way discovery did
+    (``via``; REST's port and TLS settings), with the same account (its spec: no secret)."""
+    _, port = backup_server_address(args.backup_server)
+    if est.via == "rest":
+        rest = {**({"port": port} if port else {}), "verify_tls": not args.insecure, "ca_file": args.ca_file}
+        return {"via": "rest", "rest": rest, "credentials": credential_spec(args)}
+    winrm = {"scheme": args.winrm_scheme, "auth": args.winrm_auth, "verify_tls": not args.insecure}
+    winrm.update({"port": args.winrm_port} if args.winrm_port else {})
+    winrm.update({"ca_file": args.ca_file} if args.ca_file else {})
+    return {"via": "winrm", "winrm": winrm, "credentials": credential_spec(args)}
+
+
+def warn(est: Any) -> None:
+    """The read's fallback and unknown facts, one warning line each on stderr."""
     from offhost_audit.text import clean
 
+    if est.fallback:
+        print(f"offhost-audit: warning: REST did not answer, read over WinRM: {clean(est.fallback)}", file=sys.stderr)
     for u in est.unknown:
         print(f"offhost-audit: warning: unknown: {clean(u, keep_newlines=False)}", file=sys.stderr)
 
@@ -114,20 +154,20 @@ def cmd_discover(args: argparse.Namespace) -> int:
     from offhost_audit.text import clean
 
     host, _ = backup_server_address(args.backup_server)
-    est, requests = read_server(args)
+    est = read_server(args)
     text = discover.inventory_text(est)  # complete before anything is written
     if args.output:
         write_atomic(args.output, text)
     else:
         with stdout_errors():
             sys.stdout.write(text)
-    warn_unknown(est)
-    kinds = [s.get("type") for s in est.servers]
+    warn(est)
+    how = f"{est.requests} requests" if est.via == "rest" else "the Veeam PowerShell module over WinRM"
     print(
-        f"offhost-audit: {len(est.proxies)} proxies, {kinds.count('HvCluster')} clusters, "
-        f"{sum(1 for s in est.servers if s.get('type') == 'HvServer' and not s.get('parentHostName'))} standalone "
-        f"Hyper-V hosts, {len(est.jobs)} Hyper-V jobs read from {clean(host, keep_newlines=False)} in "
-        f"{requests} requests" + (f"; inventory written to {args.output}" if args.output else ""),
+        f"offhost-audit: {len(est.proxies or [])} proxies, {len(est.clusters or [])} clusters, "
+        f"{len(est.standalone_hosts())} standalone Hyper-V hosts, {len(est.jobs or [])} Hyper-V jobs read from "
+        f"{clean(host, keep_newlines=False)} with {how}"
+        + (f"; inventory written to {args.output}" if args.output else ""),
         file=sys.stderr,
     )
     return 0

@@ -94,6 +94,12 @@ class TargetUnreachableError(CollectorError):
     title = "target unreachable"
 
 
+class NotAttemptedError(CollectorError):
+    """A collector that must not run after what an earlier one found (the manifest says ``skipped``)."""
+
+    title = "not attempted"
+
+
 class AuditIncompleteError(AuditError):
     """The audit as a whole could not complete (nothing reachable)."""
 

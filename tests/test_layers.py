@@ -44,6 +44,7 @@ PARTS = {
             "deadline",
             "perf",
             "store",
+            "vbr_estate",
         ],
         "core",
     ),

@@ -72,6 +72,17 @@ class Host:
     credentials: dict[str, Any]
     where: str
     cluster: str | None = None
+    vbr_read: VbrRead | None = None  #: the backup server's entry: how a run reads VBR's own view
+
+
+@dataclass(frozen=True)
+class VbrRead:
+    """How a run reads the backup server's view (inventory ``backup_server.via`` and ``rest``)."""
+
+    via: str = "auto"  # auto | rest | winrm
+    rest_port: int | None = None
+    rest_verify_tls: bool = True
+    rest_ca_file: str | None = None
 
 
 @dataclass
@@ -122,6 +133,18 @@ class Inventory:
                         "message_encryption": w.message_encryption,
                         "cluster": h.cluster,
                         "fqdn": h.address if "." in h.address and not h.address.replace(".", "").isdigit() else None,
+                        **(
+                            {
+                                "vbr_via": h.vbr_read.via,
+                                "vbr_rest": {
+                                    "port": h.vbr_read.rest_port,
+                                    "verify_tls": h.vbr_read.rest_verify_tls and not insecure,
+                                    "ca_file": h.vbr_read.rest_ca_file,
+                                },
+                            }
+                            if h.vbr_read
+                            else {}
+                        ),
                     },
                 )
             )
@@ -371,7 +394,14 @@ class _Parser:
         self.default_creds = dict(defaults.get("credentials") or DEFAULT_CREDENTIALS)
         if top.get("backup_server") is not None and ("backup_server",) not in broken:
             with each():
-                self.host(top["backup_server"], ("backup_server",), "backup_server")
+                bs = top["backup_server"]
+                rest = bs.get("rest") or {}
+                self.host(bs, ("backup_server",), "backup_server").vbr_read = VbrRead(
+                    via=bs.get("via") or "auto",
+                    rest_port=rest.get("port"),
+                    rest_verify_tls=rest.get("verify_tls", True),
+                    rest_ca_file=rest.get("ca_file"),
+                )
         for at, c in self.entries(top, "clusters", nested="nodes"):
             with each():
                 cname = _name(c["name"])

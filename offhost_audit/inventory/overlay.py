@@ -33,7 +33,7 @@ from offhost_audit.names import norm_name
 from offhost_audit.yamldoc import Doc, field_path
 
 SECTIONS = ("proxies", "hyperv_hosts", "clusters", "file_servers", "domain_controllers")
-HAND_WINS = ("address", "winrm", "credentials", "port", "shares", "domain", "ldap")
+HAND_WINS = ("address", "winrm", "credentials", "port", "shares", "domain", "ldap", "via", "rest")
 SERVER_WINS = ("max_tasks", "serves")
 
 Path_ = tuple[Any, ...]
@@ -68,10 +68,21 @@ def _key(entry: Any) -> str | None:
     return norm_name(str(entry["name"]).strip()) if isinstance(entry, dict) and entry.get("name") is not None else None
 
 
-def overlay(discovered_text: str, hand_text: str, *, discovered_source: str, hand_source: str, via: str) -> Inventory:
+def overlay(
+    discovered_text: str,
+    hand_text: str,
+    *,
+    discovered_source: str,
+    hand_source: str,
+    via: str,
+    server: dict[str, Any] | None = None,
+) -> Inventory:
     """The discovered inventory with the hand-written one laid over it (see the module doc); ``via``:
-    how the server was read ("rest" or "powershell"), the ``source`` of its assignments."""
+    how the server was read ("rest" or "powershell"), the ``source`` of its assignments; ``server``:
+    settings of the discovered backup server entry (``via``, ``rest``: how discovery reached it)."""
     ddoc, draw = read_doc(discovered_text, discovered_source)
+    if server and isinstance(draw, dict) and isinstance(draw.get("backup_server"), dict):
+        draw["backup_server"].update(copy.deepcopy(server))
     hdoc, hraw = read_doc(hand_text, hand_source)
     if not isinstance(hraw, dict):
         hdoc.note((), "expected a mapping (the inventory's sections)")

@@ -32,41 +32,27 @@ def serve(name: str, *, auth: str = "ntlm") -> Iterator[tuple[dict[str, Any], in
     lab's backup server answers over REST beside the WS-Management lab, discovery gives the
     inventory, and only how to reach each lab host (addresses, ports, credentials) is laid over it."""
     sc = scenarios.load(name)
+    resolver = Resolver(env=lab_env(sc), interactive=False)
     with LabServer(lab_hosts(sc), auth=("basic", "ntlm")) as lab:
-        doc = inventory_doc(sc, lab, auth=auth)
-        resolver = Resolver(env=lab_env(sc), interactive=False)
         if not sc.get("discover"):
+            doc = inventory_doc(sc, lab, auth=auth)
             inv = inventory.loads(yaml.safe_dump(doc, sort_keys=False), source=f"<lab inventory for {sc['name']}>")
             yield sc, inv, resolver
             return
         with vbr_rest.serve(sc) as (url, ca, _):
-            yield sc, discovered(sc, url, ca, doc), resolver
+            doc = inventory_doc(sc, lab, auth=auth, rest=(int(url.rsplit(":", 1)[1]), ca))
+            yield sc, discovered(doc, resolver), resolver
 
 
-def discovered(sc: dict[str, Any], url: str, ca: str, lab_doc: dict[str, Any]) -> inventory.Inventory:
-    """Discover the scenario from the lab's REST backup server at ``url``; lay the lab's addresses over it."""
+def discovered(lab_doc: dict[str, Any], resolver: Resolver) -> inventory.Inventory:
+    """Discover the scenario from the lab's REST backup server ``lab_doc`` names (its ``rest:``
+    settings); lay the lab's addresses and credentials over it."""
     from offhost_audit import discover
-    from offhost_audit.collectors.base import Target
-    from offhost_audit.collectors.vbr_rest import VbrRestClient
-    from offhost_audit.inventory.credentials import Credentials
 
-    host, port = url.removeprefix("https://").rsplit(":", 1)
-    lab = sc["lab"]
-    target = Target(
-        sc["backup_server"]["name"],
-        "backup_server",
-        host,
-        int(port),
-        Credentials(lab["username"], lab["password"]),
-        ca_file=ca,
-        timeout_s=10.0,
-    )
-    client = VbrRestClient(target)
-    try:
-        est = discover.read(client)
-    finally:
-        client.close()
-    return discover.discovered_inventory(est, hand_text=overlay_yaml(lab_doc))
+    hand = overlay_yaml(lab_doc)
+    where = inventory.loads(hand, source="<lab addresses>")
+    (server,) = [t for t in where.targets(resolver=resolver, call_timeout=10.0) if t.kind == "backup_server"]
+    return discover.discovered_inventory(discover.read(server, via="rest"), hand_text=hand)
 
 
 def overlay_yaml(lab_doc: dict[str, Any]) -> str:

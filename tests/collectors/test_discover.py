@@ -13,11 +13,13 @@ import pytest
 from offhost_audit import discover, inventory
 from offhost_audit.cli import main
 from offhost_audit.collectors.base import Target
+from offhost_audit.collectors.vbr_read import read_rest
 from offhost_audit.collectors.vbr_rest import VbrRestClient
 from offhost_audit.errors import CollectorError, TargetUnreachableError
 from offhost_audit.inventory.credentials import Credentials
 from offhost_audit.lab import responder, scenario, vbr_rest
 from offhost_audit.lab.wsman import LabServer
+from offhost_audit.vbr_estate import VbrCluster, VbrEstate, VbrHost, VbrProxy
 
 from ..hardening.trickle import Trickle
 from ..lab.test_vbr_rest import PASSWORD, USER, estate
@@ -103,8 +105,10 @@ def test_paging_follows_every_page_and_requests_grow_with_pages(creds, tmp_path)
 def test_the_token_is_renewed_mid_discovery(tmp_path):
     with vbr_rest.serve(estate(token_expiry_s=1, latency_s=0.06)) as (url, ca, state):
         c = client(url, ca, page_size=1)
-        est = discover.read(c)
-        assert len(est.servers) == 5 and len(est.jobs) == 3  # 1 page per item: about 1 s, past the expiry
+        est = read_rest(c)
+        assert (
+            len(est.hosts or []) == 3 and len(est.file_servers or []) == 1 and len(est.jobs or []) == 3
+        )  # 1 page per item: about 1 s, past the expiry
         assert state.requests[TOKEN] >= 2  # the login, then at least one refresh
         assert state.requests[TOKEN] < c.requests / 3
 
@@ -142,10 +146,15 @@ def test_a_viewer_gets_an_inventory_with_the_vss_facts_unknown(creds, tmp_path, 
 
 
 def test_a_server_without_api_1_3_rev1(creds, tmp_path, capsys):
+    """--via rest: the error; by default the WinRM path is tried next (here nothing answers there)."""
     out = tmp_path / "inventory.yaml"
     with vbr_rest.serve(estate(api_versions=["1.2-rev1"])) as (url, ca, _):
-        assert run(url, ca, out) == 3
-    assert "does not serve REST API 1.3-rev1" in capsys.readouterr().err and not out.exists()
+        assert run(url, ca, out, "--via", "rest") == 3
+        assert "does not serve REST API 1.3-rev1" in capsys.readouterr().err and not out.exists()
+        assert run(url, ca, out, "--winrm-port", "1", "--timeout", "5") == 3
+    err = capsys.readouterr().err
+    assert "cannot connect to https://127.0.0.1:1/wsman" in err and "after REST did not answer" in err
+    assert "does not serve REST API 1.3-rev1" in err and not out.exists()
 
 
 def test_the_lab_certificate_is_refused_without_its_ca(creds, tmp_path, capsys):
@@ -179,23 +188,17 @@ def test_a_trickling_server_is_cut_at_the_deadline():
 
 def test_names_the_inventory_would_refuse_become_comments(tmp_path):
     """Server text is untrusted: an IPv6 name, a space or a YAML line break never breaks the file."""
-    est = discover.Estate(server="vbr01.corp.example", url="https://vbr01.corp.example:9419", name="VBR01")
-    est.proxies = [
-        {"id": "p1", "name": "fe80::1", "server": {"hostName": "fe80::1", "maxTaskCount": 2}},
-        {"id": "p2", "name": "px02.corp.example", "server": {"hostName": "px02.corp.example", "maxTaskCount": 2}},
-    ]
-    est.servers = [
-        {"id": "c1", "name": "HV CL", "type": "HvCluster", "status": "Available"},
-        {"id": "c2", "name": "HVCL2", "type": "HvCluster", "status": "Available"},
-        {"id": "n1", "name": "bad node", "type": "HvServer", "parentHostName": "HVCL2"},
-        {"id": "h1", "name": "hv09\u2028evil: true", "type": "HvServer"},
-    ]
+    est = VbrEstate(server="vbr01.corp.example", endpoint="https://vbr01.corp.example:9419", via="rest", name="VBR01")
+    est.proxies = [VbrProxy("fe80::1", "fe80::1", "p1", 2), VbrProxy("px02.corp.example", "px02.corp.example", "p2", 2)]
+    est.clusters = [VbrCluster("HV CL"), VbrCluster("HVCL2", ["bad node"])]
+    est.hosts = [VbrHost("bad node", "HVCL2"), VbrHost("hv09\u2028evil: true")]
     est.jobs = [
         {
             "name": "J\nx: 1",
-            "isDisabled": False,
-            "storage": {"backupProxies": {"proxyType": "offHost", "offHostSettings": {"autoSelectEnabled": True}}},
-            "virtualMachines": {"includes": [{"type": "cluster", "name": "HV CL", "hostName": "HV CL"}]},
+            "enabled": True,
+            "mode": "off_host",
+            "proxies": {"automatic": True, "names": None},
+            "sources": [{"kind": "cluster", "name": "HV CL"}],
         }
     ]
     out = tmp_path / "inventory.yaml"
@@ -235,7 +238,7 @@ def test_discovery_of_a_shipped_scenario_matches_its_hand_written_inventory(name
         lab.stop()
     with vbr_rest.serve(sc) as (url, ca, _):
         c = client(url, ca)
-        found = inventory.loads(discover.inventory_text(discover.read(c)), source="discovered")
+        found = inventory.loads(discover.inventory_text(read_rest(c)), source="discovered")
     assert _shape(found) == _shape(hand)
 
 
@@ -334,8 +337,8 @@ def test_malformed_items_are_left_out_and_said(tmp_path):
     )
     with Fixed(200, doc) as f:
         target = Target("VBR01", "backup_server", "127.0.0.1", 1, Credentials(USER, PASSWORD), timeout_s=5)
-        est = discover.read(VbrRestClient(target, base_url=f.url))
-    assert [p["name"] for p in est.proxies] == ["PX9"] and est.version is None
+        est = read_rest(VbrRestClient(target, base_url=f.url))
+    assert [p.name for p in est.proxies or []] == ["PX9"] and est.version is None
     assert "2 of 3 proxies without id, name: left out" in est.unknown
     out = tmp_path / "inventory.yaml"
     out.write_text(discover.inventory_text(est))
