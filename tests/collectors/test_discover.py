@@ -377,18 +377,25 @@ def test_audit_backup_server_discovers_overlays_collects_and_audits(lab_creds, t
 
     sc = scenario.load("job-falls-back")
     hand, out, facts = tmp_path / "hand.yaml", tmp_path / "findings.json", tmp_path / "facts.json"
-    with LabServer(responder.lab_hosts(sc)) as lab, vbr_rest.serve(sc) as (url, ca, _):
-        hand.write_text(demo.overlay_yaml(responder.inventory_doc(sc, lab)))
+    with LabServer(responder.lab_hosts(sc)) as lab, vbr_rest.serve(sc) as (url, ca, state):
+        lab_doc = responder.inventory_doc(sc, lab)
+        for k in ("via", "rest"):  # the run reads the server as discovery did (--backup-server, --ca-file)
+            lab_doc["backup_server"].pop(k, None)
+        hand.write_text(demo.overlay_yaml(lab_doc))
         args = ["audit", "--backup-server", url.removeprefix("https://"), "--ca-file", ca, "-i", str(hand)]
         code = main([*args, "--no-history", "--format", "json", "-o", str(out), "--save-facts", str(facts), "-q"])
+        assert state.requests[TOKEN] == 2  # one login to discover, one for the run's rest.backup_server
     assert code == 1  # OHP-010 fails critical
     found = json.loads(out.read_text())
     assert any(f["rule_id"] == "OHP-010" and f["status"] == "fail" for f in found)
+    (job,) = [f for f in found if f["rule_id"] == "OHP-040" and f["status"] == "fail"]
+    assert job["severity"] == "high" and "Nightly HVCL07" in job["message"]
     doc = json.loads(facts.read_text())
     assert doc["assignments"] == [
         {"proxy": "HV72", "max_tasks": 4, "sources": [{"kind": "cluster", "name": "HVCL07"}], "source": "rest"}
     ]
-    assert {e["status"] for e in doc["collection"]} == {"ok"}  # every lab host reached through the overlay
+    assert [(j["name"], j["source"]) for j in doc["vbr"]["jobs"]] == [("Nightly HVCL07", "rest")]
+    assert {e["status"] for e in doc["collection"] if e["collector"] != "winrm.backup_server"} == {"ok"}
     assert PASSWORD not in out.read_text() + facts.read_text() + capsys.readouterr().err
 
 
