@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -416,3 +417,19 @@ def test_overlay_a_backup_server_of_another_name_is_the_hand_written_one_with_a_
     assert inv.notes == [
         "hand.yaml:1: backup_server VBR02: the server discovered calls itself VBR01; the hand-written entry is used"
     ]
+
+
+def test_overlay_the_backup_server_is_read_as_discovery_reached_it_unless_the_file_says_otherwise():
+    from offhost_audit.inventory.overlay import overlay
+
+    server = {"via": "rest", "rest": {"port": 9420, "ca_file": "/etc/vbr-ca.pem"}, "credentials": {"prompt": True}}
+    server["credentials"]["username"] = "CORP\\viewer"
+
+    def vbr(hand: str) -> tuple[Any, ...]:
+        inv = overlay(DISCOVERED, hand, discovered_source="<d>", hand_source="hand.yaml", via="rest", server=server)
+        (h,) = [h for h in inv.hosts if "backup_server" in h.roles]
+        return h.vbr_read.via, h.vbr_read.rest_port, h.vbr_read.rest_ca_file, h.credentials
+
+    assert vbr("{}") == ("rest", 9420, "/etc/vbr-ca.pem", {"prompt": True, "username": "CORP\\viewer"})
+    hand = "backup_server: {name: VBR01, via: winrm, credentials: {username_env: U, password_env: P}}\n"
+    assert vbr(hand)[0] == "winrm" and vbr(hand)[3] == {"username_env": "U", "password_env": "P"}
