@@ -5,8 +5,9 @@ servers exist, each proxy's max tasks and what its jobs make it serve); the hand
 how to reach them. So, per field:
 
 * connection settings come from the hand-written file when it gives them: ``address``, ``winrm``,
-  ``credentials``, a file server's ``port`` and ``shares``, a domain controller's ``domain`` and
-  ``ldap``; its ``defaults`` (winrm, credentials) apply to every target, discovered ones included;
+  ``credentials``, the backup server's ``via`` and ``rest`` (else: how discovery reached it, the
+  ``server`` argument), a file server's ``port`` and ``shares``, a domain controller's ``domain``
+  and ``ldap``; its ``defaults`` (winrm, credentials) apply to every target, discovered ones included;
   ``vbr.profile`` and ``vbr.version`` too (the collected VBR version still wins in the facts);
 * what the backup server says wins for ``max_tasks``, ``serves`` and a cluster's membership: a
   hand-written value that differs is ignored, with a note;
