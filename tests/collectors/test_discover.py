@@ -481,3 +481,36 @@ def test_discover_review_audit_finds_what_audit_backup_server_finds(lab_creds, t
         }
 
     assert seen(one) == seen(two) and ("OHP-002", "fail") in {(r, s) for r, s, _ in seen(one)}
+
+
+def test_audit_backup_server_over_winrm_finds_what_rest_finds(lab_creds, tmp_path):
+    """`--via winrm` (the Veeam PowerShell module): the same findings as over REST; the assignments say
+    `source: powershell`."""
+    import json
+
+    from offhost_audit.lab import demo
+
+    sc = scenario.load("job-failover-off")
+    hand, rest_out, winrm_out, facts = (tmp_path / n for n in ("hand.yaml", "r.json", "w.json", "facts.json"))
+    with LabServer(responder.lab_hosts(sc)) as lab, vbr_rest.serve(sc) as (url, ca, _):
+        lab_doc = responder.inventory_doc(sc, lab, auth="basic")
+        for k in ("via", "rest"):
+            lab_doc["backup_server"].pop(k, None)
+        hand.write_text(demo.overlay_yaml(lab_doc))
+        common = ["-i", str(hand), "--no-history", "--format", "json", "-q"]
+        rest = ["--backup-server", url.removeprefix("https://"), "--ca-file", ca]
+        assert main(["audit", *rest, *common, "-o", str(rest_out)]) == 1
+        wsman = lab.endpoint("VBR01").removeprefix("http://").split("/")[0]
+        winrm = ["--backup-server", wsman, "--via", "winrm", "--winrm-scheme", "http", "--winrm-auth", "basic"]
+        assert main(["audit", *winrm, *common, "-o", str(winrm_out), "--save-facts", str(facts)]) == 1
+
+    def seen(path: Path) -> set[tuple[str, str, str]]:
+        return {
+            (f["rule_id"], f["status"], f["message"]) for f in json.loads(path.read_text()) if f["status"] == "fail"
+        }
+
+    # the cluster nodes' VSS settings: unknown over REST (standalone hosts only), read over PowerShell, where
+    # VBR's default (fail over to the software provider: on) fails OHP-042 low; the rest is the same
+    assert {x for x in seen(winrm_out) if x[0] != "OHP-042"} == seen(rest_out)
+    assert any(r == "OHP-040" and "Finance nightly" in m for r, _, m in seen(winrm_out))
+    assert {a["source"] for a in json.loads(facts.read_text())["assignments"]} == {"powershell"}
