@@ -334,12 +334,15 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         inv = inventory.load(args.inventory)
         return _audit(args, cli_options.request(args, inventory=inv, waivers=cli_reports.waivers_path(args)))
     from offhost_audit import discover
+    from offhost_audit.inventory.credentials import Resolver
 
-    est = cli_discover.read_server(args)  # before anything is collected or written
+    resolver = Resolver()  # the run reads the backup server with the same account: one prompt, if any
+    est = cli_discover.read_server(args, resolver)  # before anything is collected or written
     cli_discover.warn(est)
     host, port = cli_discover.backup_server_address(args.backup_server)
     inv = discover.discovered_inventory(est, server=cli_discover.server_entry(args, est), hand=args.inventory)
     request = cli_options.request(args, inventory=inv, waivers=cli_reports.waivers_path(args))
+    request = request._replace(collect=request.collect._replace(resolver=resolver))
     return _audit(args, request._replace(estate=f"backup-server:{host.lower()}" + (f":{port}" if port else "")))
 
 

@@ -87,16 +87,17 @@ def credential_spec(args: argparse.Namespace) -> dict[str, Any]:
     return {**user, "password_env": args.password_env or DEFAULT_PASSWORD_ENV}
 
 
-def read_server(args: argparse.Namespace) -> Any:
+def read_server(args: argparse.Namespace, resolver: Any = None) -> Any:
     """Read the backup server ``--backup-server`` names: a vbr_estate.VbrEstate. Raises before anything is
-    written: CredentialError (2), an unreachable or refusing server (3)."""
+    written: CredentialError (2), an unreachable or refusing server (3). ``resolver``: a
+    credentials.Resolver to share with the run (one prompt for both)."""
     from offhost_audit import discover
     from offhost_audit.collectors.base import Target
     from offhost_audit.inventory.credentials import Resolver
 
     host, port = backup_server_address(args.backup_server)
     via = args.via or "auto"
-    creds = Resolver().resolve(credential_spec(args), where=f"--backup-server {host}")
+    creds = (resolver or Resolver()).resolve(credential_spec(args), where=f"--backup-server {host}")
     winrm_port = args.winrm_port or (port if via == "winrm" else None)
     target = Target(
         name=host,

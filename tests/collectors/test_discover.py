@@ -514,3 +514,28 @@ def test_audit_backup_server_over_winrm_finds_what_rest_finds(lab_creds, tmp_pat
     assert {x for x in seen(winrm_out) if x[0] != "OHP-042"} == seen(rest_out)
     assert any(r == "OHP-040" and "Finance nightly" in m for r, _, m in seen(winrm_out))
     assert {a["source"] for a in json.loads(facts.read_text())["assignments"]} == {"powershell"}
+
+
+def test_audit_backup_server_resolves_the_servers_account_once(lab_creds, tmp_path, monkeypatch):
+    """Discovery and the run share one resolver: a prompt (or keyring lookup) for the account happens once."""
+    from offhost_audit.inventory import credentials
+    from offhost_audit.lab import demo
+
+    calls: list[str] = []
+    real = credentials.Resolver._resolve
+
+    def counting(self: Any, spec: Any, where: str) -> Any:
+        calls.append(str(spec.get("password_env")))
+        return real(self, spec, where)
+
+    monkeypatch.setattr(credentials.Resolver, "_resolve", counting)
+    sc = scenario.load("job-falls-back")
+    hand = tmp_path / "hand.yaml"
+    with LabServer(responder.lab_hosts(sc)) as lab, vbr_rest.serve(sc) as (url, ca, _):
+        lab_doc = responder.inventory_doc(sc, lab)
+        for k in ("via", "rest"):
+            lab_doc["backup_server"].pop(k, None)
+        hand.write_text(demo.overlay_yaml(lab_doc))
+        args = ["audit", "--backup-server", url.removeprefix("https://"), "--ca-file", ca, "-i", str(hand), "-q"]
+        assert main([*args, "--no-history"]) == 1
+    assert calls.count("OFFHOST_VBR_PASSWORD") == 1 and calls.count("OFFHOST_LAB_PASSWORD") == 1
