@@ -209,7 +209,9 @@ def inventory_text(est: VbrEstate, *, now: _dt.datetime | None = None) -> str:
         lines += _entry("  ", f.name, "SMB3 cluster" if f.cluster else "SMB3 server")
     jobs_from = "GET /api/v1/jobs?typeFilter=HyperVBackup" if rest else "Get-VBRJob, Hyper-V backup jobs"
     lines += ["", f"# Jobs ({jobs_from}):"]
-    lines += [f"#   {_c(n)}" for n in [*job_notes, *est.notes]] or ["#   none"]
+    lines += [f"#   {_c(n)}" for n in [*job_notes, *est.notes]] or [
+        "#   none" if est.jobs is not None else "#   not read (unknown): no proxy's serves comes from a job"
+    ]
     return "\n".join(lines) + "\n"
 
 

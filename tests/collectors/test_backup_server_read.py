@@ -12,14 +12,19 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from offhost_audit import collect, discover, facts as facts_mod, inventory
 from offhost_audit.audit import evaluate_facts
 from offhost_audit.cli import main
+from offhost_audit.collectors.parsers_estate import parse_backup_server
+from offhost_audit.collectors.psjson import loads
 from offhost_audit.inventory.credentials import Resolver
-from offhost_audit.lab import scenario, vbr_rest
+from offhost_audit.lab import render, scenario, vbr_rest
+from offhost_audit.lab.render import ps_json
 from offhost_audit.lab.responder import inventory_doc, lab_env, lab_hosts
 from offhost_audit.lab.wsman import LabServer
+from offhost_audit.vbr_estate import vbr_facts
 
 from ..lab.test_vbr_rest import ESTATE, PASSWORD, USER
 from .conftest import collect_scenario, manifest
@@ -99,6 +104,7 @@ def test_a_run_reads_the_jobs_over_rest_and_stage_two_judges_them(over_rest):
     assert pinned["status"] == "fail" and pinned["severity"] == "critical" and "Pinned" in pinned["message"]
     assert found[("OHP-042", "HV01")]["status"] == "unknown" and found[("OHP-042", "HV03")]["status"] == "fail"
     assert ("OHP-043", "HVCL01") in found
+    assert PASSWORD not in yaml.safe_dump(facts)
 
 
 def test_a_run_over_winrm_gives_the_same_jobs_and_proxies(over_rest, over_winrm):
@@ -281,3 +287,51 @@ def test_a_trickling_winrm_backup_server_is_cut_at_the_deadline(tmp_path):
         with pytest.raises(TargetUnreachableError, match="1.5s"):
             discover.read(target, via="winrm")
         assert time.monotonic() - started < 5
+
+
+# --- the PowerShell answer, property by property --------------------------------------------------
+
+_FACT_OF = {  # backup_server.ps1's property path -> (vbr section, the fact it fills)
+    "Host.IsUnavailable": ("proxies", "online"),
+    "MaxTasksCount": ("proxies", "max_tasks"),
+    "IsDisabled": ("proxies", "disabled"),
+    "IsOutOfDate": ("proxies", "out_of_date"),
+    "IsScheduleEnabled": ("jobs", "enabled"),
+    "HvSourceOptions.OffHostBackup": ("jobs", "mode"),
+    "Get-VBRJobObject": ("jobs", "sources"),
+}
+
+
+@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sets(st.sampled_from(sorted(render.PS_FIELDS))), st.booleans())
+def test_any_property_absent_from_the_powershell_answer_is_an_unknown_fact(absent, drop_key):
+    """Whatever the Veeam module lacks (null, or the key missing altogether), the parse never crashes,
+    the facts stay schema-valid, each lacking property's fact is null and a warning names it."""
+    sc = estate(powershell_absent=sorted(absent))
+    vbr01 = next(h for h in sc["hosts"] if h["name"] == "VBR01")
+    doc = render.backup_server(vbr01, sc, {})
+    if drop_key:
+        for section, key in (render.PS_FIELDS[p] for p in absent):
+            items = doc[section] if section != "Volumes" else [v for h in doc["Hosts"] for v in h["Volumes"]]
+            for item in items:
+                item.pop(key, None)
+    est = parse_backup_server(loads(ps_json(doc)), server="VBR01", endpoint="https://vbr01:5986/wsman")
+    assert est is not None
+    vbr = vbr_facts(est, "powershell")
+    assert facts_mod.schema_problems({"schema_version": 1, "hosts": [], "vbr": vbr}) == []
+    for path in absent:
+        assert any(path in u for u in est.unknown), path
+        if path in _FACT_OF:
+            section, fact = _FACT_OF[path]
+            assert {item[fact] for item in vbr[section]} == {None}, path
+    jobs = {j["name"]: j for j in vbr["jobs"]}
+    if "HvSourceOptions.FailoverToOnHostBackup" in absent:
+        assert jobs["Pinned"]["failover_to_on_host"] is None
+    if {"VssProvider.Name", "FailoverToSoftwareProvider"} <= absent:
+        assert vbr["hyperv_hosts"] is None  # no host's setting read: not collected
+    elif "VssProvider.Name" in absent:
+        assert {h["vss_provider"] for h in vbr["hyperv_hosts"]} == {None}
+    if "ParentId" in absent:  # cluster membership unknown: no node is claimed for a cluster
+        assert all(not c.nodes for c in est.clusters or [])
+    else:
+        assert [c.nodes for c in est.clusters or []] == [["HV01", "HV02"]]
