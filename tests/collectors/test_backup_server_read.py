@@ -207,6 +207,10 @@ def test_discover_over_rest_and_over_winrm_gives_the_same_inventory(monkeypatch,
     assert "over WinRM" in capsys.readouterr().err
     rest_inv, winrm_inv = inventory.load(over_rest), inventory.load(over_winrm)
     assert _shape(rest_inv) == _shape(winrm_inv)
+    # a run reads the backup server the way discovery did
+    (rest_bs,) = [h.vbr_read for h in rest_inv.hosts if h.vbr_read]
+    (winrm_bs,) = [h.vbr_read for h in winrm_inv.hosts if h.vbr_read]
+    assert (rest_bs.via, rest_bs.rest_port) == ("auto", int(url.rsplit(":", 1)[1])) and winrm_bs.via == "winrm"
     assert _shape(rest_inv)[2] == [
         ("PX01", 6, [("cluster", "HVCL01")]),
         ("PX02", 4, [("cluster", "HVCL01"), ("host", "HV03")]),
