@@ -83,7 +83,6 @@ def test_a_run_reads_the_jobs_over_rest_and_stage_two_judges_them(over_rest):
     facts = over_rest
     assert facts_mod.schema_problems(facts) == []
     assert manifest(facts, "VBR01", "rest.backup_server")["status"] == "ok"
-    assert not [e for e in facts["collection"] if e["collector"] == "winrm.backup_server"]  # REST read it
     vbr = facts["vbr"]
     assert {j["source"] for j in vbr["jobs"]} == {p["source"] for p in vbr["proxies"]} == {"rest"}
     jobs = {j["name"]: j for j in vbr["jobs"]}
@@ -92,19 +91,46 @@ def test_a_run_reads_the_jobs_over_rest_and_stage_two_judges_them(over_rest):
     px02 = next(p for p in vbr["proxies"] if p["name"] == "PX02")
     assert (px02["disabled"], px02["online"], px02["out_of_date"]) == (True, False, True)
     hosts = {h["name"]: h for h in vbr["hyperv_hosts"]}
-    assert hosts["HV03"]["vss_provider"] == "hardware" and hosts["HV03"]["failover_to_software"] is True
-    # REST has no volume settings for cluster nodes: unknown, and the run says so
-    assert hosts["HV01"]["vss_provider"] is None and hosts["HV01"]["failover_to_software"] is None
-    assert any(
-        "cluster nodes: the REST API has volume settings for standalone hosts only" in w for w in facts["warnings"]
-    )
+    assert hosts["HV03"] == {"name": "HV03", "vss_provider": "hardware", "failover_to_software": True, "source": "rest"}
+    # REST has no volume settings for cluster nodes: PowerShell on the backup server reads just those
+    ps = manifest(facts, "VBR01", "winrm.backup_server")
+    assert ps["status"] == "ok" and hosts["HV01"]["source"] == hosts["HV02"]["source"] == "powershell"
+    assert hosts["HV01"]["vss_provider"] == "software"  # no hardware provider on the lab's HV01
+    assert any("VSS settings read over PowerShell for HV01, HV02" in w for w in facts["warnings"])
     found = job_findings(facts)
     assert found[("OHP-041", "Pinned -> PX02")]["status"] == "fail"
     pinned = found[("OHP-040", "Pinned -> host HV03")]
     assert pinned["status"] == "fail" and pinned["severity"] == "critical" and "Pinned" in pinned["message"]
-    assert found[("OHP-042", "HV01")]["status"] == "unknown" and found[("OHP-042", "HV03")]["status"] == "fail"
+    assert found[("OHP-042", "HV01")]["status"] == "fail" and found[("OHP-042", "HV03")]["status"] == "fail"
     assert ("OHP-043", "HVCL01") in found
     assert PASSWORD not in yaml.safe_dump(facts)
+
+
+def test_rest_alone_leaves_the_cluster_nodes_vss_settings_unknown():
+    sc = estate()
+    with vbr_rest.serve(sc) as (url, ca, _):
+        facts = collect_with(sc, via="rest", rest={"port": int(url.rsplit(":", 1)[1]), "ca_file": ca})
+    assert not [e for e in facts["collection"] if e["collector"] == "winrm.backup_server"]
+    hosts = {h["name"]: h for h in facts["vbr"]["hyperv_hosts"]}
+    assert hosts["HV01"]["vss_provider"] is None and hosts["HV01"]["failover_to_software"] is None
+    assert hosts["HV03"]["vss_provider"] == "hardware"
+    assert any(
+        "cluster nodes over REST: the REST API has volume settings for standalone" in w for w in facts["warnings"]
+    )
+    found = job_findings(facts)
+    assert found[("OHP-042", "HV01")]["status"] == "unknown" and found[("OHP-042", "HV03")]["status"] == "fail"
+
+
+def test_a_backup_viewer_gets_the_jobs_over_rest_and_the_vss_settings_over_powershell():
+    _, facts = collect_scenario(estate(rest={"role": "viewer"}), rest=True)
+    assert manifest(facts, "VBR01", "rest.backup_server")["status"] == "ok"
+    assert {j["source"] for j in facts["vbr"]["jobs"]} == {"rest"}
+    assert {h["name"]: h["source"] for h in facts["vbr"]["hyperv_hosts"]} == {
+        "HV01": "powershell",
+        "HV02": "powershell",
+        "HV03": "powershell",
+    }
+    assert any("needs the Backup Administrator role (HTTP 403)" in w for w in facts["warnings"])
 
 
 def test_a_run_over_winrm_gives_the_same_jobs_and_proxies(over_rest, over_winrm):
@@ -114,6 +140,7 @@ def test_a_run_over_winrm_gives_the_same_jobs_and_proxies(over_rest, over_winrm)
     assert {j["source"] for j in ps["jobs"]} == {"powershell"}
     assert comparable(ps["jobs"]) == comparable(rest["jobs"])
     assert comparable(ps["proxies"]) == comparable(rest["proxies"])
+    assert comparable(ps["hyperv_hosts"]) == comparable(rest["hyperv_hosts"])  # REST + PowerShell for the nodes
     assert ps["managed_servers"] == rest["managed_servers"] and ps["version"] == rest["version"]
     # PowerShell reads the cluster nodes' VSS settings too (no hardware provider in this lab: software)
     hosts = {h["name"]: h for h in ps["hyperv_hosts"]}
