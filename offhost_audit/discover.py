@@ -16,12 +16,13 @@ import os
 import re
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from offhost_audit import deadline as deadline_clock, inventory
 from offhost_audit.collectors.backup_server import read_winrm, rest_target
 from offhost_audit.collectors.base import Context, Target
 from offhost_audit.collectors.vbr_read import read_rest
-from offhost_audit.collectors.vbr_rest import API_VERSION, PAGE_SIZE, RestError, VbrRestClient
+from offhost_audit.collectors.vbr_rest import API_VERSION, DEFAULT_PORT, PAGE_SIZE, RestError, VbrRestClient
 from offhost_audit.collectors.winrm import AuthenticationError, WinRMSession
 from offhost_audit.errors import CollectorError, InventoryError, TargetUnreachableError
 from offhost_audit.inputs import read_input
@@ -176,6 +177,12 @@ def inventory_text(est: VbrEstate, *, now: _dt.datetime | None = None) -> str:
     lines += ["", "backup_server:", f"  name: {_q(name)}"]
     if est.server.strip() != name:
         lines.append(f"  address: {_q(est.server.strip())}")
+    if not rest:
+        lines.append('  via: "winrm"  # read over WinRM here: a run reads the backup server the same way')
+    else:
+        port = urlsplit(est.endpoint).port
+        if port and port != DEFAULT_PORT:
+            lines.append(f"  rest: {{port: {port}}}  # add ca_file: when its certificate needs another CA")
     if rest:
         lines += [
             "",
@@ -245,7 +252,9 @@ def inventory_text(est: VbrEstate, *, now: _dt.datetime | None = None) -> str:
         lines += _entry("  ", f.name, "SMB3 cluster" if f.cluster else "SMB3 server")
     jobs_from = "GET /api/v1/jobs?typeFilter=HyperVBackup" if rest else "Get-VBRJob, Hyper-V backup jobs"
     lines += ["", f"# Jobs ({jobs_from}):"]
-    lines += [f"#   {_c(n)}" for n in [*job_notes, *est.notes]] or ["#   none"]
+    lines += [f"#   {_c(n)}" for n in [*job_notes, *est.notes]] or [
+        "#   none" if est.jobs is not None else "#   not read (unknown): no proxy's serves comes from a job"
+    ]
     return "\n".join(lines) + "\n"
 
 

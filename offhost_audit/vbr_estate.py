@@ -52,6 +52,10 @@ class VbrHost:
     vss_provider: VssKind | None = None  #: the provider VBR uses for the host's volumes
     vss_provider_names: list[str] = field(default_factory=list)  #: as the server named them
     failover_to_software: bool | None = None
+    vss_source: Source | None = None  #: where the VSS settings came from, when not the estate's own path
+
+    def vss_known(self) -> bool:
+        return self.vss_provider is not None or self.failover_to_software is not None
 
 
 @dataclass
@@ -127,6 +131,20 @@ def source_of(kind: Any, name: Any, host: Any = None) -> dict[str, Any] | None:
     return None
 
 
+def supplement_vss(est: VbrEstate, other: VbrEstate) -> list[str]:
+    """Fill the hosts whose VSS settings ``est`` lacks from ``other`` (REST has none for cluster nodes:
+    PowerShell reads them); the names of the hosts filled."""
+    theirs = {norm_name(h.name): h for h in other.hosts or [] if h.vss_known()}
+    filled = []
+    for h in est.hosts or []:
+        o = theirs.get(norm_name(h.name))
+        if o is not None and not h.vss_known():
+            h.vss_provider, h.vss_provider_names = o.vss_provider, list(o.vss_provider_names)
+            h.failover_to_software, h.vss_source = o.failover_to_software, other.source
+            filled.append(h.name)
+    return filled
+
+
 def vbr_facts(est: VbrEstate, source: Source) -> dict[str, Any]:
     """The facts' ``vbr`` section (schema ``$defs/vbr``) from the estate; every entry says its source.
 
@@ -155,13 +173,13 @@ def vbr_facts(est: VbrEstate, source: Source) -> dict[str, Any]:
             for p in est.proxies
         ]
     hosts = None
-    if any(h.vss_provider is not None or h.failover_to_software is not None for h in est.hosts or []):
+    if any(h.vss_known() for h in est.hosts or []):
         hosts = [
             {
                 "name": h.name,
                 "vss_provider": h.vss_provider,
                 "failover_to_software": h.failover_to_software,
-                "source": source,
+                "source": h.vss_source or source,
             }
             for h in est.hosts or []
         ]

@@ -9,8 +9,10 @@ Which one (inventory ``backup_server.via``): ``rest`` or ``winrm`` alone; ``auto
 first, then WinRM only when the REST endpoint does not answer (no connection, no answer in time, TLS
 refused, or no API of that version). Never after the REST API refused the account (HTTP 401/403):
 the credentials are not sent again another way, and ``winrm.backup_server`` is ``skipped`` saying why.
-Read over REST, ``winrm.backup_server`` does not run. Without the Veeam module the WinRM script says
-so and the backup server's facts stay null (rules that need them say unknown).
+Read over REST, ``winrm.backup_server`` runs only when REST left VSS settings unknown (cluster nodes:
+the REST API has none; every host for a Backup Viewer) and fills just those (``source: powershell``),
+as DECISIONS.md asks ("read it over PowerShell where reachable"). Without the Veeam module the
+WinRM script says so and the backup server's facts stay null (rules that need them say unknown).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from offhost_audit.collectors.vbr_read import read_rest
 from offhost_audit.collectors.vbr_rest import RestError, VbrRestClient
 from offhost_audit.collectors.winrm import AuthenticationError, PsCollector, session_for
 from offhost_audit.errors import CollectorError, NotAttemptedError, TargetUnreachableError
-from offhost_audit.vbr_estate import VbrEstate, vbr_facts
+from offhost_audit.vbr_estate import VbrEstate, supplement_vss, vbr_facts
 
 
 def _fragment(est: VbrEstate, target: Target) -> Fragment:
@@ -85,7 +87,7 @@ class RestBackupServerCollector:
             raise
         finally:
             client.close()
-        extra["vbr_read"] = "rest"
+        extra["vbr_read"], extra["vbr_rest_estate"] = "rest", est
         return _fragment(est, target)
 
 
@@ -93,14 +95,30 @@ class BackupServerCollector(PsCollector):
     spec = BY_ID["winrm.backup_server"]
 
     def wanted(self, target: Target, ctx: Context) -> bool:
-        """Not when the REST API already gave the backup server's view."""
-        return ctx.extra.get("vbr_read") != "rest"
+        """Not when the REST API already gave the backup server's whole view; only for the VSS
+        settings REST could not read (cluster nodes; every host for a Viewer) when it gave the rest."""
+        if ctx.extra.get("vbr_read") != "rest":
+            return True
+        est = ctx.extra.get("vbr_rest_estate")
+        return isinstance(est, VbrEstate) and not all(h.vss_known() for h in est.hosts or [])
 
     def collect(self, target: Target, ctx: Context) -> Fragment:
         said = ctx.extra.get("vbr_read")
         if said not in (None, "fallback", "rest"):
             raise NotAttemptedError(f"the REST API did not read the backup server ({said}): not tried over WinRM")
-        return super().collect(target, ctx)
+        rest = ctx.extra.get("vbr_rest_estate")
+        if said != "rest" or not isinstance(rest, VbrEstate):
+            return super().collect(target, ctx)
+        est = read_winrm(target, ctx)  # REST read the rest: only the VSS settings it could not
+        if est is None:
+            raise CollectorError(
+                f"{target.name}: Veeam PowerShell module absent: the VSS settings REST cannot read stay unknown"
+            )
+        filled = supplement_vss(rest, est)
+        return with_meta(
+            {"vbr": {"hyperv_hosts": vbr_facts(rest, "rest")["hyperv_hosts"]}},
+            notes=[f"{target.name}: VSS settings read over PowerShell for {', '.join(filled)}"] if filled else [],
+        )
 
     def parse(self, doc: Any, target: Target, ctx: Context) -> dict[str, Any]:
         est = parse_backup_server(doc, server=target.name, endpoint=target.address)

@@ -44,8 +44,8 @@ VOLUMES_REFUSED = (
     "Backup Administrator role (HTTP 403)"
 )
 CLUSTER_NODES_VSS = (
-    "the VSS provider and its failover of cluster nodes: the REST API has volume settings for standalone "
-    "hosts only (read them over PowerShell: --via winrm)"
+    "the VSS provider and its failover of cluster nodes over REST: the REST API has volume settings for "
+    "standalone hosts only (the Veeam PowerShell module reads them, over WinRM)"
 )
 
 

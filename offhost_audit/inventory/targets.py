@@ -72,6 +72,7 @@ class ContextExtra(TypedDict, total=False):
     shares: dict[str, list[str]]  # SMB, phase two: {file server: [share, ...]} found in VM disk paths
     account_sids: list[str]  # SMB: SIDs of the proxies' and hosts' computer accounts (from LDAP)
     vbr_read: str  # the backup server: how rest.backup_server ended ("rest", "fallback" or why it failed)
+    vbr_rest_estate: Any  # the backup server: what REST read (a vbr_estate.VbrEstate), for what only PowerShell reads
 
 
 @dataclass

@@ -12,14 +12,19 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from offhost_audit import collect, discover, facts as facts_mod, inventory
 from offhost_audit.audit import evaluate_facts
 from offhost_audit.cli import main
+from offhost_audit.collectors.parsers_estate import parse_backup_server
+from offhost_audit.collectors.psjson import loads
 from offhost_audit.inventory.credentials import Resolver
-from offhost_audit.lab import scenario, vbr_rest
+from offhost_audit.lab import render, scenario, vbr_rest
+from offhost_audit.lab.render import ps_json
 from offhost_audit.lab.responder import inventory_doc, lab_env, lab_hosts
 from offhost_audit.lab.wsman import LabServer
+from offhost_audit.vbr_estate import vbr_facts
 
 from ..lab.test_vbr_rest import ESTATE, PASSWORD, USER
 from .conftest import collect_scenario, manifest
@@ -78,7 +83,6 @@ def test_a_run_reads_the_jobs_over_rest_and_stage_two_judges_them(over_rest):
     facts = over_rest
     assert facts_mod.schema_problems(facts) == []
     assert manifest(facts, "VBR01", "rest.backup_server")["status"] == "ok"
-    assert not [e for e in facts["collection"] if e["collector"] == "winrm.backup_server"]  # REST read it
     vbr = facts["vbr"]
     assert {j["source"] for j in vbr["jobs"]} == {p["source"] for p in vbr["proxies"]} == {"rest"}
     jobs = {j["name"]: j for j in vbr["jobs"]}
@@ -87,18 +91,46 @@ def test_a_run_reads_the_jobs_over_rest_and_stage_two_judges_them(over_rest):
     px02 = next(p for p in vbr["proxies"] if p["name"] == "PX02")
     assert (px02["disabled"], px02["online"], px02["out_of_date"]) == (True, False, True)
     hosts = {h["name"]: h for h in vbr["hyperv_hosts"]}
-    assert hosts["HV03"]["vss_provider"] == "hardware" and hosts["HV03"]["failover_to_software"] is True
-    # REST has no volume settings for cluster nodes: unknown, and the run says so
-    assert hosts["HV01"]["vss_provider"] is None and hosts["HV01"]["failover_to_software"] is None
-    assert any(
-        "cluster nodes: the REST API has volume settings for standalone hosts only" in w for w in facts["warnings"]
-    )
+    assert hosts["HV03"] == {"name": "HV03", "vss_provider": "hardware", "failover_to_software": True, "source": "rest"}
+    # REST has no volume settings for cluster nodes: PowerShell on the backup server reads just those
+    ps = manifest(facts, "VBR01", "winrm.backup_server")
+    assert ps["status"] == "ok" and hosts["HV01"]["source"] == hosts["HV02"]["source"] == "powershell"
+    assert hosts["HV01"]["vss_provider"] == "software"  # no hardware provider on the lab's HV01
+    assert any("VSS settings read over PowerShell for HV01, HV02" in w for w in facts["warnings"])
     found = job_findings(facts)
     assert found[("OHP-041", "Pinned -> PX02")]["status"] == "fail"
     pinned = found[("OHP-040", "Pinned -> host HV03")]
     assert pinned["status"] == "fail" and pinned["severity"] == "critical" and "Pinned" in pinned["message"]
-    assert found[("OHP-042", "HV01")]["status"] == "unknown" and found[("OHP-042", "HV03")]["status"] == "fail"
+    assert found[("OHP-042", "HV01")]["status"] == "fail" and found[("OHP-042", "HV03")]["status"] == "fail"
     assert ("OHP-043", "HVCL01") in found
+    assert PASSWORD not in yaml.safe_dump(facts)
+
+
+def test_rest_alone_leaves_the_cluster_nodes_vss_settings_unknown():
+    sc = estate()
+    with vbr_rest.serve(sc) as (url, ca, _):
+        facts = collect_with(sc, via="rest", rest={"port": int(url.rsplit(":", 1)[1]), "ca_file": ca})
+    assert not [e for e in facts["collection"] if e["collector"] == "winrm.backup_server"]
+    hosts = {h["name"]: h for h in facts["vbr"]["hyperv_hosts"]}
+    assert hosts["HV01"]["vss_provider"] is None and hosts["HV01"]["failover_to_software"] is None
+    assert hosts["HV03"]["vss_provider"] == "hardware"
+    assert any(
+        "cluster nodes over REST: the REST API has volume settings for standalone" in w for w in facts["warnings"]
+    )
+    found = job_findings(facts)
+    assert found[("OHP-042", "HV01")]["status"] == "unknown" and found[("OHP-042", "HV03")]["status"] == "fail"
+
+
+def test_a_backup_viewer_gets_the_jobs_over_rest_and_the_vss_settings_over_powershell():
+    _, facts = collect_scenario(estate(rest={"role": "viewer"}), rest=True)
+    assert manifest(facts, "VBR01", "rest.backup_server")["status"] == "ok"
+    assert {j["source"] for j in facts["vbr"]["jobs"]} == {"rest"}
+    assert {h["name"]: h["source"] for h in facts["vbr"]["hyperv_hosts"]} == {
+        "HV01": "powershell",
+        "HV02": "powershell",
+        "HV03": "powershell",
+    }
+    assert any("needs the Backup Administrator role (HTTP 403)" in w for w in facts["warnings"])
 
 
 def test_a_run_over_winrm_gives_the_same_jobs_and_proxies(over_rest, over_winrm):
@@ -108,6 +140,7 @@ def test_a_run_over_winrm_gives_the_same_jobs_and_proxies(over_rest, over_winrm)
     assert {j["source"] for j in ps["jobs"]} == {"powershell"}
     assert comparable(ps["jobs"]) == comparable(rest["jobs"])
     assert comparable(ps["proxies"]) == comparable(rest["proxies"])
+    assert comparable(ps["hyperv_hosts"]) == comparable(rest["hyperv_hosts"])  # REST + PowerShell for the nodes
     assert ps["managed_servers"] == rest["managed_servers"] and ps["version"] == rest["version"]
     # PowerShell reads the cluster nodes' VSS settings too (no hardware provider in this lab: software)
     hosts = {h["name"]: h for h in ps["hyperv_hosts"]}
@@ -201,6 +234,10 @@ def test_discover_over_rest_and_over_winrm_gives_the_same_inventory(monkeypatch,
     assert "over WinRM" in capsys.readouterr().err
     rest_inv, winrm_inv = inventory.load(over_rest), inventory.load(over_winrm)
     assert _shape(rest_inv) == _shape(winrm_inv)
+    # a run reads the backup server the way discovery did
+    (rest_bs,) = [h.vbr_read for h in rest_inv.hosts if h.vbr_read]
+    (winrm_bs,) = [h.vbr_read for h in winrm_inv.hosts if h.vbr_read]
+    assert (rest_bs.via, rest_bs.rest_port) == ("auto", int(url.rsplit(":", 1)[1])) and winrm_bs.via == "winrm"
     assert _shape(rest_inv)[2] == [
         ("PX01", 6, [("cluster", "HVCL01")]),
         ("PX02", 4, [("cluster", "HVCL01"), ("host", "HV03")]),
@@ -281,3 +318,51 @@ def test_a_trickling_winrm_backup_server_is_cut_at_the_deadline(tmp_path):
         with pytest.raises(TargetUnreachableError, match="1.5s"):
             discover.read(target, via="winrm")
         assert time.monotonic() - started < 5
+
+
+# --- the PowerShell answer, property by property --------------------------------------------------
+
+_FACT_OF = {  # backup_server.ps1's property path -> (vbr section, the fact it fills)
+    "Host.IsUnavailable": ("proxies", "online"),
+    "MaxTasksCount": ("proxies", "max_tasks"),
+    "IsDisabled": ("proxies", "disabled"),
+    "IsOutOfDate": ("proxies", "out_of_date"),
+    "IsScheduleEnabled": ("jobs", "enabled"),
+    "HvSourceOptions.OffHostBackup": ("jobs", "mode"),
+    "Get-VBRJobObject": ("jobs", "sources"),
+}
+
+
+@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sets(st.sampled_from(sorted(render.PS_FIELDS))), st.booleans())
+def test_any_property_absent_from_the_powershell_answer_is_an_unknown_fact(absent, drop_key):
+    """Whatever the Veeam module lacks (null, or the key missing altogether), the parse never crashes,
+    the facts stay schema-valid, each lacking property's fact is null and a warning names it."""
+    sc = estate(powershell_absent=sorted(absent))
+    vbr01 = next(h for h in sc["hosts"] if h["name"] == "VBR01")
+    doc = render.backup_server(vbr01, sc, {})
+    if drop_key:
+        for section, key in (render.PS_FIELDS[p] for p in absent):
+            items = doc[section] if section != "Volumes" else [v for h in doc["Hosts"] for v in h["Volumes"]]
+            for item in items:
+                item.pop(key, None)
+    est = parse_backup_server(loads(ps_json(doc)), server="VBR01", endpoint="https://vbr01:5986/wsman")
+    assert est is not None
+    vbr = vbr_facts(est, "powershell")
+    assert facts_mod.schema_problems({"schema_version": 1, "hosts": [], "vbr": vbr}) == []
+    for path in absent:
+        assert any(path in u for u in est.unknown), path
+        if path in _FACT_OF:
+            section, fact = _FACT_OF[path]
+            assert {item[fact] for item in vbr[section]} == {None}, path
+    jobs = {j["name"]: j for j in vbr["jobs"]}
+    if "HvSourceOptions.FailoverToOnHostBackup" in absent:
+        assert jobs["Pinned"]["failover_to_on_host"] is None
+    if {"VssProvider.Name", "FailoverToSoftwareProvider"} <= absent:
+        assert vbr["hyperv_hosts"] is None  # no host's setting read: not collected
+    elif "VssProvider.Name" in absent:
+        assert {h["vss_provider"] for h in vbr["hyperv_hosts"]} == {None}
+    if "ParentId" in absent:  # cluster membership unknown: no node is claimed for a cluster
+        assert all(not c.nodes for c in est.clusters or [])
+    else:
+        assert [c.nodes for c in est.clusters or []] == [["HV01", "HV02"]]
