@@ -101,6 +101,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             continue
         sc, found = r["scenario"], r["findings"]
         out.print(escape(sc["title"]))
+        if sc.get("discover"):
+            out.print("  no inventory: discovered from the lab's backup server over REST, then audited")
         for w in r["facts"].get("warnings") or []:
             out.print(f"  [yellow]warning:[/] {escape(w)}")
         m = demo.manifest_summary(r["facts"])

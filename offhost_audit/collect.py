@@ -6,7 +6,9 @@
   WinRM shell; each call has ``call_timeout`` and each target ``target_timeout``;
 * every (target, collector) lands in the ``collection`` manifest with status, error text (no secrets)
   and duration; a failed collector leaves its facts null so the rules say unknown;
-* after a connection or authentication failure the target's other collectors are ``skipped``;
+* after a connection or authentication failure the target's other collectors are ``skipped``; a
+  collector may also be ``skipped`` by what an earlier one found (NotAttemptedError), or not run at
+  all when an earlier one already read its facts (its ``wanted(target, ctx)`` says False);
 * two phases: Windows hosts and domain controllers first, then file servers, whose share list is the
   inventory's plus the shares found in VM disk paths on that server (``ctx.extra["shares"]``).
 """
@@ -22,11 +24,12 @@ from typing import Any
 
 from offhost_audit import deadline as deadline_clock
 from offhost_audit.assemble import assemble, merge, premerge
+from offhost_audit.collector_specs import VBR_READS
 from offhost_audit.collectors import registry
 from offhost_audit.collectors.base import Collector, Context, Target
 from offhost_audit.collectors.kerberos import Tickets
 from offhost_audit.collectors.winrm import WinRMSession
-from offhost_audit.errors import AuditIncompleteError, TargetUnreachableError
+from offhost_audit.errors import AuditIncompleteError, NotAttemptedError, TargetUnreachableError
 from offhost_audit.inventory import Inventory
 from offhost_audit.inventory.credentials import Resolver
 from offhost_audit.inventory.targets import ContextExtra, meta_of
@@ -41,8 +44,13 @@ def _winrm(t: Target) -> bool:
 
 
 def _applies(c: Collector, t: Target) -> bool:
+    """Whether a collector runs on a target: its kinds, its protocol (REST reads the backup server's
+    WinRM-shaped target), and the backup server's ``via`` (rest or winrm alone)."""
     roles = set(t.options.get("roles") or [t.kind])
-    return bool(c.spec.kinds & roles) and (c.spec.source == "winrm") == _winrm(t)
+    if not c.spec.kinds & roles or (c.spec.source in ("winrm", "rest")) != _winrm(t):
+        return False
+    way = VBR_READS.get(c.spec.id)
+    return way is None or (t.options.get("vbr_via") or "auto") in ("auto", way)
 
 
 def _run_target(
@@ -68,6 +76,9 @@ def _run_target(
             status, error = "ok", None
             if blocked:
                 status, error = "skipped", f"not attempted: {blocked}"
+            elif not getattr(c, "wanted", _always)(target, ctx):
+                tick(target.name, c.spec.id, "not needed")  # an earlier collector read what it would (no entry)
+                continue
             elif start >= deadline or watch.expired:
                 status, error = "error", f"not attempted: target timeout of {target_timeout:g}s reached"
             else:
@@ -77,6 +88,8 @@ def _run_target(
                     partial = meta_of(frag).get("_errors")  # partial success: what could not be read, per item
                     if partial:
                         error = _clean("partial: " + "; ".join(partial), secrets)
+                except NotAttemptedError as e:
+                    status, error = "skipped", _clean(f"not attempted: {e}", secrets)
                 except Exception as e:  # noqa: BLE001 - one failure never stops the run
                     status, error = "error", _clean(f"{type(e).__name__}: {e}" if not str(e) else str(e), secrets)
                     if watch.expired:  # its sockets were shut at the deadline
@@ -100,6 +113,10 @@ def _run_target(
             with deadline_clock.wall_clock(min(call_timeout, 10.0)):  # deleting the shell must not hang either
                 s.close(graceful=not watch.expired)
     return fragments, entries
+
+
+def _always(target: Target, ctx: Context) -> bool:
+    return True
 
 
 def _clean(text: str, secrets: list[str]) -> str:

@@ -113,6 +113,12 @@ class KerberosError(TargetUnreachableError):
         return self.message.split(": ", 1)[1] if ": " in self.message else self.message
 
 
+class NotAttemptedError(CollectorError):
+    """A collector that must not run after what an earlier one found (the manifest says ``skipped``)."""
+
+    title = "not attempted"
+
+
 class AuditIncompleteError(AuditError):
     """The audit as a whole could not complete (nothing reachable)."""
 

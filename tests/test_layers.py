@@ -45,6 +45,7 @@ PARTS = {
             "perf",
             "store",
             "fixes",
+            "vbr_estate",
         ],
         "core",
     ),

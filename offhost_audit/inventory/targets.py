@@ -30,6 +30,9 @@ class TargetOptions(TypedDict, total=False):
     message_encryption: MessageEncryption  # pywinrm's setting
     cluster: str | None  # the Hyper-V cluster the host belongs to
     fqdn: str | None  # the address when it is a DNS name
+    # the backup server: how its own view (jobs, proxy state, VSS settings) is read
+    vbr_via: str  # auto | rest | winrm (inventory backup_server.via)
+    vbr_rest: dict[str, Any]  # port, verify_tls, ca_file of the REST endpoint (inventory backup_server.rest)
     # SMB (file servers)
     shares: list[str]  # share names from the inventory
     # LDAP (domain controllers)
@@ -69,6 +72,8 @@ class ContextExtra(TypedDict, total=False):
     shares: dict[str, list[str]]  # SMB, phase two: {file server: [share, ...]} found in VM disk paths
     account_sids: list[str]  # SMB: SIDs of the proxies' and hosts' computer accounts (from LDAP)
     kerberos: Any  # the run's collectors.kerberos.Tickets, when a target says auth: kerberos
+    vbr_read: str  # the backup server: how rest.backup_server ended ("rest", "fallback" or why it failed)
+    vbr_rest_estate: Any  # the backup server: what REST read (a vbr_estate.VbrEstate), for what only PowerShell reads
 
 
 @dataclass

@@ -73,8 +73,13 @@ def lab_env(scenario: dict[str, Any]) -> dict[str, str]:
     return {USER_ENV: scenario["lab"]["username"], PASSWORD_ENV: scenario["lab"]["password"]}
 
 
-def inventory_doc(scenario: dict[str, Any], server: LabServer, *, auth: str = "basic") -> dict[str, Any]:
-    """An inventory (as a YAML-ready dict) that points at the running lab: one endpoint per host."""
+def inventory_doc(
+    scenario: dict[str, Any], server: LabServer, *, auth: str = "basic", rest: tuple[int, str] | None = None
+) -> dict[str, Any]:
+    """An inventory (as a YAML-ready dict) that points at the running lab: one endpoint per host.
+
+    ``rest``: (port, CA file) of the lab's REST backup server (``lab/vbr_rest.py``) when it runs: the
+    backup server is then read over REST; without it, over WinRM (``via: winrm``: nothing to try first)."""
 
     def winrm(name: str) -> dict[str, Any]:
         url = urlsplit(server.endpoint(name))
@@ -95,8 +100,12 @@ def inventory_doc(scenario: dict[str, Any], server: LabServer, *, auth: str = "b
     bs = scenario.get("backup_server")
     if bs:
         doc["backup_server"] = entry(next(h for h in hosts if h["name"] == bs["name"]))
+        if rest:
+            doc["backup_server"]["rest"] = {"port": rest[0], "ca_file": rest[1]}
+        else:
+            doc["backup_server"]["via"] = "winrm"
     doc["proxies"] = [
-        {**entry(h), "max_tasks": h.get("max_tasks", 4), "serves": h.get("serves") or []}
+        {**entry(h), "max_tasks": h.get("max_tasks", 4), **({"serves": h["serves"]} if "serves" in h else {})}
         for h in hosts
         if "proxy" in h["roles"]
     ]
@@ -111,12 +120,14 @@ def inventory_doc(scenario: dict[str, Any], server: LabServer, *, auth: str = "b
     return doc
 
 
-def inventory_yaml(scenario: dict[str, Any], server: LabServer, *, auth: str = "basic") -> str:
+def inventory_yaml(
+    scenario: dict[str, Any], server: LabServer, *, auth: str = "basic", rest: tuple[int, str] | None = None
+) -> str:
     head = (
         f"# Inventory for the offhost-audit lab scenario {scenario['name']!r} (loopback, lab credentials).\n"
         f"# export {USER_ENV}='{scenario['lab']['username']}' {PASSWORD_ENV}='{scenario['lab']['password']}'\n"
     )
-    return head + yaml.safe_dump(inventory_doc(scenario, server, auth=auth), sort_keys=False)
+    return head + yaml.safe_dump(inventory_doc(scenario, server, auth=auth, rest=rest), sort_keys=False)
 
 
 def _clixml_escape(line: str) -> str:

@@ -3,7 +3,11 @@
 A scenario describes Windows hosts as an administrator would (roles, OS, hardware, features, SAN
 disks, CSVs, VMs, VSS providers, Veeam services, SMB connections), the backup server, per-host
 ``faults`` (the lab's :class:`~offhost_audit.lab.faults.Faults` fields) and ``script_errors``
-(a script that fails on that host), plus ``expect``: the rule ids the estate was built to fail.
+(a script that fails on that host), plus ``expect``: the rule ids the estate was built to fail
+(``fail``, ``unknown``, ``pass``) and ``findings`` (``{rule, status, severity, names}``: a finding of that
+rule with that status and severity whose message names ``names``, e.g. the job). ``discover: true``:
+``demo`` reads the estate from the lab's REST backup server (the ``backup_server`` section, see
+:mod:`offhost_audit.lab.vbr_rest_data`) instead of writing the inventory from the hosts.
 A host may also carry ``computer_name`` (the name the machine answers with, when it differs from
 the inventory name) and ``domain`` (``{dns, netbios}``, when it is not in the scenario's domain).
 :func:`load` normalises it so the renderers never guess: every host gets every field.

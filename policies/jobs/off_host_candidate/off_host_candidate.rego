@@ -132,6 +132,7 @@ _evidence(j, judged) := [
 	{"path": lib.job_path(j, "proxies"), "value": object.get(j, "proxies", null)},
 	{"path": lib.job_path(j, "failover_to_on_host"), "value": object.get(j, "failover_to_on_host", null)},
 	{"path": "candidates", "value": judged},
+	{"path": lib.job_path(j, "source"), "value": object.get(j, "source", null)},
 ]
 
 _pass(j, s, good) := result.pass(
