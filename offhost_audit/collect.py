@@ -4,6 +4,9 @@
 
 * a bounded thread pool over targets (``concurrency``); per target the collectors run in turn over one
   WinRM shell; each call has ``call_timeout`` and each target ``target_timeout``;
+* ``batch`` (default): a Windows host's scripts run in ONE powershell.exe (:class:`~offhost_audit.collectors.winrm.Batch`),
+  each with ``call_timeout`` as its own limit and its own result; ``batch=False`` (``--no-batch``): one
+  powershell.exe per script;
 * every (target, collector) lands in the ``collection`` manifest with status, error text (no secrets)
   and duration; a failed collector leaves its facts null so the rules say unknown;
 * after a connection or authentication failure the target's other collectors are ``skipped``;
@@ -24,7 +27,7 @@ from offhost_audit import deadline as deadline_clock
 from offhost_audit.assemble import assemble, merge, premerge
 from offhost_audit.collectors import registry
 from offhost_audit.collectors.base import Collector, Context, Target
-from offhost_audit.collectors.winrm import WinRMSession
+from offhost_audit.collectors.winrm import Batch, PsCollector, WinRMSession
 from offhost_audit.errors import AuditIncompleteError, TargetUnreachableError
 from offhost_audit.inventory import Inventory
 from offhost_audit.inventory.credentials import Resolver
@@ -53,12 +56,16 @@ def _run_target(
     target_timeout: float,
     secrets: list[str],
     tick: Progress,
+    batch: bool = True,
 ) -> tuple[list[dict], list[dict]]:
     deadline = time.monotonic() + target_timeout
     extra: ContextExtra = {**base_ctx.extra, "call_timeout": call_timeout, "deadline": deadline}
     ctx = Context(proxies=base_ctx.proxies, domain_hint=base_ctx.domain_hint, extra=extra)
     if _winrm(target):
-        ctx.extra["winrm"] = WinRMSession(target, call_timeout=call_timeout)
+        session = ctx.extra["winrm"] = WinRMSession(target, call_timeout=call_timeout)
+        scripted = [c for c in collectors if isinstance(c, PsCollector)]
+        if batch and scripted:  # one powershell.exe for all of them (--no-batch: one per script)
+            ctx.extra["batch"] = Batch(session, scripted, target, ctx)
     fragments, entries, blocked = [], [], None
     watch = deadline_clock.arm(target_timeout)  # a wall clock for every collector, LDAP and SMB too
     try:
@@ -143,6 +150,7 @@ def collect_facts(
     progress: bool | Progress = False,
     resolver: Resolver | None = None,
     collectors: tuple[Collector, ...] | None = None,
+    batch: bool = True,
 ) -> dict[str, Any]:
     """Collect the estate in ``inventory`` into one facts document (not yet saved)."""
     collectors = registry() if collectors is None else collectors
@@ -169,7 +177,7 @@ def collect_facts(
     phase2 = [t for t in targets if t.kind == "file_server" and not _winrm(t)]
     phase1 = [t for t in targets if t not in phase2]
     tick, finish = _progress(progress, plan_size(targets, collectors))
-    kw = dict(call_timeout=call_timeout, target_timeout=target_timeout, secrets=secrets, tick=tick)
+    kw = dict(call_timeout=call_timeout, target_timeout=target_timeout, secrets=secrets, tick=tick, batch=batch)
     try:
         with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="collect") as pool:
             frags, e1 = _phase(phase1, collectors, base, pool, lambda t: base, **kw)
