@@ -182,6 +182,7 @@ class WinRMSession:
                 "stopped and not parsed (output truncated)"
             )
 
+        self._open_within_call_timeout(end)  # a host that does not answer is one call's wait, not the batch's
         failure: CollectorError | None = None
         code = 0
         try:
@@ -216,6 +217,25 @@ class WinRMSession:
             else:
                 results[item.script] = self._record_result(item, r)
         return results
+
+    def _open_within_call_timeout(self, end: float) -> None:
+        """Connect and open the shell (when not open yet) within one call timeout."""
+        if self._shell is not None:
+            return
+        connect_end = min(end, time.monotonic() + self.call_timeout)
+        budget = connect_end - time.monotonic()
+        if budget <= 0:
+            raise CollectorError(f"{self.target.name}: the batch not attempted: the target's time is up")
+        with wall_clock(budget) as watch:
+            try:
+                self._connect(connect_end)
+            except CollectorError:
+                raise
+            except Exception as e:  # noqa: BLE001 - mapped to one readable error
+                self.close(graceful=False)
+                if watch.expired:
+                    raise self._late("the batch", budget, started=False) from None
+                raise self._error("the batch", e) from None
 
     def _unfinished(self, item: pscommand.BatchItem, failure: CollectorError | None, spent: float) -> CollectorError:
         """The error of a script whose record never came: the batch's failure, in that script's words."""

@@ -10,7 +10,7 @@ Create, Command, Receive, Signal, Delete, and 2.2.4.x on the rsp: elements).
 
 Time, as a real host spends it: a command's output is released when the host would have written
 it (:class:`~.hosts.CommandResult`'s ``start_s``, ``timeline``, ``seconds``). Receive answers with
-the stdout/stderr written so far (base64 ``rsp:Stream`` elements, one per stream with
+the stdout/stderr written so far (stdout up to the next flush of the program: a timeline step) (base64 ``rsp:Stream`` elements, one per stream with
 ``CommandId``), with ``rsp:CommandState`` Done and ``rsp:ExitCode`` once the process exited and
 everything was sent (3.1.4.14); when nothing is written within the request's ``w:OperationTimeout`` it
 answers the w:TimedOut fault (0x80338029), which a client answers with another Receive.
@@ -127,6 +127,11 @@ class Command:
         if now >= self.exit_at:
             return len(self.stdout)
         return max((end for t, end in self.timeline if self.run_at + t <= now), default=0)
+
+    def flush_end(self, written: int) -> int:
+        """Where this Receive's stdout ends: one flush of the program (a timeline step) per answer, as
+        WinRM answers a Receive as soon as output is there rather than waiting for more."""
+        return min((end for _, end in self.timeline if self.out_pos < end <= written), default=written)
 
     def next_event(self, now: float) -> float | None:
         """When more output or the exit comes (None while it waits for its stdin)."""
@@ -419,7 +424,7 @@ class HostShells:
             for name in ("stdout", "stderr"):
                 if name == "stderr" and not exited:
                     continue
-                data = command.stdout[:written] if name == "stdout" else command.stderr
+                data = command.stdout[: command.flush_end(written)] if name == "stdout" else command.stderr
                 pos = command.out_pos if name == "stdout" else command.err_pos
                 piece = data[pos : pos + budget]
                 budget -= len(piece)
