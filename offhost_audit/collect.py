@@ -74,7 +74,7 @@ def _run_target(
             status, error = "ok", None
             if blocked:
                 status, error = "skipped", f"not attempted: {blocked}"
-            elif start >= deadline or watch.expired:
+            elif (start >= deadline or watch.expired) and not _batched(c, ctx):
                 status, error = "error", f"not attempted: target timeout of {target_timeout:g}s reached"
             else:
                 try:
@@ -85,7 +85,7 @@ def _run_target(
                         error = _clean("partial: " + "; ".join(partial), secrets)
                 except Exception as e:  # noqa: BLE001 - one failure never stops the run
                     status, error = "error", _clean(f"{type(e).__name__}: {e}" if not str(e) else str(e), secrets)
-                    if watch.expired:  # its sockets were shut at the deadline
+                    if watch.expired and not _batched(c, ctx):  # its sockets were shut at the deadline
                         error = f"{target.name}: {c.spec.id} stopped: target timeout of {target_timeout:g}s reached (timeout)"
                     if isinstance(e, TargetUnreachableError):
                         blocked = error
@@ -106,6 +106,12 @@ def _run_target(
             with deadline_clock.wall_clock(min(call_timeout, 10.0)):  # deleting the shell must not hang either
                 s.close(graceful=not watch.expired)
     return fragments, entries
+
+
+def _batched(c: Collector, ctx: Context) -> bool:
+    """The batch already ran and holds this collector's result (its facts, or its own error)."""
+    batch = ctx.extra.get("batch")
+    return isinstance(c, PsCollector) and isinstance(batch, Batch) and batch.done and batch.covers(str(c.spec.script))
 
 
 def _clean(text: str, secrets: list[str]) -> str:

@@ -210,10 +210,12 @@ class WinRMSession:
             msg = stderr or psjson.lf(stdout).strip()[:300] or "no error text"
             failure = CollectorError(f"{name}: the batch failed (exit {code}): {msg}")
         results: dict[str, Any] = {}
+        first_missing = True
         for item in items:
             r = records.get(item.script)
             if r is None:
-                results[item.script] = self._unfinished(item, failure, time.monotonic() - start)
+                results[item.script] = self._unfinished(item, failure, time.monotonic() - start, first_missing)
+                first_missing = False
             else:
                 results[item.script] = self._record_result(item, r)
         return results
@@ -237,8 +239,11 @@ class WinRMSession:
                     raise self._late("the batch", budget, started=False) from None
                 raise self._error("the batch", e) from None
 
-    def _unfinished(self, item: pscommand.BatchItem, failure: CollectorError | None, spent: float) -> CollectorError:
-        """The error of a script whose record never came: the batch's failure, in that script's words."""
+    def _unfinished(
+        self, item: pscommand.BatchItem, failure: CollectorError | None, spent: float, running: bool
+    ) -> CollectorError:
+        """The error of a script whose record never came (``running``: the first such, the one the batch was
+        running): the batch's failure, in that script's words."""
         name, script = self.target.name, item.script
         if failure is None:
             return CollectorError(f"{name}: {script} printed no result in the batch (no record)")
@@ -247,10 +252,12 @@ class WinRMSession:
             return failure
         if "printed more than" in text:
             return CollectorError(f"{name}: {script} not run: the batch stopped ({text.removeprefix(name + ': ')})")
-        if "(timeout" in text:
+        if "(timeout" in text and running:
             return CollectorError(
                 f"{name}: {script} did not finish within {spent:.3g}s (timeout: the batch was cut off)"
             )
+        if "(timeout" in text:
+            return CollectorError(f"{name}: {script} not run: the batch was cut off before it (timeout)")
         return type(failure)(text.replace("the batch", script, 1))
 
     def _record_result(self, item: pscommand.BatchItem, r: pscommand.BatchRecord) -> Any:
@@ -438,6 +445,12 @@ class Batch:
         ]
         self._results: dict[str, Any] | None = None
         self._failure: CollectorError | None = None
+
+    @property
+    def done(self) -> bool:
+        """It ran and every script has its own result here (a collector's turn after the deadline still
+        gets it); False too when it failed as a whole (the runner words that failure)."""
+        return self._results is not None
 
     def covers(self, script: str) -> bool:
         return any(i.script == script for i in self.items)

@@ -30,6 +30,10 @@ from offhost_audit.lab.costs import HostCosts, modules_of
 from offhost_audit.lab.faults import shape_stdout
 from offhost_audit.lab.wsman import CommandResult, Faults, LabHost, LabServer, ReadsStdin
 
+#: cmd.exe's longest command line (https://learn.microsoft.com/en-us/troubleshoot/windows-client/shell-experience/command-line-string-limitation):
+#: WinRM's cmd shell starts a command through it, so a longer one fails with cmd.exe's message.
+CMD_LINE_MAX = 8191
+
 _UNKNOWN = (
     "The lab answers only the shipped offhost-audit collector scripts; this command is not one "
     "of them.\r\n    + CategoryInfo          : NotImplemented\r\n"
@@ -50,6 +54,8 @@ class HostResponder:
         start = self.costs.process_start_s
         if pscommand.is_batch(command, list(arguments)):
             return ReadsStdin(self._batch, start_s=start)
+        if len(" ".join([command, *arguments])) > CMD_LINE_MAX:  # WinRM starts it through cmd.exe
+            return CommandResult(b"", b"The command line is too long.\r\n", 1, start_s=start)
         decoded = decode_command(command, list(arguments))
         if decoded is None:
             return _error(_UNKNOWN, start_s=start)
