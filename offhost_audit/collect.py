@@ -85,7 +85,9 @@ def _run_target(
                         error = _clean("partial: " + "; ".join(partial), secrets)
                 except Exception as e:  # noqa: BLE001 - one failure never stops the run
                     status, error = "error", _clean(f"{type(e).__name__}: {e}" if not str(e) else str(e), secrets)
-                    if watch.expired and not _batched(c, ctx):  # its sockets were shut at the deadline
+                    # its sockets were shut at the deadline (or, batched, the batch was cut off by it)
+                    late = watch.expired or time.monotonic() >= deadline
+                    if late and (not _batched(c, ctx) or "(timeout" in str(e)):
                         error = f"{target.name}: {c.spec.id} stopped: target timeout of {target_timeout:g}s reached (timeout)"
                     if isinstance(e, TargetUnreachableError):
                         blocked = error

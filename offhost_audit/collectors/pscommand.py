@@ -1,6 +1,8 @@
-"""Shipped PowerShell scripts and the one way they are sent: ``-EncodedCommand`` with arguments as data.
+"""Shipped PowerShell scripts and how they are sent, arguments always as data: one host's scripts
+batched in one ``powershell.exe`` (the default; see "batching" below), or each alone as
+``-EncodedCommand`` (``--no-batch``).
 
-The command line is ``powershell.exe -NoProfile -NonInteractive -EncodedCommand <B64>`` where B64
+Alone, the command line is ``powershell.exe -NoProfile -NonInteractive -EncodedCommand <B64>`` where B64
 is the UTF-16LE base64 of a fixed wrapper::
 
     $ProgressPreference='SilentlyContinue'; $ErrorActionPreference='Stop'
@@ -148,8 +150,8 @@ BATCH_BOOTSTRAP = (
     " $__h=$__ps.BeginInvoke()\n"
     " if($__h.AsyncWaitHandle.WaitOne([int]$__s.timeout_ms)){\n"
     '  try{$__r.out=(@($__ps.EndInvoke($__h))|ForEach-Object{[string]$_}) -join "`n"}\n'
-    "  catch{$__e=$_.Exception; while($__e.InnerException -and -not $__e.ErrorRecord){$__e=$__e.InnerException}\n"
-    "   $__r.exit=1; $__r.err=if($__e.ErrorRecord){$__e.ErrorRecord|Out-String}else{$__e.Message}}\n"
+    "  catch{$__e=$_.Exception; if($__e.InnerException){$__e=$__e.InnerException}\n"
+    "   $__r.exit=1; $__r.err=if($__e.ErrorRecord){$__e.ErrorRecord|Out-String -Width 4096}else{$__e.Message}}\n"
     "  $__ps.Dispose()\n"
     " }else{[void]$__ps.BeginStop($null,$null); $__rs=$null; $__r.exit=-1}\n"
     " $__r.ms=$__w.ElapsedMilliseconds\n"

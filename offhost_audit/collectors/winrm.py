@@ -134,10 +134,10 @@ class WinRMSession:
         err: list[bytes] = []
         code = self._execute(script, command, args, end, out, err, cap=self.max_output_bytes)
         stdout = b"".join(out).decode("utf-8", errors="replace")
-        stderr = psjson.decode_clixml(b"".join(err).decode("utf-8", errors="replace"))
         if code != 0:
-            msg = stderr or psjson.lf(stdout).strip()[:300] or "no error text"
-            raise CollectorError(f"{name}: {script} failed (exit {code}): {msg}")
+            raise self._failed(
+                script, code, psjson.decode_clixml(b"".join(err).decode("utf-8", errors="replace")), stdout
+            )
         return psjson.loads(stdout, what=f"{name}: {script} output")
 
     def run_batch(self, items: list[pscommand.BatchItem], *, deadline: float | None = None) -> dict[str, Any]:
@@ -161,7 +161,6 @@ class WinRMSession:
             return self._batch_once(items, end)
 
     def _batch_once(self, items: list[pscommand.BatchItem], end: float) -> dict[str, Any]:
-        name = self.target.name
         command, args = pscommand.batch_command()
         out: list[bytes] = []
         err: list[bytes] = []
@@ -176,11 +175,7 @@ class WinRMSession:
             seen["open"] = len(chunk) - chunk.rfind(b"\n") - 1 if nl else seen["open"] + len(chunk)
             if seen["open"] <= self.max_output_bytes:
                 return None
-            current = scripts[min(seen["lines"], len(scripts) - 1)]
-            return CollectorError(
-                f"{name}: {current} printed more than {self.max_output_bytes:,} bytes: "
-                "stopped and not parsed (output truncated)"
-            )
+            return self._too_much(scripts[min(seen["lines"], len(scripts) - 1)], self.max_output_bytes)
 
         self._open_within_call_timeout(end)  # a host that does not answer is one call's wait, not the batch's
         failure: CollectorError | None = None
@@ -207,8 +202,7 @@ class WinRMSession:
         records, _ = pscommand.parse_records(stdout)
         if failure is None and not records:  # the bootstrap itself failed: its error is every script's
             stderr = psjson.decode_clixml(b"".join(err).decode("utf-8", errors="replace"))
-            msg = stderr or psjson.lf(stdout).strip()[:300] or "no error text"
-            failure = CollectorError(f"{name}: the batch failed (exit {code}): {msg}")
+            failure = self._failed("the batch", code, stderr, stdout)
         results: dict[str, Any] = {}
         first_missing = True
         for item in items:
@@ -235,7 +229,7 @@ class WinRMSession:
                 raise
             except Exception as e:  # noqa: BLE001 - mapped to one readable error
                 self.close(graceful=False)
-                if watch.expired:
+                if watch.expired or time.monotonic() >= connect_end:
                     raise self._late("the batch", budget, started=False) from None
                 raise self._error("the batch", e) from None
 
@@ -265,12 +259,9 @@ class WinRMSession:
         if r.exit == pscommand.BATCH_TIMEOUT_EXIT:
             return CollectorError(f"{name}: {script} did not finish within {item.timeout_s:.3g}s (timeout)")
         if r.exit != 0:
-            msg = psjson.lf(r.err).strip() or psjson.lf(r.out).strip()[:300] or "no error text"
-            return CollectorError(f"{name}: {script} failed (exit {r.exit}): {msg}")
+            return self._failed(script, r.exit, psjson.lf(r.err).strip(), r.out)
         if len(r.out.encode("utf-8")) > self.max_output_bytes:
-            return CollectorError(
-                f"{name}: {script} printed more than {self.max_output_bytes:,} bytes: stopped and not parsed (output truncated)"
-            )
+            return self._too_much(script, self.max_output_bytes)
         try:
             return psjson.loads(r.out, what=f"{name}: {script} output")
         except CollectorError as e:
@@ -321,9 +312,7 @@ class WinRMSession:
                     size += len(o) + len(e)
                     stop = too_big(o) if too_big is not None and o else None
                     if stop is None and size > cap:
-                        stop = CollectorError(
-                            f"{name}: {label} printed more than {cap:,} bytes: stopped and not parsed (output truncated)"
-                        )
+                        stop = self._too_much(label, cap)
                     if stop is not None:
                         self.close(graceful=False)
                         raise stop
@@ -335,10 +324,20 @@ class WinRMSession:
                 raise
             except Exception as e:  # noqa: BLE001 - mapped to one readable error
                 self.close(graceful=False)
-                if watch.expired:
+                if watch.expired or time.monotonic() >= end:  # its own clock, or the target's, shut it
                     raise self._late(label, budget, started=cid is not None) from None
                 raise self._error(label, e) from None
         return code
+
+    def _failed(self, what: str, code: int, stderr: str, stdout: str) -> CollectorError:
+        """A script (or the batch) that ended with an error: its error text, else the start of its output."""
+        msg = stderr or psjson.lf(stdout).strip()[:300] or "no error text"
+        return CollectorError(f"{self.target.name}: {what} failed (exit {code}): {msg}")
+
+    def _too_much(self, what: str, cap: int) -> CollectorError:
+        return CollectorError(
+            f"{self.target.name}: {what} printed more than {cap:,} bytes: stopped and not parsed (output truncated)"
+        )
 
     def _late(self, script: str, budget: float, *, started: bool) -> CollectorError:
         """The call's wall-clock time is up: a script still running, or a host that does not answer."""

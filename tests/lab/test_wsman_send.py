@@ -29,7 +29,9 @@ class Upper:
 
     def respond(self, command: str, arguments: list[str]) -> CommandResult | ReadsStdin:
         if command == "slow":
-            return CommandResult(b"one\r\ntwo\r\n", start_s=0.3, seconds=0.6, timeline=((0.0, 5), (0.6, 10)), shaped=True)
+            return CommandResult(
+                b"one\r\ntwo\r\n", start_s=0.3, seconds=0.6, timeline=((0.0, 5), (0.6, 10)), shaped=True
+            )
         return ReadsStdin(self._answer)
 
     def _answer(self, stdin: bytes) -> CommandResult:
