@@ -8,8 +8,8 @@ process start, each module the first time a process loads it, each script's own 
 scales them). Per host, the floor of the batch is
 
     one process start + the modules its scripts load (once each) + the scripts' own time
-    + 5 WS-Man calls x latency (Create, Command, Receive, Signal, Delete; the Send of the scripts
-      travels while the process starts)
+    + 4 WS-Man calls x latency (Create, Command, Receive, Signal; the Send of the scripts travels
+      while the process starts, and the shell's Delete comes after the collectors' durations)
 
 Prints, for each mode, the wall time and the per-host wall time (the sum of that host's manifest
 durations: its collectors run in turn), and for the batch its ratio to the floor (target <= 1.3x).
@@ -60,7 +60,7 @@ def _per_host(doc: dict) -> dict[str, float]:
 def _floor(roles: set[str], costs: HostCosts, latency: float) -> float:
     scripts = [pscommand.script(str(c.spec.script)) for c in WINRM_COLLECTORS if c.spec.kinds & roles]
     modules = {m for s in scripts for m in modules_of(s)}
-    return costs.process_start_s + costs.load_s(modules) + costs.script_s * len(scripts) + 5 * latency
+    return costs.process_start_s + costs.load_s(modules) + costs.script_s * len(scripts) + 4 * latency
 
 
 def main() -> int:
