@@ -37,6 +37,7 @@ class CollectOptions(NamedTuple):
     insecure: bool = False
     progress: Any = False  # False, True (a bar on stderr) or a callback (target, collector, status)
     resolver: Any = None  # a credentials.Resolver other than the default
+    batch: bool = True  # one powershell.exe per host (False: one per script, --no-batch)
 
 
 class EvaluateOptions(NamedTuple):

@@ -147,6 +147,12 @@ def _add_collect_options(p: argparse.ArgumentParser, *, inventory_help: str | No
         action="store_true",
         help="do not validate TLS certificates (reported in the output and the facts)",
     )
+    p.add_argument(
+        "--no-batch",
+        action="store_true",
+        help="one powershell.exe per collector script (the path verified on real Windows) instead of one per "
+        "host with the scripts sent on its standard input",
+    )
     cli_options.add_quiet(
         p, "no progress bar; with audit, no table either (for cron: errors only; --format json still prints)"
     )

@@ -4,6 +4,9 @@
 
 * a bounded thread pool over targets (``concurrency``); per target the collectors run in turn over one
   WinRM shell; each call has ``call_timeout`` and each target ``target_timeout``;
+* ``batch`` (default): a Windows host's scripts run in ONE powershell.exe (:class:`~offhost_audit.collectors.winrm.Batch`),
+  each with ``call_timeout`` as its own limit and its own result; ``batch=False`` (``--no-batch``): one
+  powershell.exe per script;
 * every (target, collector) lands in the ``collection`` manifest with status, error text (no secrets)
   and duration; a failed collector leaves its facts null so the rules say unknown;
 * after a connection or authentication failure the target's other collectors are ``skipped``; a
@@ -28,7 +31,7 @@ from offhost_audit.collector_specs import VBR_READS
 from offhost_audit.collectors import registry
 from offhost_audit.collectors.base import Collector, Context, Target
 from offhost_audit.collectors.kerberos import Tickets
-from offhost_audit.collectors.winrm import WinRMSession
+from offhost_audit.collectors.winrm import Batch, PsCollector, WinRMSession
 from offhost_audit.errors import AuditIncompleteError, NotAttemptedError, TargetUnreachableError
 from offhost_audit.inventory import Inventory
 from offhost_audit.inventory.credentials import Resolver
@@ -62,12 +65,21 @@ def _run_target(
     target_timeout: float,
     secrets: list[str],
     tick: Progress,
+    batch: bool = True,
 ) -> tuple[list[dict], list[dict]]:
     deadline = time.monotonic() + target_timeout
     extra: ContextExtra = {**base_ctx.extra, "call_timeout": call_timeout, "deadline": deadline}
     ctx = Context(proxies=base_ctx.proxies, domain_hint=base_ctx.domain_hint, extra=extra)
     if _winrm(target):
-        ctx.extra["winrm"] = WinRMSession(target, call_timeout=call_timeout, tickets=base_ctx.extra.get("kerberos"))
+        session = ctx.extra["winrm"] = WinRMSession(
+            target, call_timeout=call_timeout, tickets=base_ctx.extra.get("kerberos")
+        )
+        # one powershell.exe for all of them (--no-batch: one per script); a collector that decides
+        # whether to run from what an earlier one read (``wanted``: the backup server's PowerShell read
+        # after REST) runs on its own, after that decision
+        scripted = [c for c in collectors if isinstance(c, PsCollector) and getattr(c, "wanted", None) is None]
+        if batch and scripted:
+            ctx.extra["batch"] = Batch(session, scripted, target, ctx)
     fragments, entries, blocked = [], [], None
     watch = deadline_clock.arm(target_timeout)  # a wall clock for every collector, LDAP and SMB too
     try:
@@ -79,7 +91,7 @@ def _run_target(
             elif not getattr(c, "wanted", _always)(target, ctx):
                 tick(target.name, c.spec.id, "not needed")  # an earlier collector read what it would (no entry)
                 continue
-            elif start >= deadline or watch.expired:
+            elif (start >= deadline or watch.expired) and not _batched(c, ctx):
                 status, error = "error", f"not attempted: target timeout of {target_timeout:g}s reached"
             else:
                 try:
@@ -92,7 +104,9 @@ def _run_target(
                     status, error = "skipped", _clean(f"not attempted: {e}", secrets)
                 except Exception as e:  # noqa: BLE001 - one failure never stops the run
                     status, error = "error", _clean(f"{type(e).__name__}: {e}" if not str(e) else str(e), secrets)
-                    if watch.expired:  # its sockets were shut at the deadline
+                    # its sockets were shut at the deadline (or, batched, the batch was cut off by it)
+                    late = watch.expired or time.monotonic() >= deadline
+                    if late and (not _batched(c, ctx) or "(timeout" in str(e)):
                         error = f"{target.name}: {c.spec.id} stopped: target timeout of {target_timeout:g}s reached (timeout)"
                     if isinstance(e, TargetUnreachableError):
                         blocked = error
@@ -117,6 +131,12 @@ def _run_target(
 
 def _always(target: Target, ctx: Context) -> bool:
     return True
+
+
+def _batched(c: Collector, ctx: Context) -> bool:
+    """The batch already ran and holds this collector's result (its facts, or its own error)."""
+    batch = ctx.extra.get("batch")
+    return isinstance(c, PsCollector) and isinstance(batch, Batch) and batch.done and batch.covers(str(c.spec.script))
 
 
 def _clean(text: str, secrets: list[str]) -> str:
@@ -161,6 +181,7 @@ def collect_facts(
     progress: bool | Progress = False,
     resolver: Resolver | None = None,
     collectors: tuple[Collector, ...] | None = None,
+    batch: bool = True,
 ) -> dict[str, Any]:
     """Collect the estate in ``inventory`` into one facts document (not yet saved)."""
     collectors = registry() if collectors is None else collectors
@@ -189,7 +210,7 @@ def collect_facts(
     phase2 = [t for t in targets if t.kind == "file_server" and not _winrm(t)]
     phase1 = [t for t in targets if t not in phase2]
     tick, finish = _progress(progress, plan_size(targets, collectors))
-    kw = dict(call_timeout=call_timeout, target_timeout=target_timeout, secrets=secrets, tick=tick)
+    kw = dict(call_timeout=call_timeout, target_timeout=target_timeout, secrets=secrets, tick=tick, batch=batch)
     try:
         with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="collect") as pool:
             frags, e1 = _phase(phase1, collectors, base, pool, lambda t: base, **kw)

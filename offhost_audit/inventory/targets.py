@@ -66,6 +66,7 @@ class ContextExtra(TypedDict, total=False):
     """What the runner adds to a collector's context for one target."""
 
     winrm: Any  # the target's shared collectors.winrm.WinRMSession (one shell for every WinRM collector)
+    batch: Any  # collectors.winrm.Batch: the target's scripts in one powershell.exe (absent with --no-batch)
     call_timeout: float  # seconds per remote call
     deadline: float  # time.monotonic() by which the target's collection must end
     file_servers: list[str]  # LDAP: the inventory's file servers (their computer objects are read too)

@@ -1,9 +1,10 @@
 """The built-in lab's WS-Management endpoint: a loopback server the real pywinrm client talks to.
 
-It speaks the remote-shell part of WS-Management that pywinrm uses (Create, Command, Receive,
-Signal, Delete, SOAP faults), with Basic and NTLM auth (``message_encryption='never'`` over
-HTTP), Kerberos (``auth=(..., "kerberos")`` with ``keytab=``: a keytab exported from a real KDC, as
-the tests do from Samba's) and HTTPS with a throwaway CA. What a command prints comes from a :class:`Responder`,
+It speaks the remote-shell part of WS-Management that pywinrm uses (Create, Command, Send on a
+command's stdin, Receive, Signal, Delete, SOAP faults), with Basic and NTLM auth
+(``message_encryption='never'`` over HTTP), Kerberos (``auth=(..., "kerberos")`` with ``keytab=``: a
+keytab exported from a real KDC, as the tests do from Samba's) and HTTPS with a throwaway CA. What a
+command prints comes from a :class:`Responder`,
 one per host; faults are injected per host (:class:`Faults`, see :mod:`.faults`).
 
 Hosts get one port each (ephemeral with ``port=0``, else ``port``, ``port+1``, ...) or, with
@@ -37,10 +38,10 @@ from urllib.parse import quote, unquote
 from ._wsman_http import NtlmUserFile, WsmanHandler, kerberos_acceptor, lab_tempdir
 from ._wsman_soap import HostShells
 from .faults import Faults
-from .hosts import CommandResult, LabHost, Responder
+from .hosts import CommandResult, LabHost, ReadsStdin, Responder
 from .tls import server_context, write_tls_files
 
-__all__ = ["CommandResult", "Faults", "LabHost", "LabServer", "Responder"]
+__all__ = ["CommandResult", "Faults", "LabHost", "LabServer", "ReadsStdin", "Responder"]
 
 log = logging.getLogger("offhost_audit.lab.wsman")
 _AUTH_METHODS = ("basic", "ntlm", "kerberos")
@@ -258,6 +259,8 @@ class LabServer:
         if not self._started or self._stopping.is_set():
             return
         self._stopping.set()
+        for shells in self._shells:
+            shells.stopping.set()  # a Receive waiting for output answers now
         if self._wake_w is not None:
             try:
                 self._wake_w.send(b"x")
