@@ -210,13 +210,19 @@ def evaluate_facts(
     del facts_json
     with paused_gc():
         found = enrich(raw, compiled.metadata, facts)
-        if jobs_stage.wanted(facts):  # stage 2: the job rules over stage 1's pair verdicts
-            stage2 = embedded.compiled(policies) if opa_url else compiled
-            second = stage2.evaluate_json(
-                dumps_compact(jobs_stage.stage_input(facts, found)), name, embedded.JOB_FINDINGS_RULE
-            )
-            found += enrich(second, compiled.metadata, facts)
-        return sorted_findings(found)
+        stage2 = embedded.compiled(policies) if opa_url else compiled
+        return sorted_findings(found + job_findings(stage2, facts, found, name))
+
+
+def job_findings(compiled: Any, facts: dict[str, Any], found: list[Finding], profile: str) -> list[Finding]:
+    """Stage 2: the job rules over stage 1's pair verdicts (``found``: stage 1's enriched findings);
+    nothing when the facts hold no jobs or volume settings from the backup server."""
+    if not jobs_stage.wanted(facts):
+        return []
+    second = compiled.evaluate_json(
+        dumps_compact(jobs_stage.stage_input(facts, found)), profile, embedded.JOB_FINDINGS_RULE
+    )
+    return enrich(second, compiled.metadata, facts)
 
 
 def prepare_parallel() -> None:
