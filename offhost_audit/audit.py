@@ -100,8 +100,16 @@ def run(request: AuditRequest) -> AuditResult:
     Errors before the run exists raise (InputError exit 2, AuditIncompleteError exit 3, ...); a
     history that cannot store the run does not: ``stored`` is EXIT_NOT_STORED and ``history_error``
     says why."""
+    store, parts = _open_for_reuse(request)
+    try:
+        return _run(request, store, parts)
+    finally:
+        if store is not None and store is not request.record.db:
+            store.close()
+
+
+def _run(request: AuditRequest, store: Any, parts: Any) -> AuditResult:
     ev, rec = request.evaluate, request.record
-    parts = _parts(request)
     options = _evaluate_options(ev, parts)
     if request.inventory is not None:
         doc, found, warnings = _collect_and_evaluate(request.inventory, request.collect, ev, request.save_facts, parts)
@@ -131,31 +139,46 @@ def run(request: AuditRequest) -> AuditResult:
         return AuditResult(audited)
     if parts is not None and isinstance(parts.error, HistoryError):  # damaged: never written to
         return AuditResult(audited, EXIT_NOT_STORED, parts.error, parts=parts)
+    db = rec.db if store is None else store
     try:
-        store_run(audited, rec.db, keep_runs=rec.keep_runs)
+        store_run(audited, db, keep_runs=rec.keep_runs)
     except HistoryError as e:
         return AuditResult(audited, EXIT_NOT_STORED, e, parts=parts)
     if not rec.previous:
         return AuditResult(audited, parts=parts)
     try:
-        previous, trend = previous_runs(rec.db, audited.id)
+        previous, trend = previous_runs(db, audited.id)
     except HistoryError as e:
         return AuditResult(audited, EXIT_OK, e, parts=parts)
     return AuditResult(audited, EXIT_OK, None, previous, trend, parts)
 
 
-def _parts(request: AuditRequest) -> Any:
-    """The re-use of unchanged parts for a run that is stored and evaluated here (engine/reuse.py),
-    else None; with ``--no-reuse`` one that looks nothing up (the parts are still recorded)."""
+def _open_for_reuse(request: AuditRequest) -> tuple[Any, Any]:
+    """For a run that is stored and evaluated here: (the history, open; None when there is none yet
+    or it cannot be used) and the re-use of its unchanged parts (engine/reuse.py; with
+    ``--no-reuse`` one that looks nothing up: the parts are still recorded). (None, None) otherwise.
+    A history that is damaged (``PRAGMA quick_check``) or cannot be opened is never read: every
+    part is evaluated, and the run is not stored (``parts.error`` says why)."""
     ev, rec = request.evaluate, request.record
     if not rec.save or ev.opa_url:
-        return None
+        return None, None
     from offhost_audit.engine.reuse import Reuse
+    from offhost_audit.store import history  # sqlite3: only when a run is stored (tests/test_startup.py)
 
-    if not ev.reuse:
-        return Reuse()
+    parts = Reuse()
+    if not ev.reuse or (
+        not isinstance(rec.db, history.History) and not Path(rec.db or history.default_db_path()).exists()
+    ):
+        return None, parts  # nothing to look up (the first run creates the file when it stores)
+    try:
+        store = rec.db if isinstance(rec.db, history.History) else history.History(rec.db)
+        store.check()
+    except HistoryError as e:
+        parts.error = e
+        return None, parts
     estate = estate_key(request.inventory_path, request.facts_path)
-    return Reuse(lambda context: stored_parts(rec.db, estate, context))
+    parts.lookup = lambda context: store.stored_parts(estate, context)
+    return store, parts
 
 
 def _evaluate_options(ev: EvaluateOptions, parts: Any) -> dict[str, Any]:
@@ -163,22 +186,6 @@ def _evaluate_options(ev: EvaluateOptions, parts: Any) -> dict[str, Any]:
     options = ev._asdict()
     del options["reuse"]
     return {**options, "parts": parts}
-
-
-def stored_parts(db: Any, estate: str | None, context: str) -> Any:
-    """The newest stored run of ``estate`` with parts recorded under ``context``: (run id, findings
-    by part key) or None (also when there is no history file yet: never created here). HistoryError
-    when the history cannot be read."""
-    from offhost_audit.store import history  # sqlite3: only when a run is stored (tests/test_startup.py)
-
-    if not isinstance(db, history.History) and not Path(db or history.default_db_path()).exists():
-        return None
-    store = db if isinstance(db, history.History) else history.History(db, create=False)
-    try:
-        return store.stored_parts(estate, context)
-    finally:
-        if store is not db:
-            store.close()
 
 
 def previous_runs(db: Any, run_id: int) -> tuple[Any, list[Any]]:

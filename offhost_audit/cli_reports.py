@@ -354,7 +354,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                         "started_at": r.started_at,
                         "estate": r.meta.get("estate"),
                         "counts": r.counts,
-                        **{k: r.meta.get(k) for k in ("profile", "engine", "inventory", "facts_file")},
+                        **{k: r.meta.get(k) for k in ("profile", "engine", "inventory", "facts_file", "reuse")},
                         "targets": len(r.meta.get("targets") or []),
                     }
                     for r in runs

@@ -280,6 +280,12 @@ class History:
             raise damaged(self.path, "; ".join(str(r) for r in rows)[:200])
         self._checked = True
 
+    def check(self) -> None:
+        """HistoryError when the database is damaged (``PRAGMA quick_check``, once per connection: the
+        check before the first write, so a write after it does not check again)."""
+        with self._errors():
+            self._before_write()
+
     @contextmanager
     def _errors(self) -> Iterator[None]:
         try:
