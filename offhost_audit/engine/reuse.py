@@ -115,6 +115,11 @@ class Keyed:
             for p in owners:
                 mine[p].append(e)
         globals_ = {k: v for k, v in doc.items() if k not in split.SPLIT_KEYS and k not in UNKEYED}
+        # what every part sees of the split lists: absent, null or a list (and whether the estate
+        # has shares at all, which a rule reads: a part without shares is given the first one)
+        globals_["split lists"] = {
+            k: "list" if isinstance(doc[k], list) else doc[k] for k in split.SPLIT_KEYS if k in doc
+        }
         globals_["has shares"] = bool(doc.get("shares"))
         shared = [e for e, owners in zip(self.runs, self.run_parts) if not owners]
         shared_digest = _sha(json_dumps([globals_, shared], sort_keys=True))
@@ -132,7 +137,7 @@ class Keyed:
     def _entries(self, p: int) -> dict[str, Any]:
         doc = self.doc
         if self.parts is None:
-            return {k: doc.get(k) for k in split.SPLIT_KEYS}
+            return {k: doc[k] for k in split.SPLIT_KEYS if k in doc}
         return {k: [doc[k][i] for i in idx] for k, idx in self.parts[p].items()}
 
     def document(self, which: list[int]) -> dict[str, Any]:

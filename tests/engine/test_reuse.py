@@ -305,3 +305,26 @@ def test_two_lab_collections_of_an_unchanged_estate_re_use_every_part(scenario, 
     assert runs[1].parts.reused == len(runs[1].parts.keys)
     assert_same(runs[1].run.findings, runs[0].run.findings, scenario)
     assert_same(runs[1].run.findings, full(runs[1].run.facts), scenario)
+
+
+def test_null_and_empty_lists_have_other_keys():
+    doc = estate.generate(60)
+    keys = {}
+    for value in ("absent", None, []):
+        d = copy.deepcopy(doc)
+        if value == "absent":
+            del d["computer_accounts"]
+        else:
+            d["computer_accounts"] = value
+        keys[str(value)] = reuse.Keyed(d, "c").keys
+    assert len({tuple(k) for k in keys.values()}) == 3
+
+
+def test_pruned_runs_take_their_parts_with_them(tmp_path):
+    doc = estate.generate(60)
+    db = tmp_path / "h.sqlite"
+    for _ in range(3):
+        stored(doc, db)
+    with history.History(db) as h:
+        assert h.prune(1) == 2
+        assert h.db.execute("SELECT run_id FROM run_parts").fetchall() == [(3,)]
