@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import estate
 from bench_cli import load_avg
 
-CLI = [sys.executable, "-m", "offhost_audit.cli"]
-LINE = re.compile(r"evaluated ([\d,]+) of ([\d,]+) part\(s\) in ([\d.]+) s")
+CLI = [sys.executable, "-m", "offhost_audit.cli", "--debug"]  # --debug: the evaluation's CPU time too
+LINE = re.compile(r"evaluated ([\d,]+) of ([\d,]+) part\(s\) in ([\d.]+) s \(([\d.]+) s CPU")
 
 
 def changed(doc: dict, share: float, seed: int) -> dict:
@@ -74,7 +74,7 @@ def run(facts: Path, db: Path, out: Path, *extra: str) -> dict:
     m = LINE.search(whole["stderr"])
     assert m, whole["stderr"]
     return {**whole, "evaluated": int(m[1].replace(",", "")), "parts": int(m[2].replace(",", "")),
-            "phase": float(m[3]), "digest": hashlib.sha256(out.read_bytes()).hexdigest()[:12]}
+            "phase": float(m[3]), "phase_cpu": float(m[4]), "digest": hashlib.sha256(out.read_bytes()).hexdigest()[:12]}
 
 
 def main() -> int:
@@ -115,10 +115,12 @@ def main() -> int:
                 "(SELECT sum(length(findings) + length(facts)) FROM run_data), sum(length(meta)) FROM runs").fetchone()
         c.close()
     print(f"medians of {args.rounds} round(s) (each row: 2 runs per round)")
-    print(f"  {'':10s} {'parts evaluated':>16s} {'evaluation s':>13s} {'command wall s':>15s} {'command cpu s':>14s}")
+    print(f"  {'':10s} {'parts evaluated':>16s} {'evaluation wall s':>18s} {'evaluation cpu s':>17s} "
+          f"{'command wall s':>15s} {'command cpu s':>14s}")
     for name, ms in rows.items():
         ev = statistics.median(m["evaluated"] for m in ms)
-        print(f"  {name:10s} {ev:>9,.0f} of {ms[0]['parts']:,} {statistics.median(m['phase'] for m in ms):13.2f} "
+        print(f"  {name:10s} {ev:>9,.0f} of {ms[0]['parts']:,} {statistics.median(m['phase'] for m in ms):18.2f} "
+              f"{statistics.median(m['phase_cpu'] for m in ms):17.2f} "
               f"{statistics.median(m['wall'] for m in ms):15.2f} {statistics.median(m['cpu'] for m in ms):14.2f}")
     same = all(len(d) == 1 for d in digests.values())
     print(f"  findings of re-using and full runs of the same facts identical: {'yes' if same else 'NO'}")

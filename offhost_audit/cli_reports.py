@@ -215,7 +215,7 @@ def record(args: argparse.Namespace, result: Any) -> int:
     the run or the report copies (the findings and reports are still written)."""
     run, code = result.run, result.stored
     if result.parts is not None:
-        _say(args, reuse_line(result.parts))
+        _say(args, reuse_line(result.parts, cpu=getattr(args, "debug", False)))
     if code == EXIT_NOT_STORED:
         _warn(f"this run was not stored in the history: {result.history_error}")
     elif result.history_error is not None and args.report:
@@ -227,10 +227,13 @@ def record(args: argparse.Namespace, result: Any) -> int:
     return code if code == EXIT_NOT_STORED else EXIT_OK
 
 
-def reuse_line(parts: Any) -> str:
-    """The run's re-use of unchanged parts in one line (engine/reuse.py)."""
+def reuse_line(parts: Any, *, cpu: bool = False) -> str:
+    """The run's re-use of unchanged parts in one line (engine/reuse.py); ``cpu`` (--debug): the
+    evaluation's CPU time too."""
     n, reused = len(parts.keys), parts.reused
     text = f"evaluated {n - reused:,} of {n:,} part(s) in {parts.seconds:.2f} s"
+    if cpu:
+        text += f" ({parts.cpu_seconds:.2f} s CPU in this process)"
     if reused:
         text += f"; re-used the findings of {reused:,} unchanged part(s) from run {parts.from_run}"
     if parts.error is not None:

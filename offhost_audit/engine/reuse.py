@@ -54,8 +54,8 @@ class Reuse:
 
     After the evaluation: ``context``, ``keys`` (every part's), ``findings`` (per part, its stage 1
     findings: the objects in the returned list; None for a part whose findings could not be told
-    apart), ``reused`` (parts taken from run ``from_run``), ``seconds`` (the evaluation phase),
-    ``error`` (why the history could not be read: every part was evaluated)."""
+    apart), ``reused`` (parts taken from run ``from_run``), ``seconds`` and ``cpu_seconds`` (the
+    evaluation phase: wall time, and this process's CPU time, without worker processes'), ``error`` (why the history could not be read: every part was evaluated)."""
 
     def __init__(self, lookup: Callable[[str], Previous | None] | None = None) -> None:
         self.lookup = lookup
@@ -65,6 +65,7 @@ class Reuse:
         self.reused = 0
         self.from_run: int | None = None
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
         self.error: Exception | None = None
 
     def summary(self) -> dict[str, Any]:
