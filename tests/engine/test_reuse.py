@@ -328,3 +328,27 @@ def test_pruned_runs_take_their_parts_with_them(tmp_path):
     with history.History(db) as h:
         assert h.prune(1) == 2
         assert h.db.execute("SELECT run_id FROM run_parts").fetchall() == [(3,)]
+
+
+def test_every_fixture_and_example_re_used_gives_its_findings(tmp_path):
+    import policy_cases
+
+    for n, (name, make) in enumerate(policy_cases.documents().items()):
+        doc, db = make(), tmp_path / f"h{n}.sqlite"
+        first, again = stored(doc, db), stored(doc, db)
+        assert again.parts.reused == len(again.parts.keys) > 0, name
+        assert_same(again.run.findings, first.run.findings, name)
+        assert_same(again.run.findings, full(doc), name)
+
+
+def test_the_jobs_are_judged_again_over_re_used_findings(tmp_path):
+    from bench_jobs import with_jobs  # benchmarks/: a generated estate with jobs on automatic selection
+
+    doc = with_jobs(estate.generate(120), 12)
+    db = tmp_path / "h.sqlite"
+    stored(doc, db)
+    doc["hosts"][0]["veeam_services"] = []  # a proxy of the first pod loses its services: its verdicts change
+    again = stored(doc, db)
+    assert 0 < again.parts.reused < len(again.parts.keys)
+    assert any(f["subject"]["kind"].startswith("job") for f in again.run.findings)
+    assert_same(again.run.findings, full(doc), "jobs")
