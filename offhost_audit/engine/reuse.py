@@ -8,8 +8,9 @@ an estate that does not split is one part. A part's key is a SHA-256 over a cano
 - the context (:func:`context`): the policy bundle (``policy_cache.key``: every source's path and
   text, the package version, the engine and its build), the engine's name, the profile, the facts
   schema version, the findings format (:data:`FINDINGS_FORMAT`) and the key format;
-- the global sections every part carries (``vbr``, ``domains``, ``schema_version``...; whether the
-  estate has shares at all, which a rule reads);
+- the global sections every part carries (``vbr`` but for the jobs and per-host volume settings,
+  which only stage 2 reads; ``domains``, ``schema_version``...; whether the estate has shares at
+  all, which a rule reads);
 - the part's own entries (assignments, hosts, clusters, VMs, shares, computer accounts), in
   document order;
 - each collector run's target, collector, status and error text: a run on a machine or cluster of
@@ -43,6 +44,7 @@ from offhost_audit.perf import json_dumps
 KEY_FORMAT = 1  # what goes into a key and how: a change makes every stored key miss
 FINDINGS_FORMAT = 1  # the findings' shape and what enrich() adds: bump when either changes
 UNKEYED = ("generated_at", "generator", "warnings", "collection")  # top-level sections outside the global digest
+STAGE2_ONLY = ("jobs", "hyperv_hosts")  # vbr's sections only the job rules read (tests/engine/test_reuse.py checks)
 _SUBJECT = (("proxy", "h"), ("host", "h"), ("server", "h"), ("cluster", "c"), ("share", "s"))
 
 Previous = tuple[int, dict[str, list[Finding]]]  # (run id, stage 1 findings by part key)
@@ -116,6 +118,8 @@ class Keyed:
             for p in owners:
                 mine[p].append(e)
         globals_ = {k: v for k, v in doc.items() if k not in split.SPLIT_KEYS and k not in UNKEYED}
+        if isinstance(doc.get("vbr"), dict):
+            globals_["vbr"] = _stage1_vbr(doc["vbr"])
         # what every part sees of the split lists: absent, null or a list (and whether the estate
         # has shares at all, which a rule reads: a part without shares is given the first one)
         globals_["split lists"] = {
@@ -151,6 +155,8 @@ class Keyed:
         part["collection"] = [e for e, owners in zip(self.runs, self.run_parts) if not owners or owners & chosen]
         for k in ("generated_at", "generator", "warnings"):
             part.pop(k, None)
+        if isinstance(part.get("vbr"), dict):
+            part["vbr"] = _stage1_vbr(part["vbr"])
         return part
 
     def owner(self, f: Finding) -> int | None:
@@ -204,6 +210,12 @@ def evaluate(
                 reuse.findings[p] = by_part[p]
         found += fresh
     return found
+
+
+def _stage1_vbr(vbr: dict[str, Any]) -> dict[str, Any]:
+    """The backup server's section as stage 1 reads it: without the jobs and per-host volume settings,
+    which only stage 2 (always evaluated again) reads, so that a changed job changes no part's key."""
+    return {k: v for k, v in vbr.items() if k not in STAGE2_ONLY}
 
 
 def _seq(v: Any) -> list[Any]:

@@ -352,3 +352,35 @@ def test_the_jobs_are_judged_again_over_re_used_findings(tmp_path):
     assert 0 < again.parts.reused < len(again.parts.keys)
     assert any(f["subject"]["kind"].startswith("job") for f in again.run.findings)
     assert_same(again.run.findings, full(doc), "jobs")
+
+
+def test_only_the_job_rules_read_the_jobs_and_volume_settings():
+    """reuse.STAGE2_ONLY leaves vbr.jobs and vbr.hyperv_hosts out of the parts' keys: no stage 1
+    policy (every package but offhost.jobs) may read them."""
+    import re
+
+    from offhost_audit.engine import embedded
+
+    reads = re.compile("|".join(rf'"{k}"|\.{k}\b' for k in reuse.STAGE2_ONLY))
+    stage1 = [s for s in embedded.compiled().sources if not s.rel.replace("\\", "/").startswith("jobs/")]
+    assert len(stage1) > 20
+    offending = [
+        f"{s.rel}:{n}: {line.strip()}"
+        for s in stage1
+        for n, line in enumerate(s.text.splitlines(), 1)
+        if reads.search(line.split("#")[0]) and "data.offhost.jobs" not in line and "lib.facts.hyperv_hosts" not in line
+    ]
+    assert not offending, offending
+
+
+def test_a_changed_job_re_evaluates_no_part(tmp_path):
+    from bench_jobs import with_jobs
+
+    doc = with_jobs(estate.generate(120), 12)
+    db = tmp_path / "h.sqlite"
+    stored(doc, db)
+    doc["vbr"]["jobs"][3]["proxies"] = {"automatic": False, "names": [doc["assignments"][0]["proxy"]]}
+    doc["vbr"]["jobs"].pop()
+    again = stored(doc, db)
+    assert again.parts.reused == len(again.parts.keys)
+    assert_same(again.run.findings, full(doc), "jobs changed")
