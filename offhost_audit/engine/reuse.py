@@ -7,7 +7,8 @@ an estate that does not split is one part. A part's key is a SHA-256 over a cano
 
 - the context (:func:`context`): the policy bundle (``policy_cache.key``: every source's path and
   text, the package version, the engine and its build), the engine's name, the profile, the facts
-  schema version, the findings format (:data:`FINDINGS_FORMAT`) and the key format;
+  schema version, the findings format (:data:`FINDINGS_FORMAT`), the source of the code that
+  completes the engine's findings and compares names (:data:`_FINDINGS_CODE`) and the key format;
 - the global sections every part carries (``vbr`` but for the jobs and per-host volume settings,
   which only stage 2 reads; ``domains``, ``schema_version``...; whether the estate has shares at
   all, which a rule reads);
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from offhost_audit import __version__
@@ -42,7 +44,10 @@ from offhost_audit.findings import Finding
 from offhost_audit.perf import json_dumps
 
 KEY_FORMAT = 1  # what goes into a key and how: a change makes every stored key miss
-FINDINGS_FORMAT = 1  # the findings' shape and what enrich() adds: bump when either changes
+FINDINGS_FORMAT = 1  # the findings' shape: bump when it changes
+# what turns the engine's findings into stored ones (enrich: METADATA, unknowns' evidence and advice)
+# and how names are compared: their source is in the context, so an edit makes every key miss
+_FINDINGS_CODE = ("engine/metadata.py", "findings/unknowns.py", "collector_specs.py", "names.py", "engine/split.py")
 UNKEYED = ("generated_at", "generator", "warnings", "collection")  # top-level sections outside the global digest
 STAGE2_ONLY = ("jobs", "hyperv_hosts")  # vbr's sections only the job rules read (tests/engine/test_reuse.py checks)
 _SUBJECT = (("proxy", "h"), ("host", "h"), ("server", "h"), ("cluster", "c"), ("share", "s"))
@@ -92,8 +97,23 @@ class Reuse:
 def context(compiled: Any, engine: str, profile: str) -> str:
     """The digest of everything outside the facts that a part's findings depend on."""
     bundle = policy_cache.key(compiled.sources, engine_module(engine).engine_tag())
-    text = f"offhost-audit parts {KEY_FORMAT} {__version__} findings {FINDINGS_FORMAT} facts {SCHEMA_VERSION}"
+    text = f"offhost-audit parts {KEY_FORMAT} {__version__} findings {FINDINGS_FORMAT} {_code()} facts {SCHEMA_VERSION}"
     return _sha(f"{text}\nengine {engine}\nprofile {profile}\nbundle {bundle}".encode())
+
+
+@cache
+def _code() -> str:
+    """The digest of the code in _FINDINGS_CODE ("?" when a file cannot be read: the release alone then)."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for rel in _FINDINGS_CODE:
+        try:
+            h.update(rel.encode() + b"\0" + (package / rel).read_bytes() + b"\0")
+        except OSError:
+            return "?"
+    return h.hexdigest()
 
 
 def _sha(data: bytes) -> str:
