@@ -24,6 +24,7 @@ from offhost_audit import deadline as deadline_clock
 from offhost_audit.assemble import assemble, merge, premerge
 from offhost_audit.collectors import registry
 from offhost_audit.collectors.base import Collector, Context, Target
+from offhost_audit.collectors.kerberos import Tickets
 from offhost_audit.collectors.winrm import WinRMSession
 from offhost_audit.errors import AuditIncompleteError, TargetUnreachableError
 from offhost_audit.inventory import Inventory
@@ -58,7 +59,7 @@ def _run_target(
     extra: ContextExtra = {**base_ctx.extra, "call_timeout": call_timeout, "deadline": deadline}
     ctx = Context(proxies=base_ctx.proxies, domain_hint=base_ctx.domain_hint, extra=extra)
     if _winrm(target):
-        ctx.extra["winrm"] = WinRMSession(target, call_timeout=call_timeout)
+        ctx.extra["winrm"] = WinRMSession(target, call_timeout=call_timeout, tickets=base_ctx.extra.get("kerberos"))
     fragments, entries, blocked = [], [], None
     watch = deadline_clock.arm(target_timeout)  # a wall clock for every collector, LDAP and SMB too
     try:
@@ -154,6 +155,8 @@ def collect_facts(
         domain_hint=dcs[0].options.get("domain") if dcs else None,
         extra={"file_servers": sorted({t.name for t in targets if t.kind == "file_server"})},
     )
+    if any(t.options.get("auth") == "kerberos" for t in targets):
+        base.extra["kerberos"] = Tickets()  # the run's Kerberos tickets, in memory, released below
     warnings: list[str] = []
     if insecure:
         warnings.append("TLS certificate validation was turned off (--insecure): the hosts' identity was not verified")
@@ -194,6 +197,9 @@ def collect_facts(
             frags2, e2 = _phase(phase2, collectors, base, pool, fs_ctx, **kw)
     finally:
         finish()
+        tickets = base.extra.get("kerberos")
+        if isinstance(tickets, Tickets):
+            tickets.close()
     entries += e1 + e2
     fs_names = {t.name for t in phase2}
     for server in sorted(set(vm_shares) - fs_names):

@@ -158,6 +158,15 @@ def test_ldap_tls_server_name_reaches_the_directory_target():
     assert t.options == {"domain": "feas.test", "tls_mode": "starttls", "tls_server_name": "dc1.feas.test"}
 
 
+def test_ldap_auth_kerberos_reaches_the_directory_target_and_is_checked():
+    text = "domain_controllers:\n  - {name: DC01, address: dc1.feas.test, domain: feas.test, ldap: {auth: %s}}\n"
+    t = inventory.loads(text % "kerberos", source="inv.yaml").domain_controllers[0]["target"]
+    assert t.options["auth"] == "kerberos"
+    assert "auth" not in inventory.loads(text % "simple", source="inv.yaml").domain_controllers[0]["target"].options
+    with pytest.raises(InventoryError, match=r"inv.yaml:2: domain_controllers\[0\].ldap.auth"):
+        inventory.loads(text % "ntlm", source="inv.yaml")
+
+
 # --- the published schema (schema/inventory.schema.json) and the checker agree -------------------
 
 

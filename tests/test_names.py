@@ -56,6 +56,7 @@ ALLOWED_UPPER = {
         "offhost_audit/store/waiver_match.py",
         ".casefold() of str((f.get('subject') or {}).get('name', ''))",
     ): "a waiver's glob matches the whole subject text",
+    ("offhost_audit/fixes/__init__.py", ".casefold() of str(s.get('name'))"): "a Windows service name, not a machine's",
 }
 
 

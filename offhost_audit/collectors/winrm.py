@@ -10,6 +10,11 @@ The per-call timeout (and the target's deadline, whichever comes first) is a wal
 (:func:`offhost_audit.deadline.wall_clock`): a host that trickles its answer a byte at a time is cut
 off when the time is up, not when it pauses. A script's output is capped (``max_output_bytes``,
 default :data:`MAX_OUTPUT_BYTES`): beyond it the call stops and the collector records the error.
+
+``auth: kerberos``: the ticket comes from the run's :class:`~offhost_audit.collectors.kerberos.Tickets`
+(got with the target's credentials, never the user's cache) and every request carries a Kerberos
+token for ``HTTP/<address>`` (:class:`~offhost_audit.collectors.kerberos.HttpKerberosAuth`). Over
+HTTPS only: WinRM over HTTP would need Kerberos message encryption, which is not implemented.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import logging
 import math
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from winrm.exceptions import (
@@ -30,10 +36,10 @@ from winrm.exceptions import (
 from winrm.protocol import Protocol
 
 from offhost_audit.collector_specs import CollectorSpec
-from offhost_audit.collectors import pscommand, psjson
+from offhost_audit.collectors import kerberos, pscommand, psjson
 from offhost_audit.collectors.base import Context, Target
 from offhost_audit.deadline import wall_clock
-from offhost_audit.errors import CollectorError, TargetUnreachableError
+from offhost_audit.errors import CollectorError, KerberosError, TargetUnreachableError
 
 log = logging.getLogger(__name__)
 WSMAN_TIMEOUT = 2150858793
@@ -55,9 +61,18 @@ class WinRMSession:
     """One WinRM connection and shell to one target, reused by every script for that target."""
 
     def __init__(
-        self, target: Target, *, call_timeout: float | None = None, max_output_bytes: int | None = None
+        self,
+        target: Target,
+        *,
+        call_timeout: float | None = None,
+        max_output_bytes: int | None = None,
+        tickets: kerberos.Tickets | None = None,
     ) -> None:
         self.target = target
+        self.kerberos = target.options.get("auth") == "kerberos"
+        # auth: kerberos: the run's tickets (collect.py), else this session's own, released by close()
+        self._own_tickets = tickets is None
+        self.tickets = tickets or kerberos.Tickets()
         self.call_timeout = float(call_timeout or target.timeout_s)
         self.max_output_bytes = max_output_bytes or MAX_OUTPUT_BYTES
         opts = target.options
@@ -76,11 +91,12 @@ class WinRMSession:
             read = self._read_timeout = max(op + 1, math.ceil(self.call_timeout))
             # the CA bundle is explicit: the target's ca_file, else the certifi bundle requests ships
             kwargs: dict[str, Any] = {"ca_trust_path": t.ca_file if (t.ca_file and t.verify_tls) else None}
+            auth = self._kerberos_auth() if self.kerberos else None
             self._protocol = Protocol(
                 endpoint=self.endpoint,
                 transport=t.options.get("auth", "ntlm"),
                 username=t.credentials.username,
-                password=t.credentials.password,
+                password=None if auth else t.credentials.password,
                 server_cert_validation="validate" if t.verify_tls else "ignore",
                 message_encryption=t.options.get("message_encryption", "auto"),
                 operation_timeout_sec=op,
@@ -88,6 +104,8 @@ class WinRMSession:
                 proxy=None,
                 **kwargs,
             )
+            if auth is not None:  # pywinrm's own kerberos transport needs pykerberos and the user's cache
+                self._protocol.transport.session = self._session(auth)
         # connecting is bounded by the time left too (the wall-clock watch cuts reads, not connects)
         # requests takes (connect, read); pywinrm's annotation says int
         self._protocol.transport.read_timeout_sec = (max(0.5, end - time.monotonic()), self._read_timeout)  # type: ignore[assignment]
@@ -97,6 +115,29 @@ class WinRMSession:
         if self._shell is None:
             self._shell = self._protocol.open_shell(codepage=65001)
         return self._protocol
+
+    def _kerberos_auth(self) -> kerberos.HttpKerberosAuth:
+        t = self.target
+        encryption = t.options.get("message_encryption")
+        if encryption == "always" or (urlsplit(self.endpoint).scheme != "https" and encryption != "never"):
+            raise KerberosError(
+                f"{t.name}: auth: kerberos with WinRM message encryption (over HTTP, or message_encryption: "
+                "always) is not implemented: use the host's HTTPS listener (winrm: scheme: https)",
+                cause="setup",
+            )
+        kerberos.service_host(t.name, t.address, "HTTP")  # an IP address: fail before any packet
+        return kerberos.HttpKerberosAuth(self.tickets.credentials(t.credentials, where=t.name), where=t.name)
+
+    def _session(self, auth: kerberos.HttpKerberosAuth) -> requests.Session:
+        """What pywinrm's build_session makes for HTTPS, with the Kerberos auth instead of its own."""
+        t = self.target
+        session = requests.Session()
+        session.trust_env = False  # no proxy/netrc/CA lookups in the environment: settings are explicit
+        session.verify = (t.ca_file or True) if t.verify_tls else False
+        assert self._protocol is not None
+        session.headers.update(self._protocol.transport.default_headers)
+        session.auth = auth
+        return session
 
     def close(self, *, graceful: bool = True) -> None:
         """Delete the shell (``graceful``) or just forget the connection (after a timeout or transport error)."""
@@ -109,6 +150,8 @@ class WinRMSession:
             self._protocol.transport.close_session()  # local only: release the sockets
         self._shell = None
         self._protocol = None
+        if self._own_tickets:
+            self.tickets.close()
 
     def run(self, script: str, arguments: dict[str, Any] | None = None, *, deadline: float | None = None) -> Any:
         """Run a shipped script; its one JSON document parsed (None when it printed nothing)."""
@@ -187,6 +230,12 @@ class WinRMSession:
             return CollectorError(f"{name}: WS-Man operation timeout on {script}", retryable=True)
         if isinstance(e, InvalidCredentialsError):
             user = self.target.credentials.username if self.target.credentials else "?"
+            if self.kerberos:
+                return AuthenticationError(
+                    f"{name}: authentication failed (HTTP 401) at {url}: the host refused the Kerberos ticket of "
+                    f"{kerberos.principal(user)} for HTTP/{self.target.address.lower()}: its clock may be more than "
+                    "5 minutes off the KDC's, or that SPN may belong to another account"
+                )
             return AuthenticationError(f"{name}: authentication failed (HTTP 401) at {url} as {user}")
         if isinstance(e, requests.exceptions.SSLError):
             return TargetUnreachableError(
@@ -233,7 +282,7 @@ def session_for(target: Target, ctx: Context) -> WinRMSession:
     s = ctx.extra.get("winrm")
     if isinstance(s, WinRMSession) and s.target.name == target.name:
         return s
-    s = WinRMSession(target, call_timeout=ctx.extra.get("call_timeout"))
+    s = WinRMSession(target, call_timeout=ctx.extra.get("call_timeout"), tickets=ctx.extra.get("kerberos"))
     ctx.extra["winrm"] = s
     return s
 

@@ -423,6 +423,7 @@ class _Parser:
                 options={
                     "domain": d["domain"].strip().lower(),
                     "tls_mode": mode,
+                    **({"auth": "kerberos"} if ldap.get("auth") == "kerberos" else {}),
                     **({"tls_server_name": ldap["tls_server_name"].strip()} if ldap.get("tls_server_name") else {}),
                 },
             )

@@ -24,7 +24,7 @@ class TargetOptions(TypedDict, total=False):
 
     # WinRM (proxies, Hyper-V hosts, the backup server, file servers that also speak WinRM)
     roles: list[str]  # every role the inventory gave the host (one target per host)
-    auth: WinRMAuth  # WinRM; kerberos also selects SASL GSSAPI for LDAP
+    auth: WinRMAuth  # WinRM (default ntlm); on a domain controller, kerberos selects the SASL GSSAPI bind (absent: simple)
     scheme: str  # http | https: its presence marks a WinRM target
     path: str  # the WS-Management path, /wsman
     message_encryption: MessageEncryption  # pywinrm's setting
@@ -68,6 +68,7 @@ class ContextExtra(TypedDict, total=False):
     file_servers: list[str]  # LDAP: the inventory's file servers (their computer objects are read too)
     shares: dict[str, list[str]]  # SMB, phase two: {file server: [share, ...]} found in VM disk paths
     account_sids: list[str]  # SMB: SIDs of the proxies' and hosts' computer accounts (from LDAP)
+    kerberos: Any  # the run's collectors.kerberos.Tickets, when a target says auth: kerberos
 
 
 @dataclass
