@@ -2,6 +2,7 @@
 
     python benchmarks/bench_reuse.py                   # 10,000 hosts, 3 rounds
     python benchmarks/bench_reuse.py --hosts 1000 --rounds 2 --changed 0.01
+    python benchmarks/bench_reuse.py --hosts --lab faults large-generated   # two lab collections each
 
 One facts file (the estate) and one history. The first run evaluates every part and records them;
 then each round runs, one after the other, on the same file (the same estate):
@@ -18,6 +19,10 @@ evaluation's start to its sorted findings, the history's look-up and reading of 
 findings included), the whole command's wall and CPU time (reading and validating the facts,
 applying waivers, storing the run and writing the output included), medians over the rounds;
 the history's growth per run and how much of it the parts' record is.
+
+``--lab``: each scenario served by the built-in lab (WS-Management over loopback) and audited twice
+through the real WinRM client into one history: two real collections of an unchanged estate (their
+times and durations differ), the second re-using every part.
 """
 
 from __future__ import annotations
@@ -77,13 +82,36 @@ def run(facts: Path, db: Path, out: Path, *extra: str) -> dict:
             "phase": float(m[3]), "phase_cpu": float(m[4]), "digest": hashlib.sha256(out.read_bytes()).hexdigest()[:12]}
 
 
+def lab(names: list[str]) -> None:
+    import time
+
+    from offhost_audit import audit
+    from offhost_audit.lab import demo
+
+    for name in names:
+        with demo.serve(name, auth="basic") as (_, inv, resolver), tempfile.TemporaryDirectory() as t:
+            for n in (1, 2):
+                start = time.perf_counter()
+                r = audit.run(audit.AuditRequest(
+                    inventory=inv, collect=audit.CollectOptions(resolver=resolver, call_timeout=10, target_timeout=60),
+                    record=audit.RecordOptions(db=Path(t) / "history.sqlite")))
+                print(f"lab {name}, collection {n}: {len(r.run.facts['hosts'])} hosts, "
+                      f"{len(r.run.facts['collection'])} collector runs; evaluated {len(r.parts.keys) - r.parts.reused} "
+                      f"of {len(r.parts.keys)} part(s), evaluation {r.parts.seconds:.3f} s, whole audit "
+                      f"{time.perf_counter() - start:.2f} s, {len(r.run.findings)} findings", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description="re-use of unchanged parts: evaluation phase and whole command")
-    ap.add_argument("--hosts", type=int, default=10_000)
+    ap.add_argument("--hosts", type=int, nargs="?", const=0, default=10_000, help="estate size (none: the lab only)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--changed", type=float, default=0.01, help="share of hosts changed (default 0.01)")
+    ap.add_argument("--lab", nargs="*", default=[], metavar="SCENARIO", help="also audit these lab scenarios twice")
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {load_avg()}")
+    lab(args.lab)
+    if not args.hosts:
+        return 0
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parents[1] / "offhost_audit")],
                    check=True)
     with tempfile.TemporaryDirectory() as t:
