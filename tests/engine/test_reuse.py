@@ -384,3 +384,19 @@ def test_a_changed_job_re_evaluates_no_part(tmp_path):
     again = stored(doc, db)
     assert again.parts.reused == len(again.parts.keys)
     assert_same(again.run.findings, full(doc), "jobs changed")
+
+
+def test_a_version_2_history_is_migrated_and_re_used_from_its_next_run(tmp_path):
+    doc = estate.generate(60)
+    db = tmp_path / "h.sqlite"
+    stored(doc, db)
+    with sqlite3.connect(db) as c:  # the file as schema version 2 left it: no parts
+        c.execute("DROP TABLE run_parts")
+        c.execute("PRAGMA user_version = 2")
+    c.close()
+    first = stored(doc, db)
+    assert first.stored == EXIT_OK and first.parts.reused == 0
+    with history.History(db, create=False) as h:
+        assert h.db.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION == 3
+        assert [r.id for r in h.runs()] == [2, 1]
+    assert stored(doc, db).parts.from_run == 2
