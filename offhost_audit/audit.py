@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -49,6 +50,7 @@ class EvaluateOptions(NamedTuple):
     jobs: int | None = None
     policies: Path | None = None
     progress: Callable[[int, int], None] | None = None
+    reuse: bool = True  # False: --no-reuse (every part evaluated; the parts are still recorded)
 
 
 class RecordOptions(NamedTuple):
@@ -82,13 +84,16 @@ class AuditResult(NamedTuple):
     meta; ``id`` None when not stored). ``stored``: EXIT_OK or EXIT_NOT_STORED (6). ``history_error``:
     why the history did not take the run, or why the previous run could not be read (the run is
     kept either way). ``previous``/``trend``: the previous run of the same estate and the estate's
-    runs up to this one, when ``RecordOptions.previous`` asked and the run was stored."""
+    runs up to this one, when ``RecordOptions.previous`` asked and the run was stored. ``parts``:
+    the evaluation's re-use of unchanged parts (an ``engine.reuse.Reuse``: parts, re-used, from
+    which run, the evaluation's seconds), None when the run is not stored or evaluated on a server."""
 
     run: Any
     stored: int = EXIT_OK
     history_error: HistoryError | None = None
     previous: Any = None
     trend: list[Any] = []
+    parts: Any = None
 
 
 def run(request: AuditRequest) -> AuditResult:
@@ -97,10 +102,19 @@ def run(request: AuditRequest) -> AuditResult:
     Errors before the run exists raise (InputError exit 2, AuditIncompleteError exit 3, ...); a
     history that cannot store the run does not: ``stored`` is EXIT_NOT_STORED and ``history_error``
     says why."""
+    store, parts = _open_for_reuse(request)
+    try:
+        return _run(request, store, parts)
+    finally:
+        if store is not None and store is not request.record.db:
+            store.close()
+
+
+def _run(request: AuditRequest, store: Any, parts: Any) -> AuditResult:
     ev, rec = request.evaluate, request.record
-    options = ev._asdict()
+    options = _evaluate_options(ev, parts)
     if request.inventory is not None:
-        doc, found, warnings = _collect_and_evaluate(request.inventory, request.collect, ev, request.save_facts)
+        doc, found, warnings = _collect_and_evaluate(request.inventory, request.collect, ev, request.save_facts, parts)
     elif request.facts_path is not None:
         doc, found, warnings = evaluate_document(request.facts_path, **options)
     elif request.facts is not None:
@@ -122,20 +136,59 @@ def run(request: AuditRequest) -> AuditResult:
         waivers=rec.waivers,
         warnings=warnings,
         save=False,
+        parts=parts,
     )
     if not rec.save:
         return AuditResult(audited)
+    if parts is not None and isinstance(parts.error, HistoryError):  # damaged: never written to
+        return AuditResult(audited, EXIT_NOT_STORED, parts.error, parts=parts)
+    db = rec.db if store is None else store
     try:
-        store_run(audited, rec.db, keep_runs=rec.keep_runs)
+        store_run(audited, db, keep_runs=rec.keep_runs)
     except HistoryError as e:
-        return AuditResult(audited, EXIT_NOT_STORED, e)
+        return AuditResult(audited, EXIT_NOT_STORED, e, parts=parts)
     if not rec.previous:
-        return AuditResult(audited)
+        return AuditResult(audited, parts=parts)
     try:
-        previous, trend = previous_runs(rec.db, audited.id)
+        previous, trend = previous_runs(db, audited.id)
     except HistoryError as e:
-        return AuditResult(audited, EXIT_OK, e)
-    return AuditResult(audited, EXIT_OK, None, previous, trend)
+        return AuditResult(audited, EXIT_OK, e, parts=parts)
+    return AuditResult(audited, EXIT_OK, None, previous, trend, parts)
+
+
+def _open_for_reuse(request: AuditRequest) -> tuple[Any, Any]:
+    """For a run that is stored and evaluated here: (the history, open; None when there is none yet
+    or it cannot be used) and the re-use of its unchanged parts (engine/reuse.py; with
+    ``--no-reuse`` one that looks nothing up: the parts are still recorded). (None, None) otherwise.
+    A history that is damaged (``PRAGMA quick_check``) or cannot be opened is never read: every
+    part is evaluated, and the run is not stored (``parts.error`` says why)."""
+    ev, rec = request.evaluate, request.record
+    if not rec.save or ev.opa_url:
+        return None, None
+    from offhost_audit.engine.reuse import Reuse
+    from offhost_audit.store import history  # sqlite3: only when a run is stored (tests/test_startup.py)
+
+    parts = Reuse()
+    if not ev.reuse or (
+        not isinstance(rec.db, history.History) and not Path(rec.db or history.default_db_path()).exists()
+    ):
+        return None, parts  # nothing to look up (the first run creates the file when it stores)
+    try:
+        store = rec.db if isinstance(rec.db, history.History) else history.History(rec.db)
+        store.check()
+    except HistoryError as e:
+        parts.error = e
+        return None, parts
+    estate = estate_key(request.inventory_path, request.facts_path)
+    parts.lookup = lambda context: store.stored_parts(estate, context)
+    return store, parts
+
+
+def _evaluate_options(ev: EvaluateOptions, parts: Any) -> dict[str, Any]:
+    """evaluate_facts' keyword arguments from the options (``reuse`` becomes ``parts``)."""
+    options = ev._asdict()
+    del options["reuse"]
+    return {**options, "parts": parts}
 
 
 def previous_runs(db: Any, run_id: int) -> tuple[Any, list[Any]]:
@@ -182,6 +235,7 @@ def evaluate_facts(
     engine: str = "embedded",
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    parts: Any = None,
 ) -> list[Finding]:
     """Evaluate a validated facts document; findings carry title, remediation and doc_url.
 
@@ -197,21 +251,44 @@ def evaluate_facts(
     Raises PolicyError (exit 2) for policy errors and EngineUnavailableError (exit 3) when the
     OPA server does not answer. When the facts hold the backup server's jobs or volume settings,
     stage 2 (findings/jobs.py) judges them over stage 1's pair verdicts and its findings join the
-    list (with ``opa_url`` on the embedded engine).
+    list (with ``opa_url`` on the embedded engine). ``parts``: an ``engine.reuse.Reuse``: stage 1's
+    findings of the parts unchanged since a stored run are taken from it (ignored with ``opa_url``).
     """
+    started, cpu = time.perf_counter(), time.process_time()
     compiled = engine_module(engine if not opa_url else "embedded").compiled(policies)
     name = embedded.resolve_profile(compiled, facts, profile)
-    if opa_url:
-        from offhost_audit.engine import opa_server
-
-        raw = opa_server.evaluate(opa_url, compiled.sources, facts, name)
-    else:
-        raw = pool.evaluate(compiled, engine, facts, facts_json, name, jobs=jobs, progress=progress)
+    text = [facts_json]  # given to the engine once, then dropped (a large document's text)
     del facts_json
+
+    def stage1(doc: dict[str, Any] | None) -> list[Finding]:
+        """Stage 1's findings of ``doc`` (None: the facts), enriched."""
+        if opa_url:
+            from offhost_audit.engine import opa_server
+
+            raw = opa_server.evaluate(opa_url, compiled.sources, facts, name)
+        elif doc is None:
+            raw = pool.evaluate(compiled, engine, facts, text.pop(), name, jobs=jobs, progress=progress)
+        else:
+            raw = pool.evaluate(compiled, engine, doc, None, name, jobs=jobs, progress=progress)
+        with paused_gc():
+            return enrich(raw, compiled.metadata, facts if doc is None else doc)
+
+    if parts is None or opa_url:
+        found = stage1(None)
+    else:
+        from offhost_audit.engine import reuse
+
+        parts.context = reuse.context(compiled, engine, name)
+        found = reuse.evaluate(reuse.Keyed(facts, parts.context), stage1, parts)
+        if progress and parts.reused == len(parts.keys):
+            progress(1, 1)  # every part re-used: nothing else says that evaluation finished
+    text.clear()
     with paused_gc():
-        found = enrich(raw, compiled.metadata, facts)
         stage2 = embedded.compiled(policies) if opa_url else compiled
-        return sorted_findings(found + job_findings(stage2, facts, found, name))
+        found = sorted_findings(found + job_findings(stage2, facts, found, name))
+    if parts is not None:
+        parts.seconds, parts.cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    return found
 
 
 def job_findings(compiled: Any, facts: dict[str, Any], found: list[Finding], profile: str) -> list[Finding]:
@@ -278,6 +355,7 @@ def evaluate_document(
     engine: str = "embedded",
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    parts: Any = None,
 ) -> tuple[dict[str, Any], list[Finding], list[str]]:
     """evaluate_file that also returns the facts document: (facts, sorted findings, run warnings)."""
     text = facts_doc.read_text(path)
@@ -291,6 +369,7 @@ def evaluate_document(
         engine=engine,
         jobs=jobs,
         progress=progress,
+        parts=parts,
     )
     return doc, found, run_warnings(doc)
 
@@ -311,11 +390,15 @@ def run_audit(
     and tests. The collection options as in :class:`CollectOptions`, ``evaluate`` as in
     :class:`EvaluateOptions`; returns the facts, the findings and the run warnings."""
     collect_options = CollectOptions(concurrency, call_timeout, target_timeout, insecure, progress, resolver)
-    return _collect_and_evaluate(inventory, collect_options, EvaluateOptions(**evaluate), save_facts)
+    return _collect_and_evaluate(inventory, collect_options, EvaluateOptions(**evaluate), save_facts, None)
 
 
 def _collect_and_evaluate(
-    inventory: Any, options: CollectOptions, ev: EvaluateOptions, save_facts: str | os.PathLike[str] | None
+    inventory: Any,
+    options: CollectOptions,
+    ev: EvaluateOptions,
+    save_facts: str | os.PathLike[str] | None,
+    parts: Any,
 ) -> tuple[dict[str, Any], list[Finding], list[str]]:
     """Raises AuditIncompleteError (exit 3) when no collector succeeded anywhere; the facts are
     saved first when asked, so nothing is lost. The engine is checked before collecting (a missing
@@ -329,7 +412,7 @@ def _collect_and_evaluate(
     else:
         facts_doc.validate(doc, source="collected facts")
     collect.require_some_success(doc)
-    found = evaluate_facts(doc, **ev._asdict())
+    found = evaluate_facts(doc, **_evaluate_options(ev, parts))
     warnings = run_warnings(doc)
     failed = [e for e in doc.get("collection") or [] if e["status"] != "ok"]
     if failed:
@@ -405,6 +488,7 @@ def record_run(
     save: bool = True,
     keep_runs: int | None = None,
     now: Any = None,
+    parts: Any = None,
 ) -> Any:
     """Apply the waivers and record the run in the history: the one place a finished audit goes.
 
@@ -416,6 +500,8 @@ def record_run(
     run without storing it (``run.id`` None); ``keep_runs``: prune to the newest N after saving.
     Returns a ``Run`` (``offhost_audit.store.runs``) whose findings have the waivers applied and whose meta records time,
     hashes, profile, engine, scope, warnings and the waivers summary (expired, unmatched, expiring).
+    ``parts``: the ``engine.reuse.Reuse`` the findings were evaluated with: meta ``reuse`` says how
+    many parts there were and how many were re-used (from which run), and the parts are stored.
     """
 
     if keep_runs is not None and keep_runs < 1:
@@ -428,9 +514,10 @@ def record_run(
         wfile = waivers_mod.load(waivers)
         applied = waivers_mod.apply(findings, wfile, now=now)
         found, waived = sorted_findings(applied.findings), applied.summary(wfile)  # a waived finding moves
+        marked = applied.findings
         warnings = [*(warnings or []), *applied.warnings()]  # waivers ignored as too broad: every face shows them
     else:  # what apply() and summary() give for no waivers (tests/engine/test_policy_cache.py checks)
-        found, waived = list(findings), no_waivers_summary()
+        found, waived, marked = list(findings), no_waivers_summary(), findings
     meta: dict[str, Any] = {
         "estate": estate or estate_key(inventory_path, facts_path),
         "inventory": str(inventory_path) if inventory_path else None,
@@ -445,8 +532,13 @@ def record_run(
         "waivers": waived,
         **scope_of(facts, list(compiled.metadata)),
     }
+    if parts is not None:
+        meta["reuse"] = parts.summary()
     started = utc_now_iso()
     run = Run(id=None, started_at=started, meta=meta, facts=facts, findings=found)
+    if parts is not None:  # apply() keeps the order (a marked finding is a copy): evaluated -> stored position
+        at = {id(f): i for i, f in enumerate(found)}
+        run.parts = parts.record({id(f): at[id(m)] for f, m in zip(findings, marked)})
     if save:
         store_run(run, db, keep_runs=keep_runs)
     return run
@@ -460,7 +552,7 @@ def store_run(run: Any, db: Any = None, *, keep_runs: int | None = None) -> None
 
     store = db if isinstance(db, history.History) else history.History(db)
     try:
-        run.id = store.save_run(run.meta, run.findings, facts=run.facts, started_at=run.started_at)
+        run.id = store.save_run(run.meta, run.findings, facts=run.facts, started_at=run.started_at, parts=run.parts)
         if keep_runs is not None:
             store.prune(keep_runs)
     finally:

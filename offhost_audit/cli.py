@@ -105,6 +105,7 @@ def _add_eval_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--opa-url", metavar="URL", help="evaluate on a running OPA server instead of the embedded engine")
     cli_options.add_engine(p)
     _add_jobs_option(p)
+    cli_options.add_no_reuse(p)
     cli_options.add_format(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
 

@@ -65,6 +65,14 @@ def add_engine(p: Any) -> None:
     )
 
 
+def add_no_reuse(p: Any) -> None:
+    p.add_argument(
+        "--no-reuse",
+        action="store_true",
+        help="evaluate every part of the estate, re-using no findings of unchanged parts from the history",
+    )
+
+
 def check(args: argparse.Namespace) -> None:
     """Before any work: an unknown --profile is a usage error (exit 2) naming the valid ones, on
     every command that takes it."""
@@ -85,7 +93,11 @@ def request(args: argparse.Namespace, *, inventory: Any = None, waivers: str | N
         save_facts=getattr(args, "save_facts", None),
         collect=collect_options(args) if inventory is not None else audit.CollectOptions(),
         evaluate=audit.EvaluateOptions(
-            profile=args.profile, opa_url=args.opa_url, engine=args.engine, jobs=args.jobs or None
+            profile=args.profile,
+            opa_url=args.opa_url,
+            engine=args.engine,
+            jobs=args.jobs or None,
+            reuse=not args.no_reuse,
         ),
         record=audit.RecordOptions(
             db=args.db,

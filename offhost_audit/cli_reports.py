@@ -214,6 +214,8 @@ def record(args: argparse.Namespace, result: Any) -> int:
     history's exit code: 0, or EXIT_NOT_STORED (6) with a warning when the history could not take
     the run or the report copies (the findings and reports are still written)."""
     run, code = result.run, result.stored
+    if result.parts is not None:
+        _say(args, reuse_line(result.parts, cpu=getattr(args, "debug", False)))
     if code == EXIT_NOT_STORED:
         _warn(f"this run was not stored in the history: {result.history_error}")
     elif result.history_error is not None and args.report:
@@ -223,6 +225,20 @@ def record(args: argparse.Namespace, result: Any) -> int:
     if args.report and not _render(args, result):
         code = EXIT_NOT_STORED
     return code if code == EXIT_NOT_STORED else EXIT_OK
+
+
+def reuse_line(parts: Any, *, cpu: bool = False) -> str:
+    """The run's re-use of unchanged parts in one line (engine/reuse.py); ``cpu`` (--debug): the
+    evaluation's CPU time too."""
+    n, reused = len(parts.keys), parts.reused
+    text = f"evaluated {n - reused:,} of {n:,} part(s) in {parts.seconds:.2f} s"
+    if cpu:
+        text += f" ({parts.cpu_seconds:.2f} s CPU in this process)"
+    if reused:
+        text += f"; re-used the findings of {reused:,} unchanged part(s) from run {parts.from_run}"
+    if parts.error is not None:
+        text += f" (the history could not be read, so nothing was re-used: {parts.error})"
+    return text
 
 
 def _waiver_notes(summary: dict[str, Any], most: int = 20) -> list[str]:
@@ -341,7 +357,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                         "started_at": r.started_at,
                         "estate": r.meta.get("estate"),
                         "counts": r.counts,
-                        **{k: r.meta.get(k) for k in ("profile", "engine", "inventory", "facts_file")},
+                        **{k: r.meta.get(k) for k in ("profile", "engine", "inventory", "facts_file", "reuse")},
                         "targets": len(r.meta.get("targets") or []),
                     }
                     for r in runs

@@ -84,6 +84,11 @@ def findings_list(text: str, rule: str = FINDINGS_RULE) -> list[dict[str, Any]]:
     return result
 
 
+def engine_tag() -> str:
+    """This engine's name and build (policy_cache.library_tag): what the caches and part keys name."""
+    return policy_cache.library_tag("regorus", regorus.regorus)
+
+
 def compile_policies(root: Path | None = None) -> CompiledPolicies:
     """Load every non-test .rego file below root (default: the shipped policies) into a new engine."""
     root = Path(root) if root else policies_dir()
@@ -98,9 +103,7 @@ def compile_policies(root: Path | None = None) -> CompiledPolicies:
             eng.add_policy(src.name, src.text)
         except Exception as e:  # noqa: BLE001 - regorus raises RuntimeError/ValueError with a caret diagram
             raise PolicyError(format_rego_error(e)) from None
-    metadata, profiles, default = policy_cache.derived(
-        root, sources, policy_cache.library_tag("regorus", regorus.regorus), lambda: _derive(root, eng, sources)
-    )
+    metadata, profiles, default = policy_cache.derived(root, sources, engine_tag(), lambda: _derive(root, eng, sources))
     return CompiledPolicies(root, eng, sources, metadata, profiles, default, sig)
 
 

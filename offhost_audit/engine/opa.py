@@ -141,17 +141,20 @@ def _document(eng: Any, path: str, default: Any, sources: list[PolicySource]) ->
         raise PolicyError(format_opa_error(e, sources)) from None
 
 
+def engine_tag() -> str:
+    """This engine's name and build (policy_cache.library_tag): what the caches and part keys name."""
+    return policy_cache.library_tag("opa", bindings())
+
+
 def compile_policies(root: Path | None = None) -> OpaPolicies:
     """Load every non-test .rego file below root (default: the shipped policies) into OPA."""
-    ob = bindings()
+    bindings()  # an InputError saying how to install it, before anything else
     root = Path(root) if root else policies_dir()
     sig = signature(root)
     sources = read_sources(root, include_tests=False)
     if not sources:
         raise PolicyError(f"{root}: no .rego policy files found")
-    metadata, profiles, default = policy_cache.derived(
-        root, sources, policy_cache.library_tag("opa", ob), lambda: _derive(root, sources)
-    )
+    metadata, profiles, default = policy_cache.derived(root, sources, engine_tag(), lambda: _derive(root, sources))
     return OpaPolicies(root, sources, metadata, profiles, default, sig)
 
 

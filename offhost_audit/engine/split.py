@@ -22,7 +22,7 @@ and a share that no VM of the part uses yields no finding.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from offhost_audit.names import norm_name, unc_key, unc_server
 
@@ -69,8 +69,29 @@ def _seq(v: Any) -> list[Any]:
     return v if isinstance(v, list) else []
 
 
+class Partition(NamedTuple):
+    """The independent parts of a document and which part each name belongs to."""
+
+    parts: list[dict[str, list[int]]]  # {list key: indexes}, in document order
+    part_of: dict[str, int]  # "h:HV01" (a machine), "c:CL01" (a cluster), "s:\\FS01\VMS" (a share) -> its part
+
+    def owner(self, kind: str, name: Any) -> int | None:
+        """The part a machine ("h"), cluster ("c") or share ("s", a UNC) named anywhere in it belongs to, or None."""
+        if kind == "s":
+            key = unc_key(name)
+            return None if key is None else self.part_of.get("s:" + key)
+        return self.part_of.get(f"{kind}:{norm_name(name)}")
+
+
 def components(doc: dict[str, Any]) -> list[dict[str, list[int]]] | None:
     """The independent parts as {list key: indexes}, in document order; None when it does not split."""
+    found = partition(doc)
+    return found.parts if found is not None and len(found.parts) > 1 else None
+
+
+def partition(doc: dict[str, Any]) -> Partition | None:
+    """The parts (one when nothing splits them apart) and the part of every name; None when one
+    entry can reach the whole estate (see the module's doc)."""
     hosts = doc.get("hosts")
     if not isinstance(hosts, list):
         return None
@@ -158,7 +179,9 @@ def components(doc: dict[str, Any]) -> list[dict[str, list[int]]] | None:
         for i in range(len(_seq(doc.get(key)))):
             root = links.find(f"{key}:{i}")
             groups.setdefault(root, {}).setdefault(key, []).append(i)
-    return list(groups.values()) if len(groups) > 1 else None
+    index = {root: n for n, root in enumerate(groups)}
+    part_of = {k: index[links.find(k)] for k in list(links.parent) if k[:2] in ("h:", "c:", "s:")}
+    return Partition(list(groups.values()), part_of)
 
 
 def _weight(part: dict[str, list[int]]) -> int:
@@ -181,10 +204,10 @@ def plan(doc: dict[str, Any], n_parts: int, *, min_hosts: int = 0) -> list[dict[
         w, b, members = bins[0]
         members.append(comp)
         bins[0] = (w + _weight(comp), b, members)
-    return [_document(doc, members) for _, _, members in sorted(bins, key=lambda b: b[1])]
+    return [document(doc, members) for _, _, members in sorted(bins, key=lambda b: b[1])]
 
 
-def _document(doc: dict[str, Any], members: list[dict[str, list[int]]]) -> dict[str, Any]:
+def document(doc: dict[str, Any], members: list[dict[str, list[int]]]) -> dict[str, Any]:
     """A facts document with the global sections whole and the members' entries in document order."""
     part = dict(doc)
     for key in SPLIT_KEYS:

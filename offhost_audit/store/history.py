@@ -5,7 +5,8 @@ API (used by the CLI, the reports and the TUI)::
     default_db_path() -> Path              # <user data dir>/history.sqlite (platformdirs)
     h = History(path=None, create=True)    # opens (creates, migrates) path or the default; h.close()
     with History(path, create=False) as h: ...   # reading commands: a missing file is an error, never created
-    h.save_run(meta, findings, facts=None, started_at=None) -> int   # the new run's id
+    h.save_run(meta, findings, facts=None, started_at=None, parts=None) -> int   # the new run's id
+    h.stored_parts(estate, context) -> (run id, {part key: findings}) | None   # engine/reuse.py
     h.runs(limit=None, estate=ANY, up_to=None) -> list[RunSummary]  # newest first
     h.load(run_id=None, facts=True) -> Run # None = the latest; HistoryError when there is none
     h.previous(run_id) -> Run | None       # the run of the same estate stored before it (findings only)
@@ -97,10 +98,21 @@ _MIGRATIONS = (
     ) STRICT;
     CREATE INDEX report_files_folder ON report_files(folder, format, id);
     """,
+    # 2 -> 3: each run's parts (engine/reuse.py): their keys and, per part, the positions of its
+    # findings in the run's findings, so that the next run re-uses the unchanged parts' findings
+    """
+    CREATE TABLE run_parts (
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        context TEXT NOT NULL,
+        parts BLOB NOT NULL
+    ) STRICT;
+    CREATE INDEX run_parts_context ON run_parts(context, run_id);
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 _TABLES = {1: {"runs": {"id", "started_at", "meta", "counts"}, "run_data": {"run_id", "findings", "facts"}}}
 _TABLES[2] = {**_TABLES[1], "runs": _TABLES[1]["runs"] | {"estate"}, "report_files": {"folder", "name", "identity"}}
+_TABLES[3] = {**_TABLES[2], "run_parts": {"run_id", "context", "parts"}}
 
 
 def default_db_path() -> Path:
@@ -157,6 +169,18 @@ def _unpack(blob: bytes | None) -> Any:
         return None
     with paused_gc():
         return json_loads(zlib.decompress(blob))
+
+
+def _parts_valid(record: Any, n: int) -> bool:
+    """A stored parts record: as many keys (texts) as position lists, every position one of the n findings."""
+    if not isinstance(record, dict):
+        return False
+    keys, where = record.get("keys"), record.get("findings")
+    if not isinstance(keys, list) or not isinstance(where, list) or len(keys) != len(where):
+        return False
+    if not all(isinstance(k, str) for k in keys):
+        return False
+    return all(isinstance(w, list) and all(type(i) is int and 0 <= i < n for i in w) for w in where)
 
 
 class History:
@@ -256,6 +280,12 @@ class History:
             raise damaged(self.path, "; ".join(str(r) for r in rows)[:200])
         self._checked = True
 
+    def check(self) -> None:
+        """HistoryError when the database is damaged (``PRAGMA quick_check``, once per connection: the
+        check before the first write, so a write after it does not check again)."""
+        with self._errors():
+            self._before_write()
+
     @contextmanager
     def _errors(self) -> Iterator[None]:
         try:
@@ -345,8 +375,10 @@ class History:
         findings: list[dict[str, Any]],
         facts: dict[str, Any] | None = None,
         started_at: str | None = None,
+        parts: dict[str, Any] | None = None,
     ) -> int:
-        """Store one run in one transaction; returns its id."""
+        """Store one run in one transaction; returns its id. ``parts``: its parts' keys and findings
+        (``engine.reuse.Reuse.record``: context, keys, findings as positions in ``findings``)."""
         started = started_at or utc_now_iso()
         large = len(findings) > 512  # orjson: 3x faster for a large run (its import costs more for a small one)
         blob_findings, blob_facts = _pack(findings, large), (_pack(facts, large) if facts is not None else None)
@@ -358,7 +390,37 @@ class History:
             db.execute(
                 "INSERT INTO run_data (run_id, findings, facts) VALUES (?, ?, ?)", (run_id, blob_findings, blob_facts)
             )
+            if parts is not None:
+                db.execute(
+                    "INSERT INTO run_parts (run_id, context, parts) VALUES (?, ?, ?)",
+                    (run_id, parts["context"], _pack({"keys": parts["keys"], "findings": parts["findings"]}, large)),
+                )
         return run_id
+
+    def stored_parts(self, estate: str | None, context: str) -> tuple[int, dict[str, list[dict[str, Any]]]] | None:
+        """The newest run of ``estate`` whose parts were recorded under ``context`` (engine/reuse.py):
+        (its id, each part key's findings without the waivers' marks), or None. HistoryError when
+        that run's parts or findings cannot be read (damaged)."""
+        from offhost_audit.store.waiver_match import unwaived
+
+        sql = (
+            "SELECT p.run_id, p.parts, d.findings FROM run_parts p JOIN runs r ON r.id = p.run_id "
+            "JOIN run_data d ON d.run_id = p.run_id WHERE p.context = ? AND r.estate IS ? ORDER BY p.run_id DESC LIMIT 1"
+        )
+        with self._errors():
+            row = self.db.execute(sql, (context, estate)).fetchone()
+        if row is None:
+            return None
+        try:
+            record, found = _unpack(row[1]), _unpack(row[2])
+        except (zlib.error, ValueError, TypeError):
+            raise damaged(self.path, f"run {row[0]}: its parts or findings cannot be read") from None
+        if not findings_checker().is_valid(found) or not _parts_valid(record, len(found)):
+            raise damaged(self.path, f"run {row[0]}: its parts do not match its findings")
+        with paused_gc():
+            return int(row[0]), {
+                key: [unwaived(found[i]) for i in where] for key, where in zip(record["keys"], record["findings"])
+            }
 
     def runs(self, limit: int | None = None, *, estate: Any = ANY, up_to: int | None = None) -> list[RunSummary]:
         """Run summaries, newest first; ``estate``: only that estate's runs; ``up_to``: ids up to it."""

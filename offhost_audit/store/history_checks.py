@@ -50,6 +50,13 @@ def meta_problem(meta: Any) -> str:
         value = meta.get(key)
         if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             return key
+    reuse = meta.get("reuse")
+    if reuse is not None and not (
+        isinstance(reuse, dict)
+        and all(type(reuse.get(k)) is int for k in ("parts", "reused"))
+        and isinstance(reuse.get("from_run"), (int, type(None)))
+    ):
+        return "reuse"
     waivers = meta.get("waivers")
     if waivers is None:
         return ""

@@ -15,9 +15,11 @@ def utc_now_iso() -> str:
 
 
 class Run:
-    """One run. ``id`` is None for a run that was not saved (``--no-history``)."""
+    """One run. ``id`` is None for a run that was not saved (``--no-history``). ``parts``: what
+    ``store_run`` records of its parts (engine/reuse.py), not part of the run's value."""
 
-    __slots__ = ("id", "started_at", "meta", "facts", "findings")
+    __slots__ = ("id", "started_at", "meta", "facts", "findings", "parts")
+    _VALUE = ("id", "started_at", "meta", "facts", "findings")
 
     def __init__(
         self,
@@ -32,6 +34,7 @@ class Run:
         self.meta: dict[str, Any] = {} if meta is None else meta
         self.facts = facts
         self.findings: list[dict[str, Any]] = [] if findings is None else findings
+        self.parts: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"Run(id={self.id!r}, started_at={self.started_at!r}, findings={len(self.findings)})"
@@ -39,6 +42,6 @@ class Run:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Run):
             return NotImplemented
-        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+        return all(getattr(self, k) == getattr(other, k) for k in self._VALUE)
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces

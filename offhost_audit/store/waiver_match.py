@@ -180,6 +180,18 @@ def apply(
     return res
 
 
+def unwaived(f: dict[str, Any]) -> dict[str, Any]:
+    """A finding as the evaluation gave it, before :func:`apply` marked it (a copy when it was marked):
+    the waiver taken off and an active one's real status back."""
+    if "waiver" not in f:
+        return f
+    f = dict(f)
+    w = f.pop("waiver")
+    if isinstance(w, dict) and w.get("state") == "active" and w.get("status"):
+        f["status"] = w["status"]
+    return f
+
+
 def _rule_index(items: list[WaiverLike], positions: list[int], names: set[str], res: Applied) -> dict[str, list[int]]:
     """Name (case-folded) -> positions of the rule's waivers that match it, in file order."""
     ordered = sorted(names)
