@@ -1,0 +1,411 @@
+"""The planner's optimisation: which proxies to use, and which sources each one serves.
+
+The model (README "Planning proxies"):
+
+* ``sources``: each with a load ``l_s`` (tasks) and its eligible proxies ``E_s`` (verdict ready or
+  ready with warnings, and a capacity of at least ``l_s``); it needs ``r_s`` of them
+  (``--redundancy K``, or fewer when fewer exist: the caller reports those).
+* ``proxies``: each with a capacity ``c_p`` (max tasks).
+* Each of a source's ``r_s`` proxies must take its whole load alone (DECISIONS.md, "Planner"):
+  the assignment reserves ``l_s`` on every one of them, ``sum_s l_s x_sp <= c_p y_p``. When any
+  ``r_s - 1`` of them fail, the survivor already holds room for the whole load, so no per-failure
+  scenario is needed; the price is that the room is reserved when nothing fails too.
+
+Sources with the same eligible set and the same load are interchangeable, so they are solved as one
+group ``g`` of ``n_g`` sources with an integer ``x_gp`` in ``[0, n_g]`` (how many of them ``p``
+serves) instead of ``n_g`` binaries per proxy:
+
+    phase 1   minimise  sum_p y_p
+              s.t.      sum_{p in E_g} x_gp = r_g n_g          every source gets r_g proxies
+                        x_gp <= n_g y_p                        only used proxies serve
+                        sum_g l_g x_gp <= c_p y_p              capacity, each taking the load alone
+    phase 2   minimise  U (the highest utilisation, load / capacity, of any proxy)
+              s.t.      the same, sum_p y_p <= N1 (phase 1's count), sum_g l_g x_gp <= c_p U
+
+Lexicographic by two solves: the count is never traded for balance. Phase 2 starts from phase 1's
+answer. A group's counts become sources by dealing them round-robin (:func:`_deal`): the sources
+of a group in order, proxy ``p`` taking ``x_gp <= n_g`` consecutive slots of the ``r_g n_g``, and
+source ``i`` slots ``i, i + n_g, ...``; a run of at most ``n_g`` slots never holds two slots of one
+source, so each source gets ``r_g`` different proxies.
+
+HiGHS (``highspy``) solves both phases under one time limit (phase 1 may use 3/4 of it, phase 2
+the rest). A greedy answer is given only when highspy cannot be imported or phase 1 ends without
+any feasible answer, and is labelled as such (``method: greedy``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+PHASE1_SHARE = 0.9  # of the time limit; phase 2 gets what is left (at least MIN_PHASE2 s)
+MIN_PHASE2 = 0.5
+MIP_REL_GAP = 1e-4  # HiGHS's default relative gap: "optimal" means within it
+
+
+class Group:
+    """Interchangeable sources: the same eligible proxies (indexes, sorted) and the same load."""
+
+    __slots__ = ("eligible", "load", "need", "members")
+
+    def __init__(self, eligible: tuple[int, ...], load: int, need: int, members: list[int]) -> None:
+        self.eligible = eligible
+        self.load = load
+        self.need = need  # proxies per source (r_g)
+        self.members = members  # source indexes
+
+
+class Phase:
+    """One solve: its objective, status, value, bound and relative gap."""
+
+    __slots__ = ("objective", "status", "value", "bound", "gap", "seconds")
+
+    def __init__(self, objective: str, status: str, value: float | None, bound: float | None, seconds: float) -> None:
+        self.objective = objective
+        self.status = status
+        self.value = value
+        self.bound = bound
+        self.gap = _gap(value, bound)
+        self.seconds = seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "objective": self.objective,
+            "status": self.status,
+            "value": _round(self.value),
+            "bound": _round(self.bound),
+            "gap": _round(self.gap),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Solution:
+    """Which proxies serve which sources; how it was found."""
+
+    __slots__ = ("assigned", "method", "status", "phases", "note", "seconds", "variables")
+
+    def __init__(
+        self,
+        assigned: list[list[int]],
+        method: str,
+        status: str,
+        phases: list[Phase],
+        note: str | None,
+        seconds: float,
+        variables: int,
+    ) -> None:
+        self.assigned = assigned  # per source: proxy indexes
+        self.method = method  # "milp" or "greedy"
+        self.status = status  # "optimal", "time_limit", "infeasible", "greedy", "empty"
+        self.phases = phases
+        self.note = note  # why greedy, or what the status means
+        self.seconds = seconds
+        self.variables = variables
+
+    @property
+    def gap(self) -> float | None:
+        """Phase 1's gap (the number of proxies): the figure the plan's promise rests on."""
+        return self.phases[0].gap if self.phases else None
+
+
+def groups(eligible: list[tuple[int, ...]], loads: list[int], need: list[int]) -> list[Group]:
+    """Sources with identical eligibility, load and need, grouped (in first-seen order)."""
+    by: dict[tuple[tuple[int, ...], int, int], Group] = {}
+    for s, (e, load, r) in enumerate(zip(eligible, loads, need)):
+        g = by.get((e, load, r))
+        if g is None:
+            g = by[(e, load, r)] = Group(e, load, r, [])
+        g.members.append(s)
+    return list(by.values())
+
+
+def solve(
+    eligible: list[tuple[int, ...]],
+    loads: list[int],
+    need: list[int],
+    capacity: list[int],
+    *,
+    time_limit: float = 10.0,
+    solver: str = "highs",
+) -> Solution:
+    """Assign each source ``need[s]`` different proxies from ``eligible[s]`` within ``capacity``,
+    fewest proxies first, then the lowest peak utilisation. Sources with ``need`` 0 get none.
+    ``solver="greedy"`` forces the fallback (tests; the CLI never asks for it)."""
+    start = time.perf_counter()
+    gs = [g for g in groups(eligible, loads, need) if g.need > 0]
+    if not gs:
+        return Solution([[] for _ in loads], "milp", "empty", [], "nothing to assign", 0.0, 0)
+    if solver == "greedy":
+        return _greedy(gs, len(loads), capacity, start, "asked for the greedy heuristic")
+    try:
+        import highspy  # noqa: F401  # a dependency; the fallback covers a broken install
+    except ImportError:
+        return _greedy(gs, len(loads), capacity, start, "highspy is not installed: greedy heuristic, no optimality claim")
+    return _milp(gs, len(loads), capacity, time_limit, start)
+
+
+def _milp(gs: list[Group], n_sources: int, capacity: list[int], time_limit: float, start: float) -> Solution:
+    import highspy
+    import numpy as np
+
+    used = sorted({p for g in gs for p in g.eligible})
+    col_y = {p: i for i, p in enumerate(used)}
+    xs: list[tuple[int, int]] = [(gi, p) for gi, g in enumerate(gs) for p in g.eligible]  # (group, proxy)
+    ny, nx = len(used), len(xs)
+    h = _highs()
+    h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
+    h.setOptionValue("random_seed", 1)
+    inf = highspy.kHighsInf
+    upper = np.concatenate([np.ones(ny), np.array([len(gs[gi].members) for gi, _ in xs], dtype=float)])
+    h.addVars(ny + nx, np.zeros(ny + nx), upper)
+    h.changeColsIntegrality(
+        ny + nx, np.arange(ny + nx, dtype=np.int32), np.full(ny + nx, highspy.HighsVarType.kInteger)
+    )
+    h.changeColsCost(ny, np.arange(ny, dtype=np.int32), np.ones(ny))
+    rows = _Rows()
+    by_group: dict[int, list[int]] = {}
+    by_proxy: dict[int, list[int]] = {}
+    for j, (gi, p) in enumerate(xs):
+        by_group.setdefault(gi, []).append(ny + j)
+        by_proxy.setdefault(p, []).append(j)
+    for gi, g in enumerate(gs):  # cover: sum_p x_gp = r_g n_g
+        k = float(g.need * len(g.members))
+        rows.add(k, k, by_group[gi], [1.0] * len(by_group[gi]))
+    for j, (gi, p) in enumerate(xs):  # link: x_gp - n_g y_p <= 0
+        rows.add(-inf, 0.0, [ny + j, col_y[p]], [1.0, -float(len(gs[gi].members))])
+    for p in used:  # capacity: sum_g l_g x_gp - c_p y_p <= 0
+        js = by_proxy[p]
+        rows.add(-inf, 0.0, [ny + j for j in js] + [col_y[p]], [float(gs[xs[j][0]].load) for j in js] + [-float(capacity[p])])
+    rows.flush(h)
+
+    seed = _greedy(gs, n_sources, capacity, start, "")
+    if all(len(seed.assigned[s]) == g.need for g in gs for s in g.members):  # a complete greedy plan: the first incumbent
+        h.setSolution(_as_highs(_counts(seed.assigned, gs, xs, ny, col_y), highspy))
+    limit1 = max(0.05, time_limit * PHASE1_SHARE)
+    h.setOptionValue("time_limit", limit1)
+    t = time.perf_counter()
+    h.run()
+    p1 = _phase(h, "proxies", time.perf_counter() - t)
+    if not _has_solution(h):
+        if p1.status == "infeasible":
+            return Solution(
+                [[] for _ in range(n_sources)],
+                "milp",
+                "infeasible",
+                [p1],
+                "the eligible proxies' capacities cannot take every source's load with this redundancy",
+                time.perf_counter() - start,
+                ny + nx,
+            )
+        return _greedy(
+            gs,
+            n_sources,
+            capacity,
+            start,
+            f"HiGHS found no feasible plan within {limit1:.1f} s ({p1.status}): greedy heuristic, no optimality claim",
+            [p1],
+        )
+    values = list(h.getSolution().col_value)
+
+    # phase 2: the proxies phase 1 chose, the lowest peak utilisation among them
+    u = ny + nx
+    h.addVar(0.0, 1.0)
+    h.changeColsCost(ny, np.arange(ny, dtype=np.int32), np.zeros(ny))
+    h.changeColCost(u, 1.0)
+    chosen = np.array([round(v) for v in values[:ny]], dtype=float)
+    h.changeColsBounds(ny, np.arange(ny, dtype=np.int32), chosen, chosen)
+    rows = _Rows()
+    for p in used:
+        if capacity[p] > 0 and chosen[col_y[p]]:
+            js = by_proxy[p]
+            rows.add(-inf, 0.0, [ny + j for j in js] + [u], [float(gs[xs[j][0]].load) for j in js] + [-float(capacity[p])])
+    rows.flush(h)
+    h.setSolution(_as_highs(values + [_peak(values, xs, gs, ny, capacity)], highspy))
+    h.setOptionValue("time_limit", max(MIN_PHASE2, time_limit - (time.perf_counter() - start)))
+    t = time.perf_counter()
+    h.run()
+    p2 = _phase(h, "peak_utilisation", time.perf_counter() - t)
+    if _has_solution(h):
+        values = list(h.getSolution().col_value)
+    status = "optimal" if p1.status == "optimal" and p2.status == "optimal" else "time_limit"
+    note = None
+    if p1.status != "optimal":
+        note = f"time limit: the number of proxies is within {p1.gap:.1%} of the best possible" if p1.gap is not None else None
+    elif p2.status != "optimal":
+        note = "time limit: the number of proxies is optimal; the balance between them may improve with more time"
+    return Solution(
+        _deal(gs, n_sources, xs, values, ny),
+        "milp",
+        status,
+        [p1, p2],
+        note,
+        time.perf_counter() - start,
+        ny + nx,
+    )
+
+
+def _as_highs(values: list[float], highspy: Any) -> Any:
+    sol = highspy.HighsSolution()
+    sol.col_value = values
+    sol.value_valid = True
+    return sol
+
+
+def _counts(
+    assigned: list[list[int]], gs: list[Group], xs: list[tuple[int, int]], ny: int, col_y: dict[int, int]
+) -> list[float]:
+    """A source-level assignment as the model's column values (y, then x)."""
+    x: dict[tuple[int, int], int] = {}
+    for gi, g in enumerate(gs):
+        for s in g.members:
+            for p in assigned[s]:
+                x[(gi, p)] = x.get((gi, p), 0) + 1
+    y = [0.0] * ny
+    for gi, p in x:
+        y[col_y[p]] = 1.0
+    return y + [float(x.get(k, 0)) for k in xs]
+
+
+def _highs() -> Any:
+    """A silent HiGHS instance. The first one in a process prints a banner from C++ straight to
+    file descriptor 1, which would corrupt ``plan --format json``: stdout is pointed at /dev/null
+    while it is made (and C's buffer flushed there)."""
+    import ctypes
+
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        h = highspy.Highs()
+        ctypes.CDLL(None).fflush(None)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+class _Rows:
+    """Rows gathered in CSR form, added to HiGHS in one call."""
+
+    def __init__(self) -> None:
+        self.lower: list[float] = []
+        self.upper: list[float] = []
+        self.starts: list[int] = []
+        self.index: list[int] = []
+        self.value: list[float] = []
+
+    def add(self, lo: float, hi: float, cols: list[int], vals: list[float]) -> None:
+        self.lower.append(lo)
+        self.upper.append(hi)
+        self.starts.append(len(self.index))
+        self.index += cols
+        self.value += vals
+
+    def flush(self, h: Any) -> None:
+        import numpy as np
+
+        if self.lower:
+            h.addRows(
+                len(self.lower),
+                np.array(self.lower),
+                np.array(self.upper),
+                len(self.index),
+                np.array(self.starts, dtype=np.int32),
+                np.array(self.index, dtype=np.int32),
+                np.array(self.value),
+            )
+
+
+def _phase(h: Any, objective: str, seconds: float) -> Phase:
+    import highspy
+
+    st = h.getModelStatus()
+    ms = highspy.HighsModelStatus
+    status = {
+        ms.kOptimal: "optimal",
+        ms.kTimeLimit: "time_limit",
+        ms.kInfeasible: "infeasible",
+        ms.kInterrupt: "interrupted",
+    }.get(st, h.modelStatusToString(st).lower().replace(" ", "_"))
+    info = h.getInfo()
+    has = _has_solution(h)
+    value = float(info.objective_function_value) if has else None
+    bound = float(info.mip_dual_bound) if abs(float(info.mip_dual_bound)) < 1e30 else None
+    if status == "optimal" and value is not None:
+        bound = value if bound is None else bound
+    return Phase(objective, status, value, bound, seconds)
+
+
+def _has_solution(h: Any) -> bool:
+    return int(h.getInfo().primal_solution_status) == 2  # kSolutionStatusFeasible
+
+
+def _peak(values: list[float], xs: list[tuple[int, int]], gs: list[Group], ny: int, capacity: list[int]) -> float:
+    load: dict[int, float] = {}
+    for j, (gi, p) in enumerate(xs):
+        load[p] = load.get(p, 0.0) + gs[gi].load * round(values[ny + j])
+    return max((v / capacity[p] for p, v in load.items() if capacity[p] > 0), default=0.0)
+
+
+def _deal(gs: list[Group], n_sources: int, xs: list[tuple[int, int]], values: list[float], ny: int) -> list[list[int]]:
+    """Each group's counts dealt to its sources round-robin (see the module docstring)."""
+    counts: dict[int, list[tuple[int, int]]] = {}
+    for j, (gi, p) in enumerate(xs):
+        c = round(values[ny + j])
+        if c > 0:
+            counts.setdefault(gi, []).append((p, c))
+    out: list[list[int]] = [[] for _ in range(n_sources)]
+    for gi, g in enumerate(gs):
+        slots = [p for p, c in counts.get(gi, []) for _ in range(c)]
+        n = len(g.members)
+        for i, s in enumerate(g.members):
+            out[s] = sorted(slots[i::n])
+    return out
+
+
+def _greedy(
+    gs: list[Group], n_sources: int, capacity: list[int], start: float, note: str, phases: list[Phase] | None = None
+) -> Solution:
+    """The labelled fallback: hardest sources first (fewest eligible, then largest load); each takes
+    the open proxies with the most room left, else opens the largest eligible proxy. No optimality
+    claim; a source that does not fit keeps fewer proxies than it needs (the caller reports it)."""
+    room = list(capacity)
+    opened: set[int] = set()
+    out: list[list[int]] = [[] for _ in range(n_sources)]
+    order = sorted(
+        ((s, g) for g in gs for s in g.members), key=lambda sg: (len(sg[1].eligible), -sg[1].load, sg[0])
+    )
+    for s, g in order:
+        fits = [p for p in g.eligible if room[p] >= g.load]
+        pick = sorted((p for p in fits if p in opened), key=lambda p: (-room[p], p))[: g.need]
+        if len(pick) < g.need:
+            fresh = sorted((p for p in fits if p not in opened), key=lambda p: (-capacity[p], p))
+            pick += fresh[: g.need - len(pick)]
+        for p in pick:
+            room[p] -= g.load
+            opened.add(p)
+        out[s] = sorted(pick)
+    short = sum(1 for s, g in order if len(out[s]) < g.need)
+    status = "greedy"
+    if short:
+        note += f"; {short:,} source(s) could not get all the proxies they need"
+    return Solution(out, "greedy", status, phases or [], note, time.perf_counter() - start, 0)
+
+
+def _gap(value: float | None, bound: float | None) -> float | None:
+    if value is None or bound is None:
+        return None
+    if abs(value) < 1e-9:
+        return 0.0 if abs(bound) < 1e-9 else None
+    return max(0.0, (value - bound) / abs(value))
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
