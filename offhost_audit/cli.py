@@ -17,7 +17,16 @@ import sys
 import traceback
 from typing import Any
 
-from offhost_audit import __version__, cli_discover, cli_lab, cli_options, cli_reports, facts as facts_doc, perf
+from offhost_audit import (
+    __version__,
+    cli_discover,
+    cli_lab,
+    cli_options,
+    cli_plan,
+    cli_reports,
+    facts as facts_doc,
+    perf,
+)
 from offhost_audit.atomic import WRITE_ERRNOS, check_output, silence_stdout, stdout_errors, write_atomic
 from offhost_audit.errors import (
     EXIT_INPUT,
@@ -191,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_reports.add_commands(sub)
     cli_discover.add_parser(sub, _seconds, cli_reports.integer(1, 1000, "a page size 1-1000"))
+    cli_plan.add_parser(sub, cli_reports.run_id, cli_reports.integer(1, 100, "a number of proxies 1-100"))
 
     p = sub.add_parser("demo", help="start the built-in lab and audit it through the real WinRM client")
     p.add_argument("--scenario", action="append", metavar="NAME|FILE", help=_ScenarioHelp("scenario(s) to run"))

@@ -44,6 +44,7 @@ PARTS = {
             "deadline",
             "perf",
             "store",
+            "plan",
         ],
         "core",
     ),
@@ -60,6 +61,7 @@ PARTS = {
     "cli_options": "cli",
     "cli_lab": "cli",
     "cli_discover": "cli",
+    "cli_plan": "cli",
     "__main__": "main",
 }
 ALL = set(PARTS.values())
