@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from offhost_audit.plan import solver  # noqa: E402
+from offhost_audit.plan import solver
 
 CAPACITIES = (64, 96, 128, 192, 256)  # max tasks of the generated proxies
 
@@ -69,11 +69,14 @@ def main() -> None:
     wall = time.perf_counter() - t
     for p in sol.phases:
         gap = "-" if p.gap is None else f"{p.gap:.2%}"
-        print(f"  phase {p.objective:<16} {p.status:<11} value {p.value} bound {p.bound} gap {gap} in {p.seconds:.2f} s")
+        print(
+            f"  phase {p.objective:<16} {p.status:<11} value {p.value} bound {p.bound} gap {gap} in {p.seconds:.2f} s"
+        )
     count = len({p for ps in sol.assigned for p in ps})
     print(
         f"method {sol.method}, status {sol.status}, {sol.variables:,} variables, {count} proxies used, "
-        f"gap {'-' if sol.gap is None else f'{sol.gap:.2%}'}, {wall:.2f} s wall" + (f" ({sol.note})" if sol.note else "")
+        f"gap {'-' if sol.gap is None else f'{sol.gap:.2%}'}, {wall:.2f} s wall"
+        + (f" ({sol.note})" if sol.note else "")
     )
 
 

@@ -70,7 +70,9 @@ def add_parser(sub: Any, run_id: Any, redundancy: Any) -> None:
         metavar="S",
         help="solver time limit per plan in seconds (default: 10); the gap to the optimum is reported",
     )
-    p.add_argument("--db", metavar="FILE", help="history database (default: history.sqlite in the user's data directory)")
+    p.add_argument(
+        "--db", metavar="FILE", help="history database (default: history.sqlite in the user's data directory)"
+    )
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
     p.set_defaults(func=cmd_plan)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from offhost_audit.errors import InputError
@@ -66,7 +67,7 @@ class Source:
 class Estate:
     """What the planner needs from one run: sources, proxies, capacities, eligibility, jobs."""
 
-    def __init__(self, facts: dict[str, Any], findings: list[Finding], without: list[str] = ()) -> None:  # type: ignore[assignment]
+    def __init__(self, facts: dict[str, Any], findings: list[Finding], without: Sequence[str] = ()) -> None:
         judged = verdicts.judge(facts, findings)
         self.warnings: list[str] = []
         self.capacity = _capacities(facts)
@@ -102,11 +103,11 @@ class Estate:
 
     def eligible(self, s: Source) -> list[str]:
         """The proxies that may serve ``s``: a ready pair and room for its load."""
-        return [
-            p
-            for p, v in sorted(s.cells.items())
-            if v.state in ELIGIBLE and self.cap(p) is not None and self.cap(p) >= s.load  # type: ignore[operator]
-        ]
+        return [p for p, v in sorted(s.cells.items()) if v.state in ELIGIBLE and self.fits(p, s.load)]
+
+    def fits(self, proxy: str, load: int) -> bool:
+        cap = self.cap(proxy)
+        return cap is not None and cap >= load
 
     def cap(self, proxy: str) -> int | None:
         return self.capacity.get(norm_name(proxy))
@@ -117,7 +118,9 @@ class Estate:
         for p, v in sorted(s.cells.items()):
             cap = self.cap(p)
             if v.state not in ELIGIBLE:
-                out.append({"proxy": p, "state": v.state, "rules": v.rules, "reason": f"{v.label}: {', '.join(v.rules)}"})
+                out.append(
+                    {"proxy": p, "state": v.state, "rules": v.rules, "reason": f"{v.label}: {', '.join(v.rules)}"}
+                )
             elif cap is None:
                 out.append({"proxy": p, "state": v.state, "rules": [], "reason": "max tasks unknown"})
             elif cap < s.load:
@@ -126,6 +129,7 @@ class Estate:
 
     def _loads(self, facts: dict[str, Any]) -> None:
         vms = facts.get("vms")
+        listed: list[dict[str, Any]] = vms if isinstance(vms, list) else []
         nodes: dict[str, str] = {h: cs[0] for h, cs in self.clusters_of.items() if cs}
         covered: set[int] | None = None  # indexes of the VMs the jobs back up; None: every VM
         if self.jobs is not None:
@@ -133,11 +137,11 @@ class Estate:
             for j in self.jobs:
                 keys: list[Key] = []
                 for src in (j.get("sources") or []) if isinstance(j.get("sources"), list) else []:
-                    picked = _job_vms(src, vms or [], nodes)
+                    picked = _job_vms(src, listed, nodes)
                     covered |= picked
                     keys += self._job_columns(src, nodes)
                     for i in picked:
-                        keys += [k for k, _ in _disk_sources(vms[i], nodes)]  # type: ignore[index]
+                        keys += [k for k, _ in _disk_sources(listed[i], nodes)]
                 self.job_sources[str(j.get("name"))] = list(dict.fromkeys(keys))
         if not isinstance(vms, list):
             for s in self.sources.values():
@@ -150,12 +154,13 @@ class Estate:
                 continue
             if not isinstance(vm.get("disks"), list):
                 unknown += 1
-                for key in [("cluster", nodes[norm_name(vm["host"])])] if norm_name(vm["host"]) in nodes else [("host", norm_name(vm["host"]))]:
-                    self._source((key[0], key[1])).load_known = False
+                h = norm_name(vm["host"])
+                where = self.sources.get(("cluster", nodes[h]) if h in nodes else ("host", h))
+                if where is not None:
+                    where.load_known = False
                 continue
             for key, name in _disk_sources(vm, nodes):
-                s = self.sources.get(key) or self._source((key[0], name))
-                s.load += 1
+                self._source((key[0], name)).load += 1
         if unknown:
             self.warnings.append(f"{unknown:,} VM(s) without collected disks: their sources' loads are too low")
 
@@ -293,14 +298,19 @@ def as_candidates(facts: dict[str, Any], hosts: list[str]) -> dict[str, Any]:
         k = norm_name(name)
         h = by.get(k)
         if h is None:
-            raise InputError(f"--candidate {name}: no such host in the run's facts (a candidate must have been collected)")
+            raise InputError(
+                f"--candidate {name}: no such host in the run's facts (a candidate must have been collected)"
+            )
         if k in proxies:
             raise InputError(f"--candidate {name}: already an off-host proxy in this run")
         h["roles"] = sorted({*(h.get("roles") or []), "proxy"})
         cores = (h.get("hardware") or {}).get("cpu_cores")
         mine = [s for s in sources if norm_name(s["name"]) != k]
         doc.setdefault("assignments", None)
-        doc["assignments"] = [*(doc["assignments"] or []), {"proxy": h["name"], "max_tasks": cores or None, "sources": mine}]
+        doc["assignments"] = [
+            *(doc["assignments"] or []),
+            {"proxy": h["name"], "max_tasks": cores or None, "sources": mine},
+        ]
     return doc
 
 
@@ -312,9 +322,9 @@ def make(
     findings: list[Finding],
     *,
     redundancy: int = 1,
-    without: list[str] = (),  # type: ignore[assignment]
-    fixed: list[str] = (),  # type: ignore[assignment]
-    candidates: list[str] = (),  # type: ignore[assignment]
+    without: Sequence[str] = (),
+    fixed: Sequence[str] = (),
+    candidates: Sequence[str] = (),
     scenario: tuple[dict[str, Any], list[Finding]] | None = None,
     time_limit: float = 10.0,
     run_id: int | None = None,
@@ -336,7 +346,9 @@ def make(
     known = {norm_name(p) for p in est.proxies + est.removed}
     for p in without:
         if norm_name(p) not in known:
-            raise InputError(f"--without {p}: no such proxy in this run (proxies: {', '.join(est.proxies + est.removed) or 'none'})")
+            raise InputError(
+                f"--without {p}: no such proxy in this run (proxies: {', '.join(est.proxies + est.removed) or 'none'})"
+            )
     doc = _plan(est, redundancy, time_limit, solver_name)
     doc.update(schema=SCHEMA_ID, run=run_id, redundancy=redundancy)
     doc["warnings"] = warnings + est.warnings + doc["warnings"]
@@ -366,7 +378,14 @@ def _plan(est: Estate, k: int, time_limit: float, solver_name: str) -> dict[str,
         warn = sorted({r for p in names for r in s.cells[p].warnings})
         if names:
             assignments.append(
-                {"source": s.as_dict(), "load": s.load, "load_known": s.load_known, "proxies": names, "eligible": elig, "warnings": warn}
+                {
+                    "source": s.as_dict(),
+                    "load": s.load,
+                    "load_known": s.load_known,
+                    "proxies": names,
+                    "eligible": elig,
+                    "warnings": warn,
+                }
             )
         if not elig:
             unservable.append(_blocked(est, s))
@@ -379,7 +398,7 @@ def _plan(est: Estate, k: int, time_limit: float, solver_name: str) -> dict[str,
             "name": p,
             "capacity": est.cap(p),
             "load": load[i],
-            "utilisation": round(load[i] / est.cap(p), 4) if est.cap(p) else None,  # type: ignore[operator]
+            "utilisation": round(load[i] / cap, 4) if (cap := est.cap(p)) else None,
             "used": bool(served[i]),
             "sources": served[i],
         }
@@ -426,6 +445,16 @@ def _blocked(est: Estate, s: Source) -> dict[str, Any]:
     }
 
 
+def _usable(e: Estate, key: Key, job: dict[str, Any]) -> list[str]:
+    """The proxies that may serve ``key`` for ``job``: eligible, and among the job's proxies when it lists them."""
+    s = e.sources.get(key)
+    if s is None:
+        return []
+    sel = job.get("proxies") or {}
+    names = {norm_name(n) for n in sel.get("names") or []}
+    return [p for p in e.eligible(s) if sel.get("automatic") is not False or norm_name(p) in names]
+
+
 def _compare(
     base: Estate,
     est: Estate,
@@ -448,17 +477,10 @@ def _compare(
             gained.append({"source": s.as_dict(), "now": est.eligible(s)})
     jobs = []
     for j in est.jobs or []:
-        listed = (j.get("proxies") or {}).get("automatic") is False
-        names = {norm_name(n) for n in (j.get("proxies") or {}).get("names") or []}
-
-        def usable(e: Estate, key: Key) -> list[str]:
-            s = e.sources.get(key)
-            return [p for p in e.eligible(s) if not listed or norm_name(p) in names] if s else []
-
         hit = [
             base.sources[k].label
             for k in est.job_sources.get(str(j.get("name")), [])
-            if k in base.sources and usable(base, k) and not usable(est, k)
+            if k in base.sources and _usable(base, k, j) and not _usable(est, k, j)
         ]
         if hit:
             fails = j.get("failover_to_on_host") is False
@@ -517,7 +539,9 @@ def carry_waivers(run: list[Finding], found: list[Finding]) -> list[Finding]:
     rule, same subject name) stays waived."""
     waived = {(f["rule_id"], f["subject"].get("name")) for f in run if f["status"] == "waived"}
     return [
-        {**f, "status": "waived"} if (f["rule_id"], f["subject"].get("name")) in waived and f["status"] in ("fail", "unknown") else f
+        {**f, "status": "waived"}
+        if (f["rule_id"], f["subject"].get("name")) in waived and f["status"] in ("fail", "unknown")
+        else f
         for f in found
     ]
 

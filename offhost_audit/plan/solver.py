@@ -142,7 +142,9 @@ def solve(
     try:
         import highspy  # noqa: F401  # a dependency; the fallback covers a broken install
     except ImportError:
-        return _greedy(gs, len(loads), capacity, start, "highspy is not installed: greedy heuristic, no optimality claim")
+        return _greedy(
+            gs, len(loads), capacity, start, "highspy is not installed: greedy heuristic, no optimality claim"
+        )
     return _milp(gs, len(loads), capacity, time_limit, start)
 
 
@@ -177,11 +179,15 @@ def _milp(gs: list[Group], n_sources: int, capacity: list[int], time_limit: floa
         rows.add(-inf, 0.0, [ny + j, col_y[p]], [1.0, -float(len(gs[gi].members))])
     for p in used:  # capacity: sum_g l_g x_gp - c_p y_p <= 0
         js = by_proxy[p]
-        rows.add(-inf, 0.0, [ny + j for j in js] + [col_y[p]], [float(gs[xs[j][0]].load) for j in js] + [-float(capacity[p])])
+        rows.add(
+            -inf, 0.0, [ny + j for j in js] + [col_y[p]], [float(gs[xs[j][0]].load) for j in js] + [-float(capacity[p])]
+        )
     rows.flush(h)
 
     seed = _greedy(gs, n_sources, capacity, start, "")
-    if all(len(seed.assigned[s]) == g.need for g in gs for s in g.members):  # a complete greedy plan: the first incumbent
+    if all(
+        len(seed.assigned[s]) == g.need for g in gs for s in g.members
+    ):  # a complete greedy plan: the first incumbent
         h.setSolution(_as_highs(_counts(seed.assigned, gs, xs, ny, col_y), highspy))
     limit1 = max(0.05, time_limit * PHASE1_SHARE)
     h.setOptionValue("time_limit", limit1)
@@ -220,7 +226,9 @@ def _milp(gs: list[Group], n_sources: int, capacity: list[int], time_limit: floa
     for p in used:
         if capacity[p] > 0 and chosen[col_y[p]]:
             js = by_proxy[p]
-            rows.add(-inf, 0.0, [ny + j for j in js] + [u], [float(gs[xs[j][0]].load) for j in js] + [-float(capacity[p])])
+            rows.add(
+                -inf, 0.0, [ny + j for j in js] + [u], [float(gs[xs[j][0]].load) for j in js] + [-float(capacity[p])]
+            )
     rows.flush(h)
     h.setSolution(_as_highs(values + [_peak(values, xs, gs, ny, capacity)], highspy))
     h.setOptionValue("time_limit", max(MIN_PHASE2, time_limit - (time.perf_counter() - start)))
@@ -232,7 +240,11 @@ def _milp(gs: list[Group], n_sources: int, capacity: list[int], time_limit: floa
     status = "optimal" if p1.status == "optimal" and p2.status == "optimal" else "time_limit"
     note = None
     if p1.status != "optimal":
-        note = f"time limit: the number of proxies is within {p1.gap:.1%} of the best possible" if p1.gap is not None else None
+        note = (
+            f"time limit: the number of proxies is within {p1.gap:.1%} of the best possible"
+            if p1.gap is not None
+            else None
+        )
     elif p2.status != "optimal":
         note = "time limit: the number of proxies is optimal; the balance between them may improve with more time"
     return Solution(
@@ -263,7 +275,7 @@ def _counts(
             for p in assigned[s]:
                 x[(gi, p)] = x.get((gi, p), 0) + 1
     y = [0.0] * ny
-    for gi, p in x:
+    for _, p in x:
         y[col_y[p]] = 1.0
     return y + [float(x.get(k, 0)) for k in xs]
 
@@ -379,9 +391,7 @@ def _greedy(
     room = list(capacity)
     opened: set[int] = set()
     out: list[list[int]] = [[] for _ in range(n_sources)]
-    order = sorted(
-        ((s, g) for g in gs for s in g.members), key=lambda sg: (len(sg[1].eligible), -sg[1].load, sg[0])
-    )
+    order = sorted(((s, g) for g in gs for s in g.members), key=lambda sg: (len(sg[1].eligible), -sg[1].load, sg[0]))
     for s, g in order:
         fits = [p for p in g.eligible if room[p] >= g.load]
         pick = sorted((p for p in fits if p in opened), key=lambda p: (-room[p], p))[: g.need]

@@ -50,20 +50,15 @@ def lines(doc: dict[str, Any], most: int = 50) -> list[tuple[str, list[str]]]:
     out: list[tuple[str, list[str]]] = []
 
     def cut(items: list[str]) -> list[str]:
-        return items[:most] + ([f"... and {len(items) - most:,} more (--format json lists all)"] if len(items) > most else [])
+        return items[:most] + (
+            [f"... and {len(items) - most:,} more (--format json lists all)"] if len(items) > most else []
+        )
 
-    out.append(
-        ("Sources no proxy can serve", cut([blocked_text(b) for b in doc["unservable"]]))
-    )
+    out.append(("Sources no proxy can serve", cut([blocked_text(b) for b in doc["unservable"]])))
     out.append(
         (
             f"Sources short of redundancy {doc['redundancy']}",
-            cut(
-                [
-                    f"{blocked_text(b)}; eligible: {', '.join(b['eligible'])}"
-                    for b in doc["redundancy_short"]
-                ]
-            ),
+            cut([f"{blocked_text(b)}; eligible: {', '.join(b['eligible'])}" for b in doc["redundancy_short"]]),
         )
     )
     out.append(
@@ -79,7 +74,9 @@ def lines(doc: dict[str, Any], most: int = 50) -> list[tuple[str, list[str]]]:
             f"proxies needed {b['proxies_needed']} -> {a['proxies_needed']}; sources no proxy can serve "
             f"{b['unservable']} -> {a['unservable']}; short of redundancy {b['redundancy_short']} -> {a['redundancy_short']}"
         ]
-        head += [f"loses off-host processing: {source_text(x['source'])} (had {', '.join(x['had'])})" for x in w["lost"]]
+        head += [
+            f"loses off-host processing: {source_text(x['source'])} (had {', '.join(x['had'])})" for x in w["lost"]
+        ]
         head += [f"can now be served: {source_text(x['source'])} (by {', '.join(x['now'])})" for x in w["gained"]]
         head += [j["text"] for j in w["jobs"]]
         for c in w["candidates"]:
@@ -106,7 +103,9 @@ def table_text(doc: dict[str, Any], width: int = 120, most: int = 50) -> str:
         util = "-" if p["utilisation"] is None else f"{p['utilisation']:.0%}"
         srcs = p["sources"]
         shown = ", ".join(srcs[:5]) + (f" and {len(srcs) - 5:,} more" if len(srcs) > 5 else "")
-        t.add_row(Text(clean(p["name"])), "yes" if p["used"] else "no", f"{p['load']} / {cap}", util, Text(clean(shown)))
+        t.add_row(
+            Text(clean(p["name"])), "yes" if p["used"] else "no", f"{p['load']} / {cap}", util, Text(clean(shown))
+        )
     console.print(t)
     for title, items in lines(doc, most):
         if items:
