@@ -76,9 +76,12 @@ class Estate:
         self.removed = [p for p in judged.proxies if norm_name(p) in gone]
         self.clusters_of = _clusters_of(facts)
         self.sources: dict[Key, Source] = {}
+        self.down: dict[Key, list[str]] = {}  # source -> the --without proxies that had a verdict for it
         for (proxy, column), v in judged.cells.items():
             if norm_name(proxy) not in gone:
                 self._source(column).cells[proxy] = v
+            else:
+                self.down.setdefault(self._source(column).key, []).append(proxy)
         for s in judged.by_source:
             self._source((s.kind, s.name))
         self.jobs = _active_jobs(facts)
@@ -441,7 +444,11 @@ def _blocked(est: Estate, s: Source) -> dict[str, Any]:
         "load": s.load,
         "candidates": why,
         "rules_blocking_every_candidate": sorted(common),
-        "reason": "no proxy in this run has a verdict for it" if not s.cells else "every candidate is blocked",
+        "reason": "every candidate is blocked"
+        if s.cells
+        else f"its only proxies are down (--without {', '.join(sorted(est.down[s.key]))})"
+        if s.key in est.down
+        else "no proxy in this run has a verdict for it",
     }
 
 

@@ -30,12 +30,18 @@ dealing them round-robin (:func:`_deal`): the sources of a group in order, proxy
 a run of at most ``n_g`` slots never holds two slots of one source, so each source gets ``r_g``
 different proxies.
 
-HiGHS (``highspy``) solves both phases under one time limit: phase 1 may use 9/10 of it and starts
-from the greedy answer when that one is complete (so HiGHS always has an incumbent to improve and a
-gap to report); phase 2 gets the rest. The greedy answer alone is given only when highspy cannot
-be imported or phase 1 ends without any feasible answer, and is labelled as such
-(``method: greedy``). HiGHS checks its time limit between steps: on a model without repeated
-eligibility (no groups) its presolve and first LP alone may overrun it (README, Performance).
+Only groups with load 0 get the rows ``x_gp <= n_g y_p``: for the others the capacity row already
+forbids ``x_gp > 0`` when ``y_p = 0``, and with 14,000 such rows the LP took 20 times as long for the
+same bound (benchmarks/bench_plan.py).
+
+HiGHS (``highspy``) solves both phases under one time limit: phase 1 may use 9/10 of it, phase 2
+the rest. Phase 1 starts from the greedy answer when that one is complete, then solves the LP
+relaxation (interior point), rounds its bound up (a count) and searches only the proxies the LP
+leans on most, one more at a time (:func:`_lp_start`); an answer that meets the bound is proven
+optimal and the full search is skipped, else it is the full search's start. The greedy answer
+alone is given only when highspy cannot be imported or phase 1 ends without any feasible answer,
+and is labelled as such (``method: greedy``). HiGHS checks its time limit between steps: on a
+model without repeated eligibility (no groups) a step may overrun it (README, Performance).
 """
 
 from __future__ import annotations
@@ -193,13 +199,13 @@ def _milp(gs: list[Group], n_sources: int, capacity: list[int], time_limit: floa
     rows.flush(h)
 
     seed = _greedy(gs, n_sources, capacity, start, "")
-    if all(
-        len(seed.assigned[s]) == g.need for g in gs for s in g.members
-    ):  # a complete greedy plan: the first incumbent
-        h.setSolution(_as_highs(_counts(seed.assigned, gs, xs, ny, col_y), highspy))
+    complete = all(len(seed.assigned[s]) == g.need for g in gs for s in g.members)
+    greedy_start = _counts(seed.assigned, gs, xs, ny, col_y) if complete else None
     limit1 = max(0.05, time_limit * PHASE1_SHARE)
     t = time.perf_counter()
-    first, lp_bound = _lp_start(h, ny, [capacity[p] for p in used], t + limit1 * 0.6, highspy)
+    first, lp_bound = _lp_start(
+        h, ny, [capacity[p] for p in used], t + limit1 * 0.6, limit1 * 0.15, highspy, greedy_start
+    )
     if first is not None and lp_bound is not None and round(sum(first[:ny])) <= lp_bound:
         values = first  # the LP bound proves it: no search needed
         p1 = Phase("proxies", "optimal", float(round(sum(first[:ny]))), float(lp_bound), time.perf_counter() - t)
@@ -273,15 +279,21 @@ def _milp(gs: list[Group], n_sources: int, capacity: list[int], time_limit: floa
     )
 
 
-def _lp_start(h: Any, ny: int, caps: list[int], deadline: float, highspy: Any) -> tuple[list[float] | None, int | None]:
+def _lp_start(
+    h: Any, ny: int, caps: list[int], deadline: float, slice_: float, highspy: Any, best: list[float] | None
+) -> tuple[list[float] | None, int | None]:
     """Give phase 1 a good first answer: solve the LP relaxation, keep the ``n`` proxies its answer
     leans on most (``n``: the LP bound rounded up), and solve the MIP over those alone (a much
-    smaller search); one more proxy while that is proven impossible. Returns the answer (or None)
-    and the LP bound; an answer that meets the bound is optimal, else it is the full model's start."""
+    smaller search, stopped at its first answer, at most ``slice_`` seconds); one more proxy while
+    that is impossible or not found in its slice, up to the count of ``best`` (the greedy answer, or None). The better of the two becomes the full
+    model's start. Returns it and the LP bound: an answer that meets the bound is optimal."""
     import numpy as np
 
     def left() -> float:
         return deadline - time.perf_counter()
+
+    def count(values: list[float] | None) -> int:
+        return ny + 1 if values is None else round(sum(values[:ny]))
 
     h.setOptionValue("solve_relaxation", True)
     h.setOptionValue("time_limit", max(0.05, left()))
@@ -289,30 +301,30 @@ def _lp_start(h: Any, ny: int, caps: list[int], deadline: float, highspy: Any) -
     h.run()
     h.setOptionValue("solver", "choose")
     h.setOptionValue("solve_relaxation", False)
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None, None
-    y = list(h.getSolution().col_value)[:ny]
-    bound = max(1, math.ceil(float(h.getInfo().objective_function_value) - 1e-6))  # a count: round up
-    order = sorted(range(ny), key=lambda i: (-round(y[i], 6), -caps[i], i))
-    n = bound
-    idx = np.arange(ny, dtype=np.int32)
-    found = None
-    while n <= ny and left() > 0.05:
-        upper = np.zeros(ny)
-        upper[order[:n]] = 1.0
-        h.changeColsBounds(ny, idx, np.zeros(ny), upper)
-        h.setOptionValue("time_limit", max(0.05, left()))
-        h.run()
-        if _has_solution(h):
-            found = list(h.getSolution().col_value)
-            break
-        if h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
-            break
-        n += 1
-    h.changeColsBounds(ny, idx, np.zeros(ny), np.ones(ny))
-    if found is not None:
-        h.setSolution(_as_highs(found, highspy))
-    return found, bound
+    bound = None
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        y = list(h.getSolution().col_value)[:ny]
+        bound = max(1, math.ceil(float(h.getInfo().objective_function_value) - 1e-6))  # a count: round up
+        order = sorted(range(ny), key=lambda i: (-round(y[i], 6), -caps[i], i))
+        idx = np.arange(ny, dtype=np.int32)
+        h.setOptionValue("mip_max_improving_sols", 1)
+        n = bound
+        while n < min(ny + 1, count(best)) and left() > 0.05:
+            upper = np.zeros(ny)
+            upper[order[:n]] = 1.0
+            h.changeColsBounds(ny, idx, np.zeros(ny), upper)
+            h.setOptionValue("time_limit", max(0.05, min(left(), slice_)))
+            h.run()
+            if _has_solution(h):
+                found = list(h.getSolution().col_value)
+                best = found if count(found) < count(best) else best
+                break
+            n += 1  # proven impossible, or not found in its slice: one more proxy makes it easier
+        h.setOptionValue("mip_max_improving_sols", 2147483647)
+        h.changeColsBounds(ny, idx, np.zeros(ny), np.ones(ny))
+    if best is not None:
+        h.setSolution(_as_highs(best, highspy))
+    return best, bound
 
 
 def _as_highs(values: list[float], highspy: Any) -> Any:

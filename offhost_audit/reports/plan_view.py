@@ -106,7 +106,8 @@ def table_text(doc: dict[str, Any], width: int = 120, most: int = 50) -> str:
         t.add_row(
             Text(clean(p["name"])), "yes" if p["used"] else "no", f"{p['load']} / {cap}", util, Text(clean(shown))
         )
-    console.print(t)
+    if doc["proxies"]:
+        console.print(t)
     for title, items in lines(doc, most):
         if items:
             console.print(Text(f"{title}:", style="bold"))
