@@ -67,27 +67,30 @@ def lines(doc: dict[str, Any], most: int = 50) -> list[tuple[str, list[str]]]:
             cut([f"{source_text(x['source'])}: only {x['proxy']}" for x in doc["single_points_of_failure"]]),
         )
     )
-    w = doc.get("what_if")
-    if w:
-        b, a = w["before"], w["after"]
-        head = [
-            f"proxies needed {b['proxies_needed']} -> {a['proxies_needed']}; sources no proxy can serve "
-            f"{b['unservable']} -> {a['unservable']}; short of redundancy {b['redundancy_short']} -> {a['redundancy_short']}"
-        ]
-        head += [
-            f"loses off-host processing: {source_text(x['source'])} (had {', '.join(x['had'])})" for x in w["lost"]
-        ]
-        head += [f"can now be served: {source_text(x['source'])} (by {', '.join(x['now'])})" for x in w["gained"]]
-        head += [j["text"] for j in w["jobs"]]
-        for c in w["candidates"]:
-            head.append(
-                f"candidate {c['host']} (max tasks {c['capacity'] if c['capacity'] is not None else 'unknown'}): "
-                f"can serve {len(c['can_serve'])} source(s), blocked for {len(c['blocked'])}; "
-                + ("in the plan" if c["in_plan"] else "not in the plan")
-            )
-            head += [f"  {source_text(x['source'])}: {x['reason']}" for x in c["blocked"][:most]]
-        out.append(("What if", cut(head)))
+    if doc.get("what_if"):
+        out.append(("What if", cut(what_if_lines(doc, most))))
     return out
+
+
+def what_if_lines(doc: dict[str, Any], most: int = 50) -> list[str]:
+    """What the what-ifs change: counts before -> after, sources lost and gained, jobs, candidates."""
+    w = doc["what_if"]
+    b, a = w["before"], w["after"]
+    head = [
+        f"proxies needed {b['proxies_needed']} -> {a['proxies_needed']}; sources no proxy can serve "
+        f"{b['unservable']} -> {a['unservable']}; short of redundancy {b['redundancy_short']} -> {a['redundancy_short']}"
+    ]
+    head += [f"loses off-host processing: {source_text(x['source'])} (had {', '.join(x['had'])})" for x in w["lost"]]
+    head += [f"can now be served: {source_text(x['source'])} (by {', '.join(x['now'])})" for x in w["gained"]]
+    head += [j["text"] for j in w["jobs"]]
+    for c in w["candidates"]:
+        head.append(
+            f"candidate {c['host']} (max tasks {c['capacity'] if c['capacity'] is not None else 'unknown'}): "
+            f"can serve {len(c['can_serve'])} source(s), blocked for {len(c['blocked'])}; "
+            + ("in the plan" if c["in_plan"] else "not in the plan")
+        )
+        head += [f"  {source_text(x['source'])}: {x['reason']}" for x in c["blocked"][:most]]
+    return head
 
 
 def table_text(doc: dict[str, Any], width: int = 120, most: int = 50) -> str:

@@ -27,6 +27,8 @@ Lists       ↑↓ or j/k move           g / G  first / last (findings)
 Facts       →/Enter open a node      ←  close it (or go to its parent)
             /  search                n / N  next / previous match
 Matrix      Enter  the findings behind the cell
+            p  the plan: fewest proxies (★ its pairs)
+            w  what if the proxy under the cursor is down
 Dashboard   Enter  the findings of a proxy or a collection failure
 Live audit  R  re-run everything     t or Enter  re-run the target
 Run history Enter  open the run      space  mark (two at most)
