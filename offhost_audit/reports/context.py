@@ -9,7 +9,8 @@
   diff (offhost_audit.store.diff.RunDiff or None), change_of {finding_key: category}, diff_labels, trend [{id, started_at, fail, unknown,
   pass, waived}], manifest [collection entries], manifest_failed, waivers (the run's waivers
   summary), warnings, fail_on, breaches (count), undecided (count of unknowns at or above fail_on),
-  run_sentence (what the result means, in words), generated_at, tool_version.
+  run_sentence (what the result means, in words), generated_at, tool_version, run_facts (the run's
+  facts: the HTML report plans proxies from them).
 Values are the run's own: escaping (HTML/XML autoescape) and control-character cleaning
 (``text.clean`` in text formats) are the templates' and renderers' job.
 """
@@ -143,4 +144,5 @@ def build(
         "undecided": len(verdicts.undecided(findings, fail_on)) if fail_on else None,
         "run_sentence": verdicts.run_sentence(findings, fail_on, accept_unknown=accept_unknown) if fail_on else "",
         "tool_version": __version__,
+        "run_facts": run.facts or {},
     }

@@ -1,4 +1,5 @@
-"""The plan (offhost_audit/plan/) as text for a terminal: ``offhost-audit plan``'s table.
+"""The plan (offhost_audit/plan/) in words: ``offhost-audit plan``'s table, and the lines the TUI
+and the HTML report show.
 
 Names come from hosts: they go into Rich as ``Text`` through :func:`offhost_audit.text.clean`,
 never as markup. Long lists are cut at ``most`` rows; ``--format json`` has them all.
@@ -9,10 +10,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from offhost_audit.text import clean
 
 
@@ -20,12 +17,14 @@ def source_text(s: dict[str, Any]) -> str:
     return s["name"] if s["kind"] == "share" else f"{s['kind']} {s['name']}"
 
 
-def solver_line(doc: dict[str, Any]) -> str:
-    """``HiGHS MILP: optimal in 0.02 s (gap 0.00%)`` or the greedy fallback's label."""
+def solver_line(doc: dict[str, Any], *, timing: bool = True) -> str:
+    """``HiGHS MILP: optimal in 0.02 s, gap 0.00%`` or the greedy fallback's label; ``timing``
+    False leaves the seconds out (a report file stays the same from one rendering to the next)."""
     s = doc["solver"]
     gap = "" if s["gap"] is None else f", gap {s['gap']:.2%}"
     note = f" - {s['note']}" if s.get("note") else ""
-    return f"{s['label']}: {s['status']} in {s['seconds']:.2f} s{gap}{note}"
+    when = f" in {s['seconds']:.2f} s" if timing else ""
+    return f"{s['label']}: {s['status']}{when}{gap}{note}"
 
 
 def headline(doc: dict[str, Any]) -> str:
@@ -94,6 +93,10 @@ def what_if_lines(doc: dict[str, Any], most: int = 50) -> list[str]:
 
 
 def table_text(doc: dict[str, Any], width: int = 120, most: int = 50) -> str:
+    from rich.console import Console  # rich: only for the table (the HTML report uses the words above)
+    from rich.table import Table
+    from rich.text import Text
+
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=False, color_system=None, highlight=False)
     console.print(Text(clean(headline(doc))))

@@ -313,3 +313,17 @@ def test_the_cli_plans_a_stored_run_and_its_json_is_clean(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:  # a usage error: argparse's exit 2
         main(["plan", "--db", str(db), "--redundancy", "0"])
     assert e.value.code == 2
+
+
+def test_the_html_report_has_the_plan():
+    from offhost_audit.reports import context, render
+    from offhost_audit.store.runs import Run
+
+    facts, found = _example("csv-cluster-jobs")
+    ctx = context.build(Run(None, "2026-12-06T00:00:00Z", {}, facts, found))
+    html = render.render_text("html", ctx, render.environment())
+    section = html[html.index("<h3>Proxy plan</h3>") : html.index("<h3>Change since the previous run</h3>")]
+    assert "1 of 1 proxies needed for 1 source(s) at redundancy 1" in section
+    assert "HiGHS MILP: optimal, gap 0.00%" in section  # no seconds: the file is the same each time
+    assert '<tr><td>PROXY01</td><td class="n">2 / 4</td><td class="n">50%</td><td>cluster HVCL01</td></tr>' in section
+    assert "cluster HVCL01: only PROXY01" in section  # the single point of failure
