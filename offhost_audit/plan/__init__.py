@@ -89,6 +89,8 @@ class Estate:
         self._loads(facts)
         if self.jobs is not None:  # plan only what the off-host jobs use
             used = {k for ks in self.job_sources.values() for k in ks}
+            for k in used - set(self.sources):  # a job's source no proxy has a verdict for: unservable
+                self._source(k)
             dropped = [s for k, s in self.sources.items() if k not in used]
             if dropped:
                 self.warnings.append(

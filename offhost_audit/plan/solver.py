@@ -282,11 +282,13 @@ def _milp(gs: list[Group], n_sources: int, capacity: list[int], time_limit: floa
 def _lp_start(
     h: Any, ny: int, caps: list[int], deadline: float, slice_: float, highspy: Any, best: list[float] | None
 ) -> tuple[list[float] | None, int | None]:
-    """Give phase 1 a good first answer: solve the LP relaxation, keep the ``n`` proxies its answer
-    leans on most (``n``: the LP bound rounded up), and solve the MIP over those alone (a much
-    smaller search, stopped at its first answer, at most ``slice_`` seconds); one more proxy while
-    that is impossible or not found in its slice, up to the count of ``best`` (the greedy answer, or None). The better of the two becomes the full
-    model's start. Returns it and the LP bound: an answer that meets the bound is optimal."""
+    """Give phase 1 a good first answer: solve the LP relaxation (its bound, rounded up: a count),
+    then the MIP over the ``bound`` proxies the LP answer leans on most (at most ``slice_`` seconds),
+    then over every proxy the LP answer uses (until ``deadline``): much smaller searches than the
+    whole model, stopped as soon as an answer meets the bound. The best of those and ``best`` (the
+    greedy answer, or None) becomes the full model's start. Returns it and the LP bound: an answer
+    that meets the bound is optimal.
+    """
     import numpy as np
 
     def left() -> float:
@@ -305,22 +307,21 @@ def _lp_start(
     if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
         y = list(h.getSolution().col_value)[:ny]
         bound = max(1, math.ceil(float(h.getInfo().objective_function_value) - 1e-6))  # a count: round up
-        order = sorted(range(ny), key=lambda i: (-round(y[i], 6), -caps[i], i))
         idx = np.arange(ny, dtype=np.int32)
-        h.setOptionValue("mip_max_improving_sols", 1)
-        n = bound
-        while n < min(ny + 1, count(best)) and left() > 0.05:
-            upper = np.zeros(ny)
-            upper[order[:n]] = 1.0
-            h.changeColsBounds(ny, idx, np.zeros(ny), upper)
-            h.setOptionValue("time_limit", max(0.05, min(left(), slice_)))
+        top = sorted(range(ny), key=lambda i: (-round(y[i], 6), -caps[i], i))[:bound]
+        tries = [  # (proxies allowed, seconds): the n the LP leans on most, then every one it uses
+            ([1.0 if i in set(top) else 0.0 for i in range(ny)], slice_),
+            ([1.0 if v > 1e-6 else 0.0 for v in y], left()),
+        ]
+        for upper, seconds in tries:
+            if left() <= 0.05 or count(best) <= bound:
+                break
+            h.changeColsBounds(ny, idx, np.zeros(ny), np.array(upper))
+            h.setOptionValue("time_limit", max(0.05, min(left(), seconds)))
             h.run()
             if _has_solution(h):
                 found = list(h.getSolution().col_value)
                 best = found if count(found) < count(best) else best
-                break
-            n += 1  # proven impossible, or not found in its slice: one more proxy makes it easier
-        h.setOptionValue("mip_max_improving_sols", 2147483647)
         h.changeColsBounds(ny, idx, np.zeros(ny), np.ones(ny))
     if best is not None:
         h.setSolution(_as_highs(best, highspy))

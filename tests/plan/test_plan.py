@@ -327,3 +327,21 @@ def test_the_html_report_has_the_plan():
     assert "HiGHS MILP: optimal, gap 0.00%" in section  # no seconds: the file is the same each time
     assert '<tr><td>PROXY01</td><td class="n">2 / 4</td><td class="n">50%</td><td>cluster HVCL01</td></tr>' in section
     assert "cluster HVCL01: only PROXY01" in section  # the single point of failure
+
+
+def test_a_job_source_without_any_verdict_is_named_unservable():
+    facts, found = _example("csv-cluster-jobs")
+    facts["vbr"]["jobs"].append(
+        {
+            "name": "Stray",
+            "enabled": True,
+            "mode": "off_host",
+            "proxies": {"automatic": True},
+            "sources": [{"kind": "host", "name": "HV09"}],
+        }
+    )
+    doc = plan.make(facts, found)
+    assert [(b["source"], b["reason"]) for b in doc["unservable"]] == [
+        ({"kind": "host", "name": "HV09"}, "no proxy in this run has a verdict for it")
+    ]
+    assert [a["source"]["name"] for a in doc["assignments"]] == ["HVCL01"]
