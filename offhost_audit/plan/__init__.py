@@ -354,8 +354,12 @@ def make(
             raise InputError(
                 f"--without {p}: no such proxy in this run (proxies: {', '.join(est.proxies + est.removed) or 'none'})"
             )
-    doc = _plan(est, redundancy, time_limit, solver_name)
-    doc.update(schema=SCHEMA_ID, run=run_id, redundancy=redundancy)
+    doc = {
+        "schema": SCHEMA_ID,
+        "run": run_id,
+        "redundancy": redundancy,
+        **_plan(est, redundancy, time_limit, solver_name),
+    }
     doc["warnings"] = warnings + est.warnings + doc["warnings"]
     doc["what_if"] = None
     if what_if:

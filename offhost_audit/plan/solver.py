@@ -204,7 +204,7 @@ def _milp(gs: list[Group], n_sources: int, capacity: list[int], time_limit: floa
     limit1 = max(0.05, time_limit * PHASE1_SHARE)
     t = time.perf_counter()
     first, lp_bound = _lp_start(
-        h, ny, [capacity[p] for p in used], t + limit1 * 0.6, limit1 * 0.15, highspy, greedy_start
+        h, ny, [capacity[p] for p in used], t + limit1 * 0.85, limit1 * 0.15, highspy, greedy_start
     )
     if first is not None and lp_bound is not None and round(sum(first[:ny])) <= lp_bound:
         values = first  # the LP bound proves it: no search needed
