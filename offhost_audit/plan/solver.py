@@ -264,7 +264,7 @@ def _milp(gs: list[Group], n_sources: int, capacity: list[int], time_limit: floa
         note = (
             f"time limit: the number of proxies is within {p1.gap:.1%} of the best possible"
             if p1.gap is not None
-            else None
+            else "time limit: no bound yet, so how far the number of proxies is from the best is unknown"
         )
     elif p2.status != "optimal":
         note = "time limit: the number of proxies is optimal; the balance between them may improve with more time"
