@@ -414,7 +414,7 @@ def _plan(est: Estate, k: int, time_limit: float, solver_name: str) -> dict[str,
         for i, p in enumerate(est.proxies)
     ]
     warnings = [] if sol.method == "milp" else [f"greedy answer: {sol.note}"]
-    if sol.status == "infeasible":
+    if sol.status in ("infeasible", "overloaded"):
         warnings.append(sol.note or "no plan")
     return {
         "solver": {
@@ -564,6 +564,6 @@ def covered(doc: dict[str, Any]) -> bool:
     return (
         not doc["unservable"]
         and not doc["redundancy_short"]
-        and doc["solver"]["status"] != "infeasible"
+        and doc["solver"]["status"] not in ("infeasible", "overloaded")
         and all(len(a["proxies"]) >= doc["redundancy"] for a in doc["assignments"])
     )

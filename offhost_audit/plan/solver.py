@@ -30,6 +30,12 @@ dealing them round-robin (:func:`_deal`): the sources of a group in order, proxy
 a run of at most ``n_g`` slots never holds two slots of one source, so each source gets ``r_g``
 different proxies.
 
+When phase 1 is infeasible (no plan fits the max tasks), :func:`_overloaded` solves the same
+model with an overload column ``o_p >= 0`` per proxy (``sum_g l_g x_gp <= c_p y_p + o_p``, every
+link row present), minimising ``(P + 1) sum_p o_p + sum_p y_p``: the overload is a whole number at
+the optimum and one task of it outweighs all ``P`` proxies, so this is the fewest tasks over the
+max tasks, then the fewest proxies (status ``overloaded``).
+
 Only groups with load 0 get the rows ``x_gp <= n_g y_p``: for the others the capacity row already
 forbids ``x_gp > 0`` when ``y_p = 0``, and with 14,000 such rows the LP took 20 times as long for the
 same bound (benchmarks/bench_plan.py).
@@ -160,44 +166,96 @@ def solve(
     return _milp(gs, len(loads), capacity, time_limit, start)
 
 
+class _Model:
+    """The phase 1 model in HiGHS: y per proxy (``used`` order), then x per (group, proxy) in ``xs``;
+    ``elastic``: plus an overload column per proxy (tasks beyond its max tasks)."""
+
+    def __init__(self, gs: list[Group], capacity: list[int], *, elastic: bool = False) -> None:
+        import highspy
+        import numpy as np
+
+        self.used = used = sorted({p for g in gs for p in g.eligible})
+        self.col_y = col_y = {p: i for i, p in enumerate(used)}
+        self.xs = xs = [(gi, p) for gi, g in enumerate(gs) for p in g.eligible]  # (group, proxy)
+        self.ny, self.nx = ny, nx = len(used), len(xs)
+        self.h = h = _highs()
+        h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
+        h.setOptionValue("random_seed", 1)
+        inf = highspy.kHighsInf
+        upper = np.concatenate([np.ones(ny), np.array([len(gs[gi].members) for gi, _ in xs], dtype=float)])
+        h.addVars(ny + nx, np.zeros(ny + nx), upper)
+        h.changeColsIntegrality(
+            ny + nx, np.arange(ny + nx, dtype=np.int32), np.full(ny + nx, highspy.HighsVarType.kInteger)
+        )
+        # elastic: one task over outweighs every proxy (ny + 1 > any count): overload first, then count
+        h.changeColsCost(ny, np.arange(ny, dtype=np.int32), np.ones(ny))
+        total = float(sum(g.load * g.need * len(g.members) for g in gs))
+        if elastic:
+            h.addVars(ny, np.zeros(ny), np.full(ny, total))
+            h.changeColsCost(ny, np.arange(ny + nx, 2 * ny + nx, dtype=np.int32), np.full(ny, float(ny + 1)))
+        rows = _Rows()
+        self.by_proxy: dict[int, list[int]] = {}
+        by_group: dict[int, list[int]] = {}
+        for j, (gi, p) in enumerate(xs):
+            by_group.setdefault(gi, []).append(ny + j)
+            self.by_proxy.setdefault(p, []).append(j)
+        for gi, g in enumerate(gs):  # cover: sum_p x_gp = r_g n_g
+            k = float(g.need * len(g.members))
+            rows.add(k, k, by_group[gi], [1.0] * len(by_group[gi]))
+        for j, (gi, p) in enumerate(xs):  # link x_gp - n_g y_p <= 0, for load 0 only: the capacity rows link the rest
+            if gs[gi].load and not elastic:  # (as rows they made the LP 20x slower for the same bound)
+                continue
+            rows.add(-inf, 0.0, [ny + j, col_y[p]], [1.0, -float(len(gs[gi].members))])
+        for p in used:  # capacity: sum_g l_g x_gp - c_p y_p (- overload_p) <= 0
+            js = self.by_proxy[p]
+            cols = [ny + j for j in js] + [col_y[p]] + ([ny + nx + col_y[p]] if elastic else [])
+            vals = [float(gs[xs[j][0]].load) for j in js] + [-float(capacity[p])] + ([-1.0] if elastic else [])
+            rows.add(-inf, 0.0, cols, vals)
+        rows.flush(h)
+
+
+def _overloaded(gs: list[Group], n_sources: int, capacity: list[int], time_limit: float, start: float) -> Solution:
+    """No plan fits the max tasks (proven): the plan with the fewest tasks over them, then the fewest
+    proxies (one MILP, weighted so that one task over outweighs every proxy)."""
+    m = _Model(gs, capacity, elastic=True)
+    m.h.setOptionValue("time_limit", max(0.05, time_limit - (time.perf_counter() - start)))
+    t = time.perf_counter()
+    m.h.run()
+    ph = _phase(m.h, "overload_then_proxies", time.perf_counter() - t, integral=True)
+    if not _has_solution(m.h):
+        return Solution(
+            [[] for _ in range(n_sources)],
+            "milp",
+            "infeasible",
+            [ph],
+            _INFEASIBLE,
+            time.perf_counter() - start,
+            m.ny + m.nx,
+        )
+    values = list(m.h.getSolution().col_value)
+    over = round(sum(values[m.ny + m.nx :]))
+    note = f"{_INFEASIBLE}: this plan needs the fewest tasks beyond them ({over:,} in all)"
+    return Solution(
+        _deal(gs, n_sources, m.xs, values, m.ny),
+        "milp",
+        "overloaded",
+        [ph],
+        note,
+        time.perf_counter() - start,
+        m.ny + m.nx,
+    )
+
+
+_INFEASIBLE = "no plan fits the proxies' max tasks with this redundancy (HiGHS proved it)"
+
+
 def _milp(gs: list[Group], n_sources: int, capacity: list[int], time_limit: float, start: float) -> Solution:
     import highspy
     import numpy as np
 
-    used = sorted({p for g in gs for p in g.eligible})
-    col_y = {p: i for i, p in enumerate(used)}
-    xs: list[tuple[int, int]] = [(gi, p) for gi, g in enumerate(gs) for p in g.eligible]  # (group, proxy)
-    ny, nx = len(used), len(xs)
-    h = _highs()
-    h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
-    h.setOptionValue("random_seed", 1)
+    m = _Model(gs, capacity)
+    h, used, col_y, xs, ny, nx, by_proxy = m.h, m.used, m.col_y, m.xs, m.ny, m.nx, m.by_proxy
     inf = highspy.kHighsInf
-    upper = np.concatenate([np.ones(ny), np.array([len(gs[gi].members) for gi, _ in xs], dtype=float)])
-    h.addVars(ny + nx, np.zeros(ny + nx), upper)
-    h.changeColsIntegrality(
-        ny + nx, np.arange(ny + nx, dtype=np.int32), np.full(ny + nx, highspy.HighsVarType.kInteger)
-    )
-    h.changeColsCost(ny, np.arange(ny, dtype=np.int32), np.ones(ny))
-    rows = _Rows()
-    by_group: dict[int, list[int]] = {}
-    by_proxy: dict[int, list[int]] = {}
-    for j, (gi, p) in enumerate(xs):
-        by_group.setdefault(gi, []).append(ny + j)
-        by_proxy.setdefault(p, []).append(j)
-    for gi, g in enumerate(gs):  # cover: sum_p x_gp = r_g n_g
-        k = float(g.need * len(g.members))
-        rows.add(k, k, by_group[gi], [1.0] * len(by_group[gi]))
-    for j, (gi, p) in enumerate(xs):  # link x_gp - n_g y_p <= 0, for load 0 only: the capacity rows link the rest
-        if gs[gi].load:  # (and as rows they made the LP 20x slower for the same bound)
-            continue
-        rows.add(-inf, 0.0, [ny + j, col_y[p]], [1.0, -float(len(gs[gi].members))])
-    for p in used:  # capacity: sum_g l_g x_gp - c_p y_p <= 0
-        js = by_proxy[p]
-        rows.add(
-            -inf, 0.0, [ny + j for j in js] + [col_y[p]], [float(gs[xs[j][0]].load) for j in js] + [-float(capacity[p])]
-        )
-    rows.flush(h)
-
     seed = _greedy(gs, n_sources, capacity, start, "")
     complete = all(len(seed.assigned[s]) == g.need for g in gs for s in g.members)
     greedy_start = _counts(seed.assigned, gs, xs, ny, col_y) if complete else None
@@ -217,15 +275,7 @@ def _milp(gs: list[Group], n_sources: int, capacity: list[int], time_limit: floa
             p1 = Phase("proxies", p1.status, p1.value, float(lp_bound), p1.seconds)
         if not _has_solution(h):
             if p1.status == "infeasible":
-                return Solution(
-                    [[] for _ in range(n_sources)],
-                    "milp",
-                    "infeasible",
-                    [p1],
-                    "the eligible proxies' capacities cannot take every source's load with this redundancy",
-                    time.perf_counter() - start,
-                    ny + nx,
-                )
+                return _overloaded(gs, n_sources, capacity, time_limit, start)
             return _greedy(
                 gs,
                 n_sources,

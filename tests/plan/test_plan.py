@@ -138,14 +138,26 @@ def test_redundancy_2_impossible_names_the_sources_and_why():
     assert "host H2 (load 2): P2: not ready: OHP-002" in text and "eligible: P1" in text
 
 
-def test_redundancy_2_that_capacity_cannot_hold_is_infeasible_not_a_wrong_plan():
-    # both proxies must take both hosts alone, and 3 + 3 > 5
+def test_redundancy_2_that_capacity_cannot_hold_gives_the_least_overload():
+    # both proxies must take both hosts alone, and 3 + 3 > 5: no plan fits (HiGHS proves it); the
+    # plan shown is the one with the fewest tasks over the max tasks (1 on each proxy)
     ok = {(p, h) for p in ("P1", "P2") for h in ("H1", "H2")}
     facts, found = estate({"P1": 5, "P2": 5}, {"H1": 3, "H2": 3}, {}, ok)
     doc = plan.make(facts, found, redundancy=2)
-    assert doc["solver"]["status"] == "infeasible" and doc["assignments"] == []
-    assert not plan.covered(doc) and any("capacities" in w for w in doc["warnings"])
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["solver"]["status"] == "overloaded"
+    assert doc["solver"]["note"].endswith("the fewest tasks beyond them (2 in all)")
+    assert {p["name"]: (p["load"], p["capacity"], p["utilisation"]) for p in doc["proxies"]} == {
+        "P1": (6, 5, 1.2),
+        "P2": (6, 5, 1.2),
+    }
+    assert not plan.covered(doc) and any("HiGHS proved it" in w for w in doc["warnings"])
     assert plan.covered(plan.make(facts, found, redundancy=1))
+    # three hosts on two proxies of 4 at K=1: one host over; the fewest proxies among the least overload
+    facts, found = estate({"P1": 4, "P2": 4}, {"H1": 3, "H2": 3, "H3": 3}, {}, ok | {("P1", "H3"), ("P2", "H3")})
+    doc = plan.make(facts, found)
+    assert doc["solver"]["status"] == "overloaded" and doc["solver"]["note"].endswith("(2 in all)")
+    assert sorted(p["load"] for p in doc["proxies"]) == [3, 6]
 
 
 def plan_text(doc: dict) -> str:
@@ -166,8 +178,8 @@ def test_the_greedy_fallback_is_labelled(monkeypatch):
     assert all(len(a["proxies"]) == 1 for a in doc["assignments"]) and len(doc["assignments"]) == 5
 
 
-def _brute(eligible, loads, need, caps) -> int | None:
-    """The fewest proxies by trying every assignment (tiny instances only)."""
+def _brute(eligible, loads, need, caps) -> tuple[int, int]:
+    """(the fewest tasks over the max tasks, then the fewest proxies) by trying every assignment."""
     best = None
     choices = [list(itertools.combinations(e, r)) for e, r in zip(eligible, need)]
     for pick in itertools.product(*choices):
@@ -175,13 +187,14 @@ def _brute(eligible, loads, need, caps) -> int | None:
         for ps, load in zip(pick, loads):
             for p in ps:
                 used[p] = used.get(p, 0) + load
-        if all(v <= caps[p] for p, v in used.items()):
-            best = len(used) if best is None else min(best, len(used))
+        key = (sum(max(0, v - caps[p]) for p, v in used.items()), len(used))
+        best = key if best is None else min(best, key)
+    assert best is not None
     return best
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_the_milp_count_equals_brute_force_on_small_random_instances(seed):
+def test_the_milp_equals_brute_force_on_small_random_instances(seed):
     rnd = random.Random(seed)
     n_p, n_s, k = rnd.randint(2, 5), rnd.randint(1, 6), rnd.choice((1, 1, 2))
     caps = [rnd.randint(2, 8) for _ in range(n_p)]
@@ -189,18 +202,21 @@ def test_the_milp_count_equals_brute_force_on_small_random_instances(seed):
     loads = [rnd.randint(0, 4) for _ in range(n_s)]
     eligible = [tuple(p for p in e if caps[p] >= x) for e, x in zip(eligible, loads)]
     need = [min(k, len(e)) for e in eligible]
-    want = _brute(eligible, loads, need, caps)
+    over, count = _brute(eligible, loads, need, caps)
     sol = solver.solve(eligible, loads, need, caps, time_limit=5)
-    if want is None:
-        assert sol.status == "infeasible"
-        return
-    assert sol.status == "optimal" and sol.phases[0].value == want
     used: dict[int, int] = {}
     for s, ps in enumerate(sol.assigned):
         assert len(set(ps)) == len(ps) == need[s] and set(ps) <= set(eligible[s])
         for p in ps:
             used[p] = used.get(p, 0) + loads[s]
-    assert len(used) == want and all(v <= caps[p] for p, v in used.items())
+    assert (sum(max(0, v - caps[p]) for p, v in used.items()), len(used)) == (over, count)
+    if over:
+        assert (
+            sol.status == "overloaded"
+            and sol.phases[0].value == over * (len({p for e in eligible for p in e}) + 1) + count
+        )
+    else:
+        assert sol.status == "optimal" and sol.phases[0].value == count
 
 
 def test_identical_sources_are_one_group_and_still_get_distinct_proxies():
