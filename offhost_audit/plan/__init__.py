@@ -224,7 +224,16 @@ def _active_jobs(facts: dict[str, Any]) -> list[dict[str, Any]] | None:
 def _job_vms(src: dict[str, Any], vms: list[dict[str, Any]], nodes: dict[str, str]) -> set[int]:
     kind, name = src.get("kind"), norm_name(src.get("name"))
     if kind == "vm":
-        return {i for i, v in enumerate(vms) if str(v.get("name", "")).casefold() == str(src.get("name")).casefold()}
+        where = norm_name(src["host"]) if src.get("host") else None  # the VM's host or cluster, as VBR names it
+        return {
+            i
+            for i, v in enumerate(vms)
+            if v.get("name") == src.get("name")
+            and (
+                where is None
+                or where in (norm_name(v["host"]), norm_name(v.get("cluster") or "-"), nodes.get(norm_name(v["host"])))
+            )
+        }
     if kind == "host":
         return {i for i, v in enumerate(vms) if norm_name(v["host"]) == name}
     return {
@@ -273,7 +282,7 @@ def assume_fixed(findings: list[Finding], specs: list[str]) -> tuple[list[Findin
             if (
                 f["rule_id"] == rule
                 and f["status"] in ("fail", "unknown")
-                and fnmatch.fnmatchcase(str(f["subject"].get("name", "")).casefold(), pattern)
+                and fnmatch.fnmatchcase(str(f["subject"].get("name", "")).casefold(), pattern)  # as a waiver's glob
             ):
                 f = {**f, "status": "pass"}
                 hits[spec] += 1

@@ -361,3 +361,13 @@ def test_a_job_source_without_any_verdict_is_named_unservable():
         ({"kind": "host", "name": "HV09"}, "no proxy in this run has a verdict for it")
     ]
     assert [a["source"]["name"] for a in doc["assignments"]] == ["HVCL01"]
+
+
+def test_the_load_counts_the_disks_of_the_vms_the_off_host_jobs_back_up():
+    facts, found = _example("csv-cluster-jobs")  # SQL01 (1 disk) and APP01 (1 disk) on HVCL01's CSVs
+    assert [a["load"] for a in plan.make(facts, found)["assignments"]] == [2]  # Nightly: the whole cluster
+    facts["vbr"]["jobs"] = [j for j in facts["vbr"]["jobs"] if j["name"] != "Nightly"]  # SQL pinned: VM SQL01
+    assert [a["load"] for a in plan.make(facts, found)["assignments"]] == [1]
+    facts["vbr"]["jobs"][0]["mode"] = "on_host"  # no off-host job left: nothing to plan
+    doc = plan.make(facts, found)
+    assert doc["sources"] == 0 and "no enabled off-host job uses" in doc["warnings"][0]
