@@ -402,25 +402,33 @@ def _counts(
     return y + [float(x.get(k, 0)) for k in xs]
 
 
+_quiet = False  # the banner was swallowed: HiGHS prints it once per process
+
+
 def _highs() -> Any:
     """A silent HiGHS instance. The first one in a process prints a banner from C++ straight to
-    file descriptor 1, which would corrupt ``plan --format json``: stdout is pointed at /dev/null
-    while it is made (and C's buffer flushed there)."""
-    import ctypes
-
+    file descriptor 1, which would corrupt ``plan --format json`` (or a TUI's screen): stdout is
+    pointed at /dev/null while it is made (and C's buffer flushed there), that first time only."""
     import highspy
 
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
+    global _quiet
+    if _quiet:
         h = highspy.Highs()
-        ctypes.CDLL(None).fflush(None)
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
+    else:
+        import ctypes
+
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()
+            ctypes.CDLL(None).fflush(None)
+            _quiet = True
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
     h.setOptionValue("output_flag", False)
     return h
 
