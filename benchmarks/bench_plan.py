@@ -7,8 +7,13 @@ Eligibility comes from ``--profiles`` site/OS/fabric profiles (each a random set
 that every source of that profile shares, as an estate's eligibility does); ``--profiles 0`` gives
 every source its own random set (the worst case for grouping).
 
+``--estate N [--estate-jobs M]``: the whole planner instead, on the evaluated estate of
+benchmarks/estate.py (N hosts, M jobs on automatic selection as in bench_jobs.py): the time to build
+the model from the facts and findings, to plan, and to plan ``--without`` the first proxy.
+
 Usage: python benchmarks/bench_plan.py [--proxies 200] [--hosts 10000] [--shares 2000]
        [--profiles 300] [--redundancy 1] [--time-limit 10] [--seed 1]
+       python benchmarks/bench_plan.py --estate 10000 [--estate-jobs 500]
 """
 
 from __future__ import annotations
@@ -52,7 +57,12 @@ def main() -> None:
     ap.add_argument("--utilisation", type=float, default=0.6)
     ap.add_argument("--time-limit", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--estate", type=int, default=0, metavar="HOSTS")
+    ap.add_argument("--estate-jobs", type=int, default=500, metavar="JOBS")
     a = ap.parse_args()
+    if a.estate:
+        whole(a.estate, a.estate_jobs, a.time_limit)
+        return
     t = time.perf_counter()
     eligible, loads, need, capacity = generate(
         a.proxies, a.hosts, a.shares, a.profiles, a.redundancy, a.utilisation, a.seed
@@ -77,6 +87,35 @@ def main() -> None:
         f"method {sol.method}, status {sol.status}, {sol.variables:,} variables, {count} proxies used, "
         f"gap {'-' if sol.gap is None else f'{sol.gap:.2%}'}, {wall:.2f} s wall"
         + (f" ({sol.note})" if sol.note else "")
+    )
+
+
+def whole(hosts: int, jobs: int, time_limit: float) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench_jobs
+    import estate
+
+    from offhost_audit import audit, facts as facts_doc, plan
+
+    doc = bench_jobs.with_jobs(estate.generate(hosts), jobs)
+    t = time.perf_counter()
+    found = audit.evaluate_facts(facts_doc.validate(doc, source="generated"), jobs=1)
+    evaluated = time.perf_counter() - t
+    t = time.perf_counter()
+    plan.Estate(doc, found)
+    model = time.perf_counter() - t
+    t = time.perf_counter()
+    out = plan.make(doc, found, time_limit=time_limit)
+    planned = time.perf_counter() - t
+    t = time.perf_counter()
+    what_if = plan.make(doc, found, time_limit=time_limit, without=[out["proxies"][0]["name"]])
+    without = time.perf_counter() - t
+    s = out["solver"]
+    print(
+        f"{hosts:,} hosts, {jobs} jobs: evaluated in {evaluated:.1f} s; model {model:.2f} s, plan {planned:.2f} s "
+        f"(solver {s['seconds']:.2f} s, {s['status']}, {out['sources']:,} sources in {s['groups']:,} groups, "
+        f"{out['proxies_needed']} of {len(out['proxies'])} proxies); --without {without:.2f} s "
+        f"({len(what_if['what_if']['jobs'])} job(s) fall back)"
     )
 
 
