@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_reports.add_commands(sub)
     cli_discover.add_parser(sub, _seconds, cli_reports.integer(1, 1000, "a page size 1-1000"))
-    cli_plan.add_parser(sub, cli_reports.run_id, cli_reports.integer(1, 100, "a number of proxies 1-100"))
+    cli_plan.add_parser(sub)
 
     p = sub.add_parser("demo", help="start the built-in lab and audit it through the real WinRM client")
     p.add_argument("--scenario", action="append", metavar="NAME|FILE", help=_ScenarioHelp("scenario(s) to run"))

@@ -10,6 +10,7 @@ import math
 import sys
 from typing import Any
 
+from offhost_audit import cli_options, cli_reports
 from offhost_audit.atomic import stdout_errors, write_atomic
 from offhost_audit.errors import EXIT_FINDINGS, EXIT_OK
 
@@ -24,7 +25,7 @@ def _limit(text: str) -> float:
     return value
 
 
-def add_parser(sub: Any, run_id: Any, redundancy: Any) -> None:
+def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "plan",
         help="the fewest proxies that serve every source of a stored run (HiGHS MILP), with what-ifs",
@@ -32,11 +33,13 @@ def add_parser(sub: Any, run_id: Any, redundancy: Any) -> None:
         "every source (cluster, host, SMB share) has --redundancy eligible proxies within their max tasks, "
         "then the lowest peak utilisation. Exit 0: every source covered; 1: some source cannot be.",
     )
-    p.add_argument("run", nargs="?", type=run_id, metavar="RUN", help="run id (default: the latest; see `history`)")
+    p.add_argument(
+        "run", nargs="?", type=cli_reports.run_id, metavar="RUN", help="run id (default: the latest; see `history`)"
+    )
     p.add_argument(
         "--redundancy",
         "-k",
-        type=redundancy,
+        type=cli_reports.integer(1, 100, "a number of proxies 1-100"),
         default=1,
         metavar="K",
         help="proxies per source, each able to take the source's load alone (default: 1)",
@@ -70,10 +73,8 @@ def add_parser(sub: Any, run_id: Any, redundancy: Any) -> None:
         metavar="S",
         help="solver time limit per plan in seconds (default: 10); the gap to the optimum is reported",
     )
-    p.add_argument(
-        "--db", metavar="FILE", help="history database (default: history.sqlite in the user's data directory)"
-    )
-    p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    cli_reports._add_db_option(p)
+    cli_options.add_format(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
     p.set_defaults(func=cmd_plan)
 

@@ -81,6 +81,7 @@ A_HOSTS = {"H1": 4, "H2": 4, "H3": 4, "H4": 4}
 
 
 def test_a_hand_solved_estate_gives_the_known_optimum():
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)  # the published schema is itself valid
     facts, found = estate(A_CAPS, A_HOSTS, {S1: 2}, A_OK)
     doc = plan.make(facts, found)
     jsonschema.validate(doc, SCHEMA)
