@@ -17,6 +17,13 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+# The test suite's Debian packages (Samba, chromium, the MIT Kerberos headers) first, then the
+# `kerberos` extra, which builds gssapi against those headers. `make demo` needs neither.
+$(VENV)/.kerberos: $(VENV)/.installed scripts/test-deps
+	scripts/test-deps
+	$(PY) -m pip install -q -e '.[test,kerberos]'
+	touch $@
+
 # Lint and format on the package and the tests, types on the package, zero findings (pyproject.toml).
 lint: $(VENV)/.installed
 	$(BIN)/ruff check offhost_audit tests
@@ -26,8 +33,7 @@ lint: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/offhost-audit demo
 
-test: $(VENV)/.installed lint
-	scripts/test-deps
+test: $(VENV)/.kerberos lint
 	$(BIN)/offhost-audit policy test
 	$(BIN)/offhost-audit policy test --engine opa
 	$(BIN)/offhost-audit policy test --coverage --threshold 90 > $(VENV)/policy-coverage.json

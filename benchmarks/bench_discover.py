@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from offhost_audit import discover, inventory  # noqa: E402
 from offhost_audit.collectors.base import Target  # noqa: E402
+from offhost_audit.collectors.vbr_read import read_rest  # noqa: E402
 from offhost_audit.collectors.vbr_rest import VbrRestClient  # noqa: E402
 from offhost_audit.inventory.credentials import Credentials  # noqa: E402
 from offhost_audit.lab import scenario, vbr_rest  # noqa: E402
@@ -77,16 +78,15 @@ def main() -> int:
             target = Target("VBR01", "backup_server", host, int(port), creds, ca_file=ca, timeout_s=60)
             client = VbrRestClient(target, page_size=size)
             started = time.perf_counter()
-            est = discover.read(client)
+            est = read_rest(client)
             text = discover.inventory_text(est)
             elapsed = time.perf_counter() - started
             client.close()
             inv = inventory.loads(text, source="discovered")
-            servers = len(est.servers)
-            pages = sum(
-                max(1, math.ceil(n / size)) for n in (len(est.proxies), len(est.states), servers, len(est.jobs))
-            )
-            expected = 2 + pages + len(est.volumes)  # token + serverInfo + pages + one volumes call per standalone host
+            proxies = len(est.proxies or [])
+            servers = len(est.hosts or []) + len(est.clusters or []) + len(est.file_servers or [])
+            pages = sum(max(1, math.ceil(n / size)) for n in (proxies, proxies, servers, len(est.jobs or [])))
+            expected = 2 + pages + len(est.standalone_hosts())  # token + serverInfo + pages + one volumes call per standalone host
             print(
                 f"page size {size:>5}: {elapsed:6.2f}s, {client.requests} requests (pages explain {expected}); "
                 f"{servers} managed servers, {len(inv.hosts)} inventory hosts, {len(inv.assignments)} proxies with serves, "

@@ -2,7 +2,8 @@
 
 Prints the evaluation time of the estate without jobs, with N jobs (automatic selection, fail-over
 on, each over one cluster) and the stage-2 part alone (input built from stage 1's findings, then
-the query). Usage: python benchmarks/bench_jobs.py [--hosts 1000] [--jobs 200] [--engine embedded]
+the query), and the per-job verdict every face shows (findings/job_verdicts.py, over the findings
+with jobs). Usage: python benchmarks/bench_jobs.py [--hosts 1000] [--jobs 200] [--engine embedded]
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import estate  # noqa: E402
 from offhost_audit import audit  # noqa: E402
 from offhost_audit.engine import embedded, engine_module  # noqa: E402
 from offhost_audit.engine.sources import dumps_compact  # noqa: E402
-from offhost_audit.findings import jobs  # noqa: E402
+from offhost_audit.findings import job_verdicts, jobs, verdicts  # noqa: E402
 
 
 def with_jobs(doc: dict, n: int) -> dict:
@@ -75,10 +76,15 @@ def main() -> None:
     t_plain = timed(lambda: audit.evaluate_facts(plain, engine=a.engine, jobs=1), a.rounds)
     t_jobs = timed(lambda: audit.evaluate_facts(doc, engine=a.engine, jobs=1), a.rounds)
     t_two = timed(stage2, a.rounds)
+    every = audit.evaluate_facts(doc, engine=a.engine, jobs=1)
+    judged = verdicts.judge(doc, every)
+    t_faces = timed(lambda: job_verdicts.judge_jobs(doc, every, judged), a.rounds)
+    t_faces_alone = timed(lambda: job_verdicts.judge_jobs(doc, every), a.rounds)
     print(f"{len(plain['hosts']):,} hosts, {a.jobs} jobs, engine {a.engine}, median of {a.rounds}")
     print(f"  evaluate without jobs: {t_plain:.2f} s")
     print(f"  evaluate with jobs:    {t_jobs:.2f} s")
     print(f"  stage 2 alone:         {t_two:.2f} s ({len(found):,} job findings)")
+    print(f"  job verdicts (faces):  {t_faces:.3f} s given the pair verdicts, {t_faces_alone:.3f} s with them")
 
 
 if __name__ == "__main__":

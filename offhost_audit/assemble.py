@@ -114,6 +114,7 @@ def assemble(
     """The facts document of one collection: the inventory's hosts, clusters, VBR and assignments,
     the fragments merged into them, the manifest ``entries`` and the ``warnings`` (plus the
     fragments' notes)."""
+    warnings += inv.notes  # what an overlay of a hand-written inventory did (inventory/overlay.py)
     for f in fragments:
         warnings += meta_of(f).get("_notes", [])
     hosts: dict[str, dict[str, Any]] = {}
@@ -140,6 +141,8 @@ def assemble(
     vbr.setdefault("proxies", None)
     assignments = [dict(a, sources=list(a["sources"])) for a in inv.assignments]
     for a in assignments:
+        if inv.origin:  # discovered: what the backup server's jobs say (rest, powershell) or the hand-written file
+            a["source"] = inv.origin.get(a["proxy"], "inventory")
         registered = next((p for p in vbr.get("proxies") or [] if p["name"] == account_name(a["proxy"])), None)
         if registered and registered.get("max_tasks") is not None:
             a["max_tasks"] = registered["max_tasks"]

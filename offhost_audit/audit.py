@@ -37,6 +37,7 @@ class CollectOptions(NamedTuple):
     insecure: bool = False
     progress: Any = False  # False, True (a bar on stderr) or a callback (target, collector, status)
     resolver: Any = None  # a credentials.Resolver other than the default
+    batch: bool = True  # one powershell.exe per host (False: one per script, --no-batch)
 
 
 class EvaluateOptions(NamedTuple):
@@ -66,6 +67,7 @@ class AuditRequest(NamedTuple):
 
     inventory: Any = None  # an inventory.Inventory
     inventory_path: str | os.PathLike[str] | None = None  # the file it came from (the run's estate)
+    estate: str | None = None  # the run's estate when not its inventory file (audit --backup-server)
     facts_path: str | os.PathLike[str] | None = None
     facts: dict[str, Any] | None = None
     facts_json: str | None = None  # ``facts`` as JSON text when the caller has it
@@ -116,6 +118,7 @@ def run(request: AuditRequest) -> AuditResult:
         policies=ev.policies,
         inventory_path=request.inventory_path,
         facts_path=request.facts_path,
+        estate=request.estate,
         waivers=rec.waivers,
         warnings=warnings,
         save=False,
@@ -207,13 +210,19 @@ def evaluate_facts(
     del facts_json
     with paused_gc():
         found = enrich(raw, compiled.metadata, facts)
-        if jobs_stage.wanted(facts):  # stage 2: the job rules over stage 1's pair verdicts
-            stage2 = embedded.compiled(policies) if opa_url else compiled
-            second = stage2.evaluate_json(
-                dumps_compact(jobs_stage.stage_input(facts, found)), name, embedded.JOB_FINDINGS_RULE
-            )
-            found += enrich(second, compiled.metadata, facts)
-        return sorted_findings(found)
+        stage2 = embedded.compiled(policies) if opa_url else compiled
+        return sorted_findings(found + job_findings(stage2, facts, found, name))
+
+
+def job_findings(compiled: Any, facts: dict[str, Any], found: list[Finding], profile: str) -> list[Finding]:
+    """Stage 2: the job rules over stage 1's pair verdicts (``found``: stage 1's enriched findings);
+    nothing when the facts hold no jobs or volume settings from the backup server."""
+    if not jobs_stage.wanted(facts):
+        return []
+    second = compiled.evaluate_json(
+        dumps_compact(jobs_stage.stage_input(facts, found)), profile, embedded.JOB_FINDINGS_RULE
+    )
+    return enrich(second, compiled.metadata, facts)
 
 
 def prepare_parallel() -> None:
@@ -389,6 +398,7 @@ def record_run(
     policies: Path | None = None,
     inventory_path: str | os.PathLike[str] | None = None,
     facts_path: str | os.PathLike[str] | None = None,
+    estate: str | None = None,
     waivers: str | os.PathLike[str] | None = None,
     warnings: list[str] | None = None,
     db: Any = None,
@@ -401,7 +411,8 @@ def record_run(
     ``findings`` as ``evaluate_facts`` returned them (in ``sorted_findings`` order); ``engine``: the engine's name as recorded
     ("embedded", "opa"; "opa-server" when ``opa_url``); ``waivers``: a waivers file or None (no
     waivers; a bad file raises InputError, exit 2); ``db``: a history path, an open
-    ``history.History``, or None for the default file; ``save=False`` (``--no-history``) returns the
+    ``history.History``, or None for the default file; ``estate``: the run's estate key when not
+    its inventory or facts file (``backup-server:HOST`` for ``audit --backup-server``); ``save=False`` (``--no-history``) returns the
     run without storing it (``run.id`` None); ``keep_runs``: prune to the newest N after saving.
     Returns a ``Run`` (``offhost_audit.store.runs``) whose findings have the waivers applied and whose meta records time,
     hashes, profile, engine, scope, warnings and the waivers summary (expired, unmatched, expiring).
@@ -421,7 +432,7 @@ def record_run(
     else:  # what apply() and summary() give for no waivers (tests/engine/test_policy_cache.py checks)
         found, waived = list(findings), no_waivers_summary()
     meta: dict[str, Any] = {
-        "estate": estate_key(inventory_path, facts_path),
+        "estate": estate or estate_key(inventory_path, facts_path),
         "inventory": str(inventory_path) if inventory_path else None,
         "inventory_hash": _sha256(Path(inventory_path).read_bytes()) if inventory_path else None,
         "facts_file": str(facts_path) if facts_path else None,

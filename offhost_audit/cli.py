@@ -20,6 +20,7 @@ from typing import Any
 from offhost_audit import (
     __version__,
     cli_discover,
+    cli_fix,
     cli_lab,
     cli_options,
     cli_plan,
@@ -34,6 +35,7 @@ from offhost_audit.errors import (
     EXIT_SIGINT,
     EXIT_SIGTERM,
     AuditError,
+    InputError,
     OutputError,
     combine,
 )
@@ -130,8 +132,10 @@ def _add_jobs_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_collect_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--inventory", "-i", required=True, metavar="FILE", help="inventory YAML")
+def _add_collect_options(p: argparse.ArgumentParser, *, inventory_help: str | None = None) -> None:
+    p.add_argument(
+        "--inventory", "-i", required=inventory_help is None, metavar="FILE", help=inventory_help or "inventory YAML"
+    )
     p.add_argument("--concurrency", type=_positive_int, default=16, help="targets collected at once (default: 16)")
     p.add_argument(
         "--timeout", type=_seconds, default=60.0, help="per-call wall-clock timeout in seconds (default: 60)"
@@ -143,6 +147,12 @@ def _add_collect_options(p: argparse.ArgumentParser) -> None:
         "--insecure",
         action="store_true",
         help="do not validate TLS certificates (reported in the output and the facts)",
+    )
+    p.add_argument(
+        "--no-batch",
+        action="store_true",
+        help="one powershell.exe per collector script (the path verified on real Windows) instead of one per "
+        "host with the scripts sent on its standard input",
     )
     cli_options.add_quiet(
         p, "no progress bar; with audit, no table either (for cron: errors only; --format json still prints)"
@@ -171,6 +181,9 @@ class _ScenarioHelp(str):
         return f"a shipped scenario ({', '.join(shipped())}) or a scenario YAML file; repeatable (default: all shipped)"
 
 
+_page_size = cli_reports.integer(1, 1000, "a page size 1-1000")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="offhost-audit",
@@ -192,14 +205,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_collect)
 
     p = sub.add_parser("audit", help="collect, evaluate and print findings")
-    _add_collect_options(p)
+    _add_collect_options(
+        p,
+        inventory_help="inventory YAML; with --backup-server, laid over the discovered inventory (addresses, "
+        "winrm settings, credentials, extra targets)",
+    )
+    cli_discover.add_server_options(p, _page_size, required=False)
     _add_eval_options(p)
     p.add_argument("--save-facts", metavar="FILE", help="also write the collected facts")
     cli_reports.add_run_options(p)
     p.set_defaults(func=_cmd_audit)
 
     cli_reports.add_commands(sub)
-    cli_discover.add_parser(sub, _seconds, cli_reports.integer(1, 1000, "a page size 1-1000"))
+    cli_fix.add_parser(sub, cli_reports.run_id)
+    cli_discover.add_parser(sub, _seconds, _page_size)
     cli_plan.add_parser(sub)
 
     p = sub.add_parser("demo", help="start the built-in lab and audit it through the real WinRM client")
@@ -327,8 +346,22 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 def _cmd_audit(args: argparse.Namespace) -> int:
     from offhost_audit import inventory  # YAML: not for a lean `evaluate` (tests/test_startup.py)
 
-    inv = inventory.load(args.inventory)
-    return _audit(args, cli_options.request(args, inventory=inv, waivers=cli_reports.waivers_path(args)))
+    if not args.backup_server:
+        if not args.inventory:
+            raise InputError("audit: give --inventory FILE, --backup-server HOST, or both")
+        inv = inventory.load(args.inventory)
+        return _audit(args, cli_options.request(args, inventory=inv, waivers=cli_reports.waivers_path(args)))
+    from offhost_audit import discover
+    from offhost_audit.inventory.credentials import Resolver
+
+    resolver = Resolver()  # the run reads the backup server with the same account: one prompt, if any
+    est = cli_discover.read_server(args, resolver)  # before anything is collected or written
+    cli_discover.warn(est)
+    host, port = cli_discover.backup_server_address(args.backup_server)
+    inv = discover.discovered_inventory(est, server=cli_discover.server_entry(args, est), hand=args.inventory)
+    request = cli_options.request(args, inventory=inv, waivers=cli_reports.waivers_path(args))
+    request = request._replace(collect=request.collect._replace(resolver=resolver))
+    return _audit(args, request._replace(estate=f"backup-server:{host.lower()}" + (f":{port}" if port else "")))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -83,7 +83,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     def escape(value: object) -> str:  # host text: control characters stripped, then markup escaped
         return _escape(clean(value, keep_newlines=False))
 
-    from offhost_audit.findings import verdicts
+    from offhost_audit.findings import job_verdicts, verdicts
     from offhost_audit.lab import demo, scenario
     from offhost_audit.reports import console as report
 
@@ -101,6 +101,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             continue
         sc, found = r["scenario"], r["findings"]
         out.print(escape(sc["title"]))
+        if sc.get("discover"):
+            out.print("  no inventory: discovered from the lab's backup server over REST, then audited")
         for w in r["facts"].get("warnings") or []:
             out.print(f"  [yellow]warning:[/] {escape(w)}")
         m = demo.manifest_summary(r["facts"])
@@ -110,8 +112,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 f"    [yellow]{escape(p['target'])} {escape(p['collector'])}[/]: {escape(p['status'])}: {escape(p['error'] or '')[:160]}"
             )
         out.print("  " + escape(report.summary_line(found)))
-        for v in verdicts.judge(r["facts"], found).by_proxy:
+        judged = verdicts.judge(r["facts"], found)
+        for v in judged.by_proxy:
             out.print(f"  proxy [bold]{escape(v.name)}[/]: {escape(v.text)}")
+        jobs = job_verdicts.judge_jobs(r["facts"], found, judged)
+        if jobs.read:  # a scenario with a backup server: what each job does tonight
+            for line in report.job_lines(jobs):
+                out.print("  " + escape(line))
         for f in found:
             if f["status"] == "fail":
                 subject = (f.get("subject") or {}).get("name", "")

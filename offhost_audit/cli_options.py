@@ -107,4 +107,5 @@ def collect_options(args: argparse.Namespace) -> Any:
         target_timeout=args.target_timeout,
         insecure=args.insecure,
         progress=not args.quiet,
+        batch=not args.no_batch,
     )

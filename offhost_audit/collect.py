@@ -4,9 +4,14 @@
 
 * a bounded thread pool over targets (``concurrency``); per target the collectors run in turn over one
   WinRM shell; each call has ``call_timeout`` and each target ``target_timeout``;
+* ``batch`` (default): a Windows host's scripts run in ONE powershell.exe (:class:`~offhost_audit.collectors.winrm.Batch`),
+  each with ``call_timeout`` as its own limit and its own result; ``batch=False`` (``--no-batch``): one
+  powershell.exe per script;
 * every (target, collector) lands in the ``collection`` manifest with status, error text (no secrets)
   and duration; a failed collector leaves its facts null so the rules say unknown;
-* after a connection or authentication failure the target's other collectors are ``skipped``;
+* after a connection or authentication failure the target's other collectors are ``skipped``; a
+  collector may also be ``skipped`` by what an earlier one found (NotAttemptedError), or not run at
+  all when an earlier one already read its facts (its ``wanted(target, ctx)`` says False);
 * two phases: Windows hosts and domain controllers first, then file servers, whose share list is the
   inventory's plus the shares found in VM disk paths on that server (``ctx.extra["shares"]``).
 """
@@ -22,10 +27,12 @@ from typing import Any
 
 from offhost_audit import deadline as deadline_clock
 from offhost_audit.assemble import assemble, merge, premerge
+from offhost_audit.collector_specs import VBR_READS
 from offhost_audit.collectors import registry
 from offhost_audit.collectors.base import Collector, Context, Target
-from offhost_audit.collectors.winrm import WinRMSession
-from offhost_audit.errors import AuditIncompleteError, TargetUnreachableError
+from offhost_audit.collectors.kerberos import Tickets
+from offhost_audit.collectors.winrm import Batch, PsCollector, WinRMSession
+from offhost_audit.errors import AuditIncompleteError, NotAttemptedError, TargetUnreachableError
 from offhost_audit.inventory import Inventory
 from offhost_audit.inventory.credentials import Resolver
 from offhost_audit.inventory.targets import ContextExtra, meta_of
@@ -40,8 +47,13 @@ def _winrm(t: Target) -> bool:
 
 
 def _applies(c: Collector, t: Target) -> bool:
+    """Whether a collector runs on a target: its kinds, its protocol (REST reads the backup server's
+    WinRM-shaped target), and the backup server's ``via`` (rest or winrm alone)."""
     roles = set(t.options.get("roles") or [t.kind])
-    return bool(c.spec.kinds & roles) and (c.spec.source == "winrm") == _winrm(t)
+    if not c.spec.kinds & roles or (c.spec.source in ("winrm", "rest")) != _winrm(t):
+        return False
+    way = VBR_READS.get(c.spec.id)
+    return way is None or (t.options.get("vbr_via") or "auto") in ("auto", way)
 
 
 def _run_target(
@@ -53,12 +65,21 @@ def _run_target(
     target_timeout: float,
     secrets: list[str],
     tick: Progress,
+    batch: bool = True,
 ) -> tuple[list[dict], list[dict]]:
     deadline = time.monotonic() + target_timeout
     extra: ContextExtra = {**base_ctx.extra, "call_timeout": call_timeout, "deadline": deadline}
     ctx = Context(proxies=base_ctx.proxies, domain_hint=base_ctx.domain_hint, extra=extra)
     if _winrm(target):
-        ctx.extra["winrm"] = WinRMSession(target, call_timeout=call_timeout)
+        session = ctx.extra["winrm"] = WinRMSession(
+            target, call_timeout=call_timeout, tickets=base_ctx.extra.get("kerberos")
+        )
+        # one powershell.exe for all of them (--no-batch: one per script); a collector that decides
+        # whether to run from what an earlier one read (``wanted``: the backup server's PowerShell read
+        # after REST) runs on its own, after that decision
+        scripted = [c for c in collectors if isinstance(c, PsCollector) and getattr(c, "wanted", None) is None]
+        if batch and scripted:
+            ctx.extra["batch"] = Batch(session, scripted, target, ctx)
     fragments, entries, blocked = [], [], None
     watch = deadline_clock.arm(target_timeout)  # a wall clock for every collector, LDAP and SMB too
     try:
@@ -67,7 +88,10 @@ def _run_target(
             status, error = "ok", None
             if blocked:
                 status, error = "skipped", f"not attempted: {blocked}"
-            elif start >= deadline or watch.expired:
+            elif not getattr(c, "wanted", _always)(target, ctx):
+                tick(target.name, c.spec.id, "not needed")  # an earlier collector read what it would (no entry)
+                continue
+            elif (start >= deadline or watch.expired) and not _batched(c, ctx):
                 status, error = "error", f"not attempted: target timeout of {target_timeout:g}s reached"
             else:
                 try:
@@ -76,9 +100,13 @@ def _run_target(
                     partial = meta_of(frag).get("_errors")  # partial success: what could not be read, per item
                     if partial:
                         error = _clean("partial: " + "; ".join(partial), secrets)
+                except NotAttemptedError as e:
+                    status, error = "skipped", _clean(f"not attempted: {e}", secrets)
                 except Exception as e:  # noqa: BLE001 - one failure never stops the run
                     status, error = "error", _clean(f"{type(e).__name__}: {e}" if not str(e) else str(e), secrets)
-                    if watch.expired:  # its sockets were shut at the deadline
+                    # its sockets were shut at the deadline (or, batched, the batch was cut off by it)
+                    late = watch.expired or time.monotonic() >= deadline
+                    if late and (not _batched(c, ctx) or "(timeout" in str(e)):
                         error = f"{target.name}: {c.spec.id} stopped: target timeout of {target_timeout:g}s reached (timeout)"
                     if isinstance(e, TargetUnreachableError):
                         blocked = error
@@ -99,6 +127,16 @@ def _run_target(
             with deadline_clock.wall_clock(min(call_timeout, 10.0)):  # deleting the shell must not hang either
                 s.close(graceful=not watch.expired)
     return fragments, entries
+
+
+def _always(target: Target, ctx: Context) -> bool:
+    return True
+
+
+def _batched(c: Collector, ctx: Context) -> bool:
+    """The batch already ran and holds this collector's result (its facts, or its own error)."""
+    batch = ctx.extra.get("batch")
+    return isinstance(c, PsCollector) and isinstance(batch, Batch) and batch.done and batch.covers(str(c.spec.script))
 
 
 def _clean(text: str, secrets: list[str]) -> str:
@@ -143,6 +181,7 @@ def collect_facts(
     progress: bool | Progress = False,
     resolver: Resolver | None = None,
     collectors: tuple[Collector, ...] | None = None,
+    batch: bool = True,
 ) -> dict[str, Any]:
     """Collect the estate in ``inventory`` into one facts document (not yet saved)."""
     collectors = registry() if collectors is None else collectors
@@ -154,6 +193,8 @@ def collect_facts(
         domain_hint=dcs[0].options.get("domain") if dcs else None,
         extra={"file_servers": sorted({t.name for t in targets if t.kind == "file_server"})},
     )
+    if any(t.options.get("auth") == "kerberos" for t in targets):
+        base.extra["kerberos"] = Tickets()  # the run's Kerberos tickets, in memory, released below
     warnings: list[str] = []
     if insecure:
         warnings.append("TLS certificate validation was turned off (--insecure): the hosts' identity was not verified")
@@ -169,7 +210,7 @@ def collect_facts(
     phase2 = [t for t in targets if t.kind == "file_server" and not _winrm(t)]
     phase1 = [t for t in targets if t not in phase2]
     tick, finish = _progress(progress, plan_size(targets, collectors))
-    kw = dict(call_timeout=call_timeout, target_timeout=target_timeout, secrets=secrets, tick=tick)
+    kw = dict(call_timeout=call_timeout, target_timeout=target_timeout, secrets=secrets, tick=tick, batch=batch)
     try:
         with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="collect") as pool:
             frags, e1 = _phase(phase1, collectors, base, pool, lambda t: base, **kw)
@@ -194,6 +235,9 @@ def collect_facts(
             frags2, e2 = _phase(phase2, collectors, base, pool, fs_ctx, **kw)
     finally:
         finish()
+        tickets = base.extra.get("kerberos")
+        if isinstance(tickets, Tickets):
+            tickets.close()
     entries += e1 + e2
     fs_names = {t.name for t in phase2}
     for server in sorted(set(vm_shares) - fs_names):

@@ -94,6 +94,31 @@ class TargetUnreachableError(CollectorError):
     title = "target unreachable"
 
 
+class KerberosError(TargetUnreachableError):
+    """No Kerberos ticket, or a ticket the target cannot take; ``cause`` says which, so the advice can
+    say what to fix: ``clock_skew``, ``password`` (wrong password, unknown or disabled account),
+    ``spn_unknown``, ``ip_address`` (Kerberos needs the DNS name), ``no_kdc``, ``mutual``, ``setup``
+    (no gssapi package, no credentials), ``other``. Like any unreachable target, the target's other
+    collectors are not attempted."""
+
+    title = "Kerberos failed"
+
+    def __init__(self, message: str, *, cause: str) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+    @property
+    def reason(self) -> str:
+        """The message without the ``<target>: `` it starts with (to say it again for another target)."""
+        return self.message.split(": ", 1)[1] if ": " in self.message else self.message
+
+
+class NotAttemptedError(CollectorError):
+    """A collector that must not run after what an earlier one found (the manifest says ``skipped``)."""
+
+    title = "not attempted"
+
+
 class AuditIncompleteError(AuditError):
     """The audit as a whole could not complete (nothing reachable)."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,6 +148,40 @@ def test_a_proxy_without_serves_serves_everything():
     ]
 
 
+@pytest.mark.parametrize("serves", ["", "    serves: null\n", "    serves:\n"])
+def test_a_proxy_with_serves_absent_or_null_serves_everything(serves):
+    text = GOOD.replace("    serves: [{cluster: HVCL01}]\n", serves) + "hyperv_hosts: [{name: HV09}]\n"
+    assert [s["name"] for s in inventory.loads(text).assignments[0]["sources"]] == ["HVCL01", "HV09"]
+
+
+def test_serves_an_empty_list_serves_nothing():
+    """`serves: []` is "none" (a discovered proxy no enabled job uses), not "every source"."""
+    text = GOOD.replace("serves: [{cluster: HVCL01}]", "serves: []") + "hyperv_hosts: [{name: HV09}]\n"
+    inv = inventory.loads(text)
+    assert inv.assignments == [{"proxy": "PROXY01", "max_tasks": 4, "sources": []}]
+    text = text.replace("    max_tasks: 4\n", "")  # no max_tasks either: still an assignment, to nothing
+    assert inventory.loads(text).assignments == [{"proxy": "PROXY01", "max_tasks": None, "sources": []}]
+
+
+def test_serves_nothing_reaches_the_facts_and_pairs_the_proxy_with_no_source():
+    from offhost_audit import facts as facts_doc
+    from offhost_audit.assemble import assemble
+    from offhost_audit.findings import verdicts
+
+    text = GOOD.replace("serves: [{cluster: HVCL01}]", "serves: []")
+    inv = inventory.loads(text)
+    doc = assemble(inv, inv.targets(resolver=Resolver(env=ENV)), [], [], [])
+    facts_doc.validate(doc, source="facts")
+    assert doc["assignments"] == [{"proxy": "PROXY01", "max_tasks": 4, "sources": []}]
+    assert not verdicts.judge(doc, []).cells  # no proxy x source pair at all
+
+
+def test_a_proxy_listed_twice_once_serving_nothing_once_everything_is_refused():
+    text = "proxies:\n  - {name: P1, serves: []}\n  - {name: P1}\nhyperv_hosts: [{name: HV09}]\n"
+    with pytest.raises(InventoryError, match="inv.yaml:3: proxies.1.: proxy P1 is listed twice with different"):
+        inventory.loads(text, source="inv.yaml")
+
+
 def test_ldap_tls_server_name_reaches_the_directory_target():
     inv = inventory.loads(
         "domain_controllers:\n"
@@ -156,6 +191,15 @@ def test_ldap_tls_server_name_reaches_the_directory_target():
     t = inv.domain_controllers[0]["target"]
     assert (t.port, t.tls, t.verify_tls) == (389, True, True)
     assert t.options == {"domain": "feas.test", "tls_mode": "starttls", "tls_server_name": "dc1.feas.test"}
+
+
+def test_ldap_auth_kerberos_reaches_the_directory_target_and_is_checked():
+    text = "domain_controllers:\n  - {name: DC01, address: dc1.feas.test, domain: feas.test, ldap: {auth: %s}}\n"
+    t = inventory.loads(text % "kerberos", source="inv.yaml").domain_controllers[0]["target"]
+    assert t.options["auth"] == "kerberos"
+    assert "auth" not in inventory.loads(text % "simple", source="inv.yaml").domain_controllers[0]["target"].options
+    with pytest.raises(InventoryError, match=r"inv.yaml:2: domain_controllers\[0\].ldap.auth"):
+        inventory.loads(text % "ntlm", source="inv.yaml")
 
 
 # --- the published schema (schema/inventory.schema.json) and the checker agree -------------------
@@ -258,3 +302,143 @@ def test_every_schema_problem_is_reported_in_document_order():
         "hyperv_hosts[0].winrm.auth",
         "hyperv_hosts[1].colour",
     ]
+
+
+# --- overlay: a hand-written inventory over a discovered one (inventory/overlay.py) -------------------
+
+DISCOVERED = """\
+vbr:
+  version: "13.0.1.1071"
+backup_server:
+  name: "VBR01"
+proxies:
+  - name: "PX01"
+    max_tasks: 6
+    serves:
+      - cluster: "HVCL01"
+  - name: "PX02"
+    max_tasks: 4
+    serves: []
+clusters:
+  - name: "HVCL01"
+    nodes:
+      - name: "HV01"
+      - name: "HV02"
+hyperv_hosts:
+  - name: "HV03"
+file_servers: []
+"""
+
+
+def _overlay(hand: str) -> inventory.Inventory:
+    from offhost_audit.inventory.overlay import overlay
+
+    return overlay(DISCOVERED, hand, discovered_source="<discovered>", hand_source="hand.yaml", via="rest")
+
+
+def test_overlay_the_hand_written_connection_settings_win_the_servers_facts_stay():
+    inv = _overlay(
+        "defaults:\n  credentials: {username_env: MY_USER, password_env: MY_PASS}\n  winrm: {scheme: http}\n"
+        "vbr: {profile: veeam-2026-02}\n"
+        "backup_server: {name: VBR01, address: vbr01.corp.example}\n"
+        "proxies:\n  - {name: px01.corp.example, address: 10.0.0.5, max_tasks: 2, serves: [{host: HV03}],"
+        " winrm: {scheme: https, port: 443}}\n"
+        "clusters:\n  - name: HVCL01\n    nodes: [{name: HV01, address: hv01.corp.example}]\n"
+    )
+    hosts = {h.name: h for h in inv.hosts}
+    assert hosts["PX01"].address == "10.0.0.5" and (hosts["PX01"].winrm.scheme, hosts["PX01"].winrm.port) == (
+        "https",
+        443,
+    )
+    assert hosts["HV01"].address == "hv01.corp.example" and hosts["HV02"].address == "HV02"
+    assert hosts["HV02"].winrm.port == 5985  # the hand-written defaults reach discovered targets
+    assert hosts["HV03"].credentials == {"username_env": "MY_USER", "password_env": "MY_PASS"}
+    assert hosts["VBR01"].address == "vbr01.corp.example"
+    assert (inv.vbr_version, inv.vbr_profile) == ("13.0.1.1071", "veeam-2026-02")
+    served = {a["proxy"]: (a["max_tasks"], a["sources"]) for a in inv.assignments}
+    assert served == {"PX01": (6, [{"kind": "cluster", "name": "HVCL01"}]), "PX02": (4, [])}  # the server's
+    assert inv.origin == {"PX01": "rest", "PX02": "rest"}
+    assert len(inv.notes) == 2
+    assert "hand.yaml:7: proxies[0].max_tasks of PX01 ignored: the backup server says its max tasks" in inv.notes
+    assert (
+        "hand.yaml:7: proxies[0].serves of PX01 ignored: the backup server says what its jobs make it" in (inv.notes[1])
+    )
+
+
+def test_overlay_keeps_targets_only_in_the_hand_written_file_and_says_so():
+    inv = _overlay(
+        "file_servers:\n  - {name: FS01, shares: [VMS]}\n"
+        "proxies:\n  - {name: PX09, serves: [{cluster: HVCL01}]}\n"
+        "hyperv_hosts:\n  - {name: HV01, address: 10.1.1.1}\n"  # a node given an address in another section
+    )
+    assert [f["target"].name for f in inv.file_servers] == ["FS01"]
+    assert inv.file_servers[0]["target"].options["shares"] == ["VMS"]
+    assert next(h for h in inv.hosts if h.name == "HV01").address == "10.1.1.1"
+    assert {a["proxy"]: a["sources"] for a in inv.assignments}["PX09"] == [{"kind": "cluster", "name": "HVCL01"}]
+    assert inv.origin == {"PX01": "rest", "PX02": "rest"}  # PX09's serves came from the hand-written file
+    assert inv.notes == [
+        "hand.yaml:4: proxies PX09: not on the backup server, kept from hand.yaml",
+        "hand.yaml:2: file_servers FS01: not on the backup server, kept from hand.yaml",
+    ]
+
+
+def test_overlay_errors_name_the_hand_written_file_and_line():
+    with pytest.raises(InventoryError) as e:
+        _overlay("proxies:\n  - {name: PX01, address: 10.0.0.5}\n  - {name: PX08, winrm: {port: 0}}\n")
+    assert str(e.value) == "hand.yaml:3: proxies[1].winrm.port: expected an integer 1-65535, got 0"
+    with pytest.raises(InventoryError) as e:  # a check over the merged file: still the hand-written line
+        _overlay("hyperv_hosts:\n  - {name: HV09}\nproxies:\n  - {name: PX09, serves: [{cluster: NOPE}]}\n")
+    assert str(e.value) == "hand.yaml:4: proxies[0].serves: cluster NOPE is not in clusters:"
+    with pytest.raises(InventoryError, match=r"hand.yaml:\d+: .*password"):
+        _overlay("defaults:\n  credentials: {username: a, password: hunter2}\n")
+
+
+def test_the_facts_of_an_overlaid_inventory_say_where_each_assignment_came_from():
+    from offhost_audit import facts as facts_doc
+    from offhost_audit.assemble import assemble
+
+    inv = _overlay("proxies:\n  - {name: PX09, serves: [{cluster: HVCL01}]}\n")
+    doc = assemble(inv, inv.targets(resolver=Resolver(env=ENV)), [], [], [])
+    facts_doc.validate(doc, source="facts")
+    assert {a["proxy"]: a["source"] for a in doc["assignments"]} == {
+        "PX01": "rest",
+        "PX02": "rest",
+        "PX09": "inventory",
+    }
+    assert "hand.yaml:2: proxies PX09: not on the backup server, kept from hand.yaml" in doc["warnings"]
+    plain = inventory.loads(GOOD)  # a hand-written inventory alone: no source (the inventory)
+    assert "source" not in assemble(plain, plain.targets(resolver=Resolver(env=ENV)), [], [], [])["assignments"][0]
+
+
+def test_overlay_a_node_the_server_does_not_list_is_kept_with_a_note():
+    inv = _overlay("clusters:\n  - name: HVCL01\n    nodes: [{name: HV02, address: 10.0.0.2}, {name: HV09}]\n")
+    assert inv.clusters == {"HVCL01": ["HV01", "HV02", "HV09"]}
+    assert {h.name: h.address for h in inv.hosts}["HV02"] == "10.0.0.2"
+    assert inv.notes == [
+        "hand.yaml:3: cluster HVCL01: node HV09 is not a node the backup server lists (nor any server it knows); "
+        "kept from hand.yaml"
+    ]
+
+
+def test_overlay_a_backup_server_of_another_name_is_the_hand_written_one_with_a_note():
+    inv = _overlay("backup_server: {name: VBR02, address: vbr02.corp.example}\n")
+    assert [(h.name, h.address) for h in inv.hosts if "backup_server" in h.roles] == [("VBR02", "vbr02.corp.example")]
+    assert inv.notes == [
+        "hand.yaml:1: backup_server VBR02: the server discovered calls itself VBR01; the hand-written entry is used"
+    ]
+
+
+def test_overlay_the_backup_server_is_read_as_discovery_reached_it_unless_the_file_says_otherwise():
+    from offhost_audit.inventory.overlay import overlay
+
+    server = {"via": "rest", "rest": {"port": 9420, "ca_file": "/etc/vbr-ca.pem"}, "credentials": {"prompt": True}}
+    server["credentials"]["username"] = "CORP\\viewer"
+
+    def vbr(hand: str) -> tuple[Any, ...]:
+        inv = overlay(DISCOVERED, hand, discovered_source="<d>", hand_source="hand.yaml", via="rest", server=server)
+        (h,) = [h for h in inv.hosts if "backup_server" in h.roles]
+        return h.vbr_read.via, h.vbr_read.rest_port, h.vbr_read.rest_ca_file, h.credentials
+
+    assert vbr("{}") == ("rest", 9420, "/etc/vbr-ca.pem", {"prompt": True, "username": "CORP\\viewer"})
+    hand = "backup_server: {name: VBR01, via: winrm, credentials: {username_env: U, password_env: P}}\n"
+    assert vbr(hand)[0] == "winrm" and vbr(hand)[3] == {"username_env": "U", "password_env": "P"}

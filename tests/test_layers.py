@@ -44,6 +44,8 @@ PARTS = {
             "deadline",
             "perf",
             "store",
+            "fixes",
+            "vbr_estate",
             "plan",
         ],
         "core",
@@ -61,6 +63,7 @@ PARTS = {
     "cli_options": "cli",
     "cli_lab": "cli",
     "cli_discover": "cli",
+    "cli_fix": "cli",
     "cli_plan": "cli",
     "__main__": "main",
 }

@@ -3,14 +3,15 @@
 Each collector is declared in :mod:`offhost_audit.collector_specs` (id, source, kinds, script, fact
 areas) and implemented by one class here that names its declaration (``spec``) and parses. WinRM
 collectors run on Windows hosts (proxies, Hyper-V hosts, the backup server); ``ldap.directory``
-reads the domain controllers, ``smb.shares`` the file servers (phase two: its share list includes
+reads the domain controllers, ``rest.backup_server`` the backup server's REST API (VBR 13),
+``smb.shares`` the file servers (phase two: its share list includes
 shares found in VM disk paths: ``target.options["shares"]`` and ``ctx.extra["shares"] = {server: [...]}``);
 their client libraries (ldap3, impacket, smbprotocol) are imported when they run.
 """
 
 from __future__ import annotations
 
-from offhost_audit.collectors.backup_server import BackupServerCollector
+from offhost_audit.collectors.backup_server import BackupServerCollector, RestBackupServerCollector
 from offhost_audit.collectors.base import Collector
 from offhost_audit.collectors.host_cluster import ClusterCollector
 from offhost_audit.collectors.host_hyperv import HyperVCollector
@@ -33,7 +34,14 @@ WINRM_COLLECTORS: tuple[Collector, ...] = (
     BackupServerCollector(),
 )
 
-COLLECTORS: tuple[Collector, ...] = (*WINRM_COLLECTORS, DirectoryCollector(), SharesCollector())
+# The backup server's REST read runs just before its WinRM script (which it may make unneeded).
+COLLECTORS: tuple[Collector, ...] = (
+    *WINRM_COLLECTORS[:-1],
+    RestBackupServerCollector(),
+    WINRM_COLLECTORS[-1],
+    DirectoryCollector(),
+    SharesCollector(),
+)
 
 
 def registry() -> tuple[Collector, ...]:

@@ -4,7 +4,9 @@ A collector is a small typed unit: its ``spec``, declared in :mod:`offhost_audit
 (an ``id`` such as ``winrm.system``, a ``source`` ``winrm`` | ``ldap`` | ``smb``, the target ``kinds``
 it applies to, its script, the fact areas it fills), and ``collect(target, ctx) -> Fragment``. It never judges: it returns facts. A collector that fails
 raises :class:`~offhost_audit.errors.CollectorError` (or any exception); the runner records it in
-the collection manifest and goes on.
+the collection manifest and goes on. Optional: ``wanted(target, ctx) -> bool`` (False: an earlier
+collector on the target already read these facts; the runner skips it without a manifest entry)
+and :class:`~offhost_audit.errors.NotAttemptedError` (the manifest says ``skipped``).
 
 :class:`Target`, :class:`Context` and :data:`Fragment` are defined in the core
 (:mod:`offhost_audit.inventory.targets`) and re-exported here. A fragment is a partial facts document (same

@@ -4,8 +4,9 @@ Connection: LDAPS (default, port 636) or StartTLS on 389, the certificate valida
 ``target.ca_file`` (or the system store) unless the inventory turns ``verify_tls`` off. Plain LDAP
 on 389 only when ``options["tls_mode"] == "plain"``. Authentication: simple bind with
 ``DOMAIN\\user``, a UPN or a DN (ldap3's NTLM bind does not work against Samba), or Kerberos
-(SASL GSSAPI) with ``options["auth"] == "kerberos"`` and a ticket in the environment's cache
-(needs the ``gssapi`` package; not exercised by the tests, which have no KDC ticket).
+(SASL GSSAPI) with ``options["auth"] == "kerberos"``: a ticket for ``ldap/<address>`` from the run's
+:class:`~offhost_audit.collectors.kerberos.Tickets` (got with the target's credentials, never the
+user's cache; needs the ``gssapi`` package, the ``kerberos`` extra).
 
 What a network logon of a computer account carries (``logon_sids``): the account SID, its groups
 (``tokenGroups``, which the DC computes transitively and which includes the primary group), and the
@@ -21,12 +22,14 @@ https://learn.microsoft.com/en-us/windows-server/identity/ad-ds/manage/understan
 
 from __future__ import annotations
 
+import math
 import ssl
 from typing import Any
 
 from ..collector_specs import BY_ID
 from ..errors import CollectorError, TargetUnreachableError
 from ..names import norm_name
+from . import kerberos
 from .base import Context, Fragment, Target, with_meta
 from .winsec import WinsecError, sid_to_str, trust_attribute_flags, trust_direction, trust_type
 
@@ -67,7 +70,7 @@ def _escape(value: str) -> str:
     return escape_filter_chars(value)
 
 
-def _connect(target: Target):
+def _connect(target: Target, tickets: kerberos.Tickets | None = None):
     import ldap3
     from ldap3.core import exceptions as lx
 
@@ -92,19 +95,31 @@ def _connect(target: Target):
         get_info=ldap3.NONE,
         connect_timeout=target.timeout_s,
     )
-    kerberos = str(opts.get("auth", "simple")).lower() == "kerberos"
+    use_kerberos = opts.get("auth") == "kerberos"
+    # whole seconds: ldap3 packs the receive timeout into SO_RCVTIMEO as integers ("required argument is
+    # not an integer" for the CLI's --timeout 60.0)
+    receive_timeout = max(1, math.ceil(target.timeout_s))
     where = f"{target.name} ({target.address}:{port}, {mode})"
-    if kerberos:
+    if use_kerberos:
+        host = kerberos.service_host(target.name, target.address, "ldap")  # an IP address: fail before connecting
+        own = tickets is None
+        tickets = tickets or kerberos.Tickets()
         try:
-            import gssapi  # noqa: F401
-        except ImportError as exc:
-            raise CollectorError(f"{where}: Kerberos bind needs the 'gssapi' Python package") from exc
+            creds = tickets.credentials(target.credentials, where=target.name)
+            # the service ticket first: a GSS failure inside ldap3's SASL bind comes out as a TypeError
+            # (ldap3 2.9.1 aborts the bind badly), this way an unknown SPN or skew gets its own error
+            kerberos.initiate(creds, f"ldap/{host}", where=target.name)
+        finally:
+            if own:
+                tickets.close()  # the connection keeps its own reference to the credential
         conn = ldap3.Connection(
             server,
             authentication=ldap3.SASL,
             sasl_mechanism=ldap3.KERBEROS,
-            receive_timeout=target.timeout_s,
+            sasl_credentials=(host, None, creds),
+            receive_timeout=receive_timeout,
             raise_exceptions=True,
+            read_only=True,
         )
     else:
         if target.credentials is None:
@@ -114,11 +129,11 @@ def _connect(target: Target):
             user=target.credentials.username,
             password=target.credentials.password,
             authentication=ldap3.SIMPLE,
-            receive_timeout=target.timeout_s,
+            receive_timeout=receive_timeout,
             raise_exceptions=True,
             read_only=True,
         )
-    user = "the Kerberos ticket" if kerberos or target.credentials is None else repr(target.credentials.username)
+    user = "the Kerberos ticket" if use_kerberos or target.credentials is None else repr(target.credentials.username)
     try:
         conn.open()
         if mode == "starttls":
@@ -138,12 +153,10 @@ def _connect(target: Target):
         raise CollectorError(f"{where}: bind as {user} failed: {exc.description}: {exc.message}") from exc
     except lx.LDAPException as exc:
         raise CollectorError(f"{where}: LDAP error during connect/bind: {type(exc).__name__}: {exc}") from exc
-    except Exception as exc:  # gssapi raises its own errors (no ticket, unknown realm)
-        if not kerberos:
+    except Exception as exc:  # gssapi raises its own errors (SPN unknown, clock skew)
+        if not use_kerberos or not hasattr(exc, "min_code"):
             raise
-        raise CollectorError(
-            f"{where}: Kerberos (GSSAPI) bind failed, is there a ticket (klist)? {type(exc).__name__}: {exc}"
-        ) from exc
+        raise kerberos.error(exc, where=target.name, spn=f"ldap/{target.address.lower()}") from None
     return conn
 
 
@@ -231,7 +244,7 @@ def _computer(
 def collect(target: Target, ctx: Context) -> Fragment:
     from ldap3.core import exceptions as lx
 
-    conn = _connect(target)
+    conn = _connect(target, ctx.extra.get("kerberos"))
     errors: list[str] = []
     try:
         root = _search(
@@ -321,6 +334,10 @@ def collect(target: Target, ctx: Context) -> Fragment:
 def _security_notes(target: Target) -> list[str]:
     mode = str((target.options or {}).get("tls_mode", "ldaps")).lower()
     if mode == "plain":
+        if (target.options or {}).get("auth") == "kerberos":
+            return [
+                f"{target.name}: LDAP without TLS (tls_mode plain): the directory's answers crossed the network in clear"
+            ]
         return [f"{target.name}: LDAP without TLS (tls_mode plain): the bind password crossed the network in clear"]
     if not target.verify_tls:
         return [f"{target.name}: LDAP TLS certificate validation is turned off (verify_tls false)"]

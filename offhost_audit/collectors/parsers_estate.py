@@ -7,9 +7,20 @@ from typing import Any
 
 from offhost_audit.collectors import psjson as pj
 from offhost_audit.collectors.parsers import CSV_STATE
+from offhost_audit.names import norm_name
+from offhost_audit.vbr_estate import (
+    VbrCluster,
+    VbrEstate,
+    VbrFileServer,
+    VbrHost,
+    VbrProxy,
+    VssKind,
+    host_vss,
+    source_of,
+    vss_kind,
+)
 
 CSV_ROOT = re.compile(r"^[a-z]:\\clusterstorage\\", re.I)
-VBR_SERVER_TYPE = {"hvserver": "host", "hvcluster": "cluster", "scvmm": "scvmm"}
 
 
 def parse_cluster(doc: Any) -> dict[str, Any]:
@@ -113,40 +124,136 @@ def parse_hyperv(doc: Any, *, host: str, cluster: str | None = None) -> dict[str
     return {"vms": list(vms.values())}
 
 
-def parse_backup_server(doc: Any) -> dict[str, Any]:
-    """backup_server.ps1 -> ``vbr`` (server, version, managed_servers, proxies); module absent -> nulls."""
+def parse_backup_server(doc: Any, *, server: str, endpoint: str) -> VbrEstate | None:
+    """backup_server.ps1 -> the backup server's estate (None: the Veeam module is absent).
+
+    A property the module did not have is None (unknown) and ``Missing`` lists its path; a host or
+    job the script could not read is in ``Errors``: both become ``unknown`` lines."""
     d = pj.obj(doc) or {}
     if (pj.text(d.get("Module")) or "").lower() != "present":
-        return {"vbr": {"managed_servers": None, "proxies": None}, "module": "absent"}
-    servers = []
-    for s in pj.as_list(d.get("Servers")):
-        s = pj.obj(s) or {}
-        name = pj.netbios(s.get("Name"))
-        if name:
-            kind = VBR_SERVER_TYPE.get((pj.text(s.get("Type")) or "").lower(), "other")
-            servers.append({"name": name, "type": kind})
-    proxies = []
+        return None
+    est = VbrEstate(server=server, endpoint=endpoint, via="winrm", name=pj.netbios(d.get("Server")))
+    version = pj.text(d.get("Version"))
+    est.version = version if version and re.fullmatch(r"[0-9]+(\.[0-9]+){0,3}", version) else None
+    for m in pj.as_list(d.get("Missing")):
+        if pj.text(m):
+            est.unknown.append(f"the Veeam module has no {pj.text(m)} in this release: what it gives is unknown")
+    for e in pj.as_list(d.get("Errors")):
+        if pj.text(e):
+            est.unknown.append(f"not read: {pj.text(e)}")
+    _servers(est, pj.as_list(d.get("Servers")))
+    est.proxies = []
     for p in pj.as_list(d.get("Proxies")):
         p = pj.obj(p) or {}
-        name = pj.netbios(p.get("Name"))
-        if name:
-            mt = pj.integer(p.get("MaxTasks"))
-            proxies.append(
-                {
-                    "name": name,
-                    "max_tasks": mt if mt is not None and mt >= 0 else None,
-                    "disabled": pj.boolean(p.get("Disabled")),
-                }
+        name = pj.text(p.get("Name"))
+        if not name:
+            continue
+        mt = pj.integer(p.get("MaxTasks"))
+        unavailable = pj.boolean(p.get("Unavailable"))
+        est.proxies.append(
+            VbrProxy(
+                name=name,
+                host=pj.text(p.get("Host")) or name,
+                max_tasks=mt if mt is not None and mt >= 0 else None,
+                disabled=pj.boolean(p.get("Disabled")),
+                online=None if unavailable is None else not unavailable,
+                out_of_date=pj.boolean(p.get("OutOfDate")),
             )
-    version = pj.text(d.get("Version"))
-    if version and not re.fullmatch(r"[0-9]+(\.[0-9]+){0,3}", version):
-        version = None
-    return {
-        "vbr": {
-            "server": pj.netbios(d.get("Server")),
-            "version": version,
-            "managed_servers": servers,
-            "proxies": proxies,
-        },
-        "module": "present",
+        )
+    by_name = {norm_name(h.name): h for h in est.hosts or []}
+    for h in pj.as_list(d.get("Hosts")):
+        h = pj.obj(h) or {}
+        host = by_name.get(norm_name(pj.text(h.get("Name")) or ""))
+        if host is None:
+            continue
+        kinds: list[VssKind | None] = []
+        names, failover = set(), set()
+        for v in pj.as_list(h.get("Volumes")):
+            v = pj.obj(v) or {}
+            provider = pj.text(v.get("Provider"))
+            kinds.append(vss_kind(provider))
+            if provider:
+                names.add(provider)
+            failover.add(pj.boolean(v.get("Failover")))
+        host.vss_provider = host_vss(kinds)
+        host.vss_provider_names = sorted(names)
+        # on when any volume fails over; off when none does and every volume said so
+        host.failover_to_software = True if True in failover else False if failover == {False} else None
+    if d.get("Jobs") is not None:
+        est.jobs = [job for job in (_ps_job(est, j) for j in pj.as_list(d.get("Jobs"))) if job]
+    return est
+
+
+_PS_SERVER = {
+    "hvserver": "host",
+    "hvcluster": "cluster",
+    "smbserver": "smb",
+    "smbcluster": "smb_cluster",
+    "scvmm": "scvmm",
+}
+
+
+def _servers(est: VbrEstate, servers: list[Any]) -> None:
+    clusters: dict[str, VbrCluster] = {}
+    ids: dict[str, str] = {}
+    hosts: list[tuple[VbrHost, str | None]] = []
+    est.file_servers = []
+    for s in servers:
+        s = pj.obj(s) or {}
+        name, kind = pj.text(s.get("Name")), _PS_SERVER.get((pj.text(s.get("Type")) or "").lower())
+        if not name or kind is None:
+            continue
+        if kind == "cluster":
+            clusters[norm_name(name)] = VbrCluster(name, [])
+            if pj.text(s.get("Id")):
+                ids[str(pj.text(s.get("Id"))).lower()] = norm_name(name)
+        elif kind == "scvmm":
+            est.scvmm.append(name)
+        elif kind == "host":
+            hosts.append((VbrHost(name), (pj.text(s.get("ParentId")) or "").lower() or None))
+        else:
+            est.file_servers.append(VbrFileServer(name, cluster=kind == "smb_cluster"))
+    for h, parent in hosts:
+        c = clusters.get(ids.get(parent or "", ""))
+        if c is not None:
+            h.cluster = c.name
+            c.nodes.append(h.name)
+    est.clusters, est.hosts = list(clusters.values()), [h for h, _ in hosts]
+
+
+def _ps_job(est: VbrEstate, j: Any) -> dict[str, Any] | None:
+    j = pj.obj(j) or {}
+    name = pj.text(j.get("Name"))
+    if not name:
+        return None
+    off = pj.boolean(j.get("OffHost"))
+    auto = pj.boolean(j.get("AutoProxy"))
+    listed = None if j.get("Proxies") is None else [t for t in map(pj.text, pj.as_list(j.get("Proxies"))) if t]
+    job: dict[str, Any] = {
+        "name": name,
+        "enabled": pj.boolean(j.get("Enabled")),
+        "mode": None if off is None else "off_host" if off else "on_host",
+        "proxies": None,
+        "failover_to_on_host": None,
     }
+    if off is not False:
+        job["proxies"] = {"automatic": auto, "names": None if auto is not False else listed}
+        job["failover_to_on_host"] = pj.boolean(j.get("Failover"))
+    if j.get("Objects") is None:
+        job["sources"] = None
+        return job
+    sources = []
+    for o in pj.as_list(j.get("Objects")):
+        o = pj.obj(o) or {}
+        if pj.boolean(o.get("Excluded")):
+            continue
+        src = source_of(pj.text(o.get("Kind")), pj.text(o.get("Name")), pj.text(o.get("Host")))
+        if src is None:
+            est.notes.append(
+                f"job {name!r}: source {pj.text(o.get('Name')) or '?'} of type {pj.text(o.get('Kind'))} "
+                "not resolved to a VM, host or cluster"
+            )
+        else:
+            sources.append(src)
+    job["sources"] = sources
+    return job

@@ -1,6 +1,8 @@
-"""Shipped PowerShell scripts and the one way they are sent: ``-EncodedCommand`` with arguments as data.
+"""Shipped PowerShell scripts and how they are sent, arguments always as data: one host's scripts
+batched in one ``powershell.exe`` (the default; see "batching" below), or each alone as
+``-EncodedCommand`` (``--no-batch``).
 
-The command line is ``powershell.exe -NoProfile -NonInteractive -EncodedCommand <B64>`` where B64
+Alone, the command line is ``powershell.exe -NoProfile -NonInteractive -EncodedCommand <B64>`` where B64
 is the UTF-16LE base64 of a fixed wrapper::
 
     $ProgressPreference='SilentlyContinue'; $ErrorActionPreference='Stop'
@@ -26,7 +28,7 @@ import json
 import re
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from offhost_audit.collector_specs import BY_SCRIPT
 
@@ -110,3 +112,136 @@ def decode_command(command: str, arguments: list[str]) -> tuple[str, dict[str, A
     except (ValueError, UnicodeDecodeError):
         return None
     return name, args if isinstance(args, dict) else {}
+
+
+# --- batching: every script of a host in one powershell.exe, the scripts sent as data on stdin ---------
+#
+# The command line carries only a fixed bootstrap (:data:`BATCH_BOOTSTRAP`, no values in it); the
+# scripts travel on the command's standard input (WS-Man Send), as base64 of a UTF-8 JSON document
+# ``{"v": 1, "scripts": [{"id": "system.ps1", "body": <shipped script>, "args": {...}, "timeout_ms": n}]}``.
+# Base64 is plain ASCII, so the console code page cannot change it, and its length has no command-line
+# limit. The bootstrap reads stdin to the end with ``$input | Out-String`` (the pattern Ansible's WinRM
+# connection plugin sends its exec wrapper with), then runs each script in turn in one runspace (modules a
+# script loads stay loaded for the next), each in its own scope (``AddScript(body, $true)``), its arguments
+# bound as parameters (``AddParameters``: data, never text), within its own time limit (``BeginInvoke`` +
+# ``WaitOne``; past it the pipeline is stopped and the runspace replaced). After each script it writes one
+# line: :data:`RECORD_MARK` and a JSON record ``{"id", "exit", "out", "err", "ms"}`` (``exit`` 0: ran;
+# 1: a terminating error, ``err`` its text; -1: past its time limit). Not verified against real Windows
+# here (README): ``--no-batch`` keeps the one-process-per-script path.
+
+RECORD_MARK = "#<offhost-audit-record>"
+BATCH_TIMEOUT_EXIT = -1
+
+BATCH_BOOTSTRAP = (
+    "$ProgressPreference='SilentlyContinue'; $ErrorActionPreference='Stop'\n"
+    "[Console]::OutputEncoding=New-Object System.Text.UTF8Encoding $false\n"
+    "$__in=($input|Out-String) -replace '\\s',''\n"
+    "$__b=[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($__in))|ConvertFrom-Json\n"
+    "$__rs=$null\n"
+    "foreach($__s in @($__b.scripts)){\n"
+    " $__w=[Diagnostics.Stopwatch]::StartNew()\n"
+    " $__r=[ordered]@{id=[string]$__s.id;exit=0;out='';err='';ms=0}\n"
+    " if($null -eq $__rs){$__rs=[RunspaceFactory]::CreateRunspace();$__rs.Open()\n"
+    "  $__rs.SessionStateProxy.SetVariable('ErrorActionPreference','Stop')\n"
+    "  $__rs.SessionStateProxy.SetVariable('ProgressPreference','SilentlyContinue')}\n"
+    " $__p=@{}; foreach($__x in $__s.args.PSObject.Properties){$__p[$__x.Name]=$__x.Value}\n"
+    " $__ps=[PowerShell]::Create(); $__ps.Runspace=$__rs\n"
+    " [void]$__ps.AddScript([string]$__s.body,$true).AddParameters($__p)\n"
+    " $__h=$__ps.BeginInvoke()\n"
+    " if($__h.AsyncWaitHandle.WaitOne([int]$__s.timeout_ms)){\n"
+    '  try{$__r.out=(@($__ps.EndInvoke($__h))|ForEach-Object{[string]$_}) -join "`n"}\n'
+    "  catch{$__e=$_.Exception; if($__e.InnerException){$__e=$__e.InnerException}\n"
+    "   $__r.exit=1; $__r.err=if($__e.ErrorRecord){$__e.ErrorRecord|Out-String -Width 4096}else{$__e.Message}}\n"
+    "  $__ps.Dispose()\n"
+    " }else{[void]$__ps.BeginStop($null,$null); $__rs=$null; $__r.exit=-1}\n"
+    " $__r.ms=$__w.ElapsedMilliseconds\n"
+    " [Console]::Out.WriteLine('" + RECORD_MARK + " '+([pscustomobject]$__r|ConvertTo-Json -Compress))\n"
+    " [Console]::Out.Flush()\n"
+    "}\n"
+)
+
+
+class BatchItem(NamedTuple):
+    script: str  # a shipped script's name (SCRIPTS)
+    arguments: dict[str, Any]
+    timeout_s: float  # its own time limit inside the batch
+
+
+class BatchRecord(NamedTuple):
+    script: str
+    exit: int  # 0 ran, 1 a terminating error, BATCH_TIMEOUT_EXIT past its time limit
+    out: str  # what it printed (its ConvertTo-Json document)
+    err: str  # the error's text (exit 1)
+    ms: int
+
+
+def batch_command() -> tuple[str, list[str]]:
+    """(command, arguments) of the batch: powershell.exe with the fixed bootstrap (no values in it)."""
+    encoded = base64.b64encode(BATCH_BOOTSTRAP.encode("utf-16-le")).decode("ascii")
+    return POWERSHELL, [*POWERSHELL_ARGS, encoded]
+
+
+def batch_input(items: list[BatchItem]) -> bytes:
+    """The batch's standard input: base64 of the JSON plan (scripts as shipped, arguments as data), CRLF."""
+    plan = {
+        "v": 1,
+        "scripts": [
+            {
+                "id": i.script,
+                "body": script(i.script),
+                "args": i.arguments,
+                "timeout_ms": max(1, round(i.timeout_s * 1000)),
+            }
+            for i in items
+        ],
+    }
+    doc = json.dumps(plan, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return base64.b64encode(doc) + b"\r\n"
+
+
+def is_batch(command: str, arguments: list[str]) -> bool:
+    """True when the command is the batch bootstrap (the receiver then reads the plan from stdin)."""
+    parts = [p for chunk in (command, *arguments) for p in chunk.split()]
+    return bool(parts) and parts[-1] == batch_command()[1][-1]
+
+
+def decode_batch_input(stdin: bytes) -> list[tuple[str | None, dict[str, Any], float]]:
+    """Inverse of :func:`batch_input`: (script name or None for a body that is not shipped, arguments,
+    time limit in seconds) per item. Raises ValueError when stdin is not a plan."""
+    doc = json.loads(base64.b64decode(b"".join(stdin.split()), validate=True).decode("utf-8"))
+    if not isinstance(doc, dict) or not isinstance(doc.get("scripts"), list):
+        raise ValueError("the batch input has no scripts list")
+    out: list[tuple[str | None, dict[str, Any], float]] = []
+    for item in doc["scripts"]:
+        body, name = item.get("body"), item.get("id")
+        shipped = name if name in SCRIPTS and script(name) == body else None
+        args = item.get("args") if isinstance(item.get("args"), dict) else {}
+        out.append((shipped, args, float(item.get("timeout_ms") or 0) / 1000))
+    return out
+
+
+def parse_records(stdout: str) -> tuple[dict[str, BatchRecord], str]:
+    """The complete records in a batch's stdout, by script, and the text after the last complete line
+    (a record still arriving, or other text). Lines that are not records are ignored."""
+    records: dict[str, BatchRecord] = {}
+    lines = stdout.split("\n")
+    tail = lines.pop()  # no newline yet: not complete
+    for line in lines:
+        line = line.rstrip("\r")
+        if not line.startswith(RECORD_MARK):
+            continue
+        try:
+            r = json.loads(line[len(RECORD_MARK) :])
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        if not isinstance(r, dict) or not isinstance(r.get("id"), str):
+            continue
+        code, out, err, ms = r.get("exit"), r.get("out"), r.get("err"), r.get("ms")
+        records[r["id"]] = BatchRecord(
+            r["id"],
+            code if isinstance(code, int) and not isinstance(code, bool) else 1,
+            out if isinstance(out, str) else "",
+            err if isinstance(err, str) else "",
+            ms if isinstance(ms, int) and not isinstance(ms, bool) else 0,
+        )
+    return records, tail

@@ -52,10 +52,11 @@ class Answer:
 class RestError(CollectorError):
     """The server answered, but not with what was asked (``status``: the HTTP status)."""
 
-    def __init__(self, message: str, *, status: int, code: str = "") -> None:
+    def __init__(self, message: str, *, status: int, code: str = "", unsupported_api: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.unsupported_api = unsupported_api  # the server does not serve this API version
 
 
 def same(a: Any, b: str) -> bool:
@@ -147,7 +148,12 @@ class VbrRestClient:
             text = f"{name}: {what}: HTTP 403, the account's role may not read this{said}"
         else:
             text = f"{name}: {what}: HTTP {r.status_code}{said}"
-        return RestError(text, status=r.status_code, code=code)
+        return RestError(
+            text,
+            status=r.status_code,
+            code=code,
+            unsupported_api=r.status_code == 400 and "api-version" in message.lower(),
+        )
 
     # --- tokens ----------------------------------------------------------------------------------
 

@@ -87,6 +87,37 @@ def explaining(f: Finding, failed: Failed) -> list[dict[str, Any]]:
     return [e for t in dict.fromkeys(subject) for e in failed.get(t, [])]
 
 
+# Kerberos failures (collectors.kerberos words them): what to fix, before the generic credentials advice
+_KERBEROS = (
+    (
+        re.compile(r"clock skew", re.I),
+        "{target} and the audit machine disagree on the time by more than the 5 minutes Kerberos allows: "
+        "set both to follow the domain's time (w32tm /resync on Windows, chrony or systemd-timesyncd on "
+        "the audit machine), then run the audit again.",
+    ),
+    (
+        re.compile(r"SPN unknown|service principal", re.I),
+        "The KDC has no service principal for {target} under the name the inventory gives: register it on the "
+        "host's computer account (setspn -S HTTP/<DNS name> <host>; ldap/<DNS name> is a DC's own), or give "
+        "the name it is registered under as the address, then run the audit again.",
+    ),
+    (
+        re.compile(r"needs the host's DNS name", re.I),
+        "Kerberos cannot reach {target} by IP address: give its DNS name as the address in the inventory "
+        "(the ticket is for HTTP/<DNS name>), then run the audit again.",
+    ),
+    (
+        re.compile(r"refused the Kerberos ticket", re.I),
+        "{target} refused the audit account's Kerberos ticket: check that its clock is within 5 minutes of the "
+        "domain controllers' (w32tm /query /status), that HTTP/<DNS name> is registered on its own computer "
+        "account (setspn -L <host>) and that the account may log on over WinRM, then run the audit again.",
+    ),
+    (
+        re.compile(r"no KDC answers", re.I),
+        "No KDC answered for the audit account's realm: set the realm's KDCs in krb5.conf ([realms], "
+        "default_realm; KRB5_CONFIG names another file) or its DNS SRV records, then run the audit again.",
+    ),
+)
 _AUTH = re.compile(r"HTTP 401|authentication failed|logon failure|kerberos|credential", re.I)
 _RIGHTS = re.compile(r"HTTP 403|access (is )?denied|unauthorizedaccess|permission denied|not authorized", re.I)
 _REACH = re.compile(
@@ -105,6 +136,9 @@ def _cause(e: dict[str, Any]) -> str:
 def advice(e: dict[str, Any]) -> str:
     """One failed collector run: what to do so that the next run collects its facts."""
     target, collector, err = e.get("target", "?"), e.get("collector", "?"), _cause(e)
+    for pattern, text in _KERBEROS:
+        if pattern.search(err):
+            return text.format(target=target)
     if _AUTH.search(err):
         return (
             f"{target} refused the audit account's credentials: check the user name and password "

@@ -72,6 +72,17 @@ class Host:
     credentials: dict[str, Any]
     where: str
     cluster: str | None = None
+    vbr_read: VbrRead | None = None  #: the backup server's entry: how a run reads VBR's own view
+
+
+@dataclass(frozen=True)
+class VbrRead:
+    """How a run reads the backup server's view (inventory ``backup_server.via`` and ``rest``)."""
+
+    via: str = "auto"  # auto | rest | winrm
+    rest_port: int | None = None
+    rest_verify_tls: bool = True
+    rest_ca_file: str | None = None
 
 
 @dataclass
@@ -84,6 +95,11 @@ class Inventory:
     assignments: list[dict[str, Any]] = field(default_factory=list)
     file_servers: list[dict[str, Any]] = field(default_factory=list)
     domain_controllers: list[dict[str, Any]] = field(default_factory=list)
+    #: where each proxy's ``serves`` came from when not the hand-written file ("rest", "powershell"): set by
+    #: :func:`offhost_audit.inventory.overlay.overlay`; becomes the assignments' ``source`` in the facts
+    origin: dict[str, str] = field(default_factory=dict)
+    #: what an overlay did that the reader should know (a target kept from the hand-written file, ...)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def proxies(self) -> list[str]:
@@ -117,6 +133,18 @@ class Inventory:
                         "message_encryption": w.message_encryption,
                         "cluster": h.cluster,
                         "fqdn": h.address if "." in h.address and not h.address.replace(".", "").isdigit() else None,
+                        **(
+                            {
+                                "vbr_via": h.vbr_read.via,
+                                "vbr_rest": {
+                                    "port": h.vbr_read.rest_port,
+                                    "verify_tls": h.vbr_read.rest_verify_tls and not insecure,
+                                    "ca_file": h.vbr_read.rest_ca_file,
+                                },
+                            }
+                            if h.vbr_read
+                            else {}
+                        ),
                     },
                 )
             )
@@ -147,11 +175,22 @@ def load(path: str | os.PathLike[str]) -> Inventory:
 
 def loads(text: str, *, source: str = "inventory") -> Inventory:
     """Parse and check an inventory; InventoryError lists every problem, one ``file:line: field: ...`` each."""
+    doc, raw = read_doc(text, source)
+    direct, broken = check_doc(doc, raw)
+    return parse_doc(doc, raw, direct, broken)
+
+
+def read_doc(text: str, source: str) -> tuple[Doc, Any]:
+    """The YAML document with the line of every path (errors: InventoryError naming the file and line)."""
     node = compose(text, source, InventoryError)
     if node is None:
         raise InventoryError(f"{source}:1: the inventory is empty")
     doc = Doc(source, InventoryError)
-    raw = doc.build(node)
+    return doc, doc.build(node)
+
+
+def check_doc(doc: Doc, raw: Any) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+    """Note every schema problem on ``doc``; (the paths with one, those and every path above them)."""
     direct: set[tuple[Any, ...]] = set()  # every path with a schema problem
     broken: set[tuple[Any, ...]] = set()  # ... and every path above one
     order = {at: i for i, at in enumerate(doc.lines)}  # the paths in document order (built depth first)
@@ -159,6 +198,11 @@ def loads(text: str, *, source: str = "inventory") -> Inventory:
         doc.note(at, msg)
         direct.add(at)
         broken.update(at[:i] for i in range(len(at) + 1))
+    return direct, broken
+
+
+def parse_doc(doc: Doc, raw: Any, direct: set[tuple[Any, ...]], broken: set[tuple[Any, ...]]) -> Inventory:
+    """The inventory of a schema-checked document; raises InventoryError with every problem noted on ``doc``."""
     inv = None
     if isinstance(raw, dict):
         with doc.each():
@@ -350,7 +394,14 @@ class _Parser:
         self.default_creds = dict(defaults.get("credentials") or DEFAULT_CREDENTIALS)
         if top.get("backup_server") is not None and ("backup_server",) not in broken:
             with each():
-                self.host(top["backup_server"], ("backup_server",), "backup_server")
+                bs = top["backup_server"]
+                rest = bs.get("rest") or {}
+                self.host(bs, ("backup_server",), "backup_server").vbr_read = VbrRead(
+                    via=bs.get("via") or "auto",
+                    rest_port=rest.get("port"),
+                    rest_verify_tls=rest.get("verify_tls", True),
+                    rest_ca_file=rest.get("ca_file"),
+                )
         for at, c in self.entries(top, "clusters", nested="nodes"):
             with each():
                 cname = _name(c["name"])
@@ -367,18 +418,20 @@ class _Parser:
                 self.host(h, at, "hyperv_host")
         assignment_at: list[tuple[Any, ...]] = []
         proxies: dict[str, tuple[Any, ...]] = {}
+        every: set[str] = set()  # the proxies without serves
         for at, p in self.entries(top, "proxies"):
             with each():
                 mt = p.get("max_tasks")
                 h = self.host(p, at, "proxy")
-                sources = [{"kind": k, "name": _name(n)} for s in p.get("serves") or [] for k, n in s.items()]
+                serves = p.get("serves")  # absent or null: every source; [] serves nothing
+                sources = [{"kind": k, "name": _name(n)} for s in serves or [] for k, n in s.items()]
                 entry = {"proxy": h.name, "max_tasks": mt, "sources": sources}
                 if h.name in proxies:
                     before: dict[str, Any] = next(
                         (a for a in inv.assignments if a["proxy"] == h.name),
                         {"proxy": h.name, "max_tasks": None, "sources": []},
                     )
-                    if before != entry:
+                    if before != entry or (serves is None) != (h.name in every):
                         doc.fail(
                             at,
                             f"proxy {h.name} is listed twice with different max_tasks or serves (first at "
@@ -386,7 +439,9 @@ class _Parser:
                         )
                     continue
                 proxies[h.name] = at
-                if sources or mt is not None:  # no serves: it serves everything (filled in below)
+                if serves is None:
+                    every.add(h.name)  # it serves everything (filled in below)
+                if serves is not None or mt is not None:
                     inv.assignments.append(entry)
                     assignment_at.append(at)
         for at, f in self.entries(top, "file_servers"):
@@ -423,6 +478,7 @@ class _Parser:
                 options={
                     "domain": d["domain"].strip().lower(),
                     "tls_mode": mode,
+                    **({"auth": "kerberos"} if ldap.get("auth") == "kerberos" else {}),
                     **({"tls_server_name": ldap["tls_server_name"].strip()} if ldap.get("tls_server_name") else {}),
                 },
             )
@@ -434,7 +490,7 @@ class _Parser:
             {"kind": "host", "name": h.name} for h in inv.hosts if "hyperv_host" in h.roles and not h.cluster
         ]
         for a in inv.assignments:
-            if not a["sources"]:
+            if a["proxy"] in every:
                 a["sources"] = [s for s in everything if s["name"] != a["proxy"]]
         known = {h.name for h in inv.hosts} | set(inv.clusters)
         for a, at in zip(inv.assignments, assignment_at):

@@ -24,12 +24,15 @@ class TargetOptions(TypedDict, total=False):
 
     # WinRM (proxies, Hyper-V hosts, the backup server, file servers that also speak WinRM)
     roles: list[str]  # every role the inventory gave the host (one target per host)
-    auth: WinRMAuth  # WinRM; kerberos also selects SASL GSSAPI for LDAP
+    auth: WinRMAuth  # WinRM (default ntlm); on a domain controller, kerberos selects the SASL GSSAPI bind (absent: simple)
     scheme: str  # http | https: its presence marks a WinRM target
     path: str  # the WS-Management path, /wsman
     message_encryption: MessageEncryption  # pywinrm's setting
     cluster: str | None  # the Hyper-V cluster the host belongs to
     fqdn: str | None  # the address when it is a DNS name
+    # the backup server: how its own view (jobs, proxy state, VSS settings) is read
+    vbr_via: str  # auto | rest | winrm (inventory backup_server.via)
+    vbr_rest: dict[str, Any]  # port, verify_tls, ca_file of the REST endpoint (inventory backup_server.rest)
     # SMB (file servers)
     shares: list[str]  # share names from the inventory
     # LDAP (domain controllers)
@@ -63,11 +66,15 @@ class ContextExtra(TypedDict, total=False):
     """What the runner adds to a collector's context for one target."""
 
     winrm: Any  # the target's shared collectors.winrm.WinRMSession (one shell for every WinRM collector)
+    batch: Any  # collectors.winrm.Batch: the target's scripts in one powershell.exe (absent with --no-batch)
     call_timeout: float  # seconds per remote call
     deadline: float  # time.monotonic() by which the target's collection must end
     file_servers: list[str]  # LDAP: the inventory's file servers (their computer objects are read too)
     shares: dict[str, list[str]]  # SMB, phase two: {file server: [share, ...]} found in VM disk paths
     account_sids: list[str]  # SMB: SIDs of the proxies' and hosts' computer accounts (from LDAP)
+    kerberos: Any  # the run's collectors.kerberos.Tickets, when a target says auth: kerberos
+    vbr_read: str  # the backup server: how rest.backup_server ended ("rest", "fallback" or why it failed)
+    vbr_rest_estate: Any  # the backup server: what REST read (a vbr_estate.VbrEstate), for what only PowerShell reads
 
 
 @dataclass

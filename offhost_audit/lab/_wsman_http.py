@@ -10,6 +10,11 @@ Authentication follows what WinRM over HTTP.sys does:
   variable is process-wide, so :class:`NtlmUserFile` keeps one file with the credentials of
   every running lab host (NT hashes in smbpasswd format, no clear-text password on disk) in a
   private temp folder (0700, file 0600) and deletes it when the last lab server stops.
+- Kerberos (``Negotiate`` with a Kerberos token, as Windows clients and ``HttpKerberosAuth`` send):
+  a GSSAPI acceptor with the lab's keytab (exported from a real KDC) takes the ticket in one leg;
+  the ticket's client must be the host's user (``user@REALM``, or ``DOMAIN\\user`` by its user
+  part), and the answer carries the server's token (mutual authentication), as HTTP.sys does.
+  A ticket the acceptor refuses (clock skew, a key it does not hold) is a plain 401.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import socketserver
 import tempfile
 import threading
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import spnego
 from Cryptodome.Hash import MD4
@@ -43,6 +48,7 @@ class Listener(Protocol):
 
     auth: tuple[str, ...]
     stopping: threading.Event
+    kerberos_creds: Any  # the GSSAPI acceptor credential from the keytab (auth "kerberos")
 
     def route(self, host_header: str, path: str = "/wsman") -> HostShells | None: ...
 
@@ -67,6 +73,36 @@ def _sweep(pid: int) -> None:
     if pid == os.getpid():  # not in a forked child
         for path in glob.glob(os.path.join(tempfile.gettempdir(), f"offhost-lab-*-{pid}-*")):
             shutil.rmtree(path, ignore_errors=True)
+
+
+def kerberos_acceptor(keytab: str, rcache: str) -> Any:
+    """The acceptor credential for every key in ``keytab`` (MIT tries each key the ticket may be for),
+    replays detected in the file ``rcache``."""
+    try:
+        import gssapi
+    except ImportError:
+        raise RuntimeError(
+            "the lab's Kerberos listener needs the 'gssapi' package: pip install 'offhost-audit[kerberos]'"
+        ) from None
+    if not os.path.isfile(keytab):
+        raise ValueError(f"lab keytab {keytab} does not exist")
+    return gssapi.Credentials(usage="accept", store={"keytab": keytab, "rcache": f"file2:{rcache}"})
+
+
+# The GSS-API token header of a raw Kerberos token: 0x60, a length, then the krb5 mech OID 1.2.840.113554.1.2.2
+_KRB5_OID = bytes.fromhex("06092a864886f712010202")
+
+
+def _is_kerberos(raw: bytes) -> bool:
+    return raw[:1] == b"\x60" and _KRB5_OID in raw[:16]
+
+
+def _same_account(principal: str, username: str) -> bool:
+    """``user@REALM`` against the lab host's ``user@realm`` or ``DOMAIN\\user``."""
+    user = username.lower()
+    if "@" in user:
+        return principal.lower() == user
+    return principal.lower().partition("@")[0] == user.rpartition("\\")[2]
 
 
 MAX_BODY = 16 * 1024 * 1024
@@ -144,6 +180,13 @@ class NtlmUserFile:
         os.environ["NTLM_USER_FILE"] = path
 
 
+def _b64(token: str) -> bytes:
+    try:
+        return base64.b64decode(token.strip(), validate=True)
+    except binascii.Error:
+        return b""
+
+
 class _Headers(dict):
     """Request headers, looked up case-insensitively (keys are stored lower-case)."""
 
@@ -168,6 +211,7 @@ class WsmanHandler(socketserver.StreamRequestHandler):
         self.auth_host: str | None = None  # host this connection authenticated to by NTLM
         self.ntlm: spnego.ContextProxy | None = None
         self.ntlm_host: str | None = None
+        self.mutual: list[str] | None = None  # the Kerberos answer token for the next reply
         self.close_connection = False
         self.command = self.path = self.requestline = ""
         self.headers = _Headers()
@@ -254,15 +298,16 @@ class WsmanHandler(socketserver.StreamRequestHandler):
                 "text/plain",
             )
             return
+        mutual, self.mutual = self.mutual, None
         if not data:  # pywinrm's encryption set-up probe; nothing to do
-            self._send(200, b"", _SOAP_TYPE)
+            self._send(200, b"", _SOAP_TYPE, www_authenticate=mutual)
             return
         reply = shells.handle(data, listener.address_for(host.name))
         if reply.drop:
             shells.count("injected_drop")
             self._send_dropped(reply.status, reply.body)
             return
-        self._send(reply.status, reply.body, _SOAP_TYPE)
+        self._send(reply.status, reply.body, _SOAP_TYPE, www_authenticate=mutual)
 
     # -- auth ---------------------------------------------------------------------------
     def _authenticate(self, shells: HostShells) -> bool:
@@ -280,6 +325,8 @@ class WsmanHandler(socketserver.StreamRequestHandler):
         if scheme == "basic" and "basic" in methods:
             if self._basic_ok(host.username, host.password, token.strip()):
                 return True
+        elif scheme == "negotiate" and "kerberos" in methods and _is_kerberos(_b64(token)):
+            return self._kerberos_step(shells, _b64(token))
         elif scheme in ("negotiate", "ntlm") and "ntlm" in methods:
             return self._ntlm_step(shells, scheme, token.strip())
         elif not header and self.auth_host == host.name:
@@ -296,6 +343,26 @@ class WsmanHandler(socketserver.StreamRequestHandler):
             return False
         same_user = user.lower() == username.lower()
         return hmac.compare_digest(given.encode(), password.encode()) and same_user
+
+    def _kerberos_step(self, shells: HostShells, raw: bytes) -> bool:
+        import gssapi
+
+        host = shells.host
+        self.auth_host = None
+        try:
+            ctx = gssapi.SecurityContext(creds=self.server.kerberos_creds, usage="accept")
+            answer = ctx.step(raw)
+            principal = str(ctx.initiator_name) if ctx.complete else ""
+        except gssapi.exceptions.GSSError as exc:  # clock skew, no key for the ticket, a replay: a plain 401
+            log.debug("Kerberos for lab host %s rejected: %s", host.name, exc.gen_message())
+            principal = ""
+        if not principal or not _same_account(principal, host.username):
+            shells.count("auth_rejected")
+            self._challenge()
+            return False
+        self.auth_host = host.name
+        self.mutual = [f"Negotiate {base64.b64encode(answer or b'').decode('ascii')}"]
+        return True
 
     def _ntlm_step(self, shells: HostShells, scheme: str, token: str, reject: bool = False) -> bool:
         host = shells.host
@@ -332,7 +399,7 @@ class WsmanHandler(socketserver.StreamRequestHandler):
 
     def _challenge(self) -> None:
         offers = []
-        if "ntlm" in self.server.auth:
+        if "ntlm" in self.server.auth or "kerberos" in self.server.auth:
             offers.append("Negotiate")
         if "basic" in self.server.auth:
             offers.append('Basic realm="WSMAN"')

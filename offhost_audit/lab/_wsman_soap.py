@@ -7,13 +7,28 @@ in memory; Delete (shell) and Signal terminate (command) remove them.
 Protocol reference: [MS-WSMV] "Web Services Management Protocol Extensions for Windows Vista",
 https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/ (sections 3.1.4.1 on
 Create, Command, Receive, Signal, Delete, and 2.2.4.x on the rsp: elements).
+
+Time, as a real host spends it: a command's output is released when the host would have written
+it (:class:`~.hosts.CommandResult`'s ``start_s``, ``timeline``, ``seconds``). Receive answers with
+the stdout/stderr written so far (stdout up to the next flush of the program: a timeline step) (base64 ``rsp:Stream`` elements, one per stream with
+``CommandId``), with ``rsp:CommandState`` Done and ``rsp:ExitCode`` once the process exited and
+everything was sent (3.1.4.14); when nothing is written within the request's ``w:OperationTimeout`` it
+answers the w:TimedOut fault (0x80338029), which a client answers with another Receive.
+
+Send (3.1.4.13, 3.1.4.1.31.1 "I/O Streams") pipes input to a running command: ``rsp:Send`` holds
+``rsp:Stream Name="stdin" CommandId=...`` elements of base64 data; ``End="true"`` closes the stream.
+A command whose program reads its standard input to the end (:class:`~.hosts.ReadsStdin`) answers
+once its stdin is closed; input sent to a program that does not read it is accepted and dropped
+(the pipe's buffer takes it). A Send to a command whose stdin is closed is answered with a fault.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import re
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -21,6 +36,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
 from .faults import INTERNAL_ERROR_CODE, OPERATION_TIMEOUT_CODE, shape_stdout
+from .hosts import CommandResult, ReadsStdin
 
 if TYPE_CHECKING:
     from .hosts import LabHost
@@ -86,6 +102,7 @@ class Request:
     shell_id: str | None
     max_envelope: int
     body: ET.Element | None
+    operation_timeout: float = 60.0  # w:OperationTimeout (seconds): how long a Receive may wait for output
 
 
 @dataclass
@@ -95,6 +112,33 @@ class Command:
     exit_code: int
     out_pos: int = 0
     err_pos: int = 0
+    run_at: float = 0.0  # time.monotonic() when the program runs (after the process start and its stdin)
+    exit_at: float = 0.0  # when it exits (stderr and the exit code are written then)
+    timeline: tuple[tuple[float, int], ...] = ()  # (seconds after run_at, stdout written up to this offset)
+    reads: ReadsStdin | None = None  # still reading its stdin: no output until that is closed
+    created: float = 0.0
+    stdin: bytearray = field(default_factory=bytearray)
+    stdin_closed: bool = False
+
+    def written(self, now: float) -> int:
+        """Bytes of stdout written by ``now``."""
+        if self.reads is not None:
+            return 0
+        if now >= self.exit_at:
+            return len(self.stdout)
+        return max((end for t, end in self.timeline if self.run_at + t <= now), default=0)
+
+    def flush_end(self, written: int) -> int:
+        """Where this Receive's stdout ends: one flush of the program (a timeline step) per answer, as
+        WinRM answers a Receive as soon as output is there rather than waiting for more."""
+        return min((end for _, end in self.timeline if self.out_pos < end <= written), default=written)
+
+    def next_event(self, now: float) -> float | None:
+        """When more output or the exit comes (None while it waits for its stdin)."""
+        if self.reads is not None:
+            return None
+        times = [self.run_at + t for t, _ in self.timeline if self.run_at + t > now] + [self.exit_at]
+        return min(times)
 
 
 @dataclass
@@ -128,7 +172,12 @@ def parse_request(data: bytes) -> Request:
         max_envelope = int((header.findtext(f"{{{NS_W}}}MaxEnvelopeSize") or "153600").strip())
     except ValueError:
         max_envelope = 153600
-    return Request(action, message_id, shell_id, max_envelope, root.find(f"{{{NS_S}}}Body"))
+    m = _DURATION.fullmatch((header.findtext(f"{{{NS_W}}}OperationTimeout") or "").strip())
+    op_timeout = float(m.group(1)) if m else 60.0
+    return Request(action, message_id, shell_id, max_envelope, root.find(f"{{{NS_S}}}Body"), op_timeout)
+
+
+_DURATION = re.compile(r"PT(\d+(?:\.\d+)?)S")
 
 
 def render_response(action: str, relates_to: str, body: str) -> bytes:
@@ -169,6 +218,7 @@ class HostShells:
         self._shells: dict[str, Shell] = {}
         self._timeout_served = False
         self.stats: dict[str, int] = {}
+        self.stopping = threading.Event()  # set when the lab stops: a Receive waiting for output returns
 
     @property
     def open_shells(self) -> int:
@@ -203,8 +253,7 @@ class HostShells:
         if req.action == ACTION_DELETE:
             return Reply(200, self._delete(req))
         if req.action == ACTION_SEND:
-            self._shell(req)
-            return Reply(200, render_response(NS_RSP + "/SendResponse", req.message_id, "<rsp:SendResponse/>"))
+            return Reply(200, self._send(req))
         raise SoapError(
             ACTION_NOT_SUPPORTED_CODE,
             f"The action is not supported by the lab: {req.action}",
@@ -253,9 +302,13 @@ class HostShells:
             )
         command = line.findtext(f"{{{NS_RSP}}}Command") or ""
         arguments = [arg.text or "" for arg in line.findall(f"{{{NS_RSP}}}Arguments")]
+        now = time.monotonic()
         try:
             result = self.host.responder.respond(command, arguments)
-            stdout, stderr, exit_code = bytes(result.stdout), bytes(result.stderr), int(result.exit_code)
+            if isinstance(result, ReadsStdin):
+                cmd = Command(b"", b"", 0, reads=result, created=now)
+            else:
+                cmd = self._started(Command(b"", b"", 0, created=now), result, now + result.start_s)
         except Exception as exc:  # a broken responder must not kill the connection thread
             log.exception("lab responder for host %s failed", self.host.name)
             raise SoapError(
@@ -263,9 +316,66 @@ class HostShells:
             ) from exc
         command_id = str(uuid.uuid4()).upper()
         with self._lock:
-            shell.commands[command_id] = Command(shape_stdout(stdout, self.host.faults), stderr, exit_code)
+            shell.commands[command_id] = cmd
         body = f"<rsp:CommandResponse><rsp:CommandId>{command_id}</rsp:CommandId></rsp:CommandResponse>"
         return render_response(NS_RSP + "/CommandResponse", req.message_id, body)
+
+    def _started(self, cmd: Command, result: CommandResult, run_at: float) -> Command:
+        """The command with its answer: what it prints, and when (from ``run_at``)."""
+        cmd.stdout = bytes(result.stdout) if result.shaped else shape_stdout(bytes(result.stdout), self.host.faults)
+        cmd.stderr, cmd.exit_code = bytes(result.stderr), int(result.exit_code)
+        cmd.run_at, cmd.exit_at = run_at, run_at + result.seconds
+        cmd.timeline = tuple(result.timeline) if result.shaped else ()
+        cmd.reads = None
+        return cmd
+
+    def _send(self, req: Request) -> bytes:
+        shell = self._shell(req)
+        send = req.body.find(f"{{{NS_RSP}}}Send") if req.body is not None else None
+        streams = send.findall(f"{{{NS_RSP}}}Stream") if send is not None else []
+        if not streams:
+            raise SoapError(2150858817, "The Send request has no rsp:Stream.", subcode="w:SchemaValidationError")
+        for stream in streams:
+            command_id = (stream.get("CommandId") or "").upper()
+            with self._lock:
+                cmd = shell.commands.get(command_id)
+            if cmd is None:
+                raise SoapError(
+                    SHELL_NOT_FOUND_CODE,
+                    f"The command {command_id or '(none)'} was not found in shell {req.shell_id}.",
+                    subcode="w:InvalidSelectors",
+                )
+            if (stream.get("Name") or "") != "stdin":
+                raise SoapError(
+                    2150858817, "The lab's shell has one input stream, stdin.", subcode="w:SchemaValidationError"
+                )
+            try:
+                data = base64.b64decode((stream.text or "").strip(), validate=True)
+            except ValueError:
+                raise SoapError(
+                    2150858817, "The stdin stream is not base64.", subcode="w:SchemaValidationError"
+                ) from None
+            end = (stream.get("End") or "").lower() == "true"
+            with self._lock:
+                if cmd.stdin_closed:
+                    raise SoapError(
+                        2150858817, "The command's standard input is already closed.", subcode="w:InvalidParameter"
+                    )
+                cmd.stdin += data
+                cmd.stdin_closed = end
+                reads = cmd.reads if end else None
+            if reads is not None:  # it read its stdin to the end: now it answers
+                try:
+                    result = reads.answer(bytes(cmd.stdin))
+                except Exception as exc:
+                    log.exception("lab responder for host %s failed on stdin", self.host.name)
+                    raise SoapError(
+                        INTERNAL_ERROR_CODE, f"The lab responder failed: {type(exc).__name__}: {exc}", sender=False
+                    ) from exc
+                run_at = max(cmd.created + reads.start_s, time.monotonic())
+                with self._lock:
+                    self._started(cmd, result, run_at)
+        return render_response(NS_RSP + "/SendResponse", req.message_id, "<rsp:SendResponse/>")
 
     def _find_command(self, req: Request, element: str) -> tuple[Shell, str, Command]:
         shell = self._shell(req)
@@ -291,12 +401,30 @@ class HostShells:
             if first:
                 self.count("injected_timeout")
                 raise timeout_fault()
+        # Wait for output as a real host does: up to the request's OperationTimeout, then w:TimedOut.
+        give_up = time.monotonic() + req.operation_timeout
+        while True:
+            now = time.monotonic()
+            with self._lock:
+                written = command.written(now)
+                exited = command.reads is None and now >= command.exit_at
+                ready = exited or written > command.out_pos
+                nxt = command.next_event(now)
+            if ready:
+                break
+            if now >= give_up:
+                raise timeout_fault()
+            wait = min(give_up, nxt if nxt is not None else now + 0.05) - now
+            if self.stopping.wait(max(0.001, wait)):
+                raise timeout_fault()
         # Base64 grows 4/3; keep the whole envelope under the client's MaxEnvelopeSize.
         budget = max(1024, min(self.chunk_bytes, (req.max_envelope - 2048) * 3 // 4))
         parts = []
         with self._lock:
             for name in ("stdout", "stderr"):
-                data = command.stdout if name == "stdout" else command.stderr
+                if name == "stderr" and not exited:
+                    continue
+                data = command.stdout[: command.flush_end(written)] if name == "stdout" else command.stderr
                 pos = command.out_pos if name == "stdout" else command.err_pos
                 piece = data[pos : pos + budget]
                 budget -= len(piece)
@@ -307,7 +435,7 @@ class HostShells:
                     command.out_pos += len(piece)
                 else:
                     command.err_pos += len(piece)
-            done = command.out_pos >= len(command.stdout) and command.err_pos >= len(command.stderr)
+            done = exited and command.out_pos >= len(command.stdout) and command.err_pos >= len(command.stderr)
         if done:
             parts.append(f'<rsp:Stream Name="stdout" CommandId="{command_id}" End="true"></rsp:Stream>')
             parts.append(f'<rsp:Stream Name="stderr" CommandId="{command_id}" End="true"></rsp:Stream>')

@@ -8,6 +8,7 @@ It is the lab, not Windows: the output says so.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Iterator
@@ -18,19 +19,51 @@ import yaml
 
 from offhost_audit import audit, inventory
 from offhost_audit.inventory.credentials import Resolver
-from offhost_audit.lab import scenario as scenarios
+from offhost_audit.lab import scenario as scenarios, vbr_rest
 from offhost_audit.lab.responder import inventory_doc, lab_env, lab_hosts
 from offhost_audit.lab.wsman import LabServer
 
 
 @contextmanager
 def serve(name: str, *, auth: str = "ntlm") -> Iterator[tuple[dict[str, Any], inventory.Inventory, Resolver]]:
-    """Serve one scenario in the lab for as long as the block runs: (scenario, its inventory, the lab credentials)."""
+    """Serve one scenario in the lab for as long as the block runs: (scenario, its inventory, the lab credentials).
+
+    A scenario with ``discover: true`` is read the way ``audit --backup-server`` reads an estate: the
+    lab's backup server answers over REST beside the WS-Management lab, discovery gives the
+    inventory, and only how to reach each lab host (addresses, ports, credentials) is laid over it."""
     sc = scenarios.load(name)
+    resolver = Resolver(env=lab_env(sc), interactive=False)
     with LabServer(lab_hosts(sc), auth=("basic", "ntlm")) as lab:
-        doc = inventory_doc(sc, lab, auth=auth)
-        inv = inventory.loads(yaml.safe_dump(doc, sort_keys=False), source=f"<lab inventory for {sc['name']}>")
-        yield sc, inv, Resolver(env=lab_env(sc), interactive=False)
+        if not sc.get("discover"):
+            doc = inventory_doc(sc, lab, auth=auth)
+            inv = inventory.loads(yaml.safe_dump(doc, sort_keys=False), source=f"<lab inventory for {sc['name']}>")
+            yield sc, inv, resolver
+            return
+        with vbr_rest.serve(sc) as (url, ca, _):
+            doc = inventory_doc(sc, lab, auth=auth, rest=(int(url.rsplit(":", 1)[1]), ca))
+            yield sc, discovered(doc, resolver), resolver
+
+
+def discovered(lab_doc: dict[str, Any], resolver: Resolver) -> inventory.Inventory:
+    """Discover the scenario from the lab's REST backup server ``lab_doc`` names (its ``rest:``
+    settings); lay the lab's addresses and credentials over it."""
+    from offhost_audit import discover
+
+    hand = overlay_yaml(lab_doc)
+    where = inventory.loads(hand, source="<lab addresses>")
+    (server,) = [t for t in where.targets(resolver=resolver, call_timeout=10.0) if t.kind == "backup_server"]
+    return discover.discovered_inventory(discover.read(server, via="rest"), hand_text=hand)
+
+
+def overlay_yaml(lab_doc: dict[str, Any]) -> str:
+    """The lab inventory reduced to what a hand-written overlay gives: how to reach each host (the
+    server's facts, max tasks and assignments, come from the server)."""
+    hand = {k: copy.deepcopy(v) for k, v in lab_doc.items() if k != "vbr"}
+    for p in hand.get("proxies") or []:
+        p.pop("serves", None)
+        p.pop("max_tasks", None)
+    hand["vbr"] = {"profile": lab_doc["vbr"]["profile"]}
+    return yaml.safe_dump(hand, sort_keys=False)
 
 
 def run_scenario(
@@ -80,6 +113,19 @@ def check(sc: dict[str, Any], findings: list[dict[str, Any]]) -> list[dict[str, 
         rows.append(
             {"rule": rule, "want": "pass", "got": got, "ok": bool(got) and "fail" not in got and "unknown" not in got}
         )
+    for want in sc["expect"].get("findings") or []:  # {rule, status (fail), severity, names: text in the message}
+        status, severity, names = want.get("status", "fail"), want.get("severity"), want.get("names")
+        mine = [f for f in findings if f["rule_id"] == want["rule"]]
+        hit = [
+            f
+            for f in mine
+            if f["status"] == status
+            and (severity is None or f["severity"] == severity)
+            and (names is None or str(names) in str(f.get("message", "")))
+        ]
+        wanted = " ".join([status] + ([severity] if severity else []) + ([f"naming {names!r}"] if names else []))
+        got = sorted({f"{f['status']} {f['severity']}" for f in mine})
+        rows.append({"rule": want["rule"], "want": wanted, "got": got, "ok": bool(hit)})
     return rows
 
 
@@ -101,6 +147,7 @@ def as_json(results: list[dict[str, Any]]) -> str:
                 "scenario": r["scenario"]["name"],
                 "title": r["scenario"]["title"],
                 "lab": True,
+                "discovered": bool(r["scenario"].get("discover")),  # from the lab's REST backup server
                 "seconds": r["seconds"],
                 "expectations": r["check"],
                 "ok": all(c["ok"] for c in r["check"]),

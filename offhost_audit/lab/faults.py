@@ -18,11 +18,13 @@ tests/lab/test_wsman_faults.py):
   operation-timeout fault (:data:`OPERATION_TIMEOUT_CODE`); pywinrm turns it into
   ``WinRMOperationTimeoutError`` and ``Protocol.get_command_output`` retries silently, so the
   command still completes.
-- ``malformed_output``: stdout is cut in the middle (a JSON document no longer parses).
+- ``malformed_output``: stdout is cut in the middle (a JSON document no longer parses); in the batch
+  (every script in one process) each script's document is cut, so every script's output is broken.
 - ``dies_after_requests``: the host answers this many HTTP requests, then hangs up on every
   further one without an answer (requests raises ``ConnectionError``): the lab dying mid-audit.
-- ``huge_output_bytes``: stdout is padded with trailing whitespace up to this size. JSON
-  stays valid (trailing whitespace is allowed) and the output arrives over many Receives.
+- ``huge_output_bytes``: stdout is padded with trailing whitespace up to this size (in the batch:
+  each script's output). JSON stays valid (trailing whitespace is allowed) and the output arrives
+  over many Receives.
 """
 
 from __future__ import annotations

@@ -296,19 +296,113 @@ def smb_client(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]) -
     )
 
 
+_PS_SERVER_TYPE = {
+    "HvServer": "HvServer",
+    "HvCluster": "HvCluster",
+    "SmbV3StandaloneHost": "SmbServer",
+    "SmbV3Cluster": "SmbCluster",
+}
+_PS_OBJECT_TYPE = {"VirtualMachine": "Vm", "Host": "Host", "Cluster": "Cluster"}
+# backup_server.ps1's property paths and cmdlets -> (section, field) of its answer that they fill: a
+# scenario's ``backup_server.powershell_absent`` drops them, as an older Veeam module would.
+PS_FIELDS = {
+    "Host.IsUnavailable": ("Proxies", "Unavailable"),
+    "MaxTasksCount": ("Proxies", "MaxTasks"),
+    "IsDisabled": ("Proxies", "Disabled"),
+    "IsOutOfDate": ("Proxies", "OutOfDate"),
+    "ParentId": ("Servers", "ParentId"),
+    "VssProvider.Name": ("Volumes", "Provider"),
+    "FailoverToSoftwareProvider": ("Volumes", "Failover"),
+    "IsScheduleEnabled": ("Jobs", "Enabled"),
+    "HvSourceOptions.OffHostBackup": ("Jobs", "OffHost"),
+    "HvSourceOptions.FailoverToOnHostBackup": ("Jobs", "Failover"),
+    "Options.JobOptions.SourceProxyAutoDetect": ("Jobs", "AutoProxy"),
+    "Get-VBRJobProxy": ("Jobs", "Proxies"),
+    "Get-VBRJobObject": ("Jobs", "Objects"),
+}
+
+
 def backup_server(host: dict[str, Any], sc: dict[str, Any], args: dict[str, Any]) -> Any:
+    """backup_server.ps1 from the scenario keys the REST lab reads (``lab/vbr_rest_data.py``): the same
+    estate over both paths; cluster nodes' VSS settings too (PowerShell has them, REST does not).
+    A scenario without ``jobs`` gets no jobs and (without ``volumes``) no volume settings over
+    PowerShell: its runs judge no jobs, as before the backup server's jobs were read (REST still
+    derives one job per proxy from ``serves`` for discovery)."""
+    from offhost_audit.lab import vbr_rest_data as data
+
     bs = sc.get("backup_server") or {}
     if not bs.get("veeam_module"):
         return {"Module": "absent"}
+    absent = list(bs.get("powershell_absent") or [])
+    servers = [
+        {
+            "Name": s["name"],
+            "Type": _PS_SERVER_TYPE[s["type"]],
+            "Id": s["id"],
+            "ParentId": s.get("parentHostId"),
+        }
+        for s in data.managed_servers(sc)
+        if s["type"] in _PS_SERVER_TYPE
+    ]
+    proxies, states = data.proxies(sc)
+    ps_proxies = [
+        {
+            "Name": p["name"],
+            "Host": p["server"]["hostName"],
+            "MaxTasks": p["server"]["maxTaskCount"],
+            "Disabled": st["isDisabled"],
+            "Unavailable": not st["isOnline"],
+            "OutOfDate": st["isOutOfDate"],
+        }
+        for p, st in zip(proxies, states)
+    ]
+    hosts = []
+    for s in servers:
+        settings = data.volume_settings(sc, s["Name"]) if s["Type"] == "HvServer" else None
+        if settings:
+            provider, failover = settings
+            volume = {"Provider": provider, "Failover": failover}
+            hosts.append({"Name": s["Name"], "Volumes": [volume]})
+    names = {p["id"]: p["server"]["hostName"] for p in proxies}
+    jobs = []
+    for j in data.jobs(sc):
+        bp = j["storage"]["backupProxies"]
+        off = bp.get("offHostSettings") or {}
+        jobs.append(
+            {
+                "Name": j["name"],
+                "Enabled": not j["isDisabled"],
+                "OffHost": bp["proxyType"] == "OffHost",
+                "Failover": off.get("failoverToOnHostBackup", True),
+                "AutoProxy": off.get("autoSelectEnabled", True),
+                "Proxies": [names.get(i, i) for i in off.get("proxyIds") or []],
+                "Objects": [
+                    {"Name": o["name"], "Kind": _PS_OBJECT_TYPE[o["type"]], "Host": o["hostName"], "Excluded": False}
+                    for o in j["virtualMachines"]["includes"]
+                ],
+            }
+        )
+    sections: dict[str, list[dict[str, Any]]] = {
+        "Servers": servers,
+        "Proxies": ps_proxies,
+        "Volumes": [v for h in hosts for v in h["Volumes"]],
+        "Jobs": jobs,
+    }
+    for path in absent:
+        section, key = PS_FIELDS[path]
+        for item in sections[section]:
+            item[key] = None
+    modelled = bs.get("jobs") is not None  # the shipped scenarios that predate jobs: none read, as before
     return {
         "Module": "present",
         "Server": host["name"],
         "Version": bs["version"],
-        "Servers": [{"Name": s["name"], "Type": s["type"]} for s in bs["managed_servers"]],
-        "Proxies": [
-            {"Name": p["name"], "MaxTasks": p.get("max_tasks"), "Disabled": bool(p.get("disabled"))}
-            for p in bs["proxies"]
-        ],
+        "Servers": servers,
+        "Proxies": ps_proxies,
+        "Hosts": hosts if modelled or bs.get("volumes") else [],
+        "Jobs": jobs if modelled else None,
+        "Missing": absent,
+        "Errors": [],
     }
 
 

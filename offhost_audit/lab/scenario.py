@@ -3,7 +3,13 @@
 A scenario describes Windows hosts as an administrator would (roles, OS, hardware, features, SAN
 disks, CSVs, VMs, VSS providers, Veeam services, SMB connections), the backup server, per-host
 ``faults`` (the lab's :class:`~offhost_audit.lab.faults.Faults` fields) and ``script_errors``
-(a script that fails on that host), plus ``expect``: the rule ids the estate was built to fail.
+(a script that fails on that host), ``script_seconds`` (a script's own time on that host, in seconds:
+a slow script), plus ``lab.costs`` (what a command costs the simulated hosts:
+:meth:`~offhost_audit.lab.costs.HostCosts.from_scenario`), plus ``expect``: the rule ids the estate was
+built to fail (``fail``, ``unknown``, ``pass``) and ``findings`` (``{rule, status, severity, names}``: a
+finding of that rule with that status and severity whose message names ``names``, e.g. the job).
+``discover: true``: ``demo`` reads the estate from the lab's REST backup server (the ``backup_server``
+section, see :mod:`offhost_audit.lab.vbr_rest_data`) instead of writing the inventory from the hosts.
 A host may also carry ``computer_name`` (the name the machine answers with, when it differs from
 the inventory name) and ``domain`` (``{dns, netbios}``, when it is not in the scenario's domain).
 :func:`load` normalises it so the renderers never guess: every host gets every field.
@@ -20,6 +26,7 @@ from typing import Any
 from offhost_audit import yamldoc
 from offhost_audit.errors import InputError
 from offhost_audit.inputs import read_input
+from offhost_audit.lab.costs import HostCosts
 from offhost_audit.names import norm_name
 
 BUILTIN_VSS = {
@@ -145,6 +152,10 @@ def normalise(raw: dict[str, Any], *, source: str = "scenario") -> dict[str, Any
     sc["expect"] = {"fail": [], "unknown": [], "pass": [], **(sc.get("expect") or {})}
     sc.setdefault("vbr", {"version": "13.0.1.1071", "profile": "veeam-2025-08"})
     sc["lab"] = {"username": "lab\\auditor", "password": "Lab-Passw0rd!", **(sc.get("lab") or {})}
+    try:
+        HostCosts.from_scenario(sc["lab"].get("costs"))
+    except (ValueError, TypeError) as e:
+        raise InputError(f"{source}: lab.costs: {e}") from None
     sc["domain"] = {"dns": "corp.example", "netbios": "CORP", **(sc.get("domain") or {})}
     catalog = {**BUILTIN_VSS, **(sc.get("vss_providers") or {})}
     defaults = _merge(HOST_DEFAULTS, sc.get("defaults") or {})
@@ -204,6 +215,7 @@ def normalise(raw: dict[str, Any], *, source: str = "scenario") -> dict[str, Any
         host.setdefault("smb_connections", [])
         host.setdefault("faults", {})
         host.setdefault("script_errors", {})
+        host.setdefault("script_seconds", {})
         host.setdefault("san", {})
         host.setdefault("vss_via", "cim")
         hosts.append(host)
@@ -249,6 +261,7 @@ def normalise(raw: dict[str, Any], *, source: str = "scenario") -> dict[str, Any
                     "smb_connections": [],
                     "faults": bs.get("faults") or {},
                     "script_errors": bs.get("script_errors") or {},
+                    "script_seconds": bs.get("script_seconds") or {},
                     "san": {},
                     "vss_via": "cim",
                     "cluster": None,
@@ -266,6 +279,7 @@ def generate(
     proxies_per_cluster: int = 1,
     vms_per_host: int = 3,
     latency_s: float = 0.0,
+    costs: Any = None,
     base: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A large healthy estate: N CSV clusters, each with its own off-host proxy and LUNs."""
@@ -273,6 +287,8 @@ def generate(
     sc.setdefault("name", "large-generated")
     sc.setdefault("title", f"Generated estate: {clusters} clusters x {nodes_per_cluster} nodes")
     sc.setdefault("vss_providers", {})
+    if costs is not None:
+        sc["lab"] = {**(sc.get("lab") or {}), "costs": costs}
     sc["clusters"], sc["hosts"] = [], []
     faults = {"latency_s": latency_s} if latency_s else {}
     for c in range(1, clusters + 1):

@@ -1,4 +1,5 @@
-"""What the lab's backup server answers over REST: a scenario's ``backup_server`` section as VBR 13 objects.
+"""What the lab's backup server answers over REST (and, through ``lab/render.py``, over PowerShell): a
+scenario's ``backup_server`` section as VBR 13 objects.
 
 The scenario keys read here (all optional, additive to the section the WinRM lab reads):
 
@@ -12,7 +13,9 @@ The scenario keys read here (all optional, additive to the section the WinRM lab
   (fail over to on-host, default true) and ``sources``: ``{cluster|host|vm: NAME}``. Without
   ``jobs``, one fixed-list job per proxy host that ``serves`` something, covering what it serves;
 * ``volumes``: ``{HOST: {provider: NAME, failover: bool}}`` (default: the host's hardware VSS
-  provider, failover on);
+  provider, failover on); REST gives them for standalone hosts, PowerShell for every Hyper-V host;
+* ``powershell_absent``: property paths or cmdlets the lab's Veeam module lacks (``backup_server.ps1``
+  answers null for them and lists them in ``Missing``; see ``lab/render.py``);
 * ``rest``: ``role`` (``administrator`` | ``viewer``), ``token_expiry_s`` (900), ``max_page`` (the
   largest ``limit`` the server honours, 1000), ``api_versions`` (``[1.3-rev0, 1.3-rev1]``),
   ``latency_s`` (a pause before each answer, 0).
@@ -184,19 +187,29 @@ def jobs(sc: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def volumes(sc: dict[str, Any], server_name: str) -> dict[str, Any] | None:
-    """The volume settings of a standalone Hyper-V host (None: not one)."""
+def volume_settings(sc: dict[str, Any], server_name: str) -> tuple[str, bool] | None:
+    """A Hyper-V host's VSS provider (its name) and failover to the software provider; None: no such host."""
     host = next((h for h in sc["hosts"] if h["name"] == server_name), None)
-    if host is None or host["cluster"] or "hyperv_host" not in host["roles"]:
+    if host is None or "hyperv_host" not in host["roles"]:
         return None
     given = (sc["backup_server"].get("volumes") or {}).get(server_name) or {}
     hardware = [v["name"] for v in host["vss"] if v.get("type") == 3]
     provider = given.get("provider") or (hardware[0] if hardware else "Microsoft Software Shadow Copy provider 1.0")
+    return provider, bool(given.get("failover", True))
+
+
+def volumes(sc: dict[str, Any], server_name: str) -> dict[str, Any] | None:
+    """The volume settings REST gives: a standalone Hyper-V host's only (None: not one)."""
+    host = next((h for h in sc["hosts"] if h["name"] == server_name), None)
+    settings = volume_settings(sc, server_name)
+    if host is None or host["cluster"] or settings is None:
+        return None
+    provider, failover = settings
     volume = {"platform": "HyperV", "name": "C:\\", "type": "Volume", "hostName": server_name, "objectId": "C"}
     return {
         "volumes": [{"volume": volume, "volumeSettings": {"VSSprovider": provider, "maxSnapshots": 4}}],
         "changedBlockTracking": True,
-        "failoverToVSSProvider": bool(given.get("failover", True)),
+        "failoverToVSSProvider": failover,
     }
 
 

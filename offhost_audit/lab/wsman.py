@@ -1,8 +1,10 @@
 """The built-in lab's WS-Management endpoint: a loopback server the real pywinrm client talks to.
 
-It speaks the remote-shell part of WS-Management that pywinrm uses (Create, Command, Receive,
-Signal, Delete, SOAP faults), with Basic and NTLM auth (``message_encryption='never'`` over
-HTTP) and HTTPS with a throwaway CA. What a command prints comes from a :class:`Responder`,
+It speaks the remote-shell part of WS-Management that pywinrm uses (Create, Command, Send on a
+command's stdin, Receive, Signal, Delete, SOAP faults), with Basic and NTLM auth
+(``message_encryption='never'`` over HTTP), Kerberos (``auth=(..., "kerberos")`` with ``keytab=``: a
+keytab exported from a real KDC, as the tests do from Samba's) and HTTPS with a throwaway CA. What a
+command prints comes from a :class:`Responder`,
 one per host; faults are injected per host (:class:`Faults`, see :mod:`.faults`).
 
 Hosts get one port each (ephemeral with ``port=0``, else ``port``, ``port+1``, ...) or, with
@@ -24,23 +26,25 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import selectors
 import shutil
 import socket
 import ssl
 import threading
+from typing import Any
 from urllib.parse import quote, unquote
 
-from ._wsman_http import NtlmUserFile, WsmanHandler, lab_tempdir
+from ._wsman_http import NtlmUserFile, WsmanHandler, kerberos_acceptor, lab_tempdir
 from ._wsman_soap import HostShells
 from .faults import Faults
-from .hosts import CommandResult, LabHost, Responder
+from .hosts import CommandResult, LabHost, ReadsStdin, Responder
 from .tls import server_context, write_tls_files
 
-__all__ = ["CommandResult", "Faults", "LabHost", "LabServer", "Responder"]
+__all__ = ["CommandResult", "Faults", "LabHost", "LabServer", "ReadsStdin", "Responder"]
 
 log = logging.getLogger("offhost_audit.lab.wsman")
-_AUTH_METHODS = ("basic", "ntlm")
+_AUTH_METHODS = ("basic", "ntlm", "kerberos")
 
 
 def _loopback(bind: str) -> str:
@@ -62,6 +66,7 @@ class _Listener:
         self.port: int = sock.getsockname()[1]
         self.auth = lab.auth
         self.stopping = lab._stopping
+        self.kerberos_creds = lab._kerberos_creds
 
     def route(self, host_header: str, path: str = "/wsman") -> HostShells | None:
         """The host a request is for: the port's own, else the Host header's, else ``/wsman/<name>``'s."""
@@ -94,6 +99,7 @@ class LabServer:
         route_by_host: bool = False,
         auth: tuple[str, ...] = ("basic", "ntlm"),
         receive_chunk_bytes: int = 64 * 1024,
+        keytab: str | None = None,
     ) -> None:
         if not hosts:
             raise ValueError("the lab needs at least one host")
@@ -106,6 +112,10 @@ class LabServer:
         self.bind = _loopback(bind)
         self.port, self.https, self.route_by_host = port, https, route_by_host
         self.auth = tuple(auth)
+        if ("kerberos" in auth) != bool(keytab):
+            raise ValueError("auth 'kerberos' and keytab go together: the keytab holds the hosts' HTTP/<name> keys")
+        self.keytab = keytab
+        self._kerberos_creds: Any = None
         self._shells = [HostShells(h, chunk_bytes=max(1024, receive_chunk_bytes)) for h in self.hosts]
         self._by_name: dict[str, HostShells] = {}
         for shells in self._shells:
@@ -124,6 +134,7 @@ class LabServer:
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
         self._tls_dir: str | None = None
+        self._krb_dir: str | None = None
         self._ca_file: str | None = None
         self._ssl: ssl.SSLContext | None = None
         self._ntlm_token: int | None = None
@@ -142,6 +153,9 @@ class LabServer:
                 self._ssl, self._ca_file = server_context(files), files.ca_file
             if "ntlm" in self.auth:
                 self._ntlm_token = NtlmUserFile.register({h.username: h.password for h in self.hosts})
+            if self.keytab:
+                self._krb_dir = lab_tempdir("krb")  # the replay cache: the lab's own, not /var/tmp's
+                self._kerberos_creds = kerberos_acceptor(self.keytab, os.path.join(self._krb_dir, "rcache"))
             self._open_sockets()
         except BaseException:
             self._cleanup()
@@ -245,6 +259,8 @@ class LabServer:
         if not self._started or self._stopping.is_set():
             return
         self._stopping.set()
+        for shells in self._shells:
+            shells.stopping.set()  # a Receive waiting for output answers now
         if self._wake_w is not None:
             try:
                 self._wake_w.send(b"x")
@@ -277,9 +293,11 @@ class LabServer:
         if self._ntlm_token is not None:
             NtlmUserFile.unregister(self._ntlm_token)
             self._ntlm_token = None
-        if self._tls_dir:
-            shutil.rmtree(self._tls_dir, ignore_errors=True)
-            self._tls_dir = None
+        for folder in (self._tls_dir, self._krb_dir):
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
+        self._tls_dir = self._krb_dir = None
+        self._kerberos_creds = None
 
     def serve_forever(self) -> None:
         """Start if needed and block until :meth:`stop` (from another thread) or Ctrl-C."""

@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from offhost_audit.findings import STATUSES, Finding, counts, status_label, unknowns, verdicts
+from offhost_audit.findings import STATUSES, Finding, counts, job_verdicts, status_label, unknowns, verdicts
 from offhost_audit.reports.findings_json import to_json  # noqa: F401  (one JSON writer: findings_json)
 from offhost_audit.store.diff import CATEGORIES, LABELS
 from offhost_audit.text import clean, reflow
@@ -93,7 +93,13 @@ def render_table(
             )
         )
     _print_fixes(findings, console)
-    _print_verdicts(verdicts.judge(facts, findings), console)
+    judged = verdicts.judge(facts, findings)
+    _print_verdicts(judged, console)
+    if facts is not None:  # a findings file alone has no jobs to judge
+        lines = job_lines(job_verdicts.judge_jobs(facts, findings, judged))
+        console.print(_text(lines[0], "bold red" if len(lines) > 1 else "bold"))
+        for line in lines[1:]:
+            console.print(_text(line, "red"))
     console.print(Text(summary_line(findings, fail_on, accept_unknown=accept_unknown), style="bold"))
 
 
@@ -113,6 +119,18 @@ def _print_verdicts(v: verdicts.Verdicts, console: Console) -> None:
             console.print(Text.assemble("  ", _text(name, "bold"), "  ", _text(s.text, style[s.state])))
         if len(summaries) > MAX_VERDICT_LINES:
             console.print(Text(f"  ... and {len(summaries) - MAX_VERDICT_LINES:,} more {what} (the reports list all)"))
+
+
+def job_lines(jv: job_verdicts.JobVerdicts, most: int = MAX_VERDICT_LINES) -> list[str]:
+    """The jobs' tally, then one line per source at risk (the worst first), as the CLI and the demo print them:
+    ``  Nightly, cluster HVCL01: runs on-host tonight, silently (...); PROXY01: blocked by OHP-010``."""
+    lines = [jv.tally_text()]
+    risky = jv.risky_sources()
+    for j, s in risky[:most]:
+        lines.append(f"  {j.name}, {s.source}: {s.tonight}; {s.blockers or 'no candidate proxy'}")
+    if len(risky) > most:
+        lines.append(f"  ... and {len(risky) - most:,} more job sources at risk (the reports list all)")
+    return lines
 
 
 def _print_fixes(findings: list[Finding], console: Console) -> None:

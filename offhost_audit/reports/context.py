@@ -9,18 +9,25 @@
   diff (offhost_audit.store.diff.RunDiff or None), change_of {finding_key: category}, diff_labels, trend [{id, started_at, fail, unknown,
   pass, waived}], manifest [collection entries], manifest_failed, waivers (the run's waivers
   summary), warnings, fail_on, breaches (count), undecided (count of unknowns at or above fail_on),
-  run_sentence (what the result means, in words), generated_at, tool_version, run_facts (the run's
-  facts: the HTML report plans proxies from them).
+  run_sentence (what the result means, in words), generated_at, tool_version,
+  jobs {read, no_jobs (what to say without a jobs list), tally (text), at_risk (count), jobs [{name,
+  state, label, at_risk, selection, failover, sources [{source, state, label, tonight, waived, filter
+  (the OHP-040 finding), candidates [{name, state, text, parts [{text, filter}]}] (those that do not work, at most
+  job_verdicts.SHOWN, and ``more``: how many more; when none is stopped, the good ones), causes [{text,
+  parts}] (what keeps the source on-host whatever the proxy)}]}]} from
+  ``job_verdicts.judge_jobs`` (worst first), run_facts (the run's facts: the HTML report plans proxies
+  from them).
 Values are the run's own: escaping (HTML/XML autoescape) and control-character cleaning
 (``text.clean`` in text formats) are the templates' and renderers' job.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from offhost_audit import __version__
-from offhost_audit.findings import SEVERITIES, STATUSES, breaches, verdicts
+from offhost_audit.findings import SEVERITIES, STATUSES, breaches, job_verdicts, verdicts
 from offhost_audit.store.diff import CATEGORIES, LABELS, RunDiff, diff_runs
 
 
@@ -48,6 +55,72 @@ def _summaries(summaries: list[verdicts.Summary], findings: list[dict[str, Any]]
             }
         )
     return out
+
+
+_RULE_ID = re.compile(r"OHP-\d{3}")
+
+
+def _q(text: str) -> str:
+    """A value for the findings filter: quoted (names may hold spaces), inner quotes dropped."""
+    return '"' + text.replace('"', "") + '"'
+
+
+def _jobs(jv: job_verdicts.JobVerdicts) -> dict[str, Any]:
+    """``job_verdicts.judge_jobs`` (the TUI's and the CLI's too) as template rows; each blocking rule
+    with a findings filter that shows the finding(s) behind it (the candidate's pair, the job's)."""
+
+    def parts(job: str, c: job_verdicts.Candidate | job_verdicts.Cause) -> list[dict[str, str]]:
+        """A candidate's (or a cause's) text in pieces, each rule ID a piece with the filter of its
+        findings: ``PROXY01: blocked by `` + ``OHP-010`` (a link to OHP-010's findings for PROXY01)."""
+        out: list[dict[str, str]] = []
+        at = 0
+        for m in _RULE_ID.finditer(c.text):
+            r = m.group(0)
+            if isinstance(c, job_verdicts.Cause):
+                f = f"rule:{r} subject:{_q(c.name)}"
+            elif r == "OHP-041":
+                f = f"rule:{r} subject:{_q(f'{job} -> {c.name}')}"
+            else:
+                f = f"rule:{r} proxy:{_q(c.name)}"
+            out += [{"text": c.text[at : m.start()], "filter": ""}, {"text": r, "filter": f}]
+            at = m.end()
+        out.append({"text": c.text[at:], "filter": ""})
+        return [p for p in out if p["text"]]
+
+    return {
+        "read": jv.read,
+        "no_jobs": job_verdicts.NO_JOBS,
+        "tally": jv.tally_text(),
+        "at_risk": len(jv.at_risk),
+        "jobs": [
+            {
+                "name": j.name,
+                "state": j.state,
+                "label": j.label,
+                "at_risk": j.at_risk,
+                "selection": j.selection,
+                "failover": j.failover_text,
+                "sources": [
+                    {
+                        "source": s.source,
+                        "state": s.state,
+                        "label": s.label,
+                        "tonight": s.tonight,
+                        "waived": s.waived,
+                        "filter": f"rule:OHP-040 subject:{_q(f'{j.name} -> {s.source}')}" if s.row is not None else "",
+                        "candidates": [
+                            {"name": c.name, "state": c.state, "text": c.text, "parts": parts(j.name, c)}
+                            for c in s.stopped()[0] or s.candidates[: job_verdicts.SHOWN]
+                        ],
+                        "more": s.stopped()[1],
+                        "causes": [{"text": c.text, "parts": parts(j.name, c)} for c in s.causes],
+                    }
+                    for s in j.sources
+                ],
+            }
+            for j in jv.jobs
+        ],
+    }
 
 
 def _rules(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -123,6 +196,7 @@ def build(
         "severity_counts": sev,
         "severities": SEVERITIES,
         "statuses": STATUSES,
+        "jobs": _jobs(job_verdicts.judge_jobs(run.facts, findings, judged)),
         "proxies": _summaries(judged.by_proxy, findings, "proxy"),
         "proxy_tally": verdicts.tally(judged.by_proxy),
         "sources": _summaries(judged.by_source, findings, "source"),

@@ -5,7 +5,7 @@ The folder is opened once; every file is then made relative to that handle: crea
 ``O_CREAT|O_EXCL|O_NOFOLLOW`` under an unpredictable temporary name, written, synced and renamed
 into place (a rename replaces a link or file at the name, it never follows it). Timestamped names
 carry a random part. Removing an old copy (``--keep``) removes a name only while it is still the
-very file this tool wrote there (same device and inode), never a link, folder or another file.
+very file this tool wrote there (same device, inode, size and modification time), never a link, folder or another file.
 
 ``-o FILE`` outputs chosen by the user keep ``offhost_audit.atomic.write_atomic``.
 """
@@ -18,6 +18,7 @@ import secrets
 import stat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from offhost_audit.atomic import remove_stale
 from offhost_audit.errors import OutputError
@@ -71,9 +72,9 @@ class ReportFolder:
         except FileNotFoundError:
             return None
 
-    def write(self, name: str, text: str | Iterable[str]) -> str:
+    def write(self, name: str, text: str | bytes | Iterable[str]) -> str:
         """Write ``name`` in the folder (replacing whatever is at that name, never following it); its
-        "device:inode" as written."""
+        "device:inode:size:mtime_ns" as written. Bytes are written as they are (no newline translation)."""
         if os.path.basename(name) != name or name in ("", ".", ".."):
             raise ValueError(name)
         remove_stale(self.path, name)
@@ -86,10 +87,11 @@ class ReportFolder:
         except OSError as e:
             raise OutputError(f"{self.path / name}: cannot write the report: {_why(e)}") from None
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f: Any = os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")
+            with f:
                 if old is not None and stat.S_ISREG(old.st_mode) and hasattr(os, "fchmod"):
                     os.fchmod(f.fileno(), stat.S_IMODE(old.st_mode))  # latest.* keeps the mode it was given
-                if isinstance(text, str):
+                if isinstance(text, (str, bytes)):
                     f.write(text)
                 else:
                     f.writelines(text)
@@ -108,7 +110,7 @@ class ReportFolder:
             with contextlib.suppress(OSError):
                 os.unlink(tmp, **at)
             raise
-        return f"{st.st_dev}:{st.st_ino}"
+        return _identity(st)
 
     def remove(self, name: str, identity: str) -> bool:
         """Remove ``name`` if it is still the regular file this tool wrote (``identity``); whether it did."""
@@ -116,13 +118,19 @@ class ReportFolder:
             return False
         try:
             st = self._stat(name)
-            if st is None or not stat.S_ISREG(st.st_mode) or f"{st.st_dev}:{st.st_ino}" != identity:
+            if st is None or not stat.S_ISREG(st.st_mode) or _identity(st) != identity:
                 return False
             where, at = self._at(name)
             os.unlink(where, **at)
         except OSError:
             return False
         return True
+
+
+def _identity(st: os.stat_result) -> str:
+    """The file as written: device and inode, plus size and modification time, since a file removed and
+    written again under the same name often gets the freed inode number back."""
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
 
 
 def unique_name(stem: str, ext: str) -> str:

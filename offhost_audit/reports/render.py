@@ -115,6 +115,15 @@ def _render_text(fmt: str, ctx: dict[str, Any], env: jinja2.Environment) -> str:
         raise InputError(f"{where}: report template error: {e}") from None
 
 
+def fix_link(run: Any, outdir: Path) -> str | None:
+    """``fix-<run id>/README.md`` when `offhost-audit fix <run id> -o <report folder>/fix-<run id>`
+    wrote that folder beside the reports (the HTML report links it), else None (it shows the command)."""
+    if run.id is None:
+        return None
+    name = f"fix-{int(run.id)}"
+    return f"{name}/README.md" if (outdir / name / "README.md").is_file() else None
+
+
 def render(
     run: Any,
     formats: list[str],
@@ -140,6 +149,7 @@ def render(
         ctx = ctx_mod.build(
             run, previous=previous, trend=trend, fail_on=fail_on, accept_unknown=accept_unknown, diff=diff
         )
+    ctx["fix_link"] = fix_link(run, out)
     when = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     written: list[Path] = []
     copies: list[tuple[str, str, int | None, str]] = []

@@ -133,7 +133,7 @@ class ReportFile:
     id: int
     name: str
     format: str
-    identity: str  # "device:inode" of the file as written
+    identity: str  # "device:inode:size:mtime_ns" of the file as written
 
 
 def run_counts(findings: list[dict[str, Any]]) -> dict[str, Any]:
@@ -454,7 +454,7 @@ class History:
     # --- the manifest of report files (``--keep`` removes only these) ---------------------------
 
     def add_report_files(self, folder: str, files: list[tuple[str, str, int | None, str]]) -> None:
-        """Record report files written into ``folder``: (name, format, run id, "device:inode")."""
+        """Record report files written into ``folder``: (name, format, run id, "device:inode:size:mtime_ns")."""
         when = utc_now_iso()
         with self._write() as db:
             db.executemany(

@@ -40,6 +40,7 @@ from offhost_audit.tui.screens.export import ExportScreen
 from offhost_audit.tui.screens.facts import FactsScreen
 from offhost_audit.tui.screens.findings import FindingsScreen
 from offhost_audit.tui.screens.help import HelpScreen
+from offhost_audit.tui.screens.jobs import JobsScreen
 from offhost_audit.tui.screens.matrix import MatrixScreen
 from offhost_audit.tui.screens.profile import ProfileScreen
 from offhost_audit.tui.screens.runs import RunsScreen
@@ -47,7 +48,7 @@ from offhost_audit.tui.screens.waive import WaiveScreen
 from offhost_audit.tui.session import Session, plan
 from offhost_audit.tui.widgets.activity import Activity, Busy
 
-VIEWS = Binding.Group("views", compact=True)  # the footer shows "123456 views"
+VIEWS = Binding.Group("views", compact=True)  # the footer shows "1234567 views"
 
 
 def _error_text(e: BaseException) -> str:
@@ -65,6 +66,7 @@ class OffhostAuditApp(App[None]):
         "matrix": MatrixScreen,
         "audit": AuditScreen,
         "runs": RunsScreen,
+        "jobs": JobsScreen,
     }
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
@@ -74,6 +76,7 @@ class OffhostAuditApp(App[None]):
         Binding("4", "goto('matrix')", "Matrix", group=VIEWS, id="app.matrix", tooltip="Proxy eligibility"),
         Binding("5", "goto('audit')", "Audit", group=VIEWS, id="app.audit", tooltip="Live audit"),
         Binding("6", "goto('runs')", "Runs", group=VIEWS, id="app.runs", tooltip="Run history: open a run, diff two"),
+        Binding("7", "goto('jobs')", "Jobs", group=VIEWS, id="app.jobs", tooltip="What each backup job does tonight"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Keys and filter syntax"),
         Binding("P", "switch_profile", "Profile", show=False, id="app.profile"),
         Binding("R", "audit", "Re-run", show=False, id="app.rerun"),

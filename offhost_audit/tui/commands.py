@@ -43,6 +43,7 @@ def app_commands(app: Any) -> list[tuple[str, Callable[[], object], str]]:
         ("Go to proxy eligibility matrix", partial(run, "goto('matrix')"), "proxies x hosts, clusters, shares"),
         ("Go to live audit", partial(run, "goto('audit')"), "per-target progress of a live audit"),
         ("Go to run history", partial(run, "goto('runs')"), "open a stored run, diff two runs"),
+        ("Go to jobs", partial(run, "goto('jobs')"), "what each backup job does tonight, and why"),
         ("Filter: failures", partial(a.show_findings, "status:fail"), "status:fail"),
         ("Filter: unknown", partial(a.show_findings, "status:unknown"), "status:unknown"),
         ("Filter: high and above", partial(a.show_findings, "sev:high+ -status:pass"), "sev:high+"),

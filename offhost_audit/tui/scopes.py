@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from offhost_audit.findings import Finding, unknowns, verdicts
+from offhost_audit.findings import Finding, job_verdicts, unknowns, verdicts
 from offhost_audit.tui import estate
 
 
@@ -55,3 +55,18 @@ def cell(proxy_name: str, column: tuple[str, str]) -> Scope:
         return estate.matrix(facts, findings).cell(proxy_name, column).rows
 
     return Scope(f"{proxy_name} × {column[0]} {column[1]}", select)
+
+
+def job(name: str, kind: str | None = None, source: str | None = None) -> Scope:
+    """The findings behind a job's source (its OHP-040 finding and what blocks each candidate proxy),
+    or, with no source, the job's own (OHP-041): the Jobs view's and the dashboard's rows."""
+
+    def select(facts: dict[str, Any], findings: list[Finding]) -> list[int]:
+        j = job_verdicts.judge_jobs(facts, findings).job(name)
+        if j is None:
+            return []
+        if kind is None:
+            return j.own_rows
+        return next((s.rows for s in j.sources if (s.kind, s.name) == (kind, source)), [])
+
+    return Scope(f"job {name}" + (f", {kind} {source}" if kind else "") + ": what blocks it", select)

@@ -11,25 +11,36 @@ import yaml
 
 from offhost_audit import collect, inventory
 from offhost_audit.inventory.credentials import Resolver
-from offhost_audit.lab import scenario as scenarios
+from offhost_audit.lab import scenario as scenarios, vbr_rest
 from offhost_audit.lab.responder import inventory_doc, lab_env, lab_hosts
 from offhost_audit.lab.wsman import LabServer
 
 
 @contextlib.contextmanager
 def served(
-    sc: dict[str, Any] | str, *, https: bool = False, auth: str = "basic"
+    sc: dict[str, Any] | str, *, https: bool = False, auth: str = "basic", rest: bool = False
 ) -> Iterator[tuple[dict, LabServer, inventory.Inventory]]:
+    """The scenario over WinRM; with ``rest``, its backup server over REST too (the inventory says where)."""
     sc = scenarios.load(sc) if isinstance(sc, str) else sc
-    with LabServer(lab_hosts(sc), https=https) as lab:
-        text = yaml.safe_dump(inventory_doc(sc, lab, auth=auth), sort_keys=False)
+    with LabServer(lab_hosts(sc), https=https) as lab, contextlib.ExitStack() as stack:
+        endpoint = None
+        if rest:
+            url, ca, _state = stack.enter_context(vbr_rest.serve(sc))
+            endpoint = (int(url.rsplit(":", 1)[1]), ca)
+        text = yaml.safe_dump(inventory_doc(sc, lab, auth=auth, rest=endpoint), sort_keys=False)
         yield sc, lab, inventory.loads(text, source="lab-inventory.yaml")
 
 
 def collect_scenario(
-    sc: dict[str, Any] | str, *, https: bool = False, auth: str = "basic", insecure: bool = False, **kw: Any
+    sc: dict[str, Any] | str,
+    *,
+    https: bool = False,
+    auth: str = "basic",
+    insecure: bool = False,
+    rest: bool = False,
+    **kw: Any,
 ) -> tuple[dict, dict]:
-    with served(sc, https=https, auth=auth) as (scn, _lab, inv):
+    with served(sc, https=https, auth=auth, rest=rest) as (scn, _lab, inv):
         kw.setdefault("call_timeout", 10.0)
         facts = collect.collect_facts(
             inv, resolver=Resolver(env=lab_env(scn), interactive=False), insecure=insecure, **kw

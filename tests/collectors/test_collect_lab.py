@@ -82,7 +82,17 @@ def test_backup_server_merged_with_inventory(healthy):
     _, facts = healthy
     assert facts["vbr"]["version"] == "13.0.1.1071" and facts["vbr"]["profile"] == "veeam-2025-08"
     assert facts["vbr"]["managed_servers"] == [{"name": "HVCL01", "type": "cluster"}]
-    assert facts["vbr"]["proxies"] == [{"name": "PROXY01", "max_tasks": 4, "disabled": False}]
+    assert facts["vbr"]["proxies"] == [
+        {
+            "name": "PROXY01",
+            "id": facts["vbr"]["proxies"][0]["id"],
+            "max_tasks": 4,
+            "disabled": False,
+            "online": True,
+            "out_of_date": False,
+            "source": "powershell",
+        }
+    ]
     assert facts["assignments"] == [
         {"proxy": "PROXY01", "max_tasks": 4, "sources": [{"kind": "cluster", "name": "HVCL01"}]}
     ]

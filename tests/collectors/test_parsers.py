@@ -10,6 +10,7 @@ from offhost_audit.assemble import resolve_csv_names
 from offhost_audit.collectors import parsers as P, parsers_estate as E
 from offhost_audit.collectors.psjson import loads
 from offhost_audit.lab.render import pipeline, ps_json
+from offhost_audit.vbr_estate import vbr_facts
 
 relaxed = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 NOISE = {"CimClass": "ROOT/Microsoft/Windows/Storage:MSFT_Disk", "CimInstanceProperties": "x", "PSComputerName": "HV01"}
@@ -351,13 +352,18 @@ def test_backup_server(servers, proxies):
             }
         )
     )
-    vbr = E.parse_backup_server(doc)["vbr"]
-    assert vbr["managed_servers"] == [
-        {"name": n, "type": E.VBR_SERVER_TYPE.get(t.lower(), "other")} for n, t in servers
+    est = E.parse_backup_server(doc, server="VBR01", endpoint="vbr01")
+    assert est is not None
+    vbr = vbr_facts(est, "powershell")
+    kinds = {"HvCluster": "cluster", "HvServer": "host", "Scvmm": "scvmm"}
+    assert sorted((m["name"], m["type"]) for m in vbr["managed_servers"]) == sorted(
+        (f"{n.lower()}.corp.example", kinds[t]) for n, t in servers if t in kinds
+    )
+    assert [(p["name"], p["max_tasks"], p["source"]) for p in vbr["proxies"]] == [
+        (n, m, "powershell") for n, m in proxies
     ]
-    assert [(p["name"], p["max_tasks"]) for p in vbr["proxies"]] == proxies
-    absent = E.parse_backup_server(loads('{"Module":"absent"}'))
-    assert absent["module"] == "absent" and absent["vbr"]["proxies"] is None
+    assert vbr["jobs"] is None  # the answer had no Jobs: not read, unknown
+    assert E.parse_backup_server(loads('{"Module":"absent"}'), server="VBR01", endpoint="vbr01") is None
 
 
 def _nothing_known(value) -> bool:
@@ -379,9 +385,8 @@ def test_every_parser_survives_empty_and_odd_output(text):
         host.update(part)
     assert _nothing_known(E.parse_cluster(doc))
     assert _nothing_known(E.parse_hyperv(doc, host="H"))
-    backup = E.parse_backup_server(doc)
-    assert backup["module"] == "absent" and _nothing_known(backup["vbr"])
-    assert facts.schema_problems({"schema_version": 1, "hosts": [host], "vbr": backup["vbr"]}) == []
+    assert E.parse_backup_server(doc, server="VBR01", endpoint="vbr01") is None
+    assert facts.schema_problems({"schema_version": 1, "hosts": [host]}) == []
 
 
 def test_cluster_storage_spaces_direct_from_the_clusters_own_answer():

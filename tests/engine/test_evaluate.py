@@ -283,5 +283,5 @@ def test_table_says_how_to_fix_each_failing_rule_once():
     assert failing == {"OHP-010", "OHP-011", "OHP-012", "OHP-013"}
     for rule_id in failing:
         assert fixes.count(f"{rule_id} ") == 1
-    assert "Remove-ClusterNode" in fixes  # OHP-010's remediation, from its METADATA
+    assert "Do not evict" in fixes  # OHP-010's remediation, from its METADATA
     assert "see https://helpcenter.veeam.com/" in fixes

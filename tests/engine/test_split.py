@@ -51,7 +51,8 @@ def split_here(doc: dict, profile: str = PROFILE, n_parts: int = 10**6) -> tuple
         return single(doc, profile), 1
     compiled = embedded.compiled()
     raw = [f for p in parts for f in compiled.evaluate_json(dumps_compact(p), profile)]
-    return sorted_findings(enrich(raw, compiled.metadata, doc)), len(parts)
+    found = enrich(raw, compiled.metadata, doc)
+    return sorted_findings(found + audit.job_findings(compiled, doc, found, profile)), len(parts)
 
 
 def assert_same(doc: dict, what: str, profile: str = PROFILE) -> int:

@@ -184,7 +184,9 @@ def test_concurrent_clients_get_their_own_answers(kit):
     "kwargs, message",
     [
         ({"hosts": []}, "at least one host"),
-        ({"auth": ("kerberos",)}, "auth must be"),
+        ({"auth": ("credssp",)}, "auth must be"),
+        ({"auth": ("kerberos",)}, "keytab go together"),
+        ({"keytab": "/nonexistent.keytab"}, "keytab go together"),
         ({"auth": ()}, "auth must be"),
         ({"port": 65535, "extra": 1}, "no room"),
         ({"duplicate": True}, "two lab hosts are named"),

@@ -217,3 +217,40 @@ def test_an_unknown_profile_is_exit_2_naming_the_profiles_before_any_work(tmp_pa
     assert len(err) == 1, err
     assert "unknown profile 'veeam-1999'" in err[0] and "veeam-2025-08" in err[0] and "veeam-2026-02" in err[0]
     assert not Path(db).exists()  # nothing was run, so nothing was recorded
+
+
+def _jobs_at_risk(tmp_path: Path, name: str = "Nightly") -> str:
+    """csv-cluster-jobs with its only proxy a node of HVCL01: Nightly (fail-over on) falls back, SQL pinned fails."""
+    doc = json.loads((ROOT / "examples" / "facts" / "csv-cluster-jobs.json").read_text(encoding="utf-8"))
+    doc["hosts"][0]["cluster"] = {"member": True, "name": "HVCL01"}
+    doc["clusters"][0]["nodes"].append("PROXY01")
+    doc["vbr"]["jobs"][0]["name"] = name
+    p = tmp_path / "jobs.json"
+    p.write_text(json.dumps(doc), encoding="utf-8")
+    return str(p)
+
+
+def test_the_summary_lists_the_jobs_at_risk(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["evaluate", "-f", _jobs_at_risk(tmp_path), "--no-history"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    at = out.index("Jobs: 2 of 2 at risk (1 fails, 1 falls back to on-host, 0 unknown); 0 off-host")
+    assert out[at + 1 : at + 3] == [
+        "  SQL pinned, vm SQL01: the job fails (fail-over to on-host is off); PROXY01: blocked by OHP-010",
+        "  Nightly, cluster HVCL01: runs on-host tonight, silently (fail-over to on-host is on); PROXY01: blocked by "
+        "OHP-010",
+    ]
+    assert out[at + 3].startswith("32 finding(s)")  # then the summary line
+
+
+def test_the_summary_says_where_jobs_come_from_and_cleans_job_names(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["evaluate", "-f", HEALTHY, "--no-history"]) == 0
+    out = capsys.readouterr().out
+    assert "Jobs: no jobs read from the backup server (discover/--backup-server reads them)\n" in out
+    out_file = tmp_path / "out.txt"
+    evil = "Nightly[red]x[/]\x1b]0;owned\x07"
+    assert main(["evaluate", "-f", _jobs_at_risk(tmp_path, evil), "--no-history", "-o", str(out_file)]) == 1
+    text = out_file.read_text(encoding="utf-8")
+    assert "  Nightly[red]x[/]\ufffd]0;owned\ufffd, cluster HVCL01: runs on-host tonight" in text
+    assert "\x1b" not in text and "\x07" not in text

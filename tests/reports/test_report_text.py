@@ -128,7 +128,7 @@ def test_remediation_names_the_findings_proxy_and_cluster(evaluated):
 
     facts, found = evaluated["csv-cluster-problems"]
     f = next(f for f in found if f["rule_id"] == "OHP-010" and f["status"] == "fail")
-    assert "Remove-ClusterNode -Name PROXY01 -Cluster HVCL02" in f["remediation"]
+    assert "Do not evict PROXY01 from HVCL02" in f["remediation"]
     assert "<proxy>" not in f["remediation"] and "<cluster>" not in f["remediation"]
     sizing = next(f for f in found if f["rule_id"] == "OHP-006")
     assert "Set-VBRHvProxy -Proxy PROXY01 -MaxTasks <n>" in sizing["remediation"]  # <n> is the admin's number
@@ -138,9 +138,9 @@ def test_remediation_names_the_findings_proxy_and_cluster(evaluated):
 
     run = audit.record_run(facts, found, save=False)
     html = render_text("html", context.build(run), render_mod.environment())
-    assert "Remove-ClusterNode -Name PROXY01 -Cluster HVCL02" in html and "&lt;proxy&gt;" not in html
+    assert "Do not evict PROXY01 from HVCL02" in html and "&lt;proxy&gt;" not in html
     md = render_text("md", context.build(run), render_mod.environment())
-    assert "Remove-ClusterNode -Name PROXY01 -Cluster HVCL02" in md
+    assert "Do not evict PROXY01 from HVCL02" in md
 
 
 def test_rule_sections_say_whose_names_the_text_carries():

@@ -206,7 +206,10 @@ class SambaDC:
         at = lines.index("[global]") + 1
         lines[at:at] = [
             "\tserver services = s3fs, rpc, ldap, cldap, kdc, drepl, kcc, ntp_signd, winbindd",
-            f"\tldap server require strong auth = {'yes' if required else 'no'}",
+            # allow_sasl_over_tls: as "yes" (simple binds only over TLS, SASL binds signed or sealed), but
+            # a SASL bind over TLS needs no signing, as on Windows DCs (TLS meets LDAP signing there); ldap3's
+            # GSSAPI bind has no security layer
+            f"\tldap server require strong auth = {'allow_sasl_over_tls' if required else 'no'}",
             # the default 49152-65535 overlaps Linux's ephemeral ports: a client socket on 49154
             # once stopped samba with NT_STATUS_ADDRESS_ALREADY_ASSOCIATED
             f"\trpc server dynamic port range = {RPC_PORTS}",

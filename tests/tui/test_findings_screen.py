@@ -101,7 +101,7 @@ def test_detail_pane_follows_the_selection():
     assert "OHP-010 FAIL critical" in first and "Off-host proxy is not a node of the CSV cluster" in first
     assert "PROXY01 is a node of Hyper-V cluster HVCL02" in first  # the message with the actual values
     assert "clusters[HVCL02].nodes" in first and '["PROXY01", "HV03"]' in first  # evidence: path and value
-    assert "Remove-ClusterNode -Name PROXY01 -Cluster HVCL02" in first  # remediation in full, with the real names
+    assert "Do not evict PROXY01 from HVCL02" in first  # remediation in full, with the real names
     assert "https://helpcenter.veeam.com/docs/vbr/userguide/offhost_backup_proxy.html" in first
     assert "About this rule" in first
     assert seen["second"].startswith("OHP-011 FAIL high")

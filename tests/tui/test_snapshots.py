@@ -56,3 +56,25 @@ def test_proxy_matrix(snap_compare, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_findings_detail_zoomed_and_scrolled(snap_compare, size):
     assert snap_compare(_app(), terminal_size=size, run_before=_before("2", "z", "pagedown"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_jobs_at_risk(snap_compare, size, tmp_path):
+    from tuikit import jobs_at_risk_facts
+
+    from offhost_audit.tui.session import Session
+
+    s = Session.from_facts_file(str(jobs_at_risk_facts(tmp_path)))
+    s.source = "facts jobs-at-risk.json"
+    assert snap_compare(build_app(s), terminal_size=size, run_before=_before("7", "down"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_dashboard_with_jobs_at_risk(snap_compare, size, tmp_path):
+    from tuikit import jobs_at_risk_facts
+
+    from offhost_audit.tui.session import Session
+
+    s = Session.from_facts_file(str(jobs_at_risk_facts(tmp_path)))
+    s.source = "facts jobs-at-risk.json"
+    assert snap_compare(build_app(s), terminal_size=size, run_before=_before())

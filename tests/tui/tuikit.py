@@ -62,3 +62,16 @@ def drive(s: Session, body, *, size=(120, 40), start_audit: bool = False, messag
 
     asyncio.run(main())
     return app
+
+
+def jobs_at_risk_facts(tmp_path: Path, rename: str | None = None) -> Path:
+    """csv-cluster-jobs with its only proxy made a node of HVCL01 (OHP-010): job "Nightly" (fail-over
+    on) falls back to on-host, job "SQL pinned" (fail-over off) fails; ``rename`` renames "Nightly"."""
+    doc = json.loads((EXAMPLES / "csv-cluster-jobs.json").read_text(encoding="utf-8"))
+    doc["hosts"][0]["cluster"] = {"member": True, "name": "HVCL01"}
+    doc["clusters"][0]["nodes"].append("PROXY01")
+    if rename:
+        doc["vbr"]["jobs"][0]["name"] = rename
+    p = tmp_path / "jobs-at-risk.json"
+    p.write_text(json.dumps(doc), encoding="utf-8")
+    return p

@@ -9,10 +9,11 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
-from offhost_audit.findings import SEVERITIES, STATUSES, counts, unknowns, verdicts
+from offhost_audit.findings import SEVERITIES, STATUSES, counts, job_verdicts, unknowns, verdicts
 from offhost_audit.text import clean
 from offhost_audit.tui import estate, scopes
 from offhost_audit.tui.messages import ShowFindings
+from offhost_audit.tui.screens.jobs import STYLE as JOB_STYLE
 from offhost_audit.tui.screens.view import ViewScreen
 from offhost_audit.tui.widgets.keyed import KeyedDataTable
 
@@ -45,6 +46,7 @@ class DashboardScreen(ViewScreen):
     AUTO_FOCUS = "#proxies"
     BINDINGS = [
         Binding("enter", "open", "Open", id="dashboard.open", tooltip="Open the findings behind the row"),
+        Binding("F", "fix", "Fix", show=False, id="dashboard.fix", tooltip="The fixes on the proxy (read-only)"),
         Binding("escape", "back", "Back", show=False, id="dashboard.back"),
     ]
 
@@ -53,11 +55,14 @@ class DashboardScreen(ViewScreen):
         self._failures: list[dict] = []
         self._verdicts: list[verdicts.Summary] = []
         self._sources: list[verdicts.Summary] = []
+        self._risky: list[tuple[job_verdicts.JobVerdict, job_verdicts.SourceVerdict]] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="dashboard-title", classes="title-bar")
         with VerticalScroll(id="dashboard-body"):
             yield Static(id="counts")
+            yield Static("Jobs", classes="section", id="jobs-title")
+            yield KeyedDataTable(id="jobs-at-risk", cursor_type="row", zebra_stripes=True)
             yield Static("Proxies", classes="section", id="proxies-title")
             yield KeyedDataTable(id="proxies", cursor_type="row", zebra_stripes=True)
             yield Static(id="rule-titles")
@@ -92,6 +97,7 @@ class DashboardScreen(ViewScreen):
         self.query_one("#counts", Static).update(t)
 
         judged = estate.matrix(s.facts, findings)
+        self._jobs(job_verdicts.judge_jobs(s.facts, findings, judged))
         self._verdicts = self._summaries("#proxies", "proxy", judged.by_proxy)
         self.query_one("#proxies-title", Static).update(self._title(judged.by_proxy, "proxies"))
         self.query_one("#rule-titles", Static).update(self._rule_titles(findings, self._verdicts))
@@ -122,6 +128,29 @@ class DashboardScreen(ViewScreen):
             w.append("warning: ", style="bold yellow")
             w.append(clean(line) + "\n")
         self.query_one("#warnings", Static).update(w)
+
+    def _jobs(self, jv: job_verdicts.JobVerdicts) -> None:
+        """Jobs at risk: each (job, source) that falls back to on-host, fails or is unknown tonight."""
+        risky = jv.risky_sources()
+        self._risky = risky[:MAX_ROWS]
+        title = jv.tally_text()
+        if len(risky) > MAX_ROWS:
+            title += f" (the first {MAX_ROWS} sources at risk shown; 7: every job)"
+        elif jv.read:
+            title += "  (7: every job)"
+        self.query_one("#jobs-title", Static).update(_t(title, "bold red" if risky else ""))
+        t = self.query_one("#jobs-at-risk", DataTable)
+        t.clear(columns=True)
+        t.add_columns("job at risk", "source", "tonight", "what blocks it")
+        for job, src in self._risky:
+            t.add_row(
+                _t(job.name, "bold"),
+                _t(src.source),
+                _t(src.tonight, JOB_STYLE[src.state], width=60),
+                _t(src.blockers, width=200),
+            )
+        if not self._risky:  # a row, not a hidden table (hiding and showing a DataTable loses its height)
+            t.add_row(_t("none at risk" if jv.read else "none read", "dim"), Text(""), Text(""), Text(""))
 
     def _summaries(self, table_id: str, head: str, summaries: list[verdicts.Summary]) -> list[verdicts.Summary]:
         """The first MAX_ROWS summaries (not ready first) as rows: name, verdict, which pairs and rules."""
@@ -168,6 +197,12 @@ class DashboardScreen(ViewScreen):
         if event.cursor_row < len(self._verdicts):
             self._open_summary(self._verdicts[event.cursor_row])
 
+    @on(DataTable.RowSelected, "#jobs-at-risk")
+    def _job(self, event: DataTable.RowSelected) -> None:
+        if event.cursor_row < len(self._risky):
+            job, src = self._risky[event.cursor_row]
+            self.post_message(ShowFindings(scope=scopes.job(job.name, src.kind, src.name)))
+
     @on(DataTable.RowSelected, "#sources")
     def _source(self, event: DataTable.RowSelected) -> None:
         if event.cursor_row < len(self._sources):
@@ -178,6 +213,16 @@ class DashboardScreen(ViewScreen):
         if event.cursor_row < len(self._failures):
             e = self._failures[event.cursor_row]
             self.post_message(ShowFindings(scope=scopes.collection_failure(e["target"], e["collector"])))
+
+    def action_fix(self) -> None:
+        table = self.query_one("#proxies", DataTable)
+        if self.focused is not table or not table.row_count or table.cursor_row >= len(self._verdicts):
+            self.notify("Highlight a proxy in the proxies table.", severity="warning")
+            return
+        from offhost_audit.tui.screens.fix import FixScreen, fix_text
+
+        host = self._verdicts[table.cursor_row].name
+        self.app.push_screen(FixScreen(fix_text(self.app.session, host=host)))
 
     def action_open(self) -> None:
         focused = self.focused

@@ -39,6 +39,7 @@ class FindingsScreen(ViewScreen):
         Binding("e", "facts", "Facts", show=False, id="findings.facts", tooltip="Jump to the facts that decided it"),
         Binding("o", "doc", "Doc", show=False, id="findings.doc", tooltip="Open the doc link (or copy it)"),
         Binding("W", "waive", "Waive", id="findings.waive", tooltip="Waive the finding"),
+        Binding("F", "fix", "Fix", show=False, id="findings.fix", tooltip="The fix for the finding (read-only)"),
         Binding("X", "export", "Export", id="findings.export", tooltip="Export this view as a report"),
         Binding("z", "zoom", "Zoom", show=False, id="findings.zoom", tooltip="Detail pane full screen"),
         Binding("escape", "back", "Back", show=False, id="findings.back"),
@@ -241,6 +242,15 @@ class FindingsScreen(ViewScreen):
             self.notify("No finding selected.", severity="warning")
             return
         self.app.action_waive_finding(f)
+
+    def action_fix(self) -> None:
+        f = self.current
+        if f is None:
+            self.notify("No finding selected.", severity="warning")
+            return
+        from offhost_audit.tui.screens.fix import FixScreen, fix_text
+
+        self.app.push_screen(FixScreen(fix_text(self.app.session, finding=f)))
 
     def action_export(self) -> None:
         self.app.action_export_view(list(self.view_rows), self.filtered_by())

@@ -13,7 +13,7 @@ from offhost_audit.tui import query
 
 HELP = """\
 Views       1 dashboard  2 findings  3 facts  4 matrix  5 live audit
-            6 run history
+            6 run history  7 jobs
 Anywhere    ?  this help             Ctrl+P  every action, themes
             Esc  back                q  quit
             P  switch the profile    R  run the live audit again
@@ -23,13 +23,16 @@ Findings    /  filter as you type    Enter  the detail pane
             z  zoom the detail (z or Esc: back; arrows, j/k, PgDn scroll it)
             e  the facts that decided it
             o  open or copy the doc  W  waive     X  export this view
+            F  the fix (scripted and manual steps; read-only)
 Lists       ↑↓ or j/k move           g / G  first / last (findings)
 Facts       →/Enter open a node      ←  close it (or go to its parent)
             /  search                n / N  next / previous match
 Matrix      Enter  the findings behind the cell
             p  the plan: fewest proxies (★ its pairs)
             w  what if the proxy under the cursor is down
+Jobs        /  filter as you type    Enter  the findings that block the row
 Dashboard   Enter  the findings of a proxy or a collection failure
+            F  the fixes on the highlighted proxy
 Live audit  R  re-run everything     t or Enter  re-run the target
 Run history Enter  open the run      space  mark (two at most)
             d  diff the two marked runs (or this run and the one before)

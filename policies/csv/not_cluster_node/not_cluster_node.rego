@@ -19,11 +19,10 @@
 # custom:
 #   id: OHP-010
 #   remediation: |
-#     Give the off-host proxy role to a server that is outside the Hyper-V cluster: either
-#     remove the proxy machine from the cluster (Failover Cluster Manager > Nodes > Evict, or
-#     Remove-ClusterNode -Name <proxy> -Cluster <cluster>) or, in the Veeam console under
-#     Backup Infrastructure > Backup Proxies, assign the off-host role to a separate
-#     non-clustered server that sees the same SAN, and remove it from this cluster node.
+#     Give the off-host proxy role to a server outside the Hyper-V cluster that sees the same
+#     SAN LUNs: add it in the Veeam console (Backup Infrastructure > Backup Proxies > Add Hyper-V
+#     off-host proxy), point the jobs at it, then remove the proxy <proxy> (Backup Proxies >
+#     <proxy> > Remove). Do not evict <proxy> from <cluster> to fix this: it runs production VMs.
 package offhost.csv.not_cluster_node
 
 import rego.v1

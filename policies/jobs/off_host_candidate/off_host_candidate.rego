@@ -99,14 +99,18 @@ _good(j, s) := sort({p |
 	lib.verdict(p, s).state in {"ready", "ready_with_warnings"}
 })
 
-# _judge(p, s, cols): {name, blocks, missing}: what stops candidate p for source s (whose pair
-# columns are cols), and what is undecided about it (missing facts, undecided stage-1 verdicts).
-_judge(p, s, cols) := {"name": p, "blocks": blocks, "missing": missing} if {
+# _judge(p, s, cols): {name, blocks, missing, pair}: what stops candidate p for source s (whose
+# pair columns are cols), what is undecided about it (missing facts, undecided stage-1 verdicts),
+# and the stage-1 pair whose verdict counted ({proxy, kind, source}, null when none): the faces
+# list that pair's findings as what blocks the candidate (offhost_audit/findings/job_verdicts.py).
+_judge(p, s, cols) := {"name": p, "blocks": blocks, "missing": missing, "pair": _pair(v)} if {
 	st := data.offhost.jobs.lib.proxy_state[p]
 	v := lib.verdict_at(p, cols)
 	blocks := array.concat(st.blocks, _verdict_blocks(v))
 	missing := array.concat(st.missing, _verdict_unknown(p, s, v))
 }
+
+_pair(v) := null if v == null else := {"proxy": v.proxy, "kind": v.kind, "source": v.source}
 
 _verdict_blocks(v) := [sprintf("blocked by %s", [concat(", ", v.blocking)])] if {
 	v.state == "not_ready"
@@ -128,6 +132,7 @@ _evidence(j, judged) := [
 	{"path": lib.job_path(j, "proxies"), "value": object.get(j, "proxies", null)},
 	{"path": lib.job_path(j, "failover_to_on_host"), "value": object.get(j, "failover_to_on_host", null)},
 	{"path": "candidates", "value": judged},
+	{"path": lib.job_path(j, "source"), "value": object.get(j, "source", null)},
 ]
 
 _pass(j, s, good) := result.pass(
@@ -139,15 +144,18 @@ _pass(j, s, good) := result.pass(
 	],
 )
 
-_by_candidates(j, s, judged) := result.unknown_because(
+_by_candidates(j, s, judged) := _with_candidates(result.unknown_because(
 	_rule, _subject(j, s), sort({m | some u in judged; count(u.blocks) == 0; some m in u.missing}),
 	sprintf("job %s, %s: no candidate proxy is known to be good (%s)", [j.name, _label(s), _list(judged)]),
-) if {
+), judged) if {
 	some c in judged
 	count(c.blocks) == 0
 } else := result.unknown(_rule, _subject(j, s), [lib.job_path(j, "mode")]) if {
 	object.get(j, "mode", null) == null
 } else := _fail(j, s, judged)
+
+# An undecided source's evidence lists the candidates too (the faces show what stops each).
+_with_candidates(f, judged) := object.union(f, {"evidence": array.concat(f.evidence, [{"path": "candidates", "value": judged}])})
 
 # Messages name at most _shown_max candidates (automatic selection may have hundreds); the
 # evidence lists them all.

@@ -88,6 +88,20 @@ test_unknown_when_no_candidate_is_known_good_and_one_is_undecided if {
 	contains(f.message, "PROXY02: blocked by OHP-010")
 }
 
+# The evidence names each candidate's stage-1 pair (the faces list its findings), an undecided
+# source's too; null when stage 1 judged no such pair.
+test_each_candidate_names_the_pair_whose_verdict_counted if {
+	fs := rule.findings with input as patched([{"op": "replace", "path": "/pairs/0", "value": object.union(estate.pairs[0], _not_ready_010)}])
+	judged := [x.value | some x in by_name(fs)["Nightly -> cluster HVCL01"].evidence; x.path == "candidates"][0]
+	{[c.name, c.pair] | some c in judged} == {
+		["PROXY01", {"proxy": "PROXY01", "kind": "cluster", "source": "HVCL01"}],
+		["PROXY02", {"proxy": "PROXY02", "kind": "cluster", "source": "HVCL01"}],
+	}
+	gs := rule.findings with input as patched([{"op": "remove", "path": "/pairs/2"}])
+	undecided := [x.value | some x in by_name(gs)["Pinned -> host HV03"].evidence; x.path == "candidates"][0]
+	[c.pair | some c in undecided] == [null]
+}
+
 test_unknown_when_stage_1_judged_no_such_pair if {
 	fs := rule.findings with input as patched([{"op": "remove", "path": "/pairs/2"}])
 	f := by_name(fs)["Pinned -> host HV03"]

@@ -8,7 +8,7 @@
 #   VBR's fail-over to the software provider when the hardware one fails is on by default, and
 #   then the backup silently stops being off-host (fail, low). Unknown when the setting was not
 #   readable (REST reads standalone hosts only, with the Administrator role). A host that no
-#   off-host job covers is not applicable when the jobs were read.
+#   off-host job covers is not applicable when the jobs and their sources were read.
 # related_resources:
 #   - ref: https://helpcenter.veeam.com/docs/vbr/userguide/hv_server_volumes.html
 #     description: Managing Volumes (VSS provider and fail-over to the software provider)
@@ -30,7 +30,14 @@ import data.offhost.lib.result
 
 _rule := "OHP-042"
 
-_jobs_known if is_array(object.get(input, ["vbr", "jobs"], null))
+# The hosts the off-host jobs cover are known: the jobs were read, and the sources of each one that may
+# process off-host (a job whose sources were not read might cover any host).
+_jobs_known if {
+	is_array(object.get(input, ["vbr", "jobs"], null))
+	every j in data.offhost.jobs.lib.active_jobs {
+		is_array(object.get(j, "sources", null))
+	}
+}
 
 _settings := {facts.host_key(h.name): h | some h in facts.seq(object.get(input, ["vbr", "hyperv_hosts"], null))}
 

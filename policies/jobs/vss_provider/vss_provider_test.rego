@@ -49,6 +49,14 @@ test_a_host_no_off_host_job_covers_is_not_applicable if {
 	statuses(fs) == {["HV01", "not_applicable"], ["HV02", "not_applicable"], ["HV03", "pass"]}
 }
 
+test_a_job_whose_sources_were_not_read_leaves_no_host_not_applicable if {
+	fs := rule.findings with input as patched([
+		{"op": "replace", "path": "/vbr/jobs/0/mode", "value": "on_host"},
+		{"op": "replace", "path": "/vbr/jobs/1/sources", "value": null},
+	])
+	statuses(fs) == {["HV01", "pass"], ["HV02", "pass"], ["HV03", "pass"]}
+}
+
 test_without_jobs_every_reported_host_is_judged if {
 	fs := rule.findings with input as patched([
 		{"op": "replace", "path": "/vbr/jobs", "value": null},
