@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from offhost_audit.errors import InputError
-from offhost_audit.findings import Finding, verdicts
+from offhost_audit.findings import Finding, job_verdicts, verdicts
 from offhost_audit.names import norm_key, norm_name, unc_key
 from offhost_audit.plan import solver
 
@@ -383,7 +383,9 @@ def make(
     if what_if:
         base = Estate(base_facts, base_findings)
         before = _plan(base, redundancy, time_limit, solver_name)
-        doc["what_if"] = _compare(base, est, before, doc, list(without), list(fixed), list(candidates))
+        doc["what_if"] = _compare(
+            (base_facts, base_findings), base, est, before, doc, list(without), list(fixed), list(candidates)
+        )
     return doc
 
 
@@ -476,17 +478,36 @@ def _blocked(est: Estate, s: Source) -> dict[str, Any]:
     }
 
 
-def _usable(e: Estate, key: Key, job: dict[str, Any]) -> list[str]:
-    """The proxies that may serve ``key`` for ``job``: eligible, and among the job's proxies when it lists them."""
-    s = e.sources.get(key)
-    if s is None:
-        return []
-    sel = job.get("proxies") or {}
-    names = {norm_name(n) for n in sel.get("names") or []}
-    return [p for p in e.eligible(s) if sel.get("automatic") is not False or norm_name(p) in names]
+def falling_back(facts: dict[str, Any], findings: list[Finding], without: Sequence[str]) -> list[dict[str, Any]]:
+    """The jobs that lose off-host processing when ``without`` are down: the (job, source) pairs that
+    go off-host tonight (:mod:`offhost_audit.findings.job_verdicts`, from OHP-040's candidates)
+    whose every good candidate is among ``without``. They fall back to on-host, or fail when the
+    job's fail-over to on-host is off (or was not read), as the job verdicts say."""
+    gone = {norm_name(p) for p in without}
+    out = []
+    for j in job_verdicts.judge_jobs(facts, findings).jobs:
+        hit = []
+        for src in j.sources:
+            good = [c.name for c in src.candidates if c.state == "good"]
+            if src.state == "off_host" and good and all(norm_name(c) in gone for c in good):
+                hit.append(src.source)
+        if hit:
+            fails = j.failover is not True
+            out.append(
+                {
+                    "job": j.name,
+                    "sources": hit,
+                    "outcome": "fails" if fails else "falls_back_to_on_host",
+                    "text": f"job {j.name}: "
+                    + (f"fails ({j.failover_text})" if fails else "falls back to on-host processing")
+                    + f" for {', '.join(hit)}",
+                }
+            )
+    return out
 
 
 def _compare(
+    run: tuple[dict[str, Any], list[Finding]],
     base: Estate,
     est: Estate,
     before: dict[str, Any],
@@ -506,25 +527,7 @@ def _compare(
     for key, s in est.sources.items():
         if key not in base.sources and est.eligible(s):
             gained.append({"source": s.as_dict(), "now": est.eligible(s)})
-    jobs = []
-    for j in est.jobs or []:
-        hit = [
-            base.sources[k].label
-            for k in est.job_sources.get(str(j.get("name")), [])
-            if k in base.sources and _usable(base, k, j) and not _usable(est, k, j)
-        ]
-        if hit:
-            fails = j.get("failover_to_on_host") is False
-            jobs.append(
-                {
-                    "job": j.get("name"),
-                    "sources": hit,
-                    "outcome": "fails" if fails else "falls_back_to_on_host",
-                    "text": f"job {j.get('name')}: "
-                    + ("fails (fail-over to on-host is off)" if fails else "falls back to on-host processing")
-                    + f" for {', '.join(hit)}",
-                }
-            )
+    jobs = falling_back(*run, without) if without else []
     cands = []
     for c in candidates:
         name = next((p for p in est.proxies if norm_name(p) == norm_name(c)), c)

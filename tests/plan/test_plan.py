@@ -252,6 +252,8 @@ def test_loads_count_disks_where_they_are_processed():
 
 
 def test_without_the_only_proxy_of_a_cluster_names_the_jobs_that_fall_back():
+    # the jobs' sources as the job verdicts name them (OHP-040's candidates): Nightly's cluster,
+    # SQL pinned's VM (PROXY01 listed, fail-over off)
     facts, found = _example("csv-cluster-jobs")
     doc = plan.make(facts, found, without=["proxy01"])
     jsonschema.validate(doc, SCHEMA)
@@ -259,7 +261,7 @@ def test_without_the_only_proxy_of_a_cluster_names_the_jobs_that_fall_back():
     assert w["lost"] == [{"source": {"kind": "cluster", "name": "HVCL01"}, "had": ["PROXY01"]}]
     assert [(j["job"], j["sources"], j["outcome"]) for j in w["jobs"]] == [
         ("Nightly", ["cluster HVCL01"], "falls_back_to_on_host"),
-        ("SQL pinned", ["cluster HVCL01"], "fails"),  # fail-over to on-host is off
+        ("SQL pinned", ["vm SQL01"], "fails"),  # fail-over to on-host is off
     ]
     assert (w["before"]["proxies_needed"], w["after"]["proxies_needed"]) == (1, 0)
     assert not plan.covered(doc)
