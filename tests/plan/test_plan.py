@@ -374,3 +374,19 @@ def test_the_load_counts_the_disks_of_the_vms_the_off_host_jobs_back_up():
     facts["vbr"]["jobs"][0]["mode"] = "on_host"  # no off-host job left: nothing to plan
     doc = plan.make(facts, found)
     assert doc["sources"] == 0 and "no enabled off-host job uses" in doc["warnings"][0]
+
+
+def test_the_cli_judges_a_candidate_with_the_policies(tmp_path):
+    db, out = tmp_path / "h.sqlite", tmp_path / "plan.json"
+    facts = EXAMPLES / "smb-estate.json"
+    assert (
+        main(["evaluate", "-f", str(facts), "--db", str(db), "--format", "json", "-o", str(tmp_path / "f.json")]) == 1
+    )
+    assert main(["plan", "--db", str(db), "--candidate", "fs01", "--format", "json", "-o", str(out)]) == 1
+    doc = json.loads(out.read_text())
+    jsonschema.validate(doc, SCHEMA)
+    [c] = doc["what_if"]["candidates"]
+    assert (
+        c["host"] == "FS01" and c["can_serve"] == [] and {b["reason"] for b in c["blocked"]} >= {"not ready: OHP-004"}
+    )
+    assert main(["plan", "--db", str(db), "--candidate", "NOPE"]) == 2  # not a collected host: an input error
