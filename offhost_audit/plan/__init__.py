@@ -24,6 +24,12 @@ CPU cores.
 **Redundancy K**: each source gets K different eligible proxies, and each of them must take the
 source's whole load alone (DECISIONS.md): the load is reserved on all K. The optimisation itself
 is in :mod:`offhost_audit.plan.solver`.
+
+**What-ifs** (:func:`make` plans the run as it is too, and compares): ``without`` takes proxies
+away (the jobs that then fall back come from the job verdicts, :func:`falling_back`);
+``fixed`` (:func:`assume_fixed`) counts findings as passing before the verdicts are judged again;
+a candidate is made a proxy in the facts (:func:`as_candidates`) and the caller evaluates them
+with the policies (the core never runs the engine).
 """
 
 from __future__ import annotations
