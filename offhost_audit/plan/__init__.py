@@ -77,6 +77,7 @@ class Estate:
         judged = verdicts.judge(facts, findings)
         self.warnings: list[str] = []
         self.capacity = _capacities(facts)
+        self.vbr_state = _vbr_states(facts)
         gone = {norm_name(p) for p in without}
         self.proxies = [p for p in judged.proxies if norm_name(p) not in gone]
         self.removed = [p for p in judged.proxies if norm_name(p) in gone]
@@ -203,6 +204,17 @@ def _capacities(facts: dict[str, Any]) -> dict[str, int]:
     for p in (facts.get("vbr") or {}).get("proxies") or []:
         if isinstance(p.get("max_tasks"), int):
             out[norm_name(p["name"])] = p["max_tasks"]
+    return out
+
+
+def _vbr_states(facts: dict[str, Any]) -> dict[str, str]:
+    """What the backup server says stops a proxy today (disabled, offline), by normalised name: a
+    plan may use it (the role is there), but it works only once that is put right."""
+    out = {}
+    for p in (facts.get("vbr") or {}).get("proxies") or []:
+        why = [w for k, v, w in (("disabled", True, "disabled"), ("online", False, "offline")) if p.get(k) is v]
+        if why:
+            out[norm_name(p["name"])] = " and ".join(why)
     return out
 
 
@@ -440,6 +452,11 @@ def _plan(est: Estate, k: int, time_limit: float, solver_name: str) -> dict[str,
         for i, p in enumerate(est.proxies)
     ]
     warnings = [] if sol.method == "milp" else [f"greedy answer: {sol.note}"]
+    warnings += [
+        f"{p['name']} is in the plan but {est.vbr_state[norm_name(p['name'])]} in VBR: put that right first"
+        for p in proxies
+        if p["used"] and norm_name(p["name"]) in est.vbr_state
+    ]
     if sol.status in ("infeasible", "overloaded"):
         warnings.append(sol.note or "no plan")
     return {

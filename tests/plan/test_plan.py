@@ -390,3 +390,11 @@ def test_the_cli_judges_a_candidate_with_the_policies(tmp_path):
         c["host"] == "FS01" and c["can_serve"] == [] and {b["reason"] for b in c["blocked"]} >= {"not ready: OHP-004"}
     )
     assert main(["plan", "--db", str(db), "--candidate", "NOPE"]) == 2  # not a collected host: an input error
+
+
+def test_a_planned_proxy_that_vbr_has_disabled_is_a_warning():
+    facts, found = _example("csv-cluster-jobs")
+    facts["vbr"]["proxies"][0].update(disabled=True, online=False)
+    doc = plan.make(facts, found)
+    assert [p["name"] for p in doc["proxies"] if p["used"]] == ["PROXY01"]  # the role is there: enable it
+    assert "PROXY01 is in the plan but disabled and offline in VBR: put that right first" in doc["warnings"]
