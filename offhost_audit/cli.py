@@ -23,6 +23,7 @@ from offhost_audit import (
     cli_fix,
     cli_lab,
     cli_options,
+    cli_plan,
     cli_reports,
     facts as facts_doc,
     perf,
@@ -219,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_reports.add_commands(sub)
     cli_fix.add_parser(sub, cli_reports.run_id)
     cli_discover.add_parser(sub, _seconds, _page_size)
+    cli_plan.add_parser(sub)
 
     p = sub.add_parser("demo", help="start the built-in lab and audit it through the real WinRM client")
     p.add_argument("--scenario", action="append", metavar="NAME|FILE", help=_ScenarioHelp("scenario(s) to run"))

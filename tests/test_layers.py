@@ -46,6 +46,7 @@ PARTS = {
             "store",
             "fixes",
             "vbr_estate",
+            "plan",
         ],
         "core",
     ),
@@ -63,6 +64,7 @@ PARTS = {
     "cli_lab": "cli",
     "cli_discover": "cli",
     "cli_fix": "cli",
+    "cli_plan": "cli",
     "__main__": "main",
 }
 ALL = set(PARTS.values())

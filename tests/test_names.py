@@ -56,6 +56,10 @@ ALLOWED_UPPER = {
         "offhost_audit/store/waiver_match.py",
         ".casefold() of str((f.get('subject') or {}).get('name', ''))",
     ): "a waiver's glob matches the whole subject text",
+    (
+        "offhost_audit/plan/__init__.py",
+        ".casefold() of str(f['subject'].get('name', ''))",
+    ): "plan --assume-fixed RULE:SUBJECT: a glob over the whole subject text, as a waiver's",
     ("offhost_audit/fixes/__init__.py", ".casefold() of str(s.get('name'))"): "a Windows service name, not a machine's",
 }
 

@@ -15,7 +15,8 @@
   (the OHP-040 finding), candidates [{name, state, text, parts [{text, filter}]}] (those that do not work, at most
   job_verdicts.SHOWN, and ``more``: how many more; when none is stopped, the good ones), causes [{text,
   parts}] (what keeps the source on-host whatever the proxy)}]}]} from
-  ``job_verdicts.judge_jobs`` (worst first).
+  ``job_verdicts.judge_jobs`` (worst first), run_facts (the run's facts: the HTML report plans proxies
+  from them).
 Values are the run's own: escaping (HTML/XML autoescape) and control-character cleaning
 (``text.clean`` in text formats) are the templates' and renderers' job.
 """
@@ -217,4 +218,5 @@ def build(
         "undecided": len(verdicts.undecided(findings, fail_on)) if fail_on else None,
         "run_sentence": verdicts.run_sentence(findings, fail_on, accept_unknown=accept_unknown) if fail_on else "",
         "tool_version": __version__,
+        "run_facts": run.facts or {},
     }

@@ -21,6 +21,7 @@ import jinja2
 from markupsafe import Markup
 
 from offhost_audit.findings import SEVERITIES, STATUSES, waiver_text
+from offhost_audit.reports import plan_view
 from offhost_audit.text import clean, reflow
 
 COLUMNS = (
@@ -151,6 +152,34 @@ def trend_chart(points: list[dict[str, Any]], width: int = 640, height: int = 18
     }
 
 
+PLAN_SECONDS = 5.0  # the report's proxy plan: HiGHS's time limit (the CLI's `plan` default is 10)
+PLAN_SOURCES = 20  # sources named per proxy in the plan table; the rest are counted
+
+
+def plan_section(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The "Proxy plan" section: `offhost-audit plan` on the run as it is (no what-if)."""
+    from offhost_audit import plan  # numpy and highspy load with the solver
+
+    doc = plan.make(ctx.get("run_facts") or {}, ctx["findings"], time_limit=PLAN_SECONDS)
+    used = [
+        {
+            **p,
+            "shown": ", ".join(p["sources"][:PLAN_SOURCES])
+            + (f" and {len(p['sources']) - PLAN_SOURCES:,} more" if len(p["sources"]) > PLAN_SOURCES else ""),
+            "util": "-" if p["utilisation"] is None else f"{p['utilisation']:.0%}",
+        }
+        for p in doc["proxies"]
+        if p["used"]
+    ]
+    return {
+        "headline": plan_view.headline(doc),
+        "solver": plan_view.solver_line(doc, timing=False),
+        "used": used,
+        "lines": plan_view.lines(doc),
+        "warnings": doc["warnings"],
+    }
+
+
 def extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
     css = env.get_template("report.css.j2").render(**ctx)
     js = env.get_template("report.js.j2").render(**ctx)
@@ -184,4 +213,5 @@ def extra(ctx: dict[str, Any], env: jinja2.Environment) -> dict[str, Any]:
         "island": island(data),
         "csp": csp,
         "chart": trend_chart(ctx["trend"]),
+        "plan": plan_section(ctx),
     }

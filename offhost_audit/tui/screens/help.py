@@ -28,6 +28,8 @@ Lists       ↑↓ or j/k move           g / G  first / last (findings)
 Facts       →/Enter open a node      ←  close it (or go to its parent)
             /  search                n / N  next / previous match
 Matrix      Enter  the findings behind the cell
+            p  the plan: fewest proxies (★ its pairs)
+            w  what if the proxy under the cursor is down
 Jobs        /  filter as you type    Enter  the findings that block the row
 Dashboard   Enter  the findings of a proxy or a collection failure
             F  the fixes on the highlighted proxy

@@ -1,4 +1,9 @@
-"""Proxy eligibility: proxies x Hyper-V hosts, clusters and SMB shares; a cell opens its findings."""
+"""Proxy eligibility: proxies x Hyper-V hosts, clusters and SMB shares; a cell opens its findings.
+
+``p`` shows the plan (offhost_audit/plan/: the fewest proxies that serve every source) over the
+matrix, a ``★`` on each assigned pair and the plan's summary under it; ``w`` asks what happens
+when the proxy under the cursor is down (again: it is back). ``--candidate`` and
+``--assume-fixed`` are the CLI's (`offhost-audit plan`): they re-evaluate."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
+from offhost_audit import plan as planner
 from offhost_audit.text import clean
 from offhost_audit.tui import estate, scopes
 from offhost_audit.tui.messages import ShowFindings
@@ -18,19 +24,39 @@ _KIND = {"cluster": "cluster", "host": "host", "share": "share"}
 MAX_GRID_COLUMNS = 60  # wider than that a grid is unreadable: one row per assigned pair instead
 MAX_GRID_PROXIES = 300
 MAX_PAIRS = 500  # the built-in DataTable is fine for hundreds of rows, not tens of thousands
+PLAN_TIME_LIMIT = 5.0  # seconds per plan in the TUI (the CLI's default is 10)
+PLANNED = " ★"
 
 
 _MARK = {"not_ready": ("✘ ", "bold red"), "unknown": ("? ", "bold yellow"), "ready_with_warnings": ("! ", "cyan")}
 
 
-def cell_text(cell: estate.Cell) -> Text:
-    """``✘ 023`` not ready (blocking rules), ``? 020,021`` unknown, ``! 005`` ready with warnings, ``✔ ready``."""
+def cell_text(cell: estate.Cell, planned: bool = False) -> Text:
+    """``✘ 023`` not ready (blocking rules), ``? 020,021`` unknown, ``! 005`` ready with warnings,
+    ``✔ ready``; `` ★`` after a pair the plan uses."""
     if cell.state in _MARK:
         mark, style = _MARK[cell.state]
-        return Text(mark + ",".join(r.removeprefix("OHP-") for r in cell.rules), style=style)
-    if cell.state == "ready":
-        return Text("✔ ready", style="green")
-    return Text("·", style="dim")
+        text = Text(mark + ",".join(r.removeprefix("OHP-") for r in cell.rules), style=style)
+    elif cell.state == "ready":
+        text = Text("✔ ready", style="green")
+    else:
+        text = Text("·", style="dim")
+    if planned:
+        text.append(PLANNED, style="bold magenta")
+    return text
+
+
+def plan_summary(doc: dict) -> str:
+    """The plan under the matrix (★ marks its pairs): headline, solver, what taking proxies away changes."""
+    from offhost_audit.reports import plan_view  # the CLI table's words
+
+    out = [plan_view.headline(doc), plan_view.solver_line(doc)]
+    w = doc.get("what_if")
+    if w:
+        out.append(f"without {', '.join(w['without'])} (w again: back): " + "; ".join(plan_view.what_if_lines(doc)[:4]))
+    else:
+        out.append("★ the plan's pairs.  w: what if the proxy under the cursor is down.  p: hide")
+    return "\n".join(out)
 
 
 class MatrixScreen(ViewScreen):
@@ -39,6 +65,8 @@ class MatrixScreen(ViewScreen):
     BINDINGS = [
         Binding("enter", "open", "Findings", id="matrix.open", tooltip="Open the findings behind the cell"),
         Binding("escape", "back", "Back", id="matrix.back"),
+        Binding("p", "plan", "Plan", id="matrix.plan", show=False, tooltip="Show or hide the plan (★)"),
+        Binding("w", "without", "Without", id="matrix.without", show=False, tooltip="What if this proxy is down"),
     ]
 
     def __init__(self) -> None:
@@ -46,6 +74,10 @@ class MatrixScreen(ViewScreen):
         self.model: estate.Matrix | None = None
         self.grid = True
         self.pairs: list[tuple[str, tuple[str, str], estate.Cell]] = []
+        self.show_plan = False
+        self.without: set[str] = set()
+        self.plan: dict | None = None
+        self.planned: set[tuple[str, tuple[str, str]]] = set()  # (proxy, (kind, source)) in the plan
 
     def compose(self) -> ComposeResult:
         yield Static(id="matrix-title", classes="title-bar")
@@ -62,11 +94,60 @@ class MatrixScreen(ViewScreen):
         )
         yield KeyedDataTable(id="matrix-table", cursor_type="cell", zebra_stripes=True)
         yield Static(id="matrix-cell", classes="status-line")
+        yield Static(id="matrix-plan", classes="status-line")
         yield Footer(show_command_palette=False)  # ? (help) names Ctrl+P: room for the view keys
+
+    def on_mount(self) -> None:
+        self.query_one("#matrix-plan", Static).display = False
 
     def load(self) -> None:
         self.query_one("#matrix-cell", Static).update(Text("computing…", style="dim"))
+        self.plan = None
+        self.planned = set()
         self._compute(self.app.session.facts, self.app.session.findings)
+        if self.show_plan:
+            self._plan()
+
+    def action_plan(self) -> None:
+        self.show_plan = not self.show_plan
+        if self.show_plan:
+            self._plan()
+        else:
+            self.planned = set()
+            self.query_one("#matrix-plan", Static).display = False
+            if self.model is not None:
+                self._show(self.model)
+
+    def action_without(self) -> None:
+        """What if the proxy under the cursor is down (again: back up): the plan without it."""
+        table = self.query_one("#matrix-table", DataTable)
+        hit = self._cell_at(table.cursor_coordinate.row, max(1, table.cursor_coordinate.column))
+        if hit is None:
+            return
+        self.without ^= {hit[0]}
+        self.show_plan = True
+        self._plan()
+
+    def _plan(self) -> None:
+        self.query_one("#matrix-plan", Static).display = True
+        self.query_one("#matrix-plan", Static).update(Text("planning…", style="dim"))
+        self._compute_plan(self.app.session.facts, self.app.session.findings, sorted(self.without))
+
+    @work(thread=True, exclusive=True, group="matrix-plan", exit_on_error=False, description="proxy plan")
+    def _compute_plan(self, facts: dict, findings: list, without: list[str]) -> None:
+        doc = planner.make(facts, findings, without=without, time_limit=PLAN_TIME_LIMIT)
+        self.app.call_from_thread(self._show_plan, doc)
+
+    def _show_plan(self, doc: dict) -> None:
+        if not self.show_plan:
+            return
+        self.plan = doc
+        self.planned = {
+            (p, (a["source"]["kind"], a["source"]["name"])) for a in doc["assignments"] for p in a["proxies"]
+        }
+        self.query_one("#matrix-plan", Static).update(Text(clean(plan_summary(doc), keep_newlines=True)))
+        if self.model is not None:
+            self._show(self.model)
 
     @work(thread=True, exclusive=True, group="matrix", exit_on_error=False, description="proxy matrix")
     def _compute(self, facts: dict, findings: list) -> None:
@@ -85,7 +166,8 @@ class MatrixScreen(ViewScreen):
                 table.add_column(Text(f"{_KIND[kind]} {clean(name, keep_newlines=False)}"))
             for p in m.proxies:
                 table.add_row(
-                    Text(clean(p, keep_newlines=False), style="bold"), *(cell_text(m.cell(p, col)) for col in m.columns)
+                    Text(clean(p, keep_newlines=False), style="bold"),
+                    *(cell_text(m.cell(p, col), (p, col) in self.planned) for col in m.columns),
                 )
             note = Text(f"{len(m.proxies)} proxies x {len(m.columns)} sources", style="dim")
         else:  # a large estate: one row per assigned pair, the most urgent first
@@ -97,7 +179,7 @@ class MatrixScreen(ViewScreen):
                 table.add_row(
                     Text(clean(p, keep_newlines=False), style="bold"),
                     Text(f"{_KIND[kind]} {clean(name, keep_newlines=False)}"),
-                    cell_text(cell),
+                    cell_text(cell, (p, (kind, name)) in self.planned),
                 )
             note = Text(
                 f"{len(m.cells):,} proxy x source pairs: too many for a grid; the {len(self.pairs):,} most urgent "
