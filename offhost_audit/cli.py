@@ -280,7 +280,9 @@ def _audit(args: argparse.Namespace, request: Any) -> int:
 
     result = audit.run(request)
     stored = cli_reports.record(args, result)
-    return combine(_emit(result.run.findings, result.run.meta["warnings"], args, facts=result.run.facts), stored)
+    code = _emit(result.run.findings, result.run.meta["warnings"], args, facts=result.run.facts)
+    cli_reports.say_reuse(args, result)
+    return combine(code, stored)
 
 
 def _emit(found: list, warnings: list[str], args: argparse.Namespace, *, facts: dict | None = None) -> int:

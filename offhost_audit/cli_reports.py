@@ -214,8 +214,6 @@ def record(args: argparse.Namespace, result: Any) -> int:
     history's exit code: 0, or EXIT_NOT_STORED (6) with a warning when the history could not take
     the run or the report copies (the findings and reports are still written)."""
     run, code = result.run, result.stored
-    if result.parts is not None:
-        _say(args, reuse_line(result.parts, cpu=getattr(args, "debug", False)))
     if code == EXIT_NOT_STORED:
         _warn(f"this run was not stored in the history: {result.history_error}")
     elif result.history_error is not None and args.report:
@@ -225,6 +223,13 @@ def record(args: argparse.Namespace, result: Any) -> int:
     if args.report and not _render(args, result):
         code = EXIT_NOT_STORED
     return code if code == EXIT_NOT_STORED else EXIT_OK
+
+
+def say_reuse(args: argparse.Namespace, result: Any) -> None:
+    """After the findings are out: how many parts were evaluated and re-used (not before, so that an
+    output error stays the one line a failing run prints)."""
+    if result.parts is not None:
+        _say(args, reuse_line(result.parts, cpu=getattr(args, "debug", False)))
 
 
 def reuse_line(parts: Any, *, cpu: bool = False) -> str:
