@@ -140,8 +140,8 @@ def _run(request: AuditRequest, store: Any, parts: Any) -> AuditResult:
     )
     if not rec.save:
         return AuditResult(audited)
-    if parts is not None and isinstance(parts.error, HistoryError):  # damaged: never written to
-        return AuditResult(audited, EXIT_NOT_STORED, parts.error, parts=parts)
+    if parts is not None and parts.store_error is not None:  # damaged file, or cannot open: never written to
+        return AuditResult(audited, EXIT_NOT_STORED, parts.store_error, parts=parts)
     db = rec.db if store is None else store
     try:
         store_run(audited, db, keep_runs=rec.keep_runs)
@@ -161,7 +161,9 @@ def _open_for_reuse(request: AuditRequest) -> tuple[Any, Any]:
     or it cannot be used) and the re-use of its unchanged parts (engine/reuse.py; with
     ``--no-reuse`` one that looks nothing up: the parts are still recorded). (None, None) otherwise.
     A history that is damaged (``PRAGMA quick_check``) or cannot be opened is never read: every
-    part is evaluated, and the run is not stored (``parts.error`` says why)."""
+    part is evaluated, and the run is not stored (``parts.store_error`` says why). A stored record
+    that does not read back only means nothing is re-used: the run is stored, as with a damaged
+    previous run (tests/hardening/test_promise_history.py)."""
     ev, rec = request.evaluate, request.record
     if not rec.save or ev.opa_url:
         return None, None
@@ -177,7 +179,7 @@ def _open_for_reuse(request: AuditRequest) -> tuple[Any, Any]:
         store = rec.db if isinstance(rec.db, history.History) else history.History(rec.db)
         store.check()
     except HistoryError as e:
-        parts.error = e
+        parts.error = parts.store_error = e
         return None, parts
     estate = estate_key(request.inventory_path, request.facts_path)
     parts.lookup = lambda context: store.stored_parts(estate, context)

@@ -227,9 +227,11 @@ def record(args: argparse.Namespace, result: Any) -> int:
 
 def say_reuse(args: argparse.Namespace, result: Any) -> None:
     """After the findings are out: how many parts were evaluated and re-used (not before, so that an
-    output error stays the one line a failing run prints)."""
-    if result.parts is not None:
-        _say(args, reuse_line(result.parts, cpu=getattr(args, "debug", False)))
+    output error stays the one line a failing run prints); only when something was re-used, the
+    history could not be read, or with --debug: a run that re-used nothing has nothing to say."""
+    parts = result.parts
+    if parts is not None and (parts.reused or parts.error is not None or getattr(args, "debug", False)):
+        _say(args, reuse_line(parts, cpu=getattr(args, "debug", False)))
 
 
 def reuse_line(parts: Any, *, cpu: bool = False) -> str:

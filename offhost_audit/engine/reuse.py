@@ -74,6 +74,7 @@ class Reuse:
         self.seconds = 0.0
         self.cpu_seconds = 0.0
         self.error: Exception | None = None
+        self.store_error: Exception | None = None  # the history file itself could not be used: not stored
 
     def summary(self) -> dict[str, Any]:
         """What the run records (meta ``reuse``) and the faces show."""
